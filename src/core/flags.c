@@ -1,0 +1,561 @@
+#include "flags.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const osq_flag_def osq_builtin_flags[];
+extern const unsigned long osq_builtin_flags_count;
+
+#define OSQ_FLAGS_MAX 512
+#define OSQ_FLAGFILE_MAX_DEPTH 8
+#define OSQ_FLAGFILE_MAX_BYTES (1u << 20)
+
+struct flag {
+  const osq_flag_def *def;
+  const char *dflt;  /* may differ from def->default_value per personality */
+  const char *value; /* never freed while running: see retire() */
+  bool set;
+};
+
+/* Legacy names osquery still accepts. */
+static const struct {
+  const char *alias, *target;
+} aliases[] = {
+    {"config_tls_refresh", "config_refresh"},
+    {"config_tls_accelerated_refresh", "config_accelerated_refresh"},
+    {"db_path", "database_path"},
+    {"osquery_log_dir", "logger_path"},
+    {"log_numerics_as_numbers", "logger_numerics"},
+    {"socket", "extensions_socket"},
+    {"timeout", "extensions_timeout"},
+    {"interval", "extensions_interval"},
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct flag flags[OSQ_FLAGS_MAX];
+static size_t nflags;
+static osq_personality personality;
+/* Replaced values stay allocated so readers never see freed memory; a
+ * process sets few flags, so this stays small. */
+static char **retired;
+static size_t nretired, capretired;
+
+static void retire(const char *v) {
+  if (v == NULL)
+    return;
+  if (nretired == capretired) {
+    size_t cap = capretired ? capretired * 2 : 32;
+    char **r = realloc(retired, cap * sizeof *r);
+    if (r == NULL)
+      return; /* leak rather than free a value a reader may hold */
+    retired = r;
+    capretired = cap;
+  }
+  retired[nretired++] = (char *)v;
+}
+
+static int cmp_flag(const void *a, const void *b) {
+  return strcmp(((const struct flag *)a)->def->name,
+                ((const struct flag *)b)->def->name);
+}
+
+static const char *resolve_alias(const char *name) {
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    if (strcmp(name, aliases[i].alias) == 0)
+      return aliases[i].target;
+  return name;
+}
+
+static struct flag *find(const char *name) {
+  name = resolve_alias(name);
+  size_t lo = 0, hi = nflags;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(flags[mid].def->name, name);
+    if (c == 0)
+      return &flags[mid];
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+void osq_flags_define(const osq_flag_def *defs, size_t n) {
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < n && nflags < OSQ_FLAGS_MAX; i++) {
+    if (find(defs[i].name))
+      continue;
+    flags[nflags++] = (struct flag){&defs[i], defs[i].default_value,
+                                    defs[i].default_value, false};
+    qsort(flags, nflags, sizeof flags[0], cmp_flag);
+  }
+  pthread_mutex_unlock(&lock);
+}
+
+static bool owned(const struct flag *f, const char *v) {
+  return v != NULL && v != f->def->default_value;
+}
+
+void osq_flags_shutdown(void) {
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < nflags; i++) {
+    if (owned(&flags[i], flags[i].value) && flags[i].value != flags[i].dflt)
+      free((char *)flags[i].value);
+    if (owned(&flags[i], flags[i].dflt))
+      free((char *)flags[i].dflt);
+  }
+  nflags = 0;
+  for (size_t i = 0; i < nretired; i++)
+    free(retired[i]);
+  free(retired);
+  retired = NULL;
+  nretired = capretired = 0;
+  pthread_mutex_unlock(&lock);
+}
+
+void osq_flags_init(osq_personality p) {
+  osq_flags_shutdown();
+  personality = p;
+  osq_flags_define(osq_builtin_flags, osq_builtin_flags_count);
+  if (p == OSQ_PERSONALITY_SHELL) {
+    /* The shell's own defaults (osquery-host.md §5.1). Its socket path
+     * depends on $HOME and is chosen by the shell itself. */
+    osq_flag_set_default("disable_events", "true");
+    osq_flag_set_default("hash_delay", "0");
+  }
+}
+
+osq_personality osq_flags_personality(void) { return personality; }
+
+const char *osq_flag_type_name(osq_flag_type t) {
+  static const char *const n[] = {"bool",   "int32",  "int64", "uint32",
+                                  "uint64", "double", "string"};
+  return (unsigned)t < 7 ? n[t] : "string";
+}
+
+static bool parse_bool(const char *v, bool *out) {
+  static const char *const yes[] = {"true", "1", "yes", "y", "t"};
+  static const char *const no[] = {"false", "0", "no", "n", "f"};
+  for (size_t i = 0; i < 5; i++) {
+    if (strcasecmp(v, yes[i]) == 0)
+      return *out = true, true;
+    if (strcasecmp(v, no[i]) == 0)
+      return *out = false, true;
+  }
+  return false;
+}
+
+/* Normalise a value to the form osq_flag_str reports (bools as
+ * true/false). NULL if the value is not of the flag's type. */
+static char *normalise(const osq_flag_def *d, const char *v) {
+  char *end;
+  errno = 0;
+  switch (d->type) {
+  case OSQ_FLAG_BOOL: {
+    bool b;
+    return parse_bool(v, &b) ? strdup(b ? "true" : "false") : NULL;
+  }
+  case OSQ_FLAG_INT32:
+  case OSQ_FLAG_INT64: {
+    long long x = strtoll(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || errno)
+      return NULL;
+    if (d->type == OSQ_FLAG_INT32 && (x < INT32_MIN || x > INT32_MAX))
+      return NULL;
+    break;
+  }
+  case OSQ_FLAG_UINT32:
+  case OSQ_FLAG_UINT64: {
+    if (strchr(v, '-'))
+      return NULL;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || errno)
+      return NULL;
+    if (d->type == OSQ_FLAG_UINT32 && x > UINT32_MAX)
+      return NULL;
+    break;
+  }
+  case OSQ_FLAG_DOUBLE:
+    strtod(v, &end);
+    if (*v == '\0' || *end != '\0' || errno)
+      return NULL;
+    break;
+  case OSQ_FLAG_STRING:
+    break;
+  }
+  return strdup(v);
+}
+
+int osq_flag_set(const char *name, const char *value, char *err,
+                 size_t errlen) {
+  pthread_mutex_lock(&lock);
+  struct flag *f = find(name);
+  if (f == NULL) {
+    pthread_mutex_unlock(&lock);
+    snprintf(err, errlen, "unknown flag '%s'", name);
+    return -1;
+  }
+  char *v = normalise(f->def, value);
+  if (v == NULL) {
+    pthread_mutex_unlock(&lock);
+    snprintf(err, errlen, "illegal value '%s' specified for %s flag '%s'",
+             value, osq_flag_type_name(f->def->type), f->def->name);
+    return -1;
+  }
+  if (owned(f, f->value) && f->value != f->dflt)
+    retire(f->value);
+  f->value = v;
+  f->set = true;
+  pthread_mutex_unlock(&lock);
+  return 0;
+}
+
+void osq_flag_set_default(const char *name, const char *value) {
+  pthread_mutex_lock(&lock);
+  struct flag *f = find(name);
+  if (f && !f->set) {
+    char *v = normalise(f->def, value);
+    if (v) {
+      retire(owned(f, f->dflt) ? f->dflt : NULL);
+      f->dflt = v;
+      f->value = v;
+    }
+  }
+  pthread_mutex_unlock(&lock);
+}
+
+bool osq_flag_exists(const char *name) {
+  pthread_mutex_lock(&lock);
+  bool ok = find(name) != NULL;
+  pthread_mutex_unlock(&lock);
+  return ok;
+}
+
+const char *osq_flag_str(const char *name) {
+  pthread_mutex_lock(&lock);
+  struct flag *f = find(name);
+  const char *v = f ? f->value : "";
+  pthread_mutex_unlock(&lock);
+  return v;
+}
+
+bool osq_flag_bool(const char *name) {
+  bool b = false;
+  parse_bool(osq_flag_str(name), &b);
+  return b;
+}
+
+int64_t osq_flag_int(const char *name) {
+  return strtoll(osq_flag_str(name), NULL, 10);
+}
+
+uint64_t osq_flag_uint(const char *name) {
+  return strtoull(osq_flag_str(name), NULL, 10);
+}
+
+double osq_flag_double(const char *name) {
+  return strtod(osq_flag_str(name), NULL);
+}
+
+bool osq_flag_is_default(const char *name) {
+  pthread_mutex_lock(&lock);
+  struct flag *f = find(name);
+  bool d = f == NULL || strcmp(f->value, f->dflt) == 0;
+  pthread_mutex_unlock(&lock);
+  return d;
+}
+
+bool osq_flag_was_set(const char *name) {
+  pthread_mutex_lock(&lock);
+  struct flag *f = find(name);
+  bool s = f && f->set;
+  pthread_mutex_unlock(&lock);
+  return s;
+}
+
+size_t osq_flags_list(osq_flag_info **out) {
+  pthread_mutex_lock(&lock);
+  osq_flag_info *list = calloc(nflags ? nflags : 1, sizeof *list);
+  size_t n = 0;
+  for (size_t i = 0; list && i < nflags; i++) {
+    const struct flag *f = &flags[i];
+    list[n++] = (osq_flag_info){f->def->name, osq_flag_type_name(f->def->type),
+                                f->def->description, f->dflt, f->value,
+                                f->def->kind};
+  }
+  pthread_mutex_unlock(&lock);
+  *out = list;
+  return n;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+static int load_file(const char *path, const char *argv0, FILE *err,
+                     int depth);
+
+/* Apply one "--name[=value]" from a flagfile: mistakes are warnings. */
+static void flagfile_entry(const char *line, const char *argv0, FILE *err,
+                           int depth, const char *path, int lineno) {
+  const char *p = line + (line[1] == '-' ? 2 : 1);
+  const char *eq = strchr(p, '=');
+  char name[128];
+  size_t nlen = eq ? (size_t)(eq - p) : strlen(p);
+  if (nlen == 0 || nlen >= sizeof name) {
+    fprintf(err, "W flagfile %s:%d: ignoring malformed line '%s'\n", path,
+            lineno, line);
+    return;
+  }
+  memcpy(name, p, nlen);
+  name[nlen] = '\0';
+  char msg[256];
+  if (strcmp(name, "flagfile") == 0 && eq) {
+    char *files = strdup(eq + 1);
+    for (char *save = NULL, *f = strtok_r(files, ",", &save); f;
+         f = strtok_r(NULL, ",", &save))
+      if (load_file(f, argv0, err, depth + 1) != 0)
+        fprintf(err, "W flagfile %s:%d: cannot read nested flagfile %s\n",
+                path, lineno, f);
+    free(files);
+    return;
+  }
+  struct flag *f;
+  pthread_mutex_lock(&lock);
+  f = find(name);
+  bool is_bool = f && f->def->type == OSQ_FLAG_BOOL;
+  pthread_mutex_unlock(&lock);
+  if (f == NULL && strncmp(name, "no", 2) == 0 && eq == NULL) {
+    pthread_mutex_lock(&lock);
+    struct flag *neg = find(name + 2);
+    bool neg_bool = neg && neg->def->type == OSQ_FLAG_BOOL;
+    pthread_mutex_unlock(&lock);
+    if (neg_bool) {
+      osq_flag_set(name + 2, "false", msg, sizeof msg);
+      return;
+    }
+  }
+  if (f == NULL && strpbrk(name, " \t")) {
+    fprintf(err,
+            "W flagfile %s:%d: ignoring '%s': a flagfile needs --name=value\n",
+            path, lineno, line);
+    return;
+  }
+  if (f == NULL) {
+    fprintf(err, "W flagfile %s:%d: ignoring unknown flag '%s'\n", path,
+            lineno, name);
+    return;
+  }
+  if (eq == NULL && !is_bool) {
+    fprintf(err,
+            "W flagfile %s:%d: ignoring '--%s' without a value (a flagfile "
+            "needs --%s=value)\n",
+            path, lineno, name, name);
+    return;
+  }
+  if (osq_flag_set(name, eq ? eq + 1 : "true", msg, sizeof msg) != 0)
+    fprintf(err, "W flagfile %s:%d: ignoring %s\n", path, lineno, msg);
+}
+
+static int load_file(const char *path, const char *argv0, FILE *err,
+                     int depth) {
+  if (depth > OSQ_FLAGFILE_MAX_DEPTH) {
+    fprintf(err, "W flagfile %s: nested deeper than %d files, skipped\n",
+            path, OSQ_FLAGFILE_MAX_DEPTH);
+    return 0;
+  }
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return -1;
+  char *line = NULL;
+  size_t cap = 0, total = 0;
+  ssize_t n;
+  int lineno = 0;
+  bool applies = true; /* gflags: a glob line limits the flags after it */
+  const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+  base = base ? base + 1 : argv0;
+  while ((n = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    total += (size_t)n;
+    if (total > OSQ_FLAGFILE_MAX_BYTES) {
+      fprintf(err, "W flagfile %s: larger than %u bytes, rest ignored\n",
+              path, OSQ_FLAGFILE_MAX_BYTES);
+      break;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+      line[--n] = '\0';
+    char *p = line;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p == '\0' || *p == '#')
+      continue;
+    if (*p != '-') {
+      applies = false;
+      char *save = NULL;
+      for (char *g = strtok_r(p, " \t", &save); g && !applies;
+           g = strtok_r(NULL, " \t", &save))
+        applies = argv0 && (fnmatch(g, argv0, 0) == 0 ||
+                            (base && fnmatch(g, base, 0) == 0));
+      continue;
+    }
+    if (applies)
+      flagfile_entry(p, argv0, err, depth, path, lineno);
+  }
+  free(line);
+  fclose(f);
+  return 0;
+}
+
+int osq_flags_load_file(const char *path, const char *argv0, FILE *err) {
+  return load_file(path, argv0, err, 0);
+}
+
+static const char *progname_of(const char *argv0) {
+  const char *b = argv0 ? strrchr(argv0, '/') : NULL;
+  return b ? b + 1 : (argv0 ? argv0 : "osq");
+}
+
+int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
+                    FILE *out, FILE *err) {
+  const char *argv0 = *argc > 0 ? argv[0] : NULL;
+  bool cli_flagfile = false;
+  for (int i = 1; i < *argc; i++)
+    if (strncmp(argv[i], "--flagfile", 10) == 0 ||
+        strncmp(argv[i], "-flagfile", 9) == 0)
+      cli_flagfile = true;
+  if (!cli_flagfile && default_flagfile && access(default_flagfile, R_OK) == 0)
+    osq_flags_load_file(default_flagfile, argv0, err);
+
+  int kept = 1;
+  bool only_positional = false;
+  for (int i = 1; i < *argc; i++) {
+    char *a = argv[i];
+    if (only_positional || a[0] != '-' || a[1] == '\0') {
+      argv[kept++] = a;
+      continue;
+    }
+    if (strcmp(a, "--") == 0) {
+      only_positional = true;
+      continue;
+    }
+    const char *p = a + (a[1] == '-' ? 2 : 1);
+    const char *eq = strchr(p, '=');
+    char name[128];
+    size_t nlen = eq ? (size_t)(eq - p) : strlen(p);
+    if (nlen == 0 || nlen >= sizeof name) {
+      fprintf(err, "ERROR: unknown command line flag '%s'\n", p);
+      return 1;
+    }
+    memcpy(name, p, nlen);
+    name[nlen] = '\0';
+    if (strcmp(name, "help") == 0 || strcmp(name, "h") == 0) {
+      osq_flags_usage(out, progname_of(argv0));
+      return 0;
+    }
+    if (strcmp(name, "version") == 0) {
+      fprintf(out, "%s version %s\n", progname_of(argv0), OSQ_VERSION);
+      return 0;
+    }
+    const char *value = eq ? eq + 1 : NULL;
+    if (strcmp(name, "flagfile") == 0) {
+      if (value == NULL) {
+        if (i + 1 >= *argc) {
+          fprintf(err, "ERROR: flag '--flagfile' is missing its argument\n");
+          return 1;
+        }
+        value = argv[++i];
+      }
+      char *files = strdup(value);
+      int rc = 0;
+      for (char *save = NULL, *f = strtok_r(files, ",", &save); f && !rc;
+           f = strtok_r(NULL, ",", &save)) {
+        if (osq_flags_load_file(f, argv0, err) != 0) {
+          fprintf(err, "ERROR: cannot read flagfile '%s': %s\n", f,
+                  strerror(errno));
+          rc = 1;
+        }
+      }
+      free(files);
+      if (rc)
+        return rc;
+      continue;
+    }
+    pthread_mutex_lock(&lock);
+    struct flag *f = find(name);
+    bool negated = false;
+    if (f == NULL && value == NULL && strncmp(name, "no", 2) == 0) {
+      f = find(name + 2);
+      negated = f && f->def->type == OSQ_FLAG_BOOL;
+      if (!negated)
+        f = NULL;
+    }
+    osq_flag_type type = f ? f->def->type : OSQ_FLAG_STRING;
+    pthread_mutex_unlock(&lock);
+    if (f == NULL) {
+      fprintf(err, "ERROR: unknown command line flag '%s'\n", name);
+      return 1;
+    }
+    if (negated) {
+      value = "false";
+      memmove(name, name + 2, strlen(name + 2) + 1);
+    } else if (value == NULL) {
+      if (type == OSQ_FLAG_BOOL) {
+        value = "true";
+      } else if (i + 1 < *argc) {
+        value = argv[++i];
+      } else {
+        fprintf(err, "ERROR: flag '%s' is missing its argument\n", name);
+        return 1;
+      }
+    }
+    char msg[256];
+    if (osq_flag_set(name, value, msg, sizeof msg) != 0) {
+      fprintf(err, "ERROR: %s\n", msg);
+      return 1;
+    }
+  }
+  argv[kept] = NULL;
+  *argc = kept;
+  return OSQ_FLAGS_CONTINUE;
+}
+
+static void usage_section(FILE *out, const char *title, unsigned want,
+                          unsigned mask) {
+  fprintf(out, "\n%s\n", title);
+  for (size_t i = 0; i < nflags; i++) {
+    const osq_flag_def *d = flags[i].def;
+    if ((d->kind & OSQ_FK_HIDDEN) || (d->kind & mask) != want)
+      continue;
+    if (strlen(d->name) <= 2 && want != OSQ_FK_SHELL)
+      continue;
+    char left[64];
+    snprintf(left, sizeof left, "--%s%s", d->name,
+             d->type == OSQ_FLAG_BOOL ? "" : " VALUE");
+    fprintf(out, "    %-34s %s\n", left, d->description);
+  }
+}
+
+void osq_flags_usage(FILE *out, const char *progname) {
+  bool shell = personality == OSQ_PERSONALITY_SHELL;
+  fprintf(out, "osq %s, your OS as a high-performance relational database\n",
+          OSQ_VERSION);
+  fprintf(out, "Usage: %s [OPTION]...%s\n", progname,
+          shell ? " [SQL STATEMENT]" : "");
+  pthread_mutex_lock(&lock);
+  const unsigned mask = OSQ_FK_CLI | OSQ_FK_SHELL | OSQ_FK_EXTENSION;
+  fprintf(out, "\nosq command line flags:\n");
+  fprintf(out, "    %-34s %s\n", "--flagfile PATH",
+          "Line-delimited file of additional flags");
+  usage_section(out, "", OSQ_FK_CLI, mask);
+  usage_section(out, "osq configuration options (set by config or CLI flags):",
+                0, mask);
+  if (shell)
+    usage_section(out, "osq shell-only CLI flags:", OSQ_FK_SHELL, mask);
+  pthread_mutex_unlock(&lock);
+}

@@ -1,0 +1,73 @@
+#include "log.h"
+
+#include "flags.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int verbose;
+static atomic_int stderr_min = OSQ_SEV_WARNING;
+static osq_log_sink sink;
+static void *sink_udata;
+static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void osq_log_configure(void) {
+  int v = osq_flag_bool("verbose");
+  atomic_store(&verbose, v);
+  int min;
+  if (v)
+    min = OSQ_SEV_INFO;
+  else if (!osq_flag_bool("logger_stderr"))
+    min = OSQ_SEV_FATAL + 1;
+  else if (osq_flags_personality() == OSQ_PERSONALITY_SHELL &&
+           !osq_flag_was_set("logger_min_stderr"))
+    min = OSQ_SEV_WARNING;
+  else
+    min = (int)osq_flag_int("logger_min_stderr");
+  atomic_store(&stderr_min, min);
+}
+
+int osq_log_verbose(void) { return atomic_load(&verbose); }
+
+void osq_log_set_sink(osq_log_sink s, void *udata) {
+  pthread_mutex_lock(&sink_lock);
+  sink = s;
+  sink_udata = udata;
+  pthread_mutex_unlock(&sink_lock);
+}
+
+void osq_log_at(osq_severity sev, const char *file, int line, const char *fmt,
+                ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  const char *base = strrchr(file, '/');
+  base = base ? base + 1 : file;
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  if ((int)sev >= atomic_load(&stderr_min)) {
+    struct tm tm;
+    localtime_r(&tv.tv_sec, &tm);
+    /* glog's prefix: severity letter, mmdd hh:mm:ss.uuuuuu pid file:line] */
+    fprintf(stderr, "%c%02d%02d %02d:%02d:%02d.%06ld %d %s:%d] %s\n",
+            "IWEF"[sev & 3], tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+            tm.tm_min, tm.tm_sec, (long)tv.tv_usec, (int)getpid(), base, line,
+            msg);
+  }
+  pthread_mutex_lock(&sink_lock);
+  osq_log_sink s = sink;
+  void *u = sink_udata;
+  pthread_mutex_unlock(&sink_lock);
+  if (s) {
+    osq_status_line st = {sev, base, line, msg, (int64_t)tv.tv_sec};
+    s(&st, u);
+  }
+}

@@ -1,0 +1,151 @@
+/* Thrift binary protocol over a buffered UNIX stream socket, unframed, as
+ * osquery speaks it (osquery-wire.md §2). Decoding is bounded: a maximum
+ * message size, container counts checked against the bytes that may still
+ * come, a recursion limit. Writes strict headers; reads both forms.
+ *
+ * Errors are negative OSQ_E* codes (include/osq/plugin.h); the reader and
+ * the connection keep a message naming what was wrong. */
+#ifndef OSQ_THRIFT_H
+#define OSQ_THRIFT_H
+
+#include <osq/plugin.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum osq_ttype {
+  OSQ_TT_STOP = 0,
+  OSQ_TT_BOOL = 2,
+  OSQ_TT_BYTE = 3,
+  OSQ_TT_DOUBLE = 4,
+  OSQ_TT_I16 = 6,
+  OSQ_TT_I32 = 8,
+  OSQ_TT_I64 = 10,
+  OSQ_TT_STRING = 11,
+  OSQ_TT_STRUCT = 12,
+  OSQ_TT_MAP = 13,
+  OSQ_TT_SET = 14,
+  OSQ_TT_LIST = 15,
+};
+
+enum osq_tmsg { OSQ_TM_CALL = 1, OSQ_TM_REPLY = 2, OSQ_TM_EXCEPTION = 3,
+                OSQ_TM_ONEWAY = 4 };
+
+/* TApplicationException types */
+enum osq_tapp_error {
+  OSQ_TAPP_UNKNOWN = 0,
+  OSQ_TAPP_UNKNOWN_METHOD = 1,
+  OSQ_TAPP_INVALID_MESSAGE_TYPE = 2,
+  OSQ_TAPP_WRONG_METHOD_NAME = 3,
+  OSQ_TAPP_BAD_SEQUENCE_ID = 4,
+  OSQ_TAPP_MISSING_RESULT = 5,
+  OSQ_TAPP_INTERNAL_ERROR = 6,
+  OSQ_TAPP_PROTOCOL_ERROR = 7,
+};
+
+#define OSQ_THRIFT_DEFAULT_MAX_MESSAGE (100u * 1024 * 1024) /* Thrift's */
+#define OSQ_THRIFT_MAX_DEPTH 64
+#define OSQ_THRIFT_MAX_NAME 256 /* method names */
+
+/* ---- connections ---------------------------------------------------------- */
+
+typedef struct osq_tconn osq_tconn;
+
+/* Connect to a UNIX socket path within timeout_ms (retrying nothing). */
+osq_tconn *osq_tconn_connect(const char *path, int timeout_ms, int *err);
+/* Take ownership of an accepted descriptor. */
+osq_tconn *osq_tconn_wrap(int fd);
+void osq_tconn_close(osq_tconn *c); /* closes the fd, frees */
+int osq_tconn_fd(const osq_tconn *c);
+/* Absolute CLOCK_MONOTONIC deadline in ms for every read and write until
+ * changed; 0 = none. A read or write past it fails with OSQ_ETIMEDOUT. */
+void osq_tconn_set_deadline(osq_tconn *c, int64_t deadline_ms);
+/* Largest message this connection will read (default
+ * OSQ_THRIFT_DEFAULT_MAX_MESSAGE). */
+void osq_tconn_set_max_message(osq_tconn *c, size_t bytes);
+/* Flush buffered output. */
+int osq_tconn_flush(osq_tconn *c);
+/* True if the peer has closed or sent unexpected bytes while idle (for
+ * pooled connections: check before reuse, without blocking). */
+bool osq_tconn_stale(osq_tconn *c);
+const char *osq_tconn_error(const osq_tconn *c);
+int64_t osq_now_ms(void); /* CLOCK_MONOTONIC */
+
+/* ---- writing -------------------------------------------------------------- */
+
+/* A growable output buffer. Encoders append to it; osq_tconn_send writes
+ * it out. Allocation failure is sticky: check w->failed once at the end. */
+typedef struct osq_twriter {
+  uint8_t *buf;
+  size_t len, cap;
+  bool failed;
+} osq_twriter;
+
+void osq_tw_init(osq_twriter *w);
+void osq_tw_free(osq_twriter *w);
+void osq_tw_reset(osq_twriter *w); /* len = 0, keeps the memory */
+void osq_tw_message_begin(osq_twriter *w, const char *name, int type,
+                          int32_t seqid); /* strict header */
+void osq_tw_field(osq_twriter *w, int type, int16_t id);
+void osq_tw_stop(osq_twriter *w);
+void osq_tw_i8(osq_twriter *w, int8_t v);
+void osq_tw_i32(osq_twriter *w, int32_t v);
+void osq_tw_i64(osq_twriter *w, int64_t v);
+void osq_tw_double(osq_twriter *w, double v);
+void osq_tw_string(osq_twriter *w, const char *s, size_t len);
+void osq_tw_cstr(osq_twriter *w, const char *s);
+void osq_tw_map_begin(osq_twriter *w, int ktype, int vtype, int32_t count);
+void osq_tw_list_begin(osq_twriter *w, int etype, int32_t count);
+/* Reserve an i32 to fill in later (container counts not known up front);
+ * returns its offset. */
+size_t osq_tw_reserve_i32(osq_twriter *w);
+void osq_tw_patch_i32(osq_twriter *w, size_t offset, int32_t v);
+void osq_tw_bytes(osq_twriter *w, const void *p, size_t n);
+
+/* Write bufs in order (writev) and flush; each may be NULL. */
+int osq_tconn_send(osq_tconn *c, const osq_twriter *a, const osq_twriter *b);
+
+/* ---- reading -------------------------------------------------------------- */
+
+/* A bounded pull decoder over a connection or a memory buffer. */
+typedef struct osq_treader {
+  osq_tconn *conn;     /* NULL: memory */
+  const uint8_t *mem;  /* memory source */
+  size_t memlen, pos;
+  size_t consumed;     /* bytes of the current message */
+  size_t limit;        /* max bytes of a message */
+  int depth;
+  int err;             /* sticky first error */
+  char msg[160];
+  uint8_t *scratch;    /* for strings that straddle buffer refills */
+  size_t scratch_cap;
+} osq_treader;
+
+void osq_tr_init_conn(osq_treader *r, osq_tconn *c);
+void osq_tr_init_mem(osq_treader *r, const void *p, size_t n, size_t limit);
+void osq_tr_free(osq_treader *r); /* frees scratch */
+/* Starts a message: resets the byte budget. name gets the method. */
+int osq_tr_message_begin(osq_treader *r, char name[OSQ_THRIFT_MAX_NAME],
+                         int *type, int32_t *seqid);
+/* Field header: *type == OSQ_TT_STOP ends the struct. */
+int osq_tr_field(osq_treader *r, int *type, int16_t *id);
+int osq_tr_struct_enter(osq_treader *r); /* depth accounting */
+void osq_tr_struct_leave(osq_treader *r);
+int osq_tr_i8(osq_treader *r, int8_t *v);
+int osq_tr_i16(osq_treader *r, int16_t *v);
+int osq_tr_i32(osq_treader *r, int32_t *v);
+int osq_tr_i64(osq_treader *r, int64_t *v);
+int osq_tr_double(osq_treader *r, double *v);
+/* A string as a view valid until the next read call on r. */
+int osq_tr_string_view(osq_treader *r, const char **s, size_t *len);
+/* A malloc'd NUL-terminated copy. */
+int osq_tr_string(osq_treader *r, char **s, size_t *len);
+int osq_tr_map_begin(osq_treader *r, int *ktype, int *vtype, int32_t *count);
+int osq_tr_list_begin(osq_treader *r, int *etype, int32_t *count);
+/* Skip a value of any type (bounded by depth and budget). */
+int osq_tr_skip(osq_treader *r, int type);
+/* The sticky error, with its message. */
+int osq_tr_error(const osq_treader *r);
+const char *osq_tr_message(const osq_treader *r);
+
+#endif

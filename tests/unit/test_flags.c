@@ -1,0 +1,126 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/flags.h"
+
+static char errbuf[4096];
+
+static int parse(int argc, char **argv, FILE *err) {
+  return osq_flags_parse(&argc, argv, NULL, stdout, err);
+}
+
+static void test_forms(void **state) {
+  (void)state;
+  osq_flags_init(OSQ_PERSONALITY_DAEMON);
+  char *argv[] = {"osqd", "--verbose", "--logger_path=/tmp/x", "--config_plugin",
+                  "ext_cfg", "--nodisable_watchdog", "select 1", NULL};
+  int argc = 7;
+  assert_int_equal(osq_flags_parse(&argc, argv, NULL, stdout, stderr), OSQ_FLAGS_CONTINUE);
+  assert_int_equal(argc, 2);
+  assert_string_equal(argv[1], "select 1");
+  assert_true(osq_flag_bool("verbose"));
+  assert_string_equal(osq_flag_str("logger_path"), "/tmp/x");
+  assert_string_equal(osq_flag_str("config_plugin"), "ext_cfg");
+  assert_false(osq_flag_bool("disable_watchdog"));
+  assert_true(osq_flag_was_set("disable_watchdog"));
+  assert_true(osq_flag_is_default("disable_watchdog"));
+  /* aliases */
+  char *argv2[] = {"osqd", "--socket", "/tmp/s.em", "--db_path=/tmp/db", NULL};
+  assert_int_equal(parse(4, argv2, stderr), OSQ_FLAGS_CONTINUE);
+  assert_string_equal(osq_flag_str("extensions_socket"), "/tmp/s.em");
+  assert_string_equal(osq_flag_str("database_path"), "/tmp/db");
+}
+
+static void test_errors(void **state) {
+  (void)state;
+  osq_flags_init(OSQ_PERSONALITY_SHELL);
+  FILE *err = fmemopen(errbuf, sizeof errbuf, "w");
+  char *argv[] = {"osqi", "--no_such_flag", NULL};
+  assert_int_equal(parse(2, argv, err), 1);
+  fflush(err);
+  assert_non_null(strstr(errbuf, "ERROR: unknown command line flag 'no_such_flag'"));
+  rewind(err);
+  char *argv2[] = {"osqi", "--watchdog_level=abc", NULL};
+  assert_int_equal(parse(2, argv2, err), 1);
+  fflush(err);
+  assert_non_null(strstr(errbuf, "illegal value 'abc' specified for int32 flag 'watchdog_level'"));
+  fclose(err);
+  char msg[256];
+  assert_int_equal(osq_flag_set("read_max", "-5", msg, sizeof msg), -1);
+  assert_non_null(strstr(msg, "uint64"));
+}
+
+static void test_flagfile(void **state) {
+  (void)state;
+  osq_flags_init(OSQ_PERSONALITY_DAEMON);
+  char path[] = "/tmp/osq-flagfile-XXXXXX";
+  int fd = mkstemp(path);
+  const char *text = "# comment\n"
+                     "  --logger_path=/var/tmp/logs\n"
+                     "--verbose\n"
+                     "--config_path /etc/x.conf\n"
+                     "--no_such=1\n"
+                     "--host_identifier=\"quoted\"\n"
+                     "nomatch*\n"
+                     "--pack_delimiter=!\n";
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  FILE *err = fmemopen(errbuf, sizeof errbuf, "w");
+  char flagfile_arg[128];
+  snprintf(flagfile_arg, sizeof flagfile_arg, "--flagfile=%s", path);
+  char *argv[] = {"osqd", flagfile_arg, "--logger_path=/cli/wins", NULL};
+  assert_int_equal(parse(3, argv, err), OSQ_FLAGS_CONTINUE);
+  fflush(err);
+  fclose(err);
+  unlink(path);
+  assert_string_equal(osq_flag_str("logger_path"), "/cli/wins");
+  assert_true(osq_flag_bool("verbose"));
+  /* "--name value" in a flagfile is not a flag: ignored with a warning */
+  assert_string_equal(osq_flag_str("config_path"), "/etc/osq/osq.conf");
+  assert_non_null(strstr(errbuf, "ignoring '--config_path /etc/x.conf': a flagfile needs --name=value"));
+  assert_non_null(strstr(errbuf, "ignoring unknown flag 'no_such'"));
+  assert_string_equal(osq_flag_str("host_identifier"), "\"quoted\"");
+  /* after a glob line that does not match argv[0] flags are skipped */
+  assert_string_equal(osq_flag_str("pack_delimiter"), "_");
+}
+
+static void test_help_version(void **state) {
+  (void)state;
+  osq_flags_init(OSQ_PERSONALITY_SHELL);
+  char out[16384] = {0};
+  FILE *o = fmemopen(out, sizeof out - 1, "w");
+  char *argv[] = {"osqi", "--help", NULL};
+  int argc = 2;
+  assert_int_equal(osq_flags_parse(&argc, argv, NULL, o, stderr), 0);
+  fflush(o);
+  assert_non_null(strstr(out, "Usage: osqi [OPTION]... [SQL STATEMENT]"));
+  assert_non_null(strstr(out, "--extensions_socket VALUE"));
+  assert_non_null(strstr(out, "osq shell-only CLI flags:"));
+  rewind(o);
+  char *argv2[] = {"osqi", "--version", NULL};
+  argc = 2;
+  assert_int_equal(osq_flags_parse(&argc, argv2, NULL, o, stderr), 0);
+  fputc('\0', o);
+  fclose(o);
+  assert_string_equal(out, "osqi version " OSQ_VERSION "\n");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_forms),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_flagfile),
+      cmocka_unit_test(test_help_version),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  osq_flags_shutdown();
+  return rc;
+}
