@@ -1,0 +1,9 @@
+/* Built-in table plugins. */
+#ifndef OSQ_TABLES_H
+#define OSQ_TABLES_H
+
+/* Register every built-in table with the registry (owner 0). Returns 0 or
+ * a negative OSQ_E* code. */
+int osq_tables_register_builtin(void);
+
+#endif
