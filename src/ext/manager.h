@@ -1,0 +1,42 @@
+/* The extension manager: osquery's ExtensionManager service on a UNIX
+ * socket, the registry of extensions and their routes, and the health
+ * checks. Implemented in src/ext/manager*.c. */
+#ifndef OSQ_MANAGER_H
+#define OSQ_MANAGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct osq_manager osq_manager;
+
+/* Serve on socket_path (the socket appears only once it can serve). Uses
+ * the extensions_* and thrift_* flags. NULL with the reason in err. */
+osq_manager *osq_manager_start(const char *socket_path, char *err,
+                               size_t errlen);
+/* Send shutdown() to every extension while still serving their
+ * deregisterExtension, stop, remove the socket files, free. */
+void osq_manager_stop(osq_manager *m);
+const char *osq_manager_socket(const osq_manager *m);
+
+/* Wait until every name has registered, under one shared deadline
+ * (CLOCK_MONOTONIC ms, see osq_now_ms). 0, or -1 with the missing names
+ * in err. */
+int osq_manager_wait_names(osq_manager *m, const char *const *names,
+                           size_t n, int64_t deadline_ms, char *err,
+                           size_t errlen);
+/* Wait until the process pid (or a child of it) has registered (known
+ * from SO_PEERCRED of the registering connection). Returns its uuid, or 0
+ * on timeout. */
+int64_t osq_manager_wait_pid(osq_manager *m, pid_t pid, int64_t deadline_ms);
+/* Wait until a plugin is registered in a registry (config/logger plugins
+ * served by extensions). */
+bool osq_manager_wait_plugin(osq_manager *m, const char *registry,
+                             const char *name, int64_t deadline_ms);
+/* Drop an extension and its routes (e.g. its process was killed). */
+void osq_manager_remove(osq_manager *m, int64_t uuid);
+/* Remove the extensions registered by pid (its process is gone). */
+void osq_manager_remove_pid(osq_manager *m, pid_t pid);
+
+#endif
