@@ -1,0 +1,26 @@
+/* The built-in table plugins, registered by osq_tables_register_builtin. */
+#ifndef OSQ_TABLES_BUILTIN_H
+#define OSQ_TABLES_BUILTIN_H
+
+#include <osq/plugin.h>
+
+/* utility */
+extern const osq_table_plugin osq_table_osquery_info;
+extern const osq_table_plugin osq_table_osquery_flags;
+extern const osq_table_plugin osq_table_osquery_registry;
+extern const osq_table_plugin osq_table_osquery_extensions;
+extern const osq_table_plugin osq_table_time;
+extern const osq_table_plugin osq_table_file;
+
+/* linux */
+extern const osq_table_plugin osq_table_processes;
+extern const osq_table_plugin osq_table_users;
+extern const osq_table_plugin osq_table_groups;
+extern const osq_table_plugin osq_table_system_info;
+extern const osq_table_plugin osq_table_os_version;
+extern const osq_table_plugin osq_table_uptime;
+extern const osq_table_plugin osq_table_hash;
+
+#define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

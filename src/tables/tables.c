@@ -1,0 +1,38 @@
+/* Registration of the built-in tables. */
+#include "tables/tables.h"
+
+#include "core/log.h"
+#include "registry/registry.h"
+#include "tables/builtin.h"
+
+static const osq_table_plugin *const builtin[] = {
+    &osq_table_osquery_extensions,
+    &osq_table_osquery_flags,
+    &osq_table_osquery_info,
+    &osq_table_osquery_registry,
+    &osq_table_processes,
+    &osq_table_time,
+};
+
+int osq_tables_register_builtin(void) {
+  enum { N = sizeof builtin / sizeof *builtin };
+  osq_plugin_spec specs[N];
+  size_t n = 0;
+  for (size_t i = 0; i < N; i++) {
+    /* A second call (tests, a registry reset) must not fail on tables
+     * that are already there. */
+    if (osq_registry_exists(OSQ_REGISTRY_TABLE, builtin[i]->name))
+      continue;
+    specs[n++] = (osq_plugin_spec){.kind = OSQ_REGISTRY_TABLE,
+                                   .plugin = builtin[i],
+                                   .owner = OSQ_CORE_UUID,
+                                   .internal = false};
+  }
+  if (n == 0)
+    return OSQ_OK;
+  char err[256];
+  int rc = osq_registry_add_all(specs, n, err, sizeof err);
+  if (rc != OSQ_OK)
+    OSQ_ERR("Cannot register the built-in tables: %s", err);
+  return rc;
+}

@@ -1,0 +1,259 @@
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+ssize_t osq_tbl_readat(int dirfd, const char *path, char *buf, size_t cap,
+                       bool *truncated) {
+  if (truncated)
+    *truncated = false;
+  if (cap == 0)
+    return -EINVAL;
+  buf[0] = '\0';
+  int fd;
+  do
+    fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return -errno;
+  size_t len = 0;
+  while (len < cap - 1) {
+    ssize_t n = read(fd, buf + len, cap - 1 - len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      int e = errno;
+      close(fd);
+      buf[0] = '\0';
+      return -e;
+    }
+    if (n == 0)
+      break;
+    len += (size_t)n;
+  }
+  if (len == cap - 1 && truncated) {
+    char extra;
+    ssize_t n;
+    do
+      n = read(fd, &extra, 1);
+    while (n < 0 && errno == EINTR);
+    *truncated = n > 0;
+  }
+  close(fd);
+  buf[len] = '\0';
+  return (ssize_t)len;
+}
+
+ssize_t osq_tbl_read(const char *path, char *buf, size_t cap,
+                     bool *truncated) {
+  return osq_tbl_readat(AT_FDCWD, path, buf, cap, truncated);
+}
+
+ssize_t osq_tbl_readlinkat(int dirfd, const char *path, char *buf,
+                           size_t cap) {
+  if (cap == 0)
+    return -EINVAL;
+  ssize_t n = readlinkat(dirfd, path, buf, cap - 1);
+  if (n < 0) {
+    buf[0] = '\0';
+    return -errno;
+  }
+  buf[n] = '\0';
+  return n;
+}
+
+char *osq_tbl_trim(char *s) {
+  while (*s && isspace((unsigned char)*s))
+    s++;
+  size_t n = strlen(s);
+  while (n > 0 && isspace((unsigned char)s[n - 1]))
+    s[--n] = '\0';
+  return s;
+}
+
+bool osq_tbl_parse_i64(const char *s, int64_t *out) {
+  if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+    return false;
+  errno = 0;
+  char *end;
+  long long v = strtoll(s, &end, 10);
+  if (errno != 0 || *end != '\0')
+    return false;
+  *out = v;
+  return true;
+}
+
+bool osq_tbl_parse_u64(const char *s, uint64_t *out) {
+  if (s == NULL || !isdigit((unsigned char)*s))
+    return false;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0')
+    return false;
+  *out = v;
+  return true;
+}
+
+size_t osq_tbl_count_op(const osq_context *ctx, size_t col, int op) {
+  size_t n = osq_context_nconstraints(ctx, col), hits = 0;
+  for (size_t i = 0; i < n; i++)
+    if (osq_context_constraint(ctx, col, i)->op == op)
+      hits++;
+  return hits;
+}
+
+int64_t osq_tbl_boot_time(void) {
+  static int64_t cached = -1;
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&lock);
+  int64_t bt = cached;
+  pthread_mutex_unlock(&lock);
+  if (bt >= 0)
+    return bt;
+  /* /proc/stat grows with the CPU count; btime sits after the per-CPU
+   * lines and the interrupt counters, so read generously. */
+  size_t cap = 1 << 20;
+  char *buf = malloc(cap);
+  if (buf == NULL)
+    return -1;
+  if (osq_tbl_read("/proc/stat", buf, cap, NULL) > 0) {
+    for (char *line = buf; line && *line;) {
+      char *nl = strchr(line, '\n');
+      if (nl)
+        *nl = '\0';
+      if (strncmp(line, "btime ", 6) == 0) {
+        int64_t v;
+        if (osq_tbl_parse_i64(osq_tbl_trim(line + 6), &v) && v > 0)
+          bt = v;
+        break;
+      }
+      line = nl ? nl + 1 : NULL;
+    }
+  }
+  free(buf);
+  if (bt >= 0) {
+    pthread_mutex_lock(&lock);
+    cached = bt;
+    pthread_mutex_unlock(&lock);
+  }
+  return bt;
+}
+
+void osq_tbl_random_uuid(char out[37]) {
+  unsigned char b[16];
+  size_t got = 0;
+  while (got < sizeof b) {
+    ssize_t n = getrandom(b + got, sizeof b - got, 0);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      /* No entropy source: still unique enough per process and time. */
+      for (; got < sizeof b; got++)
+        b[got] = (unsigned char)(rand() ^ getpid() ^ (int)got);
+      break;
+    }
+    got += (size_t)n;
+  }
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  snprintf(out, 37,
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+           "%02x%02x%02x%02x%02x%02x",
+           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+           b[11], b[12], b[13], b[14], b[15]);
+}
+
+static bool is_uuid_text(const char *s) {
+  if (strlen(s) != 36)
+    return false;
+  for (int i = 0; i < 36; i++) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+      return false;
+  }
+  return true;
+}
+
+static bool host_uuid_read(char out[37]) {
+  /* Firmware that never set a UUID reports one of these. */
+  static const char *const placeholders[] = {
+      "00000000-0000-0000-0000-000000000000",
+      "03000200-0400-0500-0006-000700080009",
+      "03020100-0504-0706-0809-0a0b0c0d0e0f",
+      "10000000-0000-8000-0040-000000000000",
+  };
+  char buf[128];
+  if (osq_tbl_read("/sys/class/dmi/id/product_uuid", buf, sizeof buf, NULL) >
+      0) {
+    char *s = osq_tbl_trim(buf);
+    bool ok = is_uuid_text(s);
+    for (size_t i = 0; ok && i < sizeof placeholders / sizeof *placeholders;
+         i++)
+      if (strcasecmp(s, placeholders[i]) == 0)
+        ok = false;
+    if (ok) {
+      memcpy(out, s, 37);
+      return true;
+    }
+  }
+  if (osq_tbl_read("/etc/machine-id", buf, sizeof buf, NULL) > 0) {
+    char *s = osq_tbl_trim(buf);
+    if (strlen(s) == 32) {
+      bool hex = true;
+      for (int i = 0; i < 32; i++)
+        hex = hex && isxdigit((unsigned char)s[i]);
+      if (hex) {
+        snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", s, s + 8, s + 12,
+                 s + 16, s + 20);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+void osq_tbl_host_uuid(char out[37]) {
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  static char cached[37];
+  pthread_mutex_lock(&lock);
+  if (cached[0] == '\0' && !host_uuid_read(cached))
+    osq_tbl_random_uuid(cached);
+  memcpy(out, cached, 37);
+  pthread_mutex_unlock(&lock);
+}
+
+bool osq_tbl_os_release(const char *text, const char *key, char *out,
+                        size_t cap) {
+  size_t klen = strlen(key);
+  for (const char *line = text; line && *line;) {
+    const char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    if (len > klen && strncmp(line, key, klen) == 0 && line[klen] == '=') {
+      const char *v = line + klen + 1;
+      size_t vlen = len - klen - 1;
+      if (vlen >= 2 && (v[0] == '"' || v[0] == '\'') && v[vlen - 1] == v[0]) {
+        v++;
+        vlen -= 2;
+      }
+      size_t o = 0;
+      for (size_t i = 0; i < vlen && o + 1 < cap; i++) {
+        if (v[i] == '\\' && i + 1 < vlen)
+          i++; /* shell-style escape: keep the escaped character */
+        out[o++] = v[i];
+      }
+      out[o] = '\0';
+      return true;
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  return false;
+}

@@ -1,0 +1,59 @@
+/* Helpers shared by the built-in tables: bounded file reads, constraint
+ * lookups and small parsers. Everything read from /proc, /sys or /etc is
+ * outside input: lengths are bounded and formats are checked. */
+#ifndef OSQ_TABLES_UTIL_H
+#define OSQ_TABLES_UTIL_H
+
+#include <osq/plugin.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The largest line any table parser accepts from /etc or /proc. */
+#define OSQ_TBL_LINE_MAX 4096
+
+/* Read at most cap-1 bytes of path into buf and NUL-terminate it. Returns
+ * the number of bytes read, or -errno. A file longer than the buffer is
+ * truncated (*truncated set if non-NULL). */
+ssize_t osq_tbl_read(const char *path, char *buf, size_t cap,
+                     bool *truncated);
+/* Same, relative to a directory descriptor. */
+ssize_t osq_tbl_readat(int dirfd, const char *path, char *buf, size_t cap,
+                       bool *truncated);
+/* readlink into buf (NUL-terminated); returns length or -errno. */
+ssize_t osq_tbl_readlinkat(int dirfd, const char *path, char *buf,
+                           size_t cap);
+
+/* Strip leading/trailing ASCII whitespace in place; returns s. */
+char *osq_tbl_trim(char *s);
+
+/* Strict decimal parsers: the whole string must be a number in range. */
+bool osq_tbl_parse_i64(const char *s, int64_t *out);
+bool osq_tbl_parse_u64(const char *s, uint64_t *out);
+
+/* How many constraints with operator op the column has. */
+size_t osq_tbl_count_op(const osq_context *ctx, size_t col, int op);
+
+/* Emit a cell only when the column is used. */
+static inline bool osq_tbl_used(const osq_context *ctx, size_t col) {
+  return osq_context_column_used(ctx, col);
+}
+
+/* Seconds since the epoch at boot (btime from /proc/stat), or -1. */
+int64_t osq_tbl_boot_time(void);
+
+/* The host UUID: /sys/class/dmi/id/product_uuid unless it is a known
+ * placeholder, else /etc/machine-id formatted as a UUID, else a random
+ * UUID kept for the process. Always 36 characters + NUL. */
+void osq_tbl_host_uuid(char out[37]);
+/* A random version-4 UUID. */
+void osq_tbl_random_uuid(char out[37]);
+
+/* key=value parsing of os-release style files: copies the unquoted value
+ * of key into out. Returns true if found. */
+bool osq_tbl_os_release(const char *text, const char *key, char *out,
+                        size_t cap);
+
+#endif
