@@ -1,0 +1,47 @@
+/* The daemon's results store: one SQLite file (WAL) at --database_path,
+ * or an in-memory database with --ephemeral / --disable_database.
+ *
+ * Per scheduled query it keeps osquery's "queries" domain (previous rows,
+ * epoch, counter, SQL, last start time); a settings table keeps the
+ * persistent keys (executing_query, failed_queries, interval.N,
+ * instance_uuid_v1, host_uuid_v3).
+ *
+ * One connection, used by one thread at a time (the scheduler); the
+ * watcher opens its own for the denylist hand-over. */
+#ifndef OSQ_DAEMON_STORE_H
+#define OSQ_DAEMON_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct osq_store osq_store;
+
+/* path NULL: in memory. The parent directory is created (0700). */
+osq_store *osq_store_open(const char *path, char *err, size_t errlen);
+void osq_store_close(osq_store *s);
+
+typedef struct osq_stored_query {
+  char *rows;  /* JSON array text, malloc'd */
+  uint64_t epoch;
+  uint64_t counter;
+  char *sql;   /* malloc'd */
+} osq_stored_query;
+
+/* 1 found (fill out; free with osq_stored_query_free), 0 absent, -1 error. */
+int osq_store_get_query(osq_store *s, const char *name, osq_stored_query *out);
+void osq_stored_query_free(osq_stored_query *q);
+/* Write all four fields in one transaction. */
+int osq_store_put_query(osq_store *s, const char *name, const char *rows,
+                        uint64_t epoch, uint64_t counter, const char *sql);
+int osq_store_set_query_sql(osq_store *s, const char *name, const char *sql);
+int osq_store_delete_query(osq_store *s, const char *name);
+/* Every stored query name (malloc'd array of malloc'd strings). */
+size_t osq_store_query_names(osq_store *s, char ***out);
+
+/* Settings: get returns a malloc'd value or NULL when absent. */
+char *osq_store_get(osq_store *s, const char *key);
+int osq_store_set(osq_store *s, const char *key, const char *value);
+int osq_store_del(osq_store *s, const char *key);
+
+#endif
