@@ -1,0 +1,110 @@
+/* Internals of the SQL engine shared by its files: connections, the
+ * virtual-table bridge, row sets and the per-statement row cache. */
+#ifndef OSQ_SQL_INTERNAL_H
+#define OSQ_SQL_INTERNAL_H
+
+#include "sql.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "plugin/plugin_impl.h"
+#include "registry/registry.h"
+
+/* Bounds on what one generate() may hand to SQLite, and on what the
+ * per-statement cache keeps before it stops caching. */
+#define OSQ_SQL_MAX_ROWSET_BYTES ((size_t)1 << 31)
+#define OSQ_SQL_MAX_CACHE_BYTES ((size_t)512 << 20)
+#define OSQ_SQL_MAX_NAME 512   /* table and column names */
+#define OSQ_SQL_MAX_COLUMNS 4096
+#define OSQ_SQL_POOL_MAX 16
+#define OSQ_SQL_REGEX_MAX 256
+
+/* One stored cell: 16 bytes; text and blob bytes live in the set's byte
+ * arena at `off`, so the arena may move while it grows. */
+struct osq_cell {
+  union {
+    int64_t i;
+    double d;
+    uint64_t off;
+  } v;
+  uint32_t len;
+  uint8_t kind; /* osq_value_kind */
+};
+
+/* The rows of one generate() call, typed per column. */
+typedef struct osq_rowset {
+  const osq_column *cols;
+  size_t ncols;
+  const char *table;
+  struct osq_cell *cells; /* nrows * ncols */
+  size_t nrows, cap;      /* cap in rows */
+  int64_t *rowids;        /* NULL until a rowid is given */
+  char *bytes;
+  size_t nbytes, bcap;
+  bool row_open;
+  bool too_big;
+  int refs;
+  bool retained; /* owned by the statement cache until it ends */
+  /* cache bookkeeping */
+  char *key;
+  size_t keylen;
+  uint64_t hash;
+  bool lookup; /* may be found by key */
+  struct osq_rowset *hnext, *anext;
+} osq_rowset;
+
+/* A table as attached on one connection. */
+struct osq_attached {
+  char *name;
+  char *sig; /* DDL + everything that shapes the table; equal sig = keep */
+  char **views;
+  size_t nviews;
+  bool ok; /* the CREATE succeeded */
+};
+
+struct osq_vtab_spec; /* what the next xCreate builds */
+
+struct osq_db {
+  sqlite3 *db;
+  uint64_t generation;
+  bool has_generation;
+  bool internal; /* our own DDL: the authorizer lets it through */
+  struct osq_attached *att;
+  size_t natt, capatt;
+  const struct osq_vtab_spec *pending;
+  /* per-statement row cache */
+  osq_rowset **buckets;
+  size_t nbuckets, nentries;
+  osq_rowset *all;
+  size_t cached_bytes;
+  bool in_pool;
+  bool in_exec; /* inside osq_db_exec: row sets may be cached */
+  unsigned pool_epoch;
+};
+
+/* vtab.c */
+int osq_vtab_register(osq_db *db);
+int osq_vtab_attach_plugin(osq_db *db, const osq_plugin *p, const char *ddl,
+                           char *err, size_t errlen);
+/* The column list and key clauses of a table's CREATE TABLE. Caller
+ * frees. */
+char *osq_vtab_ddl(const osq_table_plugin *t, uint64_t owner);
+/* rowset.c */
+extern const struct osq_rows_ops osq_rowset_ops;
+osq_rowset *osq_rowset_new(const osq_column *cols, size_t ncols);
+void osq_rowset_free(osq_rowset *rs);
+void osq_rowset_finish(osq_rowset *rs);
+/* A cached set for key with a new reference, or NULL. */
+osq_rowset *osq_cache_find(osq_db *db, const char *key, size_t keylen);
+void osq_cache_insert(osq_db *db, osq_rowset *rs, char *key, size_t keylen);
+void osq_cache_statement_end(osq_db *db);
+void osq_cache_invalidate(osq_db *db, const char *table);
+void osq_rowset_release(osq_db *db, osq_rowset *rs);
+
+/* functions.c */
+int osq_sql_register_functions(sqlite3 *db, char *err, size_t errlen);
+
+
+#endif
