@@ -50,9 +50,19 @@ enum osq_tapp_error {
 /* ---- connections ---------------------------------------------------------- */
 
 typedef struct osq_tconn osq_tconn;
+struct osq_twriter;
 
-/* Connect to a UNIX socket path within timeout_ms (retrying nothing). */
+/* Connect to a UNIX socket path within timeout_ms (retrying nothing;
+ * timeout_ms <= 0: no limit). */
 osq_tconn *osq_tconn_connect(const char *path, int timeout_ms, int *err);
+/* The same, with the reason for a failure in msg (e.g. "connect to
+ * /var/osq/osq.em: No such file or directory"). */
+osq_tconn *osq_tconn_open(const char *path, int timeout_ms, int *err,
+                          char *msg, size_t msglen);
+/* A connection over memory (tests, fuzzing): reads come from in[0..len)
+ * (which must outlive the connection), then end of stream; writes are
+ * appended to out (NULL: dropped). */
+osq_tconn *osq_tconn_memory(const void *in, size_t len, struct osq_twriter *out);
 /* Take ownership of an accepted descriptor. */
 osq_tconn *osq_tconn_wrap(int fd);
 void osq_tconn_close(osq_tconn *c); /* closes the fd, frees */
@@ -63,12 +73,27 @@ void osq_tconn_set_deadline(osq_tconn *c, int64_t deadline_ms);
 /* Largest message this connection will read (default
  * OSQ_THRIFT_DEFAULT_MAX_MESSAGE). */
 void osq_tconn_set_max_message(osq_tconn *c, size_t bytes);
+/* Longest string this connection will read (thrift_string_size_limit);
+ * 0 = only the message size bounds it. */
+void osq_tconn_set_string_limit(osq_tconn *c, size_t bytes);
+/* Both bounds and the timeout from the thrift_* flags: deadline =
+ * now + thrift_timeout s (0: none). */
+void osq_tconn_apply_flags(osq_tconn *c);
+/* The connection's reusable output buffer, emptied (for building one
+ * request or reply head; valid until the next call on c). */
+struct osq_twriter *osq_tconn_writer(osq_tconn *c);
+/* Sequence ids for requests on this connection: 0, 1, 2, ... */
+int32_t osq_tconn_next_seqid(osq_tconn *c);
 /* Flush buffered output. */
 int osq_tconn_flush(osq_tconn *c);
 /* True if the peer has closed or sent unexpected bytes while idle (for
- * pooled connections: check before reuse, without blocking). */
+ * pooled connections: check before reuse, without blocking; one
+ * non-blocking recv(MSG_PEEK)). */
 bool osq_tconn_stale(osq_tconn *c);
 const char *osq_tconn_error(const osq_tconn *c);
+/* Record why the connection failed (for layers above the codec). */
+void osq_tconn_set_error(osq_tconn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int64_t osq_now_ms(void); /* CLOCK_MONOTONIC */
 
 /* ---- writing -------------------------------------------------------------- */
@@ -119,6 +144,9 @@ typedef struct osq_treader {
   char msg[160];
   uint8_t *scratch;    /* for strings that straddle buffer refills */
   size_t scratch_cap;
+  uint8_t *scratch2;   /* the key of a pair that did not fit the buffer */
+  size_t scratch2_cap;
+  size_t string_limit; /* 0: none */
 } osq_treader;
 
 void osq_tr_init_conn(osq_treader *r, osq_tconn *c);
@@ -138,10 +166,20 @@ int osq_tr_i64(osq_treader *r, int64_t *v);
 int osq_tr_double(osq_treader *r, double *v);
 /* A string as a view valid until the next read call on r. */
 int osq_tr_string_view(osq_treader *r, const char **s, size_t *len);
+/* Two consecutive strings (a map<string,string> entry) as views, both
+ * valid until the next read call on r; zero-copy when they fit the
+ * connection's buffer. */
+int osq_tr_string_pair_view(osq_treader *r, const char **k, size_t *klen,
+                            const char **v, size_t *vlen);
 /* A malloc'd NUL-terminated copy. */
 int osq_tr_string(osq_treader *r, char **s, size_t *len);
 int osq_tr_map_begin(osq_treader *r, int *ktype, int *vtype, int32_t *count);
 int osq_tr_list_begin(osq_treader *r, int *etype, int32_t *count);
+/* Bytes of the current message read so far. */
+size_t osq_tr_consumed(const osq_treader *r);
+/* Record an error found by the caller (first error wins); returns code. */
+int osq_tr_fail(osq_treader *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Skip a value of any type (bounded by depth and budget). */
 int osq_tr_skip(osq_treader *r, int type);
 /* The sticky error, with its message. */
