@@ -1,0 +1,250 @@
+/* The Extension service an extension serves on <manager>.<uuid>: ping,
+ * call and shutdown, one thread per connection (bounded), so a long
+ * generate never blocks the core's pings. */
+#include "sdk.h"
+
+#include "core/log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+int osq_sdk_listen(osq_extension *ext, char *err, size_t errlen) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(ext->socket_path) >= sizeof sa.sun_path) {
+    snprintf(err, errlen, "extension socket path %s is longer than %zu bytes",
+             ext->socket_path, sizeof sa.sun_path - 1);
+    return -1;
+  }
+  strcpy(sa.sun_path, ext->socket_path);
+  /* A socket left by an earlier extension with this uuid (wire §2.3). */
+  struct stat st;
+  if (lstat(ext->socket_path, &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      snprintf(err, errlen, "%s exists and is not a socket; not removing it",
+               ext->socket_path);
+      return -1;
+    }
+    if (unlink(ext->socket_path) != 0 && errno != ENOENT) {
+      snprintf(err, errlen, "cannot remove stale socket %s: %s",
+               ext->socket_path, strerror(errno));
+      return -1;
+    }
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    snprintf(err, errlen, "socket: %s", strerror(errno));
+    return -1;
+  }
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      listen(fd, OSQ_EXT_MAX_CONNECTIONS) != 0) {
+    snprintf(err, errlen, "cannot listen on %s: %s", ext->socket_path,
+             strerror(errno));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* ---- the handlers ------------------------------------------------------------ */
+
+static int h_ping(void *u, osq_ext_status *out) {
+  struct osq_sdk_conn *c = u;
+  osq_ext_status_set(out, 0, "pong", atomic_load(&c->ext->uuid));
+  return OSQ_OK;
+}
+
+static int h_shutdown(void *u) {
+  struct osq_sdk_conn *c = u;
+  c->shutdown_asked = true; /* acted on once the reply is sent */
+  return OSQ_OK;
+}
+
+static const char *active_name(osq_extension *ext, int kind) {
+  static const char *const flag[OSQ_SDK_KINDS] = {
+      [OSQ_REGISTRY_CONFIG] = "config_plugin",
+      [OSQ_REGISTRY_LOGGER] = "logger_plugin",
+      [OSQ_REGISTRY_DISTRIBUTED] = "distributed_plugin",
+  };
+  const char *v = flag[kind] ? osq_extension_option(ext, flag[kind]) : NULL;
+  if (v && *v)
+    return v;
+  /* No active plugin known: a registry with one plugin has an obvious one. */
+  if (ext->plugins[kind].n == 1) {
+    const void *p = ext->plugins[kind].items[0];
+    return kind == OSQ_REGISTRY_TABLE    ? ((const osq_table_plugin *)p)->name
+           : kind == OSQ_REGISTRY_CONFIG ? ((const osq_config_plugin *)p)->name
+           : kind == OSQ_REGISTRY_LOGGER
+               ? ((const osq_logger_plugin *)p)->name
+               : ((const osq_distributed_plugin *)p)->name;
+  }
+  return "";
+}
+
+static int dispatch(osq_extension *ext, int kind, const void *p,
+                    const osq_strmap *req, osq_api_reply *reply) {
+  osq_plugin plug = {.kind = kind};
+  plug.u.any = p;
+  return osq_dispatch_call(&plug, req, reply, atomic_load(&ext->uuid));
+}
+
+static int h_call(void *u, const char *registry, const char *item,
+                  const osq_strmap *req, osq_api_reply *reply) {
+  struct osq_sdk_conn *c = u;
+  osq_extension *ext = c->ext;
+  int64_t uuid = atomic_load(&ext->uuid);
+  int kind = osq_sdk_kind(registry);
+  OSQ_VLOG("call %s/%s action=%s", registry, item,
+           osq_strmap_get(req, "action") ? osq_strmap_get(req, "action")
+                                         : "-");
+  if (kind < 0) {
+    osq_dispatch_unknown_registry(reply, registry, uuid);
+    return OSQ_OK;
+  }
+  if (*item == '\0')
+    item = active_name(ext, kind);
+  if (strchr(item, ',') == NULL) {
+    const void *p = osq_sdk_find(ext, kind, item);
+    if (p == NULL) {
+      osq_dispatch_unknown_item(reply, item, uuid);
+      return OSQ_OK;
+    }
+    return dispatch(ext, kind, p, req, reply);
+  }
+  /* "a,b": each plugin we own is called; the reply is success (as in
+   * osquery), since the caller cannot tell the parts apart. */
+  char *copy = strdup(item), *save = NULL;
+  if (copy == NULL)
+    return OSQ_ENOMEM;
+  for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+    const void *p = osq_sdk_find(ext, kind, n);
+    if (p == NULL)
+      continue;
+    osq_api_reply one;
+    osq_api_reply_init(&one);
+    dispatch(ext, kind, p, req, &one);
+    if (one.status.code != 0 && kind != OSQ_REGISTRY_LOGGER)
+      OSQ_WARN("%s plugin %s: %s", registry, n,
+               one.status.message ? one.status.message : "failed");
+    osq_api_reply_free(&one);
+  }
+  free(copy);
+  osq_ext_status_set(&reply->status, 0, "OK", uuid);
+  return OSQ_OK;
+}
+
+static const osq_api_handlers handlers = {
+    .ping = h_ping, .call = h_call, .shutdown = h_shutdown};
+
+/* ---- connections --------------------------------------------------------------- */
+
+static void *conn_main(void *arg) {
+  struct osq_sdk_conn *c = arg;
+  osq_extension *ext = c->ext;
+  osq_tconn *t = osq_tconn_wrap(c->fd);
+  if (t != NULL) {
+    for (;;) {
+      int rc = osq_api_serve_one(t, &handlers, c);
+      if (c->shutdown_asked) {
+        osq_sdk_request_stop(ext, 0, true,
+                             "the osquery core asked the extension to shut "
+                             "down");
+        break;
+      }
+      if (rc == OSQ_ECLOSED)
+        break;
+      if (rc != OSQ_OK) {
+        OSQ_VLOG("dropping a connection: %s", osq_tconn_error(t));
+        break;
+      }
+    }
+  }
+  pthread_mutex_lock(&ext->lock);
+  if (t != NULL) {
+    osq_tconn_close(t); /* under the lock: reap may shutdown(fd) */
+  } else {
+    close(c->fd);
+  }
+  c->fd = -1;
+  c->done = true;
+  pthread_mutex_unlock(&ext->lock);
+  return NULL;
+}
+
+void osq_sdk_accept(osq_extension *ext, int listen_fd) {
+  int fd;
+  do
+    fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return; /* EAGAIN, ECONNABORTED, EMFILE: try again on the next poll */
+  osq_sdk_reap(ext, false);
+  pthread_mutex_lock(&ext->lock);
+  struct osq_sdk_conn *slot = NULL;
+  for (size_t i = 0; i < OSQ_EXT_MAX_CONNECTIONS && !slot; i++)
+    if (!ext->conns[i].used)
+      slot = &ext->conns[i];
+  if (slot) {
+    *slot = (struct osq_sdk_conn){.ext = ext, .fd = fd, .used = true};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    if (pthread_create(&slot->thread, &attr, conn_main, slot) != 0)
+      slot->used = false;
+    pthread_attr_destroy(&attr);
+  }
+  bool served = slot && slot->used;
+  pthread_mutex_unlock(&ext->lock);
+  if (!served) {
+    OSQ_WARN("refusing a connection: %d connections are being served "
+             "already",
+             OSQ_EXT_MAX_CONNECTIONS);
+    close(fd);
+  }
+}
+
+static bool timed_join(pthread_t t, int ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  return pthread_timedjoin_np(t, NULL, &ts) == 0;
+}
+
+void osq_sdk_reap(osq_extension *ext, bool all) {
+  pthread_t joins[OSQ_EXT_MAX_CONNECTIONS];
+  size_t n = 0;
+  pthread_mutex_lock(&ext->lock);
+  for (size_t i = 0; i < OSQ_EXT_MAX_CONNECTIONS; i++) {
+    struct osq_sdk_conn *c = &ext->conns[i];
+    if (!c->used)
+      continue;
+    if (all && !c->done && c->fd >= 0)
+      shutdown(c->fd, SHUT_RDWR); /* wakes a thread blocked in read */
+    if (all || c->done) {
+      joins[n++] = c->thread;
+      c->used = false;
+    }
+  }
+  pthread_mutex_unlock(&ext->lock);
+  int64_t deadline = osq_now_ms() + OSQ_SDK_JOIN_MS;
+  for (size_t i = 0; i < n; i++) {
+    int64_t left = deadline - osq_now_ms();
+    if (!timed_join(joins[i], left > 0 ? (int)left : 0)) {
+      /* A plugin still busy: leave it to the process exit. */
+      OSQ_WARN("a connection thread is still busy at exit");
+      pthread_detach(joins[i]);
+    }
+  }
+}
