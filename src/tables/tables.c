@@ -6,12 +6,19 @@
 #include "tables/builtin.h"
 
 static const osq_table_plugin *const builtin[] = {
+    &osq_table_file,
+    &osq_table_groups,
+    &osq_table_hash,
+    &osq_table_os_version,
     &osq_table_osquery_extensions,
     &osq_table_osquery_flags,
     &osq_table_osquery_info,
     &osq_table_osquery_registry,
     &osq_table_processes,
+    &osq_table_system_info,
     &osq_table_time,
+    &osq_table_uptime,
+    &osq_table_users,
 };
 
 int osq_tables_register_builtin(void) {

@@ -172,7 +172,8 @@ static void test_osquery_registry(void **state) {
   int name = tcol(t, "name");
   const char *expect[] = {"processes", "time", "osquery_info",
                           "osquery_flags", "osquery_registry",
-                          "osquery_extensions"};
+                          "osquery_extensions", "file", "hash", "users",
+                          "groups", "system_info", "os_version", "uptime"};
   for (size_t i = 0; i < sizeof expect / sizeof *expect; i++) {
     tcell *row = tfind_text(r, name, expect[i]);
     assert_non_null(row);

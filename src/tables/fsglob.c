@@ -1,0 +1,248 @@
+#include "fsglob.h"
+
+#include "core/log.h"
+#include "osq/plugin.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void osq_pathlist_free(osq_pathlist *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->items[i]);
+  free(l->items);
+  l->items = NULL;
+  l->n = l->cap = 0;
+}
+
+int osq_pathlist_add(osq_pathlist *l, const char *path) {
+  if (l->n >= OSQ_GLOB_MAX_RESULTS) {
+    l->truncated = true;
+    return OSQ_ERANGE;
+  }
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    char **items = realloc(l->items, cap * sizeof *items);
+    if (items == NULL)
+      return OSQ_ENOMEM;
+    l->items = items;
+    l->cap = cap;
+  }
+  char *copy = strdup(path);
+  if (copy == NULL)
+    return OSQ_ENOMEM;
+  l->items[l->n++] = copy;
+  return OSQ_OK;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void osq_pathlist_unique(osq_pathlist *l) {
+  if (l->n < 2)
+    return;
+  qsort(l->items, l->n, sizeof *l->items, cmp_str);
+  size_t w = 1;
+  for (size_t r = 1; r < l->n; r++) {
+    if (strcmp(l->items[r], l->items[w - 1]) == 0)
+      free(l->items[r]);
+    else
+      l->items[w++] = l->items[r];
+  }
+  l->n = w;
+}
+
+bool osq_glob_has_wildcard(const char *p) {
+  return strpbrk(p, "%_") != NULL;
+}
+
+bool osq_glob_match(const char *p, size_t plen, const char *s) {
+  /* iterative matcher with one backtrack point: linear in practice and
+   * never recursive, so hostile patterns cannot blow the stack */
+  size_t pi = 0, si = 0, star_p = (size_t)-1, star_s = 0;
+  size_t slen = strlen(s);
+  while (si < slen) {
+    if (pi < plen && p[pi] == '%') {
+      star_p = ++pi;
+      star_s = si;
+    } else if (pi < plen &&
+               (p[pi] == '_' || tolower((unsigned char)p[pi]) ==
+                                    tolower((unsigned char)s[si]))) {
+      pi++;
+      si++;
+    } else if (star_p != (size_t)-1) {
+      pi = star_p;
+      si = ++star_s;
+    } else {
+      return false;
+    }
+  }
+  while (pi < plen && p[pi] == '%')
+    pi++;
+  return pi == plen;
+}
+
+typedef struct walk {
+  unsigned flags;
+  osq_pathlist *out;
+  int rc;
+} walk;
+
+static bool is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void emit(walk *w, const char *path) {
+  if (w->rc != OSQ_OK)
+    return;
+  bool dir = is_dir(path);
+  struct stat st;
+  if (!dir && lstat(path, &st) != 0)
+    return; /* does not exist */
+  if ((dir && (w->flags & OSQ_GLOB_DIRS)) ||
+      (!dir && (w->flags & OSQ_GLOB_FILES))) {
+    int rc = osq_pathlist_add(w->out, path);
+    if (rc != OSQ_OK)
+      w->rc = rc;
+  }
+}
+
+static size_t join(char *buf, size_t cap, const char *dir, const char *name) {
+  size_t dl = strlen(dir);
+  bool slash = dl > 0 && dir[dl - 1] == '/';
+  int n = snprintf(buf, cap, "%s%s%s", dir, (slash || dl == 0) ? "" : "/",
+                   name);
+  return (n < 0 || (size_t)n >= cap) ? 0 : (size_t)n;
+}
+
+/* Everything below dir, depth first; symlinks are not followed so loops
+ * cannot trap the walk. */
+static void recurse(walk *w, const char *dir, int depth) {
+  if (w->rc != OSQ_OK)
+    return;
+  if (depth > OSQ_GLOB_MAX_DEPTH) {
+    w->out->truncated = true;
+    return;
+  }
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  char path[PATH_MAX];
+  while (w->rc == OSQ_OK && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (join(path, sizeof path, dir, e->d_name) == 0)
+      continue;
+    emit(w, path);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      recurse(w, path, depth + 1);
+  }
+  closedir(d);
+}
+
+/* Match the components of rest below base. */
+static void expand(walk *w, const char *base, const char *rest, int depth) {
+  if (w->rc != OSQ_OK)
+    return;
+  while (*rest == '/')
+    rest++;
+  if (*rest == '\0') {
+    emit(w, base);
+    return;
+  }
+  const char *slash = strchr(rest, '/');
+  size_t clen = slash ? (size_t)(slash - rest) : strlen(rest);
+  const char *next = slash ? slash : rest + clen;
+  bool last = true;
+  for (const char *q = next; *q; q++)
+    if (*q != '/')
+      last = false;
+  char comp[NAME_MAX + 3];
+  if (clen >= sizeof comp)
+    return; /* no name on Linux is that long */
+  memcpy(comp, rest, clen);
+  comp[clen] = '\0';
+  bool recursive = last && clen >= 2 && strcmp(comp + clen - 2, "%%") == 0;
+  if (recursive)
+    comp[--clen] = '\0'; /* "x%%" matches like "x%", then descends */
+
+  char path[PATH_MAX];
+  if (!osq_glob_has_wildcard(comp)) {
+    if (join(path, sizeof path, base, comp) == 0)
+      return;
+    expand(w, path, next, depth);
+    return;
+  }
+  if (depth > OSQ_GLOB_MAX_DEPTH) {
+    w->out->truncated = true;
+    return;
+  }
+  DIR *d = opendir(*base ? base : ".");
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  while (w->rc == OSQ_OK && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (!osq_glob_match(comp, clen, e->d_name))
+      continue;
+    if (join(path, sizeof path, base, e->d_name) == 0)
+      continue;
+    if (last) {
+      emit(w, path);
+      struct stat st;
+      if (recursive && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        recurse(w, path, depth + 1);
+    } else if (is_dir(path)) {
+      expand(w, path, next, depth + 1);
+    }
+  }
+  closedir(d);
+}
+
+int osq_glob_expand(const char *pattern, unsigned flags, osq_pathlist *out) {
+  walk w = {.flags = flags, .out = out, .rc = OSQ_OK};
+  if (pattern == NULL || *pattern == '\0' || strlen(pattern) >= PATH_MAX)
+    return OSQ_OK;
+  bool was_truncated = out->truncated;
+  out->truncated = false;
+  expand(&w, pattern[0] == '/' ? "/" : "", pattern, 0);
+  if (out->truncated)
+    OSQ_WARN("Pattern %s matches too many paths; stopped at %zu results or "
+             "depth %d",
+             pattern, out->n, OSQ_GLOB_MAX_DEPTH);
+  out->truncated = out->truncated || was_truncated;
+  return w.rc == OSQ_ERANGE ? OSQ_OK : w.rc;
+}
+
+int osq_glob_collect(const osq_context *ctx, size_t col, unsigned like_flags,
+                     osq_pathlist *out) {
+  size_t n = osq_context_nconstraints(ctx, col);
+  for (size_t i = 0; i < n; i++) {
+    const osq_constraint *c = osq_context_constraint(ctx, col, i);
+    int rc = OSQ_OK;
+    if (c->len == 0 || strlen(c->expr) != c->len)
+      continue; /* empty, or an embedded NUL: no such path */
+    if (c->op == OSQ_OP_EQ)
+      rc = osq_pathlist_add(out, c->expr);
+    else if (c->op == OSQ_OP_LIKE)
+      rc = osq_glob_has_wildcard(c->expr)
+               ? osq_glob_expand(c->expr, like_flags, out)
+               : osq_pathlist_add(out, c->expr);
+    if (rc == OSQ_ENOMEM)
+      return rc;
+  }
+  osq_pathlist_unique(out);
+  return OSQ_OK;
+}

@@ -1,0 +1,51 @@
+/* Paths from the constraints of the file and hash tables.
+ *
+ * A LIKE pattern on a path is expanded as osquery does: '%' matches within
+ * one path component, a trailing '%%' matches everything below (the
+ * component itself and, recursively, its contents); '_' matches one
+ * character. Matching is ASCII case-insensitive like SQLite's LIKE; SQLite
+ * re-checks every row, so the expansion only has to be a superset. */
+#ifndef OSQ_TABLES_FSGLOB_H
+#define OSQ_TABLES_FSGLOB_H
+
+#include <osq/plugin.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum {
+  OSQ_GLOB_FILES = 1, /* non-directories */
+  OSQ_GLOB_DIRS = 2,  /* directories (symlinks to them count) */
+};
+
+/* Limits on a single expansion; past them the walk stops with a warning. */
+#define OSQ_GLOB_MAX_RESULTS 200000
+#define OSQ_GLOB_MAX_DEPTH 64
+
+typedef struct osq_pathlist {
+  char **items;
+  size_t n, cap;
+  bool truncated; /* a limit stopped an expansion */
+} osq_pathlist;
+
+void osq_pathlist_free(osq_pathlist *l);
+int osq_pathlist_add(osq_pathlist *l, const char *path);
+/* Sort and drop duplicates. */
+void osq_pathlist_unique(osq_pathlist *l);
+
+/* True if the LIKE pattern has a wildcard (% or _). */
+bool osq_glob_has_wildcard(const char *pattern);
+/* ASCII case-insensitive LIKE match of one name against one component
+ * pattern (% = any run, _ = one byte). */
+bool osq_glob_match(const char *pattern, size_t plen, const char *name);
+/* Append to out every existing path that pattern matches and whose kind
+ * is in flags. Returns 0 or a negative OSQ_E* code (only for OOM). */
+int osq_glob_expand(const char *pattern, unsigned flags, osq_pathlist *out);
+
+/* The paths a column's constraints name: "=" values as given, LIKE
+ * patterns expanded (kinds in like_flags); sorted, without duplicates.
+ * Empty values are ignored. Returns 0 or OSQ_ENOMEM. */
+int osq_glob_collect(const osq_context *ctx, size_t col, unsigned like_flags,
+                     osq_pathlist *out);
+
+#endif

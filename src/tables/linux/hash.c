@@ -1,0 +1,352 @@
+/* hash: md5, sha1 and sha256 of files named by "path" or "directory".
+ *
+ * Files larger than --read_max are skipped with a warning. Digests are
+ * kept in a process-wide LRU of --hash_cache_max entries, keyed by path,
+ * inode, size, mtime and ctime, so a changed file is hashed again. */
+#include "core/flags.h"
+#include "core/log.h"
+#include "tables/builtin.h"
+#include "tables/fsglob.h"
+#include "tables/linux/hash.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum {
+  C_PATH, C_DIRECTORY, C_MD5, C_SHA1, C_SHA256, C_PID_WITH_NAMESPACE,
+  C_MOUNT_NAMESPACE_ID, C_COUNT
+};
+
+static const osq_column columns[] = {
+    {"path", OSQ_TYPE_TEXT,
+     OSQ_COL_INDEX | OSQ_COL_OPTIMIZED | OSQ_COL_REQUIRED},
+    {"directory", OSQ_TYPE_TEXT, OSQ_COL_REQUIRED | OSQ_COL_OPTIMIZED},
+    {"md5", OSQ_TYPE_TEXT, 0},
+    {"sha1", OSQ_TYPE_TEXT, 0},
+    {"sha256", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_NOCASE},
+    {"pid_with_namespace", OSQ_TYPE_INTEGER,
+     OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
+    {"mount_namespace_id", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+};
+
+_Static_assert(sizeof columns / sizeof *columns == C_COUNT, "columns");
+
+typedef struct digests {
+  char md5[33], sha1[41], sha256[65];
+} digests;
+
+/* ---- the LRU --------------------------------------------------------- */
+
+typedef struct entry {
+  char *path;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime, ctime;
+  digests d;
+  struct entry *prev, *next; /* most recent first */
+} entry;
+
+static pthread_mutex_t lru_lock = PTHREAD_MUTEX_INITIALIZER;
+static entry *lru_head, *lru_tail;
+static size_t lru_count;
+static unsigned long lru_hits, lru_misses;
+
+static bool same_file(const entry *e, const char *path, const struct stat *st) {
+  return e->ino == st->st_ino && e->dev == st->st_dev &&
+         e->size == st->st_size &&
+         e->mtime.tv_sec == st->st_mtim.tv_sec &&
+         e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+         e->ctime.tv_sec == st->st_ctim.tv_sec &&
+         e->ctime.tv_nsec == st->st_ctim.tv_nsec && strcmp(e->path, path) == 0;
+}
+
+static void unlink_entry(entry *e) {
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    lru_head = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    lru_tail = e->prev;
+  e->prev = e->next = NULL;
+}
+
+static void push_front(entry *e) {
+  e->next = lru_head;
+  e->prev = NULL;
+  if (lru_head)
+    lru_head->prev = e;
+  lru_head = e;
+  if (lru_tail == NULL)
+    lru_tail = e;
+}
+
+/* A linear walk: with the default 500 entries this costs far less than one
+ * read() of the file it saves. */
+static bool cache_get(const char *path, const struct stat *st, digests *d) {
+  bool hit = false;
+  pthread_mutex_lock(&lru_lock);
+  for (entry *e = lru_head; e; e = e->next) {
+    if (same_file(e, path, st)) {
+      *d = e->d;
+      unlink_entry(e);
+      push_front(e);
+      hit = true;
+      break;
+    }
+  }
+  if (hit)
+    lru_hits++;
+  else
+    lru_misses++;
+  pthread_mutex_unlock(&lru_lock);
+  return hit;
+}
+
+static void evict_to(size_t max) {
+  while (lru_count > max && lru_tail) {
+    entry *e = lru_tail;
+    unlink_entry(e);
+    free(e->path);
+    free(e);
+    lru_count--;
+  }
+}
+
+static void cache_put(const char *path, const struct stat *st,
+                      const digests *d, size_t max) {
+  if (max == 0)
+    return;
+  entry *n = calloc(1, sizeof *n);
+  char *p = strdup(path);
+  if (n == NULL || p == NULL) {
+    free(n);
+    free(p);
+    return;
+  }
+  n->path = p;
+  n->dev = st->st_dev;
+  n->ino = st->st_ino;
+  n->size = st->st_size;
+  n->mtime = st->st_mtim;
+  n->ctime = st->st_ctim;
+  n->d = *d;
+  pthread_mutex_lock(&lru_lock);
+  /* drop an older version of the same path */
+  for (entry *e = lru_head; e; e = e->next) {
+    if (strcmp(e->path, path) == 0) {
+      unlink_entry(e);
+      free(e->path);
+      free(e);
+      lru_count--;
+      break;
+    }
+  }
+  push_front(n);
+  lru_count++;
+  evict_to(max);
+  pthread_mutex_unlock(&lru_lock);
+}
+
+void osq_hash_cache_stats(unsigned long *hits, unsigned long *misses,
+                          size_t *entries) {
+  pthread_mutex_lock(&lru_lock);
+  *hits = lru_hits;
+  *misses = lru_misses;
+  *entries = lru_count;
+  pthread_mutex_unlock(&lru_lock);
+}
+
+void osq_hash_cache_clear(void) {
+  pthread_mutex_lock(&lru_lock);
+  evict_to(0);
+  lru_hits = lru_misses = 0;
+  pthread_mutex_unlock(&lru_lock);
+}
+
+/* ---- hashing ---------------------------------------------------------- */
+
+static void hex(const unsigned char *b, unsigned n, char *out) {
+  static const char x[] = "0123456789abcdef";
+  for (unsigned i = 0; i < n; i++) {
+    out[2 * i] = x[b[i] >> 4];
+    out[2 * i + 1] = x[b[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+/* Hash an open file in one pass; false on a read error or if the file
+ * grew past limit while we read it. */
+static bool hash_fd(int fd, uint64_t limit, digests *d) {
+  const EVP_MD *mds[3] = {EVP_md5(), EVP_sha1(), EVP_sha256()};
+  EVP_MD_CTX *c[3] = {EVP_MD_CTX_new(), EVP_MD_CTX_new(), EVP_MD_CTX_new()};
+  bool ok = c[0] && c[1] && c[2];
+  for (int i = 0; ok && i < 3; i++)
+    ok = EVP_DigestInit_ex(c[i], mds[i], NULL) == 1;
+  unsigned char *buf = ok ? malloc(1 << 16) : NULL;
+  ok = ok && buf;
+  uint64_t total = 0;
+  while (ok) {
+    ssize_t n = read(fd, buf, 1 << 16);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    if (n == 0)
+      break;
+    total += (uint64_t)n;
+    if (total > limit) {
+      ok = false;
+      break;
+    }
+    for (int i = 0; ok && i < 3; i++)
+      ok = EVP_DigestUpdate(c[i], buf, (size_t)n) == 1;
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len;
+  char *outs[3] = {d->md5, d->sha1, d->sha256};
+  for (int i = 0; ok && i < 3; i++) {
+    ok = EVP_DigestFinal_ex(c[i], md, &len) == 1;
+    if (ok)
+      hex(md, len, outs[i]);
+  }
+  for (int i = 0; i < 3; i++)
+    EVP_MD_CTX_free(c[i]);
+  free(buf);
+  return ok;
+}
+
+typedef struct gen {
+  const osq_context *ctx;
+  osq_rows *out;
+  bool want_digest;
+  bool use_cache;
+  size_t cache_max;
+  uint64_t read_max;
+} gen;
+
+static int hash_row(gen *g, const char *path, const char *dir) {
+  int fd;
+  do
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return OSQ_OK; /* missing or unreadable: no row, as osquery */
+  struct stat st;
+  /* fstat on the opened file: what we check is what we hash */
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return OSQ_OK;
+  }
+  digests d;
+  bool have = false;
+  if (g->want_digest) {
+    if ((uint64_t)st.st_size > g->read_max) {
+      OSQ_WARN("Cannot hash %s: size %lld exceeds --read_max=%llu", path,
+               (long long)st.st_size, (unsigned long long)g->read_max);
+      close(fd);
+      return OSQ_OK;
+    }
+    have = g->use_cache && cache_get(path, &st, &d);
+    if (!have) {
+      have = hash_fd(fd, g->read_max, &d);
+      if (have && g->use_cache)
+        cache_put(path, &st, &d, g->cache_max);
+    }
+  }
+  close(fd);
+  osq_rows_cstr(g->out, C_PATH, path);
+  if (dir) {
+    osq_rows_cstr(g->out, C_DIRECTORY, dir);
+  } else {
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+      osq_rows_cstr(g->out, C_DIRECTORY, ".");
+    else if (slash == path)
+      osq_rows_cstr(g->out, C_DIRECTORY, "/");
+    else
+      osq_rows_text(g->out, C_DIRECTORY, path, (size_t)(slash - path));
+  }
+  if (have) {
+    osq_rows_cstr(g->out, C_MD5, d.md5);
+    osq_rows_cstr(g->out, C_SHA1, d.sha1);
+    osq_rows_cstr(g->out, C_SHA256, d.sha256);
+  }
+  return osq_rows_end(g->out);
+}
+
+static int hash_dir(gen *g, const char *dir) {
+  DIR *dp = opendir(dir);
+  if (dp == NULL)
+    return OSQ_OK;
+  osq_pathlist names = {0};
+  struct dirent *e;
+  while ((e = readdir(dp)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (osq_pathlist_add(&names, e->d_name) != OSQ_OK)
+      break;
+  }
+  closedir(dp);
+  osq_pathlist_unique(&names);
+  size_t dl = strlen(dir);
+  bool slash = dl > 0 && dir[dl - 1] == '/';
+  char path[PATH_MAX];
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < names.n && rc == OSQ_OK; i++) {
+    int n = snprintf(path, sizeof path, "%s%s%s", dir, slash ? "" : "/",
+                     names.items[i]);
+    if (n > 0 && (size_t)n < sizeof path)
+      rc = hash_row(g, path, dir);
+  }
+  osq_pathlist_free(&names);
+  return rc;
+}
+
+static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  gen g = {.ctx = ctx, .out = out};
+  g.want_digest = osq_context_column_used(ctx, C_MD5) ||
+                  osq_context_column_used(ctx, C_SHA1) ||
+                  osq_context_column_used(ctx, C_SHA256);
+  g.cache_max = (size_t)osq_flag_uint("hash_cache_max");
+  g.use_cache = !osq_flag_bool("disable_hash_cache") && g.cache_max > 0;
+  g.read_max = osq_flag_uint("read_max");
+  if (g.read_max == 0)
+    g.read_max = 52428800; /* flags not initialised: osquery's default */
+  osq_pathlist paths = {0}, dirs = {0};
+  int rc = osq_glob_collect(ctx, C_PATH, OSQ_GLOB_FILES, &paths);
+  if (rc == OSQ_OK)
+    rc = osq_glob_collect(ctx, C_DIRECTORY, OSQ_GLOB_DIRS, &dirs);
+  if (rc != OSQ_OK) {
+    osq_rows_error(out, "hash: out of memory expanding paths");
+    rc = OSQ_ERROR;
+  }
+  for (size_t i = 0; i < paths.n && rc == OSQ_OK; i++)
+    rc = hash_row(&g, paths.items[i], NULL);
+  for (size_t i = 0; i < dirs.n && rc == OSQ_OK; i++)
+    rc = hash_dir(&g, dirs.items[i]);
+  osq_pathlist_free(&paths);
+  osq_pathlist_free(&dirs);
+  return rc;
+}
+
+const osq_table_plugin osq_table_hash = {
+    .name = "hash",
+    .columns = columns,
+    .ncolumns = OSQ_NCOLS(columns),
+    .generate = generate,
+};

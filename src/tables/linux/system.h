@@ -1,0 +1,7 @@
+/* Files the os_version table reads (tests point it elsewhere). */
+#ifndef OSQ_TABLES_SYSTEM_H
+#define OSQ_TABLES_SYSTEM_H
+
+extern const char *osq_tables_os_release_path; /* default /etc/os-release */
+
+#endif

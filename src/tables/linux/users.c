@@ -1,0 +1,273 @@
+/* users and groups: local accounts from /etc/passwd and /etc/group.
+ *
+ * Lines are parsed strictly (the field count must match, ids must be
+ * decimal and 32-bit); a malformed or over-long line is skipped. With
+ * include_remote = 1, users come from NSS (LDAP, sssd ...) instead. */
+#include "core/log.h"
+#include "tables/builtin.h"
+#include "tables/util.h"
+#include "users.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Overridable for tests (users.h). */
+const char *osq_tables_passwd_path = "/etc/passwd";
+const char *osq_tables_group_path = "/etc/group";
+
+#define MAX_FIELDS 8
+
+/* Split line at ':' into exactly want fields; false otherwise. */
+static bool split(char *line, char **f, int want) {
+  int n = 0;
+  f[n++] = line;
+  for (char *p = line; *p; p++) {
+    if (*p == ':') {
+      if (n == want)
+        return false;
+      *p = '\0';
+      f[n++] = p + 1;
+    }
+  }
+  return n == want;
+}
+
+static bool parse_id(const char *s, uint32_t *out) {
+  uint64_t v;
+  if (!osq_tbl_parse_u64(s, &v) || v > UINT32_MAX)
+    return false;
+  *out = (uint32_t)v;
+  return true;
+}
+
+/* Read the next line into buf; over-long lines are consumed and reported
+ * as skipped. Returns 1 for a line, 0 at EOF, -1 for a skipped line. */
+static int next_line(FILE *f, char *buf, size_t cap) {
+  if (fgets(buf, (int)cap, f) == NULL)
+    return 0;
+  size_t n = strlen(buf);
+  if (n > 0 && buf[n - 1] == '\n') {
+    buf[n - 1] = '\0';
+    return 1;
+  }
+  if (feof(f))
+    return 1; /* last line without a newline */
+  int c;
+  while ((c = fgetc(f)) != EOF && c != '\n')
+    ;
+  return -1;
+}
+
+/* Does any "=" constraint on col equal v (or are there none)? */
+static bool eq_int_ok(const osq_context *ctx, size_t col, int64_t v) {
+  size_t n = osq_context_nconstraints(ctx, col);
+  bool any = false;
+  for (size_t i = 0; i < n; i++) {
+    const osq_constraint *c = osq_context_constraint(ctx, col, i);
+    if (c->op != OSQ_OP_EQ)
+      continue;
+    any = true;
+    int64_t x;
+    if (osq_tbl_parse_i64(c->expr, &x) && x == v)
+      return true;
+  }
+  return !any;
+}
+
+static bool eq_text_ok(const osq_context *ctx, size_t col, const char *v) {
+  size_t n = osq_context_nconstraints(ctx, col);
+  bool any = false;
+  for (size_t i = 0; i < n; i++) {
+    const osq_constraint *c = osq_context_constraint(ctx, col, i);
+    if (c->op != OSQ_OP_EQ)
+      continue;
+    any = true;
+    if (strcmp(c->expr, v) == 0)
+      return true;
+  }
+  return !any;
+}
+
+/* ---- users ------------------------------------------------------------ */
+
+enum {
+  U_UID, U_GID, U_UID_SIGNED, U_GID_SIGNED, U_USERNAME, U_DESCRIPTION,
+  U_DIRECTORY, U_SHELL, U_UUID, U_TYPE, U_IS_HIDDEN, U_PID_WITH_NAMESPACE,
+  U_INCLUDE_REMOTE, U_COUNT
+};
+
+static const osq_column user_columns[] = {
+    {"uid", OSQ_TYPE_BIGINT, OSQ_COL_INDEX},
+    {"gid", OSQ_TYPE_BIGINT, 0},
+    {"uid_signed", OSQ_TYPE_BIGINT, 0},
+    {"gid_signed", OSQ_TYPE_BIGINT, 0},
+    {"username", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL},
+    {"description", OSQ_TYPE_TEXT, 0},
+    {"directory", OSQ_TYPE_TEXT, 0},
+    {"shell", OSQ_TYPE_TEXT, 0},
+    {"uuid", OSQ_TYPE_TEXT, OSQ_COL_INDEX | OSQ_COL_COLLATE_NOCASE},
+    /* Windows and macOS columns, hidden here as in osquery */
+    {"type", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"is_hidden", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
+    {"pid_with_namespace", OSQ_TYPE_INTEGER,
+     OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
+    {"include_remote", OSQ_TYPE_INTEGER, OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
+};
+
+_Static_assert(sizeof user_columns / sizeof *user_columns == U_COUNT, "cols");
+
+static int user_row(const osq_context *ctx, osq_rows *out, const char *name,
+                    uint32_t uid, uint32_t gid, const char *gecos,
+                    const char *dir, const char *shell, bool remote) {
+  if (!eq_int_ok(ctx, U_UID, uid) || !eq_text_ok(ctx, U_USERNAME, name))
+    return OSQ_OK;
+  osq_rows_int(out, U_UID, uid);
+  osq_rows_int(out, U_GID, gid);
+  osq_rows_int(out, U_UID_SIGNED, (int32_t)uid);
+  osq_rows_int(out, U_GID_SIGNED, (int32_t)gid);
+  osq_rows_cstr(out, U_USERNAME, name);
+  osq_rows_cstr(out, U_DESCRIPTION, gecos);
+  osq_rows_cstr(out, U_DIRECTORY, dir);
+  osq_rows_cstr(out, U_SHELL, shell);
+  osq_rows_cstr(out, U_UUID, "");
+  osq_rows_int(out, U_INCLUDE_REMOTE, remote ? 1 : 0);
+  return osq_rows_end(out);
+}
+
+static int users_local(const osq_context *ctx, osq_rows *out) {
+  FILE *f = fopen(osq_tables_passwd_path, "re");
+  if (f == NULL) {
+    OSQ_WARN("users: cannot read %s: %s", osq_tables_passwd_path,
+             strerror(errno));
+    return OSQ_OK;
+  }
+  char line[OSQ_TBL_LINE_MAX];
+  int rc = OSQ_OK, got;
+  while (rc == OSQ_OK && (got = next_line(f, line, sizeof line)) != 0) {
+    char *fl[7];
+    uint32_t uid, gid;
+    if (got < 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
+        !split(line, fl, 7) || fl[0][0] == '\0' || !parse_id(fl[2], &uid) ||
+        !parse_id(fl[3], &gid))
+      continue;
+    rc = user_row(ctx, out, fl[0], uid, gid, fl[4], fl[5], fl[6], false);
+  }
+  fclose(f);
+  return rc;
+}
+
+/* getpwent's cursor is process-global. */
+static pthread_mutex_t pwent_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int users_remote(const osq_context *ctx, osq_rows *out) {
+  int rc = OSQ_OK;
+  size_t cap = 16384;
+  char *buf = malloc(cap);
+  if (buf == NULL)
+    return OSQ_ENOMEM;
+  struct passwd pw, *res;
+  pthread_mutex_lock(&pwent_lock);
+  setpwent();
+  for (;;) {
+    int e = getpwent_r(&pw, buf, cap, &res);
+    if (e == ERANGE && cap < (1u << 20)) {
+      char *b = realloc(buf, cap * 2);
+      if (b == NULL)
+        break;
+      buf = b;
+      cap *= 2;
+      continue;
+    }
+    if (e != 0 || res == NULL)
+      break;
+    rc = user_row(ctx, out, pw.pw_name, pw.pw_uid, pw.pw_gid,
+                  pw.pw_gecos ? pw.pw_gecos : "", pw.pw_dir ? pw.pw_dir : "",
+                  pw.pw_shell ? pw.pw_shell : "", true);
+    if (rc != OSQ_OK)
+      break;
+  }
+  endpwent();
+  pthread_mutex_unlock(&pwent_lock);
+  free(buf);
+  return rc;
+}
+
+static int users_generate(const osq_context *ctx, osq_rows *out,
+                          void *udata) {
+  (void)udata;
+  size_t n = osq_context_nconstraints(ctx, U_INCLUDE_REMOTE);
+  bool remote = false;
+  for (size_t i = 0; i < n; i++) {
+    const osq_constraint *c = osq_context_constraint(ctx, U_INCLUDE_REMOTE, i);
+    if (c->op == OSQ_OP_EQ && strcmp(c->expr, "1") == 0)
+      remote = true;
+  }
+  return remote ? users_remote(ctx, out) : users_local(ctx, out);
+}
+
+const osq_table_plugin osq_table_users = {
+    .name = "users",
+    .columns = user_columns,
+    .ncolumns = OSQ_NCOLS(user_columns),
+    .generate = users_generate,
+};
+
+/* ---- groups ----------------------------------------------------------- */
+
+enum {
+  G_GID, G_GID_SIGNED, G_GROUPNAME, G_GROUP_SID, G_COMMENT, G_IS_HIDDEN,
+  G_PID_WITH_NAMESPACE, G_COUNT
+};
+
+static const osq_column group_columns[] = {
+    {"gid", OSQ_TYPE_BIGINT, OSQ_COL_INDEX},
+    {"gid_signed", OSQ_TYPE_BIGINT, 0},
+    {"groupname", OSQ_TYPE_TEXT, 0},
+    {"group_sid", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"comment", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"is_hidden", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
+    {"pid_with_namespace", OSQ_TYPE_INTEGER,
+     OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
+};
+
+_Static_assert(sizeof group_columns / sizeof *group_columns == G_COUNT,
+               "cols");
+
+static int groups_generate(const osq_context *ctx, osq_rows *out,
+                           void *udata) {
+  (void)udata;
+  FILE *f = fopen(osq_tables_group_path, "re");
+  if (f == NULL) {
+    OSQ_WARN("groups: cannot read %s: %s", osq_tables_group_path,
+             strerror(errno));
+    return OSQ_OK;
+  }
+  char line[OSQ_TBL_LINE_MAX];
+  int rc = OSQ_OK, got;
+  while (rc == OSQ_OK && (got = next_line(f, line, sizeof line)) != 0) {
+    char *fl[4];
+    uint32_t gid;
+    if (got < 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
+        !split(line, fl, 4) || fl[0][0] == '\0' || !parse_id(fl[2], &gid))
+      continue;
+    if (!eq_int_ok(ctx, G_GID, gid))
+      continue;
+    osq_rows_int(out, G_GID, gid);
+    osq_rows_int(out, G_GID_SIGNED, (int32_t)gid);
+    osq_rows_cstr(out, G_GROUPNAME, fl[0]);
+    rc = osq_rows_end(out);
+  }
+  fclose(f);
+  return rc;
+}
+
+const osq_table_plugin osq_table_groups = {
+    .name = "groups",
+    .columns = group_columns,
+    .ncolumns = OSQ_NCOLS(group_columns),
+    .generate = groups_generate,
+};
