@@ -1,0 +1,60 @@
+/* osqi internals shared by its files. */
+#ifndef OSQ_SHELL_H
+#define OSQ_SHELL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "output.h"
+#include "sql/sql.h"
+
+typedef struct shell {
+  osq_db *db;
+  shell_out out;
+  FILE *err;
+  char outfile[4096]; /* --output path, "" for stdout */
+  bool interactive;   /* reading a TTY through libedit */
+  bool echo;
+  bool bail;
+  bool timer;
+  int exit_code;      /* set by .exit N */
+  char history[4096]; /* history file path, "" for none */
+} shell;
+
+/* do_meta results */
+enum {
+  META_OK = 0,
+  META_ERROR = 1,
+  META_EXIT = -2, /* .exit/.quit: stop reading; exit_code says how */
+};
+
+/* Run one unit of SQL text (every statement in it). Prints rows, and on
+ * failure returns the SQLite code with the message in *errmsg (malloc'd;
+ * may be NULL when there is none). */
+int shell_exec(shell *sh, const char *sql, char **errmsg);
+/* Positional SQL / --query: prints "Error: msg"; returns the rc or 1. */
+int shell_run_query(shell *sh, const char *sql);
+/* A meta-command line starting with '.'; returns META_* or, for .all, the
+ * SQLite code of the failed query. */
+int shell_meta(shell *sh, const char *line);
+/* .types SQL */
+int shell_meta_types(shell *sh, const char *sql);
+/* Statements and meta-commands from a stream (stdin not a TTY, or
+ * interactive when in is NULL). Returns 1 if any failed, or the code
+ * of .exit N. */
+int shell_process(shell *sh, FILE *in);
+/* Interactive line editing (edit.c): returns the next line (malloc'd),
+ * NULL at EOF. */
+char *shell_readline(shell *sh, bool continuation);
+void shell_edit_begin(shell *sh);
+void shell_edit_end(shell *sh);
+
+/* True if s is blank or only SQL comments. */
+bool shell_all_whitespace(const char *s);
+
+/* shell_ext.c: extension manager and --extension (filled by the
+ * extension helpers). */
+int shell_extensions_start(int one_shot);
+void shell_extensions_stop(void);
+
+#endif
