@@ -1,0 +1,97 @@
+/* The manager's watcher: ping every extension each --extensions_interval,
+ * with --extensions_timeout of grace for a new extension's socket to
+ * appear; one failed check removes the extension and its routes. */
+#include "manager_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/flags.h"
+#include "../core/log.h"
+
+static int64_t seconds_flag_ms(const char *name, int64_t min_ms) {
+  /* osquery reads these string flags with atoi */
+  int64_t ms = (int64_t)atoi(osq_flag_str(name)) * 1000;
+  return ms < min_ms ? min_ms : ms;
+}
+
+struct check {
+  int64_t uuid;
+  osq_remote_ext *remote;
+  bool checked;
+  int64_t registered_ms;
+};
+
+static void check_one(osq_manager *m, struct check *c, int64_t interval_ms) {
+  /* A busy extension is left alone: its calls have their own deadlines,
+   * and a ping would queue behind them on a one-connection server. */
+  if (osq_remote_ext_inflight(c->remote) > 0)
+    return;
+  const char *path = osq_remote_ext_path(c->remote);
+  struct stat st;
+  char err[600];
+  if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    int64_t grace = seconds_flag_ms("extensions_timeout",
+                                    OSQ_MANAGER_HEALTH_MIN_MS);
+    if (!c->checked && osq_now_ms() - c->registered_ms < grace)
+      return;
+    snprintf(err, sizeof err, "its socket %s is missing", path);
+  } else {
+    int64_t limit = OSQ_MANAGER_HEALTH_PING_MS;
+    if (limit < 2 * interval_ms)
+      limit = 2 * interval_ms;
+    uint64_t tt = osq_flag_uint("thrift_timeout");
+    if (tt > 0 && (int64_t)tt * 1000 < limit)
+      limit = (int64_t)tt * 1000;
+    if (osq_remote_ping(c->remote, osq_now_ms() + limit, err, sizeof err) ==
+        OSQ_OK) {
+      if (!c->checked) {
+        pthread_mutex_lock(&m->lock);
+        for (struct osq_ext_rec *r = m->exts; r; r = r->next)
+          if (r->uuid == c->uuid)
+            r->checked = true;
+        pthread_mutex_unlock(&m->lock);
+        osq_remote_query_features(c->remote);
+      }
+      return;
+    }
+  }
+  char why[700];
+  snprintf(why, sizeof why, "failed its health check (%s): removed", err);
+  osq_manager_drop(m, c->uuid, why);
+}
+
+void *osq_manager_health_main(void *arg) {
+  osq_manager *m = arg;
+  pthread_mutex_lock(&m->lock);
+  while (!m->stopping) {
+    int64_t interval = seconds_flag_ms("extensions_interval",
+                                       OSQ_MANAGER_HEALTH_MIN_MS);
+    int64_t next = osq_now_ms() + interval;
+    while (!m->stopping && osq_manager_timedwait(m, next))
+      ;
+    if (m->stopping)
+      break;
+    size_t n = 0;
+    for (struct osq_ext_rec *r = m->exts; r; r = r->next)
+      n += !r->pending;
+    struct check *cs = calloc(n ? n : 1, sizeof *cs);
+    n = 0;
+    for (struct osq_ext_rec *r = m->exts; cs && r; r = r->next)
+      if (!r->pending)
+        cs[n++] = (struct check){r->uuid, osq_remote_ext_ref(r->remote),
+                                 r->checked, r->registered_ms};
+    pthread_mutex_unlock(&m->lock);
+    for (size_t i = 0; i < n; i++) {
+      if (!m->stopping)
+        check_one(m, &cs[i], interval);
+      osq_remote_ext_unref(cs[i].remote);
+    }
+    free(cs);
+    pthread_mutex_lock(&m->lock);
+  }
+  pthread_mutex_unlock(&m->lock);
+  return NULL;
+}

@@ -1,0 +1,67 @@
+/* Plugins that live in an extension process: local plugin structs whose
+ * callbacks make the Thrift `call` (osquery-wire.md §4), over the
+ * extension's connection pool with a per-call deadline. */
+#ifndef OSQ_REMOTE_H
+#define OSQ_REMOTE_H
+
+#include "../registry/registry.h"
+#include "../thrift/api.h"
+
+/* Bounds on what one registration may declare. */
+#define OSQ_REMOTE_MAX_ROUTES 4096
+#define OSQ_REMOTE_MAX_COLUMNS 2000 /* SQLite's default SQLITE_MAX_COLUMN */
+#define OSQ_REMOTE_MAX_NAME 255
+
+/* One registered extension as its plugins and the manager see it.
+ * Refcounted: every remote plugin holds a reference. */
+typedef struct osq_remote_ext osq_remote_ext;
+
+osq_remote_ext *osq_remote_ext_new(int64_t uuid, const char *name,
+                                   const char *socket_path);
+osq_remote_ext *osq_remote_ext_ref(osq_remote_ext *e);
+void osq_remote_ext_unref(osq_remote_ext *e);
+/* The extension is gone: calls fail at once, in-flight calls are cut. */
+void osq_remote_ext_close(osq_remote_ext *e);
+int64_t osq_remote_ext_uuid(const osq_remote_ext *e);
+const char *osq_remote_ext_path(const osq_remote_ext *e);
+/* Calls in flight (the health check leaves a busy extension alone: the
+ * calls' own deadlines catch a hang). */
+int osq_remote_ext_inflight(osq_remote_ext *e);
+struct osq_pool_stats;
+void osq_remote_ext_stats(osq_remote_ext *e, struct osq_pool_stats *out);
+
+/* Per-call deadline: now + --thrift_timeout seconds (0 = none). */
+int64_t osq_remote_default_deadline(void);
+
+/* One `call` over the pool. deadline_ms 0: the default. A reused
+ * connection that turns out dead is replaced once. OSQ_OK when a reply
+ * arrived (check st->code); otherwise err says why ("Extension call
+ * failed: ..."). */
+int osq_remote_call(osq_remote_ext *e, const char *registry, const char *item,
+                    const osq_strmap *request, osq_ext_status *st,
+                    const osq_row_handler *rows, int64_t deadline_ms,
+                    char *err, size_t errlen);
+/* ping: OSQ_OK when alive (any code but 1, as osquery treats it). */
+int osq_remote_ping(osq_remote_ext *e, int64_t deadline_ms, char *err,
+                    size_t errlen);
+int osq_remote_shutdown(osq_remote_ext *e, int64_t deadline_ms, char *err,
+                        size_t errlen);
+
+/* Turn the routes of a registration into plugin specs owned by e.
+ * Unknown registries with an empty route table are ignored, as are
+ * osquery registries osq does not serve (with a warning). On failure err
+ * gets osquery's reason (e.g. "Invalid route info", "Unknown registry:
+ * X"), nothing is returned and OSQ_EINVAL. */
+int osq_remote_build(osq_remote_ext *e, const osq_route_table *routes,
+                     osq_plugin_spec **specs, size_t *nspecs, char *err,
+                     size_t errlen);
+/* Free specs that were never published (registration failed). */
+void osq_remote_specs_free(osq_plugin_spec *specs, size_t n);
+/* Free the array only (the registry owns the plugins now). */
+void osq_remote_specs_release(osq_plugin_spec *specs);
+
+/* Ask the extension's logger plugins for their features (the reply's
+ * code is the bitmask) once it serves. */
+void osq_remote_query_features(osq_remote_ext *e);
+
+#endif
