@@ -1,0 +1,256 @@
+/* cgroup_memory: memory use, limits and OOM kills of every cgroup.
+ *
+ * Answers "which service or container is close to its memory limit, or has
+ * had processes OOM-killed?":
+ *
+ *   SELECT path, memory_current, memory_limit, limit_used_percent, oom_kills
+ *   FROM cgroup_memory WHERE limit_used_percent > 80 OR oom_kills > 0;
+ *
+ * Works with cgroup v2 (/sys/fs/cgroup) and v1's memory controller
+ * (/sys/fs/cgroup/memory), inside containers too (there the root is the
+ * container's own cgroup). $OSQ_CGROUP_ROOT points it at another tree.
+ *
+ * Uses the query context: `path = '...'` reads just those cgroups,
+ * `depth <= N` stops the walk early, and files are only read for the
+ * columns the query uses. */
+#include <osq/extension.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_DEPTH 32        /* cgroup trees are shallow; bounds the walk */
+#define MAX_CGROUPS 100000  /* rows per query */
+#define MAX_FILE 65536      /* bytes read of one cgroup file */
+
+enum { C_PATH, C_DEPTH, C_VERSION, C_CURRENT, C_LIMIT, C_PERCENT, C_ANON,
+       C_FILE, C_OOM, C_PROCS, NCOLS };
+
+static const osq_column columns[NCOLS] = {
+    [C_PATH] = {"path", OSQ_TYPE_TEXT, OSQ_COL_INDEX},
+    [C_DEPTH] = {"depth", OSQ_TYPE_INTEGER, OSQ_COL_ADDITIONAL},
+    [C_VERSION] = {"version", OSQ_TYPE_INTEGER, 0},
+    [C_CURRENT] = {"memory_current", OSQ_TYPE_BIGINT, 0},
+    [C_LIMIT] = {"memory_limit", OSQ_TYPE_BIGINT, 0},
+    [C_PERCENT] = {"limit_used_percent", OSQ_TYPE_DOUBLE, 0},
+    [C_ANON] = {"anon", OSQ_TYPE_BIGINT, 0},
+    [C_FILE] = {"file", OSQ_TYPE_BIGINT, 0},
+    [C_OOM] = {"oom_kills", OSQ_TYPE_BIGINT, 0},
+    [C_PROCS] = {"processes", OSQ_TYPE_INTEGER, 0},
+};
+
+struct walk {
+  const osq_context *ctx;
+  osq_rows *out;
+  char root[700];
+  int version; /* 1 or 2 */
+  int max_depth;
+  size_t rows;
+};
+
+/* Read a small file; NUL-terminated; false if unreadable. */
+static bool slurp(const char *dir, const char *name, char *buf, size_t cap) {
+  char p[4096];
+  if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
+    return false;
+  int fd = open(p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  size_t len = 0;
+  while (len + 1 < cap) {
+    ssize_t n = read(fd, buf + len, cap - 1 - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+  }
+  close(fd);
+  buf[len] = '\0';
+  return true;
+}
+
+static bool number(const char *s, int64_t *v) {
+  char *end;
+  errno = 0;
+  unsigned long long u = strtoull(s, &end, 10);
+  if (end == s || errno == ERANGE || u > INT64_MAX)
+    return false;
+  *v = (int64_t)u;
+  return true;
+}
+
+/* "key value" lines (memory.stat, memory.events, memory.oom_control) */
+static bool keyed(const char *text, const char *key, int64_t *v) {
+  size_t kl = strlen(key);
+  for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+    if (strncmp(l, key, kl) == 0 && l[kl] == ' ')
+      return number(l + kl + 1, v);
+  return false;
+}
+
+static bool used(const struct walk *w, int col) {
+  return osq_context_column_used(w->ctx, (size_t)col);
+}
+
+static void emit(struct walk *w, const char *dir, const char *rel, int depth) {
+  static __thread char buf[MAX_FILE];
+  osq_rows *out = w->out;
+  bool v2 = w->version == 2;
+  int64_t cur = -1, lim = -1, v;
+  osq_rows_cstr(out, C_PATH, *rel ? rel : "/");
+  osq_rows_int(out, C_DEPTH, depth);
+  osq_rows_int(out, C_VERSION, w->version);
+  if (slurp(dir, v2 ? "memory.current" : "memory.usage_in_bytes", buf,
+            sizeof buf) && number(buf, &cur))
+    osq_rows_int(out, C_CURRENT, cur);
+  /* "max" (v2) or a page-rounded INT64_MAX (v1) mean no limit: NULL */
+  if (slurp(dir, v2 ? "memory.max" : "memory.limit_in_bytes", buf,
+            sizeof buf) && number(buf, &lim) && lim < (INT64_C(1) << 62))
+    osq_rows_int(out, C_LIMIT, lim);
+  else
+    lim = -1;
+  if (cur >= 0 && lim > 0)
+    osq_rows_double(out, C_PERCENT, (double)cur * 100.0 / (double)lim);
+  if ((used(w, C_ANON) || used(w, C_FILE)) &&
+      slurp(dir, "memory.stat", buf, sizeof buf)) {
+    if (keyed(buf, v2 ? "anon" : "rss", &v))
+      osq_rows_int(out, C_ANON, v);
+    if (keyed(buf, v2 ? "file" : "cache", &v))
+      osq_rows_int(out, C_FILE, v);
+  }
+  if (used(w, C_OOM) &&
+      slurp(dir, v2 ? "memory.events" : "memory.oom_control", buf,
+            sizeof buf) && keyed(buf, "oom_kill", &v))
+    osq_rows_int(out, C_OOM, v);
+  if (used(w, C_PROCS) && slurp(dir, "cgroup.procs", buf, sizeof buf)) {
+    int64_t n = 0;
+    for (const char *p = buf; *p; p++)
+      n += *p == '\n';
+    osq_rows_int(out, C_PROCS, n);
+  }
+  osq_rows_end(out);
+  w->rows++;
+}
+
+static void walk(struct walk *w, const char *dir, const char *rel, int depth) {
+  if (w->rows >= MAX_CGROUPS)
+    return;
+  emit(w, dir, rel, depth);
+  if (depth >= w->max_depth)
+    return;
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && w->rows < MAX_CGROUPS) {
+    if (e->d_type != DT_DIR || e->d_name[0] == '.')
+      continue;
+    char sub[4096], subrel[4096];
+    if (snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub ||
+        snprintf(subrel, sizeof subrel, "%s/%s", rel, e->d_name) >=
+            (int)sizeof subrel)
+      continue;
+    walk(w, sub, subrel, depth + 1);
+  }
+  closedir(d);
+}
+
+static bool find_root(struct walk *w) {
+  const char *env = getenv("OSQ_CGROUP_ROOT");
+  const char *base = env && *env ? env : "/sys/fs/cgroup";
+  char probe[600];
+  struct stat st;
+  snprintf(probe, sizeof probe, "%s/memory.current", base);
+  bool v2_root = stat(probe, &st) == 0;
+  snprintf(probe, sizeof probe, "%s/cgroup.controllers", base);
+  if (v2_root || stat(probe, &st) == 0) {
+    snprintf(w->root, sizeof w->root, "%s", base);
+    w->version = 2;
+    return true;
+  }
+  snprintf(probe, sizeof probe, "%s/memory", base);
+  if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode)) {
+    snprintf(w->root, sizeof w->root, "%s", probe);
+    w->version = 1;
+    return true;
+  }
+  return false;
+}
+
+/* A cgroup path from a constraint: absolute, no "..", no "//". */
+static bool safe_path(const char *p) {
+  return p[0] == '/' && strstr(p, "/..") == NULL && strstr(p, "//") == NULL &&
+         strlen(p) < 2048;
+}
+
+static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  struct walk w = {.ctx = ctx, .out = out, .max_depth = MAX_DEPTH};
+  if (!find_root(&w)) {
+    osq_rows_error(out, "cgroup_memory: no cgroup memory controller under %s",
+                   getenv("OSQ_CGROUP_ROOT") ? getenv("OSQ_CGROUP_ROOT")
+                                             : "/sys/fs/cgroup");
+    return OSQ_ERROR;
+  }
+  /* depth = N, depth < N, depth <= N: no need to walk deeper than N. */
+  for (size_t i = 0; i < osq_context_nconstraints(ctx, C_DEPTH); i++) {
+    const osq_constraint *c = osq_context_constraint(ctx, C_DEPTH, i);
+    int n = atoi(c->expr);
+    if (c->op == OSQ_OP_LT)
+      n--;
+    if ((c->op == OSQ_OP_EQ || c->op == OSQ_OP_LT || c->op == OSQ_OP_LE) &&
+        n < w.max_depth)
+      w.max_depth = n < 0 ? -1 : n;
+  }
+  if (w.max_depth < 0)
+    return OSQ_OK;
+  /* path = '/a/b' (or IN): just those cgroups, SQLite checks the rest. */
+  size_t neq = 0;
+  for (size_t i = 0; i < osq_context_nconstraints(ctx, C_PATH); i++) {
+    const osq_constraint *c = osq_context_constraint(ctx, C_PATH, i);
+    if (c->op != OSQ_OP_EQ)
+      continue;
+    neq++;
+    if (!safe_path(c->expr))
+      continue;
+    char dir[2600];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s%s", w.root,
+             strcmp(c->expr, "/") == 0 ? "" : c->expr);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+      continue;
+    int depth = 0;
+    for (const char *p = c->expr + 1; *p; p++)
+      depth += *p == '/';
+    depth += strcmp(c->expr, "/") != 0;
+    emit(&w, dir, strcmp(c->expr, "/") == 0 ? "" : c->expr, depth);
+  }
+  if (neq == 0)
+    walk(&w, w.root, "", 0);
+  return OSQ_OK;
+}
+
+static const osq_table_plugin table = {
+    .name = "cgroup_memory",
+    .columns = columns,
+    .ncolumns = NCOLS,
+    .generate = generate,
+};
+
+int main(int argc, char **argv) {
+  osq_extension *ext = osq_extension_new("cgroup_memory", "1.0.0");
+  if (ext == NULL || osq_extension_add_table(ext, &table) != OSQ_OK) {
+    fprintf(stderr, "cgroup_memory: cannot set up the extension\n");
+    return 1;
+  }
+  int code = osq_extension_run(ext, argc, argv);
+  osq_extension_free(ext);
+  return code;
+}

@@ -1,0 +1,39 @@
+/* A complete table extension: SELECT * FROM load_average; */
+#include <osq/extension.h>
+#include <stdio.h>
+
+static const osq_column columns[] = {
+    {"period", OSQ_TYPE_TEXT, 0},
+    {"average", OSQ_TYPE_DOUBLE, 0},
+};
+
+static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)ctx, (void)udata;
+  double avg[3];
+  FILE *f = fopen("/proc/loadavg", "re");
+  if (f == NULL || fscanf(f, "%lf %lf %lf", &avg[0], &avg[1], &avg[2]) != 3) {
+    if (f) fclose(f);
+    osq_rows_error(out, "cannot read /proc/loadavg");
+    return OSQ_ERROR;
+  }
+  fclose(f);
+  static const char *const period[] = {"1m", "5m", "15m"};
+  for (int i = 0; i < 3; i++) {
+    osq_rows_cstr(out, 0, period[i]);
+    osq_rows_double(out, 1, avg[i]);
+    osq_rows_end(out);
+  }
+  return OSQ_OK;
+}
+
+static const osq_table_plugin table = {
+    .name = "load_average", .columns = columns, .ncolumns = 2,
+    .generate = generate};
+
+int main(int argc, char **argv) {
+  osq_extension *ext = osq_extension_new("load_average", "1.0.0");
+  osq_extension_add_table(ext, &table);
+  int code = osq_extension_run(ext, argc, argv);
+  osq_extension_free(ext);
+  return code;
+}
