@@ -200,7 +200,7 @@ typedef struct osq_ext_proc_info {
   int64_t last_backoff_ms; /* delay before the latest restart */
   uint64_t rss_bytes;   /* last sample */
   double cpu_percent;   /* of one CPU over the last check */
-  char last_exit[128];  /* "exited with 1", "killed by signal 9", ... */
+  char last_exit[256];  /* "exited with 1", "killed by signal 9", ... */
 } osq_ext_proc_info;
 
 /* Snapshot of child i (< osq_loader_count). false if out of range. */

@@ -53,7 +53,7 @@ typedef struct slot {
   uint64_t rss;
   double cpu_pct;
   char kill_reason[192];
-  char last_exit[128];
+  char last_exit[256];
 } slot;
 
 struct osq_loader {
@@ -421,7 +421,7 @@ static void reap_slot(osq_loader *l, slot *s) {
     close(s->pidfd);
   s->pidfd = -1;
   if (s->kill_reason[0])
-    snprintf(s->last_exit, sizeof s->last_exit, "%.80s (%.40s)",
+    snprintf(s->last_exit, sizeof s->last_exit, "%.180s (%.60s)",
              s->kill_reason, what);
   else
     snprintf(s->last_exit, sizeof s->last_exit, "%s", what);
@@ -429,7 +429,7 @@ static void reap_slot(osq_loader *l, slot *s) {
   s->state = OSQ_EXT_BACKOFF; /* provisional; after_death decides */
   osq_loader_exit_hook hook = l->hook;
   void *hu = l->hook_udata;
-  char desc[160];
+  char desc[300];
   snprintf(desc, sizeof desc, "(pid %d) %s", (int)pid, s->last_exit);
   pthread_mutex_unlock(&l->mu);
   if (hook)

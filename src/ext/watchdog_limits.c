@@ -120,15 +120,23 @@ int osq_proc_parse_stat(const char *text, size_t len, uint64_t *ticks,
   /* fields 4..15: ppid pgrp session tty tpgid flags minflt cminflt majflt
    * cmajflt utime stime */
   for (int f = 4; f <= 15; f++) {
+    bool want = f == 4 || f == 14 || f == 15;
+    if (!want) { /* may be negative (tty_nr, tpgid) */
+      if (!skip_field(&p, end))
+        return -EINVAL;
+      continue;
+    }
     if (!next_u64(&p, end, &v))
       return -EINVAL;
     if (f == 4)
       pp = v;
     else if (f == 14)
       ut = v;
-    else if (f == 15)
+    else
       st = v;
   }
+  if (pp > INT32_MAX)
+    return -EINVAL;
   if (ut > UINT64_MAX / 2 || st > UINT64_MAX / 2)
     return -ERANGE;
   *ticks = ut + st;
