@@ -11,9 +11,12 @@
 
 #include "core/flags.h"
 #include "core/log.h"
+#include "ext/loader.h"
 #include "ext/manager.h"
+#include "thrift/thrift.h"
 
 static osq_manager *manager;
+static osq_loader *loader;
 
 static osq_manager *start_manager(void) {
   const char *path = osq_flag_str("extensions_socket");
@@ -37,15 +40,77 @@ static osq_manager *start_manager(void) {
   return m;
 }
 
+static void on_extension_exit(pid_t pid, const char *path, void *udata) {
+  (void)path;
+  osq_manager_remove_pid(udata, pid); /* its routes go with it */
+}
+
+/* --extension, the autoload file and --extensions_require, all under one
+ * deadline of --extensions_timeout seconds (osquery: atoi, >= 200 ms), so
+ * a one-shot query finds the extension's tables. Returns an exit code. */
+static int load_extensions(void) {
+  int64_t wait_ms = (int64_t)atoi(osq_flag_str("extensions_timeout")) * 1000;
+  int64_t deadline = osq_now_ms() + (wait_ms < 200 ? 200 : wait_ms);
+  char err[1024];
+  loader = osq_loader_new(osq_manager_socket(manager));
+  if (loader == NULL)
+    return 1;
+  osq_loader_set_exit_hook(loader, on_extension_exit, manager);
+  if (osq_loader_read_autoload(loader, osq_flag_str("extensions_autoload"),
+                               err, sizeof err) < 0)
+    OSQ_WARN("%s", err);
+  const char *one = osq_flag_str("extension");
+  if (one[0] && osq_loader_add_path(loader, one, false, err, sizeof err)) {
+    OSQ_ERR("%s", err);
+    return 1;
+  }
+  osq_loader_start(loader);
+  pid_t pids[OSQ_LOADER_MAX_EXTENSIONS];
+  size_t n = osq_loader_pids(loader, pids, OSQ_LOADER_MAX_EXTENSIONS);
+  for (size_t i = 0; i < n && i < OSQ_LOADER_MAX_EXTENSIONS; i++)
+    if (osq_manager_wait_pid(manager, pids[i], deadline) == 0) {
+      osq_ext_proc_info info;
+      if (osq_loader_find_pid(pids[i], &info))
+        OSQ_WARN("extension %s (pid %d) did not register within %s s",
+                 info.path, (int)pids[i], osq_flag_str("extensions_timeout"));
+    }
+  const char *req = osq_flag_str("extensions_require");
+  if (req[0]) {
+    char *copy = strdup(req), *save = NULL;
+    const char *names[64];
+    size_t k = 0;
+    for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && k < 64;
+         t = strtok_r(NULL, ",", &save)) {
+      while (*t == ' ')
+        t++;
+      if (*t)
+        names[k++] = t;
+    }
+    int rc = osq_manager_wait_names(manager, names, k, deadline, err,
+                                    sizeof err);
+    free(copy);
+    if (rc != 0) {
+      OSQ_ERR("Required extension not found or not loaded: %s", err);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int shell_extensions_start(int one_shot) {
   (void)one_shot;
   if (osq_flag_bool("disable_extensions"))
     return 0;
   manager = start_manager();
-  return 0;
+  return manager ? load_extensions() : 0;
 }
 
 void shell_extensions_stop(void) {
+  if (loader) { /* before the manager its exit hook calls */
+    osq_loader_stop(loader);
+    osq_loader_free(loader);
+    loader = NULL;
+  }
   if (manager) {
     osq_manager_stop(manager);
     manager = NULL;
