@@ -1,0 +1,191 @@
+/* The built-in tables through the SQL engine: what osqi users run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/flags.h"
+#include "registry/registry.h"
+#include "sql/sql.h"
+#include "tables/tables.h"
+
+static osq_db *db;
+static char root[256];
+
+typedef struct collected {
+  char cells[64][256];
+  int ncols;
+  int nrows;
+} collected;
+
+static int on_row(void *u, sqlite3_stmt *st) {
+  collected *c = u;
+  int n = sqlite3_column_count(st);
+  for (int i = 0; i < n && c->nrows * n + i < 64; i++) {
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(c->cells[c->nrows * n + i], sizeof c->cells[0], "%s",
+             t ? (const char *)t : "<NULL>");
+  }
+  c->ncols = n;
+  c->nrows++;
+  return 0;
+}
+
+/* Run sql; returns the SQLite code, rows in *c, the error (if any) in err. */
+static int run(const char *sql, collected *c, char *err, size_t errlen) {
+  memset(c, 0, sizeof *c);
+  osq_sql_sink sink = {.row = on_row, .u = c};
+  char *msg = NULL;
+  int rc = osq_db_exec(db, sql, &sink, &msg);
+  if (err)
+    snprintf(err, errlen, "%s", msg ? msg : "");
+  free(msg);
+  return rc;
+}
+
+/* Run sql and fail with SQLite's message unless it succeeds. */
+static void run_ok(const char *sql, collected *c) {
+  char err[512];
+  int rc = run(sql, c, err, sizeof err);
+  if (rc != SQLITE_OK)
+    fail_msg("%s\n  -> rc=%d: %s", sql, rc, err);
+}
+
+static const char *cell(collected *c, int row, int col) {
+  return c->cells[row * c->ncols + col];
+}
+
+static int setup(void **state) {
+  (void)state;
+  osq_flags_init(OSQ_PERSONALITY_SHELL);
+  osq_registry_reset();
+  assert_int_equal(osq_tables_register_builtin(), OSQ_OK);
+  char err[256];
+  db = osq_db_open(err, sizeof err);
+  if (db == NULL)
+    fail_msg("osq_db_open: %s", err);
+  snprintf(root, sizeof root, "/tmp/osq-tables-sql.XXXXXX");
+  assert_non_null(mkdtemp(root));
+  char p[512];
+  snprintf(p, sizeof p, "%s/a.txt", root);
+  FILE *f = fopen(p, "w");
+  fputs("abc", f);
+  fclose(f);
+  chmod(p, 0640);
+  snprintf(p, sizeof p, "%s/d", root);
+  mkdir(p, 0700);
+  snprintf(p, sizeof p, "%s/d/b.txt", root);
+  f = fopen(p, "w");
+  fclose(f);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  osq_db_close(db);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+  assert_int_equal(system(cmd), 0);
+  osq_registry_reset();
+  osq_flags_shutdown();
+  return 0;
+}
+
+static void test_processes_sql(void **state) {
+  (void)state;
+  collected c;
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "SELECT pid, parent, uid FROM processes WHERE pid = %d", getpid());
+  unsigned long before = osq_sql_generate_count("processes");
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 1);
+  char want[32];
+  snprintf(want, sizeof want, "%d", getppid());
+  assert_string_equal(cell(&c, 0, 1), want);
+  snprintf(want, sizeof want, "%d", getuid());
+  assert_string_equal(cell(&c, 0, 2), want);
+  assert_int_equal(osq_sql_generate_count("processes"), before + 1);
+
+  run_ok("SELECT count(*) > 1 FROM processes", &c);
+  assert_string_equal(cell(&c, 0, 0), "1");
+}
+
+static void test_introspection_sql(void **state) {
+  (void)state;
+  collected c;
+
+  run_ok("SELECT type, default_value FROM osquery_flags WHERE "
+                       "name = 'verbose'", &c);
+  assert_int_equal(c.nrows, 1);
+  assert_string_equal(cell(&c, 0, 0), "bool");
+  assert_string_equal(cell(&c, 0, 1), "false");
+  run_ok("SELECT count(*) FROM osquery_registry WHERE registry "
+                       "= 'table' AND name IN ('processes', 'file', 'hash', "
+                       "'time', 'users', 'osquery_info') AND active = 1", &c);
+  assert_string_equal(cell(&c, 0, 0), "6");
+  char sql[128];
+  snprintf(sql, sizeof sql,
+           "SELECT pid = %d, platform_mask, version FROM osquery_info",
+           getpid());
+  run_ok(sql, &c);
+  assert_string_equal(cell(&c, 0, 0), "1");
+  assert_string_equal(cell(&c, 0, 1), "9");
+  assert_string_equal(cell(&c, 0, 2), OSQ_VERSION);
+  run_ok("SELECT timezone, datetime = iso_8601 FROM time", &c);
+  assert_string_equal(cell(&c, 0, 0), "UTC");
+  assert_string_equal(cell(&c, 0, 1), "1");
+  run_ok("SELECT username FROM users WHERE uid = 0", &c);
+  assert_string_equal(cell(&c, 0, 0), "root");
+}
+
+static void test_file_hash_sql(void **state) {
+  (void)state;
+  collected c;
+  char sql[512], err[512];
+  snprintf(sql, sizeof sql,
+           "SELECT filename, mode, size, type FROM file WHERE path LIKE "
+           "'%s/%%' ORDER BY filename",
+           root);
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 2);
+  assert_string_equal(cell(&c, 0, 0), "a.txt");
+  assert_string_equal(cell(&c, 0, 1), "0640");
+  assert_string_equal(cell(&c, 0, 2), "3");
+  assert_string_equal(cell(&c, 0, 3), "regular");
+  assert_string_equal(cell(&c, 1, 0), "d");
+  assert_string_equal(cell(&c, 1, 3), "directory");
+
+  snprintf(sql, sizeof sql,
+           "SELECT f.filename, h.md5 FROM file f JOIN hash h USING (path) "
+           "WHERE f.path LIKE '%s/%%%%' AND f.type = 'regular' "
+           "ORDER BY f.filename",
+           root);
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 2);
+  assert_string_equal(cell(&c, 0, 1), "900150983cd24fb0d6963f7d28e17f72");
+  assert_string_equal(cell(&c, 1, 0), "b.txt");
+  assert_string_equal(cell(&c, 1, 1), "d41d8cd98f00b204e9800998ecf8427e");
+
+  /* path or directory is required */
+  int rc = run("SELECT * FROM file", &c, err, sizeof err);
+  assert_int_not_equal(rc, SQLITE_OK);
+  assert_true(strlen(err) > 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_processes_sql),
+      cmocka_unit_test(test_introspection_sql),
+      cmocka_unit_test(test_file_hash_sql),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
