@@ -98,7 +98,7 @@ void osq_log_double_text(double d, char *buf, size_t cap) {
     return;
   }
   snprintf(buf, cap, "%.15g", d);
-  if (strpbrk(buf, ".e") == NULL) {
+  if (strchr(buf, '.') == NULL) {
     size_t n = strlen(buf);
     if (n + 3 <= cap)
       memcpy(buf + n, ".0", 3);

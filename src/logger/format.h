@@ -37,7 +37,8 @@ char *osq_log_escape(const char *s, size_t len, size_t *outlen);
 char *osq_log_escape_invalid_utf8(const char *s, size_t len, size_t *outlen);
 
 /* The typed double as osquery writes it in string form: 15 significant
- * digits, ".0" appended when there is no '.' or exponent. */
+ * digits, ".0" appended when there is no '.' (even after an exponent,
+ * as osquery does). */
 void osq_log_double_text(double d, char *buf, size_t cap);
 
 /* Lines are malloc'd compact JSON without the trailing newline; NULL on

@@ -1,0 +1,14 @@
+/* Distributed queries (osquery-wire.md §4.4): ask the --distributed_plugin
+ * for queries, run them, write the results back. */
+#ifndef OSQ_DAEMON_DISTRIBUTED_H
+#define OSQ_DAEMON_DISTRIBUTED_H
+
+#include <stdint.h>
+
+#include "sql/sql.h"
+
+/* One round. Returns the seconds until the next round: the plugin's
+ * "accelerate" when it asked for one, else --distributed_interval. */
+uint64_t osq_distributed_round(osq_db *db);
+
+#endif

@@ -1,0 +1,70 @@
+/* osqd: the daemon. Flags first (default flagfile /etc/osq/osq.flags), then
+ * either the watcher (which re-executes this binary as the worker) or,
+ * with --disable_watchdog or inside a worker, the worker itself. */
+#include "core/flags.h"
+#include "core/log.h"
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+  signal(SIGPIPE, SIG_IGN);
+  /* the worker is executed with the very same command line */
+  char **orig = calloc((size_t)argc + 1, sizeof *orig);
+  if (orig == NULL)
+    return 1;
+  for (int i = 0; i < argc; i++)
+    orig[i] = argv[i];
+
+  osq_flags_init(OSQ_PERSONALITY_DAEMON);
+  int rc = osq_flags_parse(&argc, argv, OSQ_DEFAULT_FLAGFILE, stdout, stderr);
+  if (rc >= 0) {
+    free(orig);
+    osq_flags_shutdown();
+    return rc;
+  }
+  if (argc > 1) {
+    fprintf(stderr, "osqd: unexpected argument '%s' (osqd takes only flags)\n",
+            argv[1]);
+    free(orig);
+    return 1;
+  }
+  osq_log_configure();
+
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024 &&
+      rl.rlim_max >= 1024) {
+    rl.rlim_cur = 1024;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+
+  bool is_worker = getenv(OSQ_WORKER_ENV) != NULL;
+  char e[256];
+  if (osq_flag_bool("config_check") || osq_flag_bool("config_dump") ||
+      osq_flag_bool("database_dump"))
+    osq_flag_set("disable_watchdog", "true", e, sizeof e);
+
+  if (!is_worker && osq_flag_bool("daemonize") && daemon(0, 0) != 0) {
+    fprintf(stderr, "osqd: cannot daemonize: %s\n", strerror(errno));
+    free(orig);
+    return 1;
+  }
+  if (!is_worker && !osq_flag_bool("disable_watchdog")) {
+    osq_flag_set("disable_database", "true", e, sizeof e);
+    osq_flag_set("disable_logging", "true", e, sizeof e);
+    rc = osq_watcher_run(orig);
+  } else {
+    /* a worker's own children are not workers */
+    unsetenv(OSQ_WORKER_ENV);
+    rc = osq_worker_run(is_worker && !osq_flag_bool("disable_watchdog"));
+  }
+  free(orig);
+  osq_flags_shutdown();
+  return rc;
+}

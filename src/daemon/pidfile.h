@@ -1,0 +1,15 @@
+/* --pidfile: osquery's rules (osquery-host.md §8): O_CREAT|O_RDWR|O_APPEND
+ * mode 0600, an exclusive non-blocking flock held for the life of the
+ * process, the decimal pid written without a newline. */
+#ifndef OSQ_DAEMON_PIDFILE_H
+#define OSQ_DAEMON_PIDFILE_H
+
+#include <stddef.h>
+
+/* Returns the descriptor to keep open, or -1 with the reason in err
+ * ("Busy" when another process holds the lock). */
+int osq_pidfile_acquire(const char *path, char *err, size_t errlen);
+/* Unlock, close and remove the file. */
+void osq_pidfile_release(int fd, const char *path);
+
+#endif

@@ -1,0 +1,386 @@
+/* The worker: results store, tables, extension manager, config, loggers,
+ * then the scheduler loop until a signal or --schedule_timeout. */
+#include "daemon/daemon.h"
+
+#include "config/config.h"
+#include "config/filesystem.h"
+#include "core/flags.h"
+#include "core/log.h"
+#include "daemon/distributed.h"
+#include "daemon/pidfile.h"
+#include "daemon/scheduler.h"
+#include "daemon/store.h"
+#include "ext/loader.h"
+#include "ext/manager.h"
+#include "logger/logger.h"
+#include "plugin/plugin_impl.h"
+#include "registry/registry.h"
+#include "sql/sql.h"
+#include "tables/tables.h"
+#include "tables/utility/osquery_info.h"
+#include "thrift/thrift.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static osq_manager *manager;
+
+static bool managed_extensions(void) {
+  const char *e = getenv(OSQ_EXTENSIONS_ENV);
+  return e && strcmp(e, "true") == 0;
+}
+
+static bool wait_plugin(const char *registry, const char *name,
+                        int64_t deadline_ms, void *udata) {
+  (void)udata;
+  if (manager == NULL || !managed_extensions())
+    return false;
+  return osq_manager_wait_plugin(manager, registry, name, deadline_ms);
+}
+
+static int64_t ext_deadline(void) {
+  double t = atof(osq_flag_str("extensions_timeout"));
+  int64_t ms = (int64_t)(t * 1000);
+  return osq_now_ms() + (ms < 200 ? 200 : ms);
+}
+
+/* Generate and build the config from the active plugin. */
+static osq_config *load_config(char *err, size_t errlen, bool dump) {
+  const char *name = osq_flag_str("config_plugin");
+  const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_CONFIG, name);
+  if (p == NULL) {
+    snprintf(err, errlen, "config plugin %s is not registered", name);
+    return NULL;
+  }
+  const osq_config_plugin *cp = p->u.config;
+  osq_strmap src;
+  osq_strmap_init(&src);
+  osq_config *c = NULL;
+  if (cp->generate == NULL || cp->generate(&src, cp->udata) != OSQ_OK) {
+    snprintf(err, errlen, "%s",
+             osq_strmap_message(&src)[0] ? osq_strmap_message(&src)
+                                         : "the config plugin failed");
+  } else if (dump) {
+    for (size_t i = 0; i < osq_strmap_count(&src); i++) {
+      size_t len;
+      const char *v = osq_strmap_val(&src, i, &len);
+      json_t *k = json_string(osq_strmap_key(&src, i));
+      char *ks = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
+      printf("{%s: %.*s}\n", ks ? ks : "\"\"", (int)len, v);
+      free(ks);
+      json_decref(k);
+    }
+    fflush(stdout);
+    c = osq_config_build(&src, NULL, NULL, err, errlen);
+  } else {
+    c = osq_config_build(&src, cp->gen_pack, cp->udata, err, errlen);
+  }
+  osq_strmap_clear(&src);
+  osq_plugin_release(p);
+  return c;
+}
+
+static void apply_config(osq_sched *s, osq_config *c) {
+  osq_config_apply_options(c->options);
+  osq_info_set_config(c->hash, true);
+  osq_sched_set_config(s, c);
+}
+
+typedef struct worker {
+  osq_store *store;
+  osq_sched *sched;
+  osq_loader *loader;
+  osq_db *dist_db;
+  int pidfd;
+  pid_t watcher;
+} worker;
+
+static void on_ext_exit(pid_t pid, const char *path, void *udata) {
+  (void)path;
+  if (udata)
+    osq_manager_remove_pid(udata, pid);
+}
+
+static int start_extensions(worker *w, bool under_watcher) {
+  if (osq_flag_bool("disable_extensions"))
+    return 0;
+  char err[1024] = "";
+  manager = osq_manager_start(osq_flag_str("extensions_socket"), err,
+                              sizeof err);
+  if (manager == NULL) {
+    OSQ_ERR("An error occurred during extension manager startup: %s", err);
+    return 0;
+  }
+  if (!under_watcher) {
+    /* No watcher: this process supervises the autoloaded extensions. */
+    w->loader = osq_loader_new(osq_manager_socket(manager));
+    if (w->loader) {
+      osq_loader_set_exit_hook(w->loader, on_ext_exit, manager);
+      if (osq_loader_read_autoload(w->loader, osq_flag_str("extensions_autoload"),
+                                   err, sizeof err) < 0)
+        OSQ_WARN("%s", err);
+      if (osq_loader_count(w->loader) > 0)
+        osq_loader_start(w->loader);
+    }
+  }
+  const char *req = osq_flag_str("extensions_require");
+  if (req[0]) {
+    char *list = strdup(req);
+    const char *names[64];
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = list ? strtok_r(list, ",", &save) : NULL; t && n < 64;
+         t = strtok_r(NULL, ",", &save))
+      names[n++] = t;
+    if (osq_manager_wait_names(manager, names, n, ext_deadline(), err,
+                               sizeof err) != 0)
+      OSQ_ERR("An error occurred during extension manager startup: Required "
+              "extension not found or not loaded: %s",
+              err);
+    free(list);
+  }
+  return 0;
+}
+
+static void stop_extensions(worker *w) {
+  if (w->loader) {
+    osq_loader_stop(w->loader);
+    osq_loader_free(w->loader);
+    w->loader = NULL;
+  }
+  if (manager) {
+    osq_manager_stop(manager);
+    manager = NULL;
+  }
+}
+
+static void flush_status(worker *w) {
+  if (w->sched)
+    osq_loggers_flush_status(osq_sched_host(w->sched));
+}
+
+/* The scheduler loop; returns the exit code. */
+static int loop(worker *w, sigset_t *sigs) {
+  uint64_t start = (uint64_t)time(NULL);
+  uint64_t tick = start;
+  uint64_t timeout = osq_flag_uint("schedule_timeout");
+  int64_t max_drift = (int64_t)osq_flag_uint("schedule_max_drift") * 1000;
+  int64_t deadline = osq_now_ms() + 1000;
+  uint64_t refresh = osq_flag_uint("config_refresh");
+  uint64_t accel = osq_flag_uint("config_accelerated_refresh");
+  int64_t next_refresh = refresh ? osq_now_ms() + (int64_t)refresh * 1000 : 0;
+  int64_t next_dist = osq_now_ms();
+  bool first = true;
+  for (;;) {
+    if ((tick - start) % 3 == 0)
+      flush_status(w);
+    if (osq_sched_step(w->sched, tick, first) != 0) {
+      OSQ_ERR("The results store failed; stopping");
+      return OSQ_EXIT_CATASTROPHIC;
+    }
+    first = false;
+    if (timeout && tick - start + 1 >= timeout)
+      return 0;
+    int64_t now = osq_now_ms();
+    bool reload = false;
+    if (refresh && now >= next_refresh)
+      reload = true;
+    if (!osq_flag_bool("disable_distributed") && now >= next_dist) {
+      if (w->dist_db == NULL) {
+        char err[256];
+        w->dist_db = osq_db_acquire(err, sizeof err);
+      }
+      uint64_t nd = w->dist_db ? osq_distributed_round(w->dist_db) : 60;
+      next_dist = osq_now_ms() + (int64_t)nd * 1000;
+    }
+    if (w->watcher > 0 && getppid() != w->watcher) {
+      OSQ_WARN("The watcher (pid %d) is gone; stopping", (int)w->watcher);
+      return 0;
+    }
+    /* Sleep until the next step, woken early by a signal. */
+    for (;;) {
+      int64_t left = deadline - osq_now_ms();
+      if (left <= 0)
+        break;
+      struct timespec ts = {left / 1000, (left % 1000) * 1000000};
+      siginfo_t si;
+      int sig = sigtimedwait(sigs, &si, &ts);
+      if (sig < 0) {
+        if (errno == EINTR)
+          continue;
+        break; /* EAGAIN: time is up */
+      }
+      if (sig == SIGHUP) {
+        reload = true;
+        break;
+      }
+      if (sig == SIGUSR1) {
+        osq_sched_limit_hit();
+        OSQ_WARN("The watchdog asked this worker to stop (resource limit)");
+        return 0;
+      }
+      OSQ_INFO("osqd stopping on signal %d", sig);
+      return 0;
+    }
+    if (reload) {
+      char err[1024];
+      osq_config *c = load_config(err, sizeof err, false);
+      if (c) {
+        apply_config(w->sched, c);
+        OSQ_INFO("Config reloaded");
+        if (refresh)
+          next_refresh = osq_now_ms() + (int64_t)refresh * 1000;
+      } else {
+        OSQ_WARN("Error reading config: %s; keeping the last good config",
+                 err);
+        if (refresh)
+          next_refresh = osq_now_ms() + (int64_t)(accel ? accel : refresh) * 1000;
+      }
+    }
+    tick++;
+    deadline += 1000;
+    int64_t late = osq_now_ms() - deadline;
+    if (late > max_drift)
+      deadline = osq_now_ms(); /* no catch-up after a long stall */
+  }
+}
+
+int osq_worker_run(bool under_watcher) {
+  worker w = {.pidfd = -1};
+  const char *wenv = getenv(OSQ_WORKER_ENV);
+  if (under_watcher) {
+    w.watcher = getppid();
+    osq_info_set_watcher(w.watcher);
+  } else {
+    osq_info_set_watcher(-1);
+  }
+  (void)wenv;
+  bool check = osq_flag_bool("config_check");
+  bool dump = osq_flag_bool("config_dump");
+  bool ephemeral = osq_flag_bool("ephemeral");
+  char err[1024] = "";
+  int rc = 0;
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+  if (!under_watcher && !ephemeral && !check && !dump) {
+    w.pidfd = osq_pidfile_acquire(osq_flag_str("pidfile"), err, sizeof err);
+    if (w.pidfd < 0) {
+      fprintf(stderr, "osqd Pidfile check failed: %s\n", err);
+      return 1;
+    }
+  }
+  /* status lines are held from the start and reach the loggers once
+   * they are set up */
+  if (!osq_flag_bool("disable_logging") && !check && !dump)
+    osq_loggers_capture_status();
+  bool memdb = ephemeral || osq_flag_bool("disable_database") || check || dump;
+  w.store = osq_store_open(memdb ? NULL : osq_flag_str("database_path"), err,
+                           sizeof err);
+  if (w.store == NULL) {
+    OSQ_ERR("Cannot open the results store: %s", err);
+    rc = OSQ_EXIT_CATASTROPHIC;
+    goto out;
+  }
+  if (osq_tables_register_builtin() < 0 || osq_sched_register_tables() != 0 ||
+      osq_loggers_register_builtin() != 0 ||
+      (!osq_registry_exists(OSQ_REGISTRY_CONFIG, "filesystem") &&
+       osq_registry_add(OSQ_REGISTRY_CONFIG, &osq_config_filesystem,
+                        OSQ_CORE_UUID, false, err, sizeof err) != 0)) {
+    OSQ_ERR("Cannot register the built-in plugins: %s", err);
+    rc = OSQ_EXIT_CATASTROPHIC;
+    goto out;
+  }
+  if (!check && !dump)
+    start_extensions(&w, under_watcher);
+
+  const char *cplugin = osq_flag_str("config_plugin");
+  if (!osq_registry_exists(OSQ_REGISTRY_CONFIG, cplugin) &&
+      !wait_plugin("config", cplugin, ext_deadline(), NULL)) {
+    OSQ_ERR("Cannot activate %s config plugin: Unknown registry plugin: %s",
+            cplugin, cplugin);
+    fprintf(stderr,
+            "Cannot activate %s config plugin: Unknown registry plugin: %s\n",
+            cplugin, cplugin);
+    rc = OSQ_EXIT_CATASTROPHIC;
+    goto out;
+  }
+  osq_registry_set_active(OSQ_REGISTRY_CONFIG, cplugin);
+  osq_config *cfg = load_config(err, sizeof err, dump);
+  if (dump) {
+    rc = cfg || strstr(err, "parsing") ? 0 : 1;
+    osq_config_free(cfg);
+    goto out;
+  }
+  if (check) {
+    if (cfg == NULL)
+      fprintf(stderr, "Error reading config: %s\n", err);
+    rc = cfg ? 0 : 1;
+    osq_config_free(cfg);
+    goto out;
+  }
+  if (cfg == NULL) {
+    OSQ_WARN("Error reading config: %s", err);
+    osq_info_set_config(NULL, false);
+  } else {
+    osq_config_apply_options(cfg->options);
+  }
+
+  const char *lplugins = osq_flag_str("logger_plugin");
+  if (strstr(lplugins, "filesystem") && osq_fslog_setup(err, sizeof err) != 0)
+    OSQ_WARN("Filesystem logger: %s", err);
+  if (osq_loggers_setup(lplugins, wait_plugin, NULL, err, sizeof err) != 0) {
+    OSQ_ERR("%s", err);
+    fprintf(stderr, "%s\n", err);
+    osq_config_free(cfg);
+    rc = OSQ_EXIT_CATASTROPHIC;
+    goto out;
+  }
+  if (!osq_flag_bool("disable_distributed")) {
+    const char *dp = osq_flag_str("distributed_plugin");
+    if (!osq_registry_exists(OSQ_REGISTRY_DISTRIBUTED, dp) &&
+        !wait_plugin("distributed", dp, ext_deadline(), NULL))
+      OSQ_ERR("Cannot activate %s distributed plugin: Unknown registry "
+              "plugin: %s",
+              dp, dp);
+    else
+      osq_registry_set_active(OSQ_REGISTRY_DISTRIBUTED, dp);
+  }
+
+  w.sched = osq_sched_new(w.store, err, sizeof err);
+  if (w.sched == NULL) {
+    OSQ_ERR("Cannot start the scheduler: %s", err);
+    osq_config_free(cfg);
+    rc = OSQ_EXIT_CATASTROPHIC;
+    goto out;
+  }
+  osq_sched_recover(w.sched, under_watcher);
+  if (cfg) {
+    osq_info_set_config(cfg->hash, true);
+    osq_sched_set_config(w.sched, cfg);
+  }
+  OSQ_INFO("osqd started [version=%s]", OSQ_VERSION);
+  rc = loop(&w, &sigs);
+  flush_status(&w);
+
+out:
+  stop_extensions(&w);
+  if (w.dist_db)
+    osq_db_release(w.dist_db);
+  osq_sched_free(w.sched);
+  osq_loggers_shutdown();
+  osq_store_close(w.store);
+  osq_pidfile_release(w.pidfd, osq_flag_str("pidfile"));
+  return rc;
+}

@@ -1,0 +1,299 @@
+/* The built-in logger plugins: filesystem, stdout, syslog. */
+#include "logger/logger.h"
+
+#include "core/flags.h"
+#include "core/log.h"
+#include "logger/format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- filesystem ---------------------------------------------------------- */
+
+static pthread_mutex_t fs_lock = PTHREAD_MUTEX_INITIALIZER;
+static char status_path[4096];
+
+static mode_t log_mode(void) {
+  const char *m = osq_flag_str("logger_mode");
+  char *end;
+  unsigned long v = strtoul(m, &end, 8);
+  if (*m == '\0' || *end != '\0' || strlen(m) > 5 || v < 1 || v > 07777)
+    return 0640;
+  return (mode_t)v;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static void path_of(char *out, size_t cap, const char *name) {
+  const char *dir = osq_flag_str("logger_path");
+  size_t l = strlen(dir);
+  snprintf(out, cap, "%s%s%s", dir, (l && dir[l - 1] == '/') ? "" : "/", name);
+}
+
+/* X -> X.1 -> X.2 ... keeping logger_rotate_max_files. osquery compresses
+ * the older files with zstd; osq keeps them plain. */
+static void rotate(const char *path) {
+  uint64_t max = osq_flag_uint("logger_rotate_max_files");
+  if (max < 1)
+    max = 1;
+  char from[4200], to[4200];
+  snprintf(from, sizeof from, "%s.%llu", path, (unsigned long long)max);
+  unlink(from);
+  for (uint64_t k = max - 1; k >= 1; k--) {
+    snprintf(from, sizeof from, "%s.%llu", path, (unsigned long long)k);
+    snprintf(to, sizeof to, "%s.%llu", path, (unsigned long long)k + 1);
+    rename(from, to);
+  }
+  snprintf(to, sizeof to, "%s.1", path);
+  rename(path, to);
+}
+
+static int append_line(const char *path, const char *line, size_t len,
+                       bool may_rotate) {
+  pthread_mutex_lock(&fs_lock);
+  if (may_rotate && osq_flag_bool("logger_rotate")) {
+    struct stat st;
+    if (stat(path, &st) == 0 &&
+        (uint64_t)st.st_size >= osq_flag_uint("logger_rotate_size"))
+      rotate(path);
+  }
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, log_mode());
+  int rc = -1;
+  if (fd >= 0) {
+    fchmod(fd, log_mode());
+    /* one write per line keeps lines whole for readers tailing the file */
+    char *buf = malloc(len + 1);
+    if (buf) {
+      memcpy(buf, line, len);
+      buf[len] = '\n';
+      rc = write_all(fd, buf, len + 1);
+      free(buf);
+    }
+    close(fd);
+  }
+  pthread_mutex_unlock(&fs_lock);
+  return rc;
+}
+
+static int mkdirs(const char *dir) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", dir);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+      return -1;
+    *p = '/';
+  }
+  if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+    return -1;
+  return 0;
+}
+
+int osq_fslog_setup(char *err, size_t errlen) {
+  const char *dir = osq_flag_str("logger_path");
+  if (mkdirs(dir) != 0) {
+    snprintf(err, errlen, "cannot create logger_path %s: %s", dir,
+             strerror(errno));
+    return -1;
+  }
+  char path[4200];
+  path_of(path, sizeof path, OSQ_RESULTS_LOG);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, log_mode());
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    return -1;
+  }
+  fchmod(fd, log_mode());
+  close(fd);
+  /* glog's naming: osqueryd.INFO.<YYYYMMDD-HHMMSS>.<pid>, and a symlink
+   * osqueryd.INFO to the newest */
+  time_t now = time(NULL);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  char name[128];
+  snprintf(name, sizeof name, "%s.%04d%02d%02d-%02d%02d%02d.%d",
+           OSQ_STATUS_LOG, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+           tm.tm_hour, tm.tm_min, tm.tm_sec, (int)getpid());
+  pthread_mutex_lock(&fs_lock);
+  path_of(status_path, sizeof status_path, name);
+  pthread_mutex_unlock(&fs_lock);
+  char link[4200];
+  path_of(link, sizeof link, OSQ_STATUS_LOG);
+  unlink(link);
+  if (symlink(name, link) != 0)
+    OSQ_VLOG("cannot link %s: %s", link, strerror(errno));
+  return 0;
+}
+
+/* Status arrives as osquery's JSON array; each record becomes one
+ * glog-shaped line. */
+static int fs_status(const char *text, size_t len) {
+  json_error_t e;
+  json_t *arr = json_loadb(text, len, 0, &e);
+  if (!json_is_array(arr)) {
+    json_decref(arr);
+    return -1;
+  }
+  char path[4096];
+  pthread_mutex_lock(&fs_lock);
+  snprintf(path, sizeof path, "%s", status_path);
+  pthread_mutex_unlock(&fs_lock);
+  if (path[0] == '\0')
+    path_of(path, sizeof path, OSQ_STATUS_LOG);
+  size_t i;
+  json_t *r;
+  int rc = 0;
+  json_array_foreach(arr, i, r) {
+    osq_status_line st = {
+        (osq_severity)(json_integer_value(json_object_get(r, "s")) & 3),
+        json_string_value(json_object_get(r, "f")),
+        (int)json_integer_value(json_object_get(r, "i")),
+        json_string_value(json_object_get(r, "m")),
+        json_integer_value(json_object_get(r, "u"))};
+    char line[2400];
+    osq_log_status_text(&st, 0, (long)getpid(), line, sizeof line);
+    rc |= append_line(path, line, strlen(line), false);
+  }
+  json_decref(arr);
+  return rc;
+}
+
+static int fs_log(osq_log_kind kind, const char *text, size_t len,
+                  void *udata) {
+  (void)udata;
+  char path[4200];
+  switch (kind) {
+  case OSQ_LOG_RESULT:
+    path_of(path, sizeof path, OSQ_RESULTS_LOG);
+    return append_line(path, text, len, true) == 0 ? OSQ_OK : OSQ_EIO;
+  case OSQ_LOG_SNAPSHOT:
+    path_of(path, sizeof path, OSQ_SNAPSHOTS_LOG);
+    return append_line(path, text, len, true) == 0 ? OSQ_OK : OSQ_EIO;
+  case OSQ_LOG_STATUS:
+    return fs_status(text, len) == 0 ? OSQ_OK : OSQ_EIO;
+  default:
+    return OSQ_OK;
+  }
+}
+
+const osq_logger_plugin osq_logger_filesystem = {
+    .name = "filesystem",
+    .features = OSQ_LOGGER_FEATURE_STATUS,
+    .log = fs_log,
+};
+
+/* ---- stdout -------------------------------------------------------------- */
+
+static int status_each(const char *text, size_t len,
+                       void (*out)(const json_t *rec, void *u), void *u) {
+  json_error_t e;
+  json_t *arr = json_loadb(text, len, 0, &e);
+  if (!json_is_array(arr)) {
+    json_decref(arr);
+    return OSQ_EINVAL;
+  }
+  size_t i;
+  json_t *r;
+  json_array_foreach(arr, i, r) out(r, u);
+  json_decref(arr);
+  return OSQ_OK;
+}
+
+static void stdout_status(const json_t *r, void *u) {
+  (void)u;
+  printf("severity=%lld location=%s:%lld message=%s\n",
+         (long long)json_integer_value(json_object_get(r, "s")),
+         json_string_value(json_object_get(r, "f"))
+             ? json_string_value(json_object_get(r, "f"))
+             : "",
+         (long long)json_integer_value(json_object_get(r, "i")),
+         json_string_value(json_object_get(r, "m"))
+             ? json_string_value(json_object_get(r, "m"))
+             : "");
+}
+
+static int stdout_log(osq_log_kind kind, const char *text, size_t len,
+                      void *udata) {
+  (void)udata;
+  int rc = OSQ_OK;
+  flockfile(stdout);
+  if (kind == OSQ_LOG_RESULT || kind == OSQ_LOG_SNAPSHOT) {
+    if (fwrite(text, 1, len, stdout) != len || putchar('\n') == EOF)
+      rc = OSQ_EIO;
+  } else if (kind == OSQ_LOG_STATUS) {
+    rc = status_each(text, len, stdout_status, NULL);
+  }
+  fflush(stdout);
+  funlockfile(stdout);
+  return rc;
+}
+
+const osq_logger_plugin osq_logger_stdout = {
+    .name = "stdout",
+    .features = OSQ_LOGGER_FEATURE_STATUS,
+    .log = stdout_log,
+};
+
+/* ---- syslog -------------------------------------------------------------- */
+
+static pthread_once_t syslog_once = PTHREAD_ONCE_INIT;
+
+static void syslog_open(void) {
+  int64_t f = osq_flag_int("logger_syslog_facility");
+  if (f < 0 || f > 23)
+    f = 19;
+  openlog("osqd", LOG_PID | LOG_NDELAY, (int)(f << 3));
+}
+
+static void syslog_status(const json_t *r, void *u) {
+  (void)u;
+  static const int prio[] = {LOG_NOTICE, LOG_WARNING, LOG_ERR, LOG_CRIT};
+  int s = (int)json_integer_value(json_object_get(r, "s")) & 3;
+  const char *f = json_string_value(json_object_get(r, "f"));
+  const char *m = json_string_value(json_object_get(r, "m"));
+  syslog(prio[s], "severity=%d location=%s:%lld message=%s", s, f ? f : "",
+         (long long)json_integer_value(json_object_get(r, "i")), m ? m : "");
+}
+
+static int syslog_log(osq_log_kind kind, const char *text, size_t len,
+                      void *udata) {
+  (void)udata;
+  pthread_once(&syslog_once, syslog_open);
+  if (kind == OSQ_LOG_RESULT || kind == OSQ_LOG_SNAPSHOT) {
+    syslog(LOG_INFO, "%s%.*s",
+           osq_flag_bool("logger_syslog_prepend_cee") ? "@cee:" : "",
+           (int)(len > 1u << 30 ? 1u << 30 : len), text);
+    return OSQ_OK;
+  }
+  if (kind == OSQ_LOG_STATUS)
+    return status_each(text, len, syslog_status, NULL);
+  return OSQ_OK;
+}
+
+const osq_logger_plugin osq_logger_syslog = {
+    .name = "syslog",
+    .features = OSQ_LOGGER_FEATURE_STATUS,
+    .log = syslog_log,
+};
