@@ -78,10 +78,10 @@ void shell_edit_begin(shell *sh) {
 }
 
 void shell_edit_end(shell *sh) {
-  if (sh->history[0]) {
+  /* stifle_history already keeps HISTORY_MAX entries; libedit's
+   * history_truncate_file would drop the file's header line. */
+  if (sh->history[0])
     write_history(sh->history);
-    history_truncate_file(sh->history, HISTORY_MAX);
-  }
   cands_free();
 }
 
