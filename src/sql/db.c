@@ -128,13 +128,13 @@ static void exec_internal(osq_db *db, const char *sql) {
 
 static void detach(osq_db *db, struct osq_attached *a) {
   for (size_t i = 0; i < a->nviews; i++) {
-    char *sql = sqlite3_mprintf("DROP VIEW IF EXISTS temp.\"%w\"", a->views[i]);
+    char *sql = sqlite3_mprintf("DROP VIEW IF EXISTS main.\"%w\"", a->views[i]);
     if (sql)
       exec_internal(db, sql);
     sqlite3_free(sql);
   }
   if (a->ok) {
-    char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS temp.\"%w\"", a->name);
+    char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS main.\"%w\"", a->name);
     if (sql)
       exec_internal(db, sql);
     sqlite3_free(sql);
@@ -176,7 +176,7 @@ static void attach(osq_db *db, const osq_plugin *p, const char *ddl,
     if (strnlen(*al, OSQ_SQL_MAX_NAME + 1) > OSQ_SQL_MAX_NAME)
       continue;
     char *sql = sqlite3_mprintf(
-        "CREATE VIEW temp.\"%w\" AS SELECT * FROM temp.\"%w\"", *al, p->name);
+        "CREATE VIEW main.\"%w\" AS SELECT * FROM main.\"%w\"", *al, p->name);
     if (sql == NULL)
       continue;
     char *msg = NULL;
@@ -195,8 +195,13 @@ static void attach(osq_db *db, const osq_plugin *p, const char *ddl,
 
 int osq_db_sync(osq_db *db) {
   uint64_t gen = osq_registry_generation();
-  if (db->has_generation && gen == db->generation)
+  /* The flag shapes pushdown for extension tables; a change re-attaches
+   * them (their signature includes it). */
+  bool default_index = osq_flag_bool("extensions_default_index");
+  if (db->has_generation && gen == db->generation &&
+      default_index == db->default_index)
     return SQLITE_OK;
+  db->default_index = default_index;
   const osq_plugin **list = NULL;
   size_t n = osq_registry_list(OSQ_REGISTRY_TABLE, &list);
   struct osq_attached *next = calloc(n ? n : 1, sizeof *next);

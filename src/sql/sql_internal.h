@@ -70,6 +70,7 @@ struct osq_db {
   sqlite3 *db;
   uint64_t generation;
   bool has_generation;
+  bool default_index; /* --extensions_default_index at the last sync */
   bool internal; /* our own DDL: the authorizer lets it through */
   struct osq_attached *att;
   size_t natt, capatt;

@@ -169,22 +169,74 @@ static void vtab_free(bridge_vtab *vt) {
   sqlite3_free(vt);
 }
 
+static int build_vtab(sqlite3 *sdb, osq_db *db, const struct osq_vtab_spec *spec,
+                      const char *name, sqlite3_vtab **out, char **pzErr);
+
+/* CREATE VIRTUAL TABLE: only our own sync issues it. */
 static int x_create(sqlite3 *sdb, void *aux, int argc, const char *const *argv,
                     sqlite3_vtab **out, char **pzErr) {
   osq_db *db = aux;
-  const struct osq_vtab_spec *spec = db->pending;
-  if (spec == NULL || argc < 3) {
+  if (db->pending == NULL || argc < 3) {
     *pzErr = sqlite3_mprintf(
         "osq_bridge tables are attached by osq, not created by SQL");
     return SQLITE_ERROR;
   }
+  return build_vtab(sdb, db, db->pending, argv[2], out, pzErr);
+}
+
+/* SQLite reconnects a table when it reloads the schema (after DDL, or to
+ * drop it): rebuild it from the registry. The next sync fixes any
+ * difference. */
+static int x_connect(sqlite3 *sdb, void *aux, int argc, const char *const *argv,
+                     sqlite3_vtab **out, char **pzErr) {
+  osq_db *db = aux;
+  if (db->pending)
+    return build_vtab(sdb, db, db->pending, argv[2], out, pzErr);
+  if (argc < 3)
+    return SQLITE_ERROR;
+  const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_TABLE, argv[2]);
+  if (p == NULL && db->internal) {
+    /* Our sync drops a table whose plugin is gone: a stub will do. */
+    bridge_vtab *vt = sqlite3_malloc(sizeof *vt);
+    if (vt == NULL)
+      return SQLITE_NOMEM;
+    memset(vt, 0, sizeof *vt);
+    vt->db = db;
+    vt->name = strdup(argv[2]);
+    vt->counter = &overflow_counter;
+    int rc = vt->name ? sqlite3_declare_vtab(sdb, "CREATE TABLE x(gone)")
+                      : SQLITE_NOMEM;
+    if (rc != SQLITE_OK) {
+      vtab_free(vt);
+      return rc;
+    }
+    *out = &vt->base;
+    return SQLITE_OK;
+  }
+  if (p == NULL) {
+    *pzErr = sqlite3_mprintf("table %s is no longer registered", argv[2]);
+    return SQLITE_ERROR;
+  }
+  char *ddl = osq_vtab_ddl(p->u.table, p->owner);
+  int rc = SQLITE_NOMEM;
+  if (ddl) {
+    struct osq_vtab_spec spec = {p, ddl};
+    rc = build_vtab(sdb, db, &spec, argv[2], out, pzErr);
+  }
+  sqlite3_free(ddl);
+  osq_plugin_release(p);
+  return rc;
+}
+
+static int build_vtab(sqlite3 *sdb, osq_db *db, const struct osq_vtab_spec *spec,
+                      const char *name, sqlite3_vtab **out, char **pzErr) {
   const osq_table_plugin *t = spec->plugin->u.table;
   bridge_vtab *vt = sqlite3_malloc(sizeof *vt);
   if (vt == NULL)
     return SQLITE_NOMEM;
   memset(vt, 0, sizeof *vt);
   vt->db = db;
-  vt->name = strdup(argv[2]);
+  vt->name = strdup(name);
   vt->ncols = t->ncolumns;
   vt->cols = calloc(t->ncolumns, sizeof *vt->cols);
   vt->eff = calloc(t->ncolumns, sizeof *vt->eff);
@@ -211,7 +263,7 @@ static int x_create(sqlite3 *sdb, void *aux, int argc, const char *const *argv,
   }
   int rc = sqlite3_declare_vtab(sdb, spec->ddl);
   if (rc != SQLITE_OK) {
-    *pzErr = sqlite3_mprintf("table %s: bad schema: %s", argv[2],
+    *pzErr = sqlite3_mprintf("table %s: bad schema: %s", name,
                              sqlite3_errmsg(sdb));
     vtab_free(vt);
     return rc;
@@ -608,6 +660,25 @@ static int x_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *rowid) {
   return SQLITE_OK;
 }
 
+/* MATCH has no meaning of its own on these tables: the constraint went to
+ * generate(), and the rows it returned are taken as matching. */
+static void match_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc, (void)argv;
+  sqlite3_result_int(ctx, 1);
+}
+
+static int x_find_function(sqlite3_vtab *v, int nArg, const char *name,
+                           void (**fn)(sqlite3_context *, int, sqlite3_value **),
+                           void **arg) {
+  (void)v;
+  if (nArg == 2 && sqlite3_stricmp(name, "match") == 0) {
+    *fn = match_fn;
+    *arg = NULL;
+    return 1;
+  }
+  return 0;
+}
+
 /* ---- writes -------------------------------------------------------------- */
 
 static const char *sqlite_type_name(int t) {
@@ -744,7 +815,7 @@ static int x_update(sqlite3_vtab *v, int argc, sqlite3_value **argv,
 static const sqlite3_module bridge_module_ro = {
     .iVersion = 0,
     .xCreate = x_create,
-    .xConnect = x_create,
+    .xConnect = x_connect,
     .xBestIndex = x_best_index,
     .xDisconnect = x_disconnect,
     .xDestroy = x_destroy,
@@ -755,12 +826,13 @@ static const sqlite3_module bridge_module_ro = {
     .xEof = x_eof,
     .xColumn = x_column,
     .xRowid = x_rowid,
+    .xFindFunction = x_find_function,
 };
 
 static const sqlite3_module bridge_module = {
     .iVersion = 0,
     .xCreate = x_create,
-    .xConnect = x_create,
+    .xConnect = x_connect,
     .xBestIndex = x_best_index,
     .xDisconnect = x_disconnect,
     .xDestroy = x_destroy,
@@ -772,6 +844,7 @@ static const sqlite3_module bridge_module = {
     .xColumn = x_column,
     .xRowid = x_rowid,
     .xUpdate = x_update,
+    .xFindFunction = x_find_function,
 };
 
 int osq_vtab_register(osq_db *db) {
@@ -786,7 +859,7 @@ int osq_vtab_register(osq_db *db) {
 int osq_vtab_attach_plugin(osq_db *db, const osq_plugin *p, const char *ddl,
                            char *err, size_t errlen) {
   struct osq_vtab_spec spec = {p, ddl};
-  char *sql = sqlite3_mprintf("CREATE VIRTUAL TABLE temp.\"%w\" USING %s",
+  char *sql = sqlite3_mprintf("CREATE VIRTUAL TABLE main.\"%w\" USING %s",
                               p->name,
                               p->u.table->write ? "osq_bridge_rw" : "osq_bridge");
   if (sql == NULL)
