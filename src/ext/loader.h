@@ -209,6 +209,13 @@ bool osq_loader_info(osq_loader *l, size_t i, osq_ext_proc_info *out);
  * manager's osquery_extensions view). */
 bool osq_loader_find_pid(pid_t pid, osq_ext_proc_info *out);
 
+/* After registration: wait until the extension's own socket
+ * (<manager_socket>.<uuid>) accepts connections, as SDKs register first and
+ * listen second. Polls connect() every 10 ms until deadline_ms
+ * (CLOCK_MONOTONIC ms). */
+bool osq_loader_wait_ext_socket(const char *manager_socket, int64_t uuid,
+                                int64_t deadline_ms);
+
 /* Visit a snapshot of every supervised process of every live loader. */
 void osq_loader_each(void (*fn)(const osq_ext_proc_info *, void *),
                      void *udata);

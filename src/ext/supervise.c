@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -785,4 +787,29 @@ void osq_loader_free(osq_loader *l) {
   pthread_cond_destroy(&l->cv);
   pthread_mutex_destroy(&l->mu);
   free(l);
+}
+
+bool osq_loader_wait_ext_socket(const char *manager_socket, int64_t uuid,
+                                int64_t deadline_ms) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s.%lld", manager_socket,
+                   (long long)uuid);
+  if (n < 0 || (size_t)n >= sizeof sa.sun_path)
+    return false;
+  for (;;) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return false;
+    int r;
+    do
+      r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    while (r < 0 && errno == EINTR);
+    close(fd);
+    if (r == 0)
+      return true;
+    if (mono_ms() >= deadline_ms)
+      return false;
+    struct timespec ts = {0, 10 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
 }

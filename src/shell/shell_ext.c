@@ -67,13 +67,17 @@ static int load_extensions(void) {
   osq_loader_start(loader);
   pid_t pids[OSQ_LOADER_MAX_EXTENSIONS];
   size_t n = osq_loader_pids(loader, pids, OSQ_LOADER_MAX_EXTENSIONS);
-  for (size_t i = 0; i < n && i < OSQ_LOADER_MAX_EXTENSIONS; i++)
-    if (osq_manager_wait_pid(manager, pids[i], deadline) == 0) {
+  for (size_t i = 0; i < n && i < OSQ_LOADER_MAX_EXTENSIONS; i++) {
+    int64_t uuid = osq_manager_wait_pid(manager, pids[i], deadline);
+    /* SDKs register first and listen second: wait for both. */
+    if (uuid == 0 || !osq_loader_wait_ext_socket(osq_manager_socket(manager),
+                                                 uuid, deadline)) {
       osq_ext_proc_info info;
       if (osq_loader_find_pid(pids[i], &info))
         OSQ_WARN("extension %s (pid %d) did not register within %s s",
                  info.path, (int)pids[i], osq_flag_str("extensions_timeout"));
     }
+  }
   const char *req = osq_flag_str("extensions_require");
   if (req[0]) {
     char *copy = strdup(req), *save = NULL;
