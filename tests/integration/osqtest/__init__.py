@@ -248,6 +248,10 @@ class Osqi:
                 self.proc.wait()
         self.out.t.join(5)
         self.err.t.join(5)
+        text = self.err.text()
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            if bad in text:
+                raise AssertionError("osqi reported %s:\n%s" % (bad, text[-6000:]))
         return self.proc.returncode
 
     def __enter__(self):

@@ -13,7 +13,8 @@ and pings the manager every --interval, exiting when that fails.
     ext.main("my_ext", [Foo()])
 
 Prints "OSQTEST-READY <uuid>" once registered and listening, or
-"OSQTEST-FAILED <code> <message>" if the manager refused it (then exits 1).
+"OSQTEST-FAILED <code> <message>" if the manager refused it (then exits 1),
+and "OSQTEST-SHUTDOWN" when the manager calls shutdown().
 --osqtest-log PATH appends every received call as a JSON line
 {"registry","item","request"}.
 """
@@ -129,6 +130,7 @@ class _Handler:
         return p.call(request)
 
     def shutdown(self):
+        print("OSQTEST-SHUTDOWN", flush=True)
         threading.Thread(target=lambda: (time.sleep(1), os._exit(0)),
                          daemon=True).start()
 
