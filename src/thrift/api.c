@@ -291,6 +291,12 @@ osq_row_handler osq_plist_handler(osq_plist *l) {
   return (osq_row_handler){plist_cell, plist_row_end, l};
 }
 
+static int ignore_cell(void *u, const char *k, size_t kl, const char *v,
+                       size_t vl) {
+  (void)u, (void)k, (void)kl, (void)v, (void)vl;
+  return OSQ_OK;
+}
+
 /* list<map<string,string>> handed to h cell by cell. */
 static int read_rows(osq_treader *r, const osq_row_handler *h) {
   int et;
@@ -314,14 +320,11 @@ static int read_rows(osq_treader *r, const osq_row_handler *h) {
                          i, kt, vt);
     if (h && h->cell == plist_cell && osq_plist_add(h->u) == NULL)
       return osq_tr_fail(r, OSQ_ENOMEM, "cannot add row %d", i);
-    for (int32_t j = 0; j < cells; j++) {
-      const char *k, *v;
-      size_t kl, vl;
-      if (osq_tr_string_pair_view(r, &k, &kl, &v, &vl) != OSQ_OK)
-        return r->err;
-      if (h && h->cell && h->cell(h->u, k, kl, v, vl) != OSQ_OK)
-        return osq_tr_fail(r, OSQ_ERROR, "row handler failed at row %d", i);
-    }
+    if (cells > 0 &&
+        osq_tr_strmap_each(r, cells, "response row",
+                           h && h->cell ? h->cell : ignore_cell,
+                           h ? h->u : NULL) != OSQ_OK)
+      return r->err;
     if (h && h->row_end && h->row_end(h->u) != OSQ_OK)
       return osq_tr_fail(r, OSQ_ERROR, "row handler failed at row %d", i);
   }
@@ -981,11 +984,12 @@ static int read_registry(osq_treader *r, register_args *a) {
       return r->err;
     }
     if (nitems > 0 && (kt != OSQ_TT_STRING || vt != OSQ_TT_LIST)) {
+      osq_tr_fail(r, OSQ_EPROTO,
+                  "registry '%s': expected map<string,list>, got key type %d "
+                  "and value type %d",
+                  reg, kt, vt);
       free(reg);
-      return osq_tr_fail(r, OSQ_EPROTO,
-                         "registry '%s': expected map<string,list>, got key "
-                         "type %d and value type %d",
-                         reg, kt, vt);
+      return r->err;
     }
     if (nitems == 0) {
       if (push((void **)&t->empty_registries, &a->empty_cap, t->nempty,

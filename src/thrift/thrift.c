@@ -42,6 +42,7 @@ struct osq_tconn {
   int32_t seqid;
   osq_twriter out;      /* request / reply heads */
   osq_twriter *mem_out; /* memory connection: where writes go */
+  osq_twriter *tap_in, *tap_out; /* wire captures */
   char err[256];
 };
 
@@ -203,6 +204,11 @@ osq_twriter *osq_tconn_writer(osq_tconn *c) {
   return &c->out;
 }
 
+void osq_tconn_tap(osq_tconn *c, osq_twriter *in, osq_twriter *out) {
+  c->tap_in = in;
+  c->tap_out = out;
+}
+
 int32_t osq_tconn_next_seqid(osq_tconn *c) {
   int32_t s = c->seqid;
   c->seqid = s == INT32_MAX ? 0 : s + 1;
@@ -296,6 +302,8 @@ static int fill(osq_tconn *c, size_t need) {
     ssize_t n = recv_some(c, c->rbuf + c->rlen, c->rcap - c->rlen);
     if (n < 0)
       return (int)n;
+    if (c->tap_in)
+      osq_tw_bytes(c->tap_in, c->rbuf + c->rlen, (size_t)n);
     c->rlen += (size_t)n;
   }
   return OSQ_OK;
@@ -310,6 +318,8 @@ int osq_tconn_send(osq_tconn *c, const osq_twriter *a, const osq_twriter *b) {
     iov[n++] = (struct iovec){a->buf, a->len};
   if (b && b->len)
     iov[n++] = (struct iovec){b->buf, b->len};
+  for (int i = 0; c->tap_out && i < n; i++)
+    osq_tw_bytes(c->tap_out, iov[i].iov_base, iov[i].iov_len);
   if (c->mem) {
     for (int i = 0; c->mem_out && i < n; i++)
       osq_tw_bytes(c->mem_out, iov[i].iov_base, iov[i].iov_len);
@@ -786,6 +796,59 @@ int osq_tr_string_pair_view(osq_treader *r, const char **k, size_t *klen,
   return OSQ_OK;
 }
 
+int osq_tr_strmap_each(osq_treader *r, int32_t count, const char *what,
+                       int (*fn)(void *u, const char *k, size_t klen,
+                                 const char *v, size_t vlen),
+                       void *u) {
+  for (int32_t i = 0; i < count;) {
+    if (r->err)
+      return r->err;
+    /* What is buffered and within budget, decoded in place. */
+    const uint8_t *p, *end;
+    if (r->conn) {
+      p = r->conn->rbuf + r->conn->rpos;
+      end = r->conn->rbuf + r->conn->rlen;
+    } else {
+      p = r->mem + r->pos;
+      end = r->mem + r->memlen;
+    }
+    if ((size_t)(end - p) > budget(r))
+      end = p + budget(r);
+    const uint8_t *start = p;
+    size_t slimit = r->string_limit ? r->string_limit : INT32_MAX;
+    int rc = OSQ_OK;
+    while (i < count && end - p >= 8) {
+      uint32_t n1 = get32(p);
+      if (n1 > slimit || (size_t)(end - p) - 8 < n1)
+        break;
+      uint32_t n2 = get32(p + 4 + n1);
+      if (n2 > slimit || (size_t)(end - p) - 8 - n1 < n2)
+        break;
+      rc = fn(u, (const char *)p + 4, n1, (const char *)p + 8 + n1, n2);
+      p += 8 + (size_t)n1 + n2;
+      i++;
+      if (rc != OSQ_OK)
+        break;
+    }
+    advance(r, (size_t)(p - start));
+    if (rc != OSQ_OK)
+      return osq_tr_fail(r, rc, "%s: handler failed at entry %d", what, i - 1);
+    if (i == count)
+      break;
+    /* An entry that straddles the buffer's end (or is malformed): the
+     * checked path refills and names the problem. */
+    const char *k, *v;
+    size_t kl, vl;
+    if (osq_tr_string_pair_view(r, &k, &kl, &v, &vl) != OSQ_OK)
+      return r->err;
+    rc = fn(u, k, kl, v, vl);
+    i++;
+    if (rc != OSQ_OK)
+      return osq_tr_fail(r, rc, "%s: handler failed at entry %d", what, i - 1);
+  }
+  return r->err;
+}
+
 int osq_tr_string(osq_treader *r, char **s, size_t *len) {
   const char *v;
   size_t n;
@@ -801,24 +864,6 @@ int osq_tr_string(osq_treader *r, char **s, size_t *len) {
   if (len)
     *len = n;
   return OSQ_OK;
-}
-
-static const char *type_name(int t) {
-  switch (t) {
-  case OSQ_TT_STOP: return "stop";
-  case OSQ_TT_BOOL: return "bool";
-  case OSQ_TT_BYTE: return "byte";
-  case OSQ_TT_DOUBLE: return "double";
-  case OSQ_TT_I16: return "i16";
-  case OSQ_TT_I32: return "i32";
-  case OSQ_TT_I64: return "i64";
-  case OSQ_TT_STRING: return "string";
-  case OSQ_TT_STRUCT: return "struct";
-  case OSQ_TT_MAP: return "map";
-  case OSQ_TT_SET: return "set";
-  case OSQ_TT_LIST: return "list";
-  default: return NULL;
-  }
 }
 
 /* Fewest bytes a value of type t occupies on the wire. */
@@ -839,8 +884,15 @@ static size_t min_size(int t) {
   }
 }
 
-static int check_type(osq_treader *r, int t, const char *where) {
-  if (t == OSQ_TT_STOP || type_name(t) == NULL)
+/* Bit t set: t is a value type of the binary protocol. */
+#define VALUE_TYPES                                                          \
+  (1u << OSQ_TT_BOOL | 1u << OSQ_TT_BYTE | 1u << OSQ_TT_DOUBLE |             \
+   1u << OSQ_TT_I16 | 1u << OSQ_TT_I32 | 1u << OSQ_TT_I64 |                  \
+   1u << OSQ_TT_STRING | 1u << OSQ_TT_STRUCT | 1u << OSQ_TT_MAP |            \
+   1u << OSQ_TT_SET | 1u << OSQ_TT_LIST)
+
+static inline int check_type(osq_treader *r, int t, const char *where) {
+  if (t < 0 || t > 15 || !(VALUE_TYPES >> t & 1))
     return osq_tr_fail(r, OSQ_EPROTO, "invalid %s type %d", where, t);
   return OSQ_OK;
 }
@@ -896,7 +948,7 @@ int osq_tr_field(osq_treader *r, int *type, int16_t *id) {
   *id = 0;
   if (*type == OSQ_TT_STOP)
     return OSQ_OK;
-  if (type_name(*type) == NULL)
+  if (*type > 15 || !(VALUE_TYPES >> *type & 1))
     return osq_tr_fail(r, OSQ_EPROTO, "invalid field type %d", *type);
   return osq_tr_i16(r, id);
 }
@@ -1041,7 +1093,7 @@ int osq_tr_message_begin(osq_treader *r, char name[OSQ_THRIFT_MAX_NAME],
   memcpy(name, p, n);
   name[n] = '\0';
   if (t < 0) {
-    int8_t b;
+    int8_t b = 0;
     if (osq_tr_i8(r, &b) != OSQ_OK)
       return r->err;
     t = b;

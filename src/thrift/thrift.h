@@ -82,6 +82,10 @@ void osq_tconn_apply_flags(osq_tconn *c);
 /* The connection's reusable output buffer, emptied (for building one
  * request or reply head; valid until the next call on c). */
 struct osq_twriter *osq_tconn_writer(osq_tconn *c);
+/* Keep a copy of every byte received into in and sent into out (either
+ * may be NULL): wire captures for debugging and benchmarks. */
+void osq_tconn_tap(osq_tconn *c, struct osq_twriter *in,
+                   struct osq_twriter *out);
 /* Sequence ids for requests on this connection: 0, 1, 2, ... */
 int32_t osq_tconn_next_seqid(osq_tconn *c);
 /* Flush buffered output. */
@@ -171,6 +175,15 @@ int osq_tr_string_view(osq_treader *r, const char **s, size_t *len);
  * connection's buffer. */
 int osq_tr_string_pair_view(osq_treader *r, const char **k, size_t *klen,
                             const char **v, size_t *vlen);
+/* The count entries of a map<string,string> whose header was just read,
+ * each handed to fn as two views valid during the call; stops at fn's
+ * first non-OSQ_OK return (recorded as the reader's error with the text
+ * "<what>: handler failed at entry N") and at malformed input. The bulk
+ * path for rows: entries already buffered are decoded without refills. */
+int osq_tr_strmap_each(osq_treader *r, int32_t count, const char *what,
+                       int (*fn)(void *u, const char *k, size_t klen,
+                                 const char *v, size_t vlen),
+                       void *u);
 /* A malloc'd NUL-terminated copy. */
 int osq_tr_string(osq_treader *r, char **s, size_t *len);
 int osq_tr_map_begin(osq_treader *r, int *ktype, int *vtype, int32_t *count);
