@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tables/builtin.h"
@@ -113,6 +115,45 @@ static void test_unused_columns_not_read(void **state) {
   osq_context_free(ctx);
 }
 
+static tresult *by_pid(pid_t pid) {
+  osq_context *ctx = osq_context_new(t->columns, t->ncolumns);
+  char v[32];
+  snprintf(v, sizeof v, "%d", (int)pid);
+  osq_context_add(ctx, tcol(t, "pid"), OSQ_OP_EQ, v, strlen(v));
+  tresult *r = trun(t, ctx);
+  osq_context_free(ctx);
+  return r;
+}
+
+static void test_zombie_and_vanished(void **state) {
+  (void)state;
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0)
+    _exit(0);
+  /* wait until it is a zombie (exited, not reaped) without reaping it */
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  assert_int_equal(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
+  tresult *r = by_pid(child);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 1);
+  tcell *z = r->rows[0];
+  assert_string_equal(z[tcol(t, "state")].s, "Z");
+  assert_int_equal(z[tcol(t, "parent")].i, getpid());
+  /* a zombie has no executable, memory or command line */
+  assert_string_equal(z[tcol(t, "path")].s, "");
+  assert_int_equal(z[tcol(t, "on_disk")].i, -1);
+  assert_string_equal(z[tcol(t, "cmdline")].s, "");
+  tfree(r);
+  assert_int_equal(waitpid(child, NULL, 0), child);
+  /* once reaped it is gone: no row, no error */
+  r = by_pid(child);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 0);
+  tfree(r);
+}
+
 static void test_columns_match_osquery(void **state) {
   (void)state;
   static const char *names[] = {
@@ -139,6 +180,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_full_scan_has_self),
       cmocka_unit_test(test_pid_constraint_reads_one),
       cmocka_unit_test(test_unused_columns_not_read),
+      cmocka_unit_test(test_zombie_and_vanished),
       cmocka_unit_test(test_columns_match_osquery),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -239,15 +239,20 @@ typedef struct gen {
 } gen;
 
 static int hash_row(gen *g, const char *path, const char *dir) {
+  struct stat pre, st;
+  /* Only regular files are opened: opening a device node can have side
+   * effects (a watchdog starts counting, a tape rewinds). */
+  if (stat(path, &pre) != 0 || !S_ISREG(pre.st_mode))
+    return OSQ_OK; /* missing or not a file: no row, as osquery */
   int fd;
   do
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
-    return OSQ_OK; /* missing or unreadable: no row, as osquery */
-  struct stat st;
-  /* fstat on the opened file: what we check is what we hash */
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return OSQ_OK;
+  /* the file we opened must be the one we checked */
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_ino != pre.st_ino || st.st_dev != pre.st_dev) {
     close(fd);
     return OSQ_OK;
   }
