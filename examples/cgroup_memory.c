@@ -222,8 +222,10 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
       continue;
     char dir[2600];
     struct stat st;
-    snprintf(dir, sizeof dir, "%s%s", w.root,
-             strcmp(c->expr, "/") == 0 ? "" : c->expr);
+    int dn = snprintf(dir, sizeof dir, "%s%s", w.root,
+                      strcmp(c->expr, "/") == 0 ? "" : c->expr);
+    if (dn < 0 || (size_t)dn >= sizeof dir) /* too long: no such cgroup */
+      continue;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
       continue;
     int depth = 0;
