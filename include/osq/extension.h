@@ -62,6 +62,12 @@ int osq_extension_add_distributed(osq_extension *ext,
  * modified. */
 int osq_extension_run(osq_extension *ext, int argc, char **argv);
 
+/* Serve the plugins on socket_path without a core: no registration, no
+ * watcher, uuid 0 (benchmarks, tests, a peer that connects by path). A
+ * stale socket at the path is replaced. Returns 0 after shutdown() or
+ * SIGTERM/SIGINT, 1 if it cannot listen. */
+int osq_extension_serve(osq_extension *ext, const char *socket_path);
+
 /* Ask a running extension to stop (any thread, not a signal handler):
  * deregister, stop serving, and make osq_extension_run return code. */
 void osq_extension_stop(osq_extension *ext, int code);
@@ -74,6 +80,11 @@ int64_t osq_extension_uuid(const osq_extension *ext);
 const char *osq_extension_socket(const osq_extension *ext);
 const char *osq_extension_manager_socket(const osq_extension *ext);
 const char *osq_extension_option(const osq_extension *ext, const char *name);
+
+/* The request map of the call being served on this thread ("action",
+ * "context", and any other key the caller sent), or NULL outside a plugin
+ * callback. For keys osquery's payloads do not model. */
+const osq_strmap *osq_extension_request(void);
 
 /* Run SQL on the core (its query() method). row is called once per result
  * row with column name -> value text (osq_strmap_get / _count / _key /

@@ -58,11 +58,30 @@ void osq_dispatch_unknown_item(osq_api_reply *reply, const char *item,
 
 /* ---- cells ---------------------------------------------------------------- */
 
+/* Decimal digits of v into buf (>= 21 bytes); returns the count. Rows
+ * carry many integers and printf is most of their cost. */
+static size_t format_i64(int64_t v, char *buf) {
+  char tmp[24];
+  size_t n = 0;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  size_t len = 0;
+  if (v < 0)
+    buf[len++] = '-';
+  while (n)
+    buf[len++] = tmp[--n];
+  buf[len] = '\0';
+  return len;
+}
+
 const char *osq_dispatch_format(const osq_value *v, char *buf, size_t *len) {
   int n;
   switch (v->kind) {
   case OSQ_VALUE_INT:
-    n = snprintf(buf, OSQ_DISPATCH_NUMBUF, "%" PRId64, v->u.i);
+    n = (int)format_i64(v->u.i, buf);
     break;
   case OSQ_VALUE_DOUBLE:
     n = snprintf(buf, OSQ_DISPATCH_NUMBUF, "%.15g", v->u.d);
@@ -138,8 +157,10 @@ struct gen_sink {
   size_t *namelen;  /* per column */
   size_t rowid_pos; /* where "rowid" falls in key order */
   struct stage_cell *cells;
-  char *buf;
+  char *buf; /* staged cell values */
   size_t len, cap;
+  char *enc; /* the encoded row */
+  size_t enc_cap;
   bool has_rowid;
   int64_t rowid;
   int err; /* first sink error: stops the reply */
@@ -191,31 +212,70 @@ static int sink_rowid(void *self, int64_t rowid) {
   return s->err;
 }
 
-static void emit_rowid(struct gen_sink *s) {
-  char num[24];
-  int n = snprintf(num, sizeof num, "%" PRId64, s->rowid);
-  osq_api_reply_cell(s->reply, "rowid", 5, num, (size_t)n);
+static void put_be32(char *p, uint32_t v) {
+  p[0] = (char)(v >> 24);
+  p[1] = (char)(v >> 16);
+  p[2] = (char)(v >> 8);
+  p[3] = (char)v;
 }
 
+/* The row as Thrift's map<string,string> bytes, appended to the reply in
+ * one piece: map header, then length-prefixed key and value per cell. */
 static int sink_end(void *self) {
   struct gen_sink *s = self;
   if (s->err)
     return s->err;
   const osq_table_plugin *t = s->t;
-  osq_api_reply_row_begin(s->reply);
-  for (size_t k = 0; k < t->ncolumns; k++) {
-    if (k == s->rowid_pos && s->has_rowid)
-      emit_rowid(s);
-    size_t c = s->order[k];
+  char rowid[24];
+  size_t rowid_len = s->has_rowid ? format_i64(s->rowid, rowid) : 0;
+  size_t need = 6, cells = 0;
+  for (size_t c = 0; c < t->ncolumns; c++)
     if (s->cells[c].set) {
-      osq_api_reply_cell(s->reply, t->columns[c].name, s->namelen[c],
-                         s->buf + s->cells[c].off, s->cells[c].len);
-      s->cells[c].set = false;
+      need += 8 + s->namelen[c] + s->cells[c].len;
+      cells++;
     }
+  if (s->has_rowid) {
+    need += 8 + 5 + rowid_len;
+    cells++;
   }
-  if (s->rowid_pos == t->ncolumns && s->has_rowid)
-    emit_rowid(s);
-  osq_api_reply_row_end(s->reply);
+  if (need > s->enc_cap) {
+    size_t cap = s->enc_cap ? s->enc_cap : 256;
+    while (cap < need)
+      cap *= 2;
+    char *b = realloc(s->enc, cap);
+    if (b == NULL)
+      return s->err = OSQ_ENOMEM;
+    s->enc = b;
+    s->enc_cap = cap;
+  }
+  char *p = s->enc;
+  p[0] = OSQ_TT_STRING;
+  p[1] = OSQ_TT_STRING;
+  put_be32(p + 2, (uint32_t)cells);
+  p += 6;
+  for (size_t k = 0; k <= t->ncolumns; k++) {
+    if (k == s->rowid_pos && s->has_rowid) {
+      put_be32(p, 5);
+      memcpy(p + 4, "rowid", 5);
+      put_be32(p + 9, (uint32_t)rowid_len);
+      memcpy(p + 13, rowid, rowid_len);
+      p += 13 + rowid_len;
+    }
+    if (k == t->ncolumns)
+      break;
+    size_t c = s->order[k];
+    if (!s->cells[c].set)
+      continue;
+    put_be32(p, (uint32_t)s->namelen[c]);
+    memcpy(p + 4, t->columns[c].name, s->namelen[c]);
+    p += 4 + s->namelen[c];
+    put_be32(p, (uint32_t)s->cells[c].len);
+    memcpy(p + 4, s->buf + s->cells[c].off, s->cells[c].len);
+    p += 4 + s->cells[c].len;
+    s->cells[c].set = false;
+  }
+  osq_tw_bytes(&s->reply->rows, s->enc, (size_t)(p - s->enc));
+  s->reply->nrows++;
   s->has_rowid = false;
   s->len = 0;
   if (s->reply->rows.failed)
@@ -262,6 +322,7 @@ static void gen_sink_free(struct gen_sink *s) {
   free(s->namelen);
   free(s->cells);
   free(s->buf);
+  free(s->enc);
 }
 
 static osq_context *request_context(const osq_table_plugin *t,

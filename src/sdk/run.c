@@ -209,6 +209,69 @@ static int serve(osq_extension *ext, int listen_fd) {
   return ext->stop_code;
 }
 
+static struct sigaction old_term, old_int, old_pipe;
+
+/* The wake pipe and the signal handlers a running extension needs. */
+static int begin(osq_extension *ext, const char *argv0) {
+  if (pipe2(ext->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+    OSQ_ERR("%s: pipe: %s", argv0, strerror(errno));
+    return -1;
+  }
+  ext->stop_set = false;
+  ext->stop_code = 0;
+  ext->stop_reason[0] = '\0';
+  signal_seen = 0;
+  signal_fd = ext->wake[1];
+  struct sigaction sa = {.sa_handler = on_signal}, ign = {.sa_handler = SIG_IGN};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, &old_term);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGPIPE, &ign, &old_pipe);
+  ext->running = true;
+  return 0;
+}
+
+static void end(osq_extension *ext) {
+  pthread_mutex_lock(&ext->lock);
+  for (size_t i = 0; i < ext->npool; i++)
+    osq_tconn_close(ext->pool[i]);
+  ext->npool = 0;
+  pthread_mutex_unlock(&ext->lock);
+  signal_fd = -1;
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGPIPE, &old_pipe, NULL);
+  close(ext->wake[0]);
+  close(ext->wake[1]);
+  ext->wake[0] = ext->wake[1] = -1;
+  atomic_store(&ext->uuid, 0);
+  ext->running = false;
+}
+
+int osq_extension_serve(osq_extension *ext, const char *socket_path) {
+  if (ext == NULL || ext->running || socket_path == NULL || !*socket_path)
+    return 1;
+  osq_flags_init(OSQ_PERSONALITY_EXTENSION);
+  osq_log_configure();
+  free(ext->socket_path);
+  ext->socket_path = strdup(socket_path);
+  if (ext->socket_path == NULL || begin(ext, ext->name) != 0)
+    return 1;
+  char err[512];
+  int code = 1;
+  int fd = osq_sdk_listen(ext, err, sizeof err);
+  if (fd < 0) {
+    OSQ_ERR("extension %s: %s", ext->name, err);
+  } else {
+    code = serve(ext, fd);
+    close(fd);
+    unlink(ext->socket_path);
+    osq_sdk_reap(ext, true);
+  }
+  end(ext);
+  return code;
+}
+
 int osq_extension_run(osq_extension *ext, int argc, char **argv) {
   if (ext == NULL || ext->running)
     return 1;
@@ -231,22 +294,8 @@ int osq_extension_run(osq_extension *ext, int argc, char **argv) {
     osq_flag_set("verbose", "true", err, sizeof err);
   osq_log_configure();
 
-  if (pipe2(ext->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-    OSQ_ERR("%s: pipe: %s", argv0, strerror(errno));
+  if (begin(ext, argv0) != 0)
     return 1;
-  }
-  ext->stop_set = false;
-  ext->stop_code = 0;
-  ext->stop_reason[0] = '\0';
-  signal_seen = 0;
-  signal_fd = ext->wake[1];
-  struct sigaction sa = {.sa_handler = on_signal}, old_term, old_int,
-                   old_pipe, ign = {.sa_handler = SIG_IGN};
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, &old_term);
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGPIPE, &ign, &old_pipe);
-  ext->running = true;
 
   int code = 1, listen_fd = -1;
   osq_tconn *c = wait_for_core(ext, err, sizeof err);
@@ -264,6 +313,7 @@ int osq_extension_run(osq_extension *ext, int argc, char **argv) {
     goto out;
 
   size_t plen = strlen(ext->args.socket) + 24;
+  free(ext->socket_path);
   ext->socket_path = malloc(plen);
   if (ext->socket_path == NULL)
     goto deregister;
@@ -300,19 +350,6 @@ reap:
   }
   osq_sdk_reap(ext, true);
 out:
-  pthread_mutex_lock(&ext->lock);
-  for (size_t i = 0; i < ext->npool; i++)
-    osq_tconn_close(ext->pool[i]);
-  ext->npool = 0;
-  pthread_mutex_unlock(&ext->lock);
-  signal_fd = -1;
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGPIPE, &old_pipe, NULL);
-  close(ext->wake[0]);
-  close(ext->wake[1]);
-  ext->wake[0] = ext->wake[1] = -1;
-  atomic_store(&ext->uuid, 0);
-  ext->running = false;
+  end(ext);
   return code;
 }

@@ -95,9 +95,25 @@ static int dispatch(osq_extension *ext, int kind, const void *p,
   return osq_dispatch_call(&plug, req, reply, atomic_load(&ext->uuid));
 }
 
+static __thread const osq_strmap *current_request;
+
+const osq_strmap *osq_extension_request(void) { return current_request; }
+
+static int route(struct osq_sdk_conn *c, const char *registry,
+                 const char *item, const osq_strmap *req,
+                 osq_api_reply *reply);
+
 static int h_call(void *u, const char *registry, const char *item,
                   const osq_strmap *req, osq_api_reply *reply) {
-  struct osq_sdk_conn *c = u;
+  current_request = req;
+  int rc = route(u, registry, item, req, reply);
+  current_request = NULL;
+  return rc;
+}
+
+static int route(struct osq_sdk_conn *c, const char *registry,
+                 const char *item, const osq_strmap *req,
+                 osq_api_reply *reply) {
   osq_extension *ext = c->ext;
   int64_t uuid = atomic_load(&ext->uuid);
   int kind = osq_sdk_kind(registry);
