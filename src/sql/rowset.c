@@ -13,13 +13,13 @@
 /* ---- building ------------------------------------------------------------ */
 
 static size_t rowset_bytes(const osq_rowset *rs) {
-  return rs->cap * rs->ncols * sizeof(struct osq_cell) + rs->bcap +
+  return rs->cap * rs->stride * sizeof(struct osq_cell) + rs->bcap +
          (rs->rowids ? rs->cap * sizeof(int64_t) : 0);
 }
 
 static int grow_rows(osq_rowset *rs) {
   size_t cap = rs->cap ? rs->cap * 2 : 64;
-  size_t per = rs->ncols ? rs->ncols : 1;
+  size_t per = rs->stride ? rs->stride : 1;
   if (cap > SIZE_MAX / (per * sizeof(struct osq_cell)) ||
       cap * per * sizeof(struct osq_cell) + rs->bcap > OSQ_SQL_MAX_ROWSET_BYTES) {
     rs->too_big = true;
@@ -47,8 +47,9 @@ static int open_row(osq_rowset *rs) {
     if (rc != OSQ_OK)
       return rc;
   }
-  memset(&rs->cells[rs->nrows * rs->ncols], 0,
-         rs->ncols * sizeof(struct osq_cell));
+  if (rs->stride)
+    memset(&rs->cells[rs->nrows * rs->stride], 0,
+           rs->stride * sizeof(struct osq_cell));
   if (rs->rowids)
     rs->rowids[rs->nrows] = (int64_t)rs->nrows;
   rs->nrows++;
@@ -128,7 +129,10 @@ static int rs_cell(void *self, size_t col, const osq_value *v) {
   int rc = open_row(rs);
   if (rc != OSQ_OK)
     return rc;
-  struct osq_cell *c = &rs->cells[(rs->nrows - 1) * rs->ncols + col];
+  if (rs->slot[col] < 0)
+    return OSQ_OK; /* the query never reads this column */
+  struct osq_cell *c =
+      &rs->cells[(rs->nrows - 1) * rs->stride + (size_t)rs->slot[col]];
   c->kind = OSQ_VALUE_NULL;
   char num[64];
   switch (rs->cols[col].type) {
@@ -212,10 +216,22 @@ static int rs_end(void *self) {
 
 const struct osq_rows_ops osq_rowset_ops = {rs_cell, rs_rowid, rs_end};
 
-osq_rowset *osq_rowset_new(const osq_column *cols, size_t ncols) {
+/* Only the columns the query reads (SQLite's colUsed) get a slot, so a
+ * count(*) stores no cells at all. */
+osq_rowset *osq_rowset_new(const osq_column *cols, size_t ncols,
+                           uint64_t used) {
   osq_rowset *rs = calloc(1, sizeof *rs);
   if (rs == NULL)
     return NULL;
+  rs->slot = malloc((ncols ? ncols : 1) * sizeof *rs->slot);
+  if (rs->slot == NULL) {
+    free(rs);
+    return NULL;
+  }
+  for (size_t c = 0; c < ncols; c++) {
+    unsigned bit = c >= 63 ? 63 : (unsigned)c;
+    rs->slot[c] = (used >> bit) & 1 ? (int32_t)rs->stride++ : -1;
+  }
   rs->cols = cols;
   rs->ncols = ncols;
   rs->refs = 1;
@@ -226,6 +242,7 @@ void osq_rowset_free(osq_rowset *rs) {
   if (rs == NULL)
     return;
   free(rs->cells);
+  free(rs->slot);
   free(rs->rowids);
   free(rs->bytes);
   free(rs->key);

@@ -38,7 +38,9 @@ typedef struct osq_rowset {
   const osq_column *cols;
   size_t ncols;
   const char *table;
-  struct osq_cell *cells; /* nrows * ncols */
+  int32_t *slot;          /* per column: its cell in a row, or -1 */
+  size_t stride;          /* cells per row: the columns read */
+  struct osq_cell *cells; /* nrows * stride */
   size_t nrows, cap;      /* cap in rows */
   int64_t *rowids;        /* NULL until a rowid is given */
   char *bytes;
@@ -94,7 +96,8 @@ int osq_vtab_attach_plugin(osq_db *db, const osq_plugin *p, const char *ddl,
 char *osq_vtab_ddl(const osq_table_plugin *t, uint64_t owner);
 /* rowset.c */
 extern const struct osq_rows_ops osq_rowset_ops;
-osq_rowset *osq_rowset_new(const osq_column *cols, size_t ncols);
+osq_rowset *osq_rowset_new(const osq_column *cols, size_t ncols,
+                           uint64_t used);
 void osq_rowset_free(osq_rowset *rs);
 void osq_rowset_finish(osq_rowset *rs);
 /* A cached set for key with a new reference, or NULL. */

@@ -587,7 +587,7 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
     goto out;
   }
 
-  osq_rowset *rs = osq_rowset_new(vt->cols, vt->ncols);
+  osq_rowset *rs = osq_rowset_new(vt->cols, vt->ncols, used);
   if (rs == NULL) {
     free(key);
     rc = SQLITE_NOMEM;
@@ -632,9 +632,11 @@ static int x_eof(sqlite3_vtab_cursor *c) {
 static int x_column(sqlite3_vtab_cursor *c, sqlite3_context *sctx, int col) {
   bridge_cursor *cur = (bridge_cursor *)c;
   const osq_rowset *rs = cur->rs;
-  if (rs == NULL || cur->pos >= rs->nrows || col < 0 || (size_t)col >= rs->ncols)
+  if (rs == NULL || cur->pos >= rs->nrows || col < 0 ||
+      (size_t)col >= rs->ncols || rs->slot[col] < 0)
     return SQLITE_OK; /* NULL */
-  const struct osq_cell *cell = &rs->cells[cur->pos * rs->ncols + (size_t)col];
+  const struct osq_cell *cell =
+      &rs->cells[cur->pos * rs->stride + (size_t)rs->slot[col]];
   /* Retained sets outlive the statement, so SQLite may point into them. */
   sqlite3_destructor_type keep = rs->retained ? SQLITE_STATIC : SQLITE_TRANSIENT;
   switch (cell->kind) {
