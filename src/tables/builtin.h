@@ -20,6 +20,8 @@ extern const osq_table_plugin osq_table_system_info;
 extern const osq_table_plugin osq_table_os_version;
 extern const osq_table_plugin osq_table_uptime;
 extern const osq_table_plugin osq_table_hash;
+extern const osq_table_plugin osq_table_listening_ports;
+extern const osq_table_plugin osq_table_process_open_sockets;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
