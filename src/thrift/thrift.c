@@ -670,14 +670,14 @@ int osq_tr_double(osq_treader *r, double *v) {
 
 /* Check a string length that follows `after` more bytes of the message. */
 static int check_strlen(osq_treader *r, uint32_t n, size_t after) {
-  if (n > INT32_MAX)
-    return osq_tr_fail(r, OSQ_EPROTO, "negative string length %d",
-                       (int32_t)n);
   size_t left = budget(r) > after ? budget(r) - after : 0;
   if (n > left)
     return osq_tr_fail(r, OSQ_ERANGE,
                        "string length %u exceeds remaining message budget %zu",
                        n, left);
+  if (n > INT32_MAX)
+    return osq_tr_fail(r, OSQ_EPROTO, "negative string length %d",
+                       (int32_t)n);
   if (r->string_limit && n > r->string_limit)
     return osq_tr_fail(r, OSQ_ERANGE,
                        "string length %u exceeds thrift_string_size_limit %zu",
