@@ -3,10 +3,12 @@
  * constraint pushdown, typed cells and writable tables. */
 #include "sql_internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/flags.h"
 #include "core/log.h"
@@ -38,6 +40,7 @@ typedef struct bridge_cursor {
   const osq_plugin *plugin; /* keeps the plugin alive while we read */
   osq_rowset *rs;
   size_t pos;
+  unsigned long filters; /* xFilter calls so far (JOIN probes) */
 } bridge_cursor;
 
 /* ---- generate() counters ------------------------------------------------- */
@@ -324,6 +327,10 @@ static bool op_pushable(int op) {
  * slot, so each plan carries its own state and nothing is shared. */
 static int x_best_index(sqlite3_vtab *v, sqlite3_index_info *info) {
   bridge_vtab *vt = (bridge_vtab *)v;
+  bool planner = osq_flag_bool("planner");
+  if (planner)
+    fprintf(stderr, "xBestIndex Evaluating constraints for table: %s\n",
+            vt->name);
   double cost = 0;
   int argv = 0;
   unsigned char *constrained = calloc(vt->ncols ? vt->ncols : 1, 1);
@@ -335,6 +342,10 @@ static int x_best_index(sqlite3_vtab *v, sqlite3_index_info *info) {
   sqlite3_str_appendf(plan, "%llx", (unsigned long long)info->colUsed);
   for (int i = 0; i < info->nConstraint; i++) {
     const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+    if (planner)
+      fprintf(stderr,
+              "xBestIndex   constraint %d: column=%d op=%d usable=%d\n", i,
+              c->iColumn, c->op, c->usable);
     if (!c->usable || c->iColumn < 0 || (size_t)c->iColumn >= vt->ncols)
       continue;
     if (!op_pushable(c->op) || !(vt->eff[c->iColumn] & PUSH_COLS))
@@ -377,6 +388,12 @@ static int x_best_index(sqlite3_vtab *v, sqlite3_index_info *info) {
   info->idxStr = sqlite3_str_finish(plan);
   info->needToFreeIdxStr = 1;
   info->idxNum = argv;
+  if (planner)
+    fprintf(stderr,
+            "xBestIndex Recording constraint set for table: %s cost=%g "
+            "plan=%s%s\n",
+            vt->name, info->estimatedCost, info->idxStr,
+            required_missing ? " (required column unconstrained)" : "");
   return SQLITE_OK;
 }
 
@@ -575,6 +592,14 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
     }
   }
 
+  if (osq_flag_bool("planner")) {
+    size_t count = 0;
+    for (size_t i = 0; i < vt->ncols; i++)
+      count += osq_context_nconstraints(ctx, i);
+    fprintf(stderr, "xFilter Filtering table: %s constraint_count=%zu\n",
+            vt->name, count);
+  }
+
   size_t keylen = 0;
   char *key = cache_key(vt, ctx, used, &keylen);
   if (key == NULL) {
@@ -585,6 +610,17 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   if (cur->rs) {
     free(key);
     goto out;
+  }
+
+  /* --table_delay: pause between repeated scans of one cursor. */
+  uint64_t delay = cur->filters++ ? osq_flag_uint("table_delay") : 0;
+  if (delay > 0) {
+    if (delay > 10000000)
+      delay = 10000000;
+    struct timespec ts = {(time_t)(delay / 1000000),
+                          (long)(delay % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+      ;
   }
 
   osq_rowset *rs = osq_rowset_new(vt->cols, vt->ncols, used);
