@@ -211,7 +211,7 @@ bool osq_loader_find_pid(pid_t pid, osq_ext_proc_info *out);
 
 /* After registration: wait until the extension's own socket
  * (<manager_socket>.<uuid>) accepts connections, as SDKs register first and
- * listen second. Polls connect() every 10 ms until deadline_ms
+ * listen second. Polls connect() (1 ms, doubling to 16 ms) until deadline_ms
  * (CLOCK_MONOTONIC ms). */
 bool osq_loader_wait_ext_socket(const char *manager_socket, int64_t uuid,
                                 int64_t deadline_ms);

@@ -796,6 +796,7 @@ bool osq_loader_wait_ext_socket(const char *manager_socket, int64_t uuid,
                    (long long)uuid);
   if (n < 0 || (size_t)n >= sizeof sa.sun_path)
     return false;
+  long pause_ms = 1;
   for (;;) {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -809,7 +810,9 @@ bool osq_loader_wait_ext_socket(const char *manager_socket, int64_t uuid,
       return true;
     if (mono_ms() >= deadline_ms)
       return false;
-    struct timespec ts = {0, 10 * 1000000L};
+    struct timespec ts = {0, pause_ms * 1000000L};
     nanosleep(&ts, NULL);
+    if (pause_ms < 16)
+      pause_ms *= 2; /* most sockets appear within a millisecond or two */
   }
 }
