@@ -21,6 +21,17 @@ extern const osq_table_plugin osq_table_os_version;
 extern const osq_table_plugin osq_table_uptime;
 extern const osq_table_plugin osq_table_hash;
 extern const osq_table_plugin osq_table_listening_ports;
+extern const osq_table_plugin osq_table_kernel_info;
+extern const osq_table_plugin osq_table_memory_info;
+extern const osq_table_plugin osq_table_cpu_time;
+extern const osq_table_plugin osq_table_etc_hosts;
+extern const osq_table_plugin osq_table_user_groups;
+extern const osq_table_plugin osq_table_mounts;
+extern const osq_table_plugin osq_table_process_open_files;
+extern const osq_table_plugin osq_table_process_envs;
+extern const osq_table_plugin osq_table_interface_addresses;
+extern const osq_table_plugin osq_table_interface_details;
+extern const osq_table_plugin osq_table_deb_packages;
 extern const osq_table_plugin osq_table_process_open_sockets;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))

@@ -6,20 +6,31 @@
 #include "tables/builtin.h"
 
 static const osq_table_plugin *const builtin[] = {
+    &osq_table_cpu_time,
+    &osq_table_deb_packages,
+    &osq_table_etc_hosts,
     &osq_table_file,
     &osq_table_groups,
     &osq_table_hash,
+    &osq_table_interface_addresses,
+    &osq_table_interface_details,
+    &osq_table_kernel_info,
     &osq_table_listening_ports,
+    &osq_table_memory_info,
+    &osq_table_mounts,
     &osq_table_os_version,
     &osq_table_osquery_extensions,
     &osq_table_osquery_flags,
     &osq_table_osquery_info,
     &osq_table_osquery_registry,
+    &osq_table_process_envs,
+    &osq_table_process_open_files,
     &osq_table_process_open_sockets,
     &osq_table_processes,
     &osq_table_system_info,
     &osq_table_time,
     &osq_table_uptime,
+    &osq_table_user_groups,
     &osq_table_users,
 };
 

@@ -1,0 +1,9 @@
+/* Files the etc_hosts and mounts tables read (tests point them
+ * elsewhere). */
+#ifndef OSQ_TABLES_MISC_H
+#define OSQ_TABLES_MISC_H
+
+extern const char *osq_tables_hosts_path;  /* default /etc/hosts */
+extern const char *osq_tables_mounts_path; /* default /proc/mounts */
+
+#endif

@@ -1,0 +1,179 @@
+/* process_open_files and process_envs: per-process views from /proc.
+ * A "pid =" constraint reads only those processes. */
+#include "tables/builtin.h"
+#include "tables/util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The environment block of one process is capped; the kernel's own limit
+ * on argv+envp is ARG_MAX (usually 2 MiB), rarely approached. */
+#define ENVIRON_MAX (256 * 1024)
+
+typedef int (*pid_fn)(int procfd, int64_t pid, osq_rows *out, void *u);
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Call fn for each pid the constraints name, or for every process. */
+static int for_pids(const osq_context *ctx, size_t col, osq_rows *out,
+                    pid_fn fn, void *u, const char *table) {
+  int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (procfd < 0) {
+    osq_rows_error(out, "%s: cannot open /proc: %s", table, strerror(errno));
+    return OSQ_ERROR;
+  }
+  int rc = OSQ_OK;
+  size_t neq = osq_tbl_count_op(ctx, col, OSQ_OP_EQ);
+  if (neq > 0) {
+    int64_t *pids = malloc(neq * sizeof *pids);
+    size_t n = 0, nc = osq_context_nconstraints(ctx, col);
+    for (size_t i = 0; pids && i < nc; i++) {
+      const osq_constraint *c = osq_context_constraint(ctx, col, i);
+      int64_t v;
+      if (c->op == OSQ_OP_EQ && osq_tbl_parse_i64(c->expr, &v) && v > 0 &&
+          v <= INT32_MAX)
+        pids[n++] = v;
+    }
+    if (pids)
+      qsort(pids, n, sizeof *pids, cmp_i64);
+    for (size_t i = 0; pids && i < n && rc == OSQ_OK; i++)
+      if (i == 0 || pids[i] != pids[i - 1])
+        rc = fn(procfd, pids[i], out, u);
+    free(pids);
+  } else {
+    int dfd = dup(procfd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (d == NULL) {
+      if (dfd >= 0)
+        close(dfd);
+      close(procfd);
+      osq_rows_error(out, "%s: cannot list /proc", table);
+      return OSQ_ERROR;
+    }
+    struct dirent *e;
+    while (rc == OSQ_OK && (e = readdir(d)) != NULL) {
+      int64_t pid;
+      if (isdigit((unsigned char)e->d_name[0]) &&
+          osq_tbl_parse_i64(e->d_name, &pid) && pid > 0)
+        rc = fn(procfd, pid, out, u);
+    }
+    closedir(d);
+  }
+  close(procfd);
+  return rc;
+}
+
+/* ---- process_open_files ----------------------------------------------- */
+
+static const osq_column pof_columns[] = {
+    {"pid", OSQ_TYPE_BIGINT, OSQ_COL_INDEX},
+    {"fd", OSQ_TYPE_BIGINT, 0},
+    {"path", OSQ_TYPE_TEXT, 0},
+};
+
+static int pof_pid(int procfd, int64_t pid, osq_rows *out, void *u) {
+  (void)u;
+  char path[64];
+  snprintf(path, sizeof path, "%lld/fd", (long long)pid);
+  int fdd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fdd < 0)
+    return OSQ_OK; /* gone, or not ours to read */
+  DIR *d = fdopendir(fdd);
+  if (d == NULL) {
+    close(fdd);
+    return OSQ_OK;
+  }
+  int rc = OSQ_OK;
+  struct dirent *e;
+  char link[PATH_MAX];
+  while (rc == OSQ_OK && (e = readdir(d)) != NULL) {
+    int64_t fd;
+    if (!isdigit((unsigned char)e->d_name[0]) ||
+        !osq_tbl_parse_i64(e->d_name, &fd))
+      continue;
+    ssize_t n = osq_tbl_readlinkat(dirfd(d), e->d_name, link, sizeof link);
+    if (n < 0)
+      continue; /* closed meanwhile */
+    osq_rows_int(out, 0, pid);
+    osq_rows_int(out, 1, fd);
+    osq_rows_text(out, 2, link, (size_t)n);
+    rc = osq_rows_end(out);
+  }
+  closedir(d);
+  return rc;
+}
+
+static int pof_generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  return for_pids(ctx, 0, out, pof_pid, NULL, "process_open_files");
+}
+
+const osq_table_plugin osq_table_process_open_files = {
+    .name = "process_open_files",
+    .columns = pof_columns,
+    .ncolumns = OSQ_NCOLS(pof_columns),
+    .generate = pof_generate,
+};
+
+/* ---- process_envs ----------------------------------------------------- */
+
+static const osq_column env_columns[] = {
+    {"pid", OSQ_TYPE_INTEGER, OSQ_COL_INDEX | OSQ_COL_OPTIMIZED},
+    {"key", OSQ_TYPE_TEXT, 0},
+    {"value", OSQ_TYPE_TEXT, 0},
+};
+
+static int env_pid(int procfd, int64_t pid, osq_rows *out, void *u) {
+  char *buf = u;
+  char path[64];
+  snprintf(path, sizeof path, "%lld/environ", (long long)pid);
+  ssize_t n = osq_tbl_readat(procfd, path, buf, ENVIRON_MAX, NULL);
+  if (n <= 0)
+    return OSQ_OK;
+  int rc = OSQ_OK;
+  /* NUL-separated KEY=VALUE; a truncated last entry is dropped */
+  for (size_t off = 0; off < (size_t)n && rc == OSQ_OK;) {
+    char *entry = buf + off;
+    size_t len = strnlen(entry, (size_t)n - off);
+    if (off + len >= (size_t)n)
+      break;
+    off += len + 1;
+    char *eq = memchr(entry, '=', len);
+    if (eq == NULL || eq == entry)
+      continue;
+    osq_rows_int(out, 0, pid);
+    osq_rows_text(out, 1, entry, (size_t)(eq - entry));
+    osq_rows_text(out, 2, eq + 1, len - (size_t)(eq - entry) - 1);
+    rc = osq_rows_end(out);
+  }
+  return rc;
+}
+
+static int env_generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  char *buf = malloc(ENVIRON_MAX);
+  if (buf == NULL) {
+    osq_rows_error(out, "process_envs: out of memory");
+    return OSQ_ERROR;
+  }
+  int rc = for_pids(ctx, 0, out, env_pid, buf, "process_envs");
+  free(buf);
+  return rc;
+}
+
+const osq_table_plugin osq_table_process_envs = {
+    .name = "process_envs",
+    .columns = env_columns,
+    .ncolumns = OSQ_NCOLS(env_columns),
+    .generate = env_generate,
+};
