@@ -404,8 +404,11 @@ static void reap_slot(osq_loader *l, slot *s) {
   if (r == 0 && si.si_pid == 0)
     return; /* still alive */
   /* Leftovers in its group die with it: no second copy may linger. The
-   * zombie still holds the pgid, so it cannot name anyone else. */
-  kill(-s->pid, SIGKILL);
+   * zombie still holds the pgid, so it cannot name anyone else. (ECHILD:
+   * someone set SIGCHLD to SIG_IGN and the kernel reaped it already; then
+   * the pgid may be reused and is left alone.) */
+  if (r == 0)
+    kill(-s->pid, SIGKILL);
   int st = 0;
   pid_t w;
   do
