@@ -366,10 +366,15 @@ static int x_best_index(sqlite3_vtab *v, sqlite3_index_info *info) {
     constrained[c->iColumn] = 1;
     sqlite3_str_appendf(plan, ";%d,%d,%d", c->iColumn, c->op, all);
   }
-  bool required_missing = false;
+  /* osquery: one constrained REQUIRED column satisfies the table (file
+   * takes path OR directory). */
+  bool has_required = false, required_met = false;
   for (size_t i = 0; i < vt->ncols; i++)
-    if ((vt->eff[i] & OSQ_COL_REQUIRED) && !constrained[i])
-      required_missing = true;
+    if (vt->eff[i] & OSQ_COL_REQUIRED) {
+      has_required = true;
+      required_met = required_met || constrained[i];
+    }
+  bool required_missing = has_required && !required_met;
   free(constrained);
   if (required_missing) {
     info->estimatedCost = REQUIRED_MISSING_COST;
@@ -582,14 +587,18 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   int rc = build_context(vt, idxStr ? idxStr : "0", argc, argv, ctx, &used);
   if (rc != SQLITE_OK)
     goto out;
-  for (size_t i = 0; i < vt->ncols; i++) {
-    if ((vt->eff[i] & OSQ_COL_REQUIRED) && osq_context_nconstraints(ctx, i) == 0) {
-      rc = vt_error(vt, SQLITE_CONSTRAINT,
-                    "Table %s was queried without a required column in the "
-                    "WHERE clause",
-                    vt->name);
-      goto out;
+  bool has_required = false, required_met = false;
+  for (size_t i = 0; i < vt->ncols; i++)
+    if (vt->eff[i] & OSQ_COL_REQUIRED) {
+      has_required = true;
+      required_met = required_met || osq_context_nconstraints(ctx, i) > 0;
     }
+  if (has_required && !required_met) {
+    rc = vt_error(vt, SQLITE_CONSTRAINT,
+                  "Table %s was queried without a required column in the "
+                  "WHERE clause",
+                  vt->name);
+    goto out;
   }
 
   if (osq_flag_bool("planner")) {
