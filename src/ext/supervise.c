@@ -293,19 +293,29 @@ bool osq_loader_find_pid(pid_t pid, osq_ext_proc_info *out) {
 
 void osq_loader_each(void (*fn)(const osq_ext_proc_info *, void *),
                      void *udata) {
-  osq_ext_proc_info *info = malloc(sizeof *info);
-  if (!info)
-    return;
+  /* Snapshot under the locks, call fn with none held (it feeds SQLite). */
+  osq_ext_proc_info *infos = NULL;
+  size_t n = 0, cap = 0;
   pthread_mutex_lock(&live_mu);
   for (osq_loader *l = live; l; l = l->next_live) {
-    for (size_t i = 0;; i++) {
-      if (!osq_loader_info(l, i, info))
-        break;
-      fn(info, udata);
+    pthread_mutex_lock(&l->mu);
+    for (size_t i = 0; i < l->n; i++) {
+      if (n == cap) {
+        size_t nc = cap ? cap * 2 : 8;
+        osq_ext_proc_info *ni = realloc(infos, nc * sizeof *ni);
+        if (!ni)
+          break;
+        infos = ni;
+        cap = nc;
+      }
+      fill_info(&l->s[i], &infos[n++]);
     }
+    pthread_mutex_unlock(&l->mu);
   }
   pthread_mutex_unlock(&live_mu);
-  free(info);
+  for (size_t i = 0; i < n; i++)
+    fn(&infos[i], udata);
+  free(infos);
 }
 
 /* ---- the supervisor thread ------------------------------------------- */
