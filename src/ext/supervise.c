@@ -740,7 +740,9 @@ int osq_loader_start(osq_loader *l) {
     l->o.check_interval_ms = 10;
   /* osquery's signal to a worker that managed extensions exist, so plugin
    * activation waits for them. */
-  setenv("OSQUERY_EXTENSIONS", "true", 1);
+  const char *cur = getenv("OSQUERY_EXTENSIONS");
+  if (!cur || strcmp(cur, "true") != 0) /* setenv races getenv in threads */
+    setenv("OSQUERY_EXTENSIONS", "true", 1);
   l->initial_done = false;
   if (pthread_create(&l->thr, NULL, supervise, l) != 0) {
     pthread_mutex_unlock(&l->mu);
