@@ -61,18 +61,29 @@ void osq_dispatch_unknown_item(osq_api_reply *reply, const char *item,
 /* Decimal digits of v into buf (>= 21 bytes); returns the count. Rows
  * carry many integers and printf is most of their cost. */
 static size_t format_i64(int64_t v, char *buf) {
+  static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                              "25262728293031323334353637383940414243444546474849"
+                              "50515253545556575859606162636465666768697071727374"
+                              "75767778798081828384858687888990919293949596979899";
   char tmp[24];
-  size_t n = 0;
+  size_t n = sizeof tmp;
   uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  do {
-    tmp[n++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
-  size_t len = 0;
+  while (u >= 100) {
+    unsigned d = (unsigned)(u % 100) * 2;
+    u /= 100;
+    tmp[--n] = pairs[d + 1];
+    tmp[--n] = pairs[d];
+  }
+  if (u >= 10) {
+    tmp[--n] = pairs[u * 2 + 1];
+    tmp[--n] = pairs[u * 2];
+  } else {
+    tmp[--n] = (char)('0' + u);
+  }
   if (v < 0)
-    buf[len++] = '-';
-  while (n)
-    buf[len++] = tmp[--n];
+    tmp[--n] = '-';
+  size_t len = sizeof tmp - n;
+  memcpy(buf, tmp + n, len);
   buf[len] = '\0';
   return len;
 }
@@ -141,30 +152,42 @@ int osq_dispatch_route_info(const osq_table_plugin *t, osq_plist *out) {
 
 /* ---- generate: rows straight into the reply ------------------------------- */
 
-/* Cells of the current row are staged, then written in key order when the
- * row ends: a plugin may emit cells in any order or twice (last wins), and
- * osquery's own SDK sends each row as a std::map, so key order makes our
- * bytes the same as a C++ extension's. */
+/* Each row goes out as a Thrift map<string,string> in key order, as
+ * osquery's C++ SDK sends its std::map rows, so a C++ peer sees the same
+ * bytes. Cells that arrive in key order (the common case: a table whose
+ * columns are declared sorted, or any one-cell-per-column plugin after the
+ * first row's sort) are encoded straight into the reply. A cell out of
+ * order, given twice, or turned NULL moves the row to a staging area and
+ * the row is encoded when it ends; the last value wins. "rowid" is one
+ * more key in the order. */
 struct stage_cell {
-  size_t off, len;
+  size_t off, len; /* value bytes: in the reply (direct) or the stage */
   bool set;
 };
 
 struct gen_sink {
   osq_api_reply *reply;
-  const osq_table_plugin *t;
-  size_t *order;    /* column indices sorted by name */
-  size_t *namelen;  /* per column */
-  size_t rowid_pos; /* where "rowid" falls in key order */
+  size_t nkeys;          /* columns + the "rowid" key (index ncolumns) */
+  const char **keyname;  /* per key */
+  size_t *keylen;
+  size_t *order;         /* keys in byte order of their names */
+  size_t *rank;          /* position of each key in order */
   struct stage_cell *cells;
-  char *buf; /* staged cell values */
+  char *buf;             /* staged values */
   size_t len, cap;
-  char *enc; /* the encoded row */
-  size_t enc_cap;
-  bool has_rowid;
-  int64_t rowid;
-  int err; /* first sink error: stops the reply */
+  char *enc;             /* encoded rows not yet appended to the reply */
+  size_t enc_len, enc_cap;
+  bool direct;           /* this row is being encoded in place */
+  bool row_open;         /* its map header is in enc */
+  size_t row_start;
+  uint32_t ncells;
+  size_t last_rank;      /* of the last cell encoded in place, +1 */
+  int err;               /* first error: the reply is abandoned */
 };
+
+/* Rows are encoded inline into a small buffer that is appended to the
+ * reply in chunks: one call and one copy per chunk, not per cell. */
+#define GEN_CHUNK (64 * 1024)
 
 static int stage(struct gen_sink *s, const char *p, size_t n, size_t *off) {
   if (n > OSQ_DISPATCH_MAX_REPLY - s->len)
@@ -186,30 +209,30 @@ static int stage(struct gen_sink *s, const char *p, size_t n, size_t *off) {
   return OSQ_OK;
 }
 
-static int sink_cell(void *self, size_t col, const osq_value *v) {
-  struct gen_sink *s = self;
-  if (s->err)
-    return s->err;
-  char num[OSQ_DISPATCH_NUMBUF];
-  size_t n = 0;
-  const char *p = osq_dispatch_format(v, num, &n);
-  if (p == NULL) {
-    s->cells[col].set = false;
-    return OSQ_OK;
-  }
-  size_t off;
-  int rc = stage(s, p, n, &off);
-  if (rc != OSQ_OK)
-    return s->err = rc;
-  s->cells[col] = (struct stage_cell){off, n, true};
-  return OSQ_OK;
+static int grow_enc(struct gen_sink *s, size_t n);
+
+/* Room for n more bytes in enc, within the reply bound. */
+static inline int room(struct gen_sink *s, size_t n) {
+  if (s->enc_len + n <= s->enc_cap && n <= GEN_CHUNK)
+    return OSQ_OK; /* enc is flushed past GEN_CHUNK, so the bound holds */
+  return grow_enc(s, n);
 }
 
-static int sink_rowid(void *self, int64_t rowid) {
-  struct gen_sink *s = self;
-  s->has_rowid = true;
-  s->rowid = rowid;
-  return s->err;
+static int grow_enc(struct gen_sink *s, size_t n) {
+  if (n > OSQ_DISPATCH_MAX_REPLY ||
+      s->reply->rows.len + s->enc_len + n > OSQ_DISPATCH_MAX_REPLY)
+    return s->err = OSQ_ERANGE;
+  if (s->enc_len + n <= s->enc_cap)
+    return OSQ_OK;
+  size_t cap = s->enc_cap ? s->enc_cap : GEN_CHUNK;
+  while (cap < s->enc_len + n)
+    cap *= 2;
+  char *b = realloc(s->enc, cap);
+  if (b == NULL)
+    return s->err = OSQ_ENOMEM;
+  s->enc = b;
+  s->enc_cap = cap;
+  return OSQ_OK;
 }
 
 static void put_be32(char *p, uint32_t v) {
@@ -219,70 +242,134 @@ static void put_be32(char *p, uint32_t v) {
   p[3] = (char)v;
 }
 
-/* The row as Thrift's map<string,string> bytes, appended to the reply in
- * one piece: map header, then length-prefixed key and value per cell. */
+static int open_row(struct gen_sink *s) {
+  if (room(s, 6) != OSQ_OK)
+    return s->err;
+  s->row_start = s->enc_len;
+  s->enc[s->enc_len] = OSQ_TT_STRING;
+  s->enc[s->enc_len + 1] = OSQ_TT_STRING;
+  s->enc_len += 6; /* count patched when the row ends */
+  s->ncells = 0;
+  s->row_open = true;
+  return OSQ_OK;
+}
+
+/* key and value, length-prefixed; room() was checked. Returns the value's
+ * offset in enc. */
+static inline __attribute__((always_inline)) size_t
+put_kv(struct gen_sink *s, size_t key, const char *p, size_t n) {
+  char *o = s->enc + s->enc_len;
+  size_t kl = s->keylen[key];
+  put_be32(o, (uint32_t)kl);
+  memcpy(o + 4, s->keyname[key], kl);
+  put_be32(o + 4 + kl, (uint32_t)n);
+  memcpy(o + 8 + kl, p, n);
+  s->enc_len += 8 + kl + n;
+  s->ncells++;
+  return s->enc_len - n;
+}
+
+static int flush(struct gen_sink *s) {
+  if (s->enc_len) {
+    osq_tw_bytes(&s->reply->rows, s->enc, s->enc_len);
+    s->enc_len = 0;
+    if (s->reply->rows.failed)
+      return s->err = OSQ_ENOMEM;
+    if (s->reply->rows.len > OSQ_DISPATCH_MAX_REPLY)
+      return s->err = OSQ_ERANGE;
+  }
+  return OSQ_OK;
+}
+
+/* Move the cells encoded in place to the stage and take the row out. */
+static int to_stage(struct gen_sink *s) {
+  for (size_t k = 0; k < s->nkeys; k++) {
+    struct stage_cell *c = &s->cells[k];
+    if (!c->set)
+      continue;
+    int rc = stage(s, s->enc + c->off, c->len, &c->off);
+    if (rc != OSQ_OK)
+      return s->err = rc;
+  }
+  if (s->row_open)
+    s->enc_len = s->row_start;
+  s->row_open = false;
+  s->direct = false;
+  return OSQ_OK;
+}
+
+static int put_cell(struct gen_sink *s, size_t key, const char *p, size_t n) {
+  if (s->err)
+    return s->err;
+  struct stage_cell *c = &s->cells[key];
+  if (s->direct) {
+    if (p != NULL && s->rank[key] + 1 > s->last_rank) {
+      if ((!s->row_open && open_row(s) != OSQ_OK) ||
+          room(s, 8 + s->keylen[key] + n) != OSQ_OK)
+        return s->err;
+      *c = (struct stage_cell){put_kv(s, key, p, n), n, true};
+      s->last_rank = s->rank[key] + 1;
+      return OSQ_OK;
+    }
+    if (p == NULL && !c->set)
+      return OSQ_OK; /* NULL for a cell not given: nothing to undo */
+    if (to_stage(s) != OSQ_OK)
+      return s->err;
+  }
+  if (p == NULL) {
+    c->set = false;
+    return OSQ_OK;
+  }
+  size_t off;
+  int rc = stage(s, p, n, &off);
+  if (rc != OSQ_OK)
+    return s->err = rc;
+  *c = (struct stage_cell){off, n, true};
+  return OSQ_OK;
+}
+
+static int sink_cell(void *self, size_t col, const osq_value *v) {
+  char num[OSQ_DISPATCH_NUMBUF];
+  size_t n = 0;
+  const char *p = osq_dispatch_format(v, num, &n);
+  return put_cell(self, col, p, n);
+}
+
+static int sink_rowid(void *self, int64_t rowid) {
+  struct gen_sink *s = self;
+  char num[24];
+  size_t n = format_i64(rowid, num);
+  return put_cell(s, s->nkeys - 1, num, n);
+}
+
 static int sink_end(void *self) {
   struct gen_sink *s = self;
   if (s->err)
     return s->err;
-  const osq_table_plugin *t = s->t;
-  char rowid[24];
-  size_t rowid_len = s->has_rowid ? format_i64(s->rowid, rowid) : 0;
-  size_t need = 6, cells = 0;
-  for (size_t c = 0; c < t->ncolumns; c++)
-    if (s->cells[c].set) {
-      need += 8 + s->namelen[c] + s->cells[c].len;
-      cells++;
+  if (!s->row_open && open_row(s) != OSQ_OK)
+    return s->err;
+  if (!s->direct) {
+    size_t need = 0;
+    for (size_t k = 0; k < s->nkeys; k++)
+      if (s->cells[k].set)
+        need += 8 + s->keylen[k] + s->cells[k].len;
+    if (room(s, need) != OSQ_OK)
+      return s->err;
+    for (size_t i = 0; i < s->nkeys; i++) {
+      size_t k = s->order[i];
+      if (s->cells[k].set)
+        put_kv(s, k, s->buf + s->cells[k].off, s->cells[k].len);
     }
-  if (s->has_rowid) {
-    need += 8 + 5 + rowid_len;
-    cells++;
   }
-  if (need > s->enc_cap) {
-    size_t cap = s->enc_cap ? s->enc_cap : 256;
-    while (cap < need)
-      cap *= 2;
-    char *b = realloc(s->enc, cap);
-    if (b == NULL)
-      return s->err = OSQ_ENOMEM;
-    s->enc = b;
-    s->enc_cap = cap;
-  }
-  char *p = s->enc;
-  p[0] = OSQ_TT_STRING;
-  p[1] = OSQ_TT_STRING;
-  put_be32(p + 2, (uint32_t)cells);
-  p += 6;
-  for (size_t k = 0; k <= t->ncolumns; k++) {
-    if (k == s->rowid_pos && s->has_rowid) {
-      put_be32(p, 5);
-      memcpy(p + 4, "rowid", 5);
-      put_be32(p + 9, (uint32_t)rowid_len);
-      memcpy(p + 13, rowid, rowid_len);
-      p += 13 + rowid_len;
-    }
-    if (k == t->ncolumns)
-      break;
-    size_t c = s->order[k];
-    if (!s->cells[c].set)
-      continue;
-    put_be32(p, (uint32_t)s->namelen[c]);
-    memcpy(p + 4, t->columns[c].name, s->namelen[c]);
-    p += 4 + s->namelen[c];
-    put_be32(p, (uint32_t)s->cells[c].len);
-    memcpy(p + 4, s->buf + s->cells[c].off, s->cells[c].len);
-    p += 4 + s->cells[c].len;
-    s->cells[c].set = false;
-  }
-  osq_tw_bytes(&s->reply->rows, s->enc, (size_t)(p - s->enc));
+  put_be32(s->enc + s->row_start + 2, s->ncells);
   s->reply->nrows++;
-  s->has_rowid = false;
+  for (size_t k = 0; k < s->nkeys; k++)
+    s->cells[k].set = false;
+  s->direct = true;
+  s->row_open = false;
+  s->last_rank = 0;
   s->len = 0;
-  if (s->reply->rows.failed)
-    return s->err = OSQ_ENOMEM;
-  if (s->reply->rows.len > OSQ_DISPATCH_MAX_REPLY)
-    return s->err = OSQ_ERANGE;
-  return OSQ_OK;
+  return s->enc_len >= GEN_CHUNK ? flush(s) : OSQ_OK;
 }
 
 static const struct osq_rows_ops gen_ops = {sink_cell, sink_rowid, sink_end};
@@ -291,35 +378,44 @@ static int gen_sink_init(struct gen_sink *s, const osq_table_plugin *t,
                          osq_api_reply *reply) {
   memset(s, 0, sizeof *s);
   s->reply = reply;
-  s->t = t;
-  size_t n = t->ncolumns ? t->ncolumns : 1;
+  s->direct = true;
+  size_t n = s->nkeys = t->ncolumns + 1;
+  s->keyname = malloc(n * sizeof *s->keyname);
+  s->keylen = malloc(n * sizeof *s->keylen);
   s->order = malloc(n * sizeof *s->order);
-  s->namelen = malloc(n * sizeof *s->namelen);
+  s->rank = malloc(n * sizeof *s->rank);
   s->cells = calloc(n, sizeof *s->cells);
-  if (!s->order || !s->namelen || !s->cells)
+  if (!s->keyname || !s->keylen || !s->order || !s->rank || !s->cells)
     return OSQ_ENOMEM;
-  for (size_t i = 0; i < t->ncolumns; i++) {
+  for (size_t i = 0; i < n; i++) {
+    s->keyname[i] = i < t->ncolumns ? t->columns[i].name : "rowid";
+    s->keylen[i] = strlen(s->keyname[i]);
     size_t j = i;
-    while (j > 0 && strcmp(t->columns[s->order[j - 1]].name,
-                           t->columns[i].name) > 0) {
+    while (j > 0 && strcmp(s->keyname[s->order[j - 1]], s->keyname[i]) > 0) {
       s->order[j] = s->order[j - 1];
       j--;
     }
     s->order[j] = i;
-    s->namelen[i] = strlen(t->columns[i].name);
   }
-  s->rowid_pos = t->ncolumns;
-  for (size_t k = 0; k < t->ncolumns; k++)
-    if (strcmp(t->columns[s->order[k]].name, "rowid") > 0) {
-      s->rowid_pos = k;
-      break;
-    }
+  for (size_t i = 0; i < n; i++)
+    s->rank[s->order[i]] = i;
   return OSQ_OK;
 }
 
+/* A row the plugin left unfinished is not sent. */
+static void gen_sink_close(struct gen_sink *s) {
+  if (s->row_open)
+    s->enc_len = s->row_start;
+  s->row_open = false;
+  if (s->err == OSQ_OK)
+    flush(s);
+}
+
 static void gen_sink_free(struct gen_sink *s) {
+  free(s->keyname);
+  free(s->keylen);
   free(s->order);
-  free(s->namelen);
+  free(s->rank);
   free(s->cells);
   free(s->buf);
   free(s->enc);
@@ -363,6 +459,7 @@ static void table_generate(const osq_table_plugin *t, const osq_strmap *req,
   osq_rows rows;
   osq_rows_init(&rows, &gen_ops, &s, t->ncolumns);
   int rc = t->generate(ctx, &rows, t->udata);
+  gen_sink_close(&s);
   const char *msg = osq_rows_message(&rows);
   if (s.err == OSQ_ERANGE)
     fail(reply, uuid,

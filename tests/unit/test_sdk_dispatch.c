@@ -209,6 +209,42 @@ static void test_generate(void **state) {
         "0|OK|77\ndata=,pid=2,score=0.33333333333333331,secret=6");
 }
 
+/* Cells in key order go straight into the reply; the fallbacks (a cell
+ * out of order, a value turned NULL, a late rowid, an unfinished row) must
+ * give the same bytes as the staged path. */
+static const osq_column sorted_cols[] = {
+    {"a", OSQ_TYPE_TEXT, 0}, {"b", OSQ_TYPE_INTEGER, 0},
+    {"z", OSQ_TYPE_TEXT, 0}};
+
+static int gen_sorted(const osq_context *ctx, osq_rows *out, void *u) {
+  (void)ctx;
+  (void)u;
+  osq_rows_cstr(out, 0, "a1"); /* in order */
+  osq_rows_int(out, 1, 1);
+  osq_rows_cstr(out, 2, "z1");
+  osq_rows_end(out);
+  osq_rows_cstr(out, 0, "a2"); /* z then NULL: z is left out */
+  osq_rows_cstr(out, 2, "z2");
+  osq_rows_cstr(out, 2, NULL);
+  osq_rows_int(out, 1, 2);
+  osq_rows_end(out);
+  osq_rows_cstr(out, 0, "a3"); /* rowid after z: its key sorts before z */
+  osq_rows_cstr(out, 2, "z3");
+  osq_rows_rowid(out, 7);
+  osq_rows_end(out);
+  osq_rows_end(out);            /* an empty row */
+  osq_rows_cstr(out, 0, "a4"); /* never ended: not sent */
+  return OSQ_OK;
+}
+
+static void test_generate_order(void **state) {
+  (void)state;
+  osq_table_plugin t = {.name = "s", .columns = sorted_cols, .ncolumns = 3,
+                        .generate = gen_sorted};
+  TABLE(&t, req("action", "generate", NULL),
+        "0|OK|77\na=a1,b=1,z=z1\na=a2,b=2\na=a3,rowid=7,z=z3\n");
+}
+
 static void test_generate_errors(void **state) {
   (void)state;
   TABLE(&table, req("action", "generate", "context", "{nope", NULL),
@@ -405,6 +441,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_columns),
       cmocka_unit_test(test_generate),
+      cmocka_unit_test(test_generate_order),
       cmocka_unit_test(test_generate_errors),
       cmocka_unit_test(test_writes),
       cmocka_unit_test(test_config),
