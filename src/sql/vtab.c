@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/flags.h"
 #include "core/log.h"
@@ -31,6 +32,7 @@ typedef struct bridge_vtab {
   uint32_t *eff;    /* options as pushdown sees them */
   size_t ncols;
   uint64_t owner;
+  uint32_t attributes;
   bool writable;
   atomic_ulong *counter;
 } bridge_vtab;
@@ -245,6 +247,7 @@ static int build_vtab(sqlite3 *sdb, osq_db *db, const struct osq_vtab_spec *spec
   vt->eff = calloc(t->ncolumns, sizeof *vt->eff);
   vt->owner = spec->plugin->owner;
   vt->writable = t->write != NULL;
+  vt->attributes = t->attributes;
   if (!vt->name || !vt->cols || !vt->eff) {
     vtab_free(vt);
     return SQLITE_NOMEM;
@@ -570,6 +573,22 @@ static int build_context(bridge_vtab *vt, const char *plan, int argc,
   return SQLITE_OK;
 }
 
+/* osquery's notes for user- and event-based tables, once per scan. */
+static void warn_attributes(const bridge_vtab *vt, const osq_context *ctx) {
+  if ((vt->attributes & OSQ_TABLE_USER_BASED) && geteuid() == 0) {
+    int uid = osq_context_column_index(ctx, "uid");
+    int user = osq_context_column_index(ctx, "username");
+    if ((uid < 0 || osq_context_nconstraints(ctx, (size_t)uid) == 0) &&
+        (user < 0 || osq_context_nconstraints(ctx, (size_t)user) == 0))
+      OSQ_WARN("The %s table returns data based on the current user by "
+               "default, consider JOINing against the users table",
+               vt->name);
+  }
+  if ((vt->attributes & OSQ_TABLE_EVENT_BASED) &&
+      osq_flag_bool("disable_events"))
+    OSQ_WARN("Table %s is event-based but events are disabled", vt->name);
+}
+
 static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
                     int argc, sqlite3_value **argv) {
   (void)idxNum;
@@ -601,6 +620,10 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
     goto out;
   }
 
+  bool first_scan = cur->filters++ == 0;
+  if (first_scan)
+    warn_attributes(vt, ctx);
+
   if (osq_flag_bool("planner")) {
     size_t count = 0;
     for (size_t i = 0; i < vt->ncols; i++)
@@ -622,7 +645,7 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   }
 
   /* --table_delay: pause between repeated scans of one cursor. */
-  uint64_t delay = cur->filters++ ? osq_flag_uint("table_delay") : 0;
+  uint64_t delay = first_scan ? 0 : osq_flag_uint("table_delay");
   if (delay > 0) {
     if (delay > 10000000)
       delay = 10000000;
