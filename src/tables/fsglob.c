@@ -101,19 +101,37 @@ static bool is_dir(const char *path) {
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void emit(walk *w, const char *path) {
+/* Add path if its kind is wanted. d_type is readdir's hint (DT_UNKNOWN
+ * when there is none): a directory entry that is not a symlink needs no
+ * stat at all. */
+static void emit(walk *w, const char *path, unsigned char d_type) {
   if (w->rc != OSQ_OK)
     return;
-  bool dir = is_dir(path);
-  struct stat st;
-  if (!dir && lstat(path, &st) != 0)
-    return; /* does not exist */
+  bool dir;
+  if (d_type == DT_DIR) {
+    dir = true;
+  } else if (d_type != DT_UNKNOWN && d_type != DT_LNK) {
+    dir = false;
+  } else {
+    struct stat st;
+    dir = is_dir(path);
+    if (!dir && lstat(path, &st) != 0)
+      return; /* does not exist */
+  }
   if ((dir && (w->flags & OSQ_GLOB_DIRS)) ||
       (!dir && (w->flags & OSQ_GLOB_FILES))) {
     int rc = osq_pathlist_add(w->out, path);
     if (rc != OSQ_OK)
       w->rc = rc;
   }
+}
+
+/* A real directory (not a symlink to one), from d_type or lstat. */
+static bool is_real_dir(const char *path, unsigned char d_type) {
+  if (d_type != DT_UNKNOWN)
+    return d_type == DT_DIR;
+  struct stat st;
+  return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static size_t join(char *buf, size_t cap, const char *dir, const char *name) {
@@ -143,9 +161,8 @@ static void recurse(walk *w, const char *dir, int depth) {
       continue;
     if (join(path, sizeof path, dir, e->d_name) == 0)
       continue;
-    emit(w, path);
-    struct stat st;
-    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    emit(w, path, e->d_type);
+    if (is_real_dir(path, e->d_type))
       recurse(w, path, depth + 1);
   }
   closedir(d);
@@ -158,7 +175,7 @@ static void expand(walk *w, const char *base, const char *rest, int depth) {
   while (*rest == '/')
     rest++;
   if (*rest == '\0') {
-    emit(w, base);
+    emit(w, base, DT_UNKNOWN);
     return;
   }
   const char *slash = strchr(rest, '/');
@@ -200,11 +217,12 @@ static void expand(walk *w, const char *base, const char *rest, int depth) {
     if (join(path, sizeof path, base, e->d_name) == 0)
       continue;
     if (last) {
-      emit(w, path);
-      struct stat st;
-      if (recursive && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      emit(w, path, e->d_type);
+      if (recursive && is_real_dir(path, e->d_type))
         recurse(w, path, depth + 1);
-    } else if (is_dir(path)) {
+    } else if (e->d_type == DT_DIR ||
+               ((e->d_type == DT_LNK || e->d_type == DT_UNKNOWN) &&
+                is_dir(path))) {
       expand(w, path, next, depth + 1);
     }
   }
