@@ -26,13 +26,17 @@ static int grow_rows(osq_rowset *rs) {
     return OSQ_ERANGE;
   }
   struct osq_cell *cells = realloc(rs->cells, cap * per * sizeof *cells);
-  if (cells == NULL)
+  if (cells == NULL) {
+    rs->nomem = true;
     return OSQ_ENOMEM;
+  }
   rs->cells = cells;
   if (rs->rowids) {
     int64_t *ids = realloc(rs->rowids, cap * sizeof *ids);
-    if (ids == NULL)
+    if (ids == NULL) {
+      rs->nomem = true;
       return OSQ_ENOMEM;
+    }
     rs->rowids = ids;
   }
   rs->cap = cap;
@@ -70,8 +74,10 @@ static int put_bytes(osq_rowset *rs, struct osq_cell *c, uint8_t kind,
     if (cap > OSQ_SQL_MAX_ROWSET_BYTES)
       cap = OSQ_SQL_MAX_ROWSET_BYTES;
     char *b = realloc(rs->bytes, cap);
-    if (b == NULL)
+    if (b == NULL) {
+      rs->nomem = true;
       return OSQ_ENOMEM;
+    }
     rs->bytes = b;
     rs->bcap = cap;
   }
@@ -198,8 +204,10 @@ static int rs_rowid(void *self, int64_t rowid) {
     return rc;
   if (rs->rowids == NULL) {
     rs->rowids = malloc(rs->cap * sizeof *rs->rowids);
-    if (rs->rowids == NULL)
+    if (rs->rowids == NULL) {
+      rs->nomem = true;
       return OSQ_ENOMEM;
+    }
     for (size_t i = 0; i < rs->nrows; i++)
       rs->rowids[i] = (int64_t)i;
   }

@@ -47,6 +47,7 @@ typedef struct osq_rowset {
   size_t nbytes, bcap;
   bool row_open;
   bool too_big;
+  bool nomem; /* a store failed: the set is incomplete */
   int refs;
   bool retained; /* owned by the statement cache until it ends */
   /* cache bookkeeping */

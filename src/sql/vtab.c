@@ -670,10 +670,15 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   if (rs->too_big) {
     rc = vt_error(vt, SQLITE_TOOBIG, "table %s returned more than %zu bytes",
                   vt->name, (size_t)OSQ_SQL_MAX_ROWSET_BYTES);
+  } else if (rs->nomem) {
+    rc = SQLITE_NOMEM;
   } else if (rows.failed || grc != OSQ_OK) {
     const char *msg = osq_rows_message(&rows);
-    rc = vt_error(vt, SQLITE_ERROR, "%s",
-                  msg && *msg ? msg : osq_strerror(grc != OSQ_OK ? grc : OSQ_ERROR));
+    if (msg && *msg)
+      rc = vt_error(vt, SQLITE_ERROR, "%s", msg);
+    else
+      rc = vt_error(vt, SQLITE_ERROR, "table %s: generate failed: %s",
+                    vt->name, osq_strerror(grc != OSQ_OK ? grc : OSQ_ERROR));
   }
   if (rc != SQLITE_OK) {
     osq_rowset_free(rs);
