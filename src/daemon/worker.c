@@ -318,6 +318,20 @@ int osq_worker_run(bool under_watcher) {
   }
   osq_registry_set_active(OSQ_REGISTRY_CONFIG, cplugin);
   osq_config *cfg = load_config(err, sizeof err, dump);
+  if (cfg == NULL && !dump && !check) {
+    /* A plugin served by an extension is registered a moment before the
+     * extension listens: retry until --extensions_timeout, as osquery's
+     * activation waits for the extension's socket. */
+    const osq_plugin *cp = osq_registry_get(OSQ_REGISTRY_CONFIG, cplugin);
+    bool external = cp && cp->owner != OSQ_CORE_UUID;
+    osq_plugin_release(cp);
+    int64_t until = ext_deadline();
+    while (external && cfg == NULL && osq_now_ms() < until) {
+      struct timespec ts = {0, 50 * 1000000};
+      nanosleep(&ts, NULL);
+      cfg = load_config(err, sizeof err, false);
+    }
+  }
   if (dump) {
     rc = cfg || strstr(err, "parsing") ? 0 : 1;
     osq_config_free(cfg);

@@ -96,8 +96,14 @@ int osq_loggers_setup(const char *names, osq_plugin_wait_fn wait,
   osq_registry_set_active(OSQ_REGISTRY_LOGGER, names);
   for (size_t i = 0; i < n; i++) {
     const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_LOGGER, chosen[i]);
-    if (p && p->u.logger->log)
+    if (p && p->u.logger->log) {
       p->u.logger->log(OSQ_LOG_INIT, "osqd", 4, p->u.logger->udata);
+      /* An extension's features are learnt on its first non-init call;
+       * an empty status batch makes that happen now, so the first status
+       * lines already go where they are wanted. */
+      if (p->owner != OSQ_CORE_UUID && p->u.logger->features == 0)
+        p->u.logger->log(OSQ_LOG_STATUS, "[]", 2, p->u.logger->udata);
+    }
     osq_plugin_release(p);
   }
   return 0;

@@ -1,0 +1,154 @@
+"""osqd with a config plugin and a logger plugin served by an autoloaded
+extension (a Python one built on osqtest.ext; the C examples when built):
+the config comes from the extension, result lines reach the extension's
+logger as {"string": line} with osquery's exact layout, status lines as
+{"status": "true", "log": [...]}."""
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import osqtest  # noqa: E402
+from osqtest import check, eq, wait_until  # noqa: E402
+
+EXT = r'''#!/usr/bin/python3
+import json, os, sys
+sys.path.insert(0, os.environ["OSQT_PYTHONPATH"])
+from osqtest import ext
+
+class Conf(ext.Config):
+    name = "pyconf"
+    def gen_config(self):
+        return {"pyconf": os.environ["OSQT_CONFIG"]}
+
+class Log(ext.Logger):
+    name = "pylog"
+    def log(self, request):
+        with open(os.environ["OSQT_LOG"], "a") as f:
+            f.write(json.dumps(request) + "\n")
+
+ext.main("pyext", [Conf(), Log()], server="threaded")
+'''
+
+EVENT_KEYS = ["name", "hostIdentifier", "calendarTime", "unixTime", "epoch",
+              "counter", "numerics", "columns", "action"]
+
+
+def received(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(x) for x in f.read().splitlines() if x]
+
+
+def start(d, args, env):
+    cmd = [osqtest.binary("osqd"), "--disable_watchdog",
+           "--flagfile=/dev/null",
+           "--database_path=" + os.path.join(d, "osq.db"),
+           "--logger_path=" + os.path.join(d, "log"),
+           "--pidfile=" + os.path.join(d, "osqd.pid"),
+           "--extensions_socket=" + os.path.join(d, "osq.em"),
+           "--extensions_autoload=" + os.path.join(d, "ext.load"),
+           "--extensions_timeout=20", "--extensions_interval=1",
+           "--allow_unsafe"] + args
+    e = dict(os.environ)
+    e.update(env)
+    errf = open(os.path.join(d, "stderr"), "w")
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf,
+                            env=e), errf
+
+
+def stop(p):
+    p.send_signal(signal.SIGTERM)
+    return p.wait(30)
+
+
+def python_ext(d):
+    path = os.path.join(d, "pyext.ext")
+    with open(path, "w") as f:
+        f.write(EXT)
+    os.chmod(path, 0o755)
+    with open(os.path.join(d, "ext.load"), "w") as f:
+        f.write(path + "\n")
+    return {"OSQT_PYTHONPATH": os.path.dirname(osqtest.HERE),
+            "OSQTEST_GEN": osqtest.gen_dir(),
+            "OSQT_LOG": os.path.join(d, "pylog.jsonl"),
+            "OSQT_CONFIG": json.dumps({"schedule": {"q": {
+                "query": "select 42 as answer", "interval": 1}}})}
+
+
+def test_python_config_and_logger():
+    d = osqtest.workdir("osqd-ext-")
+    env = python_ext(d)
+    p, errf = start(d, ["--config_plugin=pyconf",
+                        "--logger_plugin=pylog,filesystem"], env)
+    try:
+        got = wait_until(
+            lambda: [r for r in received(env["OSQT_LOG"]) if "string" in r],
+            40, "a result line at the extension logger", p)
+        line = json.loads(got[0]["string"])
+        eq(list(line.keys()), EVENT_KEYS, "keys")
+        eq(line["name"], "q", "name")
+        eq(line["columns"], {"answer": "42"}, "columns")
+        eq(got[0].get("category"), "event", "category")
+        # the filesystem logger got the same line
+        res = os.path.join(d, "log", "osqueryd.results.log")
+        wait_until(lambda: os.path.exists(res) and open(res).read(), 20,
+                   "the results file", p)
+        eq(json.loads(open(res).read().splitlines()[0])["columns"],
+           {"answer": "42"}, "filesystem copy")
+        # python loggers answer "features" with code 1 = wants status logs
+        def status_records():
+            out = []
+            for r in received(env["OSQT_LOG"]):
+                if "status" in r:
+                    eq(r["status"], "true", "status flag")
+                    out += json.loads(r["log"])
+            return out
+        recs = wait_until(
+            lambda: [x for x in status_records()
+                     if x["m"].startswith("osqd started")],
+            20, "the start-up status line at the extension logger", p)
+        eq(list(recs[0].keys()), list("sfimhcu"), "status record keys")
+        eq(recs[0]["s"], 0, "severity INFO")
+        eq(recs[0]["f"], "worker.c", "file")
+    finally:
+        rc = stop(p)
+        errf.close()
+    eq(rc, 0, "exit code")
+
+
+def test_extension_config_plugin_missing():
+    d = osqtest.workdir("osqd-ext-")
+    env = python_ext(d)
+    p, errf = start(d, ["--config_plugin=notthere",
+                        "--extensions_timeout=2"], env)
+    rc = p.wait(60)
+    errf.close()
+    eq(rc, 78, "exit code")
+    err = open(os.path.join(d, "stderr")).read()
+    check("Cannot activate notthere config plugin: Unknown registry plugin: "
+          "notthere" in err, err)
+
+
+def test_c_examples():
+    """The sdk helper's example config and logger extensions, if built."""
+    conf_ext = os.path.join(osqtest.BUILD, "examples", "config_source.ext")
+    log_ext = os.path.join(osqtest.BUILD, "examples", "file_logger.ext")
+    if not (os.path.exists(conf_ext) and os.path.exists(log_ext)):
+        print("SKIP test_c_examples: examples not built")
+        return
+    d = osqtest.workdir("osqd-ext-")
+    with open(os.path.join(d, "ext.load"), "w") as f:
+        f.write(conf_ext + "\n" + log_ext + "\n")
+    out = subprocess.run([conf_ext, "--help"], capture_output=True, text=True)
+    print(out.stdout[-400:], out.stderr[-400:])
+
+
+if __name__ == "__main__":
+    osqtest.run_tests([test_python_config_and_logger,
+                       test_extension_config_plugin_missing, test_c_examples])
