@@ -136,17 +136,42 @@ def test_extension_config_plugin_missing():
 
 
 def test_c_examples():
-    """The sdk helper's example config and logger extensions, if built."""
-    conf_ext = os.path.join(osqtest.BUILD, "examples", "config_source.ext")
-    log_ext = os.path.join(osqtest.BUILD, "examples", "file_logger.ext")
+    """The sdk helper's example config and logger extensions (C, built
+    with libosqext), autoloaded by osqd."""
+    conf_ext = os.path.abspath(
+        os.path.join(osqtest.BUILD, "examples", "config_source.ext"))
+    log_ext = os.path.abspath(
+        os.path.join(osqtest.BUILD, "examples", "file_logger.ext"))
     if not (os.path.exists(conf_ext) and os.path.exists(log_ext)):
         print("SKIP test_c_examples: examples not built")
         return
     d = osqtest.workdir("osqd-ext-")
     with open(os.path.join(d, "ext.load"), "w") as f:
         f.write(conf_ext + "\n" + log_ext + "\n")
-    out = subprocess.run([conf_ext, "--help"], capture_output=True, text=True)
-    print(out.stdout[-400:], out.stderr[-400:])
+    lines = os.path.join(d, "lines.jsonl")
+    env = {"OSQ_CONFIG_JSON": json.dumps({"schedule": {"c": {
+               "query": "select 'ok' as c_example", "interval": 1}}}),
+           "OSQ_LOGGER_FILE": lines}
+    p, errf = start(d, ["--config_plugin=config_source",
+                        "--logger_plugin=file_logger"], env)
+    try:
+        def results():
+            if not os.path.exists(lines):
+                return []
+            out = []
+            for x in open(lines).read().splitlines():
+                r = json.loads(x)
+                if r.get("kind") == "result":
+                    out.append(r["line"])
+            return out
+        got = wait_until(results, 40, "a result line at file_logger.ext", p)
+        eq(list(got[0].keys()), EVENT_KEYS, "keys")
+        eq(got[0]["name"], "c", "name")
+        eq(got[0]["columns"], {"c_example": "ok"}, "columns")
+    finally:
+        rc = stop(p)
+        errf.close()
+    eq(rc, 0, "exit code")
 
 
 if __name__ == "__main__":
