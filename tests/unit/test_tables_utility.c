@@ -103,6 +103,27 @@ static void test_osquery_info(void **state) {
   assert_string_not_equal(id2, "not-a-uuid");
 }
 
+static void test_osquery_info_daemon_ids(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_osquery_info;
+  const char *h = "11111111-2222-3333-4444-555555555555";
+  const char *i = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+  assert_false(osq_info_set_host_uuid("not-a-uuid"));
+  assert_false(osq_info_set_instance_id("1234"));
+  assert_true(osq_info_set_host_uuid(h));
+  assert_true(osq_info_set_instance_id(i));
+  tresult *r = trun_all(t);
+  assert_string_equal(r->rows[0][tcol(t, "uuid")].s, h);
+  assert_string_equal(r->rows[0][tcol(t, "instance_id")].s, i);
+  tfree(r);
+  assert_true(osq_info_set_host_uuid(NULL));
+  assert_true(osq_info_set_instance_id(NULL));
+  r = trun_all(t);
+  assert_string_not_equal(r->rows[0][tcol(t, "uuid")].s, h);
+  assert_string_not_equal(r->rows[0][tcol(t, "instance_id")].s, i);
+  tfree(r);
+}
+
 static void test_osquery_info_extensions_active(void **state) {
   (void)state;
   char sock[512];
@@ -286,6 +307,7 @@ static void test_time(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_osquery_info),
+      cmocka_unit_test(test_osquery_info_daemon_ids),
       cmocka_unit_test(test_osquery_info_extensions_active),
       cmocka_unit_test(test_osquery_flags),
       cmocka_unit_test(test_osquery_registry),

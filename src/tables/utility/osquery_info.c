@@ -25,6 +25,7 @@ static bool config_valid;
 static pid_t watcher = -1;
 static char *instance_path;
 static char instance_id[37];
+static char host_uuid[37]; /* set by the daemon, else "" */
 
 void osq_info_set_config(const char *hash, bool valid) {
   char *copy = hash ? strdup(hash) : NULL;
@@ -58,6 +59,25 @@ static bool valid_uuid(const char *s) {
     if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
       return false;
   }
+  return true;
+}
+
+bool osq_info_set_host_uuid(const char *uuid) {
+  if (uuid && !valid_uuid(uuid))
+    return false;
+  pthread_mutex_lock(&lock);
+  snprintf(host_uuid, sizeof host_uuid, "%s", uuid ? uuid : "");
+  pthread_mutex_unlock(&lock);
+  return true;
+}
+
+bool osq_info_set_instance_id(const char *uuid) {
+  if (uuid && !valid_uuid(uuid))
+    return false;
+  pthread_mutex_lock(&lock);
+  /* "" makes the next read load the file again */
+  snprintf(instance_id, sizeof instance_id, "%s", uuid ? uuid : "");
+  pthread_mutex_unlock(&lock);
   return true;
 }
 
@@ -196,7 +216,11 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   char uuid[37], inst[37], distro[160];
   osq_rows_int(out, C_PID, getpid());
   if (osq_tbl_used(ctx, C_UUID)) {
-    osq_tbl_host_uuid(uuid);
+    pthread_mutex_lock(&lock);
+    memcpy(uuid, host_uuid, sizeof uuid);
+    pthread_mutex_unlock(&lock);
+    if (uuid[0] == '\0')
+      osq_tbl_host_uuid(uuid);
     osq_rows_cstr(out, C_UUID, uuid);
   }
   if (osq_tbl_used(ctx, C_INSTANCE_ID)) {

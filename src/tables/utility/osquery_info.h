@@ -14,6 +14,13 @@ void osq_info_set_watcher(pid_t pid);
 /* Where the instance id is kept (tests point it elsewhere; NULL restores
  * the default /var/osq/instance_id). Resets the cached value. */
 void osq_info_set_instance_path(const char *path);
+/* Values the daemon keeps in its store (host_uuid_v3, instance_uuid_v1),
+ * so osquery_info matches the host identifier in its logs. A value that
+ * is not a 36-character UUID is ignored (returns false); NULL reverts to
+ * the table's own source. */
+bool osq_info_set_host_uuid(const char *uuid);
+bool osq_info_set_instance_id(const char *uuid);
+
 /* The instance id osquery_info shows (36 characters + NUL). */
 void osq_info_instance_id(char out[37]);
 
