@@ -1127,7 +1127,18 @@ static int serve_columns(server_ctx *x) {
   return serve_sql(x, x->h->get_query_columns);
 }
 
+static int serve_request(osq_tconn *c, const osq_api_handlers *h, void *u);
+
 int osq_api_serve_one(osq_tconn *c, const osq_api_handlers *h, void *u) {
+  int rc = osq_tconn_begin_request(c);
+  if (rc != OSQ_OK)
+    return rc; /* idle peer went away, or the caller's deadline passed */
+  rc = serve_request(c, h, u);
+  osq_tconn_end_request(c);
+  return rc;
+}
+
+static int serve_request(osq_tconn *c, const osq_api_handlers *h, void *u) {
   osq_treader r;
   osq_tr_init_conn(&r, c);
   char name[OSQ_THRIFT_MAX_NAME];

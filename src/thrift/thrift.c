@@ -9,9 +9,12 @@
  * Writing: encoders append to an osq_twriter; a message goes out with one
  * sendmsg of its buffers (never one syscall per field).
  *
- * Deadlines: with a deadline set, reads and writes use MSG_DONTWAIT and wait
- * in poll() only when the socket is not ready, so the common case costs one
- * syscall; without one, they block in recv/sendmsg directly. */
+ * Deadlines are absolute CLOCK_MONOTONIC times. Reads and writes block in
+ * recv/sendmsg with the kernel's SO_RCVTIMEO/SO_SNDTIMEO set to no more
+ * than what is left (re-armed at most once per elapsed millisecond), so a
+ * read costs one syscall even when the peer is slow; when one returns
+ * EAGAIN (the kernel timeout, or a descriptor the caller made
+ * non-blocking), poll() waits for what is left or reports the deadline. */
 #include "thrift.h"
 
 #include <errno.h>
@@ -38,6 +41,10 @@ struct osq_tconn {
   uint8_t *rbuf;     /* read buffer (memory: the caller's bytes) */
   size_t rpos, rlen, rcap;
   int64_t deadline;  /* CLOCK_MONOTONIC ms, 0 = none */
+  int64_t rcv_kto, snd_kto; /* kernel timeouts now set, ms (0 = none) */
+  int request_timeout; /* ms, server side */
+  int64_t saved_deadline; /* the deadline outside a request */
+  bool in_request;
   size_t max_message, string_limit;
   int32_t seqid;
   osq_twriter out;      /* request / reply heads */
@@ -204,6 +211,33 @@ osq_twriter *osq_tconn_writer(osq_tconn *c) {
   return &c->out;
 }
 
+void osq_tconn_set_request_timeout(osq_tconn *c, int ms) {
+  c->request_timeout = ms > 0 ? ms : 0;
+}
+
+static int fill(osq_tconn *c, size_t need);
+
+int osq_tconn_begin_request(osq_tconn *c) {
+  int rc = fill(c, 1);
+  if (rc != OSQ_OK)
+    return rc;
+  if (c->request_timeout && !c->in_request) {
+    c->saved_deadline = c->deadline;
+    int64_t d = osq_now_ms() + c->request_timeout;
+    if (c->deadline == 0 || d < c->deadline)
+      c->deadline = d;
+    c->in_request = true;
+  }
+  return OSQ_OK;
+}
+
+void osq_tconn_end_request(osq_tconn *c) {
+  if (c->in_request) {
+    c->deadline = c->saved_deadline;
+    c->in_request = false;
+  }
+}
+
 void osq_tconn_tap(osq_tconn *c, osq_twriter *in, osq_twriter *out) {
   c->tap_in = in;
   c->tap_out = out;
@@ -257,9 +291,32 @@ static int wait_fd(osq_tconn *c, short events) {
   }
 }
 
+/* Keep the kernel's blocking timeout opt within the deadline. */
+static int arm(osq_tconn *c, int opt, int64_t *kto) {
+  int64_t want = 0;
+  if (c->deadline) {
+    want = c->deadline - osq_now_ms();
+    if (want <= 0)
+      return cerr(c, OSQ_ETIMEDOUT, "timed out waiting for the peer to %s",
+                  opt == SO_RCVTIMEO ? "send" : "receive");
+    if (*kto != 0 && *kto <= want)
+      return OSQ_OK; /* the kernel gives up no later than the deadline */
+  } else if (*kto == 0) {
+    return OSQ_OK;
+  }
+  struct timeval tv = {.tv_sec = (time_t)(want / 1000),
+                       .tv_usec = (suseconds_t)(want % 1000) * 1000};
+  if (setsockopt(c->fd, SOL_SOCKET, opt, &tv, sizeof tv) == 0)
+    *kto = want;
+  return OSQ_OK; /* if it failed, poll() still enforces the deadline */
+}
+
 static ssize_t recv_some(osq_tconn *c, uint8_t *dst, size_t cap) {
   for (;;) {
-    ssize_t n = recv(c->fd, dst, cap, c->deadline ? MSG_DONTWAIT : 0);
+    int rc = arm(c, SO_RCVTIMEO, &c->rcv_kto);
+    if (rc != OSQ_OK)
+      return rc;
+    ssize_t n = recv(c->fd, dst, cap, 0);
     if (n > 0)
       return n;
     if (n == 0)
@@ -267,7 +324,7 @@ static ssize_t recv_some(osq_tconn *c, uint8_t *dst, size_t cap) {
     if (errno == EINTR)
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      int rc = wait_fd(c, POLLIN);
+      rc = wait_fd(c, POLLIN);
       if (rc != OSQ_OK)
         return rc;
       continue;
@@ -328,12 +385,15 @@ int osq_tconn_send(osq_tconn *c, const osq_twriter *a, const osq_twriter *b) {
   struct iovec *v = iov;
   while (n > 0) {
     struct msghdr mh = {.msg_iov = v, .msg_iovlen = (size_t)n};
-    ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL | (c->deadline ? MSG_DONTWAIT : 0));
+    int rc = arm(c, SO_SNDTIMEO, &c->snd_kto);
+    if (rc != OSQ_OK)
+      return rc;
+    ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
     if (k < 0) {
       if (errno == EINTR)
         continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        int rc = wait_fd(c, POLLOUT);
+        rc = wait_fd(c, POLLOUT);
         if (rc != OSQ_OK)
           return rc;
         continue;

@@ -76,6 +76,16 @@ void osq_tconn_set_max_message(osq_tconn *c, size_t bytes);
 /* Longest string this connection will read (thrift_string_size_limit);
  * 0 = only the message size bounds it. */
 void osq_tconn_set_string_limit(osq_tconn *c, size_t bytes);
+/* Server side: once the first byte of a request has arrived, the rest of
+ * it and the reply must be through within ms (0, the default: no limit).
+ * Idle time between requests is never limited (osquery's clients keep
+ * connections open). osq_api_serve_one applies it. */
+void osq_tconn_set_request_timeout(osq_tconn *c, int ms);
+/* Wait (within the connection's deadline, if any) until a request's first
+ * byte is buffered: OSQ_OK, then the request timeout is armed until
+ * osq_tconn_end_request; OSQ_ECLOSED if the peer closed first. */
+int osq_tconn_begin_request(osq_tconn *c);
+void osq_tconn_end_request(osq_tconn *c);
 /* Both bounds and the timeout from the thrift_* flags: deadline =
  * now + thrift_timeout s (0: none). */
 void osq_tconn_apply_flags(osq_tconn *c);

@@ -620,6 +620,20 @@ static void test_deadline_silent_peer(void **state) {
   osq_tw_free(&w);
 }
 
+static void test_request_timeout(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  osq_tconn *c = osq_tconn_wrap(sv[0]);
+  osq_tconn_set_request_timeout(c, 50);
+  /* a peer that starts a request and stalls costs one connection */
+  assert_int_equal(write(sv[1], "\x80\x01\x00", 3), 3);
+  assert_int_equal(osq_api_serve_one(c, &handlers, NULL), OSQ_ETIMEDOUT);
+  assert_string_equal(osq_tconn_error(c), "timed out waiting for the peer to send");
+  osq_tconn_close(c);
+  close(sv[1]);
+}
+
 static void test_peer_gone(void **state) {
   (void)state;
   int sv[2];
@@ -741,6 +755,7 @@ int main(void) {
       cmocka_unit_test(test_bad_headers),
       cmocka_unit_test(test_big_values_partial_writes),
       cmocka_unit_test(test_deadline_silent_peer),
+      cmocka_unit_test(test_request_timeout),
       cmocka_unit_test(test_peer_gone),
       cmocka_unit_test(test_eintr_retried),
   };
