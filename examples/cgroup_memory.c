@@ -76,6 +76,28 @@ static bool slurp(const char *dir, const char *name, char *buf, size_t cap) {
   return true;
 }
 
+/* Lines of a file of any size (cgroup.procs of a busy root), or -1. */
+static int64_t count_lines(const char *dir, const char *name) {
+  char p[4096], buf[8192];
+  if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
+    return -1;
+  int fd = open(p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  int64_t lines = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    for (ssize_t i = 0; i < n; i++)
+      lines += buf[i] == '\n';
+  }
+  close(fd);
+  return lines;
+}
+
 static bool number(const char *s, int64_t *v) {
   char *end;
   errno = 0;
@@ -129,12 +151,9 @@ static void emit(struct walk *w, const char *dir, const char *rel, int depth) {
       slurp(dir, v2 ? "memory.events" : "memory.oom_control", buf,
             sizeof buf) && keyed(buf, "oom_kill", &v))
     osq_rows_int(out, C_OOM, v);
-  if (used(w, C_PROCS) && slurp(dir, "cgroup.procs", buf, sizeof buf)) {
-    int64_t n = 0;
-    for (const char *p = buf; *p; p++)
-      n += *p == '\n';
-    osq_rows_int(out, C_PROCS, n);
-  }
+  int64_t procs;
+  if (used(w, C_PROCS) && (procs = count_lines(dir, "cgroup.procs")) >= 0)
+    osq_rows_int(out, C_PROCS, procs);
   osq_rows_end(out);
   w->rows++;
 }

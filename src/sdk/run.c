@@ -64,7 +64,12 @@ static osq_tconn *wait_for_core(osq_extension *ext, char *err, size_t errlen) {
           ext->args.socket, left > OSQ_SDK_POLL_MS ? (int)left : OSQ_SDK_POLL_MS,
           &rc);
       if (c != NULL) {
-        osq_tconn_set_deadline(c, osq_now_ms() + OSQ_SDK_CONNECT_MS);
+        /* A core that accepts but never answers must not hold us past
+         * --timeout by much. */
+        int64_t ping_ms = left > 1000 ? left : 1000;
+        if (ping_ms > OSQ_SDK_CONNECT_MS)
+          ping_ms = OSQ_SDK_CONNECT_MS;
+        osq_tconn_set_deadline(c, osq_now_ms() + ping_ms);
         osq_ext_status st2 = {0};
         char msg[256] = "";
         rc = osq_api_ping(c, &st2, msg, sizeof msg);
