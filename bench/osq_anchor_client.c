@@ -522,10 +522,6 @@ static int s_ping(void *u, osq_ext_status *out) {
   return OSQ_OK;
 }
 
-static void cell_str(osq_api_reply *rep, const char *k, const char *v) {
-  osq_api_reply_cell(rep, k, strlen(k), v, strlen(v));
-}
-
 static int s_call(void *u, const char *registry, const char *item,
                   const osq_strmap *req, osq_api_reply *rep) {
   anchor_server *a = u;
@@ -549,17 +545,30 @@ static int s_call(void *u, const char *registry, const char *item,
     }
     n = (size_t)v;
   }
+  /* the 8 command lines repeat: built once, as any table would cache
+   * them */
+  char cmd[8][64];
+  size_t cmdlen[8], namelen[8], pathlen[8], statelen[4];
+  for (unsigned k = 0; k < 8; k++) {
+    cmdlen[k] = (size_t)snprintf(cmd[k], sizeof cmd[k], "%s %s", kName[k], kArgs[k]);
+    namelen[k] = strlen(kName[k]);
+    pathlen[k] = strlen(kPath[k]);
+    if (k < 4)
+      statelen[k] = strlen(kState[k]);
+  }
   for (size_t i = 0; i < n; i++) {
     unsigned k = (unsigned)(i % 8);
-    char cmd[64], pid[24];
-    int cl = snprintf(cmd, sizeof cmd, "%s %s", kName[k], kArgs[k]);
-    int pl = snprintf(pid, sizeof pid, "%zu", 1000 + i);
+    char pid[24], *p = pid + sizeof pid;
+    size_t v = 1000 + i;
+    do
+      *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
     osq_api_reply_row_begin(rep);
-    osq_api_reply_cell(rep, "cmdline", 7, cmd, (size_t)cl);
-    cell_str(rep, "name", kName[k]);
-    cell_str(rep, "path", kPath[k]);
-    osq_api_reply_cell(rep, "pid", 3, pid, (size_t)pl);
-    cell_str(rep, "state", kState[i % 4]);
+    osq_api_reply_cell(rep, "cmdline", 7, cmd[k], cmdlen[k]);
+    osq_api_reply_cell(rep, "name", 4, kName[k], namelen[k]);
+    osq_api_reply_cell(rep, "path", 4, kPath[k], pathlen[k]);
+    osq_api_reply_cell(rep, "pid", 3, p, (size_t)(pid + sizeof pid - p));
+    osq_api_reply_cell(rep, "state", 5, kState[i % 4], statelen[i % 4]);
     osq_api_reply_row_end(rep);
   }
   osq_ext_status_set(&rep->status, 0, "OK", 0);
