@@ -341,7 +341,7 @@ int osq_extension_run(osq_extension *ext, int argc, char **argv) {
   if (ext->stop_code != 0)
     OSQ_ERR("extension %s: %s", ext->name, ext->stop_reason);
   else
-    OSQ_VLOG("extension %s: %s", ext->name, ext->stop_reason);
+    OSQ_INFO("extension %s: %s", ext->name, ext->stop_reason);
   if (ext->stop_deregister)
     deregister(ext);
   goto reap;

@@ -203,6 +203,7 @@ def test_config_extension():
     c.close()
     os.kill(ext.proc.pid, signal.SIGTERM)
     eq(ext.wait(), 0, "exit code on SIGTERM")
+    check("stopping on signal 15" in ext.stderr, ext.stderr)
     check(core.wait_deregistered(uuid, 5), "deregistered on SIGTERM")
     check(not os.path.exists(path), "socket removed on SIGTERM")
 
@@ -284,6 +285,8 @@ def test_core_goes_away():
     osqtest.wait_socket("%s.%d" % (core.path, uuid))
     core.vanish()
     eq(ext.wait(), 0, "exit code when the core's socket is gone")
+    check("the osquery core has gone away (%s is gone)" % core.path
+          in ext.stderr, ext.stderr)
     check(not os.path.exists("%s.%d" % (core.path, uuid)), "socket removed")
     eq(core.deregistered, [], "no deregistration to a gone core")
 
