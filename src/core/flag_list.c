@@ -85,7 +85,7 @@ const osq_flag_def osq_builtin_flags[] = {
     {"extensions_interval", S, "3", CLI, "Seconds delay between connectivity checks"},
     {"extensions_require", S, "", CLI, "Comma-separated list of required extensions"},
     {"extensions_default_index", B, "true", 0, "Enable INDEX on all extension table columns (default true)"},
-    {"extensions_max_connections", U32, "64", CLI, "Maximum concurrent connections to the extension manager"},
+    {"extensions_max_connections", U32, "1024", CLI, "Maximum concurrent connections to the extension manager (each extension keeps one open)"},
     {"extension", S, "", SH, "Path to a single extension to autoload"},
     {"thrift_timeout", U32, "300", 0, "Thrift client timeout in seconds for extension calls"},
     {"thrift_string_size_limit", U32, "0", 0, "Thrift string size limit in bytes (0 means no limit beyond thrift_max_message_size)"},
