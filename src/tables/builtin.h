@@ -32,6 +32,15 @@ extern const osq_table_plugin osq_table_process_envs;
 extern const osq_table_plugin osq_table_interface_addresses;
 extern const osq_table_plugin osq_table_interface_details;
 extern const osq_table_plugin osq_table_deb_packages;
+extern const osq_table_plugin osq_table_arp_cache;
+extern const osq_table_plugin osq_table_routes;
+extern const osq_table_plugin osq_table_dns_resolvers;
+extern const osq_table_plugin osq_table_authorized_keys;
+extern const osq_table_plugin osq_table_shell_history;
+extern const osq_table_plugin osq_table_crontab;
+extern const osq_table_plugin osq_table_suid_bin;
+extern const osq_table_plugin osq_table_system_controls;
+extern const osq_table_plugin osq_table_logged_in_users;
 extern const osq_table_plugin osq_table_process_open_sockets;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))

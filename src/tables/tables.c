@@ -6,8 +6,12 @@
 #include "tables/builtin.h"
 
 static const osq_table_plugin *const builtin[] = {
+    &osq_table_arp_cache,
+    &osq_table_authorized_keys,
     &osq_table_cpu_time,
+    &osq_table_crontab,
     &osq_table_deb_packages,
+    &osq_table_dns_resolvers,
     &osq_table_etc_hosts,
     &osq_table_file,
     &osq_table_groups,
@@ -16,6 +20,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_interface_details,
     &osq_table_kernel_info,
     &osq_table_listening_ports,
+    &osq_table_logged_in_users,
     &osq_table_memory_info,
     &osq_table_mounts,
     &osq_table_os_version,
@@ -27,6 +32,10 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_process_open_files,
     &osq_table_process_open_sockets,
     &osq_table_processes,
+    &osq_table_routes,
+    &osq_table_shell_history,
+    &osq_table_suid_bin,
+    &osq_table_system_controls,
     &osq_table_system_info,
     &osq_table_time,
     &osq_table_uptime,

@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -174,11 +173,22 @@ static int detail_generate(const osq_context *ctx, osq_rows *out,
     /* "speed" is -1 or unreadable (EINVAL) for links without a speed */
     if (sys_num(i->ifa_name, "speed", &v) && v > 0)
       osq_rows_int(out, D_LINK_SPEED, v);
-    char path[256], link[4096];
-    snprintf(path, sizeof path, "/sys/class/net/%s/device", i->ifa_name);
-    ssize_t ln = osq_tbl_readlinkat(AT_FDCWD, path, link, sizeof link);
-    const char *slot = ln > 0 ? strrchr(link, '/') : NULL;
-    osq_rows_cstr(out, D_PCI_SLOT, slot ? slot + 1 : "");
+    /* PCI_SLOT_NAME of the device (absent for virtual links) */
+    char path[256], uevent[4096], slot[64] = "";
+    snprintf(path, sizeof path, "/sys/class/net/%s/device/uevent",
+             i->ifa_name);
+    if (osq_tbl_read(path, uevent, sizeof uevent, NULL) > 0) {
+      char *p = strstr(uevent, "PCI_SLOT_NAME=");
+      if (p && (p == uevent || p[-1] == '\n')) {
+        p += 14;
+        size_t n = strcspn(p, "\n");
+        if (n < sizeof slot) {
+          memcpy(slot, p, n);
+          slot[n] = '\0';
+        }
+      }
+    }
+    osq_rows_cstr(out, D_PCI_SLOT, slot);
     rc = osq_rows_end(out);
   }
   freeifaddrs(ifs);

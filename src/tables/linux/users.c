@@ -160,6 +160,56 @@ static int users_local(const osq_context *ctx, osq_rows *out) {
   return rc;
 }
 
+#define USERS_MAX 1000000
+
+size_t osq_tables_users_list(osq_local_user **out) {
+  *out = NULL;
+  FILE *f = fopen(osq_tables_passwd_path, "re");
+  if (f == NULL)
+    return 0;
+  osq_local_user *v = NULL;
+  size_t n = 0, cap = 0;
+  char line[OSQ_TBL_LINE_MAX];
+  int got;
+  while (n < USERS_MAX && (got = next_line(f, line, sizeof line)) != 0) {
+    char *fl[7];
+    uint32_t uid, gid;
+    if (got < 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
+        !split(line, fl, 7) || fl[0][0] == '\0' || !parse_id(fl[2], &uid) ||
+        !parse_id(fl[3], &gid))
+      continue;
+    if (n == cap) {
+      size_t c2 = cap ? cap * 2 : 32;
+      osq_local_user *v2 = realloc(v, c2 * sizeof *v);
+      if (v2 == NULL)
+        break;
+      v = v2;
+      cap = c2;
+    }
+    v[n].uid = uid;
+    v[n].gid = gid;
+    v[n].name = strdup(fl[0]);
+    v[n].dir = strdup(fl[5]);
+    if (v[n].name == NULL || v[n].dir == NULL) {
+      free(v[n].name);
+      free(v[n].dir);
+      break;
+    }
+    n++;
+  }
+  fclose(f);
+  *out = v;
+  return n;
+}
+
+void osq_tables_users_free(osq_local_user *u, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(u[i].name);
+    free(u[i].dir);
+  }
+  free(u);
+}
+
 /* getpwent's cursor is process-global. */
 static pthread_mutex_t pwent_lock = PTHREAD_MUTEX_INITIALIZER;
 

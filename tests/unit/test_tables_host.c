@@ -1,0 +1,334 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utmp.h>
+
+#include "tables/builtin.h"
+#include "tables/linux/host_config.h"
+#include "tables/linux/net_config.h"
+#include "tables/linux/users.h"
+#include "test_tables_sink.h"
+
+static char tmp[256];
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(tmp, sizeof tmp, "/tmp/osq-tables-host.XXXXXX");
+  assert_non_null(mkdtemp(tmp));
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+  assert_int_equal(system(cmd), 0);
+  return 0;
+}
+
+static char *put(const char *rel, const char *content) {
+  static char paths[8][512];
+  static int k;
+  char *p = paths[k++ % 8];
+  snprintf(p, 512, "%s/%s", tmp, rel);
+  /* make parent directories */
+  for (char *s = strchr(p + strlen(tmp) + 1, '/'); s; s = strchr(s + 1, '/')) {
+    *s = '\0';
+    mkdir(p, 0755);
+    *s = '/';
+  }
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs(content, f);
+  fclose(f);
+  return p;
+}
+
+static tresult *with_eq(const osq_table_plugin *t, const char *col,
+                        const char *v) {
+  osq_context *ctx = osq_context_new(t->columns, t->ncolumns);
+  osq_context_add(ctx, tcol(t, col), OSQ_OP_EQ, v, strlen(v));
+  tresult *r = trun(t, ctx);
+  osq_context_free(ctx);
+  return r;
+}
+
+static void test_arp_routes(void **state) {
+  (void)state;
+  put("net/arp",
+      "IP address       HW type     Flags       HW address            Mask     Device\n"
+      "10.0.0.1         0x1         0x2         52:54:00:12:34:56     *        eth0\n"
+      "10.0.0.9         0x1         0x6         52:54:00:aa:bb:cc     *        eth0\n"
+      "not-an-ip 0x1 0x2 x * eth0\n");
+  put("net/route",
+      "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+      "eth0\t00000000\t0100000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+      "eth0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t1500\t0\t0\n"
+      "eth0\tZZZZ\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n");
+  put("net/ipv6_route",
+      "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 "
+      "00000000000000000000000000000000 00000100 00000001 00000000 00000001 eth0\n"
+      "00000000000000000000000000000001 80 00000000000000000000000000000000 00 "
+      "00000000000000000000000000000000 00000000 00000002 00000000 80200001 lo\n");
+  char net[512];
+  snprintf(net, sizeof net, "%s/net", tmp);
+  osq_tables_proc_net = net;
+  const osq_table_plugin *t = &osq_table_arp_cache;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->n, 2);
+  tcell *a = tfind_text(r, 0, "10.0.0.1");
+  assert_string_equal(a[1].s, "52:54:00:12:34:56");
+  assert_string_equal(a[2].s, "eth0");
+  assert_string_equal(a[3].s, "0");
+  assert_string_equal(tfind_text(r, 0, "10.0.0.9")[3].s, "1");
+  tfree(r);
+
+  t = &osq_table_routes;
+  r = trun_all(t);
+  assert_int_equal(r->n, 4);
+  tcell *def = tfind_text(r, tcol(t, "destination"), "0.0.0.0");
+  assert_string_equal(def[tcol(t, "gateway")].s, "10.0.0.1");
+  assert_int_equal(def[tcol(t, "netmask")].i, 0);
+  assert_int_equal(def[tcol(t, "metric")].i, 100);
+  tcell *net10 = tfind_text(r, tcol(t, "destination"), "10.0.0.0");
+  assert_int_equal(net10[tcol(t, "netmask")].i, 24);
+  assert_int_equal(net10[tcol(t, "mtu")].i, 1500);
+  tcell *ll = tfind_text(r, tcol(t, "destination"), "fe80::");
+  assert_int_equal(ll[tcol(t, "netmask")].i, 64);
+  assert_int_equal(ll[tcol(t, "metric")].i, 256);
+  assert_string_equal(ll[tcol(t, "type")].s, "gateway");
+  tcell *lo = tfind_text(r, tcol(t, "destination"), "::1");
+  assert_string_equal(lo[tcol(t, "type")].s, "local");
+  tfree(r);
+  osq_tables_proc_net = "/proc/net";
+  r = trun_all(t); /* the real tables parse too */
+  assert_int_equal(r->rc, OSQ_OK);
+  tfree(r);
+}
+
+static void test_dns(void **state) {
+  (void)state;
+  osq_tables_resolv_path = put("resolv.conf",
+                               "# comment\nnameserver 10.0.0.2\n"
+                               "nameserver 2001:db8::1\n"
+                               "search a.example b.example\n"
+                               "sortlist 130.155.160.0/255.255.240.0\n"
+                               "options ndots:2\n");
+  const osq_table_plugin *t = &osq_table_dns_resolvers;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->n, 5);
+  tcell *ns = tfind_text(r, tcol(t, "address"), "10.0.0.2");
+  assert_string_equal(ns[tcol(t, "type")].s, "nameserver");
+  assert_int_equal(ns[tcol(t, "id")].i, 0);
+  assert_string_equal(ns[tcol(t, "netmask")].s, "32");
+  assert_string_equal(
+      tfind_text(r, tcol(t, "address"), "2001:db8::1")[tcol(t, "netmask")].s,
+      "128");
+  tcell *s = tfind_text(r, tcol(t, "address"), "b.example");
+  assert_string_equal(s[tcol(t, "type")].s, "search");
+  assert_int_equal(s[tcol(t, "id")].i, 1);
+  tcell *sl = tfind_text(r, tcol(t, "type"), "sortlist");
+  assert_string_equal(sl[tcol(t, "netmask")].s, "255.255.240.0");
+  tfree(r);
+  osq_tables_resolv_path = "/etc/resolv.conf";
+}
+
+static void test_user_files(void **state) {
+  (void)state;
+  char home[512], passwd[1024];
+  snprintf(home, sizeof home, "%s/home/u", tmp);
+  snprintf(passwd, sizeof passwd,
+           "u:x:4242:4242::%s:/bin/sh\nnohome:x:4243:1::/nonexistent:/bin/sh\n",
+           home);
+  osq_tables_passwd_path = put("passwd", passwd);
+  put("home/u/.ssh/authorized_keys",
+      "# comment\n"
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK user@host\n"
+      "from=\"10.0.0.1,10.0.0.2\",command=\"echo a b\" ssh-rsa AAAAB3Nza\n"
+      "garbage line without key\n");
+  put("home/u/.bash_history", "#1700000000\nls -la\ncd /tmp\n#notanumber\n");
+  put("home/u/.zsh_history", ": 1700000100:0;echo zsh\nplain\n");
+  const osq_table_plugin *t = &osq_table_authorized_keys;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->n, 2);
+  tcell *k = tfind_text(r, tcol(t, "algorithm"), "ssh-ed25519");
+  assert_int_equal(k[tcol(t, "uid")].i, 4242);
+  assert_string_equal(k[tcol(t, "key")].s, "AAAAC3NzaC1lZDI1NTE5AAAAIK");
+  assert_string_equal(k[tcol(t, "comment")].s, "user@host");
+  assert_string_equal(k[tcol(t, "options")].s, "");
+  k = tfind_text(r, tcol(t, "algorithm"), "ssh-rsa");
+  assert_string_equal(k[tcol(t, "options")].s,
+                      "from=\"10.0.0.1,10.0.0.2\",command=\"echo a b\"");
+  assert_string_equal(k[tcol(t, "comment")].s, "");
+  tfree(r);
+  r = with_eq(t, "uid", "1");
+  assert_int_equal(r->n, 0);
+  tfree(r);
+
+  t = &osq_table_shell_history;
+  r = with_eq(t, "uid", "4242");
+  assert_int_equal(r->n, 5);
+  tcell *h = tfind_text(r, tcol(t, "command"), "ls -la");
+  assert_int_equal(h[tcol(t, "time")].i, 1700000000);
+  assert_int_equal(tfind_text(r, tcol(t, "command"), "cd /tmp")[tcol(t, "time")].i, 0);
+  h = tfind_text(r, tcol(t, "command"), "echo zsh");
+  assert_int_equal(h[tcol(t, "time")].i, 1700000100);
+  assert_non_null(tfind_text(r, tcol(t, "command"), "#notanumber"));
+  tfree(r);
+
+  /* a symlinked history file is not followed */
+  char link[600], target[600];
+  snprintf(link, sizeof link, "%s/.history", home);
+  snprintf(target, sizeof target, "%s/passwd", tmp);
+  assert_int_equal(symlink(target, link), 0);
+  r = with_eq(t, "uid", "4242");
+  assert_int_equal(r->n, 5);
+  tfree(r);
+  osq_tables_passwd_path = "/etc/passwd";
+}
+
+static void test_crontab(void **state) {
+  (void)state;
+  static const char *files[2];
+  files[0] = put("crontab", "SHELL=/bin/sh\n"
+                            "17 * * * * root cd / && run-parts --report /etc/cron.hourly\n"
+                            "@reboot root /usr/bin/boot-job\n"
+                            "# comment\n"
+                            "1 2 3\n");
+  files[1] = NULL;
+  put("cron.d/job", "*/5 1-3 * jan mon user /bin/true arg\n");
+  static const char *dirs[2];
+  static char d[512];
+  snprintf(d, sizeof d, "%s/cron.d", tmp);
+  dirs[0] = d;
+  dirs[1] = NULL;
+  const char *saved_f = osq_tables_cron_files[0], *saved_d0 = osq_tables_cron_dirs[0];
+  const char *saved_d1 = osq_tables_cron_dirs[1];
+  osq_tables_cron_files[0] = files[0];
+  osq_tables_cron_dirs[0] = dirs[0];
+  osq_tables_cron_dirs[1] = NULL;
+  const osq_table_plugin *t = &osq_table_crontab;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->n, 3);
+  tcell *c = tfind_text(r, tcol(t, "minute"), "17");
+  assert_string_equal(c[tcol(t, "hour")].s, "*");
+  assert_string_equal(c[tcol(t, "command")].s,
+                      "root cd / && run-parts --report /etc/cron.hourly");
+  assert_string_equal(c[tcol(t, "event")].s, "");
+  c = tfind_text(r, tcol(t, "event"), "@reboot");
+  assert_string_equal(c[tcol(t, "command")].s, "root /usr/bin/boot-job");
+  c = tfind_text(r, tcol(t, "minute"), "*/5");
+  assert_string_equal(c[tcol(t, "month")].s, "jan");
+  assert_string_equal(c[tcol(t, "day_of_week")].s, "mon");
+  assert_non_null(strstr(c[tcol(t, "path")].s, "cron.d/job"));
+  tfree(r);
+  osq_tables_cron_files[0] = saved_f;
+  osq_tables_cron_dirs[0] = saved_d0;
+  osq_tables_cron_dirs[1] = saved_d1;
+}
+
+static void test_suid_sysctl(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_suid_bin;
+  struct stat st;
+  if (stat("/usr/bin/passwd", &st) == 0 && (st.st_mode & S_ISUID)) {
+    tresult *r = trun_all(t);
+    tcell *p = tfind_text(r, 0, "/usr/bin/passwd");
+    assert_non_null(p);
+    assert_string_equal(p[1].s, "root");
+    assert_string_equal(p[3].s, (st.st_mode & S_ISGID) ? "SG" : "S");
+    tfree(r);
+  }
+  t = &osq_table_system_controls;
+  char host[256] = "";
+  FILE *f = fopen("/proc/sys/kernel/hostname", "r");
+  assert_non_null(f);
+  assert_non_null(fgets(host, sizeof host, f));
+  fclose(f);
+  host[strcspn(host, "\n")] = '\0';
+  tresult *r = with_eq(t, "name", "kernel.hostname");
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "current_value")].s, host);
+  assert_string_equal(r->rows[0][tcol(t, "subsystem")].s, "kernel");
+  tfree(r);
+  r = with_eq(t, "name", "..kernel");
+  assert_int_equal(r->n, 0);
+  tfree(r);
+  /* a fake tree: names are dotted paths, tabs become spaces */
+  put("sys/net/ipv4/ip_forward", "1\n");
+  put("sys/kernel/printk", "4\t4\t1\t7\n");
+  char sys[512];
+  snprintf(sys, sizeof sys, "%s/sys", tmp);
+  osq_tables_proc_sys = sys;
+  r = trun_all(t);
+  assert_int_equal(r->n, 2);
+  tcell *p = tfind_text(r, 0, "kernel.printk");
+  assert_string_equal(p[tcol(t, "current_value")].s, "4 4 1 7");
+  assert_string_equal(tfind_text(r, 0, "net.ipv4.ip_forward")[tcol(t, "subsystem")].s, "net");
+  tfree(r);
+  osq_tables_proc_sys = "/proc/sys";
+}
+
+static void test_logged_in_users(void **state) {
+  (void)state;
+  char path[512];
+  snprintf(path, sizeof path, "%s/utmp", tmp);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  assert_true(fd >= 0);
+  struct utmp u;
+  memset(&u, 0, sizeof u);
+  u.ut_type = BOOT_TIME;
+  memcpy(u.ut_user, "reboot", 6);
+  u.ut_tv.tv_sec = 1700000000;
+  assert_int_equal(write(fd, &u, sizeof u), (ssize_t)sizeof u);
+  memset(&u, 0, sizeof u);
+  u.ut_type = USER_PROCESS;
+  u.ut_pid = 1234;
+  memset(u.ut_user, 'x', sizeof u.ut_user); /* no NUL: full width */
+  memcpy(u.ut_line, "pts/0", 5);
+  memcpy(u.ut_host, "10.1.2.3", 8);
+  u.ut_tv.tv_sec = 1700000500;
+  assert_int_equal(write(fd, &u, sizeof u), (ssize_t)sizeof u);
+  assert_int_equal(write(fd, "torn", 4), 4); /* a partial record */
+  close(fd);
+  osq_tables_utmp_path = path;
+  const osq_table_plugin *t = &osq_table_logged_in_users;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->n, 2);
+  tcell *b = tfind_text(r, 0, "boot_time");
+  assert_string_equal(b[tcol(t, "user")].s, "reboot");
+  assert_int_equal(b[tcol(t, "time")].i, 1700000000);
+  tcell *s = tfind_text(r, 0, "user");
+  assert_int_equal(strlen(s[tcol(t, "user")].s), sizeof u.ut_user);
+  assert_string_equal(s[tcol(t, "tty")].s, "pts/0");
+  assert_string_equal(s[tcol(t, "host")].s, "10.1.2.3");
+  assert_int_equal(s[tcol(t, "pid")].i, 1234);
+  tfree(r);
+  osq_tables_utmp_path = "/nonexistent/utmp";
+  r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 0);
+  tfree(r);
+  osq_tables_utmp_path = "/var/run/utmp";
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_arp_routes),
+      cmocka_unit_test(test_dns),
+      cmocka_unit_test(test_user_files),
+      cmocka_unit_test(test_crontab),
+      cmocka_unit_test(test_suid_sysctl),
+      cmocka_unit_test(test_logged_in_users),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
