@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "tables/builtin.h"
+#include "tables/linux/host_config.h"
 #include "tables/linux/misc.h"
+#include "tables/linux/net_config.h"
 #include "tables/linux/system.h"
 #include "tables/linux/users.h"
 #include "test_tables_sink.h"
@@ -102,6 +104,56 @@ static void test_garbage_files(void **state) {
   rmdir(dir);
 }
 
+/* Net, resolver, cron, utmp and per-user files, all from the same
+ * garbage. */
+static void test_garbage_more(void **state) {
+  (void)state;
+  char d[256], p[512], passwd[600];
+  snprintf(d, sizeof d, "/tmp/osq-tables-garbage2.XXXXXX");
+  assert_non_null(mkdtemp(d));
+  snprintf(p, sizeof p, "%s/.ssh", d);
+  mkdir(p, 0700);
+  snprintf(passwd, sizeof passwd, "%s/passwd", d);
+  FILE *f = fopen(passwd, "w");
+  fprintf(f, "g:x:1:1::%s:/bin/sh\n", d);
+  fclose(f);
+  static const char *const names[] = {
+      "arp", "route", "ipv6_route", "resolv", "crontab", "utmp",
+      ".ssh/authorized_keys", ".bash_history", ".zsh_history"};
+  char paths[9][600];
+  for (size_t i = 0; i < 9; i++)
+    snprintf(paths[i], sizeof paths[i], "%s/%s", d, names[i]);
+  osq_tables_proc_net = d;
+  osq_tables_resolv_path = paths[3];
+  const char *cf = osq_tables_cron_files[0], *cd = osq_tables_cron_dirs[0];
+  osq_tables_cron_files[0] = paths[4];
+  osq_tables_cron_dirs[0] = NULL;
+  osq_tables_utmp_path = paths[5];
+  osq_tables_passwd_path = passwd;
+  static const size_t sizes[] = {0, 1, 100, 383, 384, 385, 5000, 40000};
+  for (int flavour = 0; flavour < 4; flavour++)
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+      for (size_t i = 0; i < 9; i++)
+        write_garbage(paths[i], sizes[s], flavour);
+      run_ok(&osq_table_arp_cache, NULL, NULL);
+      run_ok(&osq_table_routes, NULL, NULL);
+      run_ok(&osq_table_dns_resolvers, NULL, NULL);
+      run_ok(&osq_table_crontab, NULL, NULL);
+      run_ok(&osq_table_logged_in_users, NULL, NULL);
+      run_ok(&osq_table_authorized_keys, NULL, NULL);
+      run_ok(&osq_table_shell_history, NULL, NULL);
+    }
+  osq_tables_proc_net = "/proc/net";
+  osq_tables_resolv_path = "/etc/resolv.conf";
+  osq_tables_cron_files[0] = cf;
+  osq_tables_cron_dirs[0] = cd;
+  osq_tables_utmp_path = "/var/run/utmp";
+  osq_tables_passwd_path = "/etc/passwd";
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_hostile_constraints(void **state) {
   (void)state;
   /* values a query may carry: huge, negative, non-numeric, patterns */
@@ -111,7 +163,9 @@ static void test_hostile_constraints(void **state) {
   const osq_table_plugin *tables[] = {
       &osq_table_processes, &osq_table_process_envs,
       &osq_table_process_open_files, &osq_table_process_open_sockets,
-      &osq_table_user_groups, &osq_table_users, &osq_table_groups};
+      &osq_table_user_groups, &osq_table_users, &osq_table_groups,
+      &osq_table_system_controls, &osq_table_authorized_keys,
+      &osq_table_shell_history, &osq_table_deb_packages};
   for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
     for (size_t v = 0; v < sizeof values / sizeof *values; v++) {
       const char *col = tables[t]->columns[0].name; /* pid/uid/gid */
@@ -143,6 +197,7 @@ static void test_hostile_constraints(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_garbage_files),
+      cmocka_unit_test(test_garbage_more),
       cmocka_unit_test(test_hostile_constraints),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
