@@ -319,7 +319,7 @@ fail:
 void osq_db_close(osq_db *db) {
   if (db == NULL)
     return;
-  osq_cache_statement_end(db);
+  osq_cache_clear(db);
   sqlite3_close_v2(db->db);
   for (size_t i = 0; i < db->natt; i++)
     att_free(&db->att[i]);
@@ -347,7 +347,10 @@ int osq_db_exec(osq_db *db, const char *sql, const osq_sql_sink *sink,
   }
   const char *tail = sql;
   int rc = SQLITE_OK;
-  osq_cache_statement_end(db); /* anything left by direct sqlite3 use */
+  osq_cache_clear(db); /* anything left by direct sqlite3 use */
+  /* Row sets are shared by every statement of this call; a write to a
+   * table drops that table's sets at once. */
+  db->in_exec = true;
   while (tail && *tail) {
     osq_db_sync(db);
     sqlite3_stmt *st = NULL;
@@ -360,7 +363,6 @@ int osq_db_exec(osq_db *db, const char *sql, const osq_sql_sink *sink,
     tail = next;
     if (st == NULL)
       continue; /* blank or a comment */
-    db->in_exec = true;
     if (sqlite3_column_count(st) > 0 && sink && sink->columns &&
         sink->columns(sink->u, st) != 0) {
       rc = SQLITE_ABORT;
@@ -381,11 +383,11 @@ int osq_db_exec(osq_db *db, const char *sql, const osq_sql_sink *sink,
       }
     }
     sqlite3_finalize(st);
-    db->in_exec = false;
-    osq_cache_statement_end(db);
     if (rc != SQLITE_OK)
       break;
   }
+  db->in_exec = false;
+  osq_cache_clear(db);
   return rc;
 }
 

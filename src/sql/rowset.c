@@ -242,6 +242,7 @@ osq_rowset *osq_rowset_new(const osq_column *cols, size_t ncols,
   }
   rs->cols = cols;
   rs->ncols = ncols;
+  rs->used = used;
   rs->refs = 1;
   return rs;
 }
@@ -268,13 +269,15 @@ static uint64_t fnv(const char *p, size_t n) {
   return h;
 }
 
-osq_rowset *osq_cache_find(osq_db *db, const char *key, size_t keylen) {
+/* A set for key whose stored columns cover `used`. */
+osq_rowset *osq_cache_find(osq_db *db, const char *key, size_t keylen,
+                           uint64_t used) {
   if (db->nbuckets == 0)
     return NULL;
   uint64_t h = fnv(key, keylen);
   for (osq_rowset *rs = db->buckets[h & (db->nbuckets - 1)]; rs;
        rs = rs->hnext)
-    if (rs->hash == h && rs->keylen == keylen &&
+    if (rs->hash == h && rs->keylen == keylen && (rs->used & used) == used &&
         memcmp(rs->key, key, keylen) == 0) {
       rs->refs++;
       return rs;
@@ -301,9 +304,9 @@ static void cache_rehash(osq_db *db) {
   db->nbuckets = n;
 }
 
-/* Hand a finished set to the statement: it stays alive (and its bytes
- * stay put) until the statement ends, so xColumn can give SQLite static
- * pointers. Takes ownership of key. Over the byte budget the set is not
+/* Hand a finished set to the exec call: it stays alive (and its bytes
+ * stay put) until osq_db_exec returns, after every statement is
+ * finalized, so xColumn can give SQLite static pointers. Takes ownership of key. Over the byte budget the set is not
  * kept: the cursor alone owns it. */
 void osq_cache_insert(osq_db *db, osq_rowset *rs, char *key, size_t keylen) {
   size_t bytes = rowset_bytes(rs);
@@ -355,7 +358,7 @@ void osq_cache_invalidate(osq_db *db, const char *table) {
   }
 }
 
-void osq_cache_statement_end(osq_db *db) {
+void osq_cache_clear(osq_db *db) {
   osq_rowset *rs = db->all;
   while (rs) {
     osq_rowset *next = rs->anext;

@@ -40,6 +40,7 @@ typedef struct osq_rowset {
   const char *table;
   int32_t *slot;          /* per column: its cell in a row, or -1 */
   size_t stride;          /* cells per row: the columns read */
+  uint64_t used;          /* SQLite's colUsed when it was generated */
   struct osq_cell *cells; /* nrows * stride */
   size_t nrows, cap;      /* cap in rows */
   int64_t *rowids;        /* NULL until a rowid is given */
@@ -102,9 +103,10 @@ osq_rowset *osq_rowset_new(const osq_column *cols, size_t ncols,
 void osq_rowset_free(osq_rowset *rs);
 void osq_rowset_finish(osq_rowset *rs);
 /* A cached set for key with a new reference, or NULL. */
-osq_rowset *osq_cache_find(osq_db *db, const char *key, size_t keylen);
+osq_rowset *osq_cache_find(osq_db *db, const char *key, size_t keylen,
+                           uint64_t used);
 void osq_cache_insert(osq_db *db, osq_rowset *rs, char *key, size_t keylen);
-void osq_cache_statement_end(osq_db *db);
+void osq_cache_clear(osq_db *db);
 void osq_cache_invalidate(osq_db *db, const char *table);
 void osq_rowset_release(osq_db *db, osq_rowset *rs);
 

@@ -35,6 +35,7 @@ typedef struct bridge_vtab {
   uint32_t attributes;
   bool writable;
   atomic_ulong *counter;
+  uint64_t serial; /* tells this table from a later one of the same name */
 } bridge_vtab;
 
 typedef struct bridge_cursor {
@@ -59,6 +60,7 @@ static pthread_mutex_t counters_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct counter *counters;
 static size_t ncounters;
 static atomic_ulong overflow_counter;
+static atomic_uint_fast64_t vtab_serial;
 
 static struct counter *counter_find(const char *name) {
   for (struct counter *c = counters; c; c = c->next)
@@ -275,6 +277,7 @@ static int build_vtab(sqlite3 *sdb, osq_db *db, const struct osq_vtab_spec *spec
     return rc;
   }
   vt->counter = counter_for(vt->name);
+  vt->serial = atomic_fetch_add(&vtab_serial, 1) + 1;
   *out = &vt->base;
   return SQLITE_OK;
 }
@@ -493,12 +496,14 @@ static void kput(struct kbuf *k, const void *p, size_t n) {
   k->n += n;
 }
 
-/* table NUL, colUsed, then (col, op, len, bytes) per constraint. */
+/* table NUL, serial, then (col, op, len, bytes) per constraint. The
+ * columns read are matched separately: a set holding more columns serves a
+ * query that reads fewer. */
 static char *cache_key(const bridge_vtab *vt, const osq_context *ctx,
-                       uint64_t used, size_t *len) {
+                       size_t *len) {
   struct kbuf k = {0};
   kput(&k, vt->name, strlen(vt->name) + 1);
-  kput(&k, &used, sizeof used);
+  kput(&k, &vt->serial, sizeof vt->serial);
   for (size_t c = 0; c < vt->ncols; c++) {
     for (size_t i = 0; i < osq_context_nconstraints(ctx, c); i++) {
       const osq_constraint *con = osq_context_constraint(ctx, c, i);
@@ -633,12 +638,12 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   }
 
   size_t keylen = 0;
-  char *key = cache_key(vt, ctx, used, &keylen);
+  char *key = cache_key(vt, ctx, &keylen);
   if (key == NULL) {
     rc = SQLITE_NOMEM;
     goto out;
   }
-  cur->rs = db->in_exec ? osq_cache_find(db, key, keylen) : NULL;
+  cur->rs = db->in_exec ? osq_cache_find(db, key, keylen, used) : NULL;
   if (cur->rs) {
     free(key);
     goto out;

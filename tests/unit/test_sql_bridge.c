@@ -296,6 +296,18 @@ static void test_join_generates_once_per_constraint_set(void **state) {
   before = osq_sql_generate_count("rec");
   assert_string_equal(q("select count(*) from rec a, rec b"), "9\n");
   assert_int_equal(osq_sql_generate_count("rec") - before, 1);
+  /* Statements of one call share row sets. */
+  before = osq_sql_generate_count("rec");
+  assert_string_equal(q("select count(id) from rec; select max(id) from rec"),
+                      "3\n3\n");
+  assert_int_equal(osq_sql_generate_count("rec") - before, 1);
+  /* A set with more columns serves a query reading fewer, not more. */
+  before = osq_sql_generate_count("rec");
+  assert_string_equal(q("select id, name from rec where id = 1; "
+                        "select count(*) from rec where id = 1; "
+                        "select plain from rec where id = 1"),
+                      "1|n1\n1\np\n");
+  assert_int_equal(osq_sql_generate_count("rec") - before, 2);
   /* Each osq_db_exec starts afresh. */
   before = osq_sql_generate_count("rec");
   q("select id from rec");
@@ -579,9 +591,10 @@ static void test_writable_table(void **state) {
   assert_string_equal(kv_log, "3:8:0:0:0;");
   assert_string_equal(q("select key from kv where must = 'x'"), "a\n");
   /* Writes and reads in one exec: the read sees the write. */
-  assert_string_equal(q("insert into kv(key, val) values ('c', 3); "
+  assert_string_equal(q("select key from kv where must = 'x'; "
+                        "insert into kv(key, val) values ('c', 3); "
                         "select key from kv where must = 'x'"),
-                      "a\nc\n");
+                      "a\na\nc\n");
 
   /* Type checks happen before the plugin sees anything. */
   kv_log[0] = '\0';
