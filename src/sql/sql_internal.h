@@ -37,7 +37,6 @@ struct osq_cell {
 typedef struct osq_rowset {
   const osq_column *cols;
   size_t ncols;
-  const char *table;
   int32_t *slot;          /* per column: its cell in a row, or -1 */
   size_t stride;          /* cells per row: the columns read */
   uint64_t used;          /* SQLite's colUsed when it was generated */
