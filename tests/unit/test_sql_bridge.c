@@ -815,6 +815,74 @@ static void test_pool_concurrency(void **state) {
   osq_db_pool_shutdown();
 }
 
+/* ---- DDL shapes ------------------------------------------------------------ */
+
+static const osq_column addl_cols[] = {
+    {"a", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL},
+    {"b", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_NOCASE},
+    {"v", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_VERSION},
+};
+
+static int addl_generate(const osq_context *ctx, osq_rows *out, void *u) {
+  (void)ctx, (void)u;
+  static const char *const vs[] = {"1.10", "1.9", "1.2"};
+  for (int i = 0; i < 3; i++) {
+    osq_rows_cstr(out, 0, "x");
+    osq_rows_cstr(out, 1, i ? "ABC" : "abc");
+    osq_rows_cstr(out, 2, vs[i]);
+    osq_rows_end(out);
+  }
+  return OSQ_OK;
+}
+
+static osq_table_plugin addl_table = {
+    .name = "addl", .columns = addl_cols, .ncolumns = 3,
+    .generate = addl_generate};
+
+static void test_ddl_shapes(void **state) {
+  (void)state;
+  add_table(&addl_table, 0);
+  /* Only ADDITIONAL columns: every column is in the key. */
+  assert_string_equal(q("select name, pk from pragma_table_info('addl')"),
+                      "a|1\nb|2\nv|3\n");
+  /* Declared collations apply. */
+  assert_string_equal(q("select count(*) from addl where b = 'abc'"), "3\n");
+  assert_string_equal(q("select group_concat(v) from (select v from addl "
+                        "order by v)"),
+                      "1.2,1.9,1.10\n");
+}
+
+/* ---- the sink -------------------------------------------------------------- */
+
+static int cols_seen;
+static int count_columns(void *u, sqlite3_stmt *st) {
+  (void)u;
+  cols_seen += sqlite3_column_count(st);
+  return 0;
+}
+static int stop_after_one(void *u, sqlite3_stmt *st) {
+  (void)st;
+  return ++*(int *)u >= 1;
+}
+
+static void test_sink(void **state) {
+  (void)state;
+  int rows = 0;
+  cols_seen = 0;
+  osq_sql_sink sink = {count_columns, stop_after_one, &rows};
+  char *err = NULL;
+  assert_int_equal(osq_db_exec(db, "select 1, 2 where 0; select id from rec",
+                               &sink, &err),
+                   SQLITE_ABORT);
+  assert_string_equal(err, "query aborted by the caller");
+  free(err);
+  assert_int_equal(rows, 1);
+  assert_int_equal(cols_seen, 3); /* columns() even without rows */
+  assert_int_equal(osq_db_exec(db, " ; -- nothing\n", NULL, &err), SQLITE_OK);
+  assert_null(err);
+  assert_int_equal(osq_db_exec(db, "select 1", NULL, NULL), SQLITE_OK);
+}
+
 int main(void) {
   osq_flags_init(OSQ_PERSONALITY_SHELL);
   const struct CMUnitTest tests[] = {
@@ -835,6 +903,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_tables_come_and_go, setup, teardown),
       cmocka_unit_test_setup_teardown(test_removed_mid_query, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pool_concurrency, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ddl_shapes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sink, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
