@@ -272,6 +272,10 @@ static int read_strmap(osq_treader *r, osq_strmap *m, const char *what) {
 
 /* ---- collecting rows into an osq_plist ------------------------------------ */
 
+static int plist_row_begin(void *u) {
+  return osq_plist_add(u) ? OSQ_OK : OSQ_ENOMEM;
+}
+
 static int plist_cell(void *u, const char *k, size_t kl, const char *v,
                       size_t vl) {
   osq_plist *l = u;
@@ -308,27 +312,11 @@ static int read_rows(osq_treader *r, const osq_row_handler *h) {
                        "response: expected list<map<string,string>>, got a "
                        "list of type %d",
                        et);
-  for (int32_t i = 0; i < n; i++) {
-    int kt, vt;
-    int32_t cells;
-    if (osq_tr_map_begin(r, &kt, &vt, &cells) != OSQ_OK)
-      return r->err;
-    if (cells > 0 && (kt != OSQ_TT_STRING || vt != OSQ_TT_STRING))
-      return osq_tr_fail(r, OSQ_EPROTO,
-                         "response row %d: expected map<string,string>, got "
-                         "key type %d and value type %d",
-                         i, kt, vt);
-    if (h && h->cell == plist_cell && osq_plist_add(h->u) == NULL)
-      return osq_tr_fail(r, OSQ_ENOMEM, "cannot add row %d", i);
-    if (cells > 0 &&
-        osq_tr_strmap_each(r, cells, "response row",
-                           h && h->cell ? h->cell : ignore_cell,
-                           h ? h->u : NULL) != OSQ_OK)
-      return r->err;
-    if (h && h->row_end && h->row_end(h->u) != OSQ_OK)
-      return osq_tr_fail(r, OSQ_ERROR, "row handler failed at row %d", i);
-  }
-  return OSQ_OK;
+  bool plist = h && h->cell == plist_cell;
+  return osq_tr_strmap_list_each(r, n, "response row",
+                                 plist ? plist_row_begin : NULL,
+                                 h && h->cell ? h->cell : ignore_cell,
+                                 h ? h->row_end : NULL, h ? h->u : NULL);
 }
 
 /* struct ExtensionResponse { 1: ExtensionStatus status,

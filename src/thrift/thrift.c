@@ -856,7 +856,17 @@ int osq_tr_string_pair_view(osq_treader *r, const char **k, size_t *klen,
   return OSQ_OK;
 }
 
-int osq_tr_strmap_each(osq_treader *r, int32_t count, const char *what,
+static int handler_failed(osq_treader *r, int rc, const char *what,
+                          int32_t row, int32_t entry) {
+  if (row >= 0)
+    return osq_tr_fail(r, rc, "%s %d: handler failed at entry %d", what, row,
+                       entry);
+  return osq_tr_fail(r, rc, "%s: handler failed at entry %d", what, entry);
+}
+
+/* row >= 0: the map is that element of a list (for error messages). */
+static int strmap_each(osq_treader *r, int32_t count, const char *what,
+                       int32_t row,
                        int (*fn)(void *u, const char *k, size_t klen,
                                  const char *v, size_t vlen),
                        void *u) {
@@ -892,7 +902,7 @@ int osq_tr_strmap_each(osq_treader *r, int32_t count, const char *what,
     }
     advance(r, (size_t)(p - start));
     if (rc != OSQ_OK)
-      return osq_tr_fail(r, rc, "%s: handler failed at entry %d", what, i - 1);
+      return handler_failed(r, rc, what, row, i - 1);
     if (i == count)
       break;
     /* An entry that straddles the buffer's end (or is malformed): the
@@ -904,7 +914,52 @@ int osq_tr_strmap_each(osq_treader *r, int32_t count, const char *what,
     rc = fn(u, k, kl, v, vl);
     i++;
     if (rc != OSQ_OK)
-      return osq_tr_fail(r, rc, "%s: handler failed at entry %d", what, i - 1);
+      return handler_failed(r, rc, what, row, i - 1);
+  }
+  return r->err;
+}
+
+int osq_tr_strmap_each(osq_treader *r, int32_t count, const char *what,
+                       int (*fn)(void *u, const char *k, size_t klen,
+                                 const char *v, size_t vlen),
+                       void *u) {
+  return strmap_each(r, count, what, -1, fn, u);
+}
+
+int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
+                            int (*row_begin)(void *u),
+                            int (*fn)(void *u, const char *k, size_t klen,
+                                      const char *v, size_t vlen),
+                            int (*row_end)(void *u), void *u) {
+  for (int32_t i = 0; i < count; i++) {
+    if (r->err)
+      return r->err;
+    int32_t cells;
+    /* the map header straight from the buffer when it is there */
+    const uint8_t *p = r->conn ? r->conn->rbuf + r->conn->rpos : r->mem + r->pos;
+    size_t avail = r->conn ? r->conn->rlen - r->conn->rpos : r->memlen - r->pos;
+    if (avail >= 6 && budget(r) >= 6 && p[0] == OSQ_TT_STRING &&
+        p[1] == OSQ_TT_STRING && (cells = (int32_t)get32(p + 2)) >= 0 &&
+        (uint64_t)cells * 8 <= budget(r) - 6) {
+      advance(r, 6);
+    } else {
+      int kt, vt;
+      if (osq_tr_map_begin(r, &kt, &vt, &cells) != OSQ_OK)
+        return r->err;
+      if (cells > 0 && (kt != OSQ_TT_STRING || vt != OSQ_TT_STRING))
+        return osq_tr_fail(r, OSQ_EPROTO,
+                           "%s %d: expected map<string,string>, got key type "
+                           "%d and value type %d",
+                           what, i, kt, vt);
+    }
+    int rc = row_begin ? row_begin(u) : OSQ_OK;
+    if (rc != OSQ_OK)
+      return osq_tr_fail(r, rc, "%s %d: handler failed", what, i);
+    if (cells > 0 && strmap_each(r, cells, what, i, fn, u) != OSQ_OK)
+      return r->err;
+    rc = row_end ? row_end(u) : OSQ_OK;
+    if (rc != OSQ_OK)
+      return osq_tr_fail(r, rc, "%s %d: handler failed", what, i);
   }
   return r->err;
 }

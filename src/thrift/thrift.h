@@ -194,6 +194,14 @@ int osq_tr_strmap_each(osq_treader *r, int32_t count, const char *what,
                        int (*fn)(void *u, const char *k, size_t klen,
                                  const char *v, size_t vlen),
                        void *u);
+/* The count elements of a list<map<string,string>> whose header was just
+ * read: row_begin (may be NULL), each entry through fn, row_end (may be
+ * NULL) per map. Same rules as osq_tr_strmap_each. */
+int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
+                            int (*row_begin)(void *u),
+                            int (*fn)(void *u, const char *k, size_t klen,
+                                      const char *v, size_t vlen),
+                            int (*row_end)(void *u), void *u);
 /* A malloc'd NUL-terminated copy. */
 int osq_tr_string(osq_treader *r, char **s, size_t *len);
 int osq_tr_map_begin(osq_treader *r, int *ktype, int *vtype, int32_t *count);

@@ -317,6 +317,13 @@ static int collect_row_end(void *u) {
   return OSQ_OK;
 }
 
+static int fail_second_row(void *u, const char *k, size_t kl, const char *v,
+                           size_t vl) {
+  (void)k, (void)kl, (void)vl;
+  int *cells = u;
+  return ++*cells > 2 && v[0] == '1' ? OSQ_ENOMEM : OSQ_OK;
+}
+
 static void test_call_round_trip(void **state) {
   (void)state;
   server s;
@@ -348,6 +355,16 @@ static void test_call_round_trip(void **state) {
   assert_string_equal(osq_strmap_get(&l.rows[2], "i"), "2");
   assert_string_equal(osq_strmap_get(&l.rows[0], "item"), "t2");
   osq_plist_clear(&l);
+
+  /* a row handler that gives up: the error names the row and entry */
+  int cells = 0;
+  osq_row_handler fh = {fail_second_row, NULL, &cells};
+  assert_int_equal(osq_api_call(c, "table", "t3", &req, &st, &fh, msg, sizeof msg),
+                   OSQ_ENOMEM);
+  assert_string_equal(msg, "call reply: response row 1: handler failed at entry 1");
+  /* the connection is out of step now: a new one */
+  stop(&s, c);
+  c = start(&s, &ext_handlers);
 
   /* a failing handler: TApplicationException INTERNAL_ERROR */
   assert_int_equal(osq_api_call(c, "fail", "x", &req, &st, &h, msg, sizeof msg),
