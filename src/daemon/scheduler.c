@@ -571,7 +571,7 @@ done:
   json_decref(dec);
   if (!limit_hit && osq_store_del(s->store, EXEC_KEY) != 0)
     rc = -1;
-  malloc_trim(0);
+
   return rc;
 }
 

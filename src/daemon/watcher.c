@@ -233,8 +233,6 @@ int osq_watcher_run(char **argv) {
     }
     /* sleep one check period, woken by signals */
     struct timespec ts = {CHECK_MS / 1000, (CHECK_MS % 1000) * 1000000};
-    uint64_t prev_cpu = 0;
-    unsigned sustained = 0;
     pid_t sampled = worker;
     for (;;) {
       siginfo_t si;
@@ -280,8 +278,6 @@ int osq_watcher_run(char **argv) {
       last_cpu = 0; /* the first sample counts everything since start */
       over = 0;
     }
-    (void)prev_cpu;
-    (void)sustained;
     if (baseline == 0)
       baseline = smp.rss_bytes;
     uint64_t used = smp.cpu_ms - last_cpu;
@@ -321,6 +317,13 @@ int osq_watcher_run(char **argv) {
     worker = -1;
   }
 
+  /* Extensions first: once the worker's manager is gone they would exit
+   * and the loader would start them again. */
+  if (loader) {
+    osq_loader_stop(loader);
+    osq_loader_free(loader);
+    loader = NULL;
+  }
   if (worker > 0) {
     int status = 0;
     if (!stop_worker(worker, stop_ms, &status)) {
