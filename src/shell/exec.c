@@ -290,6 +290,14 @@ int shell_process(shell *sh, FILE *in) {
   while (errors == 0 || !sh->bail || in == NULL) {
     fflush(sh->out.out);
     char *line = read_line(sh, in, nsql > 0, &gbuf, &gcap);
+    if (line == NULL && in == NULL && shell_interrupted) {
+      /* ^C at the prompt drops the statement being typed, not the shell */
+      shell_interrupted = 0;
+      nsql = 0;
+      types = false;
+      fputc('\n', stdout);
+      continue;
+    }
     if (line == NULL) {
       if (in == NULL)
         fputc('\n', stdout);

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """osqi on a terminal: banner, prompts, a query, tab completion of a table
 name and a meta-command, history written to ~/.osq/.history."""
+import fcntl
 import os
 import pty
 import select
@@ -23,10 +24,16 @@ class Pty:
         env = dict(os.environ, HOME=home, TERM="xterm")
         self.p = subprocess.Popen([OSQI, "--extensions_socket=" + sock],
                                   stdin=slave, stdout=slave, stderr=slave,
-                                  env=env, close_fds=True, start_new_session=True)
+                                  env=env, close_fds=True, start_new_session=True,
+                                  preexec_fn=self._controlling_tty)
         os.close(slave)
         self.fd = master
         self.buf = b""
+
+    @staticmethod
+    def _controlling_tty():
+        # so that ^C on the terminal sends SIGINT, as in a real session
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
     def expect(self, needle):
         """Read until needle appears; return everything up to and with it."""
@@ -117,6 +124,30 @@ class InteractiveTest(unittest.TestCase):
             hist = f.read().replace(b"\\040", b" ")  # libedit vis(3)-encodes
         self.assertIn(b"as answer;", hist)
         self.assertIn(b".quit", hist)
+
+    def test_ctrl_c(self):
+        sh = self.sh
+        sh.expect(b"osq> ")
+        sh.send(b"select 'half typed'")
+        sh.expect(b"typed'")
+        sh.send(b"\x03")  # ^C at the prompt drops the line, not the shell
+        sh.expect(b"osq> ")
+        sh.send(b"select 5 as five;\r")
+        out = sh.expect(b"osq> ")
+        self.assertIn(b"| 5    |", out)
+        self.assertNotIn(b"half", out)
+        # ^C during a query stops the query
+        sh.send(b"with recursive c(x) as (select 1 union all select x+1 from c) "
+                b"select count(*) as n from c;\r")
+        sh.expect(b"from c;")
+        time.sleep(0.2)  # let it start; either way ^C must not kill the shell
+        os.write(sh.fd, b"\x03")
+        out = sh.expect(b"osq> ")
+        self.assertIn(b"Error: interrupted", out)
+        sh.send(b"select 6 as six;\r")
+        self.assertIn(b"| 6   |", sh.expect(b"osq> "))
+        sh.send(b".quit\r")
+        self.assertEqual(sh.close(), 1)
 
     def test_history_kept_to_100(self):
         sh = self.sh
