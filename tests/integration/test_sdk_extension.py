@@ -329,6 +329,35 @@ def test_refused_and_unreachable():
     check("--socket PATH" in p.stdout, p.stdout)
 
 
+def test_with_osqi():
+    """The examples registered with osq's own core, queried through SQL."""
+    if not os.path.exists(os.path.join(osqtest.BUILD, "osqi")):
+        print("SKIP test_with_osqi: osqi not built")
+        return
+    root = fake_cgroups()
+    with osqtest.Osqi() as sh:
+        cg = Ext("cgroup_memory", sh.socket, env={"OSQ_CGROUP_ROOT": root},
+                 interval="1")
+        mt = Ext("minimal_table", sh.socket, interval="1")
+        osqtest.wait_until(lambda: len(sh.sql(
+            "select * from osquery_extensions where type = 'extension'")) == 2,
+            what="both extensions listed")
+        eq(sh.sql("select name, version from osquery_extensions where "
+                  "type = 'extension' order by name"),
+           [{"name": "cgroup_memory", "version": "1.0.0"},
+            {"name": "load_average", "version": "1.0.0"}], "listed")
+        eq(sh.sql("select path, memory_limit, limit_used_percent, oom_kills "
+                  "from cgroup_memory where path = '/a'"),
+           [{"path": "/a", "memory_limit": "1000",
+             "limit_used_percent": "90.0", "oom_kills": "2"}], "SQL on it")
+        eq(sh.sql("select count(*) as n from cgroup_memory where depth <= 1"),
+           [{"n": "2"}], "depth pushed down")
+        eq(len(sh.sql("select * from load_average")), 3, "load_average")
+    # the core sends shutdown() as it stops
+    eq(cg.wait(), 0, "cgroup_memory exit with the core")
+    eq(mt.wait(), 0, "minimal_table exit with the core")
+
+
 if __name__ == "__main__":
     osqtest.run_tests([
         test_table_extension,
@@ -338,4 +367,5 @@ if __name__ == "__main__":
         test_core_goes_away,
         test_core_drops_extension,
         test_refused_and_unreachable,
+        test_with_osqi,
     ])
