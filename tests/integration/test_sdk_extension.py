@@ -163,6 +163,20 @@ def test_table_extension():
     eq(resp.status.code, 1, "bad context")
     check("context JSON" in resp.status.message, resp.status.message)
 
+    # garbage costs its connection, never the extension
+    import socket as so
+    for junk in (b"\x80\x01\x00\x01\x7f\xff\xff\xffping",
+                 b"\x00\x00\x00\x04callX" + b"\xff" * 64, b"\x0c" * 4096):
+        raw = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+        raw.connect(path)
+        raw.sendall(junk)
+        raw.shutdown(so.SHUT_WR)
+        raw.settimeout(10)
+        while raw.recv(4096):
+            pass
+        raw.close()
+    eq(c.ping().code, 0, "ping after malformed input")
+
     # a second, idle connection does not block the first (threaded server)
     idle = osqtest.Client(path, service="Extension")
     eq(c.ping().code, 0, "ping beside an idle connection")
