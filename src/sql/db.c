@@ -347,10 +347,14 @@ int osq_db_exec(osq_db *db, const char *sql, const osq_sql_sink *sink,
   }
   const char *tail = sql;
   int rc = SQLITE_OK;
-  osq_cache_clear(db); /* anything left by direct sqlite3 use */
   /* Row sets are shared by every statement of this call; a write to a
-   * table drops that table's sets at once. */
-  db->in_exec = true;
+   * table drops that table's sets at once. A call made from inside a sink
+   * (nested) shares the outer call's sets, which outer cursors may still
+   * point into. */
+  if (db->exec_depth++ == 0) {
+    osq_cache_clear(db); /* anything left by direct sqlite3 use */
+    db->in_exec = true;
+  }
   while (tail && *tail) {
     osq_db_sync(db);
     sqlite3_stmt *st = NULL;
@@ -386,8 +390,10 @@ int osq_db_exec(osq_db *db, const char *sql, const osq_sql_sink *sink,
     if (rc != SQLITE_OK)
       break;
   }
-  db->in_exec = false;
-  osq_cache_clear(db);
+  if (--db->exec_depth == 0) {
+    db->in_exec = false;
+    osq_cache_clear(db);
+  }
   return rc;
 }
 

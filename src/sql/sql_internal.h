@@ -85,6 +85,7 @@ struct osq_db {
   size_t cached_bytes;
   bool in_pool;
   bool in_exec; /* inside osq_db_exec: row sets may be cached */
+  unsigned exec_depth;
   unsigned pool_epoch;
 };
 

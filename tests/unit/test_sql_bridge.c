@@ -865,6 +865,32 @@ static int stop_after_one(void *u, sqlite3_stmt *st) {
   return ++*(int *)u >= 1;
 }
 
+/* A sink may run SQL on the same connection. */
+static int nested_row(void *u, sqlite3_stmt *st) {
+  (void)st;
+  char *err = NULL;
+  int rc = osq_db_exec(db, "select count(*) from rec where id = 2", NULL, &err);
+  free(err);
+  *(int *)u += rc == SQLITE_OK;
+  return 0;
+}
+
+static void test_nested_exec(void **state) {
+  (void)state;
+  int ok = 0;
+  osq_sql_sink sink = {NULL, nested_row, &ok};
+  char *err = NULL;
+  unsigned long before = osq_sql_generate_count("rec");
+  assert_int_equal(osq_db_exec(db, "select max(a.name), min(b.opt) from rec a "
+                                   "join rec b using (id)",
+                               &sink, &err),
+                   SQLITE_OK);
+  assert_null(err);
+  assert_int_equal(ok, 1);
+  /* a: one scan; b: one per id; the nested query reuses b's id = 2 rows. */
+  assert_int_equal(osq_sql_generate_count("rec") - before, 4);
+}
+
 static void test_sink(void **state) {
   (void)state;
   int rows = 0;
@@ -905,6 +931,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_pool_concurrency, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ddl_shapes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sink, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_nested_exec, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
