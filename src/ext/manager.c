@@ -472,6 +472,13 @@ osq_manager *osq_manager_start(const char *socket_path, char *err,
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  m->quarantine = calloc(65536, sizeof *m->quarantine);
+  if (m->quarantine == NULL) {
+    free(m->path);
+    free(m);
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
   m->listen_fd = m->wake[0] = m->wake[1] = -1;
   pthread_mutex_init(&m->lock, NULL);
   init_cond(&m->changed);
@@ -539,6 +546,7 @@ fail:
   pthread_cond_destroy(&m->changed);
   pthread_cond_destroy(&m->conns_done);
   pthread_mutex_destroy(&m->lock);
+  free(m->quarantine);
   free(m->path);
   free(m);
   return NULL;
@@ -634,7 +642,7 @@ void osq_manager_stop(osq_manager *m) {
   pthread_cond_destroy(&m->changed);
   pthread_cond_destroy(&m->conns_done);
   pthread_mutex_destroy(&m->lock);
-  free(m->q);
+  free(m->quarantine);
   free(m->path);
   free(m);
 }

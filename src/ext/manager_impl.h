@@ -44,11 +44,6 @@ struct osq_conn_rec {
   struct osq_conn_rec *next;
 };
 
-struct osq_quarantine {
-  int64_t uuid;
-  int64_t until_ms;
-};
-
 struct osq_manager {
   char *path;
   int listen_fd;
@@ -65,8 +60,9 @@ struct osq_manager {
   bool has_group;
   gid_t group;
   uint32_t next_uuid;
-  struct osq_quarantine *q;
-  size_t nq, capq;
+  /* per uuid: CLOCK_MONOTONIC ms until which it may not be handed out
+   * (calloc'd: untouched pages cost nothing) */
+  int64_t *quarantine;
 };
 
 /* registration.c */

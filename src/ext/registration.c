@@ -81,11 +81,10 @@ bool osq_version_at_least(const char *required, const char *actual) {
 /* ---- uuids ---------------------------------------------------------------- */
 
 static bool uuid_unusable(osq_manager *m, int64_t uuid, int64_t now) {
+  if (m->quarantine[uuid] > now)
+    return true;
   for (struct osq_ext_rec *r = m->exts; r; r = r->next)
     if (r->uuid == uuid)
-      return true;
-  for (size_t i = 0; i < m->nq; i++)
-    if (m->q[i].uuid == uuid && m->q[i].until_ms > now)
       return true;
   return false;
 }
@@ -94,11 +93,6 @@ static bool uuid_unusable(osq_manager *m, int64_t uuid, int64_t now) {
  * ones released within the quarantine. Caller holds the lock. */
 static int64_t next_uuid(osq_manager *m) {
   int64_t now = osq_now_ms();
-  size_t keep = 0;
-  for (size_t i = 0; i < m->nq; i++)
-    if (m->q[i].until_ms > now)
-      m->q[keep++] = m->q[i];
-  m->nq = keep;
   for (int tries = 0; tries < 65535; tries++) {
     int64_t u = m->next_uuid;
     m->next_uuid = m->next_uuid >= 65535 ? 1 : m->next_uuid + 1;
@@ -109,16 +103,8 @@ static int64_t next_uuid(osq_manager *m) {
 }
 
 static void quarantine(osq_manager *m, int64_t uuid) {
-  if (m->nq == m->capq) {
-    size_t cap = m->capq ? m->capq * 2 : 16;
-    struct osq_quarantine *q = realloc(m->q, cap * sizeof *q);
-    if (q == NULL)
-      return;
-    m->q = q;
-    m->capq = cap;
-  }
-  m->q[m->nq++] =
-      (struct osq_quarantine){uuid, osq_now_ms() + OSQ_MANAGER_UUID_QUARANTINE_MS};
+  if (uuid > 0 && uuid <= 65535)
+    m->quarantine[uuid] = osq_now_ms() + OSQ_MANAGER_UUID_QUARANTINE_MS;
 }
 
 /* ---- register / deregister ------------------------------------------------ */

@@ -256,9 +256,9 @@ def test_registration_rules():
         st = c.deregisterExtension(first)
         eq((st.code, st.message, st.uuid), (0, "OK", 0), "deregister")
         check(first not in c.extensions(), "gone from extensions()")
-        osqtest.wait_until(lambda: sh.sql(
-            "select name from osquery_registry where name = 'reg_tab'") == [],
-            10, "reg_tab removed")
+        eq(sh.sql("select name from osquery_registry where registry = 'table' "
+                  "and name = 'reg_tab'"), [], "deregistered table removed at once")
+        sh.expect_error("select x from reg_tab", "no such table: reg_tab")
         # a released uuid is not handed out again at once
         seen = set()
         for i in range(200):
@@ -494,11 +494,77 @@ def test_health_grace_and_removal():
                            "stopped extension removed")
 
 
+WRITABLE_EXT = r'''
+import json
+from osqtest import ext
+from osquery.extensions.ttypes import ExtensionResponse, ExtensionStatus
+
+def reply(**row):
+    return ExtensionResponse(ExtensionStatus(0, "OK", None), [row])
+
+class W(ext.Table):
+    name = "wtab"
+    columns = [("a", "TEXT"), ("b", "INTEGER")]
+    rows = {1: ["one", 1]}
+    def generate(self, context, request):
+        return [{"rowid": str(k), "a": v[0], "b": str(v[1])} for k, v in self.rows.items()]
+    def write(self, action, request):
+        if action == "insert":
+            vals = json.loads(request["json_value_array"])
+            auto = request["auto_rowid"] == "true"
+            rid = int(request["id"]) if auto else max(self.rows) + 1
+            self.rows[rid] = vals
+            return reply(status="success") if auto else reply(status="success", id=str(rid))
+        if action == "delete":
+            self.rows.pop(int(request["id"]), None)
+            return reply(status="success")
+        vals = json.loads(request["json_value_array"])
+        if vals[0] == "bad":
+            return reply(status="failure", message="bad values refused")
+        if vals[0] == "ro":
+            return reply(status="readonly")
+        self.rows[int(request["id"])] = vals
+        return reply(status="success")
+ext.main("wext", [W()])
+'''
+
+
+def test_writable_table():
+    d = osqtest.workdir()
+    log = os.path.join(d, "calls.jsonl")
+    with osqtest.Osqi() as sh:
+        osqtest.spawn_extension(WRITABLE_EXT, sh.socket, ["--osqtest-log", log])
+        sh.sql("insert into wtab(a, b) values ('two', 2)")
+        sh.sql("insert into wtab(rowid, a, b) values (10, 'ten', 10)")
+        sh.sql("update wtab set b = 3 where a = 'two'")
+        sh.sql("delete from wtab where rowid = 1")
+        eq(sh.sql("select rowid, a, b from wtab order by rowid"),
+           [{"rowid": "2", "a": "two", "b": "3"}, {"rowid": "10", "a": "ten", "b": "10"}],
+           "rows after writes")
+        line = sh.expect_error("update wtab set a = 'bad' where b = 10", "Error")
+        check("bad values refused" in line, line)
+        line = sh.expect_error("update wtab set a = 'ro' where b = 10", "Error")
+        check("may not be modified" in line or "readonly" in line.lower(), line)
+        writes = [c["request"] for c in log_lines(log)
+                  if c["request"].get("action") != "generate"]
+        for w in writes:
+            check(json.loads(w.pop("context"))["constraints"][0]["name"] == "a",
+                  "write carries the context")
+        eq(writes[:4], [
+            {"action": "insert", "json_value_array": '["two",2]', "auto_rowid": "false"},
+            {"action": "insert", "json_value_array": '["ten",10]', "auto_rowid": "true",
+             "id": "10"},
+            {"action": "update", "id": "2", "json_value_array": '["two",3]'},
+            {"action": "delete", "id": "1"},
+        ], "write requests")
+
+
 if __name__ == "__main__":
     osqtest.run_tests([
         test_manager_methods,
         test_registration_rules,
         test_extension_table_through_sql,
+        test_writable_table,
         test_killed_and_stopped_extension,
         test_garbage_on_manager_socket,
         test_many_clients_at_once,
