@@ -28,6 +28,7 @@
 #define MAX_DEPTH 32        /* cgroup trees are shallow; bounds the walk */
 #define MAX_CGROUPS 100000  /* rows per query */
 #define MAX_FILE 65536      /* bytes read of one cgroup file */
+#define PATH_BUF 4096       /* longest cgroup path walked */
 
 enum { C_PATH, C_DEPTH, C_VERSION, C_CURRENT, C_LIMIT, C_PERCENT, C_ANON,
        C_FILE, C_OOM, C_PROCS, NCOLS };
@@ -158,25 +159,29 @@ static void emit(struct walk *w, const char *dir, const char *rel, int depth) {
   w->rows++;
 }
 
-static void walk(struct walk *w, const char *dir, const char *rel, int depth) {
+/* One path buffer for the whole walk (root + relative path), so the
+ * recursion costs a few bytes of stack per level, not a path. */
+static void walk(struct walk *w, char *path, size_t len, size_t rootlen,
+                 int depth) {
   if (w->rows >= MAX_CGROUPS)
     return;
-  emit(w, dir, rel, depth);
+  emit(w, path, path + rootlen, depth);
   if (depth >= w->max_depth)
     return;
-  DIR *d = opendir(dir);
+  DIR *d = opendir(path);
   if (d == NULL)
     return;
   struct dirent *e;
   while ((e = readdir(d)) != NULL && w->rows < MAX_CGROUPS) {
     if (e->d_type != DT_DIR || e->d_name[0] == '.')
       continue;
-    char sub[4096], subrel[4096];
-    if (snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub ||
-        snprintf(subrel, sizeof subrel, "%s/%s", rel, e->d_name) >=
-            (int)sizeof subrel)
+    size_t n = strlen(e->d_name);
+    if (len + 1 + n >= PATH_BUF)
       continue;
-    walk(w, sub, subrel, depth + 1);
+    path[len] = '/';
+    memcpy(path + len + 1, e->d_name, n + 1);
+    walk(w, path, len + 1 + n, rootlen, depth + 1);
+    path[len] = '\0';
   }
   closedir(d);
 }
@@ -253,8 +258,17 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
     depth += strcmp(c->expr, "/") != 0;
     emit(&w, dir, strcmp(c->expr, "/") == 0 ? "" : c->expr, depth);
   }
-  if (neq == 0)
-    walk(&w, w.root, "", 0);
+  if (neq == 0) {
+    char *path = malloc(PATH_BUF);
+    if (path == NULL) {
+      osq_rows_error(out, "cgroup_memory: out of memory");
+      return OSQ_ERROR;
+    }
+    size_t rootlen = strlen(w.root);
+    memcpy(path, w.root, rootlen + 1);
+    walk(&w, path, rootlen, rootlen, 0);
+    free(path);
+  }
   return OSQ_OK;
 }
 

@@ -87,6 +87,10 @@ osq_extension *osq_extension_new(const char *name, const char *version) {
 void osq_extension_free(osq_extension *ext) {
   if (ext == NULL)
     return;
+  /* A plugin call that outlived the stop still uses the handle and its
+   * plugins; the process is about to exit, so leave them be. */
+  if (atomic_load(&ext->busy_at_exit) > 0)
+    return;
   for (int k = 0; k < OSQ_SDK_KINDS; k++) {
     for (size_t i = 0; i < ext->plugins[k].n; i++) {
       const void *p = ext->plugins[k].items[i];

@@ -17,6 +17,8 @@
 #define OSQ_SDK_POLL_MS 20              /* waiting for the core */
 #define OSQ_SDK_MAX_SECONDS 86400.0     /* --timeout / --interval bound */
 #define OSQ_SDK_JOIN_MS 5000            /* at exit, for a busy plugin */
+#define OSQ_SDK_STACK (1024 * 1024)     /* per connection thread: plugins
+                                           run on it */
 
 /* Parsed command line (see args.c). */
 typedef struct osq_sdk_args {
@@ -66,6 +68,7 @@ struct osq_extension {
   bool stop_deregister;
   char stop_reason[512];
 
+  atomic_int busy_at_exit; /* threads left running: the handle is kept */
   pthread_t watcher;
   bool watcher_started;
   pthread_cond_t watcher_cond;

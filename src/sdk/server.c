@@ -211,7 +211,7 @@ void osq_sdk_accept(osq_extension *ext, int listen_fd) {
     *slot = (struct osq_sdk_conn){.ext = ext, .fd = fd, .used = true};
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, OSQ_SDK_STACK);
     if (pthread_create(&slot->thread, &attr, conn_main, slot) != 0)
       slot->used = false;
     pthread_attr_destroy(&attr);
@@ -259,8 +259,9 @@ void osq_sdk_reap(osq_extension *ext, bool all) {
     int64_t left = deadline - osq_now_ms();
     if (!timed_join(joins[i], left > 0 ? (int)left : 0)) {
       /* A plugin still busy: leave it to the process exit. */
-      OSQ_WARN("a connection thread is still busy at exit");
+      OSQ_WARN("a plugin call is still running at exit; leaving it");
       pthread_detach(joins[i]);
+      atomic_fetch_add(&ext->busy_at_exit, 1);
     }
   }
 }
