@@ -3,11 +3,13 @@
  * and pool connections for concurrent callers. */
 #include "sql_internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/flags.h"
 #include "core/log.h"
@@ -460,6 +462,11 @@ static size_t pool_nidle, pool_total;
 static unsigned pool_epoch;
 
 osq_db *osq_db_acquire(char *err, size_t errlen) {
+  /* Bounded wait: a leaked or stuck connection must not hang every later
+   * caller. */
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += OSQ_SQL_POOL_WAIT_SECONDS;
   pthread_mutex_lock(&pool_lock);
   for (;;) {
     if (pool_nidle > 0) {
@@ -469,7 +476,14 @@ osq_db *osq_db_acquire(char *err, size_t errlen) {
     }
     if (pool_total < OSQ_SQL_POOL_MAX)
       break;
-    pthread_cond_wait(&pool_cv, &pool_lock);
+    if (pthread_cond_timedwait(&pool_cv, &pool_lock, &deadline) == ETIMEDOUT &&
+        pool_nidle == 0 && pool_total >= OSQ_SQL_POOL_MAX) {
+      pthread_mutex_unlock(&pool_lock);
+      snprintf(err, errlen,
+               "all %d SQL connections stayed busy for %d seconds",
+               OSQ_SQL_POOL_MAX, OSQ_SQL_POOL_WAIT_SECONDS);
+      return NULL;
+    }
   }
   pool_total++;
   unsigned epoch = pool_epoch;

@@ -39,7 +39,9 @@ int osq_db_exec(osq_db *db, const char *sql, const osq_sql_sink *sink,
 
 /* A process-wide pool for concurrent callers (the extension manager's
  * query(), the scheduler). Each connection is used by one thread at a
- * time. */
+ * time. At most 16 connections exist; acquire waits for a free one and
+ * returns NULL (reason in err) after 60 seconds. Return connections with
+ * osq_db_release, never osq_db_close. */
 osq_db *osq_db_acquire(char *err, size_t errlen);
 void osq_db_release(osq_db *db);
 void osq_db_pool_shutdown(void);

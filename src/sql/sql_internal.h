@@ -19,6 +19,7 @@
 #define OSQ_SQL_MAX_NAME 512   /* table and column names */
 #define OSQ_SQL_MAX_COLUMNS 4096
 #define OSQ_SQL_POOL_MAX 16
+#define OSQ_SQL_POOL_WAIT_SECONDS 60
 #define OSQ_SQL_REGEX_MAX 256
 
 /* One stored cell: 16 bytes; text and blob bytes live in the set's byte
