@@ -9,8 +9,8 @@
 #include "logger/logger.h"
 #include "sql/sql.h"
 
-#include <malloc.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +23,7 @@
 #define EXEC_KEY "executing_query"
 
 static volatile sig_atomic_t limit_hit;
-static osq_sched *current;
+static _Atomic(osq_sched *) current;
 
 void osq_sched_limit_hit(void) { limit_hit = 1; }
 osq_sched *osq_sched_current(void) { return current; }
@@ -61,8 +61,8 @@ static void free_states(osq_sched *s) {
 void osq_sched_free(osq_sched *s) {
   if (s == NULL)
     return;
-  if (current == s)
-    current = NULL;
+  osq_sched *expected = s;
+  atomic_compare_exchange_strong(&current, &expected, NULL);
   pthread_mutex_lock(&s->lock);
   free_states(s);
   osq_config_free(s->config);

@@ -234,3 +234,23 @@ int osq_store_del(osq_store *s, const char *key) {
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   return step_done(s, st);
 }
+
+void osq_store_dump(osq_store *s, FILE *out) {
+  sqlite3_stmt *st = prep(s, "SELECT name, rows, epoch, counter, sql"
+                             " FROM queries ORDER BY name");
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    const char *n = (const char *)sqlite3_column_text(st, 0);
+    fprintf(out, "queries[%s]: %s\n", n, sqlite3_column_text(st, 1));
+    fprintf(out, "queries[%sepoch]: %lld\n", n,
+            (long long)sqlite3_column_int64(st, 2));
+    fprintf(out, "queries[%scounter]: %lld\n", n,
+            (long long)sqlite3_column_int64(st, 3));
+    fprintf(out, "queries[query.%s]: %s\n", n, sqlite3_column_text(st, 4));
+  }
+  sqlite3_finalize(st);
+  st = prep(s, "SELECT key, value FROM settings ORDER BY key");
+  while (st && sqlite3_step(st) == SQLITE_ROW)
+    fprintf(out, "configurations[%s]: %s\n", sqlite3_column_text(st, 0),
+            sqlite3_column_text(st, 1));
+  sqlite3_finalize(st);
+}

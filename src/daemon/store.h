@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct osq_store osq_store;
 
@@ -43,5 +44,8 @@ size_t osq_store_query_names(osq_store *s, char ***out);
 char *osq_store_get(osq_store *s, const char *key);
 int osq_store_set(osq_store *s, const char *key, const char *value);
 int osq_store_del(osq_store *s, const char *key);
+
+/* --database_dump: every key as "domain[key]: value", one a line. */
+void osq_store_dump(osq_store *s, FILE *out);
 
 #endif

@@ -274,7 +274,8 @@ int osq_worker_run(bool under_watcher) {
   sigaddset(&sigs, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-  if (!under_watcher && !ephemeral && !check && !dump) {
+  if (!under_watcher && !ephemeral && !check && !dump &&
+      !osq_flag_bool("database_dump")) {
     w.pidfd = osq_pidfile_acquire(osq_flag_str("pidfile"), err, sizeof err);
     if (w.pidfd < 0) {
       fprintf(stderr, "osqd Pidfile check failed: %s\n", err);
@@ -285,12 +286,18 @@ int osq_worker_run(bool under_watcher) {
    * they are set up */
   if (!osq_flag_bool("disable_logging") && !check && !dump)
     osq_loggers_capture_status();
-  bool memdb = ephemeral || osq_flag_bool("disable_database") || check || dump;
+  bool memdb = !osq_flag_bool("database_dump") &&
+               (ephemeral || osq_flag_bool("disable_database") || check || dump);
   w.store = osq_store_open(memdb ? NULL : osq_flag_str("database_path"), err,
                            sizeof err);
   if (w.store == NULL) {
     OSQ_ERR("Cannot open the results store: %s", err);
     rc = OSQ_EXIT_CATASTROPHIC;
+    goto out;
+  }
+  if (osq_flag_bool("database_dump")) {
+    osq_store_dump(w.store, stdout);
+    fflush(stdout);
     goto out;
   }
   if (osq_tables_register_builtin() < 0 || osq_sched_register_tables() != 0 ||
@@ -333,7 +340,10 @@ int osq_worker_run(bool under_watcher) {
     }
   }
   if (dump) {
-    rc = cfg || strstr(err, "parsing") ? 0 : 1;
+    /* the sources were printed before parsing; only a failed fetch fails */
+    rc = cfg || strncmp(err, "Error parsing", 13) == 0 ? 0 : 1;
+    if (rc)
+      fprintf(stderr, "Error reading config: %s\n", err);
     osq_config_free(cfg);
     goto out;
   }

@@ -1,0 +1,175 @@
+/* The built-in filesystem logger (files, mode, rotation, status lines) and
+ * the dispatch to active loggers (activation errors, status buffering,
+ * features). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/flags.h"
+#include "core/log.h"
+#include "logger/logger.h"
+#include "registry/registry.h"
+
+static char dir[64];
+
+static char *slurp(const char *name) {
+  char p[256];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  FILE *f = fopen(p, "r");
+  if (f == NULL)
+    return NULL;
+  char *buf = calloc(1, 1 << 16);
+  size_t n = fread(buf, 1, (1 << 16) - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+static int setup(void **state) {
+  (void)state;
+  strcpy(dir, "/tmp/osq-logger-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  char err[256], path[128];
+  snprintf(path, sizeof path, "%s/logs/sub", dir);
+  assert_int_equal(osq_flag_set("logger_path", path, err, sizeof err), 0);
+  strcat(dir, "/logs/sub");
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[128];
+  *strstr(dir, "/logs/sub") = '\0';
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd);
+}
+
+static void test_filesystem_files(void **state) {
+  (void)state;
+  char err[256];
+  assert_int_equal(osq_fslog_setup(err, sizeof err), 0);
+  char *r = slurp(OSQ_RESULTS_LOG);
+  assert_non_null(r); /* created empty at setup */
+  assert_string_equal(r, "");
+  free(r);
+  const osq_logger_plugin *fs = &osq_logger_filesystem;
+  assert_int_equal(fs->log(OSQ_LOG_RESULT, "{\"a\":1}", 7, NULL), OSQ_OK);
+  assert_int_equal(fs->log(OSQ_LOG_RESULT, "{\"a\":2}", 7, NULL), OSQ_OK);
+  assert_int_equal(fs->log(OSQ_LOG_SNAPSHOT, "{\"s\":1}", 7, NULL), OSQ_OK);
+  r = slurp(OSQ_RESULTS_LOG);
+  assert_string_equal(r, "{\"a\":1}\n{\"a\":2}\n");
+  free(r);
+  r = slurp(OSQ_SNAPSHOTS_LOG);
+  assert_string_equal(r, "{\"s\":1}\n");
+  free(r);
+  char p[256];
+  snprintf(p, sizeof p, "%s/%s", dir, OSQ_RESULTS_LOG);
+  struct stat st;
+  assert_int_equal(stat(p, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0640);
+  /* status lines arrive as osquery's JSON array, leave as glog lines */
+  const char *status = "[{\"s\":2,\"f\":\"x.c\",\"i\":7,\"m\":\"boom\","
+                       "\"h\":\"h\",\"c\":\"c\",\"u\":1412098650}]";
+  assert_int_equal(fs->log(OSQ_LOG_STATUS, status, strlen(status), NULL),
+                   OSQ_OK);
+  r = slurp(OSQ_STATUS_LOG);
+  assert_non_null(r);
+  assert_true(r[0] == 'E');
+  assert_non_null(strstr(r, " x.c:7] boom\n"));
+  free(r);
+  assert_int_not_equal(fs->log(OSQ_LOG_STATUS, "[", 1, NULL), OSQ_OK);
+}
+
+static void test_rotation(void **state) {
+  (void)state;
+  char err[256];
+  osq_flag_set("logger_rotate", "true", err, sizeof err);
+  osq_flag_set("logger_rotate_size", "8", err, sizeof err); /* one line */
+  osq_flag_set("logger_rotate_max_files", "2", err, sizeof err);
+  const osq_logger_plugin *fs = &osq_logger_filesystem;
+  for (int i = 0; i < 5; i++) {
+    char line[32];
+    int n = snprintf(line, sizeof line, "{\"n\":%d}", i);
+    assert_int_equal(fs->log(OSQ_LOG_SNAPSHOT, line, (size_t)n, NULL), OSQ_OK);
+  }
+  char *cur = slurp(OSQ_SNAPSHOTS_LOG);
+  char *one = slurp(OSQ_SNAPSHOTS_LOG ".1");
+  char *two = slurp(OSQ_SNAPSHOTS_LOG ".2");
+  char *three = slurp(OSQ_SNAPSHOTS_LOG ".3");
+  assert_string_equal(cur, "{\"n\":4}\n");
+  assert_string_equal(one, "{\"n\":3}\n");
+  assert_string_equal(two, "{\"n\":2}\n");
+  assert_null(three); /* beyond logger_rotate_max_files */
+  free(cur);
+  free(one);
+  free(two);
+  osq_flag_set("logger_rotate", "false", err, sizeof err);
+}
+
+/* A logger that records what it gets. */
+static char got[4096];
+static int calls;
+static int rec_log(osq_log_kind kind, const char *text, size_t len,
+                   void *udata) {
+  (void)udata;
+  calls++;
+  size_t o = strlen(got);
+  snprintf(got + o, sizeof got - o, "%d:%.*s\n", (int)kind, (int)len, text);
+  return OSQ_OK;
+}
+static const osq_logger_plugin rec = {
+    .name = "rec", .features = OSQ_LOGGER_FEATURE_STATUS, .log = rec_log};
+static const osq_logger_plugin quiet = {.name = "quiet", .log = rec_log};
+
+static void test_dispatch(void **state) {
+  (void)state;
+  char err[256];
+  assert_int_equal(osq_loggers_register_builtin(), 0);
+  assert_int_equal(osq_registry_add(OSQ_REGISTRY_LOGGER, &rec, 0, false, err,
+                                    sizeof err),
+                   0);
+  assert_int_equal(osq_registry_add(OSQ_REGISTRY_LOGGER, &quiet, 0, false,
+                                    err, sizeof err),
+                   0);
+  assert_int_equal(osq_loggers_setup("rec,nope", NULL, NULL, err, sizeof err),
+                   -1);
+  assert_string_equal(
+      err, "Cannot activate nope logger plugin: Unknown registry plugin: nope");
+  got[0] = '\0';
+  assert_int_equal(osq_loggers_setup("rec,quiet", NULL, NULL, err, sizeof err),
+                   0);
+  assert_string_equal(got, "3:osqd\n3:osqd\n"); /* init to each */
+  got[0] = '\0';
+  assert_int_equal(osq_loggers_log(OSQ_LOG_RESULT, "L", 1), 0);
+  assert_string_equal(got, "0:L\n0:L\n");
+  /* status lines are held until flushed, and only "rec" wants them */
+  osq_loggers_capture_status();
+  OSQ_WARN("held %d", 1);
+  got[0] = '\0';
+  osq_loggers_flush_status("hh");
+  assert_non_null(strstr(got, "2:[{\"s\":1,\"f\":\"test_logger_plugins.c\""));
+  assert_non_null(strstr(got, "\"m\":\"held 1\",\"h\":\"hh\""));
+  assert_null(strstr(strchr(got, '\n') + 1, "2:"));
+  got[0] = '\0';
+  osq_loggers_flush_status("hh"); /* nothing left */
+  assert_string_equal(got, "");
+  osq_loggers_shutdown();
+}
+
+int main(void) {
+  osq_flags_init(OSQ_PERSONALITY_DAEMON);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_filesystem_files),
+      cmocka_unit_test(test_rotation),
+      cmocka_unit_test(test_dispatch),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
