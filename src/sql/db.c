@@ -310,6 +310,7 @@ osq_db *osq_db_open(char *err, size_t errlen) {
     goto fail;
   }
   sqlite3_set_authorizer(db->db, authorizer, db);
+  db->planner = osq_flag_bool("planner");
   osq_db_sync(db);
   return db;
 fail:
@@ -356,6 +357,7 @@ int osq_db_exec(osq_db *db, const char *sql, const osq_sql_sink *sink,
   if (db->exec_depth++ == 0) {
     osq_cache_clear(db); /* anything left by direct sqlite3 use */
     db->in_exec = true;
+    db->planner = osq_flag_bool("planner");
   }
   while (tail && *tail) {
     osq_db_sync(db);

@@ -87,6 +87,7 @@ struct osq_db {
   bool in_pool;
   bool in_exec; /* inside osq_db_exec: row sets may be cached */
   unsigned exec_depth;
+  bool planner; /* --planner, read once per osq_db_exec (flags lock) */
   unsigned pool_epoch;
 };
 

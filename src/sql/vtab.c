@@ -333,7 +333,7 @@ static bool op_pushable(int op) {
  * slot, so each plan carries its own state and nothing is shared. */
 static int x_best_index(sqlite3_vtab *v, sqlite3_index_info *info) {
   bridge_vtab *vt = (bridge_vtab *)v;
-  bool planner = osq_flag_bool("planner");
+  bool planner = vt->db->planner;
   if (planner)
     fprintf(stderr, "xBestIndex Evaluating constraints for table: %s\n",
             vt->name);
@@ -629,7 +629,7 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   if (first_scan)
     warn_attributes(vt, ctx);
 
-  if (osq_flag_bool("planner")) {
+  if (db->planner) {
     size_t count = 0;
     for (size_t i = 0; i < vt->ncols; i++)
       count += osq_context_nconstraints(ctx, i);
