@@ -96,6 +96,12 @@ typedef int (*osq_query_row_fn)(const osq_strmap *row, void *udata);
 int osq_extension_query(osq_extension *ext, const char *sql,
                         osq_query_row_fn row, void *udata, char *err,
                         size_t errlen);
+/* The result columns of sql without running it (getQueryColumns): one
+ * call per column, in order, with a one-entry map name -> declared type
+ * ("TEXT", "BIGINT", ... or "UNKNOWN"). Errors as osq_extension_query. */
+int osq_extension_query_columns(osq_extension *ext, const char *sql,
+                                osq_query_row_fn row, void *udata, char *err,
+                                size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -302,9 +302,9 @@ static int q_row_end(void *u) {
   return OSQ_OK;
 }
 
-int osq_extension_query(osq_extension *ext, const char *sql,
-                        osq_query_row_fn row, void *udata, char *err,
-                        size_t errlen) {
+static int ask_core(osq_extension *ext, bool columns, const char *sql,
+                    osq_query_row_fn row, void *udata, char *err,
+                    size_t errlen) {
   char dummy[8];
   if (err == NULL || errlen == 0) {
     err = dummy;
@@ -328,7 +328,8 @@ int osq_extension_query(osq_extension *ext, const char *sql,
   osq_strmap_init(&q.row);
   osq_row_handler h = {q_cell, q_row_end, &q};
   osq_ext_status st = {0};
-  rc = osq_api_query(c, sql, &st, &h, err, errlen);
+  rc = columns ? osq_api_get_query_columns(c, sql, &st, &h, err, errlen)
+               : osq_api_query(c, sql, &st, &h, err, errlen);
   osq_strmap_clear(&q.row);
   osq_sdk_put_conn(ext, c, rc == OSQ_OK);
   if (rc == OSQ_OK && st.code != 0) {
@@ -339,4 +340,16 @@ int osq_extension_query(osq_extension *ext, const char *sql,
   }
   osq_ext_status_clear(&st);
   return rc;
+}
+
+int osq_extension_query(osq_extension *ext, const char *sql,
+                        osq_query_row_fn row, void *udata, char *err,
+                        size_t errlen) {
+  return ask_core(ext, false, sql, row, udata, err, errlen);
+}
+
+int osq_extension_query_columns(osq_extension *ext, const char *sql,
+                                osq_query_row_fn row, void *udata, char *err,
+                                size_t errlen) {
+  return ask_core(ext, true, sql, row, udata, err, errlen);
 }

@@ -102,10 +102,20 @@ static int m_query(void *u, const char *sql, osq_api_reply *reply) {
   return OSQ_OK;
 }
 
+static int m_columns(void *u, const char *sql, osq_api_reply *reply) {
+  (void)u;
+  (void)sql;
+  osq_api_reply_row_begin(reply);
+  osq_api_reply_cell(reply, "a", 1, "BIGINT", 6);
+  osq_api_reply_row_end(reply);
+  osq_ext_status_set(&reply->status, 0, "OK", 0);
+  return OSQ_OK;
+}
+
 static const osq_api_handlers mgr_handlers = {
     .ping = m_ping, .register_extension = m_register,
     .deregister_extension = m_deregister, .extensions = m_extensions,
-    .options = m_options, .query = m_query};
+    .options = m_options, .query = m_query, .get_query_columns = m_columns};
 
 static void *mgr_conn(void *arg) {
   osq_tconn *c = osq_tconn_wrap((int)(intptr_t)arg);
@@ -143,6 +153,12 @@ static int copy(const osq_strmap *row, void *u) {
   return osq_strmap_set(u, "a", a, strlen(a));
 }
 
+static int copy_type(const osq_strmap *row, void *u) {
+  size_t n;
+  const char *v = osq_strmap_val(row, 0, &n);
+  return osq_strmap_set(u, osq_strmap_key(row, 0), v, n);
+}
+
 static int gen(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)ctx;
   (void)udata;
@@ -155,6 +171,12 @@ static int gen(const osq_context *ctx, osq_rows *out, void *udata) {
   rc = osq_extension_query(ext, "select 1 as a", copy, &got, err,
                            sizeof err);
   osq_rows_cstr(out, 0, rc == OSQ_OK ? osq_strmap_get(&got, "a") : err);
+  osq_strmap_clear(&got);
+  osq_strmap_init(&got);
+  assert_int_equal(osq_extension_query_columns(ext, "select 1 as a", copy_type,
+                                               &got, err, sizeof err),
+                   OSQ_OK);
+  assert_string_equal(osq_strmap_get(&got, "a"), "BIGINT");
   osq_strmap_clear(&got);
   rc = osq_extension_query(ext, "select x", NULL, NULL, err, sizeof err);
   osq_rows_cstr(out, 1, rc == OSQ_ERROR ? err : "?");
