@@ -169,6 +169,28 @@ def test_distributed():
         eq(dm.stop(), 0, "exit code")
 
 
+def test_daemonize():
+    d = osqtest.workdir("osqd-cfg-")
+    dm = Daemon(d, {"schedule": {"z": {"query": "select 1 as z",
+                                       "interval": 1}}},
+                watchdog=True, args=["--daemonize"])
+    r = subprocess.run(dm.cmd, capture_output=True, text=True, timeout=30)
+    eq(r.returncode, 0, "the launching process exits at once")
+    pidfile = os.path.join(d, "osqd.pid")
+    pid = int(wait_until(lambda: os.path.exists(pidfile) and
+                         open(pidfile).read(), 20, "the pidfile"))
+    try:
+        check(pid != os.getpid(), "a new process")
+        wait_until(lambda: dm.lines(), 20, "results from the daemon")
+        eq(os.getsid(pid), pid, "a session of its own")
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not os.path.exists("/proc/%d" % pid) or
+                   "Z" in open("/proc/%d/stat" % pid).read().split()[2],
+                   30, "the daemon to stop")
+    check(not os.path.exists(pidfile), "pidfile removed on exit")
+
+
 if __name__ == "__main__":
     osqtest.run_tests([test_reload_and_tables, test_log_options,
-                       test_distributed])
+                       test_distributed, test_daemonize])

@@ -296,6 +296,25 @@ def test_memory_limit_denylist():
         eq(dm.stop(), 0, "exit code")
 
 
+def test_cpu_limit_denylist():
+    d = osqtest.workdir("osqd-")
+    burn = ("with recursive c(x) as (select 1 union all select x + 1 from c "
+            "where x < 2000000000) select count(*) from c")
+    cfg = {"schedule": {"burn": {"query": burn, "interval": 1}}}
+    dm = Daemon(d, cfg, watchdog=True,
+                args=["--watchdog_utilization_limit=5",
+                      "--watchdog_latency_limit=2", "--watchdog_delay=0",
+                      "--watchdog_forced_shutdown_delay=1"]).start()
+    try:
+        wait_until(lambda: "Maximum sustainable CPU utilization limit" in
+                   dm.stderr(), 60, "the watchdog to stop the worker",
+                   dm.proc)
+        wait_until(lambda: "skipping denied scheduled query: burn" in
+                   dm.stderr(), 60, "the denylist", dm.proc)
+    finally:
+        eq(dm.stop(), 0, "exit code")
+
+
 def _cleanup():
     for m in _markers:
         m.stop()
@@ -308,4 +327,4 @@ if __name__ == "__main__":
                        test_sigkill_recovery_daemon,
                        test_sigkill_recovery_worker,
                        test_unknown_config_plugin, test_bad_config,
-                       test_memory_limit_denylist])
+                       test_memory_limit_denylist, test_cpu_limit_denylist])
