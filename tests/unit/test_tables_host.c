@@ -15,6 +15,7 @@
 #include "tables/builtin.h"
 #include "tables/linux/host_config.h"
 #include "tables/linux/net_config.h"
+#include "tables/linux/system_extra.h"
 #include "tables/linux/users.h"
 #include "test_tables_sink.h"
 
@@ -321,6 +322,126 @@ static void test_logged_in_users(void **state) {
   osq_tables_utmp_path = "/var/run/utmp";
 }
 
+static void test_modules_last(void **state) {
+  (void)state;
+  osq_tables_modules_path =
+      put("modules", "nf_tables 245760 1 nft_chain_nat, Live 0xffffffffc0a00000\n"
+                     "short 1\n"
+                     "loop 32768 0 - Live 0x0000000000000000\n");
+  const osq_table_plugin *t = &osq_table_kernel_modules;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->n, 2);
+  tcell *m = tfind_text(r, 0, "nf_tables");
+  assert_int_equal(m[1].i, 245760);
+  assert_string_equal(m[2].s, "nft_chain_nat,");
+  assert_string_equal(m[3].s, "Live");
+  assert_string_equal(m[4].s, "0xffffffffc0a00000");
+  tfree(r);
+  osq_tables_modules_path = "/proc/modules";
+  r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  tfree(r);
+
+  char path[512];
+  snprintf(path, sizeof path, "%s/wtmp", tmp);
+  FILE *f = fopen(path, "wb");
+  struct utmp u;
+  memset(&u, 0, sizeof u);
+  u.ut_type = BOOT_TIME; /* not a login: skipped */
+  fwrite(&u, sizeof u, 1, f);
+  u.ut_type = USER_PROCESS;
+  u.ut_pid = 77;
+  memcpy(u.ut_user, "alice", 5);
+  memcpy(u.ut_line, "pts/1", 5);
+  memcpy(u.ut_host, "example.org", 11);
+  u.ut_tv.tv_sec = 1700001000;
+  fwrite(&u, sizeof u, 1, f);
+  u.ut_type = DEAD_PROCESS;
+  u.ut_tv.tv_sec = 1700002000;
+  fwrite(&u, sizeof u, 1, f);
+  fclose(f);
+  osq_tables_wtmp_path = path;
+  t = &osq_table_last;
+  r = trun_all(t);
+  assert_int_equal(r->n, 2);
+  assert_string_equal(r->rows[0][tcol(t, "username")].s, "alice");
+  assert_int_equal(r->rows[0][tcol(t, "type")].i, USER_PROCESS);
+  assert_string_equal(r->rows[0][tcol(t, "type_name")].s, "user-process");
+  assert_int_equal(r->rows[1][tcol(t, "time")].i, 1700002000);
+  assert_string_equal(r->rows[1][tcol(t, "host")].s, "example.org");
+  tfree(r);
+  osq_tables_wtmp_path = "/var/log/wtmp";
+}
+
+static void test_block_devices(void **state) {
+  (void)state;
+  put("block/vda/size", "41943040\n");
+  put("block/vda/queue/logical_block_size", "512\n");
+  put("block/vda/device/vendor", "0x1af4   \n");
+  put("block/vda/device/model", "VirtIO disk\n");
+  put("block/vda/serial", "abc123\n");
+  put("block/vda/vda1/partition", "1\n");
+  put("block/vda/vda1/size", "2048\n");
+  put("block/vda/notapart/size", "1\n");
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/block", tmp);
+  osq_tables_sys_block = dir;
+  const osq_table_plugin *t = &osq_table_block_devices;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->n, 2);
+  tcell *d = tfind_text(r, 0, "/dev/vda");
+  assert_string_equal(d[tcol(t, "parent")].s, "");
+  assert_string_equal(d[tcol(t, "vendor")].s, "0x1af4");
+  assert_string_equal(d[tcol(t, "model")].s, "VirtIO disk");
+  assert_string_equal(d[tcol(t, "serial")].s, "abc123");
+  assert_int_equal(d[tcol(t, "size")].i, 41943040);
+  assert_int_equal(d[tcol(t, "block_size")].i, 512);
+  tcell *p = tfind_text(r, 0, "/dev/vda1");
+  assert_string_equal(p[tcol(t, "parent")].s, "/dev/vda");
+  assert_int_equal(p[tcol(t, "size")].i, 2048);
+  tfree(r);
+  osq_tables_sys_block = "/sys/block";
+  r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  tfree(r);
+}
+
+static void test_sudoers(void **state) {
+  (void)state;
+  put("sudoers.d/extra", "alice ALL=(ALL) NOPASSWD: \\\n    /usr/bin/apt\n");
+  put("sudoers.d/ignored.bak", "mallory ALL=(ALL) ALL\n");
+  char loop[600];
+  snprintf(loop, sizeof loop, "#include %s/sudoers\n", tmp);
+  put("sudoers.d/loop", loop);
+  char main_file[1024];
+  snprintf(main_file, sizeof main_file,
+           "# comment\n"
+           "Defaults\tenv_reset\n"
+           "root ALL=(ALL:ALL) ALL\n"
+           "\n"
+           "#includedir %s/sudoers.d\n",
+           tmp);
+  osq_tables_sudoers_path = put("sudoers", main_file);
+  const osq_table_plugin *t = &osq_table_sudoers;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  tcell *d = tfind_text(r, 1, "Defaults");
+  assert_string_equal(d[2].s, "env_reset");
+  tcell *root = tfind_text(r, 1, "root");
+  assert_string_equal(root[2].s, "ALL=(ALL:ALL) ALL");
+  assert_non_null(tfind_text(r, 1, "#includedir"));
+  tcell *a = tfind_text(r, 1, "alice");
+  assert_non_null(a);
+  assert_string_equal(a[2].s, "ALL=(ALL) NOPASSWD:     /usr/bin/apt");
+  assert_non_null(strstr(a[0].s, "sudoers.d/extra"));
+  assert_null(tfind_text(r, 1, "mallory")); /* names with '.' are skipped */
+  /* the include loop (sudoers.d/loop includes sudoers) ends at the depth
+   * bound: each level adds the same 5 rows */
+  assert_true(r->n > 10 && r->n < 200);
+  tfree(r);
+  osq_tables_sudoers_path = "/etc/sudoers";
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arp_routes),
@@ -329,6 +450,9 @@ int main(void) {
       cmocka_unit_test(test_crontab),
       cmocka_unit_test(test_suid_sysctl),
       cmocka_unit_test(test_logged_in_users),
+      cmocka_unit_test(test_modules_last),
+      cmocka_unit_test(test_block_devices),
+      cmocka_unit_test(test_sudoers),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
