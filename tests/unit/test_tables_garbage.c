@@ -17,6 +17,7 @@
 #include "tables/linux/host_config.h"
 #include "tables/linux/misc.h"
 #include "tables/linux/net_config.h"
+#include "tables/linux/system_extra.h"
 #include "tables/linux/system.h"
 #include "tables/linux/users.h"
 #include "test_tables_sink.h"
@@ -119,9 +120,10 @@ static void test_garbage_more(void **state) {
   fclose(f);
   static const char *const names[] = {
       "arp", "route", "ipv6_route", "resolv", "crontab", "utmp",
-      ".ssh/authorized_keys", ".bash_history", ".zsh_history"};
-  char paths[9][600];
-  for (size_t i = 0; i < 9; i++)
+      ".ssh/authorized_keys", ".bash_history", ".zsh_history", "modules",
+      "wtmp", "sudoers"};
+  char paths[12][600];
+  for (size_t i = 0; i < 12; i++)
     snprintf(paths[i], sizeof paths[i], "%s/%s", d, names[i]);
   osq_tables_proc_net = d;
   osq_tables_resolv_path = paths[3];
@@ -130,10 +132,13 @@ static void test_garbage_more(void **state) {
   osq_tables_cron_dirs[0] = NULL;
   osq_tables_utmp_path = paths[5];
   osq_tables_passwd_path = passwd;
+  osq_tables_modules_path = paths[9];
+  osq_tables_wtmp_path = paths[10];
+  osq_tables_sudoers_path = paths[11];
   static const size_t sizes[] = {0, 1, 100, 383, 384, 385, 5000, 40000};
   for (int flavour = 0; flavour < 4; flavour++)
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
-      for (size_t i = 0; i < 9; i++)
+      for (size_t i = 0; i < 12; i++)
         write_garbage(paths[i], sizes[s], flavour);
       run_ok(&osq_table_arp_cache, NULL, NULL);
       run_ok(&osq_table_routes, NULL, NULL);
@@ -142,6 +147,9 @@ static void test_garbage_more(void **state) {
       run_ok(&osq_table_logged_in_users, NULL, NULL);
       run_ok(&osq_table_authorized_keys, NULL, NULL);
       run_ok(&osq_table_shell_history, NULL, NULL);
+      run_ok(&osq_table_kernel_modules, NULL, NULL);
+      run_ok(&osq_table_last, NULL, NULL);
+      run_ok(&osq_table_sudoers, NULL, NULL);
     }
   osq_tables_proc_net = "/proc/net";
   osq_tables_resolv_path = "/etc/resolv.conf";
@@ -149,6 +157,9 @@ static void test_garbage_more(void **state) {
   osq_tables_cron_dirs[0] = cd;
   osq_tables_utmp_path = "/var/run/utmp";
   osq_tables_passwd_path = "/etc/passwd";
+  osq_tables_modules_path = "/proc/modules";
+  osq_tables_wtmp_path = "/var/log/wtmp";
+  osq_tables_sudoers_path = "/etc/sudoers";
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
   assert_int_equal(system(cmd), 0);
