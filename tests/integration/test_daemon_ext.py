@@ -45,9 +45,8 @@ def received(path):
         return [json.loads(x) for x in f.read().splitlines() if x]
 
 
-def start(d, args, env):
-    cmd = [osqtest.binary("osqd"), "--disable_watchdog",
-           "--flagfile=/dev/null",
+def start(d, args, env, watchdog=False):
+    cmd = [osqtest.binary("osqd"), "--flagfile=/dev/null",
            "--database_path=" + os.path.join(d, "osq.db"),
            "--logger_path=" + os.path.join(d, "log"),
            "--pidfile=" + os.path.join(d, "osqd.pid"),
@@ -55,6 +54,8 @@ def start(d, args, env):
            "--extensions_autoload=" + os.path.join(d, "ext.load"),
            "--extensions_timeout=20", "--extensions_interval=1",
            "--allow_unsafe"] + args
+    if not watchdog:
+        cmd.append("--disable_watchdog")
     e = dict(os.environ)
     e.update(env)
     errf = open(os.path.join(d, "stderr"), "w")
@@ -122,6 +123,54 @@ def test_python_config_and_logger():
     eq(rc, 0, "exit code")
 
 
+def children(pid):
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                out += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def test_watcher_restarts_with_extension_plugins():
+    """Under the watcher the extension is the watcher's child; a killed
+    worker is replaced and gets its config and logger from the extension
+    again (it reconnects to the new worker's manager)."""
+    d = osqtest.workdir("osqd-ext-")
+    env = python_ext(d)
+    p, errf = start(d, ["--config_plugin=pyconf", "--logger_plugin=pylog",
+                        "--watchdog_level=-1"], env, watchdog=True)
+    try:
+        def results():
+            return [r for r in received(env["OSQT_LOG"]) if "string" in r]
+        wait_until(results, 40, "a result line at the extension logger", p)
+        kids = children(p.pid)
+        eq(len(kids), 2, "worker and extension are the watcher's children")
+        worker = [k for k in kids
+                  if "osqd" in open("/proc/%d/comm" % k).read()][0]
+        os.kill(worker, signal.SIGKILL)
+        inits = lambda: [r for r in received(env["OSQT_LOG"]) if "init" in r]
+        wait_until(lambda: len(inits()) >= 2, 60,
+                   "the new worker to start the extension logger", p)
+        def started():
+            n = 0
+            for r in received(env["OSQT_LOG"]):
+                if "status" in r:
+                    n += sum(1 for x in json.loads(r["log"])
+                             if x["m"].startswith("osqd started"))
+            return n >= 2
+        wait_until(started, 30, "the new worker's status lines", p)
+        eq(len(results()), 1, "the stored results were not logged again")
+    finally:
+        rc = stop(p)
+        errf.close()
+    eq(rc, 0, "exit code")
+    for k in kids:
+        check(not os.path.exists("/proc/%d" % k), "child %d is gone" % k)
+
+
 def test_extension_config_plugin_missing():
     d = osqtest.workdir("osqd-ext-")
     env = python_ext(d)
@@ -176,4 +225,5 @@ def test_c_examples():
 
 if __name__ == "__main__":
     osqtest.run_tests([test_python_config_and_logger,
+                       test_watcher_restarts_with_extension_plugins,
                        test_extension_config_plugin_missing, test_c_examples])
