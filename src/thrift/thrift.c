@@ -11,7 +11,7 @@
  *
  * Deadlines are absolute CLOCK_MONOTONIC times. Reads and writes block in
  * recv/sendmsg with the kernel's SO_RCVTIMEO/SO_SNDTIMEO set to no more
- * than what is left (re-armed at most once per elapsed millisecond), so a
+ * than what is left (re-armed about once a second), so a
  * read costs one syscall even when the peer is slow; when one returns
  * EAGAIN (the kernel timeout, or a descriptor the caller made
  * non-blocking), poll() waits for what is left or reports the deadline. */
@@ -301,6 +301,11 @@ static int arm(osq_tconn *c, int opt, int64_t *kto) {
                   opt == SO_RCVTIMEO ? "send" : "receive");
     if (*kto != 0 && *kto <= want)
       return OSQ_OK; /* the kernel gives up no later than the deadline */
+    /* Leave room so that a long deadline is re-armed about once a second,
+     * not once per elapsed millisecond; an early kernel timeout just
+     * re-arms and retries. */
+    int64_t room = want / 2 < 1000 ? want / 2 : 1000;
+    want -= room;
   } else if (*kto == 0) {
     return OSQ_OK;
   }

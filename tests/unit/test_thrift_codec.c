@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -516,6 +517,9 @@ static osq_tconn *start_peer(peer *s) {
   int small = 4096;
   setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
   setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  /* the server's descriptor is non-blocking: sendmsg returns partial
+   * counts and EAGAIN, and the codec waits in poll() */
+  fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
   s->c = osq_tconn_wrap(sv[0]);
   assert_int_equal(pthread_create(&s->th, NULL, serve_loop, s), 0);
   return osq_tconn_wrap(sv[1]);
