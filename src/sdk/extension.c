@@ -194,7 +194,8 @@ void osq_sdk_request_stop(osq_extension *ext, int code, bool deregister,
     vsnprintf(ext->stop_reason, sizeof ext->stop_reason, fmt, ap);
     va_end(ap);
   }
-  pthread_mutex_unlock(&ext->lock);
+  /* A non-blocking pipe write under the lock, so end() cannot close the
+   * pipe (and the number be reused) in between. */
   if (ext->wake[1] >= 0) {
     char b = 's';
     ssize_t n;
@@ -202,6 +203,7 @@ void osq_sdk_request_stop(osq_extension *ext, int code, bool deregister,
       n = write(ext->wake[1], &b, 1);
     while (n < 0 && errno == EINTR);
   }
+  pthread_mutex_unlock(&ext->lock);
 }
 
 void osq_extension_stop(osq_extension *ext, int code) {

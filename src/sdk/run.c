@@ -189,13 +189,19 @@ static int registration(osq_extension *ext, osq_tconn *c) {
 
 /* Serve until a stop is requested; returns the exit code. */
 static int serve(osq_extension *ext, int listen_fd) {
+  bool backoff = false;
   for (;;) {
-    struct pollfd p[2] = {{.fd = listen_fd, .events = POLLIN},
-                          {.fd = ext->wake[0], .events = POLLIN}};
-    int n = poll(p, 2, -1);
-    if (n < 0 && errno != EINTR)
+    struct pollfd p[2] = {{.fd = ext->wake[0], .events = POLLIN},
+                          {.fd = listen_fd, .events = POLLIN}};
+    /* Out of descriptors: the pending connection would wake us at once,
+     * so listen to the wake pipe alone for a moment. */
+    int n = poll(p, backoff ? 1 : 2, backoff ? 100 : -1);
+    backoff = false;
+    if (n < 0 && errno != EINTR) {
+      osq_sdk_request_stop(ext, 1, true, "poll: %s", strerror(errno));
       break;
-    if (n > 0 && (p[1].revents & POLLIN)) {
+    }
+    if (n > 0 && (p[0].revents & POLLIN)) {
       char buf[64];
       while (read(ext->wake[0], buf, sizeof buf) > 0)
         ;
@@ -208,8 +214,8 @@ static int serve(osq_extension *ext, int listen_fd) {
       if (stop)
         break;
     }
-    if (n > 0 && (p[0].revents & POLLIN))
-      osq_sdk_accept(ext, listen_fd);
+    if (n > 0 && (p[1].revents & POLLIN))
+      backoff = osq_sdk_accept(ext, listen_fd) != OSQ_OK;
   }
   return ext->stop_code;
 }
@@ -246,9 +252,12 @@ static void end(osq_extension *ext) {
   sigaction(SIGTERM, &old_term, NULL);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGPIPE, &old_pipe, NULL);
+  /* under the lock: a plugin call left running may still ask to stop */
+  pthread_mutex_lock(&ext->lock);
   close(ext->wake[0]);
   close(ext->wake[1]);
   ext->wake[0] = ext->wake[1] = -1;
+  pthread_mutex_unlock(&ext->lock);
   atomic_store(&ext->uuid, 0);
   ext->running = false;
 }
@@ -307,6 +316,8 @@ int osq_extension_run(osq_extension *ext, int argc, char **argv) {
   if (c == NULL) {
     if (signal_seen) {
       code = 0;
+    } else if (ext->stop_set) { /* osq_extension_stop while waiting */
+      code = ext->stop_code;
     } else {
       OSQ_ERR("extension %s: %s", ext->name, err);
     }

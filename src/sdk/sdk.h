@@ -87,8 +87,9 @@ const char *osq_sdk_kind_name(int kind);
 
 /* server.c: the Extension service on the listening socket. */
 int osq_sdk_listen(osq_extension *ext, char *err, size_t errlen);
-/* Accept one pending connection and start its thread. */
-void osq_sdk_accept(osq_extension *ext, int listen_fd);
+/* Accept one pending connection and start its thread. OSQ_EIO when the
+ * process is out of descriptors or memory (the caller backs off). */
+int osq_sdk_accept(osq_extension *ext, int listen_fd);
 /* Join finished connection threads; with all=true close and join every
  * connection (bounded wait). */
 void osq_sdk_reap(osq_extension *ext, bool all);

@@ -38,7 +38,7 @@ int osq_sdk_listen(osq_extension *ext, char *err, size_t errlen) {
       return -1;
     }
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     snprintf(err, errlen, "socket: %s", strerror(errno));
     return -1;
@@ -194,13 +194,17 @@ static void *conn_main(void *arg) {
   return NULL;
 }
 
-void osq_sdk_accept(osq_extension *ext, int listen_fd) {
+int osq_sdk_accept(osq_extension *ext, int listen_fd) {
   int fd;
   do
     fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
   while (fd < 0 && errno == EINTR);
-  if (fd < 0)
-    return; /* EAGAIN, ECONNABORTED, EMFILE: try again on the next poll */
+  if (fd < 0) {
+    if (errno == EAGAIN || errno == ECONNABORTED || errno == EPROTO)
+      return OSQ_OK;
+    OSQ_WARN("cannot accept a connection: %s", strerror(errno));
+    return OSQ_EIO; /* EMFILE, ENFILE, ENOMEM: back off */
+  }
   osq_sdk_reap(ext, false);
   pthread_mutex_lock(&ext->lock);
   struct osq_sdk_conn *slot = NULL;
@@ -224,6 +228,7 @@ void osq_sdk_accept(osq_extension *ext, int listen_fd) {
              OSQ_EXT_MAX_CONNECTIONS);
     close(fd);
   }
+  return OSQ_OK;
 }
 
 static bool timed_join(pthread_t t, int ms) {

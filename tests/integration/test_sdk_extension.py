@@ -343,6 +343,42 @@ def test_refused_and_unreachable():
     check("--socket PATH" in p.stdout, p.stdout)
 
 
+def test_out_of_descriptors():
+    """Past its descriptor limit the extension refuses connections and
+    serves again once they are gone."""
+    import resource
+    import socket as so
+    d = osqtest.workdir()
+    core = FakeCore(os.path.join(d, "core.em"))
+    e = dict(os.environ)
+    proc = subprocess.Popen(
+        [example("minimal_table"), "--socket", core.path, "--interval", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                              (24, 24)))
+    osqtest._live.append(proc)
+    _, _, uuid = core.wait_registered()
+    path = "%s.%d" % (core.path, uuid)
+    osqtest.wait_socket(path)
+    held = []
+    for _ in range(40):
+        s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+        s.connect(path)  # the listen backlog takes them
+        held.append(s)
+    for s in held:
+        s.close()
+    c = osqtest.Client(path, service="Extension")
+    eq(c.ping().code, 0, "ping after running out of descriptors")
+    resp = c.call("table", "load_average", {"action": "generate"})
+    eq(len(resp.response), 3, "rows after running out of descriptors")
+    c.shutdown()
+    c.close()
+    ext = Ext.__new__(Ext)
+    ext.proc = proc
+    eq(ext.wait(), 0, "exit")
+    check("cannot accept a connection" in ext.stderr, ext.stderr)
+
+
 def test_with_osqi():
     """The examples registered with osq's own core, queried through SQL."""
     if not os.path.exists(os.path.join(osqtest.BUILD, "osqi")):
@@ -381,5 +417,6 @@ if __name__ == "__main__":
         test_core_goes_away,
         test_core_drops_extension,
         test_refused_and_unreachable,
+        test_out_of_descriptors,
         test_with_osqi,
     ])
