@@ -11,6 +11,8 @@
 #include "core/log.h"
 #include "shell.h"
 
+extern volatile sig_atomic_t shell_interrupted;
+
 /* The sink's view of one statement. */
 struct sink_state {
   shell *sh;
@@ -238,8 +240,6 @@ int shell_run_query(shell *sh, const char *sql) {
 
 /* ---- line input ------------------------------------------------------- */
 
-extern volatile sig_atomic_t shell_interrupted;
-
 static char *read_line(shell *sh, FILE *in, bool cont, char **buf,
                        size_t *cap) {
   if (in == NULL)
@@ -289,6 +289,8 @@ int shell_process(shell *sh, FILE *in) {
 
   while (errors == 0 || !sh->bail || in == NULL) {
     fflush(sh->out.out);
+    if (in == NULL)
+      shell_interrupted = 0; /* a ^C that came after the last query ended */
     char *line = read_line(sh, in, nsql > 0, &gbuf, &gcap);
     if (line == NULL && in == NULL && shell_interrupted) {
       /* ^C at the prompt drops the statement being typed, not the shell */
@@ -374,6 +376,8 @@ int shell_process(shell *sh, FILE *in) {
       if (rc != 0)
         errors++;
       nsql = 0;
+      if (shell_interrupted && in != NULL)
+        break; /* ^C ends piped input */
     } else if (shell_all_whitespace(sql)) {
       if (sh->echo)
         fprintf(sh->out.out, "%s\n", sql);

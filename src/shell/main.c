@@ -20,6 +20,14 @@
 volatile sig_atomic_t shell_interrupted;
 static sqlite3 *interrupt_db;
 
+/* Checked between SQLite VM steps too: a ^C that lands just before a
+ * statement starts, when sqlite3_interrupt has nothing to stop, still
+ * stops it. */
+static int on_progress(void *u) {
+  (void)u;
+  return shell_interrupted != 0;
+}
+
 static void on_sigint(int sig) {
   (void)sig;
   shell_interrupted = 1;
@@ -250,6 +258,7 @@ int main(int argc, char **argv) {
     goto done_flags;
   }
   interrupt_db = osq_db_sqlite(sh.db);
+  sqlite3_progress_handler(interrupt_db, 1000, on_progress, NULL);
   struct sigaction sa = {.sa_handler = on_sigint};
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
