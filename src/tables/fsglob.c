@@ -168,53 +168,62 @@ static void recurse(walk *w, const char *dir, int depth) {
   closedir(d);
 }
 
-/* Match the components of rest below base. */
+/* Match the components of rest below base. Literal components are joined
+ * in a loop, so only wildcard components recurse (at most
+ * OSQ_GLOB_MAX_DEPTH deep, whatever the pattern's length). */
 static void expand(walk *w, const char *base, const char *rest, int depth) {
   if (w->rc != OSQ_OK)
     return;
-  while (*rest == '/')
-    rest++;
-  if (*rest == '\0') {
-    emit(w, base, DT_UNKNOWN);
+  char cur[PATH_MAX], comp[NAME_MAX + 3];
+  size_t clen;
+  bool last, recursive;
+  const char *next;
+  if (snprintf(cur, sizeof cur, "%s", base) >= (int)sizeof cur)
     return;
-  }
-  const char *slash = strchr(rest, '/');
-  size_t clen = slash ? (size_t)(slash - rest) : strlen(rest);
-  const char *next = slash ? slash : rest + clen;
-  bool last = true;
-  for (const char *q = next; *q; q++)
-    if (*q != '/')
-      last = false;
-  char comp[NAME_MAX + 3];
-  if (clen >= sizeof comp)
-    return; /* no name on Linux is that long */
-  memcpy(comp, rest, clen);
-  comp[clen] = '\0';
-  bool recursive = last && clen >= 2 && strcmp(comp + clen - 2, "%%") == 0;
-  if (recursive)
-    comp[--clen] = '\0'; /* "x%%" matches like "x%", then descends */
-
-  char path[PATH_MAX];
-  if (!osq_glob_has_wildcard(comp)) {
-    if (join(path, sizeof path, base, comp) == 0)
+  for (;;) {
+    while (*rest == '/')
+      rest++;
+    if (*rest == '\0') {
+      emit(w, cur, DT_UNKNOWN);
       return;
-    expand(w, path, next, depth);
-    return;
+    }
+    const char *slash = strchr(rest, '/');
+    clen = slash ? (size_t)(slash - rest) : strlen(rest);
+    next = slash ? slash : rest + clen;
+    last = true;
+    for (const char *q = next; *q; q++)
+      if (*q != '/')
+        last = false;
+    if (clen >= sizeof comp)
+      return; /* no name on Linux is that long */
+    memcpy(comp, rest, clen);
+    comp[clen] = '\0';
+    recursive = last && clen >= 2 && strcmp(comp + clen - 2, "%%") == 0;
+    if (recursive)
+      comp[--clen] = '\0'; /* "x%%" matches like "x%", then descends */
+    if (osq_glob_has_wildcard(comp))
+      break;
+    char joined[PATH_MAX];
+    if (join(joined, sizeof joined, cur, comp) == 0)
+      return;
+    memcpy(cur, joined, strlen(joined) + 1);
+    rest = next;
   }
   if (depth > OSQ_GLOB_MAX_DEPTH) {
     w->out->truncated = true;
     return;
   }
-  DIR *d = opendir(*base ? base : ".");
+  DIR *d = opendir(*cur ? cur : ".");
   if (d == NULL)
     return;
   struct dirent *e;
+  char path[PATH_MAX];
   while (w->rc == OSQ_OK && (e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
     if (!osq_glob_match(comp, clen, e->d_name))
       continue;
-    if (join(path, sizeof path, base, e->d_name) == 0)
+    if (join(path, sizeof path, cur, e->d_name) == 0)
       continue;
     if (last) {
       emit(w, path, e->d_type);

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -195,6 +196,23 @@ static void test_hostile_constraints(void **state) {
     tfree(r);
     osq_context_free(ctx);
   }
+  /* a pattern of thousands of literal components ends in a wildcard:
+   * bounded stack, no crash */
+  char deep[PATH_MAX];
+  size_t n = 0;
+  while (n + 3 < sizeof deep - 3) {
+    memcpy(deep + n, "/a", 2);
+    n += 2;
+  }
+  memcpy(deep + n, "/%", 3);
+  osq_context *dctx = osq_context_new(osq_table_file.columns,
+                                      osq_table_file.ncolumns);
+  osq_context_add(dctx, 0, OSQ_OP_LIKE, deep, strlen(deep));
+  tresult *dr = trun(&osq_table_file, dctx);
+  assert_int_equal(dr->rc, OSQ_OK);
+  assert_int_equal(dr->n, 0);
+  tfree(dr);
+  osq_context_free(dctx);
   /* an embedded NUL in a path value names no file */
   osq_context *ctx = osq_context_new(osq_table_file.columns,
                                      osq_table_file.ncolumns);
