@@ -281,7 +281,11 @@ static int plist_cell(void *u, const char *k, size_t kl, const char *v,
   osq_plist *l = u;
   if (l->n == 0 && osq_plist_add(l) == NULL)
     return OSQ_ENOMEM;
-  return strmap_set_view(&l->rows[l->n - 1], k, kl, v, vl);
+  osq_strmap *row = &l->rows[l->n - 1];
+  /* insertion checks for duplicates linearly: bound the row */
+  if (osq_strmap_count(row) >= OSQ_API_MAX_MAP_KEYS)
+    return OSQ_ERANGE;
+  return strmap_set_view(row, k, kl, v, vl);
 }
 
 static int plist_row_end(void *u) {
