@@ -1,12 +1,13 @@
 #include "config/config.h"
 
+#include "config/sha1.h"
+
 #include "core/flags.h"
 #include "core/log.h"
 #include "plugin/plugin_impl.h"
 
 #include <ctype.h>
 #include <limits.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,8 +200,8 @@ unsigned osq_config_machine_shard(void) {
   char host[HOST_NAME_MAX + 1] = "";
   gethostname(host, sizeof host);
   host[HOST_NAME_MAX] = '\0';
-  unsigned char md[SHA_DIGEST_LENGTH];
-  SHA1((const unsigned char *)host, strlen(host), md);
+  uint8_t md[OSQ_SHA1_LEN];
+  osq_sha1(host, strlen(host), md);
   return (unsigned)md[0] * 100u / 255u;
 }
 
@@ -393,11 +394,6 @@ static int add_packs(osq_config *c, const char *source, const json_t *packs,
   return 0;
 }
 
-static void hex(const unsigned char *md, size_t n, char *out) {
-  for (size_t i = 0; i < n; i++)
-    sprintf(out + 2 * i, "%02x", md[i]);
-}
-
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -426,9 +422,7 @@ osq_config *osq_config_build(const osq_strmap *sources, osq_gen_pack_fn gen,
     for (size_t k = 0; k < n; k++)
       if (osq_strmap_key(sources, k) == names[i])
         text = osq_strmap_val(sources, k, &len);
-    unsigned char md[SHA_DIGEST_LENGTH];
-    SHA1((const unsigned char *)text, len, md);
-    hex(md, sizeof md, digests + 40 * i);
+    osq_sha1_hex(text, len, digests + 40 * i);
     json_object_set_new(c->sources, names[i], json_stringn_nocheck(text, len));
     json_t *root = osq_config_parse_text(names[i], text, len, err, errlen);
     if (root == NULL) {
@@ -467,9 +461,7 @@ osq_config *osq_config_build(const osq_strmap *sources, osq_gen_pack_fn gen,
       return NULL;
     }
   }
-  unsigned char md[SHA_DIGEST_LENGTH];
-  SHA1((const unsigned char *)digests, 40 * n, md);
-  hex(md, sizeof md, c->hash);
+  osq_sha1_hex(digests, 40 * n, c->hash);
   free(digests);
   free(names);
   return c;

@@ -13,8 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "config/config.h"
 #include "config/filesystem.h"
+#include "config/sha1.h"
 #include "core/flags.h"
 #include "plugin/plugin_impl.h"
 
@@ -205,12 +208,32 @@ static void test_gates(void **state) {
   assert_true(osq_config_machine_shard() <= 100);
 }
 
+static void test_sha1(void **state) {
+  (void)state;
+  char hex[41];
+  osq_sha1_hex("abc", 3, hex);
+  assert_string_equal(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+  osq_sha1_hex("", 0, hex);
+  assert_string_equal(hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  unsigned char buf[300];
+  for (size_t i = 0; i < sizeof buf; i++)
+    buf[i] = (unsigned char)(i * 37 + 11);
+  for (size_t n = 0; n <= sizeof buf; n++) {
+    uint8_t mine[OSQ_SHA1_LEN];
+    unsigned char ref[SHA_DIGEST_LENGTH];
+    osq_sha1(buf, n, mine);
+    SHA1(buf, n, ref);
+    assert_memory_equal(mine, ref, OSQ_SHA1_LEN);
+  }
+}
+
 int main(void) {
   osq_flags_init(OSQ_PERSONALITY_DAEMON);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_merge),
       cmocka_unit_test(test_options_cli_only),
       cmocka_unit_test(test_filesystem_plugin), cmocka_unit_test(test_gates),
+      cmocka_unit_test(test_sha1),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
