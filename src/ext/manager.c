@@ -371,8 +371,18 @@ static void *conn_main(void *arg) {
 static void accept_one(osq_manager *m) {
   int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
   if (fd < 0) {
-    if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
-      OSQ_WARN("Extension manager cannot accept: %s", strerror(errno));
+    if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+        errno == ENOBUFS) {
+      /* The connection stays queued and poll() would report it again at
+       * once: back off instead of spinning. */
+      static int64_t last_warn;
+      if (osq_now_ms() - last_warn > 10000) {
+        OSQ_WARN("Extension manager cannot accept: %s", strerror(errno));
+        last_warn = osq_now_ms();
+      }
+      struct timespec ts = {0, 100 * 1000000L};
+      nanosleep(&ts, NULL);
+    }
     return;
   }
   struct ucred cred;

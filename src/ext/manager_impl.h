@@ -56,7 +56,7 @@ struct osq_manager {
   struct osq_conn_rec *conns;
   size_t nconns;
   pthread_cond_t conns_done;
-  bool stopping;
+  _Atomic bool stopping; /* read without the lock by the threads */
   bool has_group;
   gid_t group;
   uint32_t next_uuid;

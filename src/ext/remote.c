@@ -144,9 +144,13 @@ static int rpc(osq_remote_ext *e, enum rpc_kind kind, const char *registry,
              e->name, (long long)e->uuid, what, registry ? registry : "",
              item ? " " : "", item ? item : "",
              (long long)(deadline_ms - started));
-  else
+  else if (rc == OSQ_EPROTO)
+    /* the extension answered with an exception: its own words */
     snprintf(err, errlen, "Extension call failed: %s",
              msg[0] ? msg : osq_strerror(rc));
+  else
+    snprintf(err, errlen, "Extension call failed: extension %s (uuid %lld): %s",
+             e->name, (long long)e->uuid, msg[0] ? msg : osq_strerror(rc));
   return rc;
 }
 

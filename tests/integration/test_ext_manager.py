@@ -33,6 +33,8 @@ class Things(ext.Table):
             for item in c["list"]:
                 if item["expr"] == "hang":
                     time.sleep(3600)
+                if item["expr"] == "raise":
+                    raise RuntimeError("boom")
         return [{"name": "alpha", "size": "1", "big": "0x10", "ratio": "0.5",
                  "hidden_col": "h"},
                 {"name": "beta", "size": "2", "big": "", "ratio": "x",
@@ -101,7 +103,7 @@ def log_lines(path):
 
 
 def test_extension_table_through_sql():
-    with osqtest.Osqi(args=["--thrift_timeout=5"]) as sh:
+    with osqtest.Osqi(args=["--thrift_timeout=5", "--extensions_interval=1"]) as sh:
         d = osqtest.workdir()
         log = os.path.join(d, "calls.jsonl")
         e = osqtest.spawn_extension(FULL_EXT, sh.socket, ["--osqtest-log", log])
@@ -160,6 +162,14 @@ def test_extension_table_through_sql():
         check({"registry": "logger", "item": "py_logger",
                "request": {"string": '{"x":1}', "category": "event"}} in got,
               "logger request received: %r" % got)
+        # a Python exception in generate: osquery's message
+        line = sh.expect_error("select * from things where name = 'raise'", "Error")
+        check(line.endswith("Extension call failed: Internal error"), line)
+        eq(len(sh.sql("select * from things")), 2, "extension fine afterwards")
+        # logger features asked once the extension answered its first ping
+        osqtest.wait_until(lambda: {"registry": "logger", "item": "py_logger",
+                                    "request": {"action": "features"}}
+                           in log_lines(log), 15, "features request")
         e.stop()
 
 
