@@ -430,6 +430,17 @@ def test_sockets():
     e.proc.wait(20)
     check(not os.path.exists(path), "manager socket removed at stop")
     eq(os.listdir(d), [], "socket files removed")
+    # an extension that deregisters from inside shutdown() (osquery-go):
+    # the stopping manager still serves it, and nothing deadlocks
+    go_like = ONE_TABLE.replace("server=SERVER)", "server=SERVER, deregister_on_shutdown=True)")
+    sh = osqtest.Osqi()
+    e = osqtest.spawn_extension(go_like, sh.socket, ["--name", "go_like", "--table", "go_t"])
+    check(e.uuid, "go_like registered: %r" % e.failure)
+    sh.close()
+    e.out.wait("^OSQTEST-SHUTDOWN$")
+    e.out.wait("^OSQTEST-DEREGISTERED 0 OK$")
+    e.proc.wait(20)
+
     with osqtest.Osqi(args=["--extensions_socket_mode=0660"]) as sh:
         eq(stat.S_IMODE(os.stat(sh.socket).st_mode), 0o660, "mode flag")
     bad = osqtest.Osqi(args=["--extensions_socket_mode=0999"], wait=False)

@@ -131,6 +131,12 @@ class _Handler:
 
     def shutdown(self):
         print("OSQTEST-SHUTDOWN", flush=True)
+        if getattr(self, "deregister_on_shutdown", False):
+            # osquery-go: deregister from inside the handler, then stop
+            client, lock = self.manager
+            with lock:
+                st = client.deregisterExtension(self.uuid)
+            print("OSQTEST-DEREGISTERED %d %s" % (st.code, st.message), flush=True)
         threading.Thread(target=lambda: (time.sleep(1), os._exit(0)),
                          daemon=True).start()
 
@@ -192,9 +198,12 @@ def _serve_simple(transport, processor, threaded):
 
 
 def main(name, plugins, version="1.0.0", sdk_version="3.0.7",
-         min_sdk_version="1.8.0", server="simple", registry=None, argv=None):
+         min_sdk_version="1.8.0", server="simple", registry=None, argv=None,
+         deregister_on_shutdown=False):
     """Register with the manager named by --socket and serve forever.
-    registry: a full ExtensionRegistry to send instead of the plugins'."""
+    registry: a full ExtensionRegistry to send instead of the plugins'.
+    deregister_on_shutdown: call deregisterExtension from inside the
+    shutdown() handler, as osquery-go does."""
     opts = _args(argv or sys.argv)
     path = opts["socket"]
     deadline = time.monotonic() + float(opts["timeout"])
@@ -237,6 +246,8 @@ def main(name, plugins, version="1.0.0", sdk_version="3.0.7",
         os.unlink(sock_path)
     handler = _Handler(plugins, opts["osqtest-log"])
     handler.manager = (client, lock)
+    handler.uuid = uuid
+    handler.deregister_on_shutdown = deregister_on_shutdown
     processor = Extension.Processor(handler)
     transport = TSocket.TServerSocket(unix_socket=sock_path)
     transport.listen()
