@@ -18,7 +18,9 @@
 int osq_worker_run(bool under_watcher);
 
 /* Run the watcher; argv is the original command line for the worker's
- * exec. Returns the exit code. */
-int osq_watcher_run(char **argv);
+ * exec; worker_db: the worker keeps its results store in a file (the
+ * watcher reads the query a killed worker was running from it). Returns
+ * the exit code. */
+int osq_watcher_run(char **argv, bool worker_db);
 
 #endif

@@ -56,9 +56,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (!is_worker && !osq_flag_bool("disable_watchdog")) {
+    bool worker_db = !osq_flag_bool("ephemeral") &&
+                     !osq_flag_bool("disable_database");
     osq_flag_set("disable_database", "true", e, sizeof e);
     osq_flag_set("disable_logging", "true", e, sizeof e);
-    rc = osq_watcher_run(orig);
+    rc = osq_watcher_run(orig, worker_db);
   } else {
     /* a worker's own children are not workers */
     unsetenv(OSQ_WORKER_ENV);

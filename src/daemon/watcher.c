@@ -7,6 +7,7 @@
 #include "core/flags.h"
 #include "core/log.h"
 #include "daemon/pidfile.h"
+#include "daemon/store.h"
 #include "ext/loader.h"
 #include "thrift/thrift.h"
 
@@ -131,7 +132,7 @@ static void wait_socket(const char *path, int64_t ms) {
   }
 }
 
-int osq_watcher_run(char **argv) {
+int osq_watcher_run(char **argv, bool worker_db) {
   ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
   if (n <= 0) {
     fprintf(stderr, "osqd: cannot find its own executable: %s\n",
@@ -251,6 +252,16 @@ int osq_watcher_run(char **argv) {
     }
     if (stopping)
       break;
+    osq_proc_sample self;
+    if (osq_proc_sample_read(getpid(), &self) == 0 &&
+        self.rss_bytes > lim.memory_bytes) {
+      WLOG("Watcher has become unhealthy: Memory limits exceeded: %llu bytes "
+           "(limit is %lluMB)",
+           (unsigned long long)self.rss_bytes,
+           (unsigned long long)(lim.memory_bytes / 1048576));
+      rc = OSQ_EXIT_CATASTROPHIC;
+      break;
+    }
     int status;
     pid_t r = waitpid(worker, &status, WNOHANG);
     if (r == worker) {
@@ -315,6 +326,19 @@ int osq_watcher_run(char **argv) {
     }
     last_status = status;
     worker = -1;
+    /* The worker marks the query it runs in its store; the next worker
+     * denylists it (as osquery). Name it here too, next to the reason. */
+    if (worker_db) {
+      osq_store *st = osq_store_open(osq_flag_str("database_path"), err,
+                                     sizeof err);
+      char *q = st ? osq_store_get(st, "executing_query") : NULL;
+      if (q && *q)
+        WLOG("The stopped worker was running scheduled query %s; it will be "
+             "denylisted",
+             q);
+      free(q);
+      osq_store_close(st);
+    }
   }
 
   /* Extensions first: once the worker's manager is gone they would exit

@@ -286,6 +286,9 @@ def test_memory_limit_denylist():
     try:
         wait_until(lambda: "Memory limits exceeded" in dm.stderr(), 60,
                    "the watchdog to stop the worker", dm.proc)
+        wait_until(lambda: "The stopped worker was running scheduled "
+                   "query hog" in dm.stderr(), 60,
+                   "the watcher to name the query", dm.proc)
         wait_until(lambda: "Scheduled query may have failed: hog" in
                    dm.stderr(), 60, "the new worker to see the killed query",
                    dm.proc)
