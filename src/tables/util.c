@@ -8,22 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-ssize_t osq_tbl_readat(int dirfd, const char *path, char *buf, size_t cap,
-                       bool *truncated) {
-  if (truncated)
-    *truncated = false;
-  if (cap == 0)
-    return -EINVAL;
-  buf[0] = '\0';
-  int fd;
-  do
-    fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0)
-    return -errno;
+/* Read at most cap-1 bytes of fd and NUL-terminate; closes fd. */
+static ssize_t read_fd(int fd, char *buf, size_t cap, bool *truncated) {
   size_t len = 0;
   while (len < cap - 1) {
     ssize_t n = read(fd, buf + len, cap - 1 - len);
@@ -50,6 +42,22 @@ ssize_t osq_tbl_readat(int dirfd, const char *path, char *buf, size_t cap,
   close(fd);
   buf[len] = '\0';
   return (ssize_t)len;
+}
+
+ssize_t osq_tbl_readat(int dirfd, const char *path, char *buf, size_t cap,
+                       bool *truncated) {
+  if (truncated)
+    *truncated = false;
+  if (cap == 0)
+    return -EINVAL;
+  buf[0] = '\0';
+  int fd;
+  do
+    fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return -errno;
+  return read_fd(fd, buf, cap, truncated);
 }
 
 ssize_t osq_tbl_read(const char *path, char *buf, size_t cap,
@@ -256,4 +264,98 @@ bool osq_tbl_os_release(const char *text, const char *key, char *out,
     line = nl ? nl + 1 : NULL;
   }
   return false;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+size_t osq_tbl_ns_pids(const osq_context *ctx, size_t col, int64_t *out,
+                       size_t max) {
+  size_t n = 0, nc = osq_context_nconstraints(ctx, col);
+  for (size_t i = 0; i < nc && n < max; i++) {
+    const osq_constraint *c = osq_context_constraint(ctx, col, i);
+    int64_t v;
+    if (c->op == OSQ_OP_EQ && osq_tbl_parse_i64(c->expr, &v) && v > 0 &&
+        v <= INT32_MAX)
+      out[n++] = v;
+  }
+  qsort(out, n, sizeof *out, cmp_i64);
+  size_t w = 0;
+  for (size_t i = 0; i < n; i++)
+    if (w == 0 || out[w - 1] != out[i])
+      out[w++] = out[i];
+  return w;
+}
+
+int osq_tbl_open_in(int64_t pid, const char *path) {
+  int fd;
+  if (pid <= 0) {
+    do
+      fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : fd;
+  }
+  char root[64];
+  snprintf(root, sizeof root, "/proc/%lld/root", (long long)pid);
+  int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return -errno;
+  while (*path == '/')
+    path++;
+  struct open_how how = {
+      .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  long r;
+  do
+    r = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
+  while (r < 0 && errno == EINTR);
+  int e = errno;
+  close(rootfd);
+  return r < 0 ? -e : (int)r;
+}
+
+FILE *osq_tbl_fopen_in(int64_t pid, const char *path) {
+  int fd = osq_tbl_open_in(pid, path);
+  if (fd < 0)
+    return NULL;
+  struct stat st;
+  /* a FIFO or device named like a config file must not block a scan */
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "r");
+  if (f == NULL)
+    close(fd);
+  return f;
+}
+
+ssize_t osq_tbl_read_in(int64_t pid, const char *path, char *buf,
+                        size_t cap) {
+  if (cap == 0)
+    return -EINVAL;
+  buf[0] = '\0';
+  if (pid <= 0)
+    return osq_tbl_read(path, buf, cap, NULL);
+  int fd = osq_tbl_open_in(pid, path);
+  if (fd < 0)
+    return fd;
+  return read_fd(fd, buf, cap, NULL);
+}
+
+bool osq_tbl_mnt_ns(int64_t pid, char *out, size_t cap) {
+  char path[64], link[64];
+  snprintf(path, sizeof path, "/proc/%lld/ns/mnt", (long long)pid);
+  if (osq_tbl_readlinkat(AT_FDCWD, path, link, sizeof link) <= 0)
+    return false;
+  char *open = strchr(link, '['), *close_ = strchr(link, ']');
+  if (strncmp(link, "mnt:", 4) != 0 || open == NULL || close_ == NULL ||
+      close_ < open + 2)
+    return false;
+  *close_ = '\0';
+  snprintf(out, cap, "%s", open + 1);
+  return true;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* The largest line any table parser accepts from /etc or /proc. */
@@ -55,5 +56,26 @@ void osq_tbl_random_uuid(char out[37]);
  * of key into out. Returns true if found. */
 bool osq_tbl_os_release(const char *text, const char *key, char *out,
                         size_t cap);
+
+/* ---- pid_with_namespace: files as another process sees them ---------- */
+
+/* At most this many pid_with_namespace values per query. */
+#define OSQ_TBL_NS_PIDS_MAX 64
+
+/* The distinct positive pid_with_namespace "=" values of column col, in
+ * ascending order; 0 if there are none. */
+size_t osq_tbl_ns_pids(const osq_context *ctx, size_t col, int64_t *out,
+                       size_t max);
+/* Open path (absolute) as process pid sees it: relative to its root
+ * directory (/proc/<pid>/root), with every symlink and ".." confined to
+ * that root (openat2 RESOLVE_IN_ROOT), so a container's files cannot
+ * point the table at the host's. pid <= 0 opens normally. Returns an fd
+ * (O_RDONLY|O_CLOEXEC) or -errno. */
+int osq_tbl_open_in(int64_t pid, const char *path);
+FILE *osq_tbl_fopen_in(int64_t pid, const char *path);
+ssize_t osq_tbl_read_in(int64_t pid, const char *path, char *buf,
+                        size_t cap);
+/* The mount namespace id of pid ("4026531840"), false if unreadable. */
+bool osq_tbl_mnt_ns(int64_t pid, char *out, size_t cap);
 
 #endif

@@ -59,7 +59,8 @@ typedef struct para {
   bool set[NFIELDS];
 } para;
 
-static int emit(osq_rows *out, const para *p, const char *admindir) {
+static int emit(osq_rows *out, const para *p, const char *admindir,
+                int64_t ns_pid, const char *mnt) {
   if (!p->set[0] || p->v[0][0] == '\0')
     return OSQ_OK; /* no package name: not a package paragraph */
   for (size_t i = 0; i < NFIELDS; i++) {
@@ -76,14 +77,22 @@ static int emit(osq_rows *out, const para *p, const char *admindir) {
   const char *dash = strrchr(ver, '-');
   osq_rows_cstr(out, C_REVISION, dash ? dash + 1 : "");
   osq_rows_cstr(out, C_ADMINDIR, admindir);
+  if (ns_pid > 0) {
+    osq_rows_int(out, C_PID_WITH_NAMESPACE, ns_pid);
+    if (mnt[0])
+      osq_rows_cstr(out, C_MOUNT_NAMESPACE_ID, mnt);
+  }
   return osq_rows_end(out);
 }
 
-static int gen_admindir(osq_rows *out, const char *admindir) {
-  char path[PATH_MAX];
+static int gen_admindir(osq_rows *out, const char *admindir,
+                        int64_t ns_pid) {
+  char path[PATH_MAX], mnt[32] = "";
   if (snprintf(path, sizeof path, "%s/status", admindir) >= (int)sizeof path)
     return OSQ_OK;
-  FILE *f = fopen(path, "re");
+  if (ns_pid > 0 && !osq_tbl_mnt_ns(ns_pid, mnt, sizeof mnt))
+    mnt[0] = '\0';
+  FILE *f = osq_tbl_fopen_in(ns_pid, path);
   if (f == NULL)
     return OSQ_OK; /* not a Debian system, or another admindir */
   para *p = calloc(1, sizeof *p);
@@ -104,7 +113,7 @@ static int gen_admindir(osq_rows *out, const char *admindir) {
     }
     line[strcspn(line, "\n")] = '\0';
     if (line[0] == '\0') {
-      rc = emit(out, p, admindir);
+      rc = emit(out, p, admindir, ns_pid, mnt);
       memset(p, 0, sizeof *p);
       continue;
     }
@@ -126,14 +135,13 @@ static int gen_admindir(osq_rows *out, const char *admindir) {
     }
   }
   if (rc == OSQ_OK)
-    rc = emit(out, p, admindir); /* last paragraph without a blank line */
+    rc = emit(out, p, admindir, ns_pid, mnt); /* last paragraph */
   free(p);
   fclose(f);
   return rc;
 }
 
-static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
-  (void)udata;
+static int gen_ns(const osq_context *ctx, osq_rows *out, int64_t ns_pid) {
   size_t n = osq_context_nconstraints(ctx, C_ADMINDIR);
   bool any = false;
   int rc = OSQ_OK;
@@ -142,10 +150,23 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
     if (c->op != OSQ_OP_EQ || c->len == 0 || strlen(c->expr) != c->len)
       continue;
     any = true;
-    rc = gen_admindir(out, c->expr);
+    rc = gen_admindir(out, c->expr, ns_pid);
   }
   if (!any && rc == OSQ_OK)
-    rc = gen_admindir(out, DEFAULT_ADMINDIR);
+    rc = gen_admindir(out, DEFAULT_ADMINDIR, ns_pid);
+  return rc;
+}
+
+static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  int64_t pids[OSQ_TBL_NS_PIDS_MAX];
+  size_t np = osq_tbl_ns_pids(ctx, C_PID_WITH_NAMESPACE, pids,
+                              OSQ_TBL_NS_PIDS_MAX);
+  if (np == 0)
+    return gen_ns(ctx, out, 0);
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < np && rc == OSQ_OK; i++)
+    rc = gen_ns(ctx, out, pids[i]);
   return rc;
 }
 

@@ -214,11 +214,8 @@ static const osq_column hosts_columns[] = {
      OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
 };
 
-static int hosts_generate(const osq_context *ctx, osq_rows *out,
-                          void *udata) {
-  (void)ctx;
-  (void)udata;
-  FILE *f = fopen(osq_tables_hosts_path, "re");
+static int hosts_file(osq_rows *out, int64_t ns_pid) {
+  FILE *f = osq_tbl_fopen_in(ns_pid, osq_tables_hosts_path);
   if (f == NULL)
     return OSQ_OK;
   char line[OSQ_TBL_LINE_MAX], names[OSQ_TBL_LINE_MAX];
@@ -246,9 +243,24 @@ static int hosts_generate(const osq_context *ctx, osq_rows *out,
       continue;
     osq_rows_cstr(out, 0, addr);
     osq_rows_text(out, 1, names, n);
+    if (ns_pid > 0)
+      osq_rows_int(out, 2, ns_pid);
     rc = osq_rows_end(out);
   }
   fclose(f);
+  return rc;
+}
+
+static int hosts_generate(const osq_context *ctx, osq_rows *out,
+                          void *udata) {
+  (void)udata;
+  int64_t pids[OSQ_TBL_NS_PIDS_MAX];
+  size_t np = osq_tbl_ns_pids(ctx, 2, pids, OSQ_TBL_NS_PIDS_MAX);
+  if (np == 0)
+    return hosts_file(out, 0);
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < np && rc == OSQ_OK; i++)
+    rc = hosts_file(out, pids[i]);
   return rc;
 }
 

@@ -274,18 +274,20 @@ static const osq_column dns_columns[] = {
 };
 
 static int dns_row(osq_rows *out, int64_t id, const char *type,
-                   const char *addr, const char *mask, int64_t options) {
+                   const char *addr, const char *mask, int64_t options,
+                   int64_t ns_pid) {
   osq_rows_int(out, D_ID, id);
   osq_rows_cstr(out, D_TYPE, type);
   osq_rows_cstr(out, D_ADDRESS, addr);
   osq_rows_cstr(out, D_NETMASK, mask);
-  osq_rows_int(out, D_OPTIONS, options);
+  if (ns_pid > 0)
+    osq_rows_int(out, D_PID_WITH_NAMESPACE, ns_pid);
+  else /* libc's bits describe our own resolver configuration only */
+    osq_rows_int(out, D_OPTIONS, options);
   return osq_rows_end(out);
 }
 
-static int dns_generate(const osq_context *ctx, osq_rows *out, void *udata) {
-  (void)ctx;
-  (void)udata;
+static int dns_file(osq_rows *out, int64_t ns_pid) {
   /* the resolver's option bits as libc computes them (RES_* flags) */
   int64_t options = 0;
   struct __res_state rs;
@@ -294,7 +296,7 @@ static int dns_generate(const osq_context *ctx, osq_rows *out, void *udata) {
     options = (int64_t)rs.options;
     res_nclose(&rs);
   }
-  FILE *f = fopen(osq_tables_resolv_path, "re");
+  FILE *f = osq_tbl_fopen_in(ns_pid, osq_tables_resolv_path);
   if (f == NULL)
     return OSQ_OK;
   char line[OSQ_TBL_LINE_MAX];
@@ -311,24 +313,38 @@ static int dns_generate(const osq_context *ctx, osq_rows *out, void *udata) {
       char *addr = strtok_r(NULL, " \t", &save);
       if (addr)
         rc = dns_row(out, ns++, "nameserver", addr,
-                     strchr(addr, ':') ? "128" : "32", options);
+                     strchr(addr, ':') ? "128" : "32", options, ns_pid);
     } else if (strcmp(key, "search") == 0 || strcmp(key, "domain") == 0) {
       /* a later search/domain line replaces the earlier ones in libc;
        * osquery lists what the file says */
       for (char *d = strtok_r(NULL, " \t", &save); d && rc == OSQ_OK;
            d = strtok_r(NULL, " \t", &save))
-        rc = dns_row(out, search++, "search", d, "", options);
+        rc = dns_row(out, search++, "search", d, "", options, ns_pid);
     } else if (strcmp(key, "sortlist") == 0) {
       for (char *p = strtok_r(NULL, " \t", &save); p && rc == OSQ_OK;
            p = strtok_r(NULL, " \t", &save)) {
         char *slash = strchr(p, '/');
         if (slash)
           *slash++ = '\0';
-        rc = dns_row(out, sort++, "sortlist", p, slash ? slash : "", options);
+        rc = dns_row(out, sort++, "sortlist", p, slash ? slash : "", options,
+                     ns_pid);
       }
     }
   }
   fclose(f);
+  return rc;
+}
+
+static int dns_generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  int64_t pids[OSQ_TBL_NS_PIDS_MAX];
+  size_t np = osq_tbl_ns_pids(ctx, D_PID_WITH_NAMESPACE, pids,
+                              OSQ_TBL_NS_PIDS_MAX);
+  if (np == 0)
+    return dns_file(out, 0);
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < np && rc == OSQ_OK; i++)
+    rc = dns_file(out, pids[i]);
   return rc;
 }
 

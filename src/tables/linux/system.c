@@ -230,13 +230,15 @@ static void emit_version_parts(osq_rows *out, const char *v) {
   }
 }
 
-static int os_generate(const osq_context *ctx, osq_rows *out, void *udata) {
-  (void)ctx;
-  (void)udata;
+static int os_row(osq_rows *out, int64_t ns_pid) {
   char buf[16384];
-  if (osq_tbl_read(osq_tables_os_release_path, buf, sizeof buf, NULL) < 0 &&
-      osq_tbl_read("/usr/lib/os-release", buf, sizeof buf, NULL) < 0)
+  if (osq_tbl_read_in(ns_pid, osq_tables_os_release_path, buf, sizeof buf) <
+          0 &&
+      osq_tbl_read_in(ns_pid, "/usr/lib/os-release", buf, sizeof buf) < 0) {
+    if (ns_pid > 0)
+      return OSQ_OK; /* that root has no os-release: no row */
     buf[0] = '\0';
+  }
   char name[256] = "Linux", version[256] = "", version_id[128] = "",
        id[128] = "linux", like[256] = "", codename[128] = "",
        build[128] = "";
@@ -256,7 +258,26 @@ static int os_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   osq_rows_cstr(out, O_CODENAME, codename);
   struct utsname u;
   osq_rows_cstr(out, O_ARCH, uname(&u) == 0 ? u.machine : "");
+  if (ns_pid > 0) {
+    char mnt[32];
+    osq_rows_int(out, O_PID_WITH_NAMESPACE, ns_pid);
+    if (osq_tbl_mnt_ns(ns_pid, mnt, sizeof mnt))
+      osq_rows_cstr(out, O_MOUNT_NAMESPACE_ID, mnt);
+  }
   return osq_rows_end(out);
+}
+
+static int os_generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  int64_t pids[OSQ_TBL_NS_PIDS_MAX];
+  size_t np = osq_tbl_ns_pids(ctx, O_PID_WITH_NAMESPACE, pids,
+                              OSQ_TBL_NS_PIDS_MAX);
+  if (np == 0)
+    return os_row(out, 0);
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < np && rc == OSQ_OK; i++)
+    rc = os_row(out, pids[i]);
+  return rc;
 }
 
 const osq_table_plugin osq_table_os_version = {

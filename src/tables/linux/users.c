@@ -122,7 +122,8 @@ _Static_assert(sizeof user_columns / sizeof *user_columns == U_COUNT, "cols");
 
 static int user_row(const osq_context *ctx, osq_rows *out, const char *name,
                     uint32_t uid, uint32_t gid, const char *gecos,
-                    const char *dir, const char *shell, bool remote) {
+                    const char *dir, const char *shell, bool remote,
+                    int64_t ns_pid) {
   if (!eq_int_ok(ctx, U_UID, uid) || !eq_text_ok(ctx, U_USERNAME, name))
     return OSQ_OK;
   osq_rows_int(out, U_UID, uid);
@@ -135,14 +136,18 @@ static int user_row(const osq_context *ctx, osq_rows *out, const char *name,
   osq_rows_cstr(out, U_SHELL, shell);
   osq_rows_cstr(out, U_UUID, "");
   osq_rows_int(out, U_INCLUDE_REMOTE, remote ? 1 : 0);
+  if (ns_pid > 0)
+    osq_rows_int(out, U_PID_WITH_NAMESPACE, ns_pid);
   return osq_rows_end(out);
 }
 
-static int users_local(const osq_context *ctx, osq_rows *out) {
-  FILE *f = fopen(osq_tables_passwd_path, "re");
+static int users_local(const osq_context *ctx, osq_rows *out,
+                       int64_t ns_pid) {
+  FILE *f = osq_tbl_fopen_in(ns_pid, osq_tables_passwd_path);
   if (f == NULL) {
-    OSQ_WARN("users: cannot read %s: %s", osq_tables_passwd_path,
-             strerror(errno));
+    if (ns_pid <= 0)
+      OSQ_WARN("users: cannot read %s: %s", osq_tables_passwd_path,
+               strerror(errno));
     return OSQ_OK;
   }
   char line[OSQ_TBL_LINE_MAX];
@@ -154,7 +159,8 @@ static int users_local(const osq_context *ctx, osq_rows *out) {
         !split(line, fl, 7) || fl[0][0] == '\0' || !parse_id(fl[2], &uid) ||
         !parse_id(fl[3], &gid))
       continue;
-    rc = user_row(ctx, out, fl[0], uid, gid, fl[4], fl[5], fl[6], false);
+    rc = user_row(ctx, out, fl[0], uid, gid, fl[4], fl[5], fl[6], false,
+                  ns_pid);
   }
   fclose(f);
   return rc;
@@ -236,7 +242,7 @@ static int users_remote(const osq_context *ctx, osq_rows *out) {
       break;
     rc = user_row(ctx, out, pw.pw_name, pw.pw_uid, pw.pw_gid,
                   pw.pw_gecos ? pw.pw_gecos : "", pw.pw_dir ? pw.pw_dir : "",
-                  pw.pw_shell ? pw.pw_shell : "", true);
+                  pw.pw_shell ? pw.pw_shell : "", true, 0);
     if (rc != OSQ_OK)
       break;
   }
@@ -256,7 +262,17 @@ static int users_generate(const osq_context *ctx, osq_rows *out,
     if (c->op == OSQ_OP_EQ && strcmp(c->expr, "1") == 0)
       remote = true;
   }
-  return remote ? users_remote(ctx, out) : users_local(ctx, out);
+  /* pid_with_namespace: the passwd file of that process's root */
+  int64_t pids[OSQ_TBL_NS_PIDS_MAX];
+  size_t np = osq_tbl_ns_pids(ctx, U_PID_WITH_NAMESPACE, pids,
+                              OSQ_TBL_NS_PIDS_MAX);
+  if (np > 0) {
+    int rc = OSQ_OK;
+    for (size_t i = 0; i < np && rc == OSQ_OK; i++)
+      rc = users_local(ctx, out, pids[i]);
+    return rc;
+  }
+  return remote ? users_remote(ctx, out) : users_local(ctx, out, 0);
 }
 
 const osq_table_plugin osq_table_users = {
@@ -287,13 +303,13 @@ static const osq_column group_columns[] = {
 _Static_assert(sizeof group_columns / sizeof *group_columns == G_COUNT,
                "cols");
 
-static int groups_generate(const osq_context *ctx, osq_rows *out,
-                           void *udata) {
-  (void)udata;
-  FILE *f = fopen(osq_tables_group_path, "re");
+static int groups_file(const osq_context *ctx, osq_rows *out,
+                       int64_t ns_pid) {
+  FILE *f = osq_tbl_fopen_in(ns_pid, osq_tables_group_path);
   if (f == NULL) {
-    OSQ_WARN("groups: cannot read %s: %s", osq_tables_group_path,
-             strerror(errno));
+    if (ns_pid <= 0)
+      OSQ_WARN("groups: cannot read %s: %s", osq_tables_group_path,
+               strerror(errno));
     return OSQ_OK;
   }
   char line[OSQ_TBL_LINE_MAX];
@@ -309,9 +325,25 @@ static int groups_generate(const osq_context *ctx, osq_rows *out,
     osq_rows_int(out, G_GID, gid);
     osq_rows_int(out, G_GID_SIGNED, (int32_t)gid);
     osq_rows_cstr(out, G_GROUPNAME, fl[0]);
+    if (ns_pid > 0)
+      osq_rows_int(out, G_PID_WITH_NAMESPACE, ns_pid);
     rc = osq_rows_end(out);
   }
   fclose(f);
+  return rc;
+}
+
+static int groups_generate(const osq_context *ctx, osq_rows *out,
+                           void *udata) {
+  (void)udata;
+  int64_t pids[OSQ_TBL_NS_PIDS_MAX];
+  size_t np = osq_tbl_ns_pids(ctx, G_PID_WITH_NAMESPACE, pids,
+                              OSQ_TBL_NS_PIDS_MAX);
+  if (np == 0)
+    return groups_file(ctx, out, 0);
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < np && rc == OSQ_OK; i++)
+    rc = groups_file(ctx, out, pids[i]);
   return rc;
 }
 

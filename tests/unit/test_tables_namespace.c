@@ -1,0 +1,175 @@
+/* pid_with_namespace: tables read files as another process sees them,
+ * confined to its root directory. The test chroots a child (we run as
+ * root in CI; skipped otherwise) and reads through it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tables/builtin.h"
+#include "tables/util.h"
+#include "test_tables_sink.h"
+
+static char root[256];
+static pid_t child = -1;
+static char child_pid[32];
+
+static void put(const char *rel, const char *content) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", root, rel);
+  for (char *s = strchr(p + strlen(root) + 1, '/'); s; s = strchr(s + 1, '/')) {
+    *s = '\0';
+    mkdir(p, 0755);
+    *s = '/';
+  }
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs(content, f);
+  fclose(f);
+}
+
+static void link_rel(const char *rel, const char *target) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", root, rel);
+  assert_int_equal(symlink(target, p), 0);
+}
+
+static int setup(void **state) {
+  (void)state;
+  if (geteuid() != 0)
+    return 0; /* tests skip themselves */
+  snprintf(root, sizeof root, "/tmp/osq-tables-ns.XXXXXX");
+  assert_non_null(mkdtemp(root));
+  put("etc/passwd", "inside:x:5000:5000:In Side:/home/inside:/bin/ash\n");
+  put("etc/real-group", "insiders:x:5001:\n");
+  /* absolute and ".." symlinks must stay inside the root */
+  link_rel("etc/group", "/etc/real-group");
+  put("etc/real-os", "NAME=\"Inside Linux\"\nID=inside\nVERSION_ID=\"3.2.1\"\n");
+  link_rel("etc/os-release", "../../../../../../../etc/real-os");
+  put("etc/hosts", "10.9.8.7 inner-host\n");
+  put("var/lib/dpkg/status", "Package: inner-pkg\nVersion: 1.0-1\n\n");
+  int fds[2];
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    close(fds[0]);
+    if (chroot(root) != 0 || chdir("/") != 0)
+      _exit(1);
+    char ok = 'k';
+    if (write(fds[1], &ok, 1) != 1)
+      _exit(1);
+    close(fds[1]);
+    for (;;)
+      pause();
+  }
+  close(fds[1]);
+  char b = 0;
+  assert_int_equal(read(fds[0], &b, 1), 1); /* chrooted */
+  close(fds[0]);
+  snprintf(child_pid, sizeof child_pid, "%d", (int)child);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  if (child > 0) {
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+  }
+  if (root[0]) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+  }
+  return 0;
+}
+
+static tresult *in_ns(const osq_table_plugin *t, const char *pid) {
+  osq_context *ctx = osq_context_new(t->columns, t->ncolumns);
+  osq_context_add(ctx, tcol(t, "pid_with_namespace"), OSQ_OP_EQ, pid,
+                  strlen(pid));
+  tresult *r = trun(t, ctx);
+  osq_context_free(ctx);
+  return r;
+}
+
+static void test_users_groups_in_root(void **state) {
+  (void)state;
+  if (child <= 0)
+    skip();
+  const osq_table_plugin *t = &osq_table_users;
+  tresult *r = in_ns(t, child_pid);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "username")].s, "inside");
+  assert_int_equal(r->rows[0][tcol(t, "uid")].i, 5000);
+  assert_int_equal(r->rows[0][tcol(t, "pid_with_namespace")].i, child);
+  tfree(r);
+  /* /etc/group is a symlink to "/etc/real-group": resolved in the root */
+  t = &osq_table_groups;
+  r = in_ns(t, child_pid);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "groupname")].s, "insiders");
+  tfree(r);
+}
+
+static void test_os_version_hosts_dpkg_in_root(void **state) {
+  (void)state;
+  if (child <= 0)
+    skip();
+  const osq_table_plugin *t = &osq_table_os_version;
+  tresult *r = in_ns(t, child_pid);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "name")].s, "Inside Linux");
+  assert_int_equal(r->rows[0][tcol(t, "major")].i, 3);
+  char mnt[32];
+  assert_true(osq_tbl_mnt_ns(getpid(), mnt, sizeof mnt)); /* chroot: same ns */
+  assert_string_equal(r->rows[0][tcol(t, "mount_namespace_id")].s, mnt);
+  tfree(r);
+  t = &osq_table_etc_hosts;
+  r = in_ns(t, child_pid);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][1].s, "inner-host");
+  tfree(r);
+  t = &osq_table_deb_packages;
+  r = in_ns(t, child_pid);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "name")].s, "inner-pkg");
+  assert_int_equal(r->rows[0][tcol(t, "pid_with_namespace")].i, child);
+  tfree(r);
+}
+
+static void test_missing_process(void **state) {
+  (void)state;
+  tresult *r = in_ns(&osq_table_users, "2147483646");
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 0);
+  tfree(r);
+  r = in_ns(&osq_table_os_version, "2147483646");
+  assert_int_equal(r->n, 0);
+  tfree(r);
+  /* junk values are ignored: the table reads the host's own files */
+  r = in_ns(&osq_table_os_version, "junk");
+  assert_int_equal(r->n, 1);
+  tfree(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_users_groups_in_root),
+      cmocka_unit_test(test_os_version_hosts_dpkg_in_root),
+      cmocka_unit_test(test_missing_process),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
