@@ -229,6 +229,8 @@ static int begin(osq_extension *ext, const char *argv0) {
     return -1;
   }
   ext->stop_set = false;
+  ext->quitting = false;
+  ext->nidle = 0;
   ext->stop_code = 0;
   ext->stop_reason[0] = '\0';
   signal_seen = 0;

@@ -19,6 +19,7 @@
 #define OSQ_SDK_JOIN_MS 5000            /* at exit, for a busy plugin */
 #define OSQ_SDK_STACK (1024 * 1024)     /* per connection thread: plugins
                                            run on it */
+#define OSQ_SDK_IDLE 4                  /* connection threads kept waiting */
 
 /* Parsed command line (see args.c). */
 typedef struct osq_sdk_args {
@@ -34,13 +35,16 @@ int osq_sdk_args_parse(osq_sdk_args *a, int argc, char **argv,
                        const char *default_socket, char *err, size_t errlen);
 void osq_sdk_args_free(osq_sdk_args *a);
 
+/* A connection thread's slot; fields guarded by ext->lock. */
 struct osq_sdk_conn {
   osq_extension *ext;
   pthread_t thread;
-  int fd;      /* -1 once the thread closed it (guarded by ext->lock) */
-  bool used;   /* slot taken */
-  bool done;   /* thread finished; join it */
-  bool shutdown_asked;
+  pthread_cond_t cond; /* an idle thread waits here for its next fd */
+  int fd;              /* being served or handed over; -1 when none */
+  bool used;           /* a thread owns the slot */
+  bool idle;           /* waiting for a connection */
+  bool done;           /* the thread has finished; join it */
+  bool shutdown_asked; /* this connection asked for shutdown() */
 };
 
 struct osq_extension {
@@ -60,6 +64,8 @@ struct osq_extension {
 
   pthread_mutex_t lock; /* guards conns, pool, stop fields */
   struct osq_sdk_conn conns[OSQ_EXT_MAX_CONNECTIONS];
+  size_t nidle;  /* connection threads waiting for work */
+  bool quitting; /* connection threads end instead of waiting */
   osq_tconn *pool[OSQ_SDK_POOL];
   size_t npool;
   int wake[2]; /* self-pipe: signals, shutdown(), the watcher */

@@ -161,15 +161,19 @@ static const osq_api_handlers handlers = {
 
 /* ---- connections --------------------------------------------------------------- */
 
-static void *conn_main(void *arg) {
-  struct osq_sdk_conn *c = arg;
-  osq_extension *ext = c->ext;
-  osq_tconn *t = osq_tconn_wrap(c->fd);
+/* A connection thread serves one connection, then waits idle for the
+ * next (up to OSQ_SDK_IDLE of them wait), because osquery's core opens
+ * two fresh connections per table scan and a thread start costs more
+ * than the ping it serves. */
+
+static void serve_conn(struct osq_sdk_conn *c, int fd) {
+  osq_tconn *t = osq_tconn_wrap(fd);
+  c->shutdown_asked = false;
   if (t != NULL) {
     for (;;) {
       int rc = osq_api_serve_one(t, &handlers, c);
       if (c->shutdown_asked) {
-        osq_sdk_request_stop(ext, 0, true,
+        osq_sdk_request_stop(c->ext, 0, true,
                              "the osquery core asked the extension to shut "
                              "down");
         break;
@@ -182,13 +186,37 @@ static void *conn_main(void *arg) {
       }
     }
   }
-  pthread_mutex_lock(&ext->lock);
-  if (t != NULL) {
+  pthread_mutex_lock(&c->ext->lock);
+  if (t != NULL)
     osq_tconn_close(t); /* under the lock: reap may shutdown(fd) */
-  } else {
-    close(c->fd);
-  }
+  else
+    close(fd);
   c->fd = -1;
+  pthread_mutex_unlock(&c->ext->lock);
+}
+
+static void *conn_main(void *arg) {
+  struct osq_sdk_conn *c = arg;
+  osq_extension *ext = c->ext;
+  pthread_mutex_lock(&ext->lock);
+  for (;;) {
+    int fd = c->fd;
+    pthread_mutex_unlock(&ext->lock);
+    serve_conn(c, fd);
+    pthread_mutex_lock(&ext->lock);
+    if (ext->quitting || ext->nidle >= OSQ_SDK_IDLE)
+      break;
+    c->idle = true;
+    ext->nidle++;
+    while (c->fd < 0 && !ext->quitting)
+      pthread_cond_wait(&c->cond, &ext->lock);
+    if (c->idle) { /* woken to quit, not handed a connection */
+      c->idle = false;
+      ext->nidle--;
+    }
+    if (c->fd < 0)
+      break;
+  }
   c->done = true;
   pthread_mutex_unlock(&ext->lock);
   return NULL;
@@ -206,21 +234,38 @@ int osq_sdk_accept(osq_extension *ext, int listen_fd) {
     return OSQ_EIO; /* EMFILE, ENFILE, ENOMEM: back off */
   }
   osq_sdk_reap(ext, false);
+  bool served = false;
   pthread_mutex_lock(&ext->lock);
-  struct osq_sdk_conn *slot = NULL;
-  for (size_t i = 0; i < OSQ_EXT_MAX_CONNECTIONS && !slot; i++)
-    if (!ext->conns[i].used)
-      slot = &ext->conns[i];
-  if (slot) {
-    *slot = (struct osq_sdk_conn){.ext = ext, .fd = fd, .used = true};
+  for (size_t i = 0; i < OSQ_EXT_MAX_CONNECTIONS && !served; i++) {
+    struct osq_sdk_conn *c = &ext->conns[i];
+    if (c->used && c->idle) {
+      c->fd = fd;
+      c->idle = false;
+      ext->nidle--;
+      pthread_cond_signal(&c->cond);
+      served = true;
+    }
+  }
+  for (size_t i = 0; i < OSQ_EXT_MAX_CONNECTIONS && !served; i++) {
+    struct osq_sdk_conn *c = &ext->conns[i];
+    if (c->used)
+      continue;
+    c->ext = ext;
+    c->fd = fd;
+    c->idle = c->done = c->shutdown_asked = false;
+    pthread_cond_init(&c->cond, NULL);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, OSQ_SDK_STACK);
-    if (pthread_create(&slot->thread, &attr, conn_main, slot) != 0)
-      slot->used = false;
+    if (pthread_create(&c->thread, &attr, conn_main, c) == 0) {
+      c->used = true;
+      served = true;
+    } else {
+      pthread_cond_destroy(&c->cond);
+    }
     pthread_attr_destroy(&attr);
+    break;
   }
-  bool served = slot && slot->used;
   pthread_mutex_unlock(&ext->lock);
   if (!served) {
     OSQ_WARN("refusing a connection: %d connections are being served "
@@ -244,17 +289,22 @@ static bool timed_join(pthread_t t, int ms) {
 }
 
 void osq_sdk_reap(osq_extension *ext, bool all) {
-  pthread_t joins[OSQ_EXT_MAX_CONNECTIONS];
+  struct osq_sdk_conn *joins[OSQ_EXT_MAX_CONNECTIONS];
   size_t n = 0;
   pthread_mutex_lock(&ext->lock);
+  if (all)
+    ext->quitting = true;
   for (size_t i = 0; i < OSQ_EXT_MAX_CONNECTIONS; i++) {
     struct osq_sdk_conn *c = &ext->conns[i];
     if (!c->used)
       continue;
-    if (all && !c->done && c->fd >= 0)
-      shutdown(c->fd, SHUT_RDWR); /* wakes a thread blocked in read */
+    if (all) {
+      if (c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR); /* wakes a thread blocked in read */
+      pthread_cond_signal(&c->cond);
+    }
     if (all || c->done) {
-      joins[n++] = c->thread;
+      joins[n++] = c;
       c->used = false;
     }
   }
@@ -262,10 +312,12 @@ void osq_sdk_reap(osq_extension *ext, bool all) {
   int64_t deadline = osq_now_ms() + OSQ_SDK_JOIN_MS;
   for (size_t i = 0; i < n; i++) {
     int64_t left = deadline - osq_now_ms();
-    if (!timed_join(joins[i], left > 0 ? (int)left : 0)) {
+    if (timed_join(joins[i]->thread, left > 0 ? (int)left : 0)) {
+      pthread_cond_destroy(&joins[i]->cond);
+    } else {
       /* A plugin still busy: leave it to the process exit. */
       OSQ_WARN("a plugin call is still running at exit; leaving it");
-      pthread_detach(joins[i]);
+      pthread_detach(joins[i]->thread);
       atomic_fetch_add(&ext->busy_at_exit, 1);
     }
   }
