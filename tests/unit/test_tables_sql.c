@@ -181,11 +181,28 @@ static void test_file_hash_sql(void **state) {
   assert_true(strlen(err) > 0);
 }
 
+static void test_namespace_join_sql(void **state) {
+  (void)state;
+  collected c;
+  char sql[256];
+  /* our own root is "/": the same os_version, tagged with our pid */
+  snprintf(sql, sizeof sql,
+           "SELECT p.pid, o.pid_with_namespace = p.pid, o.name = (SELECT name "
+           "FROM os_version) FROM processes p JOIN os_version o ON "
+           "o.pid_with_namespace = p.pid WHERE p.pid = %d",
+           getpid());
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 1);
+  assert_string_equal(cell(&c, 0, 1), "1");
+  assert_string_equal(cell(&c, 0, 2), "1");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_processes_sql),
       cmocka_unit_test(test_introspection_sql),
       cmocka_unit_test(test_file_hash_sql),
+      cmocka_unit_test(test_namespace_join_sql),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
