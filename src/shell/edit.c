@@ -1,15 +1,32 @@
-/* Interactive input through libedit's readline interface: prompts,
- * history in ~/.osq/.history (at most 100 entries) and tab completion of
- * table names and meta-commands. */
+/* Interactive input through libedit (histedit): prompts, history in
+ * ~/.osq/.history (at most 100 entries), tab completion of table names
+ * and meta-commands.
+ *
+ * ^C while editing is a key, not a signal (the edit mode clears ISIG):
+ * it drops the line. libedit's own SIGINT path (cooked mode, re-raise,
+ * a retried read) cannot tell the shell reliably whether the line was
+ * abandoned. While a query runs the terminal is in its normal mode and
+ * ^C is SIGINT, which interrupts the query. */
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
-#include <editline/readline.h>
+#include <histedit.h>
 
 #include "registry/registry.h"
 #include "shell.h"
 
 #define HISTORY_MAX 100
+
+extern volatile sig_atomic_t shell_interrupted;
+
+static EditLine *el;
+static History *hist;
+static const char *prompt_text = "osq> ";
+static bool cancelled;
 
 static const char *const meta_names[] = {
     ".all",      ".bail",   ".echo",      ".exit",  ".features", ".headers",
@@ -17,78 +34,158 @@ static const char *const meta_names[] = {
     ".separator", ".show",  ".socket",    ".summary", ".tables", ".timer",
     ".types",    ".version", ".width",    NULL};
 
-/* Candidates for the word being completed, gathered once per Tab. */
-static char **cands;
-static size_t ncands, icand;
-
-static void cands_free(void) {
-  for (size_t i = 0; i < ncands; i++)
-    free(cands[i]);
-  free(cands);
-  cands = NULL;
-  ncands = icand = 0;
+static char *prompt_fn(EditLine *e) {
+  (void)e;
+  return (char *)prompt_text;
 }
 
-static void cands_gather(const char *text, bool meta) {
-  cands_free();
-  size_t tl = strlen(text);
+static unsigned char cancel_fn(EditLine *e, int ch) {
+  (void)e, (void)ch;
+  cancelled = true;
+  return CC_NEWLINE;
+}
+
+/* Candidates for the word before the cursor. */
+struct cands {
+  char **v;
+  size_t n;
+};
+
+static void cands_add(struct cands *c, const char *s, size_t cap) {
+  if (c->v == NULL)
+    c->v = calloc(cap ? cap : 1, sizeof *c->v);
+  if (c->v && c->n < cap)
+    c->v[c->n] = strdup(s), c->n += c->v[c->n] != NULL;
+}
+
+static void cands_gather(struct cands *c, const char *prefix, size_t len,
+                         bool meta) {
   if (meta) {
-    size_t n = sizeof meta_names / sizeof meta_names[0];
-    cands = calloc(n, sizeof *cands);
-    for (size_t i = 0; cands && meta_names[i]; i++)
-      if (strncmp(meta_names[i], text, tl) == 0)
-        cands[ncands++] = strdup(meta_names[i]);
+    size_t cap = sizeof meta_names / sizeof meta_names[0];
+    for (size_t i = 0; meta_names[i]; i++)
+      if (strncmp(meta_names[i], prefix, len) == 0)
+        cands_add(c, meta_names[i], cap);
     return;
   }
   const osq_plugin **list;
   size_t n = osq_registry_list(OSQ_REGISTRY_TABLE, &list);
-  cands = calloc(n ? n : 1, sizeof *cands);
-  for (size_t i = 0; cands && i < n; i++)
-    if (strncmp(list[i]->name, text, tl) == 0)
-      cands[ncands++] = strdup(list[i]->name);
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(list[i]->name, prefix, len) == 0)
+      cands_add(c, list[i]->name, n);
   osq_registry_list_free(list, n);
 }
 
-static bool complete_meta;
-
-static char *generator(const char *text, int state) {
-  if (state == 0)
-    cands_gather(text, complete_meta);
-  while (icand < ncands) {
-    char *c = cands[icand++];
-    if (c)
-      return strdup(c);
+static unsigned char complete_fn(EditLine *e, int ch) {
+  (void)ch;
+  const LineInfo *li = el_line(e);
+  const char *start = li->cursor;
+  while (start > li->buffer &&
+         (isalnum((unsigned char)start[-1]) || start[-1] == '_' ||
+          start[-1] == '.'))
+    start--;
+  size_t len = (size_t)(li->cursor - start);
+  bool meta = start == li->buffer && *start == '.';
+  char prefix[256];
+  if (len >= sizeof prefix)
+    return CC_REFRESH_BEEP;
+  memcpy(prefix, start, len);
+  prefix[len] = '\0';
+  struct cands c = {NULL, 0};
+  cands_gather(&c, prefix, len, meta);
+  unsigned char rc = CC_REFRESH_BEEP;
+  if (c.n > 0) {
+    size_t common = strlen(c.v[0]);
+    for (size_t i = 1; i < c.n; i++) {
+      size_t k = 0;
+      while (k < common && c.v[i][k] == c.v[0][k])
+        k++;
+      common = k;
+    }
+    if (c.n == 1) {
+      char buf[300];
+      snprintf(buf, sizeof buf, "%s ", c.v[0] + len);
+      el_insertstr(e, buf);
+      rc = CC_REFRESH;
+    } else if (common > len) {
+      char buf[300];
+      snprintf(buf, sizeof buf, "%.*s", (int)(common - len), c.v[0] + len);
+      el_insertstr(e, buf);
+      rc = CC_REFRESH;
+    } else {
+      /* nothing to add: show the choices under the line */
+      fputc('\n', stdout);
+      for (size_t i = 0; i < c.n; i++)
+        fprintf(stdout, "%s%s", c.v[i], i + 1 < c.n ? "  " : "\n");
+      fflush(stdout);
+      rc = CC_REDISPLAY;
+    }
   }
-  return NULL;
-}
-
-static char **complete(const char *text, int start, int end) {
-  (void)end;
-  rl_attempted_completion_over = 1; /* never fall back to file names */
-  complete_meta = start == 0 && text[0] == '.';
-  return rl_completion_matches(text, generator);
+  for (size_t i = 0; i < c.n; i++)
+    free(c.v[i]);
+  free(c.v);
+  return rc;
 }
 
 void shell_edit_begin(shell *sh) {
-  rl_readline_name = "osqi";
-  rl_attempted_completion_function = complete;
-  stifle_history(HISTORY_MAX);
+  HistEvent ev;
+  el = el_init("osqi", stdin, stdout, stderr);
+  hist = history_init();
+  if (el == NULL || hist == NULL)
+    return;
+  history(hist, &ev, H_SETSIZE, HISTORY_MAX);
   if (sh->history[0])
-    read_history(sh->history);
+    history(hist, &ev, H_LOAD, sh->history);
+  el_set(el, EL_EDITOR, "emacs");
+  el_set(el, EL_SIGNAL, 1); /* restore the terminal on other signals */
+  el_set(el, EL_PROMPT, prompt_fn);
+  el_set(el, EL_HIST, history, hist);
+  /* the wide EL_ADDFN keeps our static strings; the narrow one copies
+   * them and never frees the copies */
+  el_wset(el, EL_ADDFN, L"osq-complete", L"Complete a table or command name",
+          complete_fn);
+  el_set(el, EL_BIND, "^I", "osq-complete", NULL);
+  el_wset(el, EL_ADDFN, L"osq-cancel", L"Drop the line being typed",
+          cancel_fn);
+  el_set(el, EL_BIND, "^C", "osq-cancel", NULL);
+  el_set(el, EL_SETTY, "-d", "-isig", NULL);
+  el_source(el, NULL); /* ~/.editrc may rebind keys */
 }
 
 void shell_edit_end(shell *sh) {
-  /* stifle_history already keeps HISTORY_MAX entries; libedit's
-   * history_truncate_file would drop the file's header line. */
-  if (sh->history[0])
-    write_history(sh->history);
-  cands_free();
+  HistEvent ev;
+  if (hist && sh->history[0])
+    history(hist, &ev, H_SAVE, sh->history);
+  if (el)
+    el_end(el);
+  if (hist)
+    history_end(hist);
+  el = NULL;
+  hist = NULL;
 }
 
 char *shell_readline(shell *sh, bool continuation) {
   (void)sh;
-  char *line = readline(continuation ? "  ...> " : "osq> ");
-  if (line && *line)
-    add_history(line);
+  if (el == NULL)
+    return NULL;
+  prompt_text = continuation ? "  ...> " : "osq> ";
+  cancelled = false;
+  int n = 0;
+  const char *l = el_gets(el, &n);
+  if (cancelled) {
+    shell_interrupted = 1; /* the caller drops the statement */
+    return NULL;
+  }
+  if (l == NULL || n <= 0)
+    return NULL;
+  char *line = strndup(l, (size_t)n);
+  if (line == NULL)
+    return NULL;
+  size_t len = strlen(line);
+  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+    line[--len] = '\0';
+  if (len > 0) {
+    HistEvent ev;
+    history(hist, &ev, H_ENTER, line);
+  }
   return line;
 }
