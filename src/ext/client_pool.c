@@ -47,14 +47,14 @@ void osq_pool_get_stats(osq_pool *p, osq_pool_stats *out) {
   pthread_mutex_unlock(&p->lock);
 }
 
-void osq_pool_close(osq_pool *p) {
+void osq_pool_close(osq_pool *p, bool cut) {
   pthread_mutex_lock(&p->lock);
   osq_tconn *idle = p->idle;
   p->idle = NULL;
   p->closed = true;
   /* The owners close these fds only after taking them off the list under
    * the lock, so shutting them down here is safe; it wakes their reads. */
-  for (size_t i = 0; i < p->nbusy; i++)
+  for (size_t i = 0; cut && i < p->nbusy; i++)
     if (p->busy[i]) /* NULL: a caller still connecting */
       shutdown(osq_tconn_fd(p->busy[i]), SHUT_RDWR);
   pthread_mutex_unlock(&p->lock);
@@ -65,7 +65,7 @@ void osq_pool_close(osq_pool *p) {
 void osq_pool_free(osq_pool *p) {
   if (p == NULL)
     return;
-  osq_pool_close(p);
+  osq_pool_close(p, true);
   pthread_mutex_destroy(&p->lock);
   free(p->busy);
   free(p->path);

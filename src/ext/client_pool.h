@@ -21,9 +21,10 @@
 typedef struct osq_pool osq_pool;
 
 osq_pool *osq_pool_new(const char *path);
-/* No new calls (they fail at once), in-flight calls are cut (their
- * sockets shut down), idle connections closed. Idempotent. */
-void osq_pool_close(osq_pool *p);
+/* No new calls (they fail at once), idle connections closed; with cut,
+ * in-flight calls are cut too (their sockets shut down), otherwise they
+ * finish. Idempotent. */
+void osq_pool_close(osq_pool *p, bool cut);
 /* Free: only once no call can be using it (after osq_pool_close and when
  * the last owner lets go). */
 void osq_pool_free(osq_pool *p);

@@ -60,7 +60,7 @@ static void check_one(osq_manager *m, struct check *c, int64_t interval_ms) {
   }
   char why[700];
   snprintf(why, sizeof why, "failed its health check (%s): removed", err);
-  osq_manager_drop(m, c->uuid, why);
+  osq_manager_drop(m, c->uuid, why, true);
 }
 
 void *osq_manager_health_main(void *arg) {

@@ -620,7 +620,8 @@ void osq_manager_stop(osq_manager *m) {
    * hung extension's deadline. */
   pthread_mutex_lock(&m->lock);
   for (struct osq_ext_rec *r = m->exts; r; r = r->next)
-    osq_remote_ext_close(r->remote);
+    if (!r->pending) /* a pending one's fields are still being written */
+      osq_remote_ext_close(r->remote);
   pthread_mutex_unlock(&m->lock);
 
   if (m->accept_started) {
@@ -772,7 +773,7 @@ bool osq_manager_wait_plugin(osq_manager *m, const char *registry,
 }
 
 void osq_manager_remove(osq_manager *m, int64_t uuid) {
-  osq_manager_drop(m, uuid, "removed");
+  osq_manager_drop(m, uuid, "removed", true);
 }
 
 void osq_manager_remove_pid(osq_manager *m, pid_t pid) {
@@ -783,7 +784,7 @@ void osq_manager_remove_pid(osq_manager *m, pid_t pid) {
       if (!r->pending && r->pid == pid)
         uuid = r->uuid;
     pthread_mutex_unlock(&m->lock);
-    if (uuid == 0 || !osq_manager_drop(m, uuid, "its process exited"))
+    if (uuid == 0 || !osq_manager_drop(m, uuid, "its process exited", true))
       return;
   }
 }

@@ -68,8 +68,10 @@ struct osq_manager {
 /* registration.c */
 extern const osq_api_handlers osq_manager_handlers; /* u: osq_conn_rec */
 bool osq_version_at_least(const char *required, const char *actual);
-/* Remove under no lock; returns false if the uuid is unknown. */
-bool osq_manager_drop(struct osq_manager *m, int64_t uuid, const char *why);
+/* Remove under no lock; returns false if the uuid is unknown. cut: also
+ * cut its calls in flight (it is dead), else let them finish. */
+bool osq_manager_drop(struct osq_manager *m, int64_t uuid, const char *why,
+                      bool cut);
 void osq_ext_rec_free(struct osq_ext_rec *r);
 
 /* health.c */

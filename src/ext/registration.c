@@ -20,10 +20,9 @@ static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 void osq_ext_rec_free(struct osq_ext_rec *r) {
   if (r == NULL)
     return;
-  if (r->remote) {
-    osq_remote_ext_close(r->remote);
-    osq_remote_ext_unref(r->remote);
-  }
+  /* no close here: deregistration lets calls in flight finish; the pool
+   * goes with the last reference */
+  osq_remote_ext_unref(r->remote);
   osq_ext_info_clear(&r->info);
   free(r->path);
   free(r);
@@ -222,11 +221,21 @@ static int h_register(void *u, const osq_ext_info *info,
   }
 
   pthread_mutex_lock(&m->lock);
+  if (rc == OSQ_OK && m->stopping) {
+    /* stop() has already sent its shutdown() round: do not leave an
+     * extension behind that was never told */
+    pthread_mutex_unlock(&m->lock);
+    osq_registry_remove_owner((uint64_t)rec->uuid);
+    snprintf(err, sizeof err, "Extension manager is shutting down");
+    rc = OSQ_ECLOSED;
+    pthread_mutex_lock(&m->lock);
+  }
   if (rc != OSQ_OK) {
     unlink_rec(m, rec);
     pthread_mutex_unlock(&m->lock);
     char msg[1100];
-    snprintf(msg, sizeof msg, "Failed adding registry: %s", err);
+    snprintf(msg, sizeof msg, "%s%s",
+             rc == OSQ_ECLOSED ? "" : "Failed adding registry: ", err);
     OSQ_WARN("Could not register extension %s: %s", name, msg);
     osq_ext_rec_free(rec);
     fail(out, msg);
@@ -242,7 +251,8 @@ static int h_register(void *u, const osq_ext_info *info,
   return OSQ_OK;
 }
 
-bool osq_manager_drop(osq_manager *m, int64_t uuid, const char *why) {
+bool osq_manager_drop(osq_manager *m, int64_t uuid, const char *why,
+                      bool cut) {
   pthread_mutex_lock(&m->lock);
   struct osq_ext_rec *rec = m->exts;
   while (rec && (rec->uuid != uuid || rec->pending))
@@ -255,8 +265,11 @@ bool osq_manager_drop(osq_manager *m, int64_t uuid, const char *why) {
   pthread_mutex_unlock(&m->lock);
   if (rec == NULL)
     return false;
-  /* Cut its calls first, so the routes go away without waiting on them. */
-  osq_remote_ext_close(rec->remote);
+  /* Stop its calls first, so the routes go away without waiting on them. */
+  if (cut)
+    osq_remote_ext_close(rec->remote);
+  else
+    osq_remote_ext_retire(rec->remote);
   osq_registry_remove_owner((uint64_t)uuid);
   OSQ_INFO("Extension %s (uuid %lld) %s", rec->info.name, (long long)uuid,
            why);
@@ -266,7 +279,7 @@ bool osq_manager_drop(osq_manager *m, int64_t uuid, const char *why) {
 
 static int h_deregister(void *u, int64_t uuid, osq_ext_status *out) {
   struct osq_conn_rec *cr = u;
-  if (!osq_manager_drop(cr->m, uuid, "deregistered")) {
+  if (!osq_manager_drop(cr->m, uuid, "deregistered", false)) {
     fail(out, "No extension UUID found");
     return OSQ_OK;
   }

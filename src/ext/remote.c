@@ -51,7 +51,10 @@ void osq_remote_ext_unref(osq_remote_ext *e) {
   free(e);
 }
 
-void osq_remote_ext_close(osq_remote_ext *e) { osq_pool_close(e->pool); }
+void osq_remote_ext_close(osq_remote_ext *e) { osq_pool_close(e->pool, true); }
+void osq_remote_ext_retire(osq_remote_ext *e) {
+  osq_pool_close(e->pool, false);
+}
 int64_t osq_remote_ext_uuid(const osq_remote_ext *e) { return e->uuid; }
 const char *osq_remote_ext_path(const osq_remote_ext *e) {
   return osq_pool_path(e->pool);

@@ -22,6 +22,10 @@ osq_remote_ext *osq_remote_ext_ref(osq_remote_ext *e);
 void osq_remote_ext_unref(osq_remote_ext *e);
 /* The extension is gone: calls fail at once, in-flight calls are cut. */
 void osq_remote_ext_close(osq_remote_ext *e);
+/* The extension left on its own (deregisterExtension): no new calls, but
+ * calls in flight may finish (osquery-go deregisters from inside its
+ * shutdown() handler, while our shutdown() call waits for the reply). */
+void osq_remote_ext_retire(osq_remote_ext *e);
 int64_t osq_remote_ext_uuid(const osq_remote_ext *e);
 const char *osq_remote_ext_path(const osq_remote_ext *e);
 /* Calls in flight (the health check leaves a busy extension alone: the
