@@ -168,10 +168,8 @@ static int run(shell *sh, int argc, char **argv) {
     free(cmd);
     return rc == META_EXIT ? sh->exit_code : rc;
   }
-  if (osq_flag_str("pack")[0]) {
-    fprintf(sh->err, "Error: --pack is not supported by osqi yet\n");
-    return 1;
-  }
+  if (osq_flag_str("pack")[0])
+    return shell_run_pack(sh, osq_flag_str("pack"));
   if (osq_flag_str("query")[0])
     return shell_run_query(sh, osq_flag_str("query"));
   const char *qf = osq_flag_str("query_file");

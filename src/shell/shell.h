@@ -34,6 +34,8 @@ enum {
 int shell_exec(shell *sh, const char *sql, char **errmsg);
 /* Positional SQL / --query: prints "Error: msg"; returns the rc or 1. */
 int shell_run_query(shell *sh, const char *sql);
+/* --pack NAME (pack.c): 0, or the first failure's code. */
+int shell_run_pack(shell *sh, const char *pack);
 /* A meta-command line starting with '.'; returns META_* or, for .all, the
  * SQLite code of the failed query. */
 int shell_meta(shell *sh, const char *line);

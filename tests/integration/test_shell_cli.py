@@ -170,6 +170,27 @@ class ShellTest(unittest.TestCase):
         self.assertEqual(Shell.errors(err),
                          ["Error reading query file '%s.missing': No such file or directory" % qf])
 
+    def test_pack(self):
+        conf = os.path.join(self.sh.tmp, "osq.conf")
+        with open(conf, "w") as f:
+            json.dump({"packs": {
+                "p1": {"queries": {"b": {"query": "select 2 as two", "interval": 60},
+                                   "a": {"query": "select 1 as one", "interval": 60}}},
+                "bad": {"queries": {"x": {"query": "select * from nope", "interval": 60},
+                                    "y": {"query": "select 3", "interval": 60}}}}}, f)
+        self.assertEqual(self.ok("--config_path", conf, "--list", "--pack", "p1"),
+                         "one\n1\ntwo\n2\n")
+        rc, out, err = self.sh.run("--config_path", conf, "--pack", "bad")
+        self.assertEqual((rc, out), (1, ""))
+        self.assertEqual(Shell.errors(err), ["Error: no such table: nope",
+                                             "Could not execute query x: select * from nope"])
+        rc, out, err = self.sh.run("--config_path", conf, "--pack", "none")
+        self.assertEqual(rc, 1)
+        self.assertEqual(Shell.errors(err), ["Error: the config has no pack named 'none'"])
+        rc, out, err = self.sh.run("--config_path", conf + ".missing", "--pack", "p1")
+        self.assertEqual(rc, 1)
+        self.assertTrue(Shell.errors(err)[0].startswith("Error: cannot load the config: "), err)
+
     def test_positional_meta_command(self):
         self.assertEqual(self.ok(".print hello  world"), "hello world\n")
         rc, out, err = self.sh.run(".nope")
