@@ -441,6 +441,21 @@ def test_sockets():
     e.out.wait("^OSQTEST-DEREGISTERED 0 OK$")
     e.proc.wait(20)
 
+    # two shells on the default socket: the second takes shell.emNNNNN
+    home = osqtest.workdir()
+    with osqtest.Osqi(socket="default", home=home) as first:
+        second = osqtest.Osqi(socket="default", home=home, wait=False)
+        rows = second.sql("select path from osquery_extensions where type = 'core'")
+        eq(len(rows), 1, "second shell's manager")
+        alt = rows[0]["path"]
+        check(alt != first.socket and alt.startswith(first.socket) and
+              alt[len(first.socket):].isdigit(), "alternative socket %r" % alt)
+        with osqtest.Client(alt) as c:
+            eq(c.ping().code, 0, "second shell serves " + alt)
+        second.close()
+        with osqtest.Client(first.socket) as c:
+            eq(c.ping().code, 0, "first shell untouched")
+
     with osqtest.Osqi(args=["--extensions_socket_mode=0660"]) as sh:
         eq(stat.S_IMODE(os.stat(sh.socket).st_mode), 0o660, "mode flag")
     bad = osqtest.Osqi(args=["--extensions_socket_mode=0999"], wait=False)

@@ -173,6 +173,8 @@ class _Lines:
 
 class Osqi:
     """osqi kept alive on a stdin pipe, so its extension manager stays up.
+    socket: a path, None (a fresh temp path) or "default" (osqi's own
+    default under home).
 
     sql() sends a statement and a marker statement, and returns the rows of
     everything before the marker (osqi --json output). Errors go to stderr:
@@ -182,13 +184,18 @@ class Osqi:
                  wait=True, binary_name="osqi"):
         self.dir = workdir()
         self.home = home or self.dir
-        self.socket = socket or os.path.join(self.dir, "osq.em")
         self.args = list(args)
+        sock_args = []
+        if socket == "default":  # osqi's own default: $HOME/.osq/shell.em
+            self.socket = os.path.join(self.home, ".osq", "shell.em")
+        else:
+            self.socket = socket or os.path.join(self.dir, "osq.em")
+            sock_args = ["--extensions_socket=" + self.socket]
         e = dict(os.environ)
         e["HOME"] = self.home
         e.update(env or {})
-        cmd = [binary(binary_name), "--json", "--disable_extensions=false",
-               "--extensions_socket=" + self.socket] + self.args
+        cmd = [binary(binary_name), "--json", "--disable_extensions=false"] + \
+            sock_args + self.args
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=e)
