@@ -179,6 +179,7 @@ static int registration(osq_extension *ext, osq_tconn *c) {
   }
   atomic_store(&ext->uuid, st.uuid);
   osq_ext_status_clear(&st);
+  osq_option_list_clear(&ext->options); /* from an earlier run */
   rc = osq_api_options(c, &ext->options, msg, sizeof msg);
   if (rc != OSQ_OK)
     OSQ_WARN("cannot read the osquery core's options: %s", msg);
