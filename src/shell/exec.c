@@ -240,17 +240,38 @@ int shell_run_query(shell *sh, const char *sql) {
 
 /* ---- line input ------------------------------------------------------- */
 
-static char *read_line(shell *sh, FILE *in, bool cont, char **buf,
-                       size_t *cap) {
+/* One line of piped input, without its end of line. A line longer than
+ * limit is cut there (the rest is skipped); the caller then rejects the
+ * statement as too long, so a huge line costs at most limit bytes. */
+static char *read_line(shell *sh, FILE *in, bool cont, size_t limit) {
   if (in == NULL)
     return shell_readline(sh, cont);
-  errno = 0;
-  ssize_t n = getline(buf, cap, in);
-  if (n < 0)
+  size_t cap = 128, n = 0;
+  char *b = malloc(cap);
+  int c = EOF;
+  while (b && (c = getc_unlocked(in)) != EOF && c != '\n') {
+    if (n >= limit)
+      continue;
+    if (n + 1 >= cap) {
+      size_t ncap = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
+      char *nb = realloc(b, ncap);
+      if (nb == NULL) {
+        free(b);
+        return NULL;
+      }
+      b = nb;
+      cap = ncap;
+    }
+    b[n++] = (char)c;
+  }
+  if (b == NULL || (c == EOF && n == 0)) {
+    free(b);
     return NULL;
-  while (n > 0 && ((*buf)[n - 1] == '\n' || (*buf)[n - 1] == '\r'))
-    (*buf)[--n] = '\0';
-  return strdup(*buf);
+  }
+  if (n > 0 && b[n - 1] == '\r')
+    n--;
+  b[n] = '\0';
+  return b;
 }
 
 /* osquery names the line a failed statement started on, unless a user
@@ -279,8 +300,6 @@ static int run_unit(shell *sh, FILE *in, int startline, const char *sql,
 int shell_process(shell *sh, FILE *in) {
   char *sql = NULL;
   size_t nsql = 0, cap = 0;
-  char *gbuf = NULL;
-  size_t gcap = 0;
   int errors = 0, lineno = 0, startline = 0;
   bool types = false, eof = false;
   size_t limit = (size_t)osq_flag_uint("read_max");
@@ -291,7 +310,7 @@ int shell_process(shell *sh, FILE *in) {
     fflush(sh->out.out);
     if (in == NULL)
       shell_interrupted = 0; /* a ^C that came after the last query ended */
-    char *line = read_line(sh, in, nsql > 0, &gbuf, &gcap);
+    char *line = read_line(sh, in, nsql > 0, limit);
     if (line == NULL && in == NULL && shell_interrupted) {
       /* ^C at the prompt drops the statement being typed, not the shell */
       shell_interrupted = 0;
@@ -389,7 +408,6 @@ int shell_process(shell *sh, FILE *in) {
       run_unit(sh, in, startline, sql, types) != 0)
     errors++;
   free(sql);
-  free(gbuf);
   fflush(sh->out.out);
   if (sh->exit_code != 0)
     return sh->exit_code;

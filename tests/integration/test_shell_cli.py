@@ -222,6 +222,13 @@ class ShellTest(unittest.TestCase):
         self.assertEqual(self.ok("--list", stdin=stdin),
                          "a\n1\nb\n2\nc\n3\nd\n4\ne\n5\n")
 
+    def test_stdin_line_bounded(self):
+        stdin = "select 1 as a;\nselect '" + "x" * 300000 + "';\nselect 2 as b;\n"
+        rc, out, err = self.sh.run("--list", "--read_max=100000", stdin=stdin)
+        self.assertEqual((rc, out), (1, "a\n1\nb\n2\n"))
+        self.assertEqual(Shell.errors(err),
+                         ["Error: near line 2: statement longer than 100000 bytes"])
+
     def test_stdin_semicolon_in_string(self):
         self.assertEqual(self.ok("--list", stdin="select 'a;b' as s;\n"), "s\na;b\n")
 
