@@ -287,6 +287,43 @@ static void test_hash(void **state) {
   tfree(r);
 }
 
+static void test_hash_only_used_digests(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_hash;
+  osq_hash_cache_clear();
+  char p[512];
+  snprintf(p, sizeof p, "%s/abc.txt", root);
+  osq_context *ctx = osq_context_new(t->columns, t->ncolumns);
+  for (size_t c = 0; c < t->ncolumns; c++)
+    osq_context_set_used(ctx, c, false);
+  osq_context_set_used(ctx, (size_t)tcol(t, "md5"), true);
+  ctx->used_known = true;
+  osq_context_add(ctx, 0, OSQ_OP_EQ, p, strlen(p));
+  tresult *r = trun(t, ctx);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "md5")].s,
+                      "900150983cd24fb0d6963f7d28e17f72");
+  /* sha256 was not read, so it was not computed */
+  assert_int_equal(r->rows[0][tcol(t, "sha256")].kind, OSQ_VALUE_NULL);
+  tfree(r);
+  osq_context_free(ctx);
+  /* a query wanting all three misses once, then hits */
+  r = query(t, "path", OSQ_OP_EQ, "%s", p);
+  assert_string_equal(r->rows[0][tcol(t, "sha1")].s,
+                      "a9993e364706816aba3e25717850c26c9cd0d89d");
+  tfree(r);
+  r = query(t, "path", OSQ_OP_EQ, "%s", p);
+  assert_string_equal(r->rows[0][tcol(t, "md5")].s,
+                      "900150983cd24fb0d6963f7d28e17f72");
+  tfree(r);
+  unsigned long hits, misses;
+  size_t entries;
+  osq_hash_cache_stats(&hits, &misses, &entries);
+  assert_int_equal(misses, 2);
+  assert_int_equal(hits, 1);
+  assert_int_equal(entries, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_glob_match),
@@ -294,6 +331,7 @@ int main(void) {
       cmocka_unit_test(test_file_directory),
       cmocka_unit_test(test_file_like),
       cmocka_unit_test(test_hash),
+      cmocka_unit_test(test_hash_only_used_digests),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

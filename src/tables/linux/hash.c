@@ -40,7 +40,10 @@ static const osq_column columns[] = {
 
 _Static_assert(sizeof columns / sizeof *columns == C_COUNT, "columns");
 
+enum { D_MD5 = 1, D_SHA1 = 2, D_SHA256 = 4 };
+
 typedef struct digests {
+  unsigned have; /* D_* bits of the digests computed */
   char md5[33], sha1[41], sha256[65];
 } digests;
 
@@ -93,25 +96,28 @@ static void push_front(entry *e) {
 }
 
 /* A linear walk: with the default 500 entries this costs far less than one
- * read() of the file it saves. */
-static bool cache_get(const char *path, const struct stat *st, digests *d) {
-  bool hit = false;
+ * read() of the file it saves. Returns true if an entry for this very
+ * file exists (*d then holds what it has, maybe fewer digests than want);
+ * it counts as a hit only when it has every wanted digest. */
+static bool cache_get(const char *path, const struct stat *st, unsigned want,
+                      digests *d) {
+  bool found = false;
   pthread_mutex_lock(&lru_lock);
   for (entry *e = lru_head; e; e = e->next) {
     if (same_file(e, path, st)) {
       *d = e->d;
       unlink_entry(e);
       push_front(e);
-      hit = true;
+      found = true;
       break;
     }
   }
-  if (hit)
+  if (found && (d->have & want) == want)
     lru_hits++;
   else
     lru_misses++;
   pthread_mutex_unlock(&lru_lock);
-  return hit;
+  return found;
 }
 
 static void evict_to(size_t max) {
@@ -186,14 +192,19 @@ static void hex(const unsigned char *b, unsigned n, char *out) {
   out[2 * n] = '\0';
 }
 
-/* Hash an open file in one pass; false on a read error or if the file
- * grew past limit while we read it. */
-static bool hash_fd(int fd, uint64_t limit, digests *d) {
+/* Hash an open file in one pass, computing only the digests in want;
+ * false on a read error or if the file grew past limit while we read. */
+static bool hash_fd(int fd, uint64_t limit, unsigned want, digests *d) {
   const EVP_MD *mds[3] = {EVP_md5(), EVP_sha1(), EVP_sha256()};
-  EVP_MD_CTX *c[3] = {EVP_MD_CTX_new(), EVP_MD_CTX_new(), EVP_MD_CTX_new()};
-  bool ok = c[0] && c[1] && c[2];
-  for (int i = 0; ok && i < 3; i++)
-    ok = EVP_DigestInit_ex(c[i], mds[i], NULL) == 1;
+  char *outs[3] = {d->md5, d->sha1, d->sha256};
+  EVP_MD_CTX *c[3] = {NULL, NULL, NULL};
+  bool ok = true;
+  for (int i = 0; ok && i < 3; i++) {
+    if (!(want & (1u << i)))
+      continue;
+    c[i] = EVP_MD_CTX_new();
+    ok = c[i] && EVP_DigestInit_ex(c[i], mds[i], NULL) == 1;
+  }
   unsigned char *buf = ok ? malloc(1 << 16) : NULL;
   ok = ok && buf;
   uint64_t total = 0;
@@ -213,12 +224,14 @@ static bool hash_fd(int fd, uint64_t limit, digests *d) {
       break;
     }
     for (int i = 0; ok && i < 3; i++)
-      ok = EVP_DigestUpdate(c[i], buf, (size_t)n) == 1;
+      if (c[i])
+        ok = EVP_DigestUpdate(c[i], buf, (size_t)n) == 1;
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len;
-  char *outs[3] = {d->md5, d->sha1, d->sha256};
   for (int i = 0; ok && i < 3; i++) {
+    if (!c[i])
+      continue;
     ok = EVP_DigestFinal_ex(c[i], md, &len) == 1;
     if (ok)
       hex(md, len, outs[i]);
@@ -226,13 +239,15 @@ static bool hash_fd(int fd, uint64_t limit, digests *d) {
   for (int i = 0; i < 3; i++)
     EVP_MD_CTX_free(c[i]);
   free(buf);
+  if (ok)
+    d->have = want;
   return ok;
 }
 
 typedef struct gen {
   const osq_context *ctx;
   osq_rows *out;
-  bool want_digest;
+  unsigned want; /* D_* digests the query reads */
   bool use_cache;
   size_t cache_max;
   uint64_t read_max;
@@ -257,18 +272,22 @@ static int hash_row(gen *g, const char *path, const char *dir) {
     return OSQ_OK;
   }
   digests d;
-  bool have = false;
-  if (g->want_digest) {
+  memset(&d, 0, sizeof d);
+  if (g->want) {
     if ((uint64_t)st.st_size > g->read_max) {
       OSQ_WARN("Cannot hash %s: size %lld exceeds --read_max=%llu", path,
                (long long)st.st_size, (unsigned long long)g->read_max);
       close(fd);
       return OSQ_OK;
     }
-    have = g->use_cache && cache_get(path, &st, &d);
-    if (!have) {
-      have = hash_fd(fd, g->read_max, &d);
-      if (have && g->use_cache)
+    bool cached = g->use_cache && cache_get(path, &st, g->want, &d);
+    if ((d.have & g->want) != g->want) {
+      /* one read computes what is missing plus what the cache had, so
+       * the entry ends up with the union */
+      unsigned need = g->want | (cached ? d.have : 0);
+      if (!hash_fd(fd, g->read_max, need, &d))
+        d.have = 0;
+      else if (g->use_cache)
         cache_put(path, &st, &d, g->cache_max);
     }
   }
@@ -285,11 +304,12 @@ static int hash_row(gen *g, const char *path, const char *dir) {
     else
       osq_rows_text(g->out, C_DIRECTORY, path, (size_t)(slash - path));
   }
-  if (have) {
+  if (d.have & D_MD5)
     osq_rows_cstr(g->out, C_MD5, d.md5);
+  if (d.have & D_SHA1)
     osq_rows_cstr(g->out, C_SHA1, d.sha1);
+  if (d.have & D_SHA256)
     osq_rows_cstr(g->out, C_SHA256, d.sha256);
-  }
   return osq_rows_end(g->out);
 }
 
@@ -324,9 +344,9 @@ static int hash_dir(gen *g, const char *dir) {
 static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)udata;
   gen g = {.ctx = ctx, .out = out};
-  g.want_digest = osq_context_column_used(ctx, C_MD5) ||
-                  osq_context_column_used(ctx, C_SHA1) ||
-                  osq_context_column_used(ctx, C_SHA256);
+  g.want = (osq_context_column_used(ctx, C_MD5) ? D_MD5 : 0) |
+           (osq_context_column_used(ctx, C_SHA1) ? D_SHA1 : 0) |
+           (osq_context_column_used(ctx, C_SHA256) ? D_SHA256 : 0);
   g.cache_max = (size_t)osq_flag_uint("hash_cache_max");
   g.use_cache = !osq_flag_bool("disable_hash_cache") && g.cache_max > 0;
   g.read_max = osq_flag_uint("read_max");
