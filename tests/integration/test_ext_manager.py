@@ -250,6 +250,18 @@ def test_registration_rules():
         st = c.registerExtension(info("reg_f"), {"table": {"empty_route": []}})
         eq((st.code, st.message), (1, "Failed adding registry: Invalid route info"),
            "empty route info")
+        for routes, why in [
+            ({"bad name;": [col("x")]}, "Failed adding registry: Invalid route info: "
+             "table name 'bad name;' is not an SQL identifier"),
+            ({"dupcol": [col("x"), col("x")]}, "Failed adding registry: Invalid route "
+             "info for table dupcol: column x declared twice"),
+            ({"wide": [col("c%d" % i) for i in range(2001)]}, "Failed adding registry: "
+             "Invalid route info for table wide: more than 2000 columns"),
+            ({"nocols": [{"id": "attributes", "attributes": "0"}]},
+             "Failed adding registry: Invalid route info for table nocols: no columns"),
+        ]:
+            st = c.registerExtension(info("reg_bad"), {"table": routes})
+            eq((st.code, st.message), (1, why), "route info check")
         # atomic: a conflict in the batch adds nothing
         st = c.registerExtension(info("reg_g"), {
             "table": {"atomic_one": [col("a")], "atomic_two": [col("b")]},
@@ -595,12 +607,37 @@ def test_writable_table():
         ], "write requests")
 
 
+ALIAS_EXT = r'''
+from osqtest import ext
+class A(ext.Table):
+    name = "orig_t"
+    columns = [("a", "TEXT"), ("b", "INTEGER")]
+    def routes(self):
+        return super().routes() + [{"id": "alias", "alias": "alias_t"},
+            {"id": "columnAlias", "name": "a_old", "target": "a"},
+            {"id": "attributes", "attributes": "0"}]
+    def generate(self, context, request):
+        return [{"a": "x", "b": "1"}]
+ext.main("alias_ext", [A()])
+'''
+
+
+def test_route_info_aliases():
+    with osqtest.Osqi() as sh:
+        osqtest.spawn_extension(ALIAS_EXT, sh.socket)
+        eq(sh.sql("select * from alias_t"), [{"a": "x", "b": "1"}], "table alias (view)")
+        eq(sh.sql("select a, a_old, b from orig_t"), [{"a": "x", "a_old": "x", "b": "1"}],
+           "column alias (hidden, the target's value)")
+        eq(sh.sql("select * from orig_t"), [{"a": "x", "b": "1"}], "alias column hidden")
+
+
 if __name__ == "__main__":
     osqtest.run_tests([
         test_manager_methods,
         test_registration_rules,
         test_extension_table_through_sql,
         test_writable_table,
+        test_route_info_aliases,
         test_killed_and_stopped_extension,
         test_garbage_on_manager_socket,
         test_many_clients_at_once,
