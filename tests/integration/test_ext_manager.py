@@ -607,6 +607,34 @@ def test_writable_table():
         ], "write requests")
 
 
+def test_connection_bound():
+    with osqtest.Osqi(args=["--extensions_max_connections=2"]) as sh:
+        a, b = osqtest.Client(sh.socket), osqtest.Client(sh.socket)
+        eq((a.ping().code, b.ping().code), (0, 0), "two connections served")
+        start = len(sh.err.lines)
+        try:
+            with osqtest.Client(sh.socket, timeout=10) as c:
+                c.ping()
+            raise AssertionError("a third connection was served")
+        except AssertionError:
+            raise
+        except Exception:
+            pass  # closed by the manager
+        sh.err.wait(r"Refusing extension manager connection from pid \d+: 2 connections "
+                    r"open \(--extensions_max_connections=2\)", start)
+        a.close()
+
+        def third_served():
+            try:
+                with osqtest.Client(sh.socket, timeout=10) as c:
+                    return c.ping().code == 0
+            except Exception:
+                return False
+        osqtest.wait_until(third_served, 10, "a freed slot to be reused")
+        eq(b.ping().code, 0, "the other connection unaffected")
+        b.close()
+
+
 ALIAS_EXT = r'''
 from osqtest import ext
 class A(ext.Table):
@@ -641,6 +669,7 @@ if __name__ == "__main__":
         test_killed_and_stopped_extension,
         test_garbage_on_manager_socket,
         test_many_clients_at_once,
+        test_connection_bound,
         test_sockets,
         test_peer_credentials,
         test_health_grace_and_removal,
