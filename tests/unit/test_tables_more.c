@@ -283,6 +283,50 @@ static void test_deb_packages(void **state) {
   }
 }
 
+static void test_process_memory_map(void **state) {
+  (void)state;
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d", getpid());
+  const osq_table_plugin *t = &osq_table_process_memory_map;
+  tresult *r = with_eq(t, "pid", pid);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_true(r->n > 5);
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  assert_true(n > 0);
+  exe[n] = '\0';
+  tcell *m = tfind_text(r, tcol(t, "path"), exe);
+  assert_non_null(m);
+  assert_int_equal(m[tcol(t, "pseudo")].i, 0);
+  assert_true(m[tcol(t, "inode")].i > 0);
+  assert_int_equal(strlen(m[tcol(t, "permissions")].s), 4);
+  tcell *stack = tfind_text(r, tcol(t, "path"), "[stack]");
+  assert_non_null(stack);
+  assert_int_equal(stack[tcol(t, "pseudo")].i, 1);
+  tfree(r);
+}
+
+static void test_known_hosts(void **state) {
+  (void)state;
+  char home[512], passwd[1024], p[600];
+  snprintf(home, sizeof home, "%s/khome", tmpdir);
+  mkdir(home, 0755);
+  snprintf(p, sizeof p, "%s/.ssh", home);
+  mkdir(p, 0700);
+  snprintf(passwd, sizeof passwd, "k:x:4300:4300::%s:/bin/sh\n", home);
+  osq_tables_passwd_path = write_tmp("passwd-kh", passwd);
+  write_tmp("khome/.ssh/known_hosts",
+            "# comment\n|1|abc=|def= ssh-ed25519 AAAAC3Nz\n"
+            "github.com ssh-rsa AAAAB3\n\n");
+  const osq_table_plugin *t = &osq_table_known_hosts;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->n, 2);
+  assert_int_equal(r->rows[0][0].i, 4300);
+  assert_string_equal(r->rows[1][1].s, "github.com ssh-rsa AAAAB3");
+  tfree(r);
+  osq_tables_passwd_path = "/etc/passwd";
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kernel_memory_cpu),
@@ -293,6 +337,8 @@ int main(void) {
       cmocka_unit_test(test_process_envs),
       cmocka_unit_test(test_network),
       cmocka_unit_test(test_deb_packages),
+      cmocka_unit_test(test_process_memory_map),
+      cmocka_unit_test(test_known_hosts),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

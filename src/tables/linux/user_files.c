@@ -298,3 +298,54 @@ const osq_table_plugin osq_table_shell_history = {
     .attributes = OSQ_TABLE_USER_BASED,
     .generate = hist_generate,
 };
+
+/* ---- known_hosts ------------------------------------------------------ */
+
+static const osq_column kh_columns[] = {
+    {"uid", OSQ_TYPE_BIGINT, OSQ_COL_ADDITIONAL},
+    {"key", OSQ_TYPE_TEXT, 0},
+    {"key_file", OSQ_TYPE_TEXT, 0},
+};
+
+static int kh_generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  osq_local_user *users;
+  size_t nu = osq_tables_users_list(&users);
+  char *line = malloc(KEY_LINE_MAX);
+  int rc = line ? OSQ_OK : OSQ_ENOMEM;
+  for (size_t i = 0; i < nu && rc == OSQ_OK; i++) {
+    if (!uid_wanted(ctx, 0, users[i].uid) || users[i].dir[0] != '/')
+      continue;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/.ssh/known_hosts", users[i].dir) >=
+        (int)sizeof path)
+      continue;
+    FILE *f = open_user_file(path);
+    if (f == NULL)
+      continue;
+    int got;
+    while (rc == OSQ_OK && (got = get_line(f, line, KEY_LINE_MAX)) != 0) {
+      char *p = line;
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (got < 0 || *p == '\0' || *p == '#')
+        continue;
+      osq_rows_int(out, 0, users[i].uid);
+      osq_rows_cstr(out, 1, p);
+      osq_rows_cstr(out, 2, path);
+      rc = osq_rows_end(out);
+    }
+    fclose(f);
+  }
+  free(line);
+  osq_tables_users_free(users, nu);
+  return rc;
+}
+
+const osq_table_plugin osq_table_known_hosts = {
+    .name = "known_hosts",
+    .columns = kh_columns,
+    .ncolumns = OSQ_NCOLS(kh_columns),
+    .attributes = OSQ_TABLE_USER_BASED,
+    .generate = kh_generate,
+};
