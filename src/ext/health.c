@@ -63,6 +63,42 @@ static void check_one(osq_manager *m, struct check *c, int64_t interval_ms) {
   osq_manager_drop(m, c->uuid, why, true);
 }
 
+/* One round's checks, run by up to OSQ_MANAGER_HEALTH_WORKERS threads so
+ * that a few hung extensions (each up to its ping deadline) do not delay
+ * the checks of the others. */
+#define OSQ_MANAGER_HEALTH_WORKERS 8
+
+struct round {
+  osq_manager *m;
+  struct check *cs;
+  size_t n;
+  _Atomic size_t next;
+  int64_t interval;
+};
+
+static void *round_worker(void *arg) {
+  struct round *r = arg;
+  for (;;) {
+    size_t i = r->next++;
+    if (i >= r->n || r->m->stopping)
+      return NULL;
+    check_one(r->m, &r->cs[i], r->interval);
+  }
+}
+
+static void run_round(osq_manager *m, struct check *cs, size_t n,
+                      int64_t interval) {
+  struct round r = {m, cs, n, 0, interval};
+  pthread_t th[OSQ_MANAGER_HEALTH_WORKERS];
+  size_t nth = 0;
+  for (; n > 1 && nth < n && nth < OSQ_MANAGER_HEALTH_WORKERS; nth++)
+    if (pthread_create(&th[nth], NULL, round_worker, &r) != 0)
+      break;
+  round_worker(&r); /* this thread helps too (and is enough for one) */
+  for (size_t i = 0; i < nth; i++)
+    pthread_join(th[i], NULL);
+}
+
 void *osq_manager_health_main(void *arg) {
   osq_manager *m = arg;
   pthread_mutex_lock(&m->lock);
@@ -84,11 +120,9 @@ void *osq_manager_health_main(void *arg) {
         cs[n++] = (struct check){r->uuid, osq_remote_ext_ref(r->remote),
                                  r->checked, r->registered_ms};
     pthread_mutex_unlock(&m->lock);
-    for (size_t i = 0; i < n; i++) {
-      if (!m->stopping)
-        check_one(m, &cs[i], interval);
+    run_round(m, cs, n, interval);
+    for (size_t i = 0; i < n; i++)
       osq_remote_ext_unref(cs[i].remote);
-    }
     free(cs);
     pthread_mutex_lock(&m->lock);
   }
