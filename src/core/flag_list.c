@@ -126,6 +126,7 @@ const osq_flag_def osq_builtin_flags[] = {
     {"planner", B, "false", SH, "Enable osquery runtime planner output"},
     {"query", S, "", SH, "Run a single SQL statement"},
     {"query_file", S, "", SH, "Run the SQL statements in a file"},
+    {"connect", S, "", SH, "Send SQL to the extension manager at this socket"},
     {"output", S, "", SH, "Write results to this file instead of stdout"},
     {"history_file", S, "", SH | HID, "Path of the shell history file (default ~/.osq/.history)"},
 };

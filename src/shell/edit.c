@@ -29,7 +29,7 @@ static const char *prompt_text = "osq> ";
 static bool cancelled;
 
 static const char *const meta_names[] = {
-    ".all",      ".bail",   ".echo",      ".exit",  ".features", ".headers",
+    ".all",      ".bail",   ".connect", ".disconnect", ".echo",      ".exit",  ".features", ".headers",
     ".help",     ".mode",   ".nullvalue", ".print", ".quit",     ".schema",
     ".separator", ".show",  ".socket",    ".summary", ".tables", ".timer",
     ".types",    ".version", ".width",    NULL};
@@ -164,10 +164,12 @@ void shell_edit_end(shell *sh) {
 }
 
 char *shell_readline(shell *sh, bool continuation) {
-  (void)sh;
   if (el == NULL)
     return NULL;
-  prompt_text = continuation ? "  ...> " : "osq> ";
+  if (sh->connect[0])
+    prompt_text = continuation ? "[*]  ...> " : "[*]osq> ";
+  else
+    prompt_text = continuation ? "  ...> " : "osq> ";
   cancelled = false;
   int n = 0;
   const char *l = el_gets(el, &n);

@@ -125,7 +125,8 @@ static int exec_one(shell *sh, struct sink_state *ss, const char *stmt,
     fprintf(sh->out.out, "%s\n", stmt);
   osq_sql_sink sink = {sink_columns, sink_row, ss};
   char *msg = NULL;
-  int rc = osq_db_exec(sh->db, stmt, &sink, &msg);
+  int rc = sh->connect[0] ? shell_remote_exec(sh, stmt, &msg)
+                          : osq_db_exec(sh->db, stmt, &sink, &msg);
   shell_out_stmt_end(&sh->out);
   if (rc != SQLITE_OK) {
     if (sh->out.oom) {

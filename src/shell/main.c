@@ -274,6 +274,10 @@ int main(int argc, char **argv) {
   }
   shell_out_init(&sh.out, out);
   apply_output_flags(&sh);
+  if (osq_flag_str("connect")[0]) {
+    snprintf(sh.connect, sizeof sh.connect, "%s", osq_flag_str("connect"));
+    fprintf(stderr, "Connected to extension socket %s\n", sh.connect);
+  }
 
   rc = shell_extensions_start(one_shot);
   if (rc == 0)

@@ -135,6 +135,8 @@ static const char help_text[] =
     "\n"
     ".all [TABLE]     Show every row of TABLE\n"
     ".bail ON|OFF     Stop reading input at the first error\n"
+    ".connect PATH    Send SQL to the extension manager at PATH\n"
+    ".disconnect      Run SQL here again\n"
     ".echo ON|OFF     Print each statement before running it\n"
     ".exit [CODE]     Leave the shell\n"
     ".features        Show the disable_*/enable_* switches\n"
@@ -383,7 +385,7 @@ int shell_meta_types(shell *sh, const char *sql) {
 /* ---- dispatch ----------------------------------------------------------- */
 
 enum cmd {
-  C_ALL, C_SOCKET, C_BAIL, C_ECHO, C_EXIT, C_FEATURES, C_HEADER, C_HELP,
+  C_ALL, C_SOCKET, C_CONNECT, C_DISCONNECT, C_BAIL, C_ECHO, C_EXIT, C_FEATURES, C_HEADER, C_HELP,
   C_MODE, C_NULLVALUE, C_PRINT, C_QUIT, C_SCHEMA, C_SEPARATOR, C_SHOW,
   C_TABLES, C_TIMEOUT, C_TIMER, C_TYPES, C_VERSION, C_WIDTH,
 };
@@ -398,6 +400,8 @@ static const struct {
 } cmds[] = {
     {"all", C_ALL, 1, 2, 2},
     {"socket", C_SOCKET, 1, 1, 1},
+    {"connect", C_CONNECT, 1, 2, 2},
+    {"disconnect", C_DISCONNECT, 1, 1, 1},
     {"bail", C_BAIL, 3, 2, 2},
     {"echo", C_ECHO, 1, 2, 2},
     {"exit", C_EXIT, 1, 1, META_MAX_ARGS},
@@ -443,7 +447,26 @@ static int run_cmd(shell *sh, enum cmd cmd, int argc, char **argv,
     return rc;
   }
   case C_SOCKET:
-    fprintf(out, "%s\n", osq_flag_str("extensions_socket"));
+    fprintf(out, "%s", osq_flag_str("extensions_socket"));
+    if (sh->connect[0])
+      fprintf(out, " (connected to %s)", sh->connect);
+    fputc('\n', out);
+    return META_OK;
+  case C_CONNECT:
+    if (sh->connect[0]) {
+      fprintf(sh->err, "Error: Please disconnect from the current socket\n");
+      return META_ERROR;
+    }
+    snprintf(sh->connect, sizeof sh->connect, "%s", argv[1]);
+    fprintf(sh->err, "Connected to extension socket %s\n", sh->connect);
+    return META_OK;
+  case C_DISCONNECT:
+    if (!sh->connect[0]) {
+      fprintf(sh->err, "Error: Not connected to a socket\n");
+      return META_ERROR;
+    }
+    fprintf(sh->err, "Disconnected from extension socket %s\n", sh->connect);
+    sh->connect[0] = '\0';
     return META_OK;
   case C_BAIL:
     sh->bail = boolean_value(sh, argv[1]);

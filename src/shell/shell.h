@@ -19,6 +19,7 @@ typedef struct shell {
   bool timer;
   int exit_code;      /* set by .exit N */
   char history[4096]; /* history file path, "" for none */
+  char connect[4096]; /* .connect: SQL goes to this manager socket */
 } shell;
 
 /* do_meta results */
@@ -34,6 +35,9 @@ enum {
 int shell_exec(shell *sh, const char *sql, char **errmsg);
 /* Positional SQL / --query: prints "Error: msg"; returns the rc or 1. */
 int shell_run_query(shell *sh, const char *sql);
+/* One statement through the manager at sh->connect (connect.c); the
+ * same contract as shell_exec. */
+int shell_remote_exec(shell *sh, const char *sql, char **errmsg);
 /* --pack NAME (pack.c): 0, or the first failure's code. */
 int shell_run_pack(shell *sh, const char *pack);
 /* A meta-command line starting with '.'; returns META_* or, for .all, the
