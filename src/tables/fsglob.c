@@ -273,3 +273,19 @@ int osq_glob_collect(const osq_context *ctx, size_t col, unsigned like_flags,
   osq_pathlist_unique(out);
   return OSQ_OK;
 }
+
+int osq_glob_collect_literal(const osq_context *ctx, size_t col,
+                             osq_pathlist *out) {
+  size_t n = osq_context_nconstraints(ctx, col);
+  for (size_t i = 0; i < n; i++) {
+    const osq_constraint *c = osq_context_constraint(ctx, col, i);
+    if (c->len == 0 || strlen(c->expr) != c->len)
+      continue;
+    if ((c->op == OSQ_OP_EQ ||
+         (c->op == OSQ_OP_LIKE && !osq_glob_has_wildcard(c->expr))) &&
+        osq_pathlist_add(out, c->expr) == OSQ_ENOMEM)
+      return OSQ_ENOMEM;
+  }
+  osq_pathlist_unique(out);
+  return OSQ_OK;
+}

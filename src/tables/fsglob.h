@@ -47,5 +47,10 @@ int osq_glob_expand(const char *pattern, unsigned flags, osq_pathlist *out);
  * Empty values are ignored. Returns 0 or OSQ_ENOMEM. */
 int osq_glob_collect(const osq_context *ctx, size_t col, unsigned like_flags,
                      osq_pathlist *out);
+/* Only the literal values ("=", and LIKE without a wildcard): inside
+ * another process's root, where expanding a pattern would walk the host's
+ * tree. */
+int osq_glob_collect_literal(const osq_context *ctx, size_t col,
+                             osq_pathlist *out);
 
 #endif

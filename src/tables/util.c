@@ -289,6 +289,27 @@ size_t osq_tbl_ns_pids(const osq_context *ctx, size_t col, int64_t *out,
   return w;
 }
 
+int osq_tbl_root_of(int64_t pid) {
+  char root[64];
+  snprintf(root, sizeof root, "/proc/%lld/root", (long long)pid);
+  int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+int osq_tbl_open_beneath(int rootfd, const char *path, int flags) {
+  while (*path == '/')
+    path++;
+  struct open_how how = {
+      .flags = (uint64_t)(flags | O_CLOEXEC),
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  long r;
+  do
+    r = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : (int)r;
+}
+
 int osq_tbl_open_in(int64_t pid, const char *path) {
   int fd;
   if (pid <= 0) {
@@ -297,24 +318,12 @@ int osq_tbl_open_in(int64_t pid, const char *path) {
     while (fd < 0 && errno == EINTR);
     return fd < 0 ? -errno : fd;
   }
-  char root[64];
-  snprintf(root, sizeof root, "/proc/%lld/root", (long long)pid);
-  int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int rootfd = osq_tbl_root_of(pid);
   if (rootfd < 0)
-    return -errno;
-  while (*path == '/')
-    path++;
-  struct open_how how = {
-      .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
-  long r;
-  do
-    r = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
-  while (r < 0 && errno == EINTR);
-  int e = errno;
+    return rootfd;
+  fd = osq_tbl_open_beneath(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   close(rootfd);
-  return r < 0 ? -e : (int)r;
+  return fd;
 }
 
 FILE *osq_tbl_fopen_in(int64_t pid, const char *path) {

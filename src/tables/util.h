@@ -73,6 +73,11 @@ size_t osq_tbl_ns_pids(const osq_context *ctx, size_t col, int64_t *out,
  * (O_RDONLY|O_CLOEXEC) or -errno. */
 int osq_tbl_open_in(int64_t pid, const char *path);
 FILE *osq_tbl_fopen_in(int64_t pid, const char *path);
+/* The root directory of pid as an O_PATH descriptor, or -errno. */
+int osq_tbl_root_of(int64_t pid);
+/* openat2(rootfd, path, flags, RESOLVE_IN_ROOT): path is taken relative
+ * to rootfd whatever its leading '/', and cannot leave it. */
+int osq_tbl_open_beneath(int rootfd, const char *path, int flags);
 ssize_t osq_tbl_read_in(int64_t pid, const char *path, char *buf,
                         size_t cap);
 /* The mount namespace id of pid ("4026531840"), false if unreadable. */

@@ -150,6 +150,59 @@ static void test_os_version_hosts_dpkg_in_root(void **state) {
   tfree(r);
 }
 
+static tresult *in_ns_with(const osq_table_plugin *t, const char *col,
+                           int op, const char *v) {
+  osq_context *ctx = osq_context_new(t->columns, t->ncolumns);
+  osq_context_add(ctx, tcol(t, "pid_with_namespace"), OSQ_OP_EQ, child_pid,
+                  strlen(child_pid));
+  osq_context_add(ctx, tcol(t, col), op, v, strlen(v));
+  tresult *r = trun(t, ctx);
+  osq_context_free(ctx);
+  return r;
+}
+
+static void test_file_hash_in_root(void **state) {
+  (void)state;
+  if (child <= 0)
+    skip();
+  const osq_table_plugin *t = &osq_table_file;
+  /* "/etc/passwd" is the container's, 49 bytes */
+  tresult *r = in_ns_with(t, "path", OSQ_OP_EQ, "/etc/passwd");
+  assert_int_equal(r->n, 1);
+  assert_int_equal(r->rows[0][tcol(t, "size")].i, 49);
+  assert_int_equal(r->rows[0][tcol(t, "pid_with_namespace")].i, child);
+  tfree(r);
+  /* a symlink: its own text, and the target's metadata inside the root */
+  r = in_ns_with(t, "path", OSQ_OP_EQ, "/etc/group");
+  assert_int_equal(r->n, 1);
+  assert_int_equal(r->rows[0][tcol(t, "symlink")].i, 1);
+  assert_string_equal(r->rows[0][tcol(t, "symlink_target_path")].s,
+                      "/etc/real-group");
+  assert_int_equal(r->rows[0][tcol(t, "size")].i, 17);
+  tfree(r);
+  r = in_ns_with(t, "directory", OSQ_OP_EQ, "/etc");
+  assert_int_equal(r->n, 6); /* passwd real-group group real-os os-release hosts */
+  tfree(r);
+  /* patterns are not expanded inside another root */
+  r = in_ns_with(t, "path", OSQ_OP_LIKE, "/etc/%");
+  assert_int_equal(r->n, 0);
+  tfree(r);
+
+  t = &osq_table_hash;
+  r = in_ns_with(t, "path", OSQ_OP_EQ, "/etc/hosts");
+  assert_int_equal(r->n, 1);
+  /* md5 of "10.9.8.7 inner-host\n" */
+  assert_string_equal(r->rows[0][tcol(t, "md5")].s,
+                      "205b7536681dc0a2206d616f1c60f05f");
+  tfree(r);
+  /* ".." cannot climb out of the root */
+  r = in_ns_with(t, "path", OSQ_OP_EQ, "/../../../../etc/hosts");
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "md5")].s,
+                      "205b7536681dc0a2206d616f1c60f05f");
+  tfree(r);
+}
+
 static void test_missing_process(void **state) {
   (void)state;
   tresult *r = in_ns(&osq_table_users, "2147483646");
@@ -169,6 +222,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_users_groups_in_root),
       cmocka_unit_test(test_os_version_hosts_dpkg_in_root),
+      cmocka_unit_test(test_file_hash_in_root),
       cmocka_unit_test(test_missing_process),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,6 +8,7 @@
 #include "tables/builtin.h"
 #include "tables/fsglob.h"
 #include "tables/linux/hash.h"
+#include "tables/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -248,6 +249,9 @@ typedef struct gen {
   const osq_context *ctx;
   osq_rows *out;
   unsigned want; /* D_* digests the query reads */
+  int rootfd;    /* -1: the host; else the root of pid_with_namespace */
+  int64_t ns_pid;
+  char mnt[32];
   bool use_cache;
   size_t cache_max;
   uint64_t read_max;
@@ -257,12 +261,24 @@ static int hash_row(gen *g, const char *path, const char *dir) {
   struct stat pre, st;
   /* Only regular files are opened: opening a device node can have side
    * effects (a watchdog starts counting, a tape rewinds). */
-  if (stat(path, &pre) != 0 || !S_ISREG(pre.st_mode))
-    return OSQ_OK; /* missing or not a file: no row, as osquery */
   int fd;
-  do
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  while (fd < 0 && errno == EINTR);
+  if (g->rootfd < 0) {
+    if (stat(path, &pre) != 0 || !S_ISREG(pre.st_mode))
+      return OSQ_OK; /* missing or not a file: no row, as osquery */
+    do
+      fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    while (fd < 0 && errno == EINTR);
+  } else {
+    int pfd = osq_tbl_open_beneath(g->rootfd, path, O_PATH);
+    if (pfd < 0)
+      return OSQ_OK;
+    bool reg = fstat(pfd, &pre) == 0 && S_ISREG(pre.st_mode);
+    close(pfd);
+    if (!reg)
+      return OSQ_OK;
+    fd = osq_tbl_open_beneath(g->rootfd, path,
+                              O_RDONLY | O_NOCTTY | O_NONBLOCK);
+  }
   if (fd < 0)
     return OSQ_OK;
   /* the file we opened must be the one we checked */
@@ -310,11 +326,23 @@ static int hash_row(gen *g, const char *path, const char *dir) {
     osq_rows_cstr(g->out, C_SHA1, d.sha1);
   if (d.have & D_SHA256)
     osq_rows_cstr(g->out, C_SHA256, d.sha256);
+  if (g->ns_pid > 0) {
+    osq_rows_int(g->out, C_PID_WITH_NAMESPACE, g->ns_pid);
+    if (g->mnt[0])
+      osq_rows_cstr(g->out, C_MOUNT_NAMESPACE_ID, g->mnt);
+  }
   return osq_rows_end(g->out);
 }
 
 static int hash_dir(gen *g, const char *dir) {
-  DIR *dp = opendir(dir);
+  DIR *dp = NULL;
+  if (g->rootfd < 0) {
+    dp = opendir(dir);
+  } else {
+    int fd = osq_tbl_open_beneath(g->rootfd, dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0 && (dp = fdopendir(fd)) == NULL)
+      close(fd);
+  }
   if (dp == NULL)
     return OSQ_OK;
   osq_pathlist names = {0};
@@ -341,9 +369,34 @@ static int hash_dir(gen *g, const char *dir) {
   return rc;
 }
 
+static int gen_where(gen *g) {
+  osq_pathlist paths = {0}, dirs = {0};
+  int rc;
+  if (g->rootfd < 0) {
+    rc = osq_glob_collect(g->ctx, C_PATH, OSQ_GLOB_FILES, &paths);
+    if (rc == OSQ_OK)
+      rc = osq_glob_collect(g->ctx, C_DIRECTORY, OSQ_GLOB_DIRS, &dirs);
+  } else {
+    rc = osq_glob_collect_literal(g->ctx, C_PATH, &paths);
+    if (rc == OSQ_OK)
+      rc = osq_glob_collect_literal(g->ctx, C_DIRECTORY, &dirs);
+  }
+  if (rc != OSQ_OK) {
+    osq_rows_error(g->out, "hash: out of memory expanding paths");
+    rc = OSQ_ERROR;
+  }
+  for (size_t i = 0; i < paths.n && rc == OSQ_OK; i++)
+    rc = hash_row(g, paths.items[i], NULL);
+  for (size_t i = 0; i < dirs.n && rc == OSQ_OK; i++)
+    rc = hash_dir(g, dirs.items[i]);
+  osq_pathlist_free(&paths);
+  osq_pathlist_free(&dirs);
+  return rc;
+}
+
 static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)udata;
-  gen g = {.ctx = ctx, .out = out};
+  gen g = {.ctx = ctx, .out = out, .rootfd = -1};
   g.want = (osq_context_column_used(ctx, C_MD5) ? D_MD5 : 0) |
            (osq_context_column_used(ctx, C_SHA1) ? D_SHA1 : 0) |
            (osq_context_column_used(ctx, C_SHA256) ? D_SHA256 : 0);
@@ -352,20 +405,22 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   g.read_max = osq_flag_uint("read_max");
   if (g.read_max == 0)
     g.read_max = 52428800; /* flags not initialised: osquery's default */
-  osq_pathlist paths = {0}, dirs = {0};
-  int rc = osq_glob_collect(ctx, C_PATH, OSQ_GLOB_FILES, &paths);
-  if (rc == OSQ_OK)
-    rc = osq_glob_collect(ctx, C_DIRECTORY, OSQ_GLOB_DIRS, &dirs);
-  if (rc != OSQ_OK) {
-    osq_rows_error(out, "hash: out of memory expanding paths");
-    rc = OSQ_ERROR;
+  int64_t pids[OSQ_TBL_NS_PIDS_MAX];
+  size_t np = osq_tbl_ns_pids(ctx, C_PID_WITH_NAMESPACE, pids,
+                              OSQ_TBL_NS_PIDS_MAX);
+  if (np == 0)
+    return gen_where(&g);
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < np && rc == OSQ_OK; i++) {
+    g.rootfd = osq_tbl_root_of(pids[i]);
+    if (g.rootfd < 0)
+      continue;
+    g.ns_pid = pids[i];
+    if (!osq_tbl_mnt_ns(pids[i], g.mnt, sizeof g.mnt))
+      g.mnt[0] = '\0';
+    rc = gen_where(&g);
+    close(g.rootfd);
   }
-  for (size_t i = 0; i < paths.n && rc == OSQ_OK; i++)
-    rc = hash_row(&g, paths.items[i], NULL);
-  for (size_t i = 0; i < dirs.n && rc == OSQ_OK; i++)
-    rc = hash_dir(&g, dirs.items[i]);
-  osq_pathlist_free(&paths);
-  osq_pathlist_free(&dirs);
   return rc;
 }
 

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "tables/builtin.h"
 #include "tables/fsglob.h"
+#include "tables/util.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -73,19 +74,70 @@ static const char *type_name(mode_t m) {
   }
 }
 
+/* Where paths are resolved: the host (rootfd -1), or inside the root of
+ * process pid (pid_with_namespace), every lookup confined there. */
+typedef struct where {
+  int rootfd;
+  int64_t pid;
+  char mnt[32]; /* its mount namespace id, or "" */
+} where;
+
+#define STATX_WANT (STATX_BASIC_STATS | STATX_BTIME)
+
+static bool stat_at(const where *w, const char *path, bool follow,
+                    struct statx *st) {
+  if (w->rootfd < 0)
+    return statx(AT_FDCWD, path, follow ? 0 : AT_SYMLINK_NOFOLLOW,
+                 STATX_WANT, st) == 0;
+  int fd = osq_tbl_open_beneath(w->rootfd, path,
+                                O_PATH | (follow ? 0 : O_NOFOLLOW));
+  if (fd < 0)
+    return false;
+  bool ok = statx(fd, "", AT_EMPTY_PATH, STATX_WANT, st) == 0;
+  close(fd);
+  return ok;
+}
+
+static ssize_t link_target(const where *w, const char *path, char *buf,
+                           size_t cap) {
+  if (w->rootfd < 0) {
+    if (realpath(path, buf) != NULL)
+      return (ssize_t)strlen(buf);
+    ssize_t n = readlink(path, buf, cap - 1);
+    return n;
+  }
+  /* inside a root: the link's own text (a host realpath would be wrong) */
+  int fd = osq_tbl_open_beneath(w->rootfd, path, O_PATH | O_NOFOLLOW);
+  if (fd < 0)
+    return -1;
+  ssize_t n = readlinkat(fd, "", buf, cap - 1);
+  close(fd);
+  return n;
+}
+
+static DIR *open_dir(const where *w, const char *dir) {
+  if (w->rootfd < 0)
+    return opendir(dir);
+  int fd = osq_tbl_open_beneath(w->rootfd, dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0)
+    return NULL;
+  DIR *d = fdopendir(fd);
+  if (d == NULL)
+    close(fd);
+  return d;
+}
+
 /* One row; dir is the directory column as the query named it (NULL: the
  * parent of path). Returns the sink's code; a path that vanished gives no
  * row. */
-static int file_row(const osq_context *ctx, osq_rows *out, const char *path,
-                    const char *dir) {
+static int file_row(const osq_context *ctx, osq_rows *out, const where *w,
+                    const char *path, const char *dir) {
   struct statx lx, sx;
-  if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW,
-            STATX_BASIC_STATS | STATX_BTIME, &lx) != 0)
+  if (!stat_at(w, path, false, &lx))
     return OSQ_OK;
   bool link = S_ISLNK(lx.stx_mode);
   /* osquery reports the target's metadata for a symlink that resolves */
-  if (!link || statx(AT_FDCWD, path, 0, STATX_BASIC_STATS | STATX_BTIME,
-                     &sx) != 0)
+  if (!link || !stat_at(w, path, true, &sx))
     sx = lx;
   const char *slash = strrchr(path, '/');
   const char *fname = slash ? slash + 1 : path;
@@ -119,23 +171,25 @@ static int file_row(const osq_context *ctx, osq_rows *out, const char *path,
   osq_rows_cstr(out, C_TYPE, type_name(sx.stx_mode));
   if (link && osq_context_column_used(ctx, C_SYMLINK_TARGET_PATH)) {
     char target[PATH_MAX];
-    if (realpath(path, target) != NULL) {
-      osq_rows_cstr(out, C_SYMLINK_TARGET_PATH, target);
-    } else {
-      ssize_t n = readlink(path, target, sizeof target - 1);
-      if (n >= 0)
-        osq_rows_text(out, C_SYMLINK_TARGET_PATH, target, (size_t)n);
-    }
+    ssize_t n = link_target(w, path, target, sizeof target);
+    if (n >= 0)
+      osq_rows_text(out, C_SYMLINK_TARGET_PATH, target, (size_t)n);
   } else if (!link) {
     osq_rows_cstr(out, C_SYMLINK_TARGET_PATH, "");
+  }
+  if (w->pid > 0) {
+    osq_rows_int(out, C_PID_WITH_NAMESPACE, w->pid);
+    if (w->mnt[0])
+      osq_rows_cstr(out, C_MOUNT_NAMESPACE_ID, w->mnt);
   }
   return osq_rows_end(out);
 }
 
 /* Directory entries as rows; the directory column keeps the query's text so
  * SQLite's own check of "directory = X" still passes. */
-static int list_dir(const osq_context *ctx, osq_rows *out, const char *dir) {
-  DIR *d = opendir(dir);
+static int list_dir(const osq_context *ctx, osq_rows *out, const where *w,
+                    const char *dir) {
+  DIR *d = open_dir(w, dir);
   if (d == NULL)
     return OSQ_OK;
   osq_pathlist names = {0};
@@ -160,28 +214,56 @@ static int list_dir(const osq_context *ctx, osq_rows *out, const char *dir) {
                      names.items[i]);
     if (n < 0 || (size_t)n >= sizeof path)
       continue;
-    rc = file_row(ctx, out, path, dir);
+    rc = file_row(ctx, out, w, path, dir);
   }
   osq_pathlist_free(&names);
   return rc;
 }
 
-static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
-  (void)udata;
+static int gen_where(const osq_context *ctx, osq_rows *out, const where *w) {
   osq_pathlist paths = {0}, dirs = {0};
-  int rc = osq_glob_collect(ctx, C_PATH, OSQ_GLOB_FILES | OSQ_GLOB_DIRS, &paths);
-  if (rc == OSQ_OK)
-    rc = osq_glob_collect(ctx, C_DIRECTORY, OSQ_GLOB_DIRS, &dirs);
+  int rc;
+  if (w->rootfd < 0) {
+    rc = osq_glob_collect(ctx, C_PATH, OSQ_GLOB_FILES | OSQ_GLOB_DIRS, &paths);
+    if (rc == OSQ_OK)
+      rc = osq_glob_collect(ctx, C_DIRECTORY, OSQ_GLOB_DIRS, &dirs);
+  } else {
+    rc = osq_glob_collect_literal(ctx, C_PATH, &paths);
+    if (rc == OSQ_OK)
+      rc = osq_glob_collect_literal(ctx, C_DIRECTORY, &dirs);
+  }
   if (rc != OSQ_OK) {
     osq_rows_error(out, "file: out of memory expanding paths");
     rc = OSQ_ERROR;
   }
   for (size_t i = 0; i < paths.n && rc == OSQ_OK; i++)
-    rc = file_row(ctx, out, paths.items[i], NULL);
+    rc = file_row(ctx, out, w, paths.items[i], NULL);
   for (size_t i = 0; i < dirs.n && rc == OSQ_OK; i++)
-    rc = list_dir(ctx, out, dirs.items[i]);
+    rc = list_dir(ctx, out, w, dirs.items[i]);
   osq_pathlist_free(&paths);
   osq_pathlist_free(&dirs);
+  return rc;
+}
+
+static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  int64_t pids[OSQ_TBL_NS_PIDS_MAX];
+  size_t np = osq_tbl_ns_pids(ctx, C_PID_WITH_NAMESPACE, pids,
+                              OSQ_TBL_NS_PIDS_MAX);
+  if (np == 0) {
+    where host = {.rootfd = -1, .pid = 0, .mnt = ""};
+    return gen_where(ctx, out, &host);
+  }
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < np && rc == OSQ_OK; i++) {
+    where w = {.rootfd = osq_tbl_root_of(pids[i]), .pid = pids[i], .mnt = ""};
+    if (w.rootfd < 0)
+      continue; /* gone, or not ours to see */
+    if (!osq_tbl_mnt_ns(pids[i], w.mnt, sizeof w.mnt))
+      w.mnt[0] = '\0';
+    rc = gen_where(ctx, out, &w);
+    close(w.rootfd);
+  }
   return rc;
 }
 
