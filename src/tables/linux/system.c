@@ -81,6 +81,14 @@ static void read_cpuinfo(cpuinfo *ci) {
   int64_t phys = -1, core = -1;
   char line[1024];
   while (fgets(line, sizeof line, f)) {
+    size_t len = strlen(line);
+    if (len > 0 && line[len - 1] != '\n' && !feof(f)) {
+      /* "flags" lines run to kilobytes: keep the head, drop the rest so a
+       * tail is never read as a line of its own */
+      int c;
+      while ((c = fgetc(f)) != EOF && c != '\n')
+        ;
+    }
     char *colon = strchr(line, ':');
     if (line[0] == '\n' || colon == NULL) {
       /* end of one processor block */
