@@ -3,6 +3,7 @@
 #   bench/shell_bench.sh [BUILD_DIR]      (default: build; use a Release build)
 # 1. osqi "select 1"                vs  sqlite3 :memory: "select 1"   goal <= 1.5x
 # 2. osqi "select * from processes" vs  ps -eo pid,ppid,uid,comm,args goal <= 1.0x
+# 3. a 1,000,000-row result in csv: osqi --csv vs sqlite3 -csv (same bytes)
 # The two commands of a pair run alternately (RUNS times each) so that
 # load from other processes hits both alike; reported: median wall time,
 # median CPU time (user+sys of the child) and median peak RSS (GNU time).
@@ -34,29 +35,30 @@ def once(argv):
         sys.exit("%s failed" % argv)
     return wall, ru.ru_utime + ru.ru_stime
 
-def peak_rss(argv):
+def peak_rss(argv, k=15):
     # GNU time: its own few pages are all a forked parent adds (a forking
     # python would count its own, since ru_maxrss survives exec)
     out = os.path.join(tmp, "rss")
     vals = []
-    for _ in range(15):
+    for _ in range(k):
         subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out] + argv,
                        stdout=subprocess.DEVNULL, check=True)
         vals.append(int(open(out).read().split()[-1]))
     return statistics.median(vals)
 
-def pair(name, a, b, goal):
-    for _ in range(10):
+def pair(name, a, b, goal, n=None):
+    for _ in range(10 if n is None else 1):
         once(a), once(b)
     wa, ca, wb, cb = [], [], [], []
-    for _ in range(runs):
+    for _ in range(runs if n is None else n):
         w, c = once(a); wa.append(w); ca.append(c)
         w, c = once(b); wb.append(w); cb.append(c)
     ma, mb = statistics.median(wa), statistics.median(wb)
     cpa, cpb = statistics.median(ca), statistics.median(cb)
-    ra, rb = peak_rss(a), peak_rss(b)
+    k = 15 if n is None else 3
+    ra, rb = peak_rss(a, k), peak_rss(b, k)
     r = ma / mb
-    print("%-10s osqi %6.2f ms (cpu %5.2f) %5d KiB | base %6.2f ms (cpu %5.2f) %5d KiB"
+    print("%-10s osqi %6.2f ms (cpu %6.2f) %5d KiB | base %6.2f ms (cpu %6.2f) %5d KiB"
           " | wall %.2fx (goal <= %.1fx%s), cpu %.2fx, rss %.2fx"
           % (name, ma * 1e3, cpa * 1e3, ra, mb * 1e3, cpb * 1e3, rb, r, goal,
              "" if r <= goal else ", MISSED", cpa / cpb if cpb else 0, ra / rb))
@@ -66,4 +68,8 @@ print("osqi: %s (%d CPUs, load %.1f, %d alternating runs each)"
 pair("select 1", [osqi, "select 1"], ["sqlite3", ":memory:", "select 1"], 1.5)
 pair("processes", [osqi, "select * from processes"],
      ["ps", "-eo", "pid,ppid,uid,comm,args"], 1.0)
+big = ("with recursive c(x) as (select 1 union all select x+1 from c "
+       "where x<1000000) select x, 'row ' || x as name from c")
+pair("1M rows", [osqi, "--csv", "--separator", ",", big],
+     ["sqlite3", "-csv", "-header", ":memory:", big], 1.0, n=max(3, runs // 40))
 PY
