@@ -104,18 +104,27 @@ def can_connect(path):
 
 
 def wait_until(pred, timeout=15.0, what="condition", proc=None):
-    """Poll pred() until true or the deadline; fail naming what. Stops early
-    if proc (a Popen) exits."""
+    """Poll pred() until it returns a true value (returned) or the deadline;
+    fail naming what. An exception from pred (e.g. a file not there yet)
+    counts as "not yet" and is reported if the deadline passes. Stops
+    early if proc (a Popen) exits."""
     deadline = time.monotonic() + timeout
+    last = None
     while time.monotonic() < deadline:
-        v = pred()
+        try:
+            v = pred()
+        except AssertionError:
+            raise
+        except Exception as ex:  # not ready yet
+            v, last = None, ex
         if v:
             return v
         if proc is not None and proc.poll() is not None:
             raise AssertionError("%s: process exited (%s) while waiting" %
                                  (what, proc.returncode))
         time.sleep(0.02)
-    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+    raise AssertionError("timed out after %.1fs waiting for %s%s" %
+                         (timeout, what, "; last error: %r" % last if last else ""))
 
 
 def wait_socket(path, timeout=15.0, proc=None):
