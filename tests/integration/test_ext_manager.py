@@ -63,7 +63,11 @@ class Conf(ext.Config):
 class Log(ext.Logger):
     name = "py_logger"
 
-ext.main("full_ext", [Things(), Ctx(), Callback(), Conf(), Log()])
+class Dist(ext.Distributed):
+    name = "py_dist"
+    queries = {"queries": {"q1": "select 1"}}
+
+ext.main("full_ext", [Things(), Ctx(), Callback(), Conf(), Log(), Dist()])
 '''
 
 ONE_TABLE = r'''
@@ -148,20 +152,34 @@ def test_extension_table_through_sql():
         reg = sh.sql("select registry, name, owner_uuid, internal from osquery_registry "
                      "where owner_uuid = %d order by registry, name" % e.uuid)
         eq([(r["registry"], r["name"], r["internal"]) for r in reg],
-           [("config", "py_config", "0"), ("logger", "py_logger", "0"),
-            ("table", "callback", "0"), ("table", "ctx_echo", "0"),
+           [("config", "py_config", "0"), ("distributed", "py_dist", "0"),
+            ("logger", "py_logger", "0"), ("table", "callback", "0"), ("table", "ctx_echo", "0"),
             ("table", "things", "0")], "osquery_registry")
         # config and logger plugins, reached through the manager's call()
         with osqtest.Client(sh.socket) as c:
             r = c.call("config", "py_config", {"action": "genConfig"})
             eq(r.status.code, 0, "genConfig status")
             eq(r.response, [{"main": '{"options": {"a": 1}}'}], "genConfig rows")
-            r = c.call("logger", "py_logger", {"string": '{"x":1}', "category": "event"})
-            eq((r.status.code, r.status.message), (0, "OK"), "logger status")
-        got = [c for c in log_lines(log) if c["registry"] == "logger"]
-        check({"registry": "logger", "item": "py_logger",
-               "request": {"string": '{"x":1}', "category": "event"}} in got,
-              "logger request received: %r" % got)
+            sent = [{"string": '{"x":1}', "category": "event"},
+                    {"snapshot": '{"s":2}'},
+                    {"init": "osqd"},
+                    {"status": "true", "log": '[{"s":0,"m":"hi"}]'}]
+            for req in sent:
+                r = c.call("logger", "py_logger", req)
+                eq((r.status.code, r.status.message), (0, "OK"), "logger %r" % req)
+            r = c.call("distributed", "py_dist", {"action": "getQueries"})
+            eq((r.status.code, r.response),
+               (0, [{"results": '{"queries": {"q1": "select 1"}}'}]), "getQueries")
+            r = c.call("distributed", "py_dist",
+                       {"action": "writeResults", "results": '{"queries":{}}'})
+            eq(r.status.code, 0, "writeResults")
+        got = [c["request"] for c in log_lines(log) if c["registry"] == "logger"
+               and c["request"].get("action") != "features"]
+        eq(got, sent, "logger requests as the extension received them")
+        got = [c["request"] for c in log_lines(log) if c["registry"] == "distributed"]
+        eq(got, [{"action": "getQueries"},
+                 {"action": "writeResults", "results": '{"queries":{}}'}],
+           "distributed requests")
         # a Python exception in generate: osquery's message
         line = sh.expect_error("select * from things where name = 'raise'", "Error")
         check(line.endswith("Extension call failed: Internal error"), line)

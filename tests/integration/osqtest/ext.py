@@ -108,6 +108,24 @@ class Logger(Plugin):
         return ExtensionResponse(ExtensionStatus(0, "OK", None), [])
 
 
+class Distributed(Plugin):
+    registry = "distributed"
+    queries = {"queries": {}}
+
+    def __init__(self):
+        self.results = []
+
+    def call(self, request):
+        action = request.get("action")
+        if action == "getQueries":
+            return ExtensionResponse(ExtensionStatus(0, "OK", None),
+                                     [{"results": json.dumps(self.queries)}])
+        if action == "writeResults":
+            self.results.append(request.get("results"))
+            return ExtensionResponse(ExtensionStatus(0, "OK", None), [])
+        return ExtensionResponse(ExtensionStatus(1, "unsupported action", None), [])
+
+
 class _Handler:
     def __init__(self, plugins, log_path):
         self.plugins = {(p.registry, p.name): p for p in plugins}
