@@ -137,7 +137,7 @@ void shell_edit_begin(shell *sh) {
     history(hist, &ev, H_LOAD, sh->history);
   el_set(el, EL_EDITOR, "emacs");
   el_set(el, EL_SIGNAL, 1); /* restore the terminal on other signals */
-  el_set(el, EL_PROMPT, prompt_fn);
+  el_set(el, EL_PROMPT_ESC, prompt_fn, '\1');
   el_set(el, EL_HIST, history, hist);
   /* the wide EL_ADDFN keeps our static strings; the narrow one copies
    * them and never frees the copies */
@@ -166,10 +166,19 @@ void shell_edit_end(shell *sh) {
 char *shell_readline(shell *sh, bool continuation) {
   if (el == NULL)
     return NULL;
-  if (sh->connect[0])
-    prompt_text = continuation ? "[*]  ...> " : "[*]osq> ";
-  else
-    prompt_text = continuation ? "  ...> " : "osq> ";
+  /* osquery colours the prompt on 256-colour xterms; \1 brackets the
+   * escape sequences so libedit does not count them as columns (and
+   * libedit drops such a sequence at the very end of a prompt, hence
+   * the reset before the last space) */
+  static const char *const prompts[2][2][2] = {
+      {{"osq> ", "  ...> "}, {"[*]osq> ", "[*]  ...> "}},
+      {{"\1\033[38;5;147m\1osq>\1\033[0m\1 ",
+        "\1\033[38;5;147m\1  ...>\1\033[0m\1 "},
+       {"\1\033[38;5;147m\1[*]osq>\1\033[0m\1 ",
+        "\1\033[38;5;147m\1[*]  ...>\1\033[0m\1 "}}};
+  const char *term = getenv("TERM");
+  bool color = term && strstr(term, "xterm-256color");
+  prompt_text = prompts[color][sh->connect[0] != '\0'][continuation];
   cancelled = false;
   int n = 0;
   const char *l = el_gets(el, &n);

@@ -19,9 +19,9 @@ DEADLINE = 20.0  # seconds to wait for any expected output
 
 
 class Pty:
-    def __init__(self, home, sock):
+    def __init__(self, home, sock, term="xterm"):
         master, slave = pty.openpty()
-        env = dict(os.environ, HOME=home, TERM="xterm")
+        env = dict(os.environ, HOME=home, TERM=term)
         self.p = subprocess.Popen([OSQI, "--extensions_socket=" + sock],
                                   stdin=slave, stdout=slave, stderr=slave,
                                   env=env, close_fds=True, start_new_session=True,
@@ -124,6 +124,19 @@ class InteractiveTest(unittest.TestCase):
             hist = f.read().replace(b"\\040", b" ")  # libedit vis(3)-encodes
         self.assertIn(b"as answer;", hist)
         self.assertIn(b".quit", hist)
+
+    def test_colour_prompt_on_256_colour_xterm(self):
+        self.sh.expect(b"osq> ")
+        self.sh.send(b".quit\r")
+        self.sh.close()
+        self.sh = Pty(self.home, os.path.join(self.tmp, "s.em"), term="xterm-256color")
+        self.sh.expect(b"\x1b[38;5;147mosq>\x1b[0m ")
+        self.sh.send(b"select 1\r")
+        self.sh.expect(b"\x1b[38;5;147m  ...>\x1b[0m ")
+        self.sh.send(b";\r")
+        self.sh.expect(b"| 1 |")
+        self.sh.send(b".quit\r")
+        self.assertEqual(self.sh.close(), 0)
 
     def test_ctrl_c(self):
         sh = self.sh
