@@ -213,6 +213,7 @@ struct rtable {
   osq_remote_ext *ext;
   char *name;
   osq_column *cols;
+  size_t *namelen; /* strlen of each column name */
   size_t ncols;
   char **aliases; /* NULL-terminated */
   struct col_alias *calias;
@@ -224,6 +225,7 @@ static void rtable_destroy(void *u) {
   for (size_t i = 0; i < t->ncols; i++)
     free((char *)t->cols[i].name);
   free(t->cols);
+  free(t->namelen);
   for (size_t i = 0; t->aliases && t->aliases[i]; i++)
     free(t->aliases[i]);
   free(t->aliases);
@@ -261,8 +263,8 @@ static int gen_cell(void *u, const char *k, size_t kl, const char *v,
   size_t n = t->ncols, col = n;
   for (size_t i = 0; i < n; i++) {
     size_t c = (g->next + i) % n;
-    const char *name = t->cols[c].name;
-    if (strncmp(name, k, kl) == 0 && name[kl] == '\0') {
+    /* keys are counted bytes and may hold a NUL: compare lengths first */
+    if (t->namelen[c] == kl && memcmp(t->cols[c].name, k, kl) == 0) {
       col = c;
       break;
     }
@@ -555,6 +557,13 @@ static struct rtable *build_table(osq_remote_ext *e, const osq_route *r,
   if (rc == OSQ_OK && t->ncols == 0) {
     snprintf(why, sizeof why, "no columns");
     rc = OSQ_EINVAL;
+  }
+  if (rc == OSQ_OK) {
+    t->namelen = malloc(t->ncols * sizeof *t->namelen);
+    if (t->namelen == NULL)
+      rc = OSQ_ENOMEM;
+    for (size_t i = 0; rc == OSQ_OK && i < t->ncols; i++)
+      t->namelen[i] = strlen(t->cols[i].name);
   }
   if (rc != OSQ_OK) {
     if (rc == OSQ_ENOMEM)

@@ -44,7 +44,9 @@ class Ctx(ext.Table):
     name = "ctx_echo"
     columns = [("a", "TEXT"), ("b", "INTEGER"), ("c", "TEXT"), ("ctx", "TEXT")]
     def generate(self, context, request):
-        return [{"a": "x", "b": "1", "c": "z", "ctx": request["context"]}]
+        # keys that are no column (one with a NUL inside) are ignored
+        return [{"a": "x", "b": "1", "c": "z", "ctx": request["context"],
+                 "a\x00long_key_past_the_name": "evil", "unknown": "u"}]
 
 class Callback(ext.Table):
     name = "callback"
@@ -135,7 +137,9 @@ def test_extension_table_through_sql():
             "colsUsed": ["a", "b", "c", "ctx"],
             "colsUsedBitset": 15,
         }, "generate context")
-        raw = [c for c in log_lines(log) if c["item"] == "ctx_echo"][-1]
+        eq(sh.sql("select a, b, c from ctx_echo"), [{"a": "x", "b": "1", "c": "z"}],
+           "extra reply keys ignored")
+        raw = [c for c in log_lines(log) if c["item"] == "ctx_echo"][-2]
         eq(raw["registry"], "table", "registry")
         eq(sorted(raw["request"]), ["action", "context"], "request keys")
         eq(raw["request"]["action"], "generate", "action")
