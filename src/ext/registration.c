@@ -351,6 +351,8 @@ static int h_shutdown(void *u) {
 
 struct qsink {
   osq_api_reply *reply;
+  size_t limit; /* reply bytes a Thrift peer would read */
+  bool too_big;
   char buf[64];
 };
 
@@ -367,6 +369,10 @@ static int q_row(void *u, sqlite3_stmt *st) {
                        s ? s : "", s ? len : 0);
   }
   osq_api_reply_row_end(q->reply);
+  if (q->reply->rows.len > q->limit) {
+    q->too_big = true; /* stop before the core holds more of it */
+    return 1;
+  }
   return q->reply->rows.failed ? 1 : 0;
 }
 
@@ -378,12 +384,21 @@ static int h_query(void *u, const char *sql, osq_api_reply *reply) {
     osq_ext_status_set(&reply->status, 1, err, 0);
     return OSQ_OK;
   }
-  struct qsink q = {reply, {0}};
+  uint64_t limit = osq_flag_uint("thrift_max_message_size");
+  struct qsink q = {reply, limit ? (size_t)limit : OSQ_THRIFT_DEFAULT_MAX_MESSAGE,
+                    false, {0}};
   osq_sql_sink sink = {NULL, q_row, &q};
   char *errmsg = NULL;
   int rc = osq_db_exec(db, sql, &sink, &errmsg);
   osq_db_release(db);
-  if (rc != SQLITE_OK || reply->rows.failed) {
+  if (q.too_big) {
+    osq_api_reply_discard_rows(reply);
+    char m[160];
+    snprintf(m, sizeof m,
+             "query result larger than %zu bytes (--thrift_max_message_size)",
+             q.limit);
+    osq_ext_status_set(&reply->status, 1, m, 0);
+  } else if (rc != SQLITE_OK || reply->rows.failed) {
     osq_api_reply_discard_rows(reply);
     osq_ext_status_set(&reply->status, 1,
                        errmsg ? errmsg

@@ -196,7 +196,8 @@ def test_extension_table_through_sql():
 
 
 def test_manager_methods():
-    with osqtest.Osqi(args=["--nullvalue=NUL"]) as sh, osqtest.Client(sh.socket) as c:
+    with osqtest.Osqi(args=["--nullvalue=NUL", "--thrift_max_message_size=100000"]) as sh, \
+            osqtest.Client(sh.socket) as c:
         st = c.ping()
         eq((st.code, st.message, st.uuid), (0, "pong", 0), "ping")
         eq(c.extensions(), {}, "no extensions")
@@ -215,6 +216,11 @@ def test_manager_methods():
            "query cells")
         r = c.query("select 1 as a; select 2 as a")
         eq(r.response, [{"a": "1"}, {"a": "2"}], "statements concatenated")
+        r = c.query("with recursive n(i) as (select 1 union all select i + 1 from n "
+                    "where i < 100000) select i, 'xxxxxxxxxx' as s from n")
+        eq((r.status.code, r.status.message, r.response),
+           (1, "query result larger than 100000 bytes (--thrift_max_message_size)", []),
+           "bounded query reply")
         r = c.query("select * from no_such_table")
         eq((r.status.code, r.status.message, r.response),
            (1, "no such table: no_such_table", []), "query error")
