@@ -415,6 +415,9 @@ def test_garbage_on_manager_socket():
 def test_many_clients_at_once():
     with osqtest.Osqi() as sh:
         e = osqtest.spawn_extension(FULL_EXT, sh.socket)
+        eq(len(sh.sql("select * from things")), 2, "warm")
+        fd_dir = "/proc/%d/fd" % sh.proc.pid
+        fds_before = len(os.listdir(fd_dir))
         errors = []
         idle = osqtest.Client(sh.socket)  # an idle connection blocks nobody
         idle.ping()
@@ -436,6 +439,11 @@ def test_many_clients_at_once():
         eq(errors, [], "16 concurrent clients through a one-connection extension")
         eq(idle.ping().code, 0, "idle connection still served")
         idle.close()
+        # no descriptor leaked: every client connection and every extra
+        # connection to the extension closed again
+        osqtest.wait_until(lambda: len(os.listdir(fd_dir)) <= fds_before, 10,
+                           "descriptors back to %d (now %d)" %
+                           (fds_before, len(os.listdir(fd_dir))))
         e.stop()
 
 
