@@ -415,7 +415,10 @@ def test_garbage_on_manager_socket():
 def test_many_clients_at_once():
     with osqtest.Osqi() as sh:
         e = osqtest.spawn_extension(FULL_EXT, sh.socket)
+        # and a concurrent (thread per connection, like C++/Go) extension
+        e2 = one_table(sh.socket, "threaded_ext", "thr_t", "--threaded")
         eq(len(sh.sql("select * from things")), 2, "warm")
+        eq(sh.sql("select v from thr_t"), [{"v": "thr_t"}], "warm threaded")
         fd_dir = "/proc/%d/fd" % sh.proc.pid
         fds_before = len(os.listdir(fd_dir))
         errors = []
@@ -428,6 +431,9 @@ def test_many_clients_at_once():
                     for _ in range(10):
                         r = c.query("select name from things order by name")
                         if r.status.code != 0 or [x["name"] for x in r.response] != ["alpha", "beta"]:
+                            errors.append((n, r))
+                        r = c.query("select v from thr_t")
+                        if r.status.code != 0 or r.response != [{"v": "thr_t"}]:
                             errors.append((n, r))
             except Exception as ex:
                 errors.append((n, repr(ex)))
@@ -445,6 +451,7 @@ def test_many_clients_at_once():
                            "descriptors back to %d (now %d)" %
                            (fds_before, len(os.listdir(fd_dir))))
         e.stop()
+        e2.stop()
 
 
 def test_sockets():

@@ -182,6 +182,9 @@ def _args(argv):
         if len(key) == 2:
             opts[key[0]] = key[1]
             i += 1
+        elif i + 1 >= len(argv) or argv[i + 1].startswith("--"):
+            opts[key[0]] = "true"  # a bare switch
+            i += 1
         else:
             opts[key[0]] = argv[i + 1]
             i += 2
