@@ -91,6 +91,35 @@ def osqd_cmd(build, d, extra):
             "--allow_unsafe"] + extra
 
 
+def measure_idle(p, seconds):
+    worker = wait_for(lambda: children(p.pid) and
+                      [c for c in children(p.pid)
+                       if "osqd" in open("/proc/%d/comm" % c).read()],
+                      20, "the worker")[0]
+    wait_for(lambda: len(children(p.pid)) >= 4, 20, "three extensions")
+    time.sleep(3)  # let start-up settle before the window
+    core = [p.pid, worker]
+    ext = [c for c in children(p.pid) if c != worker]
+    c0 = sum(cpu_s(x) for x in core)
+    e0 = sum(cpu_s(x) for x in ext)
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    dt = time.monotonic() - t0
+    c1 = sum(cpu_s(x) for x in core)
+    e1 = sum(cpu_s(x) for x in ext)
+    rss_core = sum(rss_kb(x) for x in core)
+    rss_ext = sum(rss_kb(x) for x in ext)
+    print("idle osqd, 3 extensions autoloaded, %.0f s window" % dt)
+    print("  core RSS (watcher %d KB + worker %d KB) = %.1f MB  (goal <= 8 MB)"
+          % (rss_kb(p.pid), rss_kb(worker), rss_core / 1024))
+    print("  core PSS %.1f MB, private %.1f MB (shared library pages "
+          "counted once)" % (sum(pss_kb(x) for x in core) / 1024,
+                             sum(private_kb(x) for x in core) / 1024))
+    print("  core CPU %.3f %%  (goal < 0.1 %%)" % (100 * (c1 - c0) / dt))
+    print("  extensions: RSS %.1f MB total, CPU %.3f %%"
+          % (rss_ext / 1024, 100 * (e1 - e0) / dt))
+
+
 def idle(build, seconds):
     d = tempfile.mkdtemp(prefix="osqb-", dir="/tmp")
     try:
@@ -104,34 +133,12 @@ def idle(build, seconds):
         p = subprocess.Popen(osqd_cmd(build, d, []), env=env,
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-        worker = wait_for(lambda: children(p.pid) and
-                          [c for c in children(p.pid)
-                           if "osqd" in open("/proc/%d/comm" % c).read()],
-                          20, "the worker")[0]
-        wait_for(lambda: len(children(p.pid)) >= 4, 20, "three extensions")
-        time.sleep(3)  # let start-up settle before the window
-        core = [p.pid, worker]
-        ext = [c for c in children(p.pid) if c != worker]
-        c0 = sum(cpu_s(x) for x in core)
-        e0 = sum(cpu_s(x) for x in ext)
-        t0 = time.monotonic()
-        time.sleep(seconds)
-        dt = time.monotonic() - t0
-        c1 = sum(cpu_s(x) for x in core)
-        e1 = sum(cpu_s(x) for x in ext)
-        rss_core = sum(rss_kb(x) for x in core)
-        rss_ext = sum(rss_kb(x) for x in ext)
-        print("idle osqd, 3 extensions autoloaded, %.0f s window" % dt)
-        print("  core RSS (watcher %d KB + worker %d KB) = %.1f MB  (goal <= 8 MB)"
-              % (rss_kb(p.pid), rss_kb(worker), rss_core / 1024))
-        print("  core PSS %.1f MB, private %.1f MB (shared library pages "
-              "counted once)" % (sum(pss_kb(x) for x in core) / 1024,
-                                 sum(private_kb(x) for x in core) / 1024))
-        print("  core CPU %.3f %%  (goal < 0.1 %%)" % (100 * (c1 - c0) / dt))
-        print("  extensions: RSS %.1f MB total, CPU %.3f %%"
-              % (rss_ext / 1024, 100 * (e1 - e0) / dt))
-        p.send_signal(signal.SIGTERM)
-        p.wait(30)
+        try:
+            measure_idle(p, seconds)
+        finally:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(30)
     finally:
         shutil.rmtree(d, True)
 
@@ -155,13 +162,18 @@ def sched(build, rounds):
             "--disable_watchdog", "--disable_extensions",
             "--schedule_timeout=%d" % (rounds + 2)]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.5)
-        c0 = cpu_s(p.pid)
-        t0 = time.monotonic()
-        time.sleep(rounds)
-        c1 = cpu_s(p.pid)
-        dt = time.monotonic() - t0
-        p.wait(60)
+        try:
+            time.sleep(1.5)
+            c0 = cpu_s(p.pid)
+            t0 = time.monotonic()
+            time.sleep(rounds)
+            c1 = cpu_s(p.pid)
+            dt = time.monotonic() - t0
+            p.wait(60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         osqd_per_round = (c1 - c0) / dt  # CPU s per 1 s round
         # baseline: osqi runs the same 100 queries, one process per round
         sqlf = os.path.join(d, "q.sql")

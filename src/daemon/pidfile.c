@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -41,10 +44,45 @@ int osq_pidfile_acquire(const char *path, char *err, size_t errlen) {
   return fd;
 }
 
-void osq_pidfile_release(int fd, const char *path) {
+void osq_pidfile_release(int fd) {
+  /* The file stays (as osquery's): unlinking it would let a process that
+   * opened it just before lock a file nobody else can see. */
   if (fd < 0)
     return;
-  unlink(path);
   flock(fd, LOCK_UN);
   close(fd);
+}
+
+int osq_pidfile_acquire_force(const char *path, char *err, size_t errlen) {
+  for (int attempt = 0;; attempt++) {
+    int fd = osq_pidfile_acquire(path, err, errlen);
+    if (fd >= 0 || strncmp(err, "Busy", 4) != 0 || attempt == 5)
+      return fd;
+    char buf[32] = "";
+    int rfd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = rfd >= 0 ? read(rfd, buf, sizeof buf - 1) : -1;
+    if (rfd >= 0)
+      close(rfd);
+    buf[n > 0 ? n : 0] = '\0';
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    if (pid <= 1 || *end != '\0')
+      return -1;
+    char comm_path[64], comm[32] = "";
+    snprintf(comm_path, sizeof comm_path, "/proc/%ld/comm", pid);
+    int cfd = open(comm_path, O_RDONLY | O_CLOEXEC);
+    n = cfd >= 0 ? read(cfd, comm, sizeof comm - 1) : -1;
+    if (cfd >= 0)
+      close(cfd);
+    comm[n > 0 ? n : 0] = '\0';
+    if (strncmp(comm, "osqd", 4) != 0) {
+      snprintf(err, errlen, "Busy: %s is locked by pid %ld, which is not osqd",
+               path, pid);
+      return -1;
+    }
+    kill((pid_t)pid, SIGTERM);
+    struct timespec ts = {2, 0};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+      ;
+  }
 }

@@ -9,7 +9,11 @@
 /* Returns the descriptor to keep open, or -1 with the reason in err
  * ("Busy" when another process holds the lock). */
 int osq_pidfile_acquire(const char *path, char *err, size_t errlen);
-/* Unlock, close and remove the file. */
-void osq_pidfile_release(int fd, const char *path);
+/* --force: when the pidfile is busy and its pid is an osqd process
+ * (/proc/<pid>/comm starts with "osqd"), send it SIGTERM and retry 5 times
+ * at 2 s intervals. */
+int osq_pidfile_acquire_force(const char *path, char *err, size_t errlen);
+/* Unlock and close; the file is left in place. */
+void osq_pidfile_release(int fd);
 
 #endif

@@ -153,7 +153,10 @@ int osq_watcher_run(char **argv, bool worker_db) {
   char err[1024];
   int pidfd = -1;
   if (!osq_flag_bool("ephemeral")) {
-    pidfd = osq_pidfile_acquire(osq_flag_str("pidfile"), err, sizeof err);
+    pidfd = osq_flag_bool("force")
+                ? osq_pidfile_acquire_force(osq_flag_str("pidfile"), err,
+                                            sizeof err)
+                : osq_pidfile_acquire(osq_flag_str("pidfile"), err, sizeof err);
     if (pidfd < 0) {
       fprintf(stderr, "osqd Pidfile check failed: %s\n", err);
       return 1;
@@ -363,7 +366,7 @@ int osq_watcher_run(char **argv, bool worker_db) {
     osq_loader_stop(loader);
     osq_loader_free(loader);
   }
-  osq_pidfile_release(pidfd, osq_flag_str("pidfile"));
+  osq_pidfile_release(pidfd);
   closelog();
   return rc;
 }

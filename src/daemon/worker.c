@@ -276,7 +276,10 @@ int osq_worker_run(bool under_watcher) {
 
   if (!under_watcher && !ephemeral && !check && !dump &&
       !osq_flag_bool("database_dump")) {
-    w.pidfd = osq_pidfile_acquire(osq_flag_str("pidfile"), err, sizeof err);
+    w.pidfd = osq_flag_bool("force")
+                ? osq_pidfile_acquire_force(osq_flag_str("pidfile"), err,
+                                            sizeof err)
+                : osq_pidfile_acquire(osq_flag_str("pidfile"), err, sizeof err);
     if (w.pidfd < 0) {
       fprintf(stderr, "osqd Pidfile check failed: %s\n", err);
       return 1;
@@ -405,6 +408,6 @@ out:
   osq_sched_free(w.sched);
   osq_loggers_shutdown();
   osq_store_close(w.store);
-  osq_pidfile_release(w.pidfd, osq_flag_str("pidfile"));
+  osq_pidfile_release(w.pidfd);
   return rc;
 }

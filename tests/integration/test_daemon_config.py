@@ -188,7 +188,7 @@ def test_daemonize():
         wait_until(lambda: not os.path.exists("/proc/%d" % pid) or
                    "Z" in open("/proc/%d/stat" % pid).read().split()[2],
                    30, "the daemon to stop")
-    check(not os.path.exists(pidfile), "pidfile removed on exit")
+    check(not os.path.exists("/proc/%d" % pid), "the daemon is gone")
 
 
 if __name__ == "__main__":

@@ -117,6 +117,18 @@ class Marker:
 _markers = []
 
 
+def stops_markers(fn):
+    """Kill the test's marker processes however the test ends."""
+    def run():
+        try:
+            fn()
+        finally:
+            while _markers:
+                _markers.pop().stop()
+    run.__name__ = fn.__name__
+    return run
+
+
 def file_query_config(marker):
     return {"schedule": {"files": {
         "query": "select pid from processes where cmdline = '%s'" %
@@ -132,6 +144,7 @@ def ordered_keys(line):
     return list(line.keys())
 
 
+@stops_markers
 def test_results_no_watchdog():
     d = osqtest.workdir("osqd-")
     watch = Marker()
@@ -171,6 +184,7 @@ def test_results_no_watchdog():
         eq(dm.stop(), 0, "exit code on SIGTERM")
 
 
+@stops_markers
 def test_results_with_watcher():
     d = osqtest.workdir("osqd-")
     watch = Marker()
@@ -190,19 +204,31 @@ def test_results_with_watcher():
         eq(second.returncode, 1, "second daemon exit code")
         check("osqd Pidfile check failed: Busy" in second.stderr,
               second.stderr)
+        # --force replaces it: the old daemon is told to stop
+        forced = Daemon(d, None, watchdog=True, args=["--force"]).start()
+        try:
+            eq(dm.proc.wait(30), 0, "the old daemon stopped")
+            wait_until(lambda: open(os.path.join(d, "osqd.pid")).read() ==
+                       str(forced.proc.pid), 30, "the new pidfile",
+                       forced.proc)
+        finally:
+            eq(forced.stop(), 0, "the forcing daemon's exit code")
     finally:
         eq(dm.stop(), 0, "exit code on SIGTERM")
     check(not os.path.exists("/proc/%s" % kids[0]), "the worker is gone")
 
 
+@stops_markers
 def test_sigkill_recovery_daemon():
     d = osqtest.workdir("osqd-")
     watch = Marker()
     watch.add("a")
     cfg = file_query_config(watch)
     dm = Daemon(d, cfg).start()
-    dm.wait_line(lambda l: has(l, watch, "a"))
-    dm.stop(signal.SIGKILL)
+    try:
+        dm.wait_line(lambda l: has(l, watch, "a"))
+    finally:
+        dm.stop(signal.SIGKILL)
     # changed while the daemon was down
     watch.add("b")
     dm2 = Daemon(d, cfg).start()
@@ -217,6 +243,7 @@ def test_sigkill_recovery_daemon():
         eq(dm2.stop(), 0, "exit code")
 
 
+@stops_markers
 def test_sigkill_recovery_worker():
     d = osqtest.workdir("osqd-")
     watch = Marker()

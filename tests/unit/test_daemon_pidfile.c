@@ -45,8 +45,13 @@ static void test_pidfile(void **state) {
   int status;
   assert_int_equal(waitpid(child, &status, 0), child);
   assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  osq_pidfile_release(fd, path);
-  assert_int_not_equal(access(path, F_OK), 0);
+  osq_pidfile_release(fd);
+  /* left in place, and free for the next daemon */
+  assert_int_equal(access(path, F_OK), 0);
+  fd = osq_pidfile_acquire(path, err, sizeof err);
+  assert_true(fd >= 0);
+  osq_pidfile_release(fd);
+  unlink(path);
   /* an unusable path names itself */
   assert_int_equal(osq_pidfile_acquire("/proc/nope/x.pid", err, sizeof err),
                    -1);
