@@ -1,11 +1,16 @@
 /* libFuzzer target: arbitrary bytes as a request to osq's Thrift server
  * (osq_api_serve_one with every handler present) and as the reply to each
- * client method. The first byte picks the role; the rest is the stream.
+ * client method. The first byte b picks the role; the rest is the stream.
  *
- *   mode 0      serve requests until the input ends or is rejected
- *   mode 1..9   decode a reply to ping, call, extensions, options,
- *               registerExtension, deregisterExtension, query,
- *               getQueryColumns, shutdown
+ *   b % 10 == 0      serve requests until the input ends or is rejected
+ *   b % 10 == 1..9   decode a reply to ping, call, extensions, options,
+ *                    registerExtension, deregisterExtension, query,
+ *                    getQueryColumns, shutdown
+ *   b / 10 bit 0     rows into an osq_plist instead of a counting handler
+ *   b / 10 bit 1     a memory stream with a 64-byte buffer and short reads,
+ *                    as from a socket (refills, strings longer than the
+ *                    buffer, entries split between reads)
+ *   b / 10 bit 2     thrift_string_size_limit 64
  *
  * Each input costs at most one connection: anything but a crash, a leak or
  * an unbounded allocation is a pass. */
@@ -106,14 +111,18 @@ static int count_row(void *u) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
-  int mode = data[0] % 10;
+  int mode = data[0] % 10, variant = data[0] / 10;
   osq_twriter out;
   osq_tw_init(&out);
-  osq_tconn *c = osq_tconn_memory(data + 1, size - 1, &out);
+  osq_tconn *c =
+      variant & 2
+          ? osq_tconn_memory_stream(data + 1, size - 1, &out, 64,
+                                    1 + (size_t)data[0] % 13)
+          : osq_tconn_memory(data + 1, size - 1, &out);
   if (c == NULL)
     return 0;
   osq_tconn_set_max_message(c, FUZZ_MAX_MESSAGE);
-  if (data[0] >= 128)
+  if (variant & 4)
     osq_tconn_set_string_limit(c, 64);
   char msg[256];
   osq_ext_status st = {0};
@@ -122,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   osq_plist l;
   osq_plist_init(&l);
   osq_row_handler plist = osq_plist_handler(&l);
-  const osq_row_handler *rows = (data[0] / 10) % 2 ? &plist : &counter;
+  const osq_row_handler *rows = variant & 1 ? &plist : &counter;
   switch (mode) {
   case 0:
     for (int i = 0; i < 64 && osq_api_serve_one(c, &handlers, NULL) == OSQ_OK; i++)

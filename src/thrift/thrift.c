@@ -50,6 +50,9 @@ struct osq_tconn {
   osq_twriter out;      /* request / reply heads */
   osq_twriter *mem_out; /* memory connection: where writes go */
   osq_twriter *tap_in, *tap_out; /* wire captures */
+  /* a memory stream: reads come through the buffer like a socket's */
+  const uint8_t *src;
+  size_t srclen, srcpos, maxread, rbuf_size;
   char err[256];
 };
 
@@ -159,6 +162,20 @@ osq_tconn *osq_tconn_wrap(int fd) {
   return tconn_new(fd);
 }
 
+osq_tconn *osq_tconn_memory_stream(const void *in, size_t len,
+                                   osq_twriter *out, size_t bufsize,
+                                   size_t maxread) {
+  osq_tconn *c = tconn_new(-1);
+  if (c == NULL)
+    return NULL;
+  c->src = in;
+  c->srclen = in ? len : 0;
+  c->maxread = maxread ? maxread : 1;
+  c->rbuf_size = bufsize < 16 ? 16 : bufsize;
+  c->mem_out = out;
+  return c;
+}
+
 osq_tconn *osq_tconn_memory(const void *in, size_t len, osq_twriter *out) {
   osq_tconn *c = tconn_new(-1);
   if (c == NULL)
@@ -261,6 +278,8 @@ bool osq_tconn_stale(osq_tconn *c) {
     return true; /* bytes nobody asked for: the stream is out of step */
   if (c->mem)
     return false;
+  if (c->fd < 0)
+    return c->srcpos < c->srclen;
   char b;
   ssize_t n;
   do {
@@ -317,6 +336,18 @@ static int arm(osq_tconn *c, int opt, int64_t *kto) {
 }
 
 static ssize_t recv_some(osq_tconn *c, uint8_t *dst, size_t cap) {
+  if (c->fd < 0) { /* a memory stream */
+    size_t n = c->srclen - c->srcpos;
+    if (n == 0)
+      return cerr(c, OSQ_ECLOSED, "end of input");
+    if (n > cap)
+      n = cap;
+    if (n > c->maxread)
+      n = c->maxread;
+    memcpy(dst, c->src + c->srcpos, n);
+    c->srcpos += n;
+    return (ssize_t)n;
+  }
   for (;;) {
     int rc = arm(c, SO_RCVTIMEO, &c->rcv_kto);
     if (rc != OSQ_OK)
@@ -348,10 +379,19 @@ static int fill(osq_tconn *c, size_t need) {
   if (c->mem)
     return cerr(c, OSQ_ECLOSED, "end of input");
   if (c->rbuf == NULL) {
-    c->rbuf = malloc(RBUF_SIZE);
+    size_t size = c->rbuf_size ? c->rbuf_size : RBUF_SIZE;
+    c->rbuf = malloc(size);
     if (c->rbuf == NULL)
       return cerr(c, OSQ_ENOMEM, "out of memory for the read buffer");
-    c->rcap = RBUF_SIZE;
+    c->rcap = size;
+  }
+  if (need > c->rcap) {
+    /* only a buffer smaller than a method name (memory streams) */
+    uint8_t *p = realloc(c->rbuf, need);
+    if (p == NULL)
+      return cerr(c, OSQ_ENOMEM, "out of memory for the read buffer");
+    c->rbuf = p;
+    c->rcap = need;
   }
   if (c->rpos + need > c->rcap) {
     memmove(c->rbuf, c->rbuf + c->rpos, have);
@@ -382,7 +422,7 @@ int osq_tconn_send(osq_tconn *c, const osq_twriter *a, const osq_twriter *b) {
     iov[n++] = (struct iovec){b->buf, b->len};
   for (int i = 0; c->tap_out && i < n; i++)
     osq_tw_bytes(c->tap_out, iov[i].iov_base, iov[i].iov_len);
-  if (c->mem) {
+  if (c->mem || c->fd < 0) {
     for (int i = 0; c->mem_out && i < n; i++)
       osq_tw_bytes(c->mem_out, iov[i].iov_base, iov[i].iov_len);
     return OSQ_OK;
@@ -689,8 +729,11 @@ static inline uint32_t get32(const uint8_t *p) {
 
 /* Largest run of bytes the reader can present contiguously. */
 static size_t window(const osq_treader *r) {
-  return (r->conn && !r->conn->mem) ? r->conn->rcap ? r->conn->rcap : RBUF_SIZE
-                                    : SIZE_MAX;
+  if (r->conn == NULL || r->conn->mem)
+    return SIZE_MAX;
+  if (r->conn->rcap)
+    return r->conn->rcap;
+  return r->conn->rbuf_size ? r->conn->rbuf_size : RBUF_SIZE;
 }
 
 int osq_tr_i8(osq_treader *r, int8_t *v) {

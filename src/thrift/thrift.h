@@ -63,6 +63,13 @@ osq_tconn *osq_tconn_open(const char *path, int timeout_ms, int *err,
  * (which must outlive the connection), then end of stream; writes are
  * appended to out (NULL: dropped). */
 osq_tconn *osq_tconn_memory(const void *in, size_t len, struct osq_twriter *out);
+/* The same, but the bytes go through a bufsize-byte read buffer in reads
+ * of at most maxread bytes, as from a socket: tests and fuzzing of the
+ * refill paths (strings longer than the buffer, entries split between
+ * reads). */
+osq_tconn *osq_tconn_memory_stream(const void *in, size_t len,
+                                   struct osq_twriter *out, size_t bufsize,
+                                   size_t maxread);
 /* Take ownership of an accepted descriptor. */
 osq_tconn *osq_tconn_wrap(int fd);
 void osq_tconn_close(osq_tconn *c); /* closes the fd, frees */

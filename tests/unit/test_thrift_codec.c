@@ -294,6 +294,82 @@ static void test_truncated_everywhere(void **state) {
   osq_tw_free(&reply);
 }
 
+/* The refill paths, as from a socket: small read buffers (strings longer
+ * than the buffer, entries split between reads) and short reads. The
+ * results must equal decoding from one contiguous buffer. */
+static void test_stream_refills(void **state) {
+  (void)state;
+  static const char *const kv[] = {
+      "action", "generate",
+      "a-key-longer-than-sixteen-bytes", "a value that is longer than the buffer, too",
+      "", "", "k", "v"};
+  osq_twriter req, want, got;
+  osq_tw_init(&req);
+  osq_tw_init(&want);
+  osq_tw_init(&got);
+  build_call(&req, 4, kv);
+  char err[256], wrows[4096], grows[4096], msg[256], expect[256];
+  assert_int_equal(serve_mem(req.buf, req.len, 0, &want, err, sizeof err), OSQ_OK);
+  osq_ext_status st = {0};
+  assert_int_equal(client_mem(want.buf, want.len, &st, wrows, msg, sizeof msg), OSQ_OK);
+  static const size_t bufs[] = {16, 24, 64};
+  static const size_t reads[] = {1, 3, 7, 1000};
+  for (size_t b = 0; b < 3; b++) {
+    for (size_t m = 0; m < 4; m++) {
+      osq_tw_reset(&got);
+      osq_tconn *c = osq_tconn_memory_stream(req.buf, req.len, &got, bufs[b], reads[m]);
+      assert_int_equal(osq_api_serve_one(c, &handlers, NULL), OSQ_OK);
+      assert_int_equal(osq_api_serve_one(c, &handlers, NULL), OSQ_ECLOSED);
+      osq_tconn_close(c);
+      assert_int_equal(got.len, want.len);
+      assert_memory_equal(got.buf, want.buf, want.len);
+
+      c = osq_tconn_memory_stream(want.buf, want.len, NULL, bufs[b], reads[m]);
+      grows[0] = '\0';
+      osq_row_handler h = {collect_cell, collect_row_end, grows};
+      assert_int_equal(osq_api_call(c, "table", "t", NULL, &st, &h, msg, sizeof msg),
+                       OSQ_OK);
+      assert_false(osq_tconn_stale(c));
+      osq_tconn_close(c);
+      assert_string_equal(grows, wrows);
+
+      /* truncated at every offset, through the same paths */
+      for (size_t k = 0; k < req.len; k++) {
+        c = osq_tconn_memory_stream(req.buf, k, NULL, bufs[b], reads[m]);
+        int rc = osq_api_serve_one(c, &handlers, NULL);
+        if (k == 0) {
+          assert_int_equal(rc, OSQ_ECLOSED);
+        } else {
+          assert_int_equal(rc, OSQ_EPROTO);
+          snprintf(expect, sizeof expect,
+                   "message truncated: connection closed after %zu bytes", k);
+          if (strstr(osq_tconn_error(c), expect) == NULL)
+            fail_msg("'%s' lacks '%s'", osq_tconn_error(c), expect);
+        }
+        osq_tconn_close(c);
+      }
+    }
+  }
+  /* a method name longer than the buffer (found by the fuzzer: this
+   * once looped forever) */
+  osq_tw_reset(&req);
+  call_head(&req, "aMethodNameLongerThanSixteenBytesByFar");
+  osq_tw_stop(&req);
+  osq_tw_reset(&got);
+  osq_tconn *c = osq_tconn_memory_stream(req.buf, req.len, &got, 16, 5);
+  assert_int_equal(osq_api_serve_one(c, &handlers, NULL), OSQ_OK);
+  osq_tconn_close(c);
+  c = osq_tconn_memory(got.buf, got.len, NULL);
+  osq_ext_list el;
+  /* the client sees the exception for the method it called */
+  assert_int_equal(osq_api_extensions(c, &el, msg, sizeof msg), OSQ_EPROTO);
+  osq_tconn_close(c);
+  osq_ext_status_clear(&st);
+  osq_tw_free(&req);
+  osq_tw_free(&want);
+  osq_tw_free(&got);
+}
+
 /* ---- absurd lengths, counts, nesting, sizes -------------------------------------- */
 
 static void expect_serve_error(const osq_twriter *w, size_t max, int code,
@@ -753,6 +829,7 @@ int main(void) {
       cmocka_unit_test(test_missing_fields_defaulted),
       cmocka_unit_test(test_unknown_fields_skipped),
       cmocka_unit_test(test_truncated_everywhere),
+      cmocka_unit_test(test_stream_refills),
       cmocka_unit_test(test_absurd_lengths),
       cmocka_unit_test(test_depth_limit),
       cmocka_unit_test(test_max_message_size),
