@@ -152,6 +152,8 @@ def test_results_no_watchdog():
     cfg = file_query_config(watch)
     cfg["schedule"]["snap"] = {"query": "select 7 as seven", "interval": 1,
                                "snapshot": True}
+    cfg["schedule"]["bad"] = {"query": "select * from no_such_table",
+                              "interval": 1}
     cfg["decorators"] = {"load": ["select 'x' as deco"]}
     dm = Daemon(d, cfg).start()
     try:
@@ -177,6 +179,9 @@ def test_results_no_watchdog():
         eq(l3["counter"], 2, "third counter")
         with open(os.path.join(d, "osqd.pid")) as f:
             eq(f.read(), str(dm.proc.pid), "pidfile holds the pid, no newline")
+        # one failing query does not stop the others
+        check("Error executing scheduled query bad: no such table: "
+              "no_such_table" in dm.stderr(), dm.stderr())
         status = os.path.join(dm.logs, "osqueryd.INFO")
         wait_until(lambda: os.path.exists(status) and
                    "osqd started" in open(status).read(), 15, "status log")

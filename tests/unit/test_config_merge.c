@@ -227,13 +227,47 @@ static void test_sha1(void **state) {
   }
 }
 
+/* Bounded mutation fuzzing of the parser and the builder: malformed input
+ * gets an error or a config, never a crash (ASan/UBSan in CI). */
+static void test_mutations(void **state) {
+  (void)state;
+  const char *seed =
+      "{\"options\":{\"a\":1},\"schedule\":{\"q\":{\"query\":\"select 1\","
+      "\"interval\":\"10\",\"shard\":\"5\",\"removed\":\"t\"}},"
+      "\"packs\":{\"p\":{\"discovery\":[\"select 1\"],\"queries\":{\"x\":"
+      "{\"query\":\"select 2\",\"interval\":-1}}},\"s\":\"/nonexistent\"},"
+      "\"decorators\":{\"load\":[\"select 1\"],\"interval\":{\"60\":[1]}}}";
+  size_t n = strlen(seed);
+  char *buf = malloc(n + 1);
+  unsigned seedv = 12345;
+  for (int iter = 0; iter < 3000; iter++) {
+    memcpy(buf, seed, n + 1);
+    int edits = 1 + (int)(rand_r(&seedv) % 4);
+    for (int e = 0; e < edits; e++) {
+      size_t at = (size_t)rand_r(&seedv) % n;
+      buf[at] = "{}[]:,\"0a-\\\n#/"[rand_r(&seedv) % 15];
+    }
+    osq_strmap src;
+    osq_strmap_init(&src);
+    osq_strmap_set(&src, "fuzz", buf, n);
+    char err[512];
+    osq_config *c = osq_config_build(&src, osq_config_filesystem.gen_pack,
+                                     NULL, err, sizeof err);
+    if (c == NULL)
+      assert_non_null(strstr(err, "fuzz"));
+    osq_config_free(c);
+    osq_strmap_clear(&src);
+  }
+  free(buf);
+}
+
 int main(void) {
   osq_flags_init(OSQ_PERSONALITY_DAEMON);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_merge),
       cmocka_unit_test(test_options_cli_only),
       cmocka_unit_test(test_filesystem_plugin), cmocka_unit_test(test_gates),
-      cmocka_unit_test(test_sha1),
+      cmocka_unit_test(test_sha1),       cmocka_unit_test(test_mutations),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
