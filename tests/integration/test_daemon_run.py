@@ -273,6 +273,46 @@ def test_sigkill_recovery_worker():
         eq(dm.stop(), 0, "exit code")
 
 
+@stops_markers
+def test_sigkill_at_random_moments():
+    """Kill -9 at arbitrary points while rows come and go; replaying every
+    logged added/removed line must give the rows that exist at the end
+    (at-least-once: a line may repeat, none is lost)."""
+    import random
+    rnd = random.Random(7)
+    d = osqtest.workdir("osqd-")
+    watch = Marker()
+    cfg = file_query_config(watch)
+    keys = 0
+    for _ in range(6):
+        dm = Daemon(d, cfg).start()
+        try:
+            time.sleep(rnd.uniform(0.05, 1.5))
+        finally:
+            dm.stop(signal.SIGKILL)
+        for _ in range(rnd.randint(1, 3)):
+            if watch.procs and rnd.random() < 0.4:
+                watch.remove(rnd.choice(list(watch.procs)))
+            else:
+                keys += 1
+                watch.add(keys)
+    dm = Daemon(d, cfg).start()
+    try:
+        want = {watch.pid(k) for k in watch.procs}
+
+        def replay():
+            state = set()
+            for l in dm.lines():
+                if l["action"] == "added":
+                    state.add(l["columns"]["pid"])
+                elif l["action"] == "removed":
+                    state.discard(l["columns"]["pid"])
+            return state == want
+        wait_until(replay, 30, "the replayed log to match the rows", dm.proc)
+    finally:
+        eq(dm.stop(), 0, "exit code")
+
+
 def test_unknown_config_plugin():
     d = osqtest.workdir("osqd-")
     dm = Daemon(d, {}, args=["--config_plugin=nope"])
@@ -361,5 +401,6 @@ if __name__ == "__main__":
     osqtest.run_tests([test_results_no_watchdog, test_results_with_watcher,
                        test_sigkill_recovery_daemon,
                        test_sigkill_recovery_worker,
+                       test_sigkill_at_random_moments,
                        test_unknown_config_plugin, test_bad_config,
                        test_memory_limit_denylist, test_cpu_limit_denylist])
