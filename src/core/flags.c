@@ -90,13 +90,21 @@ static struct flag *find(const char *name) {
 
 void osq_flags_define(const osq_flag_def *defs, size_t n) {
   pthread_mutex_lock(&lock);
-  for (size_t i = 0; i < n && nflags < OSQ_FLAGS_MAX; i++) {
+  /* Append what is new (find() only sees the sorted entries), then sort
+   * once: sorting per flag made start-up quadratic. */
+  size_t total = nflags;
+  for (size_t i = 0; i < n && total < OSQ_FLAGS_MAX; i++) {
     if (find(defs[i].name))
       continue;
-    flags[nflags++] = (struct flag){&defs[i], defs[i].default_value,
-                                    defs[i].default_value, false};
-    qsort(flags, nflags, sizeof flags[0], cmp_flag);
+    flags[total++] = (struct flag){&defs[i], defs[i].default_value,
+                                   defs[i].default_value, false};
   }
+  qsort(flags, total, sizeof flags[0], cmp_flag);
+  size_t kept = 0;
+  for (size_t i = 0; i < total; i++)
+    if (kept == 0 || strcmp(flags[kept - 1].def->name, flags[i].def->name))
+      flags[kept++] = flags[i];
+  nflags = kept;
   pthread_mutex_unlock(&lock);
 }
 

@@ -25,8 +25,10 @@ void osq_log_configure(void) {
     min = OSQ_SEV_INFO;
   else if (!osq_flag_bool("logger_stderr"))
     min = OSQ_SEV_FATAL + 1;
-  else if (osq_flags_personality() == OSQ_PERSONALITY_SHELL &&
+  else if (osq_flags_personality() != OSQ_PERSONALITY_DAEMON &&
            !osq_flag_was_set("logger_min_stderr"))
+    /* The shell's terminal is shared with the extensions it launches:
+     * INFO lines from either would interleave with query output. */
     min = OSQ_SEV_WARNING;
   else
     min = (int)osq_flag_int("logger_min_stderr");

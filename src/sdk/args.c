@@ -4,6 +4,8 @@
  * extension that exits on them cannot be autoloaded (wire §3.2). */
 #include "sdk.h"
 
+#include "core/flags.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,8 +87,18 @@ int osq_sdk_args_parse(osq_sdk_args *a, int argc, char **argv,
         if (strlen(known[k].name) == l && strncmp(known[k].name, n, l) == 0)
           id = known[k].id;
     }
-    if (id < 0)
-      continue; /* another program's flag: tolerated */
+    if (id < 0) {
+      /* Another program's flag: tolerated. An osquery flag given as
+       * --name=value still applies (e.g. --logger_min_stderr=0). */
+      if (eq && nlen < 128) {
+        char fname[128], ignored[256];
+        memcpy(fname, name, nlen);
+        fname[nlen] = '\0';
+        if (osq_flag_exists(fname))
+          osq_flag_set(fname, eq + 1, ignored, sizeof ignored);
+      }
+      continue;
+    }
     if (id == F_VERBOSE || id == F_HELP) {
       bool v = !negated;
       if (eq && !negated && boolean(eq + 1, &v) != OSQ_OK) {

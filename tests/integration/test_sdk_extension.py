@@ -31,7 +31,7 @@ class Ext:
         e = dict(os.environ)
         e.update(env or {})
         cmd = [example(name), "--socket", socket, "--timeout", timeout,
-               "--interval", interval] + list(args)
+               "--interval", interval, "--logger_min_stderr=0"] + list(args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=e)
         osqtest._live.append(self.proc)
