@@ -367,6 +367,14 @@ def test_memory_limit_denylist():
         wait_until(lambda: "skipping denied scheduled query: hog" in
                    dm.stderr(), 60, "the denylist", dm.proc)
         dm.wait_line(lambda l: l["name"] == "ok", what="the other query runs")
+        sock = os.path.join(d, "osq.em")
+        osqtest.wait_socket(sock, 20, dm.proc)
+        with osqtest.Client(sock) as c:
+            r = c.query("select name, denylisted from osquery_schedule "
+                        "order by name")
+        eq(r.response, [{"name": "hog", "denylisted": "1"},
+                        {"name": "ok", "denylisted": "0"}],
+           "osquery_schedule shows the denylist")
     finally:
         eq(dm.stop(), 0, "exit code")
 
