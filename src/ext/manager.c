@@ -88,7 +88,8 @@ static size_t provide(osq_ext_view **out) {
                             .version = strdup(r->info.version),
                             .sdk_version = strdup(r->info.sdk_version),
                             .min_sdk_version = strdup(r->info.min_sdk_version),
-                            .path = strdup(r->path)};
+                            .path = strdup(r->path),
+                            .pid = r->pid};
       n++;
     }
     pthread_mutex_unlock(&m->lock);

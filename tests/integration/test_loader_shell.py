@@ -111,12 +111,17 @@ class LoaderShellTest(unittest.TestCase):
         with open(load, "w") as f:
             f.write("# extensions\n; old style comment\n\n%s\n" % d)
         r = self.osqi("--extensions_autoload=" + load,
-                      "select p.autoload, p.state, t.a from "
-                      "osq_extension_processes p, py_loader_table t "
-                      "where t.a = 'x'")
+                      "select p.autoload, p.state, p.name, "
+                      "p.uuid = e.uuid as same_uuid, t.a from "
+                      "osq_extension_processes p, py_loader_table t, "
+                      "osquery_extensions e "
+                      "where t.a = 'x' and e.type = 'extension'")
         self.assertEqual(r.returncode, 0, r.stderr)
+        # the supervised process is matched to its registration by pid
         self.assertEqual(json.loads(r.stdout),
-                         [{"autoload": "1", "state": "running", "a": "x"}])
+                         [{"autoload": "1", "state": "running",
+                           "name": "py_loader", "same_uuid": "1",
+                           "a": "x"}])
         self.assertIn("%s:4: refusing %s/notes.txt: autoloaded extensions "
                       "must end in .ext" % (load, d), r.stderr)
 
