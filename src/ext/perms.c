@@ -3,7 +3,9 @@
  * Stricter than osquery's safePermissions: the path must not be a symlink,
  * the file must not be group- or other-writable, and every directory from
  * the file's up to / must be owned by root or the running user, not
- * writable by group or others and not sticky. Each refusal names the rule,
+ * writable by group or others and not sticky (a root-owned sticky directory
+ * such as /tmp is accepted above the extension's own directory). Each
+ * refusal names the rule,
  * what was found and how to fix it. The check ends with an open descriptor
  * of the inode examined, which the launcher executes. */
 #include "loader.h"
@@ -83,7 +85,7 @@ static const char *kind_name(mode_t m) {
  * no "." or ".."). */
 static osq_perm_rule check_dirs(const char *path, char *dir, char *err,
                                 size_t errlen) {
-  for (;;) {
+  for (bool own_dir = true;; own_dir = false) {
     struct stat st;
     if (lstat(dir, &st) != 0)
       return refuse(OSQ_PERM_DIR_ERROR, err, errlen, path,
@@ -91,6 +93,12 @@ static osq_perm_rule check_dirs(const char *path, char *dir, char *err,
                     "and is searchable",
                     dir, strerror(errno));
     mode_t m = st.st_mode & 07777;
+    /* A root-owned sticky directory above the extension's own directory
+     * (e.g. /tmp above /tmp/build/ext) is safe: the sticky bit stops
+     * others from renaming or replacing the directory below it, which is
+     * itself checked. The extension's own directory may not be sticky. */
+    if (!own_dir && (m & S_ISVTX) && st.st_uid == 0)
+      goto next;
     if (m & S_ISVTX)
       return refuse(OSQ_PERM_DIR_STICKY, err, errlen, path,
                     "directory %s is sticky (mode %04o), a shared /tmp-like "
@@ -120,6 +128,7 @@ static osq_perm_rule check_dirs(const char *path, char *dir, char *err,
                     "running user (uid %u); chown root %s",
                     dir, (unsigned)st.st_uid, who, (unsigned)getuid(), dir);
     }
+  next:
     if (strcmp(dir, "/") == 0)
       return OSQ_PERM_OK;
     char *slash = strrchr(dir, '/');

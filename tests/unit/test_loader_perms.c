@@ -262,6 +262,35 @@ static void test_dir_parent_checked_too(void **state) {
   chmod(outer, 0755);
 }
 
+static void test_root_sticky_ancestor(void **state) {
+  (void)state;
+  if (getuid() != 0) {
+    skip();
+  }
+  /* /tmp-like (root-owned, sticky, world-writable) above the extension's
+   * own safe directory: accepted, since nobody else can replace "in". */
+  char outer[PATH_MAX], inner[PATH_MAX + 8], p[PATH_MAX + 16], err[1024],
+      msg[4 * PATH_MAX];
+  pathf(outer, "tmplike");
+  mkdir(outer, 0755);
+  snprintf(inner, sizeof inner, "%s/in", outer);
+  mkdir(inner, 0755);
+  snprintf(p, sizeof p, "%s/x.ext", inner);
+  put_file(p, "#!/bin/sh\n", 0755);
+  assert_int_equal(chmod(outer, 01777), 0);
+  assert_int_equal(check(p, 0, err), OSQ_PERM_OK);
+  /* not when someone else owns the sticky directory */
+  assert_int_equal(chown(outer, 54321, 54321), 0);
+  snprintf(msg, sizeof msg,
+           "refusing %s: directory %s is sticky (mode 1777), a shared "
+           "/tmp-like directory; move the extension to a directory only "
+           "root can write, e.g. /usr/local/lib/osq",
+           p, outer);
+  expect(p, 0, OSQ_PERM_DIR_STICKY, msg);
+  chown(outer, 0, 0);
+  chmod(outer, 0755);
+}
+
 static void test_allow_unsafe(void **state) {
   (void)state;
   char p[PATH_MAX], err[1024];
@@ -340,6 +369,7 @@ int main(void) {
       cmocka_unit_test(test_group_write),
       cmocka_unit_test(test_other_write),
       cmocka_unit_test(test_dir_sticky),
+      cmocka_unit_test(test_root_sticky_ancestor),
       cmocka_unit_test(test_dir_write),
       cmocka_unit_test(test_dir_owner),
       cmocka_unit_test(test_dir_parent_checked_too),
