@@ -70,19 +70,21 @@ static void die(const char *what, const char *why) {
 }
 
 /* ---- rows the caller owns ---------------------------------------------
- * Values are copied into an arena as they are decoded; at the end of a row
- * its cells (key and value pointers with lengths) are stored there too.
- * Column names repeat in every row, so each distinct key is copied once
- * and shared, as a C caller keeping column names would. */
+ * A row is stored like a SQLite record: its values packed one after the
+ * other (each NUL-terminated) in an arena, then a footer with the cells'
+ * key ids and value lengths. Column names repeat in every row, so each
+ * distinct key is copied once and cells refer to it by index, as a C
+ * caller keeping column names would. row_value() walks to a cell. */
 
 typedef struct cell {
-  const char *k, *v;
-  uint32_t kl, vl;
+  uint32_t key; /* index into rows.keys */
+  uint32_t vl;
 } cell;
 
 typedef struct row {
   struct row *next;
-  size_t n;
+  const char *values;
+  uint32_t n, bytes;
   cell c[];
 } row;
 
@@ -92,16 +94,17 @@ typedef struct chunk {
   _Alignas(16) char data[];
 } chunk;
 
-#define MAX_KEYS 64
+#define MAX_KEYS 256
 
 typedef struct rows {
   chunk *chunks;
   row *first, **tail;
   size_t nrows;
-  /* the row being decoded: cells point into the reader's buffer until the
-   * row ends, then the row is copied into the arena */
+  /* the row being decoded */
   cell *cur;
   size_t ncur, cur_cap;
+  char *vstart; /* its values so far, in the current chunk */
+  size_t vbytes;
   /* distinct keys, owned */
   const char *keys[MAX_KEYS];
   uint32_t key_len[MAX_KEYS];
@@ -114,40 +117,47 @@ typedef struct rows {
 #define SMALL_CHUNK ((size_t)64 * 1024)
 #define BIG_CHUNK ((size_t)2 * 1024 * 1024)
 
-static void *arena_alloc(rows *r, size_t n) {
-  n = (n + 15) & ~(size_t)15;
-  chunk *c = r->chunks;
-  if (c == NULL || c->cap - c->used < n) {
-    size_t size = c == NULL ? SMALL_CHUNK : BIG_CHUNK;
-    if (n + sizeof *c > size)
-      size = (n + sizeof *c + BIG_CHUNK - 1) & ~(BIG_CHUNK - 1);
-    if (size == SMALL_CHUNK) {
-      c = malloc(size);
-    } else {
-      /* 2 MiB-aligned so the kernel can back it with huge pages */
-      void *m = mmap(NULL, size + BIG_CHUNK, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (m == MAP_FAILED)
-        die("decode", "out of memory");
-      uintptr_t a = ((uintptr_t)m + BIG_CHUNK - 1) & ~(uintptr_t)(BIG_CHUNK - 1);
-      if (a > (uintptr_t)m)
-        munmap(m, a - (uintptr_t)m);
-      size_t tail = (uintptr_t)m + size + BIG_CHUNK - (a + size);
-      if (tail)
-        munmap((void *)(a + size), tail);
-      madvise((void *)a, size, MADV_HUGEPAGE);
-      c = (chunk *)a;
-    }
+static chunk *new_chunk(rows *r, size_t n) {
+  size_t size = r->chunks == NULL ? SMALL_CHUNK : BIG_CHUNK;
+  if (n + sizeof(chunk) > size)
+    size = (n + sizeof(chunk) + BIG_CHUNK - 1) & ~(BIG_CHUNK - 1);
+  chunk *c;
+  if (size == SMALL_CHUNK) {
+    c = malloc(size);
     if (c == NULL)
       die("decode", "out of memory");
-    c->next = r->chunks;
-    c->used = 0;
-    c->cap = size - sizeof *c;
-    r->chunks = c;
+  } else {
+    /* 2 MiB-aligned so the kernel can back it with huge pages */
+    void *m = mmap(NULL, size + BIG_CHUNK, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+      die("decode", "out of memory");
+    uintptr_t a = ((uintptr_t)m + BIG_CHUNK - 1) & ~(uintptr_t)(BIG_CHUNK - 1);
+    if (a > (uintptr_t)m)
+      munmap(m, a - (uintptr_t)m);
+    size_t tail = (uintptr_t)m + size + BIG_CHUNK - (a + size);
+    if (tail)
+      munmap((void *)(a + size), tail);
+    madvise((void *)a, size, MADV_HUGEPAGE);
+    c = (chunk *)a;
   }
-  void *p = c->data + c->used;
-  c->used += n;
-  return p;
+  c->next = r->chunks;
+  c->used = 0;
+  c->cap = size - sizeof *c;
+  r->chunks = c;
+  return c;
+}
+
+/* n bytes aligned to 8, after the current row's values */
+static void *arena_alloc(rows *r, size_t n) {
+  chunk *c = r->chunks;
+  size_t at = c ? (c->used + 7) & ~(size_t)7 : 0;
+  if (c == NULL || at > c->cap || c->cap - at < n) {
+    c = new_chunk(r, n);
+    at = 0;
+  }
+  c->used = at + n;
+  return c->data + at;
 }
 
 static inline bool same(const char *a, const char *b, size_t n) {
@@ -157,20 +167,22 @@ static inline bool same(const char *a, const char *b, size_t n) {
   return true;
 }
 
-static const char *intern_key(rows *r, const char *k, size_t kl, size_t col) {
+static uint32_t intern_key(rows *r, const char *k, size_t kl, size_t col) {
   if (col < r->nkeys && r->key_len[col] == kl && same(r->keys[col], k, kl))
-    return r->keys[col];
+    return (uint32_t)col;
   for (size_t i = 0; i < r->nkeys; i++)
     if (r->key_len[i] == kl && memcmp(r->keys[i], k, kl) == 0)
-      return r->keys[i];
-  char *d = arena_alloc(r, kl + 1);
+      return (uint32_t)i;
+  if (r->nkeys == MAX_KEYS)
+    die("decode", "more distinct column names than this bench keeps");
+  char *d = malloc(kl + 1); /* not in the arena: a row's values are there */
+  if (d == NULL)
+    die("decode", "out of memory");
   memcpy(d, k, kl);
   d[kl] = '\0';
-  if (r->nkeys < MAX_KEYS) {
-    r->keys[r->nkeys] = d;
-    r->key_len[r->nkeys++] = (uint32_t)kl;
-  }
-  return d;
+  r->keys[r->nkeys] = d;
+  r->key_len[r->nkeys] = (uint32_t)kl;
+  return (uint32_t)r->nkeys++;
 }
 
 static int rows_cell(void *u, const char *k, size_t kl, const char *v,
@@ -182,22 +194,25 @@ static int rows_cell(void *u, const char *k, size_t kl, const char *v,
     if (r->cur == NULL)
       return OSQ_ENOMEM;
   }
-  cell *c = &r->cur[r->ncur++];
-  c->k = intern_key(r, k, kl, r->ncur - 1);
-  c->kl = (uint32_t)kl;
-  /* the value's bytes go to the arena at once, unaligned and packed */
-  chunk *ch = r->chunks;
-  char *d;
-  if (ch && ch->cap - ch->used > vl) {
-    d = ch->data + ch->used;
-    ch->used += vl + 1;
-  } else {
-    d = arena_alloc(r, vl + 1);
+  uint32_t key = intern_key(r, k, kl, r->ncur);
+  chunk *c = r->chunks;
+  if (c == NULL || c->cap - c->used <= vl) {
+    /* the row's values stay contiguous: move them to a fresh chunk */
+    chunk *n = new_chunk(r, r->vbytes + vl + 1);
+    if (r->vbytes)
+      memcpy(n->data, r->vstart, r->vbytes);
+    r->vstart = n->data;
+    n->used = r->vbytes;
+    c = n;
   }
+  char *d = c->data + c->used;
+  if (r->vbytes == 0)
+    r->vstart = d;
   memcpy(d, v, vl);
   d[vl] = '\0';
-  c->v = d;
-  c->vl = (uint32_t)vl;
+  c->used += vl + 1;
+  r->vbytes += vl + 1;
+  r->cur[r->ncur++] = (cell){key, (uint32_t)vl};
   return OSQ_OK;
 }
 
@@ -205,7 +220,9 @@ static int rows_row_end(void *u) {
   rows *r = u;
   row *w = arena_alloc(r, sizeof *w + r->ncur * sizeof(cell));
   w->next = NULL;
-  w->n = r->ncur;
+  w->values = r->vbytes ? r->vstart : "";
+  w->n = (uint32_t)r->ncur;
+  w->bytes = (uint32_t)r->vbytes;
   memcpy(w->c, r->cur, r->ncur * sizeof(cell));
   if (r->tail == NULL)
     r->tail = &r->first;
@@ -213,7 +230,18 @@ static int rows_row_end(void *u) {
   r->tail = &w->next;
   r->nrows++;
   r->ncur = 0;
+  r->vbytes = 0;
   return OSQ_OK;
+}
+
+/* Cell i of a row: its column name and value. */
+static const char *row_value(const rows *r, const row *w, size_t i,
+                             const char **key) {
+  const char *v = w->values;
+  for (size_t j = 0; j < i; j++)
+    v += w->c[j].vl + 1;
+  *key = r->keys[w->c[i].key];
+  return v;
 }
 
 static void rows_free(rows *r) {
@@ -226,6 +254,8 @@ static void rows_free(rows *r) {
     r->chunks = n;
   }
   free(r->cur);
+  for (size_t i = 0; i < r->nkeys; i++)
+    free((char *)r->keys[i]);
   memset(r, 0, sizeof *r);
 }
 
@@ -248,6 +278,11 @@ static void check_rows(const rows *r, const osq_ext_status *st, size_t want) {
   }
   if (want > 0 && row_cells(r, 0) != 5)
     die("call", "a row does not have 5 columns");
+  if (want > 0) {
+    const char *key, *v = row_value(r, r->first, 3, &key);
+    if (strcmp(key, "pid") != 0 || strcmp(v, "1000") != 0)
+      die("call", "row 0 is not the anchor's first row");
+  }
 }
 
 /* ---- connections ----------------------------------------------------------- */

@@ -914,7 +914,7 @@ static int handler_failed(osq_treader *r, int rc, const char *what,
 
 /* row >= 0: the map is that element of a list (for error messages). */
 static int strmap_each(osq_treader *r, int32_t count, const char *what,
-                       int32_t row,
+                       int32_t row, int32_t first,
                        int (*fn)(void *u, const char *k, size_t klen,
                                  const char *v, size_t vlen),
                        void *u) {
@@ -950,7 +950,7 @@ static int strmap_each(osq_treader *r, int32_t count, const char *what,
     }
     advance(r, (size_t)(p - start));
     if (rc != OSQ_OK)
-      return handler_failed(r, rc, what, row, i - 1);
+      return handler_failed(r, rc, what, row, first + i - 1);
     if (i == count)
       break;
     /* An entry that straddles the buffer's end (or is malformed): the
@@ -962,7 +962,7 @@ static int strmap_each(osq_treader *r, int32_t count, const char *what,
     rc = fn(u, k, kl, v, vl);
     i++;
     if (rc != OSQ_OK)
-      return handler_failed(r, rc, what, row, i - 1);
+      return handler_failed(r, rc, what, row, first + i - 1);
   }
   return r->err;
 }
@@ -971,7 +971,7 @@ int osq_tr_strmap_each(osq_treader *r, int32_t count, const char *what,
                        int (*fn)(void *u, const char *k, size_t klen,
                                  const char *v, size_t vlen),
                        void *u) {
-  return strmap_each(r, count, what, -1, fn, u);
+  return strmap_each(r, count, what, -1, 0, fn, u);
 }
 
 int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
@@ -1003,7 +1003,34 @@ int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
     int rc = row_begin ? row_begin(u) : OSQ_OK;
     if (rc != OSQ_OK)
       return osq_tr_fail(r, rc, "%s %d: handler failed", what, i);
-    if (cells > 0 && strmap_each(r, cells, what, i, fn, u) != OSQ_OK)
+    /* The row's entries that are buffered, here without a call per row;
+     * strmap_each takes over at the buffer's end (it rechecks all). */
+    int32_t j = 0;
+    if (cells > 0) {
+      p = r->conn ? r->conn->rbuf + r->conn->rpos : r->mem + r->pos;
+      avail = r->conn ? r->conn->rlen - r->conn->rpos : r->memlen - r->pos;
+      if (avail > budget(r))
+        avail = budget(r);
+      const uint8_t *start = p, *end = p + avail;
+      size_t slimit = r->string_limit ? r->string_limit : INT32_MAX;
+      while (j < cells && end - p >= 8) {
+        uint32_t n1 = get32(p);
+        if (n1 > slimit || (size_t)(end - p) - 8 < n1)
+          break;
+        uint32_t n2 = get32(p + 4 + n1);
+        if (n2 > slimit || (size_t)(end - p) - 8 - n1 < n2)
+          break;
+        rc = fn(u, (const char *)p + 4, n1, (const char *)p + 8 + n1, n2);
+        p += 8 + (size_t)n1 + n2;
+        j++;
+        if (rc != OSQ_OK)
+          break;
+      }
+      advance(r, (size_t)(p - start));
+      if (rc != OSQ_OK)
+        return handler_failed(r, rc, what, i, j - 1);
+    }
+    if (j < cells && strmap_each(r, cells - j, what, i, j, fn, u) != OSQ_OK)
       return r->err;
     rc = row_end ? row_end(u) : OSQ_OK;
     if (rc != OSQ_OK)
