@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -55,6 +56,7 @@ struct osq_sched {
   size_t ndeny;
   json_t *decorations; /* load + interval decorations (scheduler thread) */
   bool run_all_first;
+  atomic_bool stopping;
   char host[256];
 };
 

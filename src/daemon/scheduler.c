@@ -26,6 +26,11 @@ static volatile sig_atomic_t limit_hit;
 static _Atomic(osq_sched *) current;
 
 void osq_sched_limit_hit(void) { limit_hit = 1; }
+
+void osq_sched_interrupt(osq_sched *s) {
+  atomic_store(&s->stopping, true);
+  sqlite3_interrupt(osq_db_sqlite(s->db));
+}
 osq_sched *osq_sched_current(void) { return current; }
 
 osq_sched *osq_sched_new(osq_store *store, char *err, size_t errlen) {
@@ -579,7 +584,8 @@ int osq_sched_step(osq_sched *s, uint64_t tick, bool first) {
   if (s->config == NULL)
     return 0;
   int64_t now = time(NULL);
-  for (size_t i = 0; i < s->nq && !limit_hit; i++) {
+  for (size_t i = 0; i < s->nq && !limit_hit && !atomic_load(&s->stopping);
+       i++) {
     qstate *st = &s->q[i];
     const osq_sched_query *q = st->q;
     bool startup = q->startup_priority != UINT64_MAX && !st->ran_once;

@@ -35,6 +35,10 @@ int osq_sched_step(osq_sched *s, uint64_t tick, bool first);
  * so the next worker denylists it. Async-signal-safe. */
 void osq_sched_limit_hit(void);
 
+/* Stop as soon as possible: interrupt the running query and skip the rest
+ * of the step. Safe from any thread while s is alive. */
+void osq_sched_interrupt(osq_sched *s);
+
 /* The process-wide scheduler the tables read (set by osq_sched_new). */
 osq_sched *osq_sched_current(void);
 

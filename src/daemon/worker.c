@@ -21,6 +21,10 @@
 #include "thrift/thrift.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +33,43 @@
 #include <unistd.h>
 
 static osq_manager *manager;
+
+/* Signals are taken by one thread (sigwait) so that a stop can interrupt
+ * a long query at once; it wakes the scheduler loop through a pipe. */
+typedef struct sigctl {
+  sigset_t set;
+  int pipe[2];
+  pthread_t thread;
+  bool running;
+  atomic_int reload;
+  atomic_int stop_sig; /* 0 = keep going */
+  _Atomic(osq_sched *) sched;
+} sigctl;
+
+static void *signal_thread(void *arg) {
+  sigctl *c = arg;
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&c->set, &sig) != 0)
+      continue;
+    if (sig == SIGUSR2)
+      return NULL; /* shutdown of the thread itself */
+    if (sig == SIGHUP) {
+      atomic_store(&c->reload, 1);
+    } else {
+      if (sig == SIGUSR1)
+        osq_sched_limit_hit();
+      atomic_store(&c->stop_sig, sig);
+      osq_sched *s = atomic_load(&c->sched);
+      if (s)
+        osq_sched_interrupt(s);
+    }
+    ssize_t w;
+    do {
+      w = write(c->pipe[1], "x", 1);
+    } while (w < 0 && errno == EINTR);
+  }
+}
 
 static bool managed_extensions(void) {
   const char *e = getenv(OSQ_EXTENSIONS_ENV);
@@ -165,7 +206,7 @@ static void flush_status(worker *w) {
 }
 
 /* The scheduler loop; returns the exit code. */
-static int loop(worker *w, sigset_t *sigs) {
+static int loop(worker *w, sigctl *sc) {
   uint64_t start = (uint64_t)time(NULL);
   uint64_t tick = start;
   uint64_t timeout = osq_flag_uint("schedule_timeout");
@@ -186,6 +227,15 @@ static int loop(worker *w, sigset_t *sigs) {
     first = false;
     if (timeout && tick - start + 1 >= timeout)
       return 0;
+    int stop = atomic_load(&sc->stop_sig);
+    if (stop == SIGUSR1) {
+      OSQ_WARN("The watchdog asked this worker to stop (resource limit)");
+      return 0;
+    }
+    if (stop) {
+      OSQ_INFO("osqd stopping on signal %d", stop);
+      return 0;
+    }
     int64_t now = osq_now_ms();
     bool reload = false;
     if (refresh && now >= next_refresh)
@@ -204,26 +254,28 @@ static int loop(worker *w, sigset_t *sigs) {
     }
     /* Sleep until the next step, woken early by a signal. */
     for (;;) {
-      int64_t left = deadline - osq_now_ms();
-      if (left <= 0)
+      if (atomic_load(&sc->stop_sig))
         break;
-      struct timespec ts = {left / 1000, (left % 1000) * 1000000};
-      siginfo_t si;
-      int sig = sigtimedwait(sigs, &si, &ts);
-      if (sig < 0) {
-        if (errno == EINTR)
-          continue;
-        break; /* EAGAIN: time is up */
-      }
-      if (sig == SIGHUP) {
+      if (atomic_exchange(&sc->reload, 0)) {
         reload = true;
         break;
       }
-      if (sig == SIGUSR1) {
-        osq_sched_limit_hit();
-        OSQ_WARN("The watchdog asked this worker to stop (resource limit)");
-        return 0;
+      int64_t left = deadline - osq_now_ms();
+      if (left <= 0)
+        break;
+      struct pollfd pfd = {sc->pipe[0], POLLIN, 0};
+      if (poll(&pfd, 1, (int)left) > 0) {
+        char buf[64];
+        while (read(sc->pipe[0], buf, sizeof buf) > 0)
+          ;
       }
+    }
+    int sig = atomic_load(&sc->stop_sig);
+    if (sig == SIGUSR1) {
+      OSQ_WARN("The watchdog asked this worker to stop (resource limit)");
+      return 0;
+    }
+    if (sig) {
       OSQ_INFO("osqd stopping on signal %d", sig);
       return 0;
     }
@@ -266,13 +318,21 @@ int osq_worker_run(bool under_watcher) {
   char err[1024] = "";
   int rc = 0;
 
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGHUP);
-  sigaddset(&sigs, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  static sigctl sc;
+  sigemptyset(&sc.set);
+  sigaddset(&sc.set, SIGTERM);
+  sigaddset(&sc.set, SIGINT);
+  sigaddset(&sc.set, SIGHUP);
+  sigaddset(&sc.set, SIGUSR1);
+  sigaddset(&sc.set, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
+  if (pipe2(sc.pipe, O_CLOEXEC | O_NONBLOCK) != 0 ||
+      pthread_create(&sc.thread, NULL, signal_thread, &sc) != 0) {
+    fprintf(stderr, "osqd: cannot set up signal handling: %s\n",
+            strerror(errno));
+    return OSQ_EXIT_CATASTROPHIC;
+  }
+  sc.running = true;
 
   if (!under_watcher && !ephemeral && !check && !dump &&
       !osq_flag_bool("database_dump")) {
@@ -398,10 +458,19 @@ int osq_worker_run(bool under_watcher) {
     osq_sched_set_config(w.sched, cfg);
   }
   OSQ_INFO("osqd started [version=%s]", OSQ_VERSION);
-  rc = loop(&w, &sigs);
+  atomic_store(&sc.sched, w.sched);
+  rc = loop(&w, &sc);
   flush_status(&w);
 
 out:
+  if (sc.running) {
+    atomic_store(&sc.sched, NULL);
+    pthread_kill(sc.thread, SIGUSR2);
+    pthread_join(sc.thread, NULL);
+    sc.running = false;
+    close(sc.pipe[0]);
+    close(sc.pipe[1]);
+  }
   stop_extensions(&w);
   if (w.dist_db)
     osq_db_release(w.dist_db);

@@ -313,6 +313,26 @@ def test_sigkill_at_random_moments():
         eq(dm.stop(), 0, "exit code")
 
 
+def test_sigterm_interrupts_a_long_query():
+    d = osqtest.workdir("osqd-")
+    burn = ("with recursive c(x) as (select 1 union all select x + 1 from c "
+            "where x < 20000000000) select count(*) from c")
+    dm = Daemon(d, {"schedule": {"burn": {"query": burn, "interval": 1}}},
+                args=["--schedule_lognames"]).start()
+    try:
+        wait_until(lambda: "Executing scheduled query burn" in dm.stderr(),
+                   30, "the query to start", dm.proc)
+    finally:
+        # the query would run for minutes; stop() allows 30 s
+        eq(dm.stop(), 0, "exit code")
+    check("Error executing scheduled query burn: interrupted" in dm.stderr(),
+          dm.stderr())
+    # a stop is not a failure: the query is not denylisted next time
+    r = subprocess.run(dm.cmd + ["--database_dump"], capture_output=True,
+                       text=True, timeout=30)
+    check("configurations[executing_query]" not in r.stdout, r.stdout)
+
+
 def test_unknown_config_plugin():
     d = osqtest.workdir("osqd-")
     dm = Daemon(d, {}, args=["--config_plugin=nope"])
@@ -410,5 +430,6 @@ if __name__ == "__main__":
                        test_sigkill_recovery_daemon,
                        test_sigkill_recovery_worker,
                        test_sigkill_at_random_moments,
+                       test_sigterm_interrupts_a_long_query,
                        test_unknown_config_plugin, test_bad_config,
                        test_memory_limit_denylist, test_cpu_limit_denylist])
