@@ -355,10 +355,12 @@ static int sink_end(void *self) {
         need += 8 + s->keylen[k] + s->cells[k].len;
     if (room(s, need) != OSQ_OK)
       return s->err;
+    /* only empty values staged: the stage was never allocated */
+    const char *base = s->buf ? s->buf : "";
     for (size_t i = 0; i < s->nkeys; i++) {
       size_t k = s->order[i];
       if (s->cells[k].set)
-        put_kv(s, k, s->buf + s->cells[k].off, s->cells[k].len);
+        put_kv(s, k, base + s->cells[k].off, s->cells[k].len);
     }
   }
   put_be32(s->enc + s->row_start + 2, s->ncells);
