@@ -80,7 +80,7 @@ static int authorizer(void *u, int action, const char *a1, const char *a2,
   return SQLITE_DENY;
 }
 
-/* ---- sync with the registry --------------------------------------------- */
+/* ---- which tables ------------------------------------------------------- */
 
 static bool in_list(const char *list, const char *name) {
   size_t n = strlen(name);
@@ -118,6 +118,9 @@ static void att_free(struct osq_attached *a) {
   for (size_t i = 0; i < a->nviews; i++)
     free(a->views[i]);
   free(a->views);
+  for (size_t i = 0; i < a->naliases; i++)
+    free(a->aliases[i]);
+  free(a->aliases);
   memset(a, 0, sizeof *a);
 }
 
@@ -195,14 +198,248 @@ static void attach(osq_db *db, const osq_plugin *p, const char *ddl,
   }
 }
 
-int osq_db_sync(osq_db *db) {
+/* ---- lazy tables ----------------------------------------------------------
+ * Creating a virtual table costs a schema parse (~40 us); doing it for
+ * every table at open made `osqi "select 1"` spend most of its time here.
+ * A table the connection has not used yet is only remembered by name and
+ * created just before a statement that names it (or one of its aliases)
+ * is prepared. Naming is decided on the SQL text: every identifier,
+ * quoted name and string literal is looked up, so over-creating is
+ * possible (harmless), missing is not, except through a view made
+ * earlier on this connection, which the "no such table" retry covers. */
+
+static uint64_t name_hash(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 'A' && c <= 'Z')
+      c = (unsigned char)(c - 'A' + 'a');
+    h = (h ^ c) * 1099511628211ull;
+  }
+  return h;
+}
+
+/* SQLite folds ASCII case only in names. */
+static bool name_eq(const char *a, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char x = (unsigned char)a[i], y = (unsigned char)s[i];
+    if (x == '\0')
+      return false;
+    if (x >= 'A' && x <= 'Z')
+      x = (unsigned char)(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z')
+      y = (unsigned char)(y - 'A' + 'a');
+    if (x != y)
+      return false;
+  }
+  return a[n] == '\0';
+}
+
+static void lazy_index_free(osq_db *db) {
+  free(db->lazy_slots);
+  free(db->lazy_names);
+  db->lazy_slots = NULL;
+  db->lazy_names = NULL;
+  db->lazy_cap = db->nlazy_names = db->nlazy = 0;
+}
+
+static void lazy_index_add(osq_db *db, const char *name, size_t att) {
+  size_t k = db->nlazy_names++;
+  db->lazy_names[k] = (struct osq_lazy_name){name, att};
+  size_t mask = db->lazy_cap - 1;
+  size_t i = (size_t)name_hash(name, strlen(name)) & mask;
+  while (db->lazy_slots[i])
+    i = (i + 1) & mask;
+  db->lazy_slots[i] = (uint32_t)(k + 1);
+}
+
+/* After a sync: index the names of lazy tables. On failure nothing is
+ * lazy any more: every table is created at once instead. */
+static bool lazy_index_build(osq_db *db) {
+  lazy_index_free(db);
+  size_t names = 0, lazy = 0;
+  for (size_t i = 0; i < db->natt; i++)
+    if (db->att[i].lazy)
+      names += 1 + db->att[i].naliases, lazy++;
+  if (lazy == 0)
+    return true;
+  size_t cap = 16;
+  while (cap < names * 2)
+    cap *= 2;
+  if (names >= UINT32_MAX / 2 ||
+      (db->lazy_slots = calloc(cap, sizeof *db->lazy_slots)) == NULL ||
+      (db->lazy_names = calloc(names, sizeof *db->lazy_names)) == NULL) {
+    lazy_index_free(db);
+    return false;
+  }
+  db->lazy_cap = cap;
+  db->nlazy = lazy;
+  for (size_t i = 0; i < db->natt; i++) {
+    struct osq_attached *a = &db->att[i];
+    if (!a->lazy)
+      continue;
+    lazy_index_add(db, a->name, i);
+    for (size_t j = 0; j < a->naliases; j++)
+      lazy_index_add(db, a->aliases[j], i);
+  }
+  return true;
+}
+
+/* The att[] index of a lazy table named s (or aliased so), or SIZE_MAX. */
+static size_t lazy_find(osq_db *db, const char *s, size_t n) {
+  if (db->nlazy == 0 || n == 0 || n > OSQ_SQL_MAX_NAME)
+    return SIZE_MAX;
+  size_t mask = db->lazy_cap - 1;
+  for (size_t i = (size_t)name_hash(s, n) & mask; db->lazy_slots[i];
+       i = (i + 1) & mask) {
+    const struct osq_lazy_name *ln = &db->lazy_names[db->lazy_slots[i] - 1];
+    if (name_eq(ln->name, s, n))
+      return db->att[ln->att].lazy ? ln->att : SIZE_MAX;
+  }
+  return SIZE_MAX;
+}
+
+/* Create a lazy table now, from the registry's current plugin. */
+static void attach_lazy(osq_db *db, size_t i) {
+  struct osq_attached *a = &db->att[i];
+  if (!a->lazy)
+    return;
+  a->lazy = false;
+  db->nlazy--;
+  const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_TABLE, a->name);
+  if (p == NULL)
+    return; /* removed since the sync: the next sync drops the entry */
+  char *ddl = osq_vtab_ddl(p->u.table, p->owner);
+  if (ddl == NULL) {
+    OSQ_WARN("Cannot attach table %s: no valid columns", p->name);
+    osq_plugin_release(p);
+    return;
+  }
+  a->sig = signature(p, ddl);
+  bool internal = db->internal;
+  db->internal = true;
+  if (a->sig)
+    attach(db, p, ddl, a);
+  db->internal = internal;
+  sqlite3_free(ddl);
+  osq_plugin_release(p);
+}
+
+static void attach_all_lazy(osq_db *db) {
+  for (size_t i = 0; i < db->natt && db->nlazy; i++)
+    attach_lazy(db, i);
+}
+
+static bool schema_reader(const char *s, size_t n) {
+  static const char *const names[] = {"sqlite_master", "sqlite_schema",
+                                      "sqlite_temp_master",
+                                      "sqlite_temp_schema"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (name_eq(names[i], s, n))
+      return true;
+  return false;
+}
+
+static bool ident_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
+}
+
+/* Create every lazy table that sql names. */
+static void attach_named(osq_db *db, const char *sql) {
+  const char *p = sql;
+  while (*p && db->nlazy) {
+    unsigned char c = (unsigned char)*p;
+    const char *tok = NULL;
+    size_t n = 0;
+    if (c == '-' && p[1] == '-') {
+      while (*p && *p != '\n')
+        p++;
+      continue;
+    }
+    if (c == '/' && p[1] == '*') {
+      const char *e = strstr(p + 2, "*/");
+      p = e ? e + 2 : p + strlen(p);
+      continue;
+    }
+    if (ident_char(c)) {
+      tok = p;
+      while (ident_char((unsigned char)*p))
+        p++;
+      n = (size_t)(p - tok);
+    } else if (c == '"' || c == '\'' || c == '`' || c == '[') {
+      char close = c == '[' ? ']' : (char)c;
+      tok = ++p;
+      while (*p && *p != close)
+        p++;
+      n = (size_t)(p - tok);
+      if (*p)
+        p++;
+    } else {
+      p++;
+      continue;
+    }
+    if (schema_reader(tok, n)) {
+      attach_all_lazy(db);
+      return;
+    }
+    size_t i = lazy_find(db, tok, n);
+    if (i != SIZE_MAX)
+      attach_lazy(db, i);
+  }
+}
+
+/* After a failed prepare: create the table SQLite missed, if it is lazy
+ * (a view made earlier on this connection names it). */
+static bool attach_missing(osq_db *db) {
+  static const char prefix[] = "no such table: ";
+  const char *msg = sqlite3_errmsg(db->db);
+  if (db->nlazy == 0 || strncmp(msg, prefix, sizeof prefix - 1) != 0)
+    return false;
+  const char *name = msg + sizeof prefix - 1;
+  size_t i = lazy_find(db, name, strlen(name));
+  const char *dot = strchr(name, '.');
+  if (i == SIZE_MAX && dot)
+    i = lazy_find(db, dot + 1, strlen(dot + 1));
+  if (i == SIZE_MAX)
+    return false;
+  attach_lazy(db, i);
+  return true;
+}
+
+/* ---- sync with the registry --------------------------------------------- */
+
+static bool aliases_copy(const osq_table_plugin *t, struct osq_attached *a) {
+  size_t n = 0;
+  for (const char *const *al = t->aliases; al && *al; al++)
+    n++;
+  if (n == 0)
+    return true;
+  a->aliases = calloc(n, sizeof *a->aliases);
+  if (a->aliases == NULL)
+    return false;
+  for (const char *const *al = t->aliases; al && *al; al++) {
+    if (strnlen(*al, OSQ_SQL_MAX_NAME + 1) > OSQ_SQL_MAX_NAME)
+      continue;
+    if ((a->aliases[a->naliases] = strdup(*al)) == NULL)
+      return false;
+    a->naliases++;
+  }
+  return true;
+}
+
+/* Bring att[] in line with the registry. A table attached before and
+ * still registered the same way stays; one changed is re-created now (a
+ * view may use it); one not attached yet becomes lazy. Returns true when
+ * att[] was rebuilt. */
+static bool sync_tables(osq_db *db) {
   uint64_t gen = osq_registry_generation();
   /* The flag shapes pushdown for extension tables; a change re-attaches
    * them (their signature includes it). */
   bool default_index = osq_flag_bool("extensions_default_index");
   if (db->has_generation && gen == db->generation &&
       default_index == db->default_index)
-    return SQLITE_OK;
+    return false;
   db->default_index = default_index;
   const osq_plugin **list = NULL;
   size_t n = osq_registry_list(OSQ_REGISTRY_TABLE, &list);
@@ -213,8 +450,9 @@ int osq_db_sync(osq_db *db) {
   if (!next || !ddls || !keep || !plist) {
     free(next), free(ddls), free(keep), free(plist);
     osq_registry_list_free(list, n);
-    return SQLITE_NOMEM;
+    return false;
   }
+  lazy_index_free(db); /* it points into att[] */
   db->internal = true;
   size_t nn = 0;
   /* First decide what stays, then drop the rest, then create: a table
@@ -223,32 +461,44 @@ int osq_db_sync(osq_db *db) {
     const osq_plugin *p = list[i];
     if (!name_ok_for_sql(p->name) || table_disabled(p->name))
       continue;
+    size_t old = SIZE_MAX;
+    for (size_t j = 0; j < db->natt; j++)
+      if (!keep[j] && db->att[j].ok && strcmp(db->att[j].name, p->name) == 0) {
+        old = j;
+        break;
+      }
+    struct osq_attached *a = &next[nn];
+    if ((a->name = strdup(p->name)) == NULL)
+      continue;
+    if (old == SIZE_MAX) {
+      a->lazy = true;
+      if (!aliases_copy(p->u.table, a)) {
+        att_free(a);
+        continue;
+      }
+      nn++;
+      continue;
+    }
     char *ddl = osq_vtab_ddl(p->u.table, p->owner);
     if (ddl == NULL) {
       OSQ_WARN("Cannot attach table %s: no valid columns", p->name);
+      att_free(a);
       continue;
     }
     char *sig = signature(p, ddl);
-    struct osq_attached *a = &next[nn];
-    a->name = strdup(p->name);
     a->sig = sig;
-    if (a->name == NULL || sig == NULL) {
+    if (sig == NULL) {
       sqlite3_free(ddl);
       att_free(a);
       continue;
     }
-    for (size_t j = 0; j < db->natt; j++) {
-      if (!keep[j] && db->att[j].ok && strcmp(db->att[j].name, p->name) == 0 &&
-          strcmp(db->att[j].sig, sig) == 0) {
-        keep[j] = true;
-        free(a->name);
-        sqlite3_free(a->sig);
-        *a = db->att[j];
-        memset(&db->att[j], 0, sizeof db->att[j]);
-        sqlite3_free(ddl);
-        ddl = NULL;
-        break;
-      }
+    if (db->att[old].sig && strcmp(db->att[old].sig, sig) == 0) {
+      keep[old] = true;
+      att_free(a);
+      *a = db->att[old];
+      memset(&db->att[old], 0, sizeof db->att[old]);
+      sqlite3_free(ddl);
+      ddl = NULL;
     }
     ddls[nn] = ddl; /* NULL: kept as is */
     plist[nn] = p;
@@ -275,6 +525,20 @@ int osq_db_sync(osq_db *db) {
   free(keep);
   free(plist);
   osq_registry_list_free(list, n);
+  if (!lazy_index_build(db)) {
+    for (size_t i = 0; i < db->natt; i++)
+      if (db->att[i].lazy)
+        db->nlazy++;
+    attach_all_lazy(db);
+  }
+  return true;
+}
+
+/* Public: the caller may read the schema directly, so nothing stays
+ * lazy. */
+int osq_db_sync(osq_db *db) {
+  sync_tables(db);
+  attach_all_lazy(db);
   return SQLITE_OK;
 }
 
@@ -311,7 +575,7 @@ osq_db *osq_db_open(char *err, size_t errlen) {
   }
   sqlite3_set_authorizer(db->db, authorizer, db);
   db->planner = osq_flag_bool("planner");
-  osq_db_sync(db);
+  sync_tables(db);
   return db;
 fail:
   sqlite3_close(db->db);
@@ -324,6 +588,7 @@ void osq_db_close(osq_db *db) {
     return;
   osq_cache_clear(db);
   sqlite3_close_v2(db->db);
+  lazy_index_free(db);
   for (size_t i = 0; i < db->natt; i++)
     att_free(&db->att[i]);
   free(db->att);
@@ -359,11 +624,21 @@ int osq_db_exec(osq_db *db, const char *sql, const osq_sql_sink *sink,
     db->in_exec = true;
     db->planner = osq_flag_bool("planner");
   }
+  bool scanned = false;
   while (tail && *tail) {
-    osq_db_sync(db);
+    /* The rest of the SQL is scanned for lazy tables once, and again only
+     * when a sync brings new ones. */
+    if (sync_tables(db) || !scanned) {
+      attach_named(db, tail);
+      scanned = true;
+    }
     sqlite3_stmt *st = NULL;
     const char *next = NULL;
     rc = sqlite3_prepare_v2(db->db, tail, -1, &st, &next);
+    for (size_t tries = 0; rc != SQLITE_OK && tries < db->natt &&
+                           attach_missing(db);
+         tries++)
+      rc = sqlite3_prepare_v2(db->db, tail, -1, &st, &next);
     if (rc != SQLITE_OK) {
       set_err(errmsg, sqlite3_errmsg(db->db));
       break;

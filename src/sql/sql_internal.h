@@ -65,7 +65,11 @@ struct osq_attached {
   char *sig; /* DDL + everything that shapes the table; equal sig = keep */
   char **views;
   size_t nviews;
-  bool ok; /* the CREATE succeeded */
+  char **aliases; /* while lazy: the alias views it will create */
+  size_t naliases;
+  bool ok;   /* the CREATE succeeded */
+  bool lazy; /* registered but not created yet: the first SQL naming it
+                (or one of its aliases) creates it */
 };
 
 struct osq_vtab_spec; /* what the next xCreate builds */
@@ -78,6 +82,16 @@ struct osq_db {
   bool internal; /* our own DDL: the authorizer lets it through */
   struct osq_attached *att;
   size_t natt, capatt;
+  /* Names (tables and aliases) of lazy tables: open addressing over
+   * 1 + index into lazy_names, 0 = empty. */
+  uint32_t *lazy_slots;
+  size_t lazy_cap;
+  struct osq_lazy_name {
+    const char *name; /* points into att[] */
+    size_t att;
+  } *lazy_names;
+  size_t nlazy_names;
+  size_t nlazy; /* entries of att[] still lazy */
   const struct osq_vtab_spec *pending;
   /* per-statement row cache */
   osq_rowset **buckets;
