@@ -467,7 +467,10 @@ static int emit(osq_log_kind kind, char *line) {
     OSQ_ERR("out of memory formatting a result line");
     return -1;
   }
-  int rc = osq_loggers_log(kind, line, strlen(line));
+  /* --disable_logging: results are still diffed and stored, not sent */
+  int rc = osq_flag_bool("disable_logging")
+               ? 0
+               : osq_loggers_log(kind, line, strlen(line));
   free(line);
   return rc;
 }
