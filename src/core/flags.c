@@ -15,6 +15,7 @@ extern const unsigned long osq_builtin_flags_count;
 #define OSQ_FLAGS_MAX 512
 #define OSQ_FLAGFILE_MAX_DEPTH 8
 #define OSQ_FLAGFILE_MAX_BYTES (1u << 20)
+#define OSQ_FLAGFILE_MAX_FILES 64 /* read under one top-level flagfile */
 
 struct flag {
   const osq_flag_def *def;
@@ -373,30 +374,54 @@ static void flagfile_entry(const char *line, const char *argv0, FILE *err,
 
 static int load_file(const char *path, const char *argv0, FILE *err,
                      int depth) {
+  /* Nested --flagfile lists may fan out (a file naming itself k times
+   * reads k^depth files): count every file read under one top-level load. */
+  static _Thread_local unsigned files_read;
+  if (depth == 0)
+    files_read = 0;
   if (depth > OSQ_FLAGFILE_MAX_DEPTH) {
     fprintf(err, "W flagfile %s: nested deeper than %d files, skipped\n",
             path, OSQ_FLAGFILE_MAX_DEPTH);
     return 0;
   }
-  FILE *f = fopen(path, "r");
+  if (++files_read > OSQ_FLAGFILE_MAX_FILES) {
+    fprintf(err, "W flagfile %s: more than %d flagfiles in all, skipped\n",
+            path, OSQ_FLAGFILE_MAX_FILES);
+    return 0;
+  }
+  FILE *f = fopen(path, "re");
   if (f == NULL)
     return -1;
-  char *line = NULL;
-  size_t cap = 0, total = 0;
-  ssize_t n;
+  /* Read no more than the bound: a device or a pipe named as a flagfile
+   * (e.g. /dev/zero) may never end a line nor the file. */
+  char *text = malloc(OSQ_FLAGFILE_MAX_BYTES + 2);
+  if (text == NULL) {
+    fclose(f);
+    errno = ENOMEM;
+    return -1;
+  }
+  size_t len = fread(text, 1, OSQ_FLAGFILE_MAX_BYTES + 1, f);
+  fclose(f);
+  text[len] = '\0';
+  size_t total = 0, pos = 0;
   int lineno = 0;
   bool applies = true; /* gflags: a glob line limits the flags after it */
   const char *base = argv0 ? strrchr(argv0, '/') : NULL;
   base = base ? base + 1 : argv0;
-  while ((n = getline(&line, &cap, f)) >= 0) {
+  while (pos < len) {
+    char *line = text + pos;
+    char *nl = memchr(line, '\n', len - pos);
+    size_t n = nl ? (size_t)(nl - line) : len - pos;
+    pos += n + (nl ? 1 : 0);
     lineno++;
-    total += (size_t)n;
+    total += n + (nl ? 1 : 0);
     if (total > OSQ_FLAGFILE_MAX_BYTES) {
       fprintf(err, "W flagfile %s: larger than %u bytes, rest ignored\n",
               path, OSQ_FLAGFILE_MAX_BYTES);
       break;
     }
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+    line[n] = '\0';
+    while (n > 0 && line[n - 1] == '\r')
       line[--n] = '\0';
     char *p = line;
     while (*p == ' ' || *p == '\t')
@@ -415,8 +440,7 @@ static int load_file(const char *path, const char *argv0, FILE *err,
     if (applies)
       flagfile_entry(p, argv0, err, depth, path, lineno);
   }
-  free(line);
-  fclose(f);
+  free(text);
   return 0;
 }
 

@@ -92,6 +92,49 @@ static void test_flagfile(void **state) {
   assert_string_equal(osq_flag_str("pack_delimiter"), "_");
 }
 
+/* A device named as a flagfile never ends a line: read up to the bound,
+ * not until memory runs out (found reviewing fuzz_flagfile). */
+static void test_flagfile_device(void **state) {
+  (void)state;
+  osq_flags_init(OSQ_PERSONALITY_DAEMON);
+  memset(errbuf, 0, sizeof errbuf);
+  FILE *err = fmemopen(errbuf, sizeof errbuf - 1, "w");
+  assert_int_equal(osq_flags_load_file("/dev/zero", "osqd", err), 0);
+  fflush(err);
+  fclose(err);
+  assert_non_null(
+      strstr(errbuf, "W flagfile /dev/zero: larger than 1048576 bytes, rest "
+                     "ignored"));
+}
+
+/* A flagfile naming itself many times fans out as k^depth reads: the
+ * total is bounded, and its own lines after the nesting still apply. */
+static void test_flagfile_fanout(void **state) {
+  (void)state;
+  osq_flags_init(OSQ_PERSONALITY_DAEMON);
+  char path[] = "/tmp/osq-flagfile-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  char text[4096];
+  int n = snprintf(text, sizeof text, "--flagfile=");
+  for (int i = 0; i < 10; i++)
+    n += snprintf(text + n, sizeof text - (size_t)n, "%s%s", i ? "," : "",
+                  path);
+  n += snprintf(text + n, sizeof text - (size_t)n, "\n--verbose\n");
+  assert_int_equal(write(fd, text, (size_t)n), n);
+  close(fd);
+  size_t cap = 1 << 20;
+  char *warn = calloc(1, cap);
+  FILE *err = fmemopen(warn, cap - 1, "w");
+  assert_int_equal(osq_flags_load_file(path, "osqd", err), 0);
+  fflush(err);
+  fclose(err);
+  unlink(path);
+  assert_non_null(strstr(warn, "more than 64 flagfiles in all, skipped"));
+  free(warn);
+  assert_true(osq_flag_bool("verbose"));
+}
+
 static void test_help_version(void **state) {
   (void)state;
   osq_flags_init(OSQ_PERSONALITY_SHELL);
@@ -118,6 +161,8 @@ int main(void) {
       cmocka_unit_test(test_forms),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_flagfile),
+      cmocka_unit_test(test_flagfile_device),
+      cmocka_unit_test(test_flagfile_fanout),
       cmocka_unit_test(test_help_version),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
