@@ -6,8 +6,14 @@
  * it drops the line. libedit's own SIGINT path (cooked mode, re-raise,
  * a retried read) cannot tell the shell reliably whether the line was
  * abandoned. While a query runs the terminal is in its normal mode and
- * ^C is SIGINT, which interrupts the query. */
+ * ^C is SIGINT, which interrupts the query.
+ *
+ * libedit (with libtinfo, libbsd, libmd) is loaded with dlopen when an
+ * interactive session starts, not linked: one-shot runs (`osqi "select
+ * 1"`) would otherwise pay ~0.45 ms of loading and relocation for a line
+ * editor they never use. Without libedit, lines are read plainly. */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +31,58 @@ extern volatile sig_atomic_t shell_interrupted;
 
 static EditLine *el;
 static History *hist;
+
+/* libedit's entry points, from dlopen. */
+static struct {
+  void *lib;
+  EditLine *(*el_init)(const char *, FILE *, FILE *, FILE *);
+  void (*el_end)(EditLine *);
+  const char *(*el_gets)(EditLine *, int *);
+  int (*el_set)(EditLine *, int, ...);
+  int (*el_wset)(EditLine *, int, ...);
+  const LineInfo *(*el_line)(EditLine *);
+  int (*el_insertstr)(EditLine *, const char *);
+  int (*el_source)(EditLine *, const char *);
+  History *(*history_init)(void);
+  void (*history_end)(History *);
+  int (*history)(History *, HistEvent *, int, ...);
+} ed;
+
+/* Pointers to functions cannot be assigned from void * in ISO C; copy
+ * the bytes instead. */
+#define ED_SYM(field, name)                                                   \
+  do {                                                                        \
+    void *sym_ = dlsym(ed.lib, name);                                         \
+    if (sym_ == NULL)                                                         \
+      ok = false;                                                             \
+    else                                                                      \
+      memcpy(&ed.field, &sym_, sizeof ed.field);                              \
+  } while (0)
+
+static bool ed_load(void) {
+  if (ed.lib)
+    return true;
+  ed.lib = dlopen("libedit.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (ed.lib == NULL)
+    return false;
+  bool ok = true;
+  ED_SYM(el_init, "el_init");
+  ED_SYM(el_end, "el_end");
+  ED_SYM(el_gets, "el_gets");
+  ED_SYM(el_set, "el_set");
+  ED_SYM(el_wset, "el_wset");
+  ED_SYM(el_line, "el_line");
+  ED_SYM(el_insertstr, "el_insertstr");
+  ED_SYM(el_source, "el_source");
+  ED_SYM(history_init, "history_init");
+  ED_SYM(history_end, "history_end");
+  ED_SYM(history, "history");
+  if (!ok) {
+    dlclose(ed.lib);
+    memset(&ed, 0, sizeof ed);
+  }
+  return ok;
+}
 static const char *prompt_text = "osq> ";
 static bool cancelled;
 
@@ -77,7 +135,7 @@ static void cands_gather(struct cands *c, const char *prefix, size_t len,
 
 static unsigned char complete_fn(EditLine *e, int ch) {
   (void)ch;
-  const LineInfo *li = el_line(e);
+  const LineInfo *li = ed.el_line(e);
   const char *start = li->cursor;
   while (start > li->buffer &&
          (isalnum((unsigned char)start[-1]) || start[-1] == '_' ||
@@ -104,12 +162,12 @@ static unsigned char complete_fn(EditLine *e, int ch) {
     if (c.n == 1) {
       char buf[300];
       snprintf(buf, sizeof buf, "%s ", c.v[0] + len);
-      el_insertstr(e, buf);
+      ed.el_insertstr(e, buf);
       rc = CC_REFRESH;
     } else if (common > len) {
       char buf[300];
       snprintf(buf, sizeof buf, "%.*s", (int)(common - len), c.v[0] + len);
-      el_insertstr(e, buf);
+      ed.el_insertstr(e, buf);
       rc = CC_REFRESH;
     } else {
       /* nothing to add: show the choices under the line */
@@ -128,44 +186,86 @@ static unsigned char complete_fn(EditLine *e, int ch) {
 
 void shell_edit_begin(shell *sh) {
   HistEvent ev;
-  el = el_init("osqi", stdin, stdout, stderr);
-  hist = history_init();
-  if (el == NULL || hist == NULL)
+  if (!ed_load())
+    return; /* plain line reading */
+  el = ed.el_init("osqi", stdin, stdout, stderr);
+  hist = ed.history_init();
+  if (el == NULL || hist == NULL) {
+    if (el)
+      ed.el_end(el);
+    if (hist)
+      ed.history_end(hist);
+    el = NULL;
+    hist = NULL;
     return;
-  history(hist, &ev, H_SETSIZE, HISTORY_MAX);
+  }
+  ed.history(hist, &ev, H_SETSIZE, HISTORY_MAX);
   if (sh->history[0])
-    history(hist, &ev, H_LOAD, sh->history);
-  el_set(el, EL_EDITOR, "emacs");
-  el_set(el, EL_SIGNAL, 1); /* restore the terminal on other signals */
-  el_set(el, EL_PROMPT_ESC, prompt_fn, '\1');
-  el_set(el, EL_HIST, history, hist);
+    ed.history(hist, &ev, H_LOAD, sh->history);
+  ed.el_set(el, EL_EDITOR, "emacs");
+  ed.el_set(el, EL_SIGNAL, 1); /* restore the terminal on other signals */
+  ed.el_set(el, EL_PROMPT_ESC, prompt_fn, '\1');
+  ed.el_set(el, EL_HIST, ed.history, hist);
   /* the wide EL_ADDFN keeps our static strings; the narrow one copies
    * them and never frees the copies */
-  el_wset(el, EL_ADDFN, L"osq-complete", L"Complete a table or command name",
-          complete_fn);
-  el_set(el, EL_BIND, "^I", "osq-complete", NULL);
-  el_wset(el, EL_ADDFN, L"osq-cancel", L"Drop the line being typed",
-          cancel_fn);
-  el_set(el, EL_BIND, "^C", "osq-cancel", NULL);
-  el_set(el, EL_SETTY, "-d", "-isig", NULL);
-  el_source(el, NULL); /* ~/.editrc may rebind keys */
+  ed.el_wset(el, EL_ADDFN, L"osq-complete", L"Complete a table or command name",
+             complete_fn);
+  ed.el_set(el, EL_BIND, "^I", "osq-complete", NULL);
+  ed.el_wset(el, EL_ADDFN, L"osq-cancel", L"Drop the line being typed",
+             cancel_fn);
+  ed.el_set(el, EL_BIND, "^C", "osq-cancel", NULL);
+  ed.el_set(el, EL_SETTY, "-d", "-isig", NULL);
+  ed.el_source(el, NULL); /* ~/.editrc may rebind keys */
 }
 
 void shell_edit_end(shell *sh) {
   HistEvent ev;
   if (hist && sh->history[0])
-    history(hist, &ev, H_SAVE, sh->history);
+    ed.history(hist, &ev, H_SAVE, sh->history);
   if (el)
-    el_end(el);
+    ed.el_end(el);
   if (hist)
-    history_end(hist);
+    ed.history_end(hist);
   el = NULL;
   hist = NULL;
 }
 
+/* Without libedit: the prompt, then one line of stdin (cut at
+ * PLAIN_LINE_MAX bytes; the rest of the line is skipped). */
+#define PLAIN_LINE_MAX (1u << 20)
+static char *plain_readline(bool continuation) {
+  fputs(continuation ? "  ...> " : "osq> ", stdout);
+  fflush(stdout);
+  size_t cap = 128, n = 0;
+  char *b = malloc(cap);
+  int c = EOF;
+  while (b && (c = getchar()) != EOF && c != '\n') {
+    if (n >= PLAIN_LINE_MAX)
+      continue;
+    if (n + 1 >= cap) {
+      char *nb = realloc(b, cap * 2);
+      if (nb == NULL) {
+        free(b);
+        return NULL;
+      }
+      b = nb;
+      cap *= 2;
+    }
+    b[n++] = (char)c;
+  }
+  if (b == NULL || (c == EOF && n == 0)) {
+    free(b);
+    return NULL;
+  }
+  while (n > 0 && b[n - 1] == '\r')
+    n--;
+  b[n] = '\0';
+  return b;
+}
+
 char *shell_readline(shell *sh, bool continuation) {
   if (el == NULL)
-    return NULL;
+    return plain_readline(continuation);
   /* osquery colours the prompt on 256-colour xterms; \1 brackets the
    * escape sequences so libedit does not count them as columns (and
    * libedit drops such a sequence at the very end of a prompt, hence
@@ -181,7 +281,7 @@ char *shell_readline(shell *sh, bool continuation) {
   prompt_text = prompts[color][sh->connect[0] != '\0'][continuation];
   cancelled = false;
   int n = 0;
-  const char *l = el_gets(el, &n);
+  const char *l = ed.el_gets(el, &n);
   if (cancelled) {
     shell_interrupted = 1; /* the caller drops the statement */
     return NULL;
@@ -196,7 +296,7 @@ char *shell_readline(shell *sh, bool continuation) {
     line[--len] = '\0';
   if (len > 0) {
     HistEvent ev;
-    history(hist, &ev, H_ENTER, line);
+    ed.history(hist, &ev, H_ENTER, line);
   }
   return line;
 }
