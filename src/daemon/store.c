@@ -254,3 +254,29 @@ void osq_store_dump(osq_store *s, FILE *out) {
             sqlite3_column_text(st, 1));
   sqlite3_finalize(st);
 }
+
+size_t osq_store_keys(osq_store *s, const char *prefix, char ***out) {
+  *out = NULL;
+  sqlite3_stmt *st = prep(s, "SELECT key FROM settings WHERE substr(key, 1, "
+                             "length(?1)) = ?1 ORDER BY key");
+  if (st == NULL)
+    return 0;
+  sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+  size_t n = 0, cap = 0;
+  char **v = NULL;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 8;
+      char **nv = realloc(v, cap * sizeof *nv);
+      if (nv == NULL)
+        break;
+      v = nv;
+    }
+    v[n] = col_dup(st, 0);
+    if (v[n])
+      n++;
+  }
+  sqlite3_finalize(st);
+  *out = v;
+  return n;
+}

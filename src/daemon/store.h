@@ -45,6 +45,10 @@ char *osq_store_get(osq_store *s, const char *key);
 int osq_store_set(osq_store *s, const char *key, const char *value);
 int osq_store_del(osq_store *s, const char *key);
 
+/* Settings keys that start with prefix, in order (malloc'd array of
+ * malloc'd strings). */
+size_t osq_store_keys(osq_store *s, const char *prefix, char ***out);
+
 /* --database_dump: every key as "domain[key]: value", one a line. */
 void osq_store_dump(osq_store *s, FILE *out);
 

@@ -91,7 +91,10 @@ static int64_t ext_deadline(void) {
 }
 
 /* Generate and build the config from the active plugin. */
-static osq_config *load_config(char *err, size_t errlen, bool dump) {
+#define BACKUP_PREFIX "config_persistence."
+
+static osq_config *load_config(osq_store *store, char *err, size_t errlen,
+                               bool dump) {
   const char *name = osq_flag_str("config_plugin");
   const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_CONFIG, name);
   if (p == NULL) {
@@ -120,9 +123,50 @@ static osq_config *load_config(char *err, size_t errlen, bool dump) {
     c = osq_config_build(&src, NULL, NULL, err, errlen);
   } else {
     c = osq_config_build(&src, cp->gen_pack, cp->udata, err, errlen);
+    if (c && store && osq_flag_bool("config_enable_backup")) {
+      char **old = NULL;
+      size_t nold = osq_store_keys(store, BACKUP_PREFIX, &old);
+      for (size_t i = 0; i < nold; i++) {
+        osq_store_del(store, old[i]);
+        free(old[i]);
+      }
+      free(old);
+      for (size_t i = 0; i < osq_strmap_count(&src); i++) {
+        char key[4200];
+        size_t len;
+        const char *v = osq_strmap_val(&src, i, &len);
+        snprintf(key, sizeof key, "%s%s", BACKUP_PREFIX,
+                 osq_strmap_key(&src, i));
+        osq_store_set(store, key, v);
+      }
+    }
   }
   osq_strmap_clear(&src);
   osq_plugin_release(p);
+  return c;
+}
+
+/* --config_enable_backup: the sources of the last good config. */
+static osq_config *restore_config(osq_store *store, char *err,
+                                  size_t errlen) {
+  char **keys = NULL;
+  size_t n = osq_store_keys(store, BACKUP_PREFIX, &keys);
+  osq_strmap src;
+  osq_strmap_init(&src);
+  for (size_t i = 0; i < n; i++) {
+    char *v = osq_store_get(store, keys[i]);
+    if (v)
+      osq_strmap_set(&src, keys[i] + strlen(BACKUP_PREFIX), v, strlen(v));
+    free(v);
+    free(keys[i]);
+  }
+  free(keys);
+  osq_config *c = NULL;
+  if (n == 0)
+    snprintf(err, errlen, "no config backup is stored");
+  else
+    c = osq_config_build(&src, NULL, NULL, err, errlen);
+  osq_strmap_clear(&src);
   return c;
 }
 
@@ -281,7 +325,7 @@ static int loop(worker *w, sigctl *sc) {
     }
     if (reload) {
       char err[1024];
-      osq_config *c = load_config(err, sizeof err, false);
+      osq_config *c = load_config(w->store, err, sizeof err, false);
       if (c) {
         apply_config(w->sched, c);
         OSQ_INFO("Config reloaded");
@@ -387,7 +431,7 @@ int osq_worker_run(bool under_watcher) {
     goto out;
   }
   osq_registry_set_active(OSQ_REGISTRY_CONFIG, cplugin);
-  osq_config *cfg = load_config(err, sizeof err, dump);
+  osq_config *cfg = load_config(w.store, err, sizeof err, dump);
   if (cfg == NULL && !dump && !check) {
     /* A plugin served by an extension is registered a moment before the
      * extension listens: retry until --extensions_timeout, as osquery's
@@ -399,7 +443,7 @@ int osq_worker_run(bool under_watcher) {
     while (external && cfg == NULL && osq_now_ms() < until) {
       struct timespec ts = {0, 50 * 1000000};
       nanosleep(&ts, NULL);
-      cfg = load_config(err, sizeof err, false);
+      cfg = load_config(w.store, err, sizeof err, false);
     }
   }
   if (dump) {
@@ -420,7 +464,16 @@ int osq_worker_run(bool under_watcher) {
   if (cfg == NULL) {
     OSQ_WARN("Error reading config: %s", err);
     osq_info_set_config(NULL, false);
-  } else {
+    if (osq_flag_bool("config_enable_backup")) {
+      char berr[512];
+      cfg = restore_config(w.store, berr, sizeof berr);
+      if (cfg)
+        OSQ_WARN("Using the config backup from the last good config");
+      else
+        OSQ_WARN("Cannot use the config backup: %s", berr);
+    }
+  }
+  if (cfg) {
     osq_config_apply_options(cfg->options);
   }
 

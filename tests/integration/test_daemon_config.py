@@ -169,6 +169,27 @@ def test_distributed():
         eq(dm.stop(), 0, "exit code")
 
 
+def test_config_backup():
+    d = osqtest.workdir("osqd-cfg-")
+    cfg = {"schedule": {"kept": {"query": "select 3 as k", "interval": 1}}}
+    dm = Daemon(d, cfg, args=["--config_enable_backup"]).start()
+    try:
+        dm.wait_line(lambda l: l["name"] == "kept")
+    finally:
+        eq(dm.stop(), 0, "exit code")
+    os.unlink(dm.conf)  # the source is gone at the next start
+    dm2 = Daemon(d, None, args=["--config_enable_backup"]).start()
+    try:
+        wait_until(lambda: "Using the config backup" in dm2.stderr(), 20,
+                   "the backup to be used", dm2.proc)
+        check("config file does not exist: %s" % dm.conf in dm2.stderr(),
+              dm2.stderr())
+        rows = query(dm2, "select name from osquery_schedule")
+        eq(rows, [{"name": "kept"}], "the schedule from the backup")
+    finally:
+        eq(dm2.stop(), 0, "exit code")
+
+
 def test_daemonize():
     d = osqtest.workdir("osqd-cfg-")
     dm = Daemon(d, {"schedule": {"z": {"query": "select 1 as z",
@@ -199,4 +220,4 @@ def gone(pid):
 
 if __name__ == "__main__":
     osqtest.run_tests([test_reload_and_tables, test_log_options,
-                       test_distributed, test_daemonize])
+                       test_distributed, test_config_backup, test_daemonize])
