@@ -457,6 +457,8 @@ static int64_t mono_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+struct osq_db *osq_sched_db(osq_sched *s) { return s->db; }
+
 const char *osq_sched_host(osq_sched *s) {
   osq_host_identifier(s->store, s->host, sizeof s->host);
   return s->host;

@@ -45,6 +45,10 @@ osq_sched *osq_sched_current(void);
 /* Register osquery_schedule and osquery_packs (idempotent). */
 int osq_sched_register_tables(void);
 
+/* The scheduler's SQL connection (distributed queries share it: same
+ * thread). */
+struct osq_db *osq_sched_db(osq_sched *s);
+
 /* The host identifier for log lines (cached per step). */
 const char *osq_sched_host(osq_sched *s);
 

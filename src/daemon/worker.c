@@ -180,7 +180,6 @@ typedef struct worker {
   osq_store *store;
   osq_sched *sched;
   osq_loader *loader;
-  osq_db *dist_db;
   int pidfd;
   pid_t watcher;
 } worker;
@@ -285,11 +284,7 @@ static int loop(worker *w, sigctl *sc) {
     if (refresh && now >= next_refresh)
       reload = true;
     if (!osq_flag_bool("disable_distributed") && now >= next_dist) {
-      if (w->dist_db == NULL) {
-        char err[256];
-        w->dist_db = osq_db_acquire(err, sizeof err);
-      }
-      uint64_t nd = w->dist_db ? osq_distributed_round(w->dist_db) : 60;
+      uint64_t nd = osq_distributed_round(osq_sched_db(w->sched));
       next_dist = osq_now_ms() + (int64_t)nd * 1000;
     }
     if (w->watcher > 0 && getppid() != w->watcher) {
@@ -525,8 +520,6 @@ out:
     close(sc.pipe[1]);
   }
   stop_extensions(&w);
-  if (w.dist_db)
-    osq_db_release(w.dist_db);
   osq_sched_free(w.sched);
   osq_loggers_shutdown();
   osq_store_close(w.store);
