@@ -165,6 +165,50 @@ static bool parse_stat(char *buf, stat_fields *f) {
   return seen == 10;
 }
 
+/* One /proc/<pid> file into buf (NUL-terminated); its length or -errno.
+ * These files are generated whole on open or first read (single-record
+ * seq files, and cmdline copied until the buffer or the arguments end),
+ * so a read that does not fill the buffer has reached the end: one read
+ * per file instead of a second that returns 0. */
+static ssize_t proc_read(int dirfd, const char *name, char *buf, size_t cap) {
+  buf[0] = '\0';
+  int fd;
+  do
+    fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return -errno;
+  size_t n = 0;
+  while (n + 1 < cap) {
+    ssize_t r = read(fd, buf + n, cap - 1 - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      int e = errno;
+      close(fd);
+      return -e;
+    }
+    n += (size_t)r;
+    if (r == 0 || n + 1 < cap)
+      break;
+  }
+  close(fd);
+  buf[n] = '\0';
+  return (ssize_t)n;
+}
+
+/* The value after "\n<key>" in a status-like file, or NULL. */
+static const char *field_after(const char *buf, const char *key, size_t klen) {
+  if (strncmp(buf, key, klen) == 0)
+    return buf + klen;
+  for (const char *p = buf; (p = strchr(p, '\n')) != NULL;) {
+    p++;
+    if (strncmp(p, key, klen) == 0)
+      return p + klen;
+  }
+  return NULL;
+}
+
 /* "Uid:\t0\t0\t0\t0" -> three ids; false unless all three parse. */
 static bool parse_ids(const char *s, int64_t ids[3]) {
   for (int i = 0; i < 3; i++) {
@@ -183,23 +227,19 @@ static bool parse_ids(const char *s, int64_t ids[3]) {
 
 static void emit_status(scan *s, int dirfd) {
   char buf[SMALL_FILE_MAX];
-  if (osq_tbl_readat(dirfd, "status", buf, sizeof buf, NULL) <= 0)
+  if (proc_read(dirfd, "status", buf, sizeof buf) <= 0)
     return;
   int64_t uid[3], gid[3];
-  bool have_uid = false, have_gid = false;
-  for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
-       line = strtok_r(NULL, "\n", &save)) {
-    if (strncmp(line, "Uid:", 4) == 0)
-      have_uid = parse_ids(line + 4, uid);
-    else if (strncmp(line, "Gid:", 4) == 0)
-      have_gid = parse_ids(line + 4, gid);
-  }
-  if (have_uid) {
+  const char *u = field_after(buf, "Uid:", 4);
+  const char *g = u ? field_after(u, "Gid:", 4) : NULL;
+  if (g == NULL) /* Gid: comes after Uid: in every kernel; just in case */
+    g = field_after(buf, "Gid:", 4);
+  if (u && parse_ids(u, uid)) {
     osq_rows_int(s->out, C_UID, uid[0]);
     osq_rows_int(s->out, C_EUID, uid[1]);
     osq_rows_int(s->out, C_SUID, uid[2]);
   }
-  if (have_gid) {
+  if (g && parse_ids(g, gid)) {
     osq_rows_int(s->out, C_GID, gid[0]);
     osq_rows_int(s->out, C_EGID, gid[1]);
     osq_rows_int(s->out, C_SGID, gid[2]);
@@ -208,7 +248,7 @@ static void emit_status(scan *s, int dirfd) {
 
 static void emit_io(scan *s, int dirfd) {
   char buf[SMALL_FILE_MAX];
-  if (osq_tbl_readat(dirfd, "io", buf, sizeof buf, NULL) <= 0)
+  if (proc_read(dirfd, "io", buf, sizeof buf) <= 0)
     return;
   for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
        line = strtok_r(NULL, "\n", &save)) {
@@ -232,7 +272,7 @@ static void emit_io(scan *s, int dirfd) {
 }
 
 static void emit_cmdline(scan *s, int dirfd) {
-  ssize_t n = osq_tbl_readat(dirfd, "cmdline", s->cmdline, CMDLINE_MAX, NULL);
+  ssize_t n = proc_read(dirfd, "cmdline", s->cmdline, CMDLINE_MAX);
   if (n < 0)
     return;
   /* arguments are NUL-separated; osquery joins them with spaces */
@@ -278,7 +318,7 @@ static void emit_path(scan *s, int dirfd) {
 
 static void emit_cgroup(scan *s, int dirfd) {
   char buf[SMALL_FILE_MAX];
-  if (osq_tbl_readat(dirfd, "cgroup", buf, sizeof buf, NULL) <= 0)
+  if (proc_read(dirfd, "cgroup", buf, sizeof buf) <= 0)
     return;
   /* "hierarchy:controllers:path"; the unified (v2) line is "0::path" */
   const char *pick = NULL;
@@ -311,7 +351,7 @@ static int gen_pid(scan *s, int procfd, int64_t pid) {
   stat_fields f;
   memset(&f, 0, sizeof f);
   /* stat is what proves the process still exists */
-  if (osq_tbl_readat(dirfd, "stat", buf, sizeof buf, NULL) <= 0 ||
+  if (proc_read(dirfd, "stat", buf, sizeof buf) <= 0 ||
       !parse_stat(buf, &f)) {
     close(dirfd);
     return 1;
