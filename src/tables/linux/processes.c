@@ -96,7 +96,11 @@ typedef struct scan {
  * (two syscalls fewer each). Like ps, a pid reused between two reads
  * could mix two processes' files; the window is a few microseconds. */
 static const char *pf(scan *s, const char *file) {
-  snprintf(s->path + s->plen, sizeof s->path - s->plen, "%s", file);
+  size_t n = strlen(file); /* our own short literals */
+  if (n >= sizeof s->path - s->plen)
+    n = sizeof s->path - s->plen - 1;
+  memcpy(s->path + s->plen, file, n);
+  s->path[s->plen + n] = '\0';
   return s->path;
 }
 
@@ -119,10 +123,17 @@ static bool parse_stat(char *buf, stat_fields *f) {
   memcpy(f->comm, open + 1, n);
   f->comm[n] = '\0';
   /* field 3 is the state; count from there */
-  char *save = NULL;
   int field = 2, seen = 0;
-  for (char *tok = strtok_r(close + 1, " \n", &save); tok;
-       tok = strtok_r(NULL, " \n", &save)) {
+  for (char *p = close + 1; *p;) {
+    while (*p == ' ' || *p == '\n')
+      p++;
+    if (*p == '\0')
+      break;
+    char *tok = p;
+    while (*p && *p != ' ' && *p != '\n')
+      p++;
+    if (*p)
+      *p++ = '\0';
     field++;
     int64_t i = 0;
     uint64_t u = 0;
@@ -352,10 +363,17 @@ static void emit_cgroup(scan *s, int dirfd) {
 
 /* Returns OSQ_OK, a sink error, or 1 when the process is gone. */
 static int gen_pid(scan *s, int procfd, int64_t pid) {
-  int n = snprintf(s->path, sizeof s->path, "%lld/", (long long)pid);
-  if (n <= 0 || (size_t)n >= sizeof s->path - 16)
+  /* pid is in 1..INT32_MAX (callers check): at most 10 digits */
+  char digits[24];
+  size_t nd = 0;
+  for (uint64_t v = (uint64_t)pid; v && nd < sizeof digits; v /= 10)
+    digits[nd++] = (char)('0' + v % 10);
+  if (nd == 0 || nd > 10)
     return 1;
-  s->plen = (size_t)n;
+  for (size_t i = 0; i < nd; i++)
+    s->path[i] = digits[nd - 1 - i];
+  s->path[nd] = '/';
+  s->plen = nd + 1;
   int dirfd = procfd;
   char buf[SMALL_FILE_MAX];
   stat_fields f;
