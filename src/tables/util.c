@@ -78,6 +78,32 @@ ssize_t osq_tbl_readlinkat(int dirfd, const char *path, char *buf,
   return n;
 }
 
+static int getline_impl(FILE *f, char *buf, size_t cap, bool crlf) {
+  if (fgets(buf, (int)cap, f) == NULL)
+    return 0;
+  size_t n = strlen(buf);
+  if (n > 0 && buf[n - 1] == '\n') {
+    buf[--n] = '\0';
+    if (crlf && n > 0 && buf[n - 1] == '\r')
+      buf[n - 1] = '\0';
+    return 1;
+  }
+  if (feof(f))
+    return 1; /* the last line, without a newline */
+  int c;
+  while ((c = fgetc(f)) != EOF && c != '\n')
+    ;
+  return -1;
+}
+
+int osq_tbl_getline(FILE *f, char *buf, size_t cap) {
+  return getline_impl(f, buf, cap, false);
+}
+
+int osq_tbl_getline_crlf(FILE *f, char *buf, size_t cap) {
+  return getline_impl(f, buf, cap, true);
+}
+
 char *osq_tbl_trim(char *s) {
   while (*s && isspace((unsigned char)*s))
     s++;

@@ -26,22 +26,6 @@ const char *osq_tables_cron_dirs[] = {"/etc/cron.d", "/var/spool/cron/crontabs",
 const char *osq_tables_utmp_path = "/var/run/utmp";
 const char *osq_tables_proc_sys = "/proc/sys";
 
-static int get_line(FILE *f, char *buf, size_t cap) {
-  if (fgets(buf, (int)cap, f) == NULL)
-    return 0;
-  size_t n = strlen(buf);
-  if (n > 0 && buf[n - 1] == '\n') {
-    buf[n - 1] = '\0';
-    return 1;
-  }
-  if (feof(f))
-    return 1;
-  int c;
-  while ((c = fgetc(f)) != EOF && c != '\n')
-    ;
-  return -1;
-}
-
 /* ---- crontab ---------------------------------------------------------- */
 
 enum {
@@ -120,7 +104,8 @@ static int cron_file(osq_rows *out, const char *path, char *line) {
     return OSQ_OK;
   }
   int rc = OSQ_OK, got;
-  while (rc == OSQ_OK && (got = get_line(f, line, OSQ_TBL_LINE_MAX)) != 0)
+  while (rc == OSQ_OK &&
+         (got = osq_tbl_getline(f, line, OSQ_TBL_LINE_MAX)) != 0)
     if (got > 0)
       rc = cron_line(out, path, line);
   fclose(f);
@@ -290,7 +275,7 @@ static void conf_file(sysctl_conf *c, const char *path) {
     return;
   char line[OSQ_TBL_LINE_MAX];
   int got;
-  while ((got = get_line(f, line, sizeof line)) != 0) {
+  while ((got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *p = skip_ws(line);
     if (got < 0 || *p == '#' || *p == ';' || *p == '\0')
       continue;

@@ -19,23 +19,6 @@
 const char *osq_tables_hosts_path = "/etc/hosts";
 const char *osq_tables_mounts_path = "/proc/mounts";
 
-/* fgets that drops (and reports) over-long lines: 1 line, 0 EOF, -1 skip */
-static int read_line(FILE *f, char *buf, size_t cap) {
-  if (fgets(buf, (int)cap, f) == NULL)
-    return 0;
-  size_t n = strlen(buf);
-  if (n > 0 && buf[n - 1] == '\n') {
-    buf[n - 1] = '\0';
-    return 1;
-  }
-  if (feof(f))
-    return 1;
-  int c;
-  while ((c = fgetc(f)) != EOF && c != '\n')
-    ;
-  return -1;
-}
-
 /* ---- kernel_info ------------------------------------------------------ */
 
 enum { K_VERSION, K_ARGUMENTS, K_PATH, K_DEVICE };
@@ -174,7 +157,7 @@ static int cpu_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   }
   char line[1024];
   int got, rc = OSQ_OK;
-  while (rc == OSQ_OK && (got = read_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     /* "cpuN ..." lines only; the aggregate "cpu " line is not a core */
     if (got < 0 || strncmp(line, "cpu", 3) != 0 ||
         !isdigit((unsigned char)line[3]))
@@ -220,7 +203,7 @@ static int hosts_file(osq_rows *out, int64_t ns_pid) {
     return OSQ_OK;
   char line[OSQ_TBL_LINE_MAX], names[OSQ_TBL_LINE_MAX];
   int got, rc = OSQ_OK;
-  while (rc == OSQ_OK && (got = read_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     if (got < 0)
       continue;
     line[strcspn(line, "#")] = '\0';
@@ -332,7 +315,8 @@ static int ug_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   char line[OSQ_TBL_LINE_MAX];
   int got;
   FILE *f = fopen(osq_tables_passwd_path, "re");
-  while (f && nu < UG_MAX && (got = read_line(f, line, sizeof line)) != 0) {
+  while (f && nu < UG_MAX &&
+         (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *fl[7];
     uint32_t uid, gid;
     if (got < 0 || line[0] == '#' || !split_fields(line, fl, 7) ||
@@ -367,7 +351,8 @@ static int ug_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   for (size_t i = 0; i < nu; i++)
     pairs[np++] = (ug_pair){users[i].uid, users[i].gid};
   f = fopen(osq_tables_group_path, "re");
-  while (f && np < UG_MAX && (got = read_line(f, line, sizeof line)) != 0) {
+  while (f && np < UG_MAX &&
+         (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *fl[4];
     uint32_t gid;
     if (got < 0 || line[0] == '#' || !split_fields(line, fl, 4) ||
@@ -491,7 +476,7 @@ static int mounts_generate(const osq_context *ctx, osq_rows *out,
     want_stat = want_stat || osq_context_column_used(ctx, c);
   char line[OSQ_TBL_LINE_MAX];
   int got, rc = OSQ_OK;
-  while (rc == OSQ_OK && (got = read_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     if (got < 0)
       continue;
     char *save = NULL;

@@ -16,22 +16,6 @@
 const char *osq_tables_resolv_path = "/etc/resolv.conf";
 const char *osq_tables_proc_net = "/proc/net";
 
-static int next_line(FILE *f, char *buf, size_t cap) {
-  if (fgets(buf, (int)cap, f) == NULL)
-    return 0;
-  size_t n = strlen(buf);
-  if (n > 0 && buf[n - 1] == '\n') {
-    buf[n - 1] = '\0';
-    return 1;
-  }
-  if (feof(f))
-    return 1;
-  int c;
-  while ((c = fgetc(f)) != EOF && c != '\n')
-    ;
-  return -1;
-}
-
 static FILE *open_net(const char *name) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", osq_tables_proc_net, name);
@@ -72,7 +56,7 @@ static int arp_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   int got, rc = OSQ_OK;
   bool header = true;
   /* "IP address HW type Flags HW address Mask Device" */
-  while (rc == OSQ_OK && (got = next_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     if (header) {
       header = false;
       continue;
@@ -147,7 +131,7 @@ static int routes_v4(osq_rows *out) {
   bool header = true;
   /* Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT,
    * addresses as host-order hex words */
-  while (rc == OSQ_OK && (got = next_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     if (header) {
       header = false;
       continue;
@@ -212,7 +196,7 @@ static int routes_v6(osq_rows *out) {
   char line[512];
   int got, rc = OSQ_OK;
   /* dst dst_len src src_len next_hop metric refcnt use flags iface */
-  while (rc == OSQ_OK && (got = next_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     if (got < 0)
       continue;
     char *tok[10], *save = NULL;
@@ -302,7 +286,7 @@ static int dns_file(osq_rows *out, int64_t ns_pid) {
   char line[OSQ_TBL_LINE_MAX];
   int got, rc = OSQ_OK;
   int64_t ns = 0, search = 0, sort = 0;
-  while (rc == OSQ_OK && (got = next_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     if (got < 0 || line[0] == '#' || line[0] == ';')
       continue;
     char *save = NULL;

@@ -23,22 +23,6 @@ const char *osq_tables_wtmp_path = "/var/log/wtmp";
 const char *osq_tables_sys_block = "/sys/block";
 const char *osq_tables_sudoers_path = "/etc/sudoers";
 
-static int get_line(FILE *f, char *buf, size_t cap) {
-  if (fgets(buf, (int)cap, f) == NULL)
-    return 0;
-  size_t n = strlen(buf);
-  if (n > 0 && buf[n - 1] == '\n') {
-    buf[n - 1] = '\0';
-    return 1;
-  }
-  if (feof(f))
-    return 1;
-  int c;
-  while ((c = fgetc(f)) != EOF && c != '\n')
-    ;
-  return -1;
-}
-
 /* ---- kernel_modules --------------------------------------------------- */
 
 static const osq_column mod_columns[] = {
@@ -56,7 +40,7 @@ static int mod_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   char line[OSQ_TBL_LINE_MAX];
   int got, rc = OSQ_OK;
   /* "name size refcount used_by state address" */
-  while (rc == OSQ_OK && (got = get_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     if (got < 0)
       continue;
     char *tok[6], *save = NULL;
@@ -380,7 +364,7 @@ static int sudo_file(osq_rows *out, const char *path, int depth) {
   char line[OSQ_TBL_LINE_MAX];
   size_t len = 0;
   int got, rc = logical ? OSQ_OK : OSQ_ENOMEM;
-  while (rc == OSQ_OK && (got = get_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     if (got < 0)
       continue;
     size_t n = strlen(line);

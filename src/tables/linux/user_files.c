@@ -61,25 +61,6 @@ static bool uid_wanted(const osq_context *ctx, size_t col, uint32_t uid) {
   return !any;
 }
 
-/* A line into buf; over-long lines are skipped whole (-1). */
-static int get_line(FILE *f, char *buf, size_t cap) {
-  if (fgets(buf, (int)cap, f) == NULL)
-    return 0;
-  size_t n = strlen(buf);
-  if (n > 0 && buf[n - 1] == '\n') {
-    buf[--n] = '\0';
-    if (n > 0 && buf[n - 1] == '\r')
-      buf[n - 1] = '\0';
-    return 1;
-  }
-  if (feof(f))
-    return 1;
-  int c;
-  while ((c = fgetc(f)) != EOF && c != '\n')
-    ;
-  return -1;
-}
-
 /* ---- authorized_keys -------------------------------------------------- */
 
 enum { K_UID, K_ALGORITHM, K_KEY, K_OPTIONS, K_COMMENT, K_KEY_FILE };
@@ -183,7 +164,8 @@ static int keys_generate(const osq_context *ctx, osq_rows *out,
       if (f == NULL)
         continue;
       int got;
-      while (rc == OSQ_OK && (got = get_line(f, line, KEY_LINE_MAX)) != 0)
+      while (rc == OSQ_OK &&
+             (got = osq_tbl_getline_crlf(f, line, KEY_LINE_MAX)) != 0)
         if (got > 0)
           rc = key_line(out, users[i].uid, path, line);
       fclose(f);
@@ -231,7 +213,8 @@ static int hist_file(osq_rows *out, uint32_t uid, const char *path,
     return OSQ_OK;
   int rc = OSQ_OK, got;
   int64_t pending = 0;
-  while (rc == OSQ_OK && (got = get_line(f, line, OSQ_TBL_LINE_MAX)) != 0) {
+  while (rc == OSQ_OK &&
+         (got = osq_tbl_getline_crlf(f, line, OSQ_TBL_LINE_MAX)) != 0) {
     if (got < 0 || line[0] == '\0')
       continue;
     int64_t t;
@@ -324,7 +307,8 @@ static int kh_generate(const osq_context *ctx, osq_rows *out, void *udata) {
     if (f == NULL)
       continue;
     int got;
-    while (rc == OSQ_OK && (got = get_line(f, line, KEY_LINE_MAX)) != 0) {
+    while (rc == OSQ_OK &&
+           (got = osq_tbl_getline_crlf(f, line, KEY_LINE_MAX)) != 0) {
       char *p = line;
       while (*p == ' ' || *p == '\t')
         p++;

@@ -44,24 +44,6 @@ static bool parse_id(const char *s, uint32_t *out) {
   return true;
 }
 
-/* Read the next line into buf; over-long lines are consumed and reported
- * as skipped. Returns 1 for a line, 0 at EOF, -1 for a skipped line. */
-static int next_line(FILE *f, char *buf, size_t cap) {
-  if (fgets(buf, (int)cap, f) == NULL)
-    return 0;
-  size_t n = strlen(buf);
-  if (n > 0 && buf[n - 1] == '\n') {
-    buf[n - 1] = '\0';
-    return 1;
-  }
-  if (feof(f))
-    return 1; /* last line without a newline */
-  int c;
-  while ((c = fgetc(f)) != EOF && c != '\n')
-    ;
-  return -1;
-}
-
 /* Does any "=" constraint on col equal v (or are there none)? */
 static bool eq_int_ok(const osq_context *ctx, size_t col, int64_t v) {
   size_t n = osq_context_nconstraints(ctx, col);
@@ -152,7 +134,7 @@ static int users_local(const osq_context *ctx, osq_rows *out,
   }
   char line[OSQ_TBL_LINE_MAX];
   int rc = OSQ_OK, got;
-  while (rc == OSQ_OK && (got = next_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *fl[7];
     uint32_t uid, gid;
     if (got < 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
@@ -177,7 +159,7 @@ size_t osq_tables_users_list(osq_local_user **out) {
   size_t n = 0, cap = 0;
   char line[OSQ_TBL_LINE_MAX];
   int got;
-  while (n < USERS_MAX && (got = next_line(f, line, sizeof line)) != 0) {
+  while (n < USERS_MAX && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *fl[7];
     uint32_t uid, gid;
     if (got < 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
@@ -314,7 +296,7 @@ static int groups_file(const osq_context *ctx, osq_rows *out,
   }
   char line[OSQ_TBL_LINE_MAX];
   int rc = OSQ_OK, got;
-  while (rc == OSQ_OK && (got = next_line(f, line, sizeof line)) != 0) {
+  while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *fl[4];
     uint32_t gid;
     if (got < 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
