@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # osqi start-to-exit cost against baselines measured in the same run.
-#   bench/shell_bench.sh [BUILD_DIR]      (default: build; use a Release build)
+#   bench/shell_bench.sh [BUILD_DIR]      (default: build; use a Release build;
+#   any directory holding an osqi will do, e.g. a copy of an older binary)
 # 1. osqi "select 1"                vs  sqlite3 :memory: "select 1"   goal <= 1.5x
 # 2. osqi "select * from processes" vs  ps -eo pid,ppid,uid,comm,args goal <= 1.0x
 # 3. a 1,000,000-row result in csv: osqi --csv vs sqlite3 -csv (same bytes)
