@@ -33,6 +33,10 @@ void osq_sched_interrupt(osq_sched *s) {
 }
 osq_sched *osq_sched_current(void) { return current; }
 
+static int progress(void *u) {
+  return atomic_load(&((osq_sched *)u)->stopping) ? 1 : 0;
+}
+
 osq_sched *osq_sched_new(osq_store *store, char *err, size_t errlen) {
   osq_sched *s = calloc(1, sizeof *s);
   if (s == NULL) {
@@ -45,6 +49,9 @@ osq_sched *osq_sched_new(osq_store *store, char *err, size_t errlen) {
     return NULL;
   }
   s->store = store;
+  /* sqlite3_interrupt misses a statement that starts just after it; the
+   * progress handler sees the flag whenever it is set. */
+  sqlite3_progress_handler(osq_db_sqlite(s->db), 10000, progress, s);
   pthread_mutex_init(&s->lock, NULL);
   s->decorations = json_object();
   current = s;
@@ -76,6 +83,7 @@ void osq_sched_free(osq_sched *s) {
   free(s->deny);
   pthread_mutex_unlock(&s->lock);
   json_decref(s->decorations);
+  sqlite3_progress_handler(osq_db_sqlite(s->db), 0, NULL, NULL);
   osq_db_release(s->db);
   pthread_mutex_destroy(&s->lock);
   free(s);
