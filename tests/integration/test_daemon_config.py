@@ -184,8 +184,10 @@ def test_config_backup():
                    "the backup to be used", dm2.proc)
         check("config file does not exist: %s" % dm.conf in dm2.stderr(),
               dm2.stderr())
-        rows = query(dm2, "select name from osquery_schedule")
-        eq(rows, [{"name": "kept"}], "the schedule from the backup")
+        # the manager serves before the schedule is in place: poll
+        wait_until(lambda: query(dm2, "select name from osquery_schedule")
+                   == [{"name": "kept"}], 20, "the schedule from the backup",
+                   dm2.proc)
     finally:
         eq(dm2.stop(), 0, "exit code")
 
