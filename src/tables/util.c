@@ -137,12 +137,49 @@ bool osq_tbl_parse_u64(const char *s, uint64_t *out) {
   return true;
 }
 
+bool osq_tbl_parse_u32(const char *s, uint32_t *out) {
+  uint64_t v;
+  if (!osq_tbl_parse_u64(s, &v) || v > UINT32_MAX)
+    return false;
+  *out = (uint32_t)v;
+  return true;
+}
+
+bool osq_tbl_split_colons(char *line, char **f, int want) {
+  int n = 0;
+  f[n++] = line;
+  for (char *p = line; *p; p++) {
+    if (*p == ':') {
+      if (n == want)
+        return false;
+      *p = '\0';
+      f[n++] = p + 1;
+    }
+  }
+  return n == want;
+}
+
 size_t osq_tbl_count_op(const osq_context *ctx, size_t col, int op) {
   size_t n = osq_context_nconstraints(ctx, col), hits = 0;
   for (size_t i = 0; i < n; i++)
     if (osq_context_constraint(ctx, col, i)->op == op)
       hits++;
   return hits;
+}
+
+bool osq_tbl_eq_int_ok(const osq_context *ctx, size_t col, int64_t v) {
+  size_t n = osq_context_nconstraints(ctx, col);
+  bool any = false;
+  for (size_t i = 0; i < n; i++) {
+    const osq_constraint *c = osq_context_constraint(ctx, col, i);
+    if (c->op != OSQ_OP_EQ)
+      continue;
+    any = true;
+    int64_t x;
+    if (osq_tbl_parse_i64(c->expr, &x) && x == v)
+      return true;
+  }
+  return !any;
 }
 
 int64_t osq_tbl_boot_time(void) {

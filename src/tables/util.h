@@ -42,9 +42,18 @@ char *osq_tbl_trim(char *s);
 /* Strict decimal parsers: the whole string must be a number in range. */
 bool osq_tbl_parse_i64(const char *s, int64_t *out);
 bool osq_tbl_parse_u64(const char *s, uint64_t *out);
+/* A uid or gid: decimal, 0 to UINT32_MAX. */
+bool osq_tbl_parse_u32(const char *s, uint32_t *out);
+
+/* Split a passwd/group style line in place at each ':' into exactly want
+ * fields (f has room for want); false if it has more or fewer. */
+bool osq_tbl_split_colons(char *line, char **f, int want);
 
 /* How many constraints with operator op the column has. */
 size_t osq_tbl_count_op(const osq_context *ctx, size_t col, int op);
+/* Does v pass the column's "=" constraints: true if one of them is the
+ * integer v, or if there are none. */
+bool osq_tbl_eq_int_ok(const osq_context *ctx, size_t col, int64_t v);
 
 /* Emit a cell only when the column is used. */
 static inline bool osq_tbl_used(const osq_context *ctx, size_t col) {

@@ -1,6 +1,6 @@
-/* The shared line reader of the built-in tables (osq_tbl_getline): every
- * table that reads /etc or /proc line by line relies on exactly these
- * results, so they are pinned here once. */
+/* Small helpers the built-in tables share (util.h): the line reader, the
+ * passwd-style field split, id parsing and the "=" filter. Several tables
+ * rely on exactly these results, so they are pinned here once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "plugin/plugin_impl.h"
 #include "tables/util.h"
 
 typedef int (*reader)(FILE *, char *, size_t);
@@ -71,11 +72,59 @@ static void test_crlf(void **state) {
   assert_string_equal(r, "-|=ok|");
 }
 
+static void test_split_colons(void **state) {
+  (void)state;
+  char line[] = "root:x:0:0::/root:/bin/sh";
+  char *f[7];
+  assert_true(osq_tbl_split_colons(line, f, 7));
+  assert_string_equal(f[0], "root");
+  assert_string_equal(f[4], "");
+  assert_string_equal(f[6], "/bin/sh");
+  char more[] = "a:b:c:d:e", fewer[] = "a:b:c";
+  char *g[4];
+  assert_false(osq_tbl_split_colons(more, g, 4));
+  assert_false(osq_tbl_split_colons(fewer, g, 4));
+}
+
+static void test_parse_u32(void **state) {
+  (void)state;
+  uint32_t v = 7;
+  assert_true(osq_tbl_parse_u32("4294967295", &v));
+  assert_true(v == UINT32_MAX);
+  assert_true(osq_tbl_parse_u32("0", &v));
+  assert_true(v == 0);
+  assert_false(osq_tbl_parse_u32("4294967296", &v));
+  assert_false(osq_tbl_parse_u32("-1", &v));
+  assert_false(osq_tbl_parse_u32(" 1", &v));
+  assert_false(osq_tbl_parse_u32("1x", &v));
+  assert_false(osq_tbl_parse_u32("", &v));
+  assert_true(v == 0);
+}
+
+static void test_eq_int_ok(void **state) {
+  (void)state;
+  static const osq_column cols[] = {{"uid", OSQ_TYPE_BIGINT, 0}};
+  osq_context *ctx = osq_context_new(cols, 1);
+  assert_non_null(ctx);
+  assert_true(osq_tbl_eq_int_ok(ctx, 0, 5)); /* no constraint */
+  assert_int_equal(osq_context_add(ctx, 0, OSQ_OP_GT, "9", 1), 0);
+  assert_true(osq_tbl_eq_int_ok(ctx, 0, 5)); /* only "=" counts */
+  assert_int_equal(osq_context_add(ctx, 0, OSQ_OP_EQ, "x", 1), 0);
+  assert_false(osq_tbl_eq_int_ok(ctx, 0, 5)); /* unparsable: no match */
+  assert_int_equal(osq_context_add(ctx, 0, OSQ_OP_EQ, "5", 1), 0);
+  assert_true(osq_tbl_eq_int_ok(ctx, 0, 5));
+  assert_false(osq_tbl_eq_int_ok(ctx, 0, 6));
+  osq_context_free(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lines_and_last_line),
       cmocka_unit_test(test_overlong_line_dropped_whole),
       cmocka_unit_test(test_crlf),
+      cmocka_unit_test(test_split_colons),
+      cmocka_unit_test(test_parse_u32),
+      cmocka_unit_test(test_eq_int_ok),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -281,28 +281,6 @@ static int cmp_pair(const void *a, const void *b) {
   return (x->gid > y->gid) - (x->gid < y->gid);
 }
 
-static bool split_fields(char *line, char **f, int want) {
-  int n = 0;
-  f[n++] = line;
-  for (char *p = line; *p; p++) {
-    if (*p == ':') {
-      if (n == want)
-        return false;
-      *p = '\0';
-      f[n++] = p + 1;
-    }
-  }
-  return n == want;
-}
-
-static bool parse_u32(const char *s, uint32_t *out) {
-  uint64_t v;
-  if (!osq_tbl_parse_u64(s, &v) || v > UINT32_MAX)
-    return false;
-  *out = (uint32_t)v;
-  return true;
-}
-
 #define UG_MAX 1000000 /* users or memberships; more is not a passwd file */
 
 static int ug_generate(const osq_context *ctx, osq_rows *out, void *udata) {
@@ -319,8 +297,9 @@ static int ug_generate(const osq_context *ctx, osq_rows *out, void *udata) {
          (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *fl[7];
     uint32_t uid, gid;
-    if (got < 0 || line[0] == '#' || !split_fields(line, fl, 7) ||
-        !fl[0][0] || !parse_u32(fl[2], &uid) || !parse_u32(fl[3], &gid))
+    if (got < 0 || line[0] == '#' || !osq_tbl_split_colons(line, fl, 7) ||
+        !fl[0][0] || !osq_tbl_parse_u32(fl[2], &uid) ||
+        !osq_tbl_parse_u32(fl[3], &gid))
       continue;
     if (nu == cu) {
       cu = cu ? cu * 2 : 64;
@@ -355,8 +334,8 @@ static int ug_generate(const osq_context *ctx, osq_rows *out, void *udata) {
          (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *fl[4];
     uint32_t gid;
-    if (got < 0 || line[0] == '#' || !split_fields(line, fl, 4) ||
-        !parse_u32(fl[2], &gid))
+    if (got < 0 || line[0] == '#' || !osq_tbl_split_colons(line, fl, 4) ||
+        !osq_tbl_parse_u32(fl[2], &gid))
       continue;
     char *save = NULL;
     for (char *m = strtok_r(fl[3], ",", &save); m && np < UG_MAX;
@@ -380,22 +359,11 @@ static int ug_generate(const osq_context *ctx, osq_rows *out, void *udata) {
     fclose(f);
   qsort(pairs, np, sizeof *pairs, cmp_pair);
   /* uid "=" constraints narrow the output; SQLite re-checks the rest */
-  size_t nc = osq_context_nconstraints(ctx, 0);
-  bool filter = osq_tbl_count_op(ctx, 0, OSQ_OP_EQ) > 0;
   for (size_t i = 0; i < np && rc == OSQ_OK; i++) {
     if (i > 0 && cmp_pair(&pairs[i], &pairs[i - 1]) == 0)
       continue;
-    if (filter) {
-      bool hit = false;
-      for (size_t k = 0; k < nc && !hit; k++) {
-        const osq_constraint *c = osq_context_constraint(ctx, 0, k);
-        int64_t v;
-        hit = c->op == OSQ_OP_EQ && osq_tbl_parse_i64(c->expr, &v) &&
-              v == pairs[i].uid;
-      }
-      if (!hit)
-        continue;
-    }
+    if (!osq_tbl_eq_int_ok(ctx, 0, pairs[i].uid))
+      continue;
     osq_rows_int(out, 0, pairs[i].uid);
     osq_rows_int(out, 1, pairs[i].gid);
     rc = osq_rows_end(out);

@@ -46,21 +46,6 @@ static FILE *open_user_file(const char *path) {
   return f;
 }
 
-static bool uid_wanted(const osq_context *ctx, size_t col, uint32_t uid) {
-  size_t n = osq_context_nconstraints(ctx, col);
-  bool any = false;
-  for (size_t i = 0; i < n; i++) {
-    const osq_constraint *c = osq_context_constraint(ctx, col, i);
-    if (c->op != OSQ_OP_EQ)
-      continue;
-    any = true;
-    int64_t v;
-    if (osq_tbl_parse_i64(c->expr, &v) && v == uid)
-      return true;
-  }
-  return !any;
-}
-
 /* ---- authorized_keys -------------------------------------------------- */
 
 enum { K_UID, K_ALGORITHM, K_KEY, K_OPTIONS, K_COMMENT, K_KEY_FILE };
@@ -151,7 +136,7 @@ static int keys_generate(const osq_context *ctx, osq_rows *out,
   char *line = malloc(KEY_LINE_MAX);
   int rc = line ? OSQ_OK : OSQ_ENOMEM;
   for (size_t i = 0; i < nu && rc == OSQ_OK; i++) {
-    if (!uid_wanted(ctx, K_UID, users[i].uid) || users[i].dir[0] != '/')
+    if (!osq_tbl_eq_int_ok(ctx, K_UID, users[i].uid) || users[i].dir[0] != '/')
       continue;
     static const char *const names[] = {".ssh/authorized_keys",
                                         ".ssh/authorized_keys2"};
@@ -252,7 +237,7 @@ static int hist_generate(const osq_context *ctx, osq_rows *out,
   char *line = malloc(OSQ_TBL_LINE_MAX);
   int rc = line ? OSQ_OK : OSQ_ENOMEM;
   for (size_t i = 0; i < nu && rc == OSQ_OK; i++) {
-    if (!uid_wanted(ctx, H_UID, users[i].uid) || users[i].dir[0] != '/')
+    if (!osq_tbl_eq_int_ok(ctx, H_UID, users[i].uid) || users[i].dir[0] != '/')
       continue;
     /* two accounts may share a home (root and toor): read it once */
     bool seen = false;
@@ -297,7 +282,7 @@ static int kh_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   char *line = malloc(KEY_LINE_MAX);
   int rc = line ? OSQ_OK : OSQ_ENOMEM;
   for (size_t i = 0; i < nu && rc == OSQ_OK; i++) {
-    if (!uid_wanted(ctx, 0, users[i].uid) || users[i].dir[0] != '/')
+    if (!osq_tbl_eq_int_ok(ctx, 0, users[i].uid) || users[i].dir[0] != '/')
       continue;
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/.ssh/known_hosts", users[i].dir) >=

@@ -21,43 +21,21 @@ const char *osq_tables_group_path = "/etc/group";
 
 #define MAX_FIELDS 8
 
-/* Split line at ':' into exactly want fields; false otherwise. */
-static bool split(char *line, char **f, int want) {
-  int n = 0;
-  f[n++] = line;
-  for (char *p = line; *p; p++) {
-    if (*p == ':') {
-      if (n == want)
-        return false;
-      *p = '\0';
-      f[n++] = p + 1;
-    }
-  }
-  return n == want;
+/* path as process ns_pid sees it; only the host's own file missing is
+ * worth a warning. */
+static FILE *open_local(int64_t ns_pid, const char *path, const char *table) {
+  FILE *f = osq_tbl_fopen_in(ns_pid, path);
+  if (f == NULL && ns_pid <= 0)
+    OSQ_WARN("%s: cannot read %s: %s", table, path, strerror(errno));
+  return f;
 }
 
-static bool parse_id(const char *s, uint32_t *out) {
-  uint64_t v;
-  if (!osq_tbl_parse_u64(s, &v) || v > UINT32_MAX)
-    return false;
-  *out = (uint32_t)v;
-  return true;
-}
-
-/* Does any "=" constraint on col equal v (or are there none)? */
-static bool eq_int_ok(const osq_context *ctx, size_t col, int64_t v) {
-  size_t n = osq_context_nconstraints(ctx, col);
-  bool any = false;
-  for (size_t i = 0; i < n; i++) {
-    const osq_constraint *c = osq_context_constraint(ctx, col, i);
-    if (c->op != OSQ_OP_EQ)
-      continue;
-    any = true;
-    int64_t x;
-    if (osq_tbl_parse_i64(c->expr, &x) && x == v)
-      return true;
-  }
-  return !any;
+/* Split a local passwd or group entry (got: osq_tbl_getline's result)
+ * into nf fields; false for a dropped line, a comment, a NIS "+"/"-"
+ * line, the wrong field count or an empty name. */
+static bool local_entry(int got, char *line, char **fl, int nf) {
+  return got > 0 && line[0] != '#' && line[0] != '+' && line[0] != '-' &&
+         osq_tbl_split_colons(line, fl, nf) && fl[0][0] != '\0';
 }
 
 static bool eq_text_ok(const osq_context *ctx, size_t col, const char *v) {
@@ -106,7 +84,7 @@ static int user_row(const osq_context *ctx, osq_rows *out, const char *name,
                     uint32_t uid, uint32_t gid, const char *gecos,
                     const char *dir, const char *shell, bool remote,
                     int64_t ns_pid) {
-  if (!eq_int_ok(ctx, U_UID, uid) || !eq_text_ok(ctx, U_USERNAME, name))
+  if (!osq_tbl_eq_int_ok(ctx, U_UID, uid) || !eq_text_ok(ctx, U_USERNAME, name))
     return OSQ_OK;
   osq_rows_int(out, U_UID, uid);
   osq_rows_int(out, U_GID, gid);
@@ -125,21 +103,16 @@ static int user_row(const osq_context *ctx, osq_rows *out, const char *name,
 
 static int users_local(const osq_context *ctx, osq_rows *out,
                        int64_t ns_pid) {
-  FILE *f = osq_tbl_fopen_in(ns_pid, osq_tables_passwd_path);
-  if (f == NULL) {
-    if (ns_pid <= 0)
-      OSQ_WARN("users: cannot read %s: %s", osq_tables_passwd_path,
-               strerror(errno));
+  FILE *f = open_local(ns_pid, osq_tables_passwd_path, "users");
+  if (f == NULL)
     return OSQ_OK;
-  }
   char line[OSQ_TBL_LINE_MAX];
   int rc = OSQ_OK, got;
   while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *fl[7];
     uint32_t uid, gid;
-    if (got < 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
-        !split(line, fl, 7) || fl[0][0] == '\0' || !parse_id(fl[2], &uid) ||
-        !parse_id(fl[3], &gid))
+    if (!local_entry(got, line, fl, 7) || !osq_tbl_parse_u32(fl[2], &uid) ||
+        !osq_tbl_parse_u32(fl[3], &gid))
       continue;
     rc = user_row(ctx, out, fl[0], uid, gid, fl[4], fl[5], fl[6], false,
                   ns_pid);
@@ -162,9 +135,8 @@ size_t osq_tables_users_list(osq_local_user **out) {
   while (n < USERS_MAX && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *fl[7];
     uint32_t uid, gid;
-    if (got < 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
-        !split(line, fl, 7) || fl[0][0] == '\0' || !parse_id(fl[2], &uid) ||
-        !parse_id(fl[3], &gid))
+    if (!local_entry(got, line, fl, 7) || !osq_tbl_parse_u32(fl[2], &uid) ||
+        !osq_tbl_parse_u32(fl[3], &gid))
       continue;
     if (n == cap) {
       size_t c2 = cap ? cap * 2 : 32;
@@ -287,22 +259,17 @@ _Static_assert(sizeof group_columns / sizeof *group_columns == G_COUNT,
 
 static int groups_file(const osq_context *ctx, osq_rows *out,
                        int64_t ns_pid) {
-  FILE *f = osq_tbl_fopen_in(ns_pid, osq_tables_group_path);
-  if (f == NULL) {
-    if (ns_pid <= 0)
-      OSQ_WARN("groups: cannot read %s: %s", osq_tables_group_path,
-               strerror(errno));
+  FILE *f = open_local(ns_pid, osq_tables_group_path, "groups");
+  if (f == NULL)
     return OSQ_OK;
-  }
   char line[OSQ_TBL_LINE_MAX];
   int rc = OSQ_OK, got;
   while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     char *fl[4];
     uint32_t gid;
-    if (got < 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
-        !split(line, fl, 4) || fl[0][0] == '\0' || !parse_id(fl[2], &gid))
+    if (!local_entry(got, line, fl, 4) || !osq_tbl_parse_u32(fl[2], &gid))
       continue;
-    if (!eq_int_ok(ctx, G_GID, gid))
+    if (!osq_tbl_eq_int_ok(ctx, G_GID, gid))
       continue;
     osq_rows_int(out, G_GID, gid);
     osq_rows_int(out, G_GID_SIGNED, (int32_t)gid);
