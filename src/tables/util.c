@@ -145,6 +145,15 @@ bool osq_tbl_parse_u32(const char *s, uint32_t *out) {
   return true;
 }
 
+int osq_tbl_tokens(char *line, const char *delims, char **tok, int max) {
+  char *save = NULL;
+  int n = 0;
+  for (char *t = strtok_r(line, delims, &save); t && n < max;
+       t = strtok_r(NULL, delims, &save))
+    tok[n++] = t;
+  return n;
+}
+
 bool osq_tbl_split_colons(char *line, char **f, int want) {
   int n = 0;
   f[n++] = line;

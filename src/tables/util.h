@@ -45,6 +45,10 @@ bool osq_tbl_parse_u64(const char *s, uint64_t *out);
 /* A uid or gid: decimal, 0 to UINT32_MAX. */
 bool osq_tbl_parse_u32(const char *s, uint32_t *out);
 
+/* Split line in place at runs of the characters in delims (strtok_r);
+ * stores at most max tokens in tok and returns how many it stored. */
+int osq_tbl_tokens(char *line, const char *delims, char **tok, int max);
+
 /* Split a passwd/group style line in place at each ':' into exactly want
  * fields (f has room for want); false if it has more or fewer. */
 bool osq_tbl_split_colons(char *line, char **f, int want);

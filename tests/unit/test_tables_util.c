@@ -1,6 +1,7 @@
 /* Small helpers the built-in tables share (util.h): the line reader, the
- * passwd-style field split, id parsing and the "=" filter. Several tables
- * rely on exactly these results, so they are pinned here once. */
+ * tokenizer, the passwd-style field split, id parsing and the "=" filter.
+ * Several tables rely on exactly these results, so they are pinned here
+ * once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,6 +87,21 @@ static void test_split_colons(void **state) {
   assert_false(osq_tbl_split_colons(fewer, g, 4));
 }
 
+static void test_tokens(void **state) {
+  (void)state;
+  char line[] = "  a \t b  c d\n";
+  char *tok[3];
+  assert_int_equal(osq_tbl_tokens(line, " \t\n", tok, 3), 3);
+  assert_string_equal(tok[0], "a");
+  assert_string_equal(tok[1], "b");
+  assert_string_equal(tok[2], "c");
+  char blank[] = " \t ";
+  assert_int_equal(osq_tbl_tokens(blank, " \t", tok, 3), 0);
+  char one[] = "x\ty";
+  assert_int_equal(osq_tbl_tokens(one, " ", tok, 3), 1);
+  assert_string_equal(tok[0], "x\ty");
+}
+
 static void test_parse_u32(void **state) {
   (void)state;
   uint32_t v = 7;
@@ -123,6 +139,7 @@ int main(void) {
       cmocka_unit_test(test_overlong_line_dropped_whole),
       cmocka_unit_test(test_crlf),
       cmocka_unit_test(test_split_colons),
+      cmocka_unit_test(test_tokens),
       cmocka_unit_test(test_parse_u32),
       cmocka_unit_test(test_eq_int_ok),
   };

@@ -63,11 +63,8 @@ static int arp_generate(const osq_context *ctx, osq_rows *out, void *udata) {
     }
     if (got < 0)
       continue;
-    char *tok[6], *save = NULL;
-    int n = 0;
-    for (char *t = strtok_r(line, " \t", &save); t && n < 6;
-         t = strtok_r(NULL, " \t", &save))
-      tok[n++] = t;
+    char *tok[6];
+    int n = osq_tbl_tokens(line, " \t", tok, 6);
     uint32_t flags;
     struct in_addr a;
     if (n < 6 || inet_pton(AF_INET, tok[0], &a) != 1 ||
@@ -138,11 +135,8 @@ static int routes_v4(osq_rows *out) {
     }
     if (got < 0)
       continue;
-    char *tok[11], *save = NULL;
-    int n = 0;
-    for (char *t = strtok_r(line, " \t", &save); t && n < 11;
-         t = strtok_r(NULL, " \t", &save))
-      tok[n++] = t;
+    char *tok[11];
+    int n = osq_tbl_tokens(line, " \t", tok, 11);
     uint32_t dst, gw, flags, mask;
     int64_t metric, mtu;
     if (n < 11 || !parse_hex_u32(tok[1], &dst) ||
@@ -199,11 +193,8 @@ static int routes_v6(osq_rows *out) {
   while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     if (got < 0)
       continue;
-    char *tok[10], *save = NULL;
-    int n = 0;
-    for (char *t = strtok_r(line, " \t", &save); t && n < 10;
-         t = strtok_r(NULL, " \t", &save))
-      tok[n++] = t;
+    char *tok[10];
+    int n = osq_tbl_tokens(line, " \t", tok, 10);
     char d[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN], g[INET6_ADDRSTRLEN];
     uint32_t dlen, metric, flags;
     if (n < 10 || !hex_v6(tok[0], d, sizeof d) ||

@@ -249,11 +249,7 @@ static bool parse_endpoint(const char *s, int family, char *addr,
 /* One line of /proc/net/{tcp,udp}{,6}. */
 static bool parse_inet(char *line, int family, int protocol, sock *k) {
   char *tok[12];
-  int n = 0;
-  char *save = NULL;
-  for (char *t = strtok_r(line, " \t\n", &save); t && n < 12;
-       t = strtok_r(NULL, " \t\n", &save))
-    tok[n++] = t;
+  int n = osq_tbl_tokens(line, " \t\n", tok, 12);
   /* sl local rem st tx:rx tr:when retr uid timeout inode */
   if (n < 10 || strchr(tok[0], ':') == NULL)
     return false;

@@ -43,11 +43,8 @@ static int mod_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   while (rc == OSQ_OK && (got = osq_tbl_getline(f, line, sizeof line)) != 0) {
     if (got < 0)
       continue;
-    char *tok[6], *save = NULL;
-    int n = 0;
-    for (char *t = strtok_r(line, " ", &save); t && n < 6;
-         t = strtok_r(NULL, " ", &save))
-      tok[n++] = t;
+    char *tok[6];
+    int n = osq_tbl_tokens(line, " ", tok, 6);
     int64_t size;
     if (n < 6 || !osq_tbl_parse_i64(tok[1], &size))
       continue;
