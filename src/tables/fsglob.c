@@ -60,6 +60,26 @@ void osq_pathlist_unique(osq_pathlist *l) {
   l->n = w;
 }
 
+bool osq_pathlist_readdir(osq_pathlist *l, const char *dir,
+                          bool (*keep)(const char *name)) {
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return false;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+        (keep != NULL && !keep(e->d_name)))
+      continue;
+    if (osq_pathlist_add(l, e->d_name) != OSQ_OK)
+      break;
+  }
+  closedir(d);
+  osq_pathlist_unique(l);
+  return true;
+}
+
+bool osq_name_not_hidden(const char *name) { return name[0] != '.'; }
+
 bool osq_glob_has_wildcard(const char *p) {
   return strpbrk(p, "%_") != NULL;
 }

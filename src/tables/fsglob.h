@@ -32,6 +32,14 @@ void osq_pathlist_free(osq_pathlist *l);
 int osq_pathlist_add(osq_pathlist *l, const char *path);
 /* Sort and drop duplicates. */
 void osq_pathlist_unique(osq_pathlist *l);
+/* Add the names in directory dir, except "." and ".." and those keep
+ * (when not NULL) rejects, then sort and drop duplicates. False if dir
+ * cannot be opened. When l is full or memory runs out, the names read so
+ * far stay. */
+bool osq_pathlist_readdir(osq_pathlist *l, const char *dir,
+                          bool (*keep)(const char *name));
+/* A keep for osq_pathlist_readdir: names not starting with '.'. */
+bool osq_name_not_hidden(const char *name);
 
 /* True if the LIKE pattern has a wildcard (% or _). */
 bool osq_glob_has_wildcard(const char *pattern);

@@ -1,7 +1,7 @@
-/* Small helpers the built-in tables share (util.h): the line reader, the
- * tokenizer, the passwd-style field split, id parsing and the "=" filter.
- * Several tables rely on exactly these results, so they are pinned here
- * once. */
+/* Small helpers the built-in tables share (util.h, fsglob.h): the line
+ * reader, the tokenizer, the passwd-style field split, id parsing, the "="
+ * filter and the sorted directory listing. Several tables rely on exactly
+ * these results, so they are pinned here once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,9 +9,12 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plugin/plugin_impl.h"
+#include "tables/fsglob.h"
 #include "tables/util.h"
 
 typedef int (*reader)(FILE *, char *, size_t);
@@ -133,6 +136,43 @@ static void test_eq_int_ok(void **state) {
   osq_context_free(ctx);
 }
 
+static bool no_b(const char *name) { return strcmp(name, "b") != 0; }
+
+static void test_pathlist_readdir(void **state) {
+  (void)state;
+  char dir[] = "/tmp/osq-tables-util.XXXXXX", p[64];
+  assert_non_null(mkdtemp(dir));
+  static const char *const names[] = {"b", ".hidden", "a"};
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+  }
+  osq_pathlist l = {0};
+  assert_true(osq_pathlist_readdir(&l, dir, NULL));
+  assert_int_equal(l.n, 3); /* sorted, without "." and ".." */
+  assert_string_equal(l.items[0], ".hidden");
+  assert_string_equal(l.items[1], "a");
+  assert_string_equal(l.items[2], "b");
+  osq_pathlist_free(&l);
+  assert_true(osq_pathlist_readdir(&l, dir, osq_name_not_hidden));
+  assert_int_equal(l.n, 2);
+  assert_string_equal(l.items[0], "a");
+  osq_pathlist_free(&l);
+  assert_true(osq_pathlist_readdir(&l, dir, no_b));
+  assert_int_equal(l.n, 2);
+  assert_string_equal(l.items[1], "a");
+  osq_pathlist_free(&l);
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    unlink(p);
+  }
+  rmdir(dir);
+  assert_false(osq_pathlist_readdir(&l, dir, NULL));
+  assert_int_equal(l.n, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lines_and_last_line),
@@ -142,6 +182,7 @@ int main(void) {
       cmocka_unit_test(test_tokens),
       cmocka_unit_test(test_parse_u32),
       cmocka_unit_test(test_eq_int_ok),
+      cmocka_unit_test(test_pathlist_readdir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,16 +123,10 @@ static int cron_generate(const osq_context *ctx, osq_rows *out,
   for (size_t i = 0; osq_tables_cron_files[i] && rc == OSQ_OK; i++)
     rc = cron_file(out, osq_tables_cron_files[i], line);
   for (size_t i = 0; osq_tables_cron_dirs[i] && rc == OSQ_OK; i++) {
-    DIR *d = opendir(osq_tables_cron_dirs[i]);
-    if (d == NULL)
-      continue;
     osq_pathlist names = {0};
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-      if (e->d_name[0] != '.' && osq_pathlist_add(&names, e->d_name) != OSQ_OK)
-        break;
-    closedir(d);
-    osq_pathlist_unique(&names);
+    if (!osq_pathlist_readdir(&names, osq_tables_cron_dirs[i],
+                              osq_name_not_hidden))
+      continue;
     for (size_t k = 0; k < names.n && rc == OSQ_OK; k++) {
       char path[PATH_MAX];
       if (snprintf(path, sizeof path, "%s/%s", osq_tables_cron_dirs[i],
@@ -182,17 +176,9 @@ static void id_names(uid_t uid, gid_t gid, char *user, char *group,
 static int suid_walk(osq_rows *out, const char *dir, int depth) {
   if (depth > SUID_DEPTH)
     return OSQ_OK;
-  DIR *d = opendir(dir);
-  if (d == NULL)
-    return OSQ_OK;
   osq_pathlist names = {0};
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-        osq_pathlist_add(&names, e->d_name) != OSQ_OK)
-      break;
-  closedir(d);
-  osq_pathlist_unique(&names);
+  if (!osq_pathlist_readdir(&names, dir, NULL))
+    return OSQ_OK;
   int rc = OSQ_OK;
   for (size_t i = 0; i < names.n && rc == OSQ_OK; i++) {
     char path[PATH_MAX];
@@ -327,17 +313,9 @@ static int sysctl_walk(osq_rows *out, const sysctl_conf *c, const char *dir,
                        const char *prefix, int depth) {
   if (depth > SYSCTL_DEPTH)
     return OSQ_OK;
-  DIR *d = opendir(dir);
-  if (d == NULL)
-    return OSQ_OK;
   osq_pathlist names = {0};
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-        osq_pathlist_add(&names, e->d_name) != OSQ_OK)
-      break;
-  closedir(d);
-  osq_pathlist_unique(&names);
+  if (!osq_pathlist_readdir(&names, dir, NULL))
+    return OSQ_OK;
   int rc = OSQ_OK;
   for (size_t i = 0; i < names.n && rc == OSQ_OK; i++) {
     char path[PATH_MAX], name[PATH_MAX];

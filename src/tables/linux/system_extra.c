@@ -221,16 +221,9 @@ static int block_generate(const osq_context *ctx, osq_rows *out,
                           void *udata) {
   (void)ctx;
   (void)udata;
-  DIR *d = opendir(osq_tables_sys_block);
-  if (d == NULL)
-    return OSQ_OK;
   osq_pathlist disks = {0};
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.' && osq_pathlist_add(&disks, e->d_name) != OSQ_OK)
-      break;
-  closedir(d);
-  osq_pathlist_unique(&disks);
+  if (!osq_pathlist_readdir(&disks, osq_tables_sys_block, osq_name_not_hidden))
+    return OSQ_OK;
   int rc = OSQ_OK;
   for (size_t i = 0; i < disks.n && rc == OSQ_OK; i++) {
     char dir[PATH_MAX];
@@ -243,6 +236,7 @@ static int block_generate(const osq_context *ctx, osq_rows *out,
     if (pd == NULL)
       continue;
     osq_pathlist parts = {0};
+    struct dirent *e;
     while ((e = readdir(pd)) != NULL) {
       if (strncmp(e->d_name, disks.items[i], strlen(disks.items[i])) != 0)
         continue;
@@ -287,22 +281,16 @@ static const osq_column sudo_columns[] = {
 
 static int sudo_file(osq_rows *out, const char *path, int depth);
 
+/* sudo skips names ending in '~' or containing '.' */
+static bool sudo_name_ok(const char *name) {
+  size_t n = strlen(name);
+  return !(n == 0 || name[n - 1] == '~' || strchr(name, '.'));
+}
+
 static int sudo_dir(osq_rows *out, const char *dir, int depth) {
-  DIR *d = opendir(dir);
-  if (d == NULL)
-    return OSQ_OK;
   osq_pathlist names = {0};
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    /* sudo skips names ending in '~' or containing '.' */
-    size_t n = strlen(e->d_name);
-    if (n == 0 || e->d_name[n - 1] == '~' || strchr(e->d_name, '.'))
-      continue;
-    if (osq_pathlist_add(&names, e->d_name) != OSQ_OK)
-      break;
-  }
-  closedir(d);
-  osq_pathlist_unique(&names);
+  if (!osq_pathlist_readdir(&names, dir, sudo_name_ok))
+    return OSQ_OK;
   int rc = OSQ_OK;
   for (size_t i = 0; i < names.n && rc == OSQ_OK; i++) {
     char p[PATH_MAX];
