@@ -197,6 +197,30 @@ static void test_user_files(void **state) {
   osq_tables_passwd_path = "/etc/passwd";
 }
 
+/* Two accounts with one uid and home (root and toor): shell_history reads
+ * the home once, the key tables report it for each account. */
+static void test_user_files_shared_home(void **state) {
+  (void)state;
+  char home[512], passwd[1200];
+  snprintf(home, sizeof home, "%s/home/shared", tmp);
+  snprintf(passwd, sizeof passwd,
+           "root:x:0:0::%s:/bin/sh\ntoor:x:0:0::%s:/bin/sh\n", home, home);
+  osq_tables_passwd_path = put("passwd-shared", passwd);
+  put("home/shared/.bash_history", "ls\n");
+  put("home/shared/.ssh/authorized_keys", "ssh-ed25519 AAAA k\n");
+  put("home/shared/.ssh/known_hosts", "host ssh-ed25519 AAAA\n");
+  tresult *r = trun_all(&osq_table_shell_history);
+  assert_int_equal(r->n, 1);
+  tfree(r);
+  r = trun_all(&osq_table_authorized_keys);
+  assert_int_equal(r->n, 2);
+  tfree(r);
+  r = trun_all(&osq_table_known_hosts);
+  assert_int_equal(r->n, 2);
+  tfree(r);
+  osq_tables_passwd_path = "/etc/passwd";
+}
+
 static void test_crontab(void **state) {
   (void)state;
   static const char *files[2];
@@ -447,6 +471,7 @@ int main(void) {
       cmocka_unit_test(test_arp_routes),
       cmocka_unit_test(test_dns),
       cmocka_unit_test(test_user_files),
+      cmocka_unit_test(test_user_files_shared_home),
       cmocka_unit_test(test_crontab),
       cmocka_unit_test(test_suid_sysctl),
       cmocka_unit_test(test_logged_in_users),

@@ -46,6 +46,44 @@ static FILE *open_user_file(const char *path) {
   return f;
 }
 
+/* Reads one user's file; line is the caller's buffer for it. */
+typedef int (*user_file_fn)(osq_rows *out, uint32_t uid, const char *path,
+                            char *line);
+
+/* Call fn for each of the nnames files (relative to the home directory)
+ * of every local user with an absolute home whom the "=" constraints on
+ * uid_col let through. fn gets a linecap-byte line buffer. With
+ * once_per_home, an account with the uid and home of an earlier one
+ * (root and toor) is skipped. */
+static int each_user_file(const osq_context *ctx, osq_rows *out, size_t uid_col,
+                          const char *const *names, size_t nnames,
+                          size_t linecap, bool once_per_home, user_file_fn fn) {
+  osq_local_user *users;
+  size_t nu = osq_tables_users_list(&users);
+  char *line = malloc(linecap);
+  int rc = line ? OSQ_OK : OSQ_ENOMEM;
+  for (size_t i = 0; i < nu && rc == OSQ_OK; i++) {
+    if (!osq_tbl_eq_int_ok(ctx, uid_col, users[i].uid) ||
+        users[i].dir[0] != '/')
+      continue;
+    bool seen = false;
+    for (size_t j = 0; once_per_home && j < i && !seen; j++)
+      seen = users[j].uid == users[i].uid &&
+             strcmp(users[j].dir, users[i].dir) == 0;
+    if (seen)
+      continue;
+    for (size_t k = 0; k < nnames && rc == OSQ_OK; k++) {
+      char path[PATH_MAX];
+      if (snprintf(path, sizeof path, "%s/%s", users[i].dir, names[k]) <
+          (int)sizeof path)
+        rc = fn(out, users[i].uid, path, line);
+    }
+  }
+  free(line);
+  osq_tables_users_free(users, nu);
+  return rc;
+}
+
 /* ---- authorized_keys -------------------------------------------------- */
 
 enum { K_UID, K_ALGORITHM, K_KEY, K_OPTIONS, K_COMMENT, K_KEY_FILE };
@@ -128,37 +166,26 @@ static int key_line(osq_rows *out, uint32_t uid, const char *file,
   return osq_rows_end(out);
 }
 
+static int key_file(osq_rows *out, uint32_t uid, const char *path, char *line) {
+  FILE *f = open_user_file(path);
+  if (f == NULL)
+    return OSQ_OK;
+  int rc = OSQ_OK, got;
+  while (rc == OSQ_OK &&
+         (got = osq_tbl_getline_crlf(f, line, KEY_LINE_MAX)) != 0)
+    if (got > 0)
+      rc = key_line(out, uid, path, line);
+  fclose(f);
+  return rc;
+}
+
 static int keys_generate(const osq_context *ctx, osq_rows *out,
                          void *udata) {
   (void)udata;
-  osq_local_user *users;
-  size_t nu = osq_tables_users_list(&users);
-  char *line = malloc(KEY_LINE_MAX);
-  int rc = line ? OSQ_OK : OSQ_ENOMEM;
-  for (size_t i = 0; i < nu && rc == OSQ_OK; i++) {
-    if (!osq_tbl_eq_int_ok(ctx, K_UID, users[i].uid) || users[i].dir[0] != '/')
-      continue;
-    static const char *const names[] = {".ssh/authorized_keys",
-                                        ".ssh/authorized_keys2"};
-    for (size_t k = 0; k < 2 && rc == OSQ_OK; k++) {
-      char path[PATH_MAX];
-      if (snprintf(path, sizeof path, "%s/%s", users[i].dir, names[k]) >=
-          (int)sizeof path)
-        continue;
-      FILE *f = open_user_file(path);
-      if (f == NULL)
-        continue;
-      int got;
-      while (rc == OSQ_OK &&
-             (got = osq_tbl_getline_crlf(f, line, KEY_LINE_MAX)) != 0)
-        if (got > 0)
-          rc = key_line(out, users[i].uid, path, line);
-      fclose(f);
-    }
-  }
-  free(line);
-  osq_tables_users_free(users, nu);
-  return rc;
+  static const char *const names[] = {".ssh/authorized_keys",
+                                      ".ssh/authorized_keys2"};
+  return each_user_file(ctx, out, K_UID, names, 2, KEY_LINE_MAX, false,
+                        key_file);
 }
 
 const osq_table_plugin osq_table_authorized_keys = {
@@ -232,31 +259,9 @@ static int hist_generate(const osq_context *ctx, osq_rows *out,
   static const char *const files[] = {".bash_history", ".zsh_history",
                                       ".zhistory", ".history",
                                       ".sh_history"};
-  osq_local_user *users;
-  size_t nu = osq_tables_users_list(&users);
-  char *line = malloc(OSQ_TBL_LINE_MAX);
-  int rc = line ? OSQ_OK : OSQ_ENOMEM;
-  for (size_t i = 0; i < nu && rc == OSQ_OK; i++) {
-    if (!osq_tbl_eq_int_ok(ctx, H_UID, users[i].uid) || users[i].dir[0] != '/')
-      continue;
-    /* two accounts may share a home (root and toor): read it once */
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++)
-      seen = users[j].uid == users[i].uid &&
-             strcmp(users[j].dir, users[i].dir) == 0;
-    if (seen)
-      continue;
-    for (size_t k = 0; k < sizeof files / sizeof *files && rc == OSQ_OK;
-         k++) {
-      char path[PATH_MAX];
-      if (snprintf(path, sizeof path, "%s/%s", users[i].dir, files[k]) <
-          (int)sizeof path)
-        rc = hist_file(out, users[i].uid, path, line);
-    }
-  }
-  free(line);
-  osq_tables_users_free(users, nu);
-  return rc;
+  /* two accounts may share a home (root and toor): read it once */
+  return each_user_file(ctx, out, H_UID, files, sizeof files / sizeof *files,
+                        OSQ_TBL_LINE_MAX, true, hist_file);
 }
 
 const osq_table_plugin osq_table_shell_history = {
@@ -275,40 +280,31 @@ static const osq_column kh_columns[] = {
     {"key_file", OSQ_TYPE_TEXT, 0},
 };
 
+static int kh_file(osq_rows *out, uint32_t uid, const char *path, char *line) {
+  FILE *f = open_user_file(path);
+  if (f == NULL)
+    return OSQ_OK;
+  int rc = OSQ_OK, got;
+  while (rc == OSQ_OK &&
+         (got = osq_tbl_getline_crlf(f, line, KEY_LINE_MAX)) != 0) {
+    char *p = line;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (got < 0 || *p == '\0' || *p == '#')
+      continue;
+    osq_rows_int(out, 0, uid);
+    osq_rows_cstr(out, 1, p);
+    osq_rows_cstr(out, 2, path);
+    rc = osq_rows_end(out);
+  }
+  fclose(f);
+  return rc;
+}
+
 static int kh_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)udata;
-  osq_local_user *users;
-  size_t nu = osq_tables_users_list(&users);
-  char *line = malloc(KEY_LINE_MAX);
-  int rc = line ? OSQ_OK : OSQ_ENOMEM;
-  for (size_t i = 0; i < nu && rc == OSQ_OK; i++) {
-    if (!osq_tbl_eq_int_ok(ctx, 0, users[i].uid) || users[i].dir[0] != '/')
-      continue;
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/.ssh/known_hosts", users[i].dir) >=
-        (int)sizeof path)
-      continue;
-    FILE *f = open_user_file(path);
-    if (f == NULL)
-      continue;
-    int got;
-    while (rc == OSQ_OK &&
-           (got = osq_tbl_getline_crlf(f, line, KEY_LINE_MAX)) != 0) {
-      char *p = line;
-      while (*p == ' ' || *p == '\t')
-        p++;
-      if (got < 0 || *p == '\0' || *p == '#')
-        continue;
-      osq_rows_int(out, 0, users[i].uid);
-      osq_rows_cstr(out, 1, p);
-      osq_rows_cstr(out, 2, path);
-      rc = osq_rows_end(out);
-    }
-    fclose(f);
-  }
-  free(line);
-  osq_tables_users_free(users, nu);
-  return rc;
+  static const char *const names[] = {".ssh/known_hosts"};
+  return each_user_file(ctx, out, 0, names, 1, KEY_LINE_MAX, false, kh_file);
 }
 
 const osq_table_plugin osq_table_known_hosts = {
