@@ -17,71 +17,42 @@
 #include "tables/linux/net_config.h"
 #include "tables/linux/system_extra.h"
 #include "tables/linux/users.h"
-#include "test_tables_sink.h"
-
-static char tmp[256];
+#include "tables_fixture.h"
 
 static int setup(void **state) {
   (void)state;
-  snprintf(tmp, sizeof tmp, "/tmp/osq-tables-host.XXXXXX");
-  assert_non_null(mkdtemp(tmp));
+  tfx_make_dir("osq-tables-host");
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  assert_int_equal(system(cmd), 0);
+  tfx_remove_dir();
   return 0;
-}
-
-static char *put(const char *rel, const char *content) {
-  static char paths[8][512];
-  static int k;
-  char *p = paths[k++ % 8];
-  snprintf(p, 512, "%s/%s", tmp, rel);
-  /* make parent directories */
-  for (char *s = strchr(p + strlen(tmp) + 1, '/'); s; s = strchr(s + 1, '/')) {
-    *s = '\0';
-    mkdir(p, 0755);
-    *s = '/';
-  }
-  FILE *f = fopen(p, "w");
-  assert_non_null(f);
-  fputs(content, f);
-  fclose(f);
-  return p;
-}
-
-static tresult *with_eq(const osq_table_plugin *t, const char *col,
-                        const char *v) {
-  osq_context *ctx = osq_context_new(t->columns, t->ncolumns);
-  osq_context_add(ctx, tcol(t, col), OSQ_OP_EQ, v, strlen(v));
-  tresult *r = trun(t, ctx);
-  osq_context_free(ctx);
-  return r;
 }
 
 static void test_arp_routes(void **state) {
   (void)state;
-  put("net/arp",
+  tfx_put(
+      "net/arp",
       "IP address       HW type     Flags       HW address            Mask     Device\n"
       "10.0.0.1         0x1         0x2         52:54:00:12:34:56     *        eth0\n"
       "10.0.0.9         0x1         0x6         52:54:00:aa:bb:cc     *        eth0\n"
       "not-an-ip 0x1 0x2 x * eth0\n");
-  put("net/route",
+  tfx_put(
+      "net/route",
       "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
       "eth0\t00000000\t0100000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
       "eth0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t1500\t0\t0\n"
       "eth0\tZZZZ\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n");
-  put("net/ipv6_route",
+  tfx_put(
+      "net/ipv6_route",
       "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 "
       "00000000000000000000000000000000 00000100 00000001 00000000 00000001 eth0\n"
       "00000000000000000000000000000001 80 00000000000000000000000000000000 00 "
       "00000000000000000000000000000000 00000000 00000002 00000000 80200001 lo\n");
   char net[512];
-  snprintf(net, sizeof net, "%s/net", tmp);
+  snprintf(net, sizeof net, "%s/net", tfx_dir);
   osq_tables_proc_net = net;
   const osq_table_plugin *t = &osq_table_arp_cache;
   tresult *r = trun_all(t);
@@ -118,12 +89,12 @@ static void test_arp_routes(void **state) {
 
 static void test_dns(void **state) {
   (void)state;
-  osq_tables_resolv_path = put("resolv.conf",
-                               "# comment\nnameserver 10.0.0.2\n"
-                               "nameserver 2001:db8::1\n"
-                               "search a.example b.example\n"
-                               "sortlist 130.155.160.0/255.255.240.0\n"
-                               "options ndots:2\n");
+  osq_tables_resolv_path =
+      tfx_put("resolv.conf", "# comment\nnameserver 10.0.0.2\n"
+                             "nameserver 2001:db8::1\n"
+                             "search a.example b.example\n"
+                             "sortlist 130.155.160.0/255.255.240.0\n"
+                             "options ndots:2\n");
   const osq_table_plugin *t = &osq_table_dns_resolvers;
   tresult *r = trun_all(t);
   assert_int_equal(r->n, 5);
@@ -146,18 +117,19 @@ static void test_dns(void **state) {
 static void test_user_files(void **state) {
   (void)state;
   char home[512], passwd[1024];
-  snprintf(home, sizeof home, "%s/home/u", tmp);
+  snprintf(home, sizeof home, "%s/home/u", tfx_dir);
   snprintf(passwd, sizeof passwd,
            "u:x:4242:4242::%s:/bin/sh\nnohome:x:4243:1::/nonexistent:/bin/sh\n",
            home);
-  osq_tables_passwd_path = put("passwd", passwd);
-  put("home/u/.ssh/authorized_keys",
-      "# comment\n"
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK user@host\n"
-      "from=\"10.0.0.1,10.0.0.2\",command=\"echo a b\" ssh-rsa AAAAB3Nza\n"
-      "garbage line without key\n");
-  put("home/u/.bash_history", "#1700000000\nls -la\ncd /tmp\n#notanumber\n");
-  put("home/u/.zsh_history", ": 1700000100:0;echo zsh\nplain\n");
+  osq_tables_passwd_path = tfx_put("passwd", passwd);
+  tfx_put("home/u/.ssh/authorized_keys",
+          "# comment\n"
+          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK user@host\n"
+          "from=\"10.0.0.1,10.0.0.2\",command=\"echo a b\" ssh-rsa AAAAB3Nza\n"
+          "garbage line without key\n");
+  tfx_put("home/u/.bash_history",
+          "#1700000000\nls -la\ncd /tmp\n#notanumber\n");
+  tfx_put("home/u/.zsh_history", ": 1700000100:0;echo zsh\nplain\n");
   const osq_table_plugin *t = &osq_table_authorized_keys;
   tresult *r = trun_all(t);
   assert_int_equal(r->n, 2);
@@ -171,12 +143,12 @@ static void test_user_files(void **state) {
                       "from=\"10.0.0.1,10.0.0.2\",command=\"echo a b\"");
   assert_string_equal(k[tcol(t, "comment")].s, "");
   tfree(r);
-  r = with_eq(t, "uid", "1");
+  r = trun_eq(t, "uid", "1");
   assert_int_equal(r->n, 0);
   tfree(r);
 
   t = &osq_table_shell_history;
-  r = with_eq(t, "uid", "4242");
+  r = trun_eq(t, "uid", "4242");
   assert_int_equal(r->n, 5);
   tcell *h = tfind_text(r, tcol(t, "command"), "ls -la");
   assert_int_equal(h[tcol(t, "time")].i, 1700000000);
@@ -189,9 +161,9 @@ static void test_user_files(void **state) {
   /* a symlinked history file is not followed */
   char link[600], target[600];
   snprintf(link, sizeof link, "%s/.history", home);
-  snprintf(target, sizeof target, "%s/passwd", tmp);
+  snprintf(target, sizeof target, "%s/passwd", tfx_dir);
   assert_int_equal(symlink(target, link), 0);
-  r = with_eq(t, "uid", "4242");
+  r = trun_eq(t, "uid", "4242");
   assert_int_equal(r->n, 5);
   tfree(r);
   osq_tables_passwd_path = "/etc/passwd";
@@ -202,13 +174,13 @@ static void test_user_files(void **state) {
 static void test_user_files_shared_home(void **state) {
   (void)state;
   char home[512], passwd[1200];
-  snprintf(home, sizeof home, "%s/home/shared", tmp);
+  snprintf(home, sizeof home, "%s/home/shared", tfx_dir);
   snprintf(passwd, sizeof passwd,
            "root:x:0:0::%s:/bin/sh\ntoor:x:0:0::%s:/bin/sh\n", home, home);
-  osq_tables_passwd_path = put("passwd-shared", passwd);
-  put("home/shared/.bash_history", "ls\n");
-  put("home/shared/.ssh/authorized_keys", "ssh-ed25519 AAAA k\n");
-  put("home/shared/.ssh/known_hosts", "host ssh-ed25519 AAAA\n");
+  osq_tables_passwd_path = tfx_put("passwd-shared", passwd);
+  tfx_put("home/shared/.bash_history", "ls\n");
+  tfx_put("home/shared/.ssh/authorized_keys", "ssh-ed25519 AAAA k\n");
+  tfx_put("home/shared/.ssh/known_hosts", "host ssh-ed25519 AAAA\n");
   tresult *r = trun_all(&osq_table_shell_history);
   assert_int_equal(r->n, 1);
   tfree(r);
@@ -224,16 +196,17 @@ static void test_user_files_shared_home(void **state) {
 static void test_crontab(void **state) {
   (void)state;
   static const char *files[2];
-  files[0] = put("crontab", "SHELL=/bin/sh\n"
-                            "17 * * * * root cd / && run-parts --report /etc/cron.hourly\n"
-                            "@reboot root /usr/bin/boot-job\n"
-                            "# comment\n"
-                            "1 2 3\n");
+  files[0] = tfx_put(
+      "crontab", "SHELL=/bin/sh\n"
+                 "17 * * * * root cd / && run-parts --report /etc/cron.hourly\n"
+                 "@reboot root /usr/bin/boot-job\n"
+                 "# comment\n"
+                 "1 2 3\n");
   files[1] = NULL;
-  put("cron.d/job", "*/5 1-3 * jan mon user /bin/true arg\n");
+  tfx_put("cron.d/job", "*/5 1-3 * jan mon user /bin/true arg\n");
   static const char *dirs[2];
   static char d[512];
-  snprintf(d, sizeof d, "%s/cron.d", tmp);
+  snprintf(d, sizeof d, "%s/cron.d", tfx_dir);
   dirs[0] = d;
   dirs[1] = NULL;
   const char *saved_f = osq_tables_cron_files[0], *saved_d0 = osq_tables_cron_dirs[0];
@@ -280,19 +253,19 @@ static void test_suid_sysctl(void **state) {
   assert_non_null(fgets(host, sizeof host, f));
   fclose(f);
   host[strcspn(host, "\n")] = '\0';
-  tresult *r = with_eq(t, "name", "kernel.hostname");
+  tresult *r = trun_eq(t, "name", "kernel.hostname");
   assert_int_equal(r->n, 1);
   assert_string_equal(r->rows[0][tcol(t, "current_value")].s, host);
   assert_string_equal(r->rows[0][tcol(t, "subsystem")].s, "kernel");
   tfree(r);
-  r = with_eq(t, "name", "..kernel");
+  r = trun_eq(t, "name", "..kernel");
   assert_int_equal(r->n, 0);
   tfree(r);
   /* a fake tree: names are dotted paths, tabs become spaces */
-  put("sys/net/ipv4/ip_forward", "1\n");
-  put("sys/kernel/printk", "4\t4\t1\t7\n");
+  tfx_put("sys/net/ipv4/ip_forward", "1\n");
+  tfx_put("sys/kernel/printk", "4\t4\t1\t7\n");
   char sys[512];
-  snprintf(sys, sizeof sys, "%s/sys", tmp);
+  snprintf(sys, sizeof sys, "%s/sys", tfx_dir);
   osq_tables_proc_sys = sys;
   r = trun_all(t);
   assert_int_equal(r->n, 2);
@@ -306,7 +279,7 @@ static void test_suid_sysctl(void **state) {
 static void test_logged_in_users(void **state) {
   (void)state;
   char path[512];
-  snprintf(path, sizeof path, "%s/utmp", tmp);
+  snprintf(path, sizeof path, "%s/utmp", tfx_dir);
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   assert_true(fd >= 0);
   struct utmp u;
@@ -348,10 +321,10 @@ static void test_logged_in_users(void **state) {
 
 static void test_modules_last(void **state) {
   (void)state;
-  osq_tables_modules_path =
-      put("modules", "nf_tables 245760 1 nft_chain_nat, Live 0xffffffffc0a00000\n"
-                     "short 1\n"
-                     "loop 32768 0 - Live 0x0000000000000000\n");
+  osq_tables_modules_path = tfx_put(
+      "modules", "nf_tables 245760 1 nft_chain_nat, Live 0xffffffffc0a00000\n"
+                 "short 1\n"
+                 "loop 32768 0 - Live 0x0000000000000000\n");
   const osq_table_plugin *t = &osq_table_kernel_modules;
   tresult *r = trun_all(t);
   assert_int_equal(r->n, 2);
@@ -367,7 +340,7 @@ static void test_modules_last(void **state) {
   tfree(r);
 
   char path[512];
-  snprintf(path, sizeof path, "%s/wtmp", tmp);
+  snprintf(path, sizeof path, "%s/wtmp", tfx_dir);
   FILE *f = fopen(path, "wb");
   struct utmp u;
   memset(&u, 0, sizeof u);
@@ -399,16 +372,16 @@ static void test_modules_last(void **state) {
 
 static void test_block_devices(void **state) {
   (void)state;
-  put("block/vda/size", "41943040\n");
-  put("block/vda/queue/logical_block_size", "512\n");
-  put("block/vda/device/vendor", "0x1af4   \n");
-  put("block/vda/device/model", "VirtIO disk\n");
-  put("block/vda/serial", "abc123\n");
-  put("block/vda/vda1/partition", "1\n");
-  put("block/vda/vda1/size", "2048\n");
-  put("block/vda/notapart/size", "1\n");
+  tfx_put("block/vda/size", "41943040\n");
+  tfx_put("block/vda/queue/logical_block_size", "512\n");
+  tfx_put("block/vda/device/vendor", "0x1af4   \n");
+  tfx_put("block/vda/device/model", "VirtIO disk\n");
+  tfx_put("block/vda/serial", "abc123\n");
+  tfx_put("block/vda/vda1/partition", "1\n");
+  tfx_put("block/vda/vda1/size", "2048\n");
+  tfx_put("block/vda/notapart/size", "1\n");
   char dir[512];
-  snprintf(dir, sizeof dir, "%s/block", tmp);
+  snprintf(dir, sizeof dir, "%s/block", tfx_dir);
   osq_tables_sys_block = dir;
   const osq_table_plugin *t = &osq_table_block_devices;
   tresult *r = trun_all(t);
@@ -432,11 +405,12 @@ static void test_block_devices(void **state) {
 
 static void test_sudoers(void **state) {
   (void)state;
-  put("sudoers.d/extra", "alice ALL=(ALL) NOPASSWD: \\\n    /usr/bin/apt\n");
-  put("sudoers.d/ignored.bak", "mallory ALL=(ALL) ALL\n");
+  tfx_put("sudoers.d/extra",
+          "alice ALL=(ALL) NOPASSWD: \\\n    /usr/bin/apt\n");
+  tfx_put("sudoers.d/ignored.bak", "mallory ALL=(ALL) ALL\n");
   char loop[600];
-  snprintf(loop, sizeof loop, "#include %s/sudoers\n", tmp);
-  put("sudoers.d/loop", loop);
+  snprintf(loop, sizeof loop, "#include %s/sudoers\n", tfx_dir);
+  tfx_put("sudoers.d/loop", loop);
   char main_file[1024];
   snprintf(main_file, sizeof main_file,
            "# comment\n"
@@ -444,8 +418,8 @@ static void test_sudoers(void **state) {
            "root ALL=(ALL:ALL) ALL\n"
            "\n"
            "#includedir %s/sudoers.d\n",
-           tmp);
-  osq_tables_sudoers_path = put("sudoers", main_file);
+           tfx_dir);
+  osq_tables_sudoers_path = tfx_put("sudoers", main_file);
   const osq_table_plugin *t = &osq_table_sudoers;
   tresult *r = trun_all(t);
   assert_int_equal(r->rc, OSQ_OK);

@@ -19,44 +19,18 @@
 #include "tables/builtin.h"
 #include "tables/linux/misc.h"
 #include "tables/linux/users.h"
-#include "test_tables_sink.h"
-
-static char tmpdir[256];
+#include "tables_fixture.h"
 
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/osq-tables-more.XXXXXX");
-  assert_non_null(mkdtemp(tmpdir));
+  tfx_make_dir("osq-tables-more");
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  assert_int_equal(system(cmd), 0);
+  tfx_remove_dir();
   return 0;
-}
-
-static const char *write_tmp(const char *name, const char *content) {
-  static char p[4][512];
-  static int k;
-  char *path = p[k++ % 4];
-  snprintf(path, 512, "%s/%s", tmpdir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(content, f);
-  fclose(f);
-  return path;
-}
-
-static tresult *with_eq(const osq_table_plugin *t, const char *col,
-                        const char *v) {
-  osq_context *ctx = osq_context_new(t->columns, t->ncolumns);
-  osq_context_add(ctx, tcol(t, col), OSQ_OP_EQ, v, strlen(v));
-  tresult *r = trun(t, ctx);
-  osq_context_free(ctx);
-  return r;
 }
 
 static void test_kernel_memory_cpu(void **state) {
@@ -89,11 +63,11 @@ static void test_kernel_memory_cpu(void **state) {
 static void test_etc_hosts(void **state) {
   (void)state;
   osq_tables_hosts_path =
-      write_tmp("hosts", "127.0.0.1\tlocalhost  loc # the loopback\n"
-                         "# a comment line\n\n"
-                         "::1 ip6-localhost\n"
-                         "lonely-address\n"
-                         "10.0.0.1 last-line-without-newline");
+      tfx_put("hosts", "127.0.0.1\tlocalhost  loc # the loopback\n"
+                       "# a comment line\n\n"
+                       "::1 ip6-localhost\n"
+                       "lonely-address\n"
+                       "10.0.0.1 last-line-without-newline");
   const osq_table_plugin *t = &osq_table_etc_hosts;
   assert_string_equal(t->aliases[0], "hosts");
   tresult *r = trun_all(t);
@@ -112,11 +86,12 @@ static void test_etc_hosts(void **state) {
 
 static void test_user_groups(void **state) {
   (void)state;
-  osq_tables_passwd_path = write_tmp(
-      "passwd", "alice:x:1000:1000::/home/alice:/bin/sh\n"
-                "carol:x:1001:100::/home/carol:/bin/sh\nbroken line\n");
-  osq_tables_group_path = write_tmp(
-      "group", "alice:x:1000:\nwheel:x:10:alice,bob,carol\nusers:x:100:carol\n");
+  osq_tables_passwd_path =
+      tfx_put("passwd", "alice:x:1000:1000::/home/alice:/bin/sh\n"
+                        "carol:x:1001:100::/home/carol:/bin/sh\nbroken line\n");
+  osq_tables_group_path =
+      tfx_put("group",
+              "alice:x:1000:\nwheel:x:10:alice,bob,carol\nusers:x:100:carol\n");
   const osq_table_plugin *t = &osq_table_user_groups;
   tresult *r = trun_all(t);
   assert_int_equal(r->n, 4); /* (1000,10) (1000,1000) (1001,10) (1001,100) */
@@ -125,12 +100,12 @@ static void test_user_groups(void **state) {
   assert_int_equal(r->rows[3][0].i, 1001);
   assert_int_equal(r->rows[3][1].i, 100);
   tfree(r);
-  r = with_eq(t, "uid", "1001");
+  r = trun_eq(t, "uid", "1001");
   assert_int_equal(r->n, 2);
   tfree(r);
   osq_tables_passwd_path = "/etc/passwd";
   osq_tables_group_path = "/etc/group";
-  r = with_eq(t, "uid", "0");
+  r = trun_eq(t, "uid", "0");
   assert_non_null(tfind_int(r, 1, 0)); /* root's primary group */
   tfree(r);
 }
@@ -144,10 +119,10 @@ static void test_mounts(void **state) {
   assert_non_null(root);
   assert_true(root[tcol(t, "blocks_size")].i > 0);
   tfree(r);
-  osq_tables_mounts_path = write_tmp(
-      "mounts", "/dev/sdz1 /mnt/with\\040space ext4 rw,relatime 0 0\n"
-                "short line\n"
-                "srv:/x /net/x nfs4 rw 0 0\n");
+  osq_tables_mounts_path =
+      tfx_put("mounts", "/dev/sdz1 /mnt/with\\040space ext4 rw,relatime 0 0\n"
+                        "short line\n"
+                        "srv:/x /net/x nfs4 rw 0 0\n");
   r = trun_all(t);
   assert_int_equal(r->n, 2);
   tcell *m = tfind_text(r, tcol(t, "path"), "/mnt/with space");
@@ -163,13 +138,13 @@ static void test_mounts(void **state) {
 
 static void test_process_open_files(void **state) {
   (void)state;
-  const char *p = write_tmp("open-me", "x");
+  const char *p = tfx_put("open-me", "x");
   int fd = open(p, O_RDONLY | O_CLOEXEC);
   assert_true(fd >= 0);
   char pid[32];
   snprintf(pid, sizeof pid, "%d", getpid());
   const osq_table_plugin *t = &osq_table_process_open_files;
-  tresult *r = with_eq(t, "pid", pid);
+  tresult *r = trun_eq(t, "pid", pid);
   tcell *row = tfind_int(r, tcol(t, "fd"), fd);
   assert_non_null(row);
   assert_string_equal(row[tcol(t, "path")].s, p);
@@ -199,7 +174,7 @@ static void test_process_envs(void **state) {
   char pid[32];
   snprintf(pid, sizeof pid, "%d", child);
   const osq_table_plugin *t = &osq_table_process_envs;
-  tresult *r = with_eq(t, "pid", pid);
+  tresult *r = trun_eq(t, "pid", pid);
   assert_int_equal(r->n, 2);
   tcell *row = tfind_text(r, tcol(t, "key"), "OSQ_T");
   assert_non_null(row);
@@ -237,30 +212,29 @@ static void test_network(void **state) {
 static void test_deb_packages(void **state) {
   (void)state;
   char dir[512];
-  snprintf(dir, sizeof dir, "%s/dpkg", tmpdir);
+  snprintf(dir, sizeof dir, "%s/dpkg", tfx_dir);
   assert_int_equal(mkdir(dir, 0755), 0);
-  write_tmp("dpkg/status",
-            "Package: libfoo1\n"
-            "Status: install ok installed\n"
-            "Priority: optional\n"
-            "Section: libs\n"
-            "Installed-Size: 123\n"
-            "Maintainer: Someone <s@example.org>\n"
-            "Architecture: amd64\n"
-            "Source: foo (1.2-3)\n"
-            "Version: 1:1.2-3+deb12u1\n"
-            "Description: a library\n"
-            " with a long description\n"
-            "Conffiles:\n /etc/foo abc\n"
-            "\n"
-            "garbage without colon\n"
-            "\n"
-            "Package: bar\n"
-            "Status: deinstall ok config-files\n"
-            "Version: 2.0\n"
-            "Installed-Size: notanumber\n");
+  tfx_put("dpkg/status", "Package: libfoo1\n"
+                         "Status: install ok installed\n"
+                         "Priority: optional\n"
+                         "Section: libs\n"
+                         "Installed-Size: 123\n"
+                         "Maintainer: Someone <s@example.org>\n"
+                         "Architecture: amd64\n"
+                         "Source: foo (1.2-3)\n"
+                         "Version: 1:1.2-3+deb12u1\n"
+                         "Description: a library\n"
+                         " with a long description\n"
+                         "Conffiles:\n /etc/foo abc\n"
+                         "\n"
+                         "garbage without colon\n"
+                         "\n"
+                         "Package: bar\n"
+                         "Status: deinstall ok config-files\n"
+                         "Version: 2.0\n"
+                         "Installed-Size: notanumber\n");
   const osq_table_plugin *t = &osq_table_deb_packages;
-  tresult *r = with_eq(t, "admindir", dir);
+  tresult *r = trun_eq(t, "admindir", dir);
   assert_int_equal(r->rc, OSQ_OK);
   assert_int_equal(r->n, 2);
   tcell *foo = tfind_text(r, tcol(t, "name"), "libfoo1");
@@ -288,7 +262,7 @@ static void test_process_memory_map(void **state) {
   char pid[32];
   snprintf(pid, sizeof pid, "%d", getpid());
   const osq_table_plugin *t = &osq_table_process_memory_map;
-  tresult *r = with_eq(t, "pid", pid);
+  tresult *r = trun_eq(t, "pid", pid);
   assert_int_equal(r->rc, OSQ_OK);
   assert_true(r->n > 5);
   char exe[PATH_MAX];
@@ -309,15 +283,15 @@ static void test_process_memory_map(void **state) {
 static void test_known_hosts(void **state) {
   (void)state;
   char home[512], passwd[1024], p[600];
-  snprintf(home, sizeof home, "%s/khome", tmpdir);
+  snprintf(home, sizeof home, "%s/khome", tfx_dir);
   mkdir(home, 0755);
   snprintf(p, sizeof p, "%s/.ssh", home);
   mkdir(p, 0700);
   snprintf(passwd, sizeof passwd, "k:x:4300:4300::%s:/bin/sh\n", home);
-  osq_tables_passwd_path = write_tmp("passwd-kh", passwd);
-  write_tmp("khome/.ssh/known_hosts",
-            "# comment\n|1|abc=|def= ssh-ed25519 AAAAC3Nz\n"
-            "github.com ssh-rsa AAAAB3\n\n");
+  osq_tables_passwd_path = tfx_put("passwd-kh", passwd);
+  tfx_put("khome/.ssh/known_hosts",
+          "# comment\n|1|abc=|def= ssh-ed25519 AAAAC3Nz\n"
+          "github.com ssh-rsa AAAAB3\n\n");
   const osq_table_plugin *t = &osq_table_known_hosts;
   tresult *r = trun_all(t);
   assert_int_equal(r->n, 2);

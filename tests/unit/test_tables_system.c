@@ -15,33 +15,18 @@
 #include "tables/linux/system.h"
 #include "tables/linux/users.h"
 #include "tables/util.h"
-#include "test_tables_sink.h"
-
-static char tmpdir[256];
+#include "tables_fixture.h"
 
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/osq-tables-sys.XXXXXX");
-  assert_non_null(mkdtemp(tmpdir));
+  tfx_make_dir("osq-tables-sys");
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  assert_int_equal(system(cmd), 0);
+  tfx_remove_dir();
   return 0;
-}
-
-static const char *write_tmp(const char *name, const char *content) {
-  static char p[512];
-  snprintf(p, sizeof p, "%s/%s", tmpdir, name);
-  FILE *f = fopen(p, "w");
-  assert_non_null(f);
-  fputs(content, f);
-  fclose(f);
-  return p;
 }
 
 static void test_users_real(void **state) {
@@ -92,7 +77,7 @@ static void test_users_malformed(void **state) {
            ":x:7:7:d:/h:/s\n"
            "last:x:2:3:no newline:/l:/bin/sh",
            longline);
-  osq_tables_passwd_path = write_tmp("passwd", content);
+  osq_tables_passwd_path = tfx_put("passwd", content);
   const osq_table_plugin *t = &osq_table_users;
   tresult *r = trun_all(t);
   assert_int_equal(r->rc, OSQ_OK);
@@ -126,7 +111,7 @@ static void test_groups(void **state) {
   assert_string_equal(root[tcol(t, "groupname")].s, "root");
   tfree(r);
   osq_tables_group_path =
-      write_tmp("group", "wheel:x:10:alice,bob\nbroken:x\nnogroup:x:65534:\n");
+      tfx_put("group", "wheel:x:10:alice,bob\nbroken:x\nnogroup:x:65534:\n");
   r = trun_all(t);
   assert_int_equal(r->n, 2);
   tcell *ng = tfind_text(r, tcol(t, "groupname"), "nogroup");
@@ -139,10 +124,11 @@ static void test_groups(void **state) {
 static void test_os_version(void **state) {
   (void)state;
   const osq_table_plugin *t = &osq_table_os_version;
-  osq_tables_os_release_path = write_tmp(
-      "os-release", "NAME=\"Ubuntu\"\nVERSION=\"22.04.3 LTS (Jammy Jellyfish)\"\n"
-                    "ID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"22.04\"\n"
-                    "VERSION_CODENAME=jammy\nGARBAGE LINE\n=\n");
+  osq_tables_os_release_path =
+      tfx_put("os-release",
+              "NAME=\"Ubuntu\"\nVERSION=\"22.04.3 LTS (Jammy Jellyfish)\"\n"
+              "ID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"22.04\"\n"
+              "VERSION_CODENAME=jammy\nGARBAGE LINE\n=\n");
   tresult *r = trun_all(t);
   assert_int_equal(r->n, 1);
   tcell *row = r->rows[0];

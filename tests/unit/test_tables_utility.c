@@ -18,26 +18,21 @@
 #include "tables/builtin.h"
 #include "tables/tables.h"
 #include "tables/utility/osquery_info.h"
-#include "test_tables_sink.h"
-
-static char tmpdir[256];
+#include "tables_fixture.h"
 
 static int setup(void **state) {
   (void)state;
   osq_flags_init(OSQ_PERSONALITY_SHELL);
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/osq-tables-util.XXXXXX");
-  assert_non_null(mkdtemp(tmpdir));
+  tfx_make_dir("osq-tables-util");
   char p[512];
-  snprintf(p, sizeof p, "%s/instance_id", tmpdir);
+  snprintf(p, sizeof p, "%s/instance_id", tfx_dir);
   osq_info_set_instance_path(p);
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  assert_int_equal(system(cmd), 0);
+  tfx_remove_dir();
   osq_introspect_set_manager(NULL, NULL);
   osq_info_set_instance_path(NULL);
   osq_info_set_config(NULL, false);
@@ -68,7 +63,7 @@ static void test_osquery_info(void **state) {
 
   /* the instance id is kept in its file and stays the same */
   char path[512], buf[64] = "";
-  snprintf(path, sizeof path, "%s/instance_id", tmpdir);
+  snprintf(path, sizeof path, "%s/instance_id", tfx_dir);
   FILE *f = fopen(path, "r");
   assert_non_null(f);
   assert_non_null(fgets(buf, sizeof buf, f));
@@ -127,7 +122,7 @@ static void test_osquery_info_daemon_ids(void **state) {
 static void test_osquery_info_extensions_active(void **state) {
   (void)state;
   char sock[512];
-  snprintf(sock, sizeof sock, "%s/em", tmpdir);
+  snprintf(sock, sizeof sock, "%s/em", tfx_dir);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   assert_true(strlen(sock) < sizeof sa.sun_path);
