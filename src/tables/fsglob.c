@@ -309,3 +309,12 @@ int osq_glob_collect_literal(const osq_context *ctx, size_t col,
   osq_pathlist_unique(out);
   return OSQ_OK;
 }
+
+bool osq_glob_constrained(const osq_context *ctx, size_t col) {
+  for (size_t i = 0; i < osq_context_nconstraints(ctx, col); i++) {
+    int op = osq_context_constraint(ctx, col, i)->op;
+    if (op == OSQ_OP_EQ || op == OSQ_OP_LIKE)
+      return true;
+  }
+  return false;
+}

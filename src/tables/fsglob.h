@@ -60,5 +60,10 @@ int osq_glob_collect(const osq_context *ctx, size_t col, unsigned like_flags,
  * tree. */
 int osq_glob_collect_literal(const osq_context *ctx, size_t col,
                              osq_pathlist *out);
+/* True if col has a constraint the collectors use (= or LIKE). Tables with
+ * both a path and a directory column generate from the path constraints
+ * alone when there are any: SQLite re-checks the directory, and
+ * generating from both would return a file twice. */
+bool osq_glob_constrained(const osq_context *ctx, size_t col);
 
 #endif

@@ -374,11 +374,11 @@ static int gen_where(gen *g) {
   int rc;
   if (g->rootfd < 0) {
     rc = osq_glob_collect(g->ctx, C_PATH, OSQ_GLOB_FILES, &paths);
-    if (rc == OSQ_OK)
+    if (rc == OSQ_OK && !osq_glob_constrained(g->ctx, C_PATH))
       rc = osq_glob_collect(g->ctx, C_DIRECTORY, OSQ_GLOB_DIRS, &dirs);
   } else {
     rc = osq_glob_collect_literal(g->ctx, C_PATH, &paths);
-    if (rc == OSQ_OK)
+    if (rc == OSQ_OK && !osq_glob_constrained(g->ctx, C_PATH))
       rc = osq_glob_collect_literal(g->ctx, C_DIRECTORY, &dirs);
   }
   if (rc != OSQ_OK) {

@@ -225,11 +225,11 @@ static int gen_where(const osq_context *ctx, osq_rows *out, const where *w) {
   int rc;
   if (w->rootfd < 0) {
     rc = osq_glob_collect(ctx, C_PATH, OSQ_GLOB_FILES | OSQ_GLOB_DIRS, &paths);
-    if (rc == OSQ_OK)
+    if (rc == OSQ_OK && !osq_glob_constrained(ctx, C_PATH))
       rc = osq_glob_collect(ctx, C_DIRECTORY, OSQ_GLOB_DIRS, &dirs);
   } else {
     rc = osq_glob_collect_literal(ctx, C_PATH, &paths);
-    if (rc == OSQ_OK)
+    if (rc == OSQ_OK && !osq_glob_constrained(ctx, C_PATH))
       rc = osq_glob_collect_literal(ctx, C_DIRECTORY, &dirs);
   }
   if (rc != OSQ_OK) {
