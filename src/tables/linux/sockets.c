@@ -165,7 +165,8 @@ static bool collect_owners(scan *s) {
   close(procfd);
   if (s->nns == 0)
     add_ns(s, 0, -1); /* at least our own namespace, via /proc/self */
-  qsort(s->owners, s->nowners, sizeof *s->owners, cmp_owner);
+  if (s->nowners > 1) /* none at all leaves owners NULL: no qsort(NULL) */
+    qsort(s->owners, s->nowners, sizeof *s->owners, cmp_owner);
   return true;
 }
 
