@@ -361,6 +361,17 @@ size_t osq_tbl_ns_pids(const osq_context *ctx, size_t col, int64_t *out,
   return w;
 }
 
+int64_t *osq_tbl_eq_pids(const osq_context *ctx, size_t col, size_t *n) {
+  *n = 0;
+  size_t neq = osq_tbl_count_op(ctx, col, OSQ_OP_EQ);
+  if (neq == 0)
+    return NULL;
+  int64_t *p = malloc(neq * sizeof *p);
+  if (p != NULL)
+    *n = osq_tbl_ns_pids(ctx, col, p, neq); /* room for every value */
+  return p;
+}
+
 int osq_tbl_root_of(int64_t pid) {
   char root[64];
   snprintf(root, sizeof root, "/proc/%lld/root", (long long)pid);

@@ -88,6 +88,10 @@ bool osq_tbl_os_release(const char *text, const char *key, char *out,
  * ascending order; 0 if there are none. */
 size_t osq_tbl_ns_pids(const osq_context *ctx, size_t col, int64_t *out,
                        size_t max);
+/* The distinct "=" values of column col that are pids (1 to INT32_MAX),
+ * ascending, in a malloc'd array of *n; NULL (and *n = 0) when col has no
+ * "=" constraint or memory runs out. */
+int64_t *osq_tbl_eq_pids(const osq_context *ctx, size_t col, size_t *n);
 /* Open path (absolute) as process pid sees it: relative to its root
  * directory (/proc/<pid>/root), with every symlink and ".." confined to
  * that root (openat2 RESOLVE_IN_ROOT), so a container's files cannot

@@ -1,7 +1,7 @@
 /* Small helpers the built-in tables share (util.h, fsglob.h): the line
  * reader, the tokenizer, the passwd-style field split, id parsing, the "="
- * filter and the sorted directory listing. Several tables rely on exactly
- * these results, so they are pinned here once. */
+ * filter, the "=" pid list and the sorted directory listing. Several tables
+ * rely on exactly these results, so they are pinned here once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,6 +136,28 @@ static void test_eq_int_ok(void **state) {
   osq_context_free(ctx);
 }
 
+static void test_eq_pids(void **state) {
+  (void)state;
+  static const osq_column cols[] = {{"pid", OSQ_TYPE_BIGINT, 0}};
+  osq_context *ctx = osq_context_new(cols, 1);
+  size_t n = 9;
+  assert_null(osq_tbl_eq_pids(ctx, 0, &n));
+  assert_int_equal(n, 0);
+  static const char *const v[] = {"30", "7",          "x",  "0",
+                                  "-3", "2147483648", "30", "2147483647"};
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+    assert_int_equal(osq_context_add(ctx, 0, OSQ_OP_EQ, v[i], strlen(v[i])), 0);
+  assert_int_equal(osq_context_add(ctx, 0, OSQ_OP_GT, "5", 1), 0);
+  int64_t *p = osq_tbl_eq_pids(ctx, 0, &n);
+  assert_non_null(p);
+  assert_int_equal(n, 3); /* sorted, distinct, 1..INT32_MAX only */
+  assert_int_equal(p[0], 7);
+  assert_int_equal(p[1], 30);
+  assert_int_equal(p[2], 2147483647);
+  free(p);
+  osq_context_free(ctx);
+}
+
 static bool no_b(const char *name) { return strcmp(name, "b") != 0; }
 
 static void test_pathlist_readdir(void **state) {
@@ -182,6 +204,7 @@ int main(void) {
       cmocka_unit_test(test_tokens),
       cmocka_unit_test(test_parse_u32),
       cmocka_unit_test(test_eq_int_ok),
+      cmocka_unit_test(test_eq_pids),
       cmocka_unit_test(test_pathlist_readdir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

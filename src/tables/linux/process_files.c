@@ -19,11 +19,6 @@
 
 typedef int (*pid_fn)(int procfd, int64_t pid, osq_rows *out, void *u);
 
-static int cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
 /* Call fn for each pid the constraints name, or for every process. */
 static int for_pids(const osq_context *ctx, size_t col, osq_rows *out,
                     pid_fn fn, void *u, const char *table) {
@@ -33,22 +28,11 @@ static int for_pids(const osq_context *ctx, size_t col, osq_rows *out,
     return OSQ_ERROR;
   }
   int rc = OSQ_OK;
-  size_t neq = osq_tbl_count_op(ctx, col, OSQ_OP_EQ);
-  if (neq > 0) {
-    int64_t *pids = malloc(neq * sizeof *pids);
-    size_t n = 0, nc = osq_context_nconstraints(ctx, col);
-    for (size_t i = 0; pids && i < nc; i++) {
-      const osq_constraint *c = osq_context_constraint(ctx, col, i);
-      int64_t v;
-      if (c->op == OSQ_OP_EQ && osq_tbl_parse_i64(c->expr, &v) && v > 0 &&
-          v <= INT32_MAX)
-        pids[n++] = v;
-    }
-    if (pids)
-      qsort(pids, n, sizeof *pids, cmp_i64);
-    for (size_t i = 0; pids && i < n && rc == OSQ_OK; i++)
-      if (i == 0 || pids[i] != pids[i - 1])
-        rc = fn(procfd, pids[i], out, u);
+  if (osq_tbl_count_op(ctx, col, OSQ_OP_EQ) > 0) {
+    size_t n;
+    int64_t *pids = osq_tbl_eq_pids(ctx, col, &n);
+    for (size_t i = 0; i < n && rc == OSQ_OK; i++)
+      rc = fn(procfd, pids[i], out, u);
     free(pids);
   } else {
     int dfd = dup(procfd);

@@ -131,19 +131,13 @@ static int cmp_owner(const void *a, const void *b) {
   return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-static int cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
 static bool collect_owners(scan *s) {
   int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (procfd < 0)
     return false;
   if (s->pids) {
     for (size_t i = 0; i < s->npids; i++)
-      if (i == 0 || s->pids[i] != s->pids[i - 1])
-        scan_pid(s, procfd, s->pids[i]);
+      scan_pid(s, procfd, s->pids[i]);
   } else {
     int dfd = dup(procfd);
     DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -450,31 +444,10 @@ static int pos_row(const sock *k, const netns *ns, const owner *o, void *u) {
   return osq_rows_end(out);
 }
 
-/* pid "=" constraints, sorted; NULL when there are none. */
-static int64_t *pid_filter(const osq_context *ctx, size_t col, size_t *n) {
-  *n = 0;
-  size_t nc = osq_context_nconstraints(ctx, col);
-  size_t neq = osq_tbl_count_op(ctx, col, OSQ_OP_EQ);
-  if (neq == 0)
-    return NULL;
-  int64_t *p = malloc(neq * sizeof *p);
-  if (p == NULL)
-    return NULL;
-  for (size_t i = 0; i < nc; i++) {
-    const osq_constraint *c = osq_context_constraint(ctx, col, i);
-    int64_t v;
-    if (c->op == OSQ_OP_EQ && osq_tbl_parse_i64(c->expr, &v) && v > 0 &&
-        v <= INT32_MAX)
-      p[(*n)++] = v;
-  }
-  qsort(p, *n, sizeof *p, cmp_i64);
-  return p;
-}
-
 static int pos_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)udata;
   scan s = {0};
-  int64_t *pids = pid_filter(ctx, P_PID, &s.npids);
+  int64_t *pids = osq_tbl_eq_pids(ctx, P_PID, &s.npids);
   bool filtered = osq_tbl_count_op(ctx, P_PID, OSQ_OP_EQ) > 0;
   if (filtered && s.npids == 0) {
     /* only unparsable pids were asked for: nothing matches */
