@@ -28,6 +28,7 @@ if [ -f fuzz/CMakeLists.txt ] && command -v clang >/dev/null; then
     mkdir -p /tmp/osq-fuzz-$name
     echo "-- $name (${FUZZ_SECONDS:-30}s)"
     "$f" -max_total_time="${FUZZ_SECONDS:-30}" -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix=/tmp/osq-fuzz-$name/crash- \
       /tmp/osq-fuzz-$name $( [ -d "$corpus" ] && echo "$corpus" ) 2>&1 | tail -n 3
   done
 fi
