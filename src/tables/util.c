@@ -252,7 +252,7 @@ void osq_tbl_random_uuid(char out[37]) {
            b[11], b[12], b[13], b[14], b[15]);
 }
 
-static bool is_uuid_text(const char *s) {
+bool osq_tbl_is_uuid(const char *s) {
   if (strlen(s) != 36)
     return false;
   for (int i = 0; i < 36; i++) {
@@ -275,7 +275,7 @@ static bool host_uuid_read(char out[37]) {
   if (osq_tbl_read("/sys/class/dmi/id/product_uuid", buf, sizeof buf, NULL) >
       0) {
     char *s = osq_tbl_trim(buf);
-    bool ok = is_uuid_text(s);
+    bool ok = osq_tbl_is_uuid(s);
     for (size_t i = 0; ok && i < sizeof placeholders / sizeof *placeholders;
          i++)
       if (strcasecmp(s, placeholders[i]) == 0)

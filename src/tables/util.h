@@ -67,6 +67,10 @@ static inline bool osq_tbl_used(const osq_context *ctx, size_t col) {
 /* Seconds since the epoch at boot (btime from /proc/stat), or -1. */
 int64_t osq_tbl_boot_time(void);
 
+/* Is s a UUID in text form: 36 characters, hex digits (either case) with
+ * dashes at 8, 13, 18 and 23? */
+bool osq_tbl_is_uuid(const char *s);
+
 /* The host UUID: /sys/class/dmi/id/product_uuid unless it is a known
  * placeholder, else /etc/machine-id formatted as a UUID, else a random
  * UUID kept for the process. Always 36 characters + NUL. */

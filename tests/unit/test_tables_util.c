@@ -1,7 +1,8 @@
 /* Small helpers the built-in tables share (util.h, fsglob.h): the line
- * reader, the tokenizer, the passwd-style field split, id parsing, the "="
- * filter, the "=" pid list and the sorted directory listing. Several tables
- * rely on exactly these results, so they are pinned here once. */
+ * reader, the tokenizer, the passwd-style field split, id and UUID
+ * parsing, the "=" filter, the "=" pid list and the sorted directory
+ * listing. Several tables rely on exactly these results, so they are
+ * pinned here once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,6 +106,16 @@ static void test_tokens(void **state) {
   assert_string_equal(tok[0], "x\ty");
 }
 
+static void test_is_uuid(void **state) {
+  (void)state;
+  assert_true(osq_tbl_is_uuid("0a1B2c3D-4e5F-6789-abcd-ef0123456789"));
+  assert_false(osq_tbl_is_uuid("0a1b2c3d-4e5f-6789-abcd-ef012345678"));
+  assert_false(osq_tbl_is_uuid("0a1b2c3d-4e5f-6789-abcd-ef01234567890"));
+  assert_false(osq_tbl_is_uuid("0a1b2c3d04e5f-6789-abcd-ef0123456789"));
+  assert_false(osq_tbl_is_uuid("0a1b2c3d-4e5f-6789-abcd-ef012345678g"));
+  assert_false(osq_tbl_is_uuid(""));
+}
+
 static void test_parse_u32(void **state) {
   (void)state;
   uint32_t v = 7;
@@ -203,6 +214,7 @@ int main(void) {
       cmocka_unit_test(test_split_colons),
       cmocka_unit_test(test_tokens),
       cmocka_unit_test(test_parse_u32),
+      cmocka_unit_test(test_is_uuid),
       cmocka_unit_test(test_eq_int_ok),
       cmocka_unit_test(test_eq_pids),
       cmocka_unit_test(test_pathlist_readdir),

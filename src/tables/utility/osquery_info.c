@@ -6,7 +6,6 @@
 #include "tables/builtin.h"
 #include "tables/util.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -51,19 +50,8 @@ void osq_info_set_instance_path(const char *path) {
   pthread_mutex_unlock(&lock);
 }
 
-static bool valid_uuid(const char *s) {
-  if (strlen(s) != 36)
-    return false;
-  for (int i = 0; i < 36; i++) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-      return false;
-  }
-  return true;
-}
-
 bool osq_info_set_host_uuid(const char *uuid) {
-  if (uuid && !valid_uuid(uuid))
+  if (uuid && !osq_tbl_is_uuid(uuid))
     return false;
   pthread_mutex_lock(&lock);
   snprintf(host_uuid, sizeof host_uuid, "%s", uuid ? uuid : "");
@@ -72,7 +60,7 @@ bool osq_info_set_host_uuid(const char *uuid) {
 }
 
 bool osq_info_set_instance_id(const char *uuid) {
-  if (uuid && !valid_uuid(uuid))
+  if (uuid && !osq_tbl_is_uuid(uuid))
     return false;
   pthread_mutex_lock(&lock);
   /* "" makes the next read load the file again */
@@ -87,7 +75,7 @@ static void load_instance_id(const char *path, char out[37]) {
   char buf[64];
   if (osq_tbl_read(path, buf, sizeof buf, NULL) > 0) {
     char *s = osq_tbl_trim(buf);
-    if (valid_uuid(s)) {
+    if (osq_tbl_is_uuid(s)) {
       memcpy(out, s, 37);
       return;
     }
@@ -110,7 +98,7 @@ static void load_instance_id(const char *path, char out[37]) {
     unlink(tmp);
     if (osq_tbl_read(path, buf, sizeof buf, NULL) > 0) {
       char *s = osq_tbl_trim(buf);
-      if (valid_uuid(s))
+      if (osq_tbl_is_uuid(s))
         memcpy(out, s, 37);
     }
     return;
