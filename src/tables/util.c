@@ -65,6 +65,19 @@ ssize_t osq_tbl_read(const char *path, char *buf, size_t cap,
   return osq_tbl_readat(AT_FDCWD, path, buf, cap, truncated);
 }
 
+FILE *osq_tbl_fdopen_regular(int fd, uint64_t max) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (uint64_t)st.st_size > max) {
+    close(fd);
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "r");
+  if (f == NULL)
+    close(fd);
+  return f;
+}
+
 ssize_t osq_tbl_readlinkat(int dirfd, const char *path, char *buf,
                            size_t cap) {
   if (cap == 0)
@@ -411,18 +424,7 @@ int osq_tbl_open_in(int64_t pid, const char *path) {
 
 FILE *osq_tbl_fopen_in(int64_t pid, const char *path) {
   int fd = osq_tbl_open_in(pid, path);
-  if (fd < 0)
-    return NULL;
-  struct stat st;
-  /* a FIFO or device named like a config file must not block a scan */
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return NULL;
-  }
-  FILE *f = fdopen(fd, "r");
-  if (f == NULL)
-    close(fd);
-  return f;
+  return fd < 0 ? NULL : osq_tbl_fdopen_regular(fd, UINT64_MAX);
 }
 
 ssize_t osq_tbl_read_in(int64_t pid, const char *path, char *buf,

@@ -23,6 +23,10 @@ ssize_t osq_tbl_read(const char *path, char *buf, size_t cap,
 /* Same, relative to a directory descriptor. */
 ssize_t osq_tbl_readat(int dirfd, const char *path, char *buf, size_t cap,
                        bool *truncated);
+/* fd as a stdio stream if it is a regular file of at most max bytes;
+ * otherwise (or if fdopen fails) fd is closed and the result is NULL. A
+ * FIFO or device named like a config file must not block a scan. */
+FILE *osq_tbl_fdopen_regular(int fd, uint64_t max);
 /* readlink into buf (NUL-terminated); returns length or -errno. */
 ssize_t osq_tbl_readlinkat(int dirfd, const char *path, char *buf,
                            size_t cap);

@@ -1,17 +1,19 @@
 /* Small helpers the built-in tables share (util.h, fsglob.h): the line
  * reader, the tokenizer, the passwd-style field split, id and UUID
- * parsing, the "=" filter, the "=" pid list and the sorted directory
- * listing. Several tables rely on exactly these results, so they are
- * pinned here once. */
+ * parsing, the "=" filter, the "=" pid list, the regular-file check and
+ * the sorted directory listing. Several tables rely on exactly these
+ * results, so they are pinned here once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "plugin/plugin_impl.h"
@@ -169,6 +171,37 @@ static void test_eq_pids(void **state) {
   osq_context_free(ctx);
 }
 
+static void test_fdopen_regular(void **state) {
+  (void)state;
+  char dir[] = "/tmp/osq-tables-util.XXXXXX", file[64], fifo[64];
+  assert_non_null(mkdtemp(dir));
+  snprintf(file, sizeof file, "%s/f", dir);
+  snprintf(fifo, sizeof fifo, "%s/p", dir);
+  FILE *w = fopen(file, "w");
+  assert_non_null(w);
+  fputs("12345", w);
+  fclose(w);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  FILE *f = osq_tbl_fdopen_regular(fd, 5);
+  assert_non_null(f);
+  char buf[8];
+  assert_non_null(fgets(buf, sizeof buf, f));
+  assert_string_equal(buf, "12345");
+  fclose(f);
+  /* too large, a directory, a FIFO: NULL, and the descriptor is closed */
+  const char *paths[] = {file, dir, fifo};
+  for (size_t i = 0; i < 3; i++) {
+    fd = open(paths[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    assert_true(fd >= 0);
+    assert_null(osq_tbl_fdopen_regular(fd, 4));
+    assert_int_equal(fcntl(fd, F_GETFD), -1);
+  }
+  unlink(file);
+  unlink(fifo);
+  rmdir(dir);
+}
+
 static bool no_b(const char *name) { return strcmp(name, "b") != 0; }
 
 static void test_pathlist_readdir(void **state) {
@@ -217,6 +250,7 @@ int main(void) {
       cmocka_unit_test(test_is_uuid),
       cmocka_unit_test(test_eq_int_ok),
       cmocka_unit_test(test_eq_pids),
+      cmocka_unit_test(test_fdopen_regular),
       cmocka_unit_test(test_pathlist_readdir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

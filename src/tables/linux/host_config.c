@@ -90,19 +90,9 @@ static int cron_line(osq_rows *out, const char *path, char *line) {
 
 static int cron_file(osq_rows *out, const char *path, char *line) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0)
+  FILE *f = fd < 0 ? NULL : osq_tbl_fdopen_regular(fd, 16 * 1024 * 1024);
+  if (f == NULL)
     return OSQ_OK;
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-      st.st_size > 16 * 1024 * 1024) {
-    close(fd);
-    return OSQ_OK;
-  }
-  FILE *f = fdopen(fd, "r");
-  if (f == NULL) {
-    close(fd);
-    return OSQ_OK;
-  }
   int rc = OSQ_OK, got;
   while (rc == OSQ_OK &&
          (got = osq_tbl_getline(f, line, OSQ_TBL_LINE_MAX)) != 0)

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Lines of authorized_keys can carry long certificates. */
@@ -31,19 +30,10 @@ static FILE *open_user_file(const char *path) {
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
     return NULL;
-  struct stat st;
   uint64_t max = osq_flag_uint("read_max");
   if (max == 0)
     max = 52428800;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-      (uint64_t)st.st_size > max) {
-    close(fd);
-    return NULL;
-  }
-  FILE *f = fdopen(fd, "r");
-  if (f == NULL)
-    close(fd);
-  return f;
+  return osq_tbl_fdopen_regular(fd, max);
 }
 
 /* Reads one user's file; line is the caller's buffer for it. */
