@@ -18,29 +18,14 @@
 
 #include "tables/builtin.h"
 #include "tables/util.h"
-#include "test_tables_sink.h"
+#include "tables_fixture.h"
 
-static char root[256];
 static pid_t child = -1;
 static char child_pid[32];
 
-static void put(const char *rel, const char *content) {
-  char p[512];
-  snprintf(p, sizeof p, "%s/%s", root, rel);
-  for (char *s = strchr(p + strlen(root) + 1, '/'); s; s = strchr(s + 1, '/')) {
-    *s = '\0';
-    mkdir(p, 0755);
-    *s = '/';
-  }
-  FILE *f = fopen(p, "w");
-  assert_non_null(f);
-  fputs(content, f);
-  fclose(f);
-}
-
 static void link_rel(const char *rel, const char *target) {
   char p[512];
-  snprintf(p, sizeof p, "%s/%s", root, rel);
+  snprintf(p, sizeof p, "%s/%s", tfx_dir, rel);
   assert_int_equal(symlink(target, p), 0);
 }
 
@@ -48,23 +33,23 @@ static int setup(void **state) {
   (void)state;
   if (geteuid() != 0)
     return 0; /* tests skip themselves */
-  snprintf(root, sizeof root, "/tmp/osq-tables-ns.XXXXXX");
-  assert_non_null(mkdtemp(root));
-  put("etc/passwd", "inside:x:5000:5000:In Side:/home/inside:/bin/ash\n");
-  put("etc/real-group", "insiders:x:5001:\n");
+  tfx_make_dir("osq-tables-ns");
+  tfx_put("etc/passwd", "inside:x:5000:5000:In Side:/home/inside:/bin/ash\n");
+  tfx_put("etc/real-group", "insiders:x:5001:\n");
   /* absolute and ".." symlinks must stay inside the root */
   link_rel("etc/group", "/etc/real-group");
-  put("etc/real-os", "NAME=\"Inside Linux\"\nID=inside\nVERSION_ID=\"3.2.1\"\n");
+  tfx_put("etc/real-os",
+          "NAME=\"Inside Linux\"\nID=inside\nVERSION_ID=\"3.2.1\"\n");
   link_rel("etc/os-release", "../../../../../../../etc/real-os");
-  put("etc/hosts", "10.9.8.7 inner-host\n");
-  put("var/lib/dpkg/status", "Package: inner-pkg\nVersion: 1.0-1\n\n");
+  tfx_put("etc/hosts", "10.9.8.7 inner-host\n");
+  tfx_put("var/lib/dpkg/status", "Package: inner-pkg\nVersion: 1.0-1\n\n");
   int fds[2];
   assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
   child = fork();
   assert_true(child >= 0);
   if (child == 0) {
     close(fds[0]);
-    if (chroot(root) != 0 || chdir("/") != 0)
+    if (chroot(tfx_dir) != 0 || chdir("/") != 0)
       _exit(1);
     char ok = 'k';
     if (write(fds[1], &ok, 1) != 1)
@@ -87,21 +72,9 @@ static int teardown(void **state) {
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
   }
-  if (root[0]) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    assert_int_equal(system(cmd), 0);
-  }
+  if (tfx_dir[0])
+    tfx_remove_dir();
   return 0;
-}
-
-static tresult *in_ns(const osq_table_plugin *t, const char *pid) {
-  osq_context *ctx = osq_context_new(t->columns, t->ncolumns);
-  osq_context_add(ctx, tcol(t, "pid_with_namespace"), OSQ_OP_EQ, pid,
-                  strlen(pid));
-  tresult *r = trun(t, ctx);
-  osq_context_free(ctx);
-  return r;
 }
 
 static void test_users_groups_in_root(void **state) {
@@ -109,7 +82,7 @@ static void test_users_groups_in_root(void **state) {
   if (child <= 0)
     skip();
   const osq_table_plugin *t = &osq_table_users;
-  tresult *r = in_ns(t, child_pid);
+  tresult *r = trun_eq(t, "pid_with_namespace", child_pid);
   assert_int_equal(r->rc, OSQ_OK);
   assert_int_equal(r->n, 1);
   assert_string_equal(r->rows[0][tcol(t, "username")].s, "inside");
@@ -118,7 +91,7 @@ static void test_users_groups_in_root(void **state) {
   tfree(r);
   /* /etc/group is a symlink to "/etc/real-group": resolved in the root */
   t = &osq_table_groups;
-  r = in_ns(t, child_pid);
+  r = trun_eq(t, "pid_with_namespace", child_pid);
   assert_int_equal(r->n, 1);
   assert_string_equal(r->rows[0][tcol(t, "groupname")].s, "insiders");
   tfree(r);
@@ -129,7 +102,7 @@ static void test_os_version_hosts_dpkg_in_root(void **state) {
   if (child <= 0)
     skip();
   const osq_table_plugin *t = &osq_table_os_version;
-  tresult *r = in_ns(t, child_pid);
+  tresult *r = trun_eq(t, "pid_with_namespace", child_pid);
   assert_int_equal(r->n, 1);
   assert_string_equal(r->rows[0][tcol(t, "name")].s, "Inside Linux");
   assert_int_equal(r->rows[0][tcol(t, "major")].i, 3);
@@ -138,12 +111,12 @@ static void test_os_version_hosts_dpkg_in_root(void **state) {
   assert_string_equal(r->rows[0][tcol(t, "mount_namespace_id")].s, mnt);
   tfree(r);
   t = &osq_table_etc_hosts;
-  r = in_ns(t, child_pid);
+  r = trun_eq(t, "pid_with_namespace", child_pid);
   assert_int_equal(r->n, 1);
   assert_string_equal(r->rows[0][1].s, "inner-host");
   tfree(r);
   t = &osq_table_deb_packages;
-  r = in_ns(t, child_pid);
+  r = trun_eq(t, "pid_with_namespace", child_pid);
   assert_int_equal(r->n, 1);
   assert_string_equal(r->rows[0][tcol(t, "name")].s, "inner-pkg");
   assert_int_equal(r->rows[0][tcol(t, "pid_with_namespace")].i, child);
@@ -205,15 +178,15 @@ static void test_file_hash_in_root(void **state) {
 
 static void test_missing_process(void **state) {
   (void)state;
-  tresult *r = in_ns(&osq_table_users, "2147483646");
+  tresult *r = trun_eq(&osq_table_users, "pid_with_namespace", "2147483646");
   assert_int_equal(r->rc, OSQ_OK);
   assert_int_equal(r->n, 0);
   tfree(r);
-  r = in_ns(&osq_table_os_version, "2147483646");
+  r = trun_eq(&osq_table_os_version, "pid_with_namespace", "2147483646");
   assert_int_equal(r->n, 0);
   tfree(r);
   /* junk values are ignored: the table reads the host's own files */
-  r = in_ns(&osq_table_os_version, "junk");
+  r = trun_eq(&osq_table_os_version, "pid_with_namespace", "junk");
   assert_int_equal(r->n, 1);
   tfree(r);
 }
