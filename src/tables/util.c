@@ -91,22 +91,33 @@ ssize_t osq_tbl_readlinkat(int dirfd, const char *path, char *buf,
   return n;
 }
 
+/* Byte by byte rather than fgets: fgets gives no length, so a NUL inside
+ * a line made its tail look over-long and cost the next line too. A NUL
+ * byte reads as '?', so nothing after it is hidden. */
 static int getline_impl(FILE *f, char *buf, size_t cap, bool crlf) {
-  if (fgets(buf, (int)cap, f) == NULL)
-    return 0;
-  size_t n = strlen(buf);
-  if (n > 0 && buf[n - 1] == '\n') {
-    buf[--n] = '\0';
-    if (crlf && n > 0 && buf[n - 1] == '\r')
-      buf[n - 1] = '\0';
-    return 1;
+  size_t n = 0;
+  bool any = false, too_long = false;
+  int c = EOF;
+  while ((c = getc_unlocked(f)) != EOF) {
+    any = true;
+    if (c == '\n')
+      break;
+    if (n + 1 < cap)
+      buf[n++] = c ? (char)c : '?';
+    else
+      too_long = true;
   }
-  if (feof(f))
-    return 1; /* the last line, without a newline */
-  int c;
-  while ((c = fgetc(f)) != EOF && c != '\n')
-    ;
-  return -1;
+  if (cap > 0)
+    buf[n < cap ? n : cap - 1] = '\0';
+  if (!any)
+    return 0;
+  if (too_long) {
+    buf[0] = '\0';
+    return -1;
+  }
+  if (crlf && c == '\n' && n > 0 && buf[n - 1] == '\r')
+    buf[n - 1] = '\0';
+  return 1;
 }
 
 int osq_tbl_getline(FILE *f, char *buf, size_t cap) {

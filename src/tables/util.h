@@ -31,11 +31,11 @@ FILE *osq_tbl_fdopen_regular(int fd, uint64_t max);
 ssize_t osq_tbl_readlinkat(int dirfd, const char *path, char *buf,
                            size_t cap);
 
-/* The next line of f into buf (cap bytes, at most INT_MAX), without its
- * '\n'. A line that does not fit is read to its end and dropped, so its
- * tail is never taken for a line of its own. Returns 1 for a line (the
- * last one may lack a '\n'), 0 at end of file or on a read error, -1 for
- * a dropped line. */
+/* The next line of f into buf (cap bytes: up to cap - 1 bytes of text),
+ * without its '\n'. A line that does not fit is read to its end and
+ * dropped, so its tail is never taken for a line of its own. A NUL byte
+ * reads as '?'. Returns 1 for a line (the last one may lack a '\n'), 0 at
+ * end of file or on a read error, -1 for a dropped line. */
 int osq_tbl_getline(FILE *f, char *buf, size_t cap);
 /* Same, and a "\r\n" ending loses its '\r' too. */
 int osq_tbl_getline_crlf(FILE *f, char *buf, size_t cap);

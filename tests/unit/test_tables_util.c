@@ -54,17 +54,33 @@ static void test_lines_and_last_line(void **state) {
 static void test_overlong_line_dropped_whole(void **state) {
   (void)state;
   char r[256];
-  /* cap 8 holds 7 bytes: a 7-byte line plus its '\n' does not fit */
+  /* cap 8 holds 7 bytes of text */
   read_all(osq_tbl_getline, "short\n0123456789abcdef\nnext\n1234567\nok\n", 8,
            r, sizeof r);
-  assert_string_equal(r, "=short|-|=next|-|=ok|");
-  /* a last line without '\n' counts only if fgets met the end of file */
-  read_all(osq_tbl_getline, "x\n0123456789", 8, r, sizeof r);
+  assert_string_equal(r, "=short|-|=next|=1234567|=ok|");
+  /* the last line, without '\n', follows the same rule */
+  read_all(osq_tbl_getline, "x\n01234567", 8, r, sizeof r);
   assert_string_equal(r, "=x|-|");
   read_all(osq_tbl_getline, "x\n0123456", 8, r, sizeof r);
-  assert_string_equal(r, "=x|-|");
+  assert_string_equal(r, "=x|=0123456|");
   read_all(osq_tbl_getline, "x\n012345", 8, r, sizeof r);
   assert_string_equal(r, "=x|=012345|");
+}
+
+static void test_nul_byte_hides_nothing(void **state) {
+  (void)state;
+  static const char text[] = "x\0y\nhidden\nnext\n";
+  FILE *f = fmemopen((void *)text, sizeof text - 1, "r");
+  assert_non_null(f);
+  char buf[64];
+  assert_int_equal(osq_tbl_getline(f, buf, sizeof buf), 1);
+  assert_string_equal(buf, "x?y");
+  assert_int_equal(osq_tbl_getline(f, buf, sizeof buf), 1);
+  assert_string_equal(buf, "hidden");
+  assert_int_equal(osq_tbl_getline(f, buf, sizeof buf), 1);
+  assert_string_equal(buf, "next");
+  assert_int_equal(osq_tbl_getline(f, buf, sizeof buf), 0);
+  fclose(f);
 }
 
 static void test_crlf(void **state) {
@@ -243,6 +259,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lines_and_last_line),
       cmocka_unit_test(test_overlong_line_dropped_whole),
+      cmocka_unit_test(test_nul_byte_hides_nothing),
       cmocka_unit_test(test_crlf),
       cmocka_unit_test(test_split_colons),
       cmocka_unit_test(test_tokens),
