@@ -229,6 +229,11 @@ int osq_watcher_run(char **argv, bool worker_db) {
         break;
       }
       spawned_at = osq_now_ms();
+      /* The footprint limit is growth over the worker's own start: sample
+       * it now, before its first query can allocate (a first sample one
+       * period later may already include a large query). */
+      osq_proc_sample first;
+      baseline = osq_proc_sample_read(worker, &first) == 0 ? first.rss_bytes : 0;
       if (loader && !loader_started && osq_loader_count(loader) > 0) {
         wait_socket(osq_flag_str("extensions_socket"), 10000);
         osq_loader_start(loader);
@@ -292,7 +297,7 @@ int osq_watcher_run(char **argv, bool worker_db) {
       last_cpu = 0; /* the first sample counts everything since start */
       over = 0;
     }
-    if (baseline == 0)
+    if (baseline == 0 || smp.rss_bytes < baseline)
       baseline = smp.rss_bytes;
     uint64_t used = smp.cpu_ms - last_cpu;
     last_cpu = smp.cpu_ms;
