@@ -276,9 +276,10 @@ int osq_watcher_run(char **argv, bool worker_db) {
       last_status = status;
       int code = exit_code_of(status);
       worker = -1;
-      if (WIFEXITED(status) && code == OSQ_EXIT_CATASTROPHIC) {
+      if (WIFEXITED(status) && (code == OSQ_EXIT_CATASTROPHIC ||
+                                code == OSQ_EXIT_EXTENSION_REQUIRED)) {
         WLOG("Worker returned exit status %d; stopping", code);
-        rc = OSQ_EXIT_CATASTROPHIC;
+        rc = code;
         break;
       }
       WLOG("osqd worker (%d) exited (%s %d); respawning", (int)r,

@@ -221,12 +221,19 @@ static int start_extensions(worker *w, bool under_watcher) {
     for (char *t = list ? strtok_r(list, ",", &save) : NULL; t && n < 64;
          t = strtok_r(NULL, ",", &save))
       names[n++] = t;
-    if (osq_manager_wait_names(manager, names, n, ext_deadline(), err,
-                               sizeof err) != 0)
+    int missing = osq_manager_wait_names(manager, names, n, ext_deadline(),
+                                         err, sizeof err);
+    free(list);
+    if (missing != 0) {
+      /* osquery only logs this and runs on without the extension; osqd
+       * stops with its own exit code so a service manager sees it. */
       OSQ_ERR("An error occurred during extension manager startup: Required "
               "extension not found or not loaded: %s",
               err);
-    free(list);
+      fprintf(stderr, "Required extension not found or not loaded: %s\n",
+              err);
+      return OSQ_EXIT_EXTENSION_REQUIRED;
+    }
   }
   return 0;
 }
@@ -411,8 +418,13 @@ int osq_worker_run(bool under_watcher) {
     rc = OSQ_EXIT_CATASTROPHIC;
     goto out;
   }
-  if (!check && !dump)
-    start_extensions(&w, under_watcher);
+  if (!check && !dump) {
+    int erc = start_extensions(&w, under_watcher);
+    if (erc != 0) {
+      rc = erc;
+      goto out;
+    }
+  }
 
   const char *cplugin = osq_flag_str("config_plugin");
   if (!osq_registry_exists(OSQ_REGISTRY_CONFIG, cplugin) &&

@@ -346,6 +346,18 @@ def test_unknown_config_plugin():
     eq(r.returncode, 78, "exit code with the watcher")
 
 
+def test_required_extension_missing():
+    d = osqtest.workdir("osqd-")
+    for watchdog in (False, True):
+        dm = Daemon(d, {"schedule": {}}, watchdog=watchdog,
+                    args=["--extensions_require=nope",
+                          "--extensions_timeout=1"])
+        r = subprocess.run(dm.cmd, capture_output=True, text=True, timeout=60)
+        eq(r.returncode, 79, "exit code (watcher: %s)" % watchdog)
+        check("Required extension not found or not loaded: nope" in r.stderr,
+              r.stderr)
+
+
 def test_bad_config():
     d = osqtest.workdir("osqd-")
     dm = Daemon(d, config_text='{\n "schedule": {\n  "a": {"query": 1,}\n }\n}')
@@ -434,5 +446,6 @@ if __name__ == "__main__":
                        test_sigkill_recovery_worker,
                        test_sigkill_at_random_moments,
                        test_sigterm_interrupts_a_long_query,
-                       test_unknown_config_plugin, test_bad_config,
+                       test_unknown_config_plugin,
+                       test_required_extension_missing, test_bad_config,
                        test_memory_limit_denylist, test_cpu_limit_denylist])
