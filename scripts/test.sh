@@ -9,6 +9,7 @@ echo "== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")
+n_normal=$(cd build && ctest -N | sed -n 's/^Total Tests: //p')
 
 echo "== build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOSQ_SANITIZE=ON >/dev/null
@@ -16,6 +17,8 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j"$jobs")
+n_asan=$(cd build-asan && ctest -N | sed -n 's/^Total Tests: //p')
+n_fuzz=0
 
 if [ -f fuzz/CMakeLists.txt ] && command -v clang >/dev/null; then
   echo "== fuzz (bounded)"
@@ -30,6 +33,8 @@ if [ -f fuzz/CMakeLists.txt ] && command -v clang >/dev/null; then
     "$f" -max_total_time="${FUZZ_SECONDS:-30}" -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix=/tmp/osq-fuzz-$name/crash- \
       /tmp/osq-fuzz-$name $( [ -d "$corpus" ] && echo "$corpus" ) 2>&1 | tail -n 3
+    n_fuzz=$((n_fuzz + 1))
   done
 fi
-echo "== all tests passed"
+echo "== all tests passed: $n_normal tests (RelWithDebInfo), $n_asan tests (ASan+UBSan), $n_fuzz fuzz targets"
+echo "total: $((n_normal + n_asan + n_fuzz)) passed, 0 failed"
