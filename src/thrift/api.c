@@ -155,21 +155,17 @@ static int read_status(osq_treader *r, osq_ext_status *s) {
   return default_str(r, &s->message);
 }
 
-/* struct InternalExtensionInfo { 1: string name, 2: string version,
- *   3: string sdk_version, 4: string min_sdk_version } */
-static void write_info(osq_twriter *w, const osq_ext_info *i) {
-  osq_tw_field(w, OSQ_TT_STRING, 1);
-  osq_tw_cstr(w, i->name);
-  osq_tw_field(w, OSQ_TT_STRING, 2);
-  osq_tw_cstr(w, i->version);
-  osq_tw_field(w, OSQ_TT_STRING, 3);
-  osq_tw_cstr(w, i->sdk_version);
-  osq_tw_field(w, OSQ_TT_STRING, 4);
-  osq_tw_cstr(w, i->min_sdk_version);
+/* Structs whose fields are all strings numbered 1..n. */
+static void write_string_struct(osq_twriter *w, const char *const *vals,
+                                int n) {
+  for (int i = 0; i < n; i++) {
+    osq_tw_field(w, OSQ_TT_STRING, (int16_t)(i + 1));
+    osq_tw_cstr(w, vals[i]);
+  }
   osq_tw_stop(w);
 }
 
-static int read_info(osq_treader *r, osq_ext_info *i) {
+static int read_string_struct(osq_treader *r, char **const *dst, int n) {
   if (osq_tr_struct_enter(r) != OSQ_OK)
     return r->err;
   for (;;) {
@@ -179,57 +175,41 @@ static int read_info(osq_treader *r, osq_ext_info *i) {
       return r->err;
     if (t == OSQ_TT_STOP)
       break;
-    char **dst = t != OSQ_TT_STRING ? NULL
-                 : id == 1          ? &i->name
-                 : id == 2          ? &i->version
-                 : id == 3          ? &i->sdk_version
-                 : id == 4          ? &i->min_sdk_version
-                                    : NULL;
-    if ((dst ? read_str(r, dst) : osq_tr_skip(r, t)) != OSQ_OK)
+    bool ours = t == OSQ_TT_STRING && id >= 1 && id <= n;
+    if ((ours ? read_str(r, dst[id - 1]) : osq_tr_skip(r, t)) != OSQ_OK)
       return r->err;
   }
   osq_tr_struct_leave(r);
-  if (default_str(r, &i->name) || default_str(r, &i->version) ||
-      default_str(r, &i->sdk_version) || default_str(r, &i->min_sdk_version))
-    return r->err;
+  for (int i = 0; i < n; i++)
+    if (default_str(r, dst[i]))
+      return r->err;
   return OSQ_OK;
+}
+
+/* struct InternalExtensionInfo { 1: string name, 2: string version,
+ *   3: string sdk_version, 4: string min_sdk_version } */
+static void write_info(osq_twriter *w, const osq_ext_info *i) {
+  const char *const v[] = {i->name, i->version, i->sdk_version,
+                           i->min_sdk_version};
+  write_string_struct(w, v, 4);
+}
+
+static int read_info(osq_treader *r, osq_ext_info *i) {
+  char **const d[] = {&i->name, &i->version, &i->sdk_version,
+                      &i->min_sdk_version};
+  return read_string_struct(r, d, 4);
 }
 
 /* struct InternalOptionInfo { 1: string value, 2: string default_value,
  *   3: string type } */
 static void write_option(osq_twriter *w, const osq_option *o) {
-  osq_tw_field(w, OSQ_TT_STRING, 1);
-  osq_tw_cstr(w, o->value);
-  osq_tw_field(w, OSQ_TT_STRING, 2);
-  osq_tw_cstr(w, o->default_value);
-  osq_tw_field(w, OSQ_TT_STRING, 3);
-  osq_tw_cstr(w, o->type);
-  osq_tw_stop(w);
+  const char *const v[] = {o->value, o->default_value, o->type};
+  write_string_struct(w, v, 3);
 }
 
 static int read_option(osq_treader *r, osq_option *o) {
-  if (osq_tr_struct_enter(r) != OSQ_OK)
-    return r->err;
-  for (;;) {
-    int t;
-    int16_t id;
-    if (osq_tr_field(r, &t, &id) != OSQ_OK)
-      return r->err;
-    if (t == OSQ_TT_STOP)
-      break;
-    char **dst = t != OSQ_TT_STRING ? NULL
-                 : id == 1          ? &o->value
-                 : id == 2          ? &o->default_value
-                 : id == 3          ? &o->type
-                                    : NULL;
-    if ((dst ? read_str(r, dst) : osq_tr_skip(r, t)) != OSQ_OK)
-      return r->err;
-  }
-  osq_tr_struct_leave(r);
-  if (default_str(r, &o->value) || default_str(r, &o->default_value) ||
-      default_str(r, &o->type))
-    return r->err;
-  return OSQ_OK;
+  char **const d[] = {&o->value, &o->default_value, &o->type};
+  return read_string_struct(r, d, 3);
 }
 
 /* map<string,string> */
