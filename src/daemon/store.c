@@ -181,11 +181,8 @@ int osq_store_delete_query(osq_store *s, const char *name) {
   return step_done(s, st);
 }
 
-size_t osq_store_query_names(osq_store *s, char ***out) {
-  *out = NULL;
-  sqlite3_stmt *st = prep(s, "SELECT name FROM queries ORDER BY name");
-  if (st == NULL)
-    return 0;
+/* Every row's first column, as strings; finalizes st. */
+static size_t first_column(sqlite3_stmt *st, char ***out) {
   size_t n = 0, cap = 0;
   char **v = NULL;
   while (sqlite3_step(st) == SQLITE_ROW) {
@@ -203,6 +200,14 @@ size_t osq_store_query_names(osq_store *s, char ***out) {
   sqlite3_finalize(st);
   *out = v;
   return n;
+}
+
+size_t osq_store_query_names(osq_store *s, char ***out) {
+  *out = NULL;
+  sqlite3_stmt *st = prep(s, "SELECT name FROM queries ORDER BY name");
+  if (st == NULL)
+    return 0;
+  return first_column(st, out);
 }
 
 char *osq_store_get(osq_store *s, const char *key) {
@@ -262,21 +267,5 @@ size_t osq_store_keys(osq_store *s, const char *prefix, char ***out) {
   if (st == NULL)
     return 0;
   sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-  size_t n = 0, cap = 0;
-  char **v = NULL;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    if (n == cap) {
-      cap = cap ? cap * 2 : 8;
-      char **nv = realloc(v, cap * sizeof *nv);
-      if (nv == NULL)
-        break;
-      v = nv;
-    }
-    v[n] = col_dup(st, 0);
-    if (v[n])
-      n++;
-  }
-  sqlite3_finalize(st);
-  *out = v;
-  return n;
+  return first_column(st, out);
 }
