@@ -289,6 +289,21 @@ static int join_row(void *u, sqlite3_stmt *st) {
   return 0;
 }
 
+
+/* ".show" line for a config or logger plugin, with where it reads from. */
+static void show_plugin(FILE *f, const char *label, const char *plugin_flag,
+                        const char *path_flag, const char *tls_flag) {
+  const char *p = osq_flag_str(plugin_flag);
+  fprintf(f, "%13.13s: %s", label, p);
+  if (strcmp(p, "filesystem") == 0)
+    fprintf(f, " (%s)\n", osq_flag_str(path_flag));
+  else if (strcmp(p, "tls") == 0)
+    fprintf(f, " (%s%s)\n", osq_flag_str("tls_hostname"),
+            osq_flag_str(tls_flag));
+  else
+    fputc('\n', f);
+}
+
 static void meta_show(shell *sh) {
   FILE *f = sh->out.out;
   fprintf(f, "osq shell settings\n"
@@ -296,24 +311,10 @@ static void meta_show(shell *sh) {
   meta_version(sh);
   fprintf(f, "\nGeneral settings:\n");
   fprintf(f, "%13.13s: %s\n", "Flagfile", osq_flag_str("flagfile"));
-  const char *cp = osq_flag_str("config_plugin");
-  fprintf(f, "%13.13s: %s", "Config", cp);
-  if (strcmp(cp, "filesystem") == 0)
-    fprintf(f, " (%s)\n", osq_flag_str("config_path"));
-  else if (strcmp(cp, "tls") == 0)
-    fprintf(f, " (%s%s)\n", osq_flag_str("tls_hostname"),
-            osq_flag_str("config_tls_endpoint"));
-  else
-    fputc('\n', f);
-  const char *lp = osq_flag_str("logger_plugin");
-  fprintf(f, "%13.13s: %s", "Logger", lp);
-  if (strcmp(lp, "filesystem") == 0)
-    fprintf(f, " (%s)\n", osq_flag_str("logger_path"));
-  else if (strcmp(lp, "tls") == 0)
-    fprintf(f, " (%s%s)\n", osq_flag_str("tls_hostname"),
-            osq_flag_str("logger_tls_endpoint"));
-  else
-    fputc('\n', f);
+  show_plugin(f, "Config", "config_plugin", "config_path",
+              "config_tls_endpoint");
+  show_plugin(f, "Logger", "logger_plugin", "logger_path",
+              "logger_tls_endpoint");
   fprintf(f, "%13.13s: %s\n", "Distributed",
           osq_flag_str("distributed_plugin"));
   fprintf(f, "%13.13s: %s\n", "Database", "ephemeral");
