@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "loader_fixture.h"
+
 #include "core/flags.h"
 #include "core/log.h"
 #include "ext/loader.h"
@@ -20,7 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[PATH_MAX];
 static char logbuf[65536];
 static size_t loglen;
 
@@ -37,7 +38,7 @@ static void log_clear(void) {
   logbuf[0] = '\0';
 }
 
-static void put_file(const char *path, const char *text, size_t len,
+static void put_bytes(const char *path, const char *text, size_t len,
                      mode_t mode) {
   unlink(path);
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -50,7 +51,7 @@ static void put_file(const char *path, const char *text, size_t len,
 static void put_ext(const char *name) {
   char p[PATH_MAX];
   snprintf(p, sizeof p, "%s/%s", dir, name);
-  put_file(p, "#!/bin/sh\nexit 0\n", 17, 0755);
+  put_bytes(p, "#!/bin/sh\nexit 0\n", 17, 0755);
 }
 
 typedef struct seen {
@@ -70,11 +71,7 @@ static void collect(const char *path, unsigned line, void *u) {
 
 static int setup(void **state) {
   (void)state;
-  char cwd[PATH_MAX];
-  assert_non_null(getcwd(cwd, sizeof cwd));
-  snprintf(dir, sizeof dir, "%s/loader_auto_XXXXXX", cwd);
-  assert_non_null(mkdtemp(dir));
-  chmod(dir, 0755);
+  scratch_make("loader_auto");
   osq_log_set_sink(sink, NULL);
   return 0;
 }
@@ -82,9 +79,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   (void)state;
   osq_log_set_sink(NULL, NULL);
-  char cmd[PATH_MAX + 16];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return scratch_remove();
 }
 
 static void test_parse_lines(void **state) {
@@ -184,7 +179,7 @@ static void test_read_file_with_dir(void **state) {
            "# autoload\n%s\n%s/single.ext\n%s/single.ext\n%s/loose.ext\n"
            "%s/missing.ext\n",
            sub, dir, dir, dir, dir);
-  put_file(file, text, strlen(text), 0644);
+  put_bytes(file, text, strlen(text), 0644);
 
   osq_loader *l = osq_loader_new("/x/osq.em");
   char err[1024];

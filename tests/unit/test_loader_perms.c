@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "loader_fixture.h"
+
 #include "core/flags.h"
 #include "ext/loader.h"
 
@@ -26,20 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[PATH_MAX];
-
-static void put_file(const char *path, const char *text, mode_t mode) {
-  unlink(path);
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  assert_true(fd >= 0);
-  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-  close(fd);
-  assert_int_equal(chmod(path, mode), 0);
-}
-
-static void pathf(char *out, const char *name) {
-  snprintf(out, PATH_MAX, "%s/%s", dir, name);
-}
 
 static osq_perm_rule check(const char *path, unsigned flags, char *err) {
   int fd = -1;
@@ -62,19 +50,13 @@ static void expect(const char *path, unsigned flags, osq_perm_rule rule,
 
 static int setup(void **state) {
   (void)state;
-  char cwd[PATH_MAX];
-  assert_non_null(getcwd(cwd, sizeof cwd));
-  snprintf(dir, sizeof dir, "%s/loader_perms_XXXXXX", cwd);
-  assert_non_null(mkdtemp(dir));
-  assert_int_equal(chmod(dir, 0755), 0);
+  scratch_make("loader_perms");
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[PATH_MAX + 16];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return scratch_remove();
 }
 
 static void test_ok(void **state) {

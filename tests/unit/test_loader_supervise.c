@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "loader_fixture.h"
+
 #include "core/flags.h"
 #include "core/log.h"
 #include "ext/loader.h"
@@ -26,7 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[PATH_MAX];
 
 /* ---- captured status log -------------------------------------------- */
 
@@ -81,19 +82,6 @@ static int64_t now_ms(void) {
 static void tick(void) {
   struct timespec ts = {0, 10 * 1000000L};
   nanosleep(&ts, NULL);
-}
-
-static void put_file(const char *path, const char *text, mode_t mode) {
-  unlink(path);
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  assert_true(fd >= 0);
-  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-  close(fd);
-  assert_int_equal(chmod(path, mode), 0);
-}
-
-static void pathf(char *out, const char *name) {
-  snprintf(out, PATH_MAX, "%s/%s", dir, name);
 }
 
 /* Alive and not a zombie. */
@@ -188,11 +176,7 @@ static bool wait_state(osq_loader *l, osq_ext_state st, int ms) {
 
 static int setup(void **state) {
   (void)state;
-  char cwd[PATH_MAX];
-  assert_non_null(getcwd(cwd, sizeof cwd));
-  snprintf(dir, sizeof dir, "%s/loader_sup_XXXXXX", cwd);
-  assert_non_null(mkdtemp(dir));
-  chmod(dir, 0755);
+  scratch_make("loader_sup");
   osq_log_set_sink(sink, NULL);
   return 0;
 }
@@ -200,9 +184,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   (void)state;
   osq_log_set_sink(NULL, NULL);
-  char cmd[PATH_MAX + 16];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return scratch_remove();
 }
 
 /* ---- tests ----------------------------------------------------------- */
