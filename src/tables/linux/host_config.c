@@ -38,6 +38,7 @@ static const osq_column cron_columns[] = {
     {"hour", OSQ_TYPE_TEXT, 0},        {"day_of_month", OSQ_TYPE_TEXT, 0},
     {"month", OSQ_TYPE_TEXT, 0},       {"day_of_week", OSQ_TYPE_TEXT, 0},
     {"command", OSQ_TYPE_TEXT, 0},     {"path", OSQ_TYPE_TEXT, 0},
+    {"pid_with_namespace", OSQ_TYPE_INTEGER, OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
 };
 
 static char *skip_ws(char *p) {
@@ -144,6 +145,7 @@ static const osq_column suid_columns[] = {
     {"username", OSQ_TYPE_TEXT, 0},
     {"groupname", OSQ_TYPE_TEXT, 0},
     {"permissions", OSQ_TYPE_TEXT, 0},
+    {"pid_with_namespace", OSQ_TYPE_INTEGER, OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
 };
 
 #define SUID_DEPTH 8
@@ -236,6 +238,8 @@ static const osq_column sysctl_columns[] = {
     {"current_value", OSQ_TYPE_TEXT, 0},
     {"config_value", OSQ_TYPE_TEXT, 0},
     {"type", OSQ_TYPE_TEXT, 0},
+    /* macOS-only in osquery: hidden, NULL */
+    {"field_name", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
 };
 
 #define SYSCTL_DEPTH 10

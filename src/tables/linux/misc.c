@@ -24,7 +24,7 @@ const char *osq_tables_mounts_path = "/proc/mounts";
 enum { K_VERSION, K_ARGUMENTS, K_PATH, K_DEVICE };
 
 static const osq_column kernel_columns[] = {
-    {"version", OSQ_TYPE_TEXT, 0},
+    {"version", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_VERSION},
     {"arguments", OSQ_TYPE_TEXT, 0},
     {"path", OSQ_TYPE_TEXT, 0},
     {"device", OSQ_TYPE_TEXT, 0},

@@ -41,7 +41,7 @@ static bool parse_hex_u32(const char *s, uint32_t *out) {
 
 static const osq_column arp_columns[] = {
     {"address", OSQ_TYPE_TEXT, 0},
-    {"mac", OSQ_TYPE_TEXT, 0},
+    {"mac", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_NOCASE},
     {"interface", OSQ_TYPE_TEXT, 0},
     {"permanent", OSQ_TYPE_TEXT, 0},
 };

@@ -100,11 +100,13 @@ const osq_table_plugin osq_table_interface_addresses = {
 enum {
   D_INTERFACE, D_MAC, D_TYPE, D_MTU, D_METRIC, D_FLAGS, D_IPACKETS,
   D_OPACKETS, D_IBYTES, D_OBYTES, D_IERRORS, D_OERRORS, D_IDROPS, D_ODROPS,
-  D_COLLISIONS, D_LAST_CHANGE, D_LINK_SPEED, D_PCI_SLOT, D_COUNT
+  D_COLLISIONS, D_LAST_CHANGE, D_LINK_SPEED, D_PCI_SLOT,
+  /* osquery declares 17 Windows columns here: hidden, NULL */
+  D_WINDOWS_FIRST, D_COUNT = D_WINDOWS_FIRST + 17
 };
 
 static const osq_column detail_columns[] = {
-    {"interface", OSQ_TYPE_TEXT, 0},  {"mac", OSQ_TYPE_TEXT, 0},
+    {"interface", OSQ_TYPE_TEXT, 0},  {"mac", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_NOCASE},
     {"type", OSQ_TYPE_INTEGER, 0},    {"mtu", OSQ_TYPE_INTEGER, 0},
     {"metric", OSQ_TYPE_INTEGER, 0},  {"flags", OSQ_TYPE_INTEGER, 0},
     {"ipackets", OSQ_TYPE_BIGINT, 0}, {"opackets", OSQ_TYPE_BIGINT, 0},
@@ -115,6 +117,23 @@ static const osq_column detail_columns[] = {
     {"last_change", OSQ_TYPE_BIGINT, 0},
     {"link_speed", OSQ_TYPE_BIGINT, 0},
     {"pci_slot", OSQ_TYPE_TEXT, 0},
+    {"friendly_name", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"description", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"manufacturer", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"connection_id", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"connection_status", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"enabled", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
+    {"physical_adapter", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
+    {"speed", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
+    {"service", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"dhcp_enabled", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
+    {"dhcp_lease_expires", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"dhcp_lease_obtained", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"dhcp_server", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"dns_domain", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"dns_domain_suffix_search_order", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"dns_host_name", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"dns_server_search_order", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
 };
 
 _Static_assert(sizeof detail_columns / sizeof *detail_columns == D_COUNT,

@@ -168,7 +168,7 @@ enum { M_PID, M_START, M_END, M_PERMISSIONS, M_OFFSET, M_DEVICE, M_INODE,
        M_PATH, M_PSEUDO };
 
 static const osq_column map_columns[] = {
-    {"pid", OSQ_TYPE_INTEGER, OSQ_COL_INDEX},
+    {"pid", OSQ_TYPE_INTEGER, OSQ_COL_INDEX | OSQ_COL_OPTIMIZED},
     {"start", OSQ_TYPE_TEXT, 0},
     {"end", OSQ_TYPE_TEXT, 0},
     {"permissions", OSQ_TYPE_TEXT, 0},

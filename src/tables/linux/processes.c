@@ -27,11 +27,12 @@ enum {
   C_EUID, C_EGID, C_SUID, C_SGID, C_ON_DISK, C_WIRED_SIZE, C_RESIDENT_SIZE,
   C_TOTAL_SIZE, C_USER_TIME, C_SYSTEM_TIME, C_DISK_BYTES_READ,
   C_DISK_BYTES_WRITTEN, C_START_TIME, C_PARENT, C_PGROUP, C_THREADS, C_NICE,
-  C_CGROUP_PATH,
   /* other platforms' columns, hidden as osquery declares them */
   C_ELEVATED_TOKEN, C_SECURE_PROCESS, C_PROTECTION_TYPE, C_VIRTUAL_PROCESS,
   C_ELAPSED_TIME, C_HANDLE_COUNT, C_PERCENT_PROCESSOR_TIME, C_UPID, C_UPPID,
   C_CPU_TYPE, C_CPU_SUBTYPE, C_TRANSLATED,
+  /* Linux's own, declared after the others in osquery's spec */
+  C_CGROUP_PATH,
   C_COUNT
 };
 
@@ -62,7 +63,6 @@ static const osq_column columns[] = {
     {"pgroup", OSQ_TYPE_BIGINT, 0},
     {"threads", OSQ_TYPE_INTEGER, 0},
     {"nice", OSQ_TYPE_INTEGER, 0},
-    {"cgroup_path", OSQ_TYPE_TEXT, 0},
     {"elevated_token", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
     {"secure_process", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
     {"protection_type", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
@@ -75,6 +75,7 @@ static const osq_column columns[] = {
     {"cpu_type", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
     {"cpu_subtype", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
     {"translated", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
+    {"cgroup_path", OSQ_TYPE_TEXT, 0},
 };
 
 _Static_assert(sizeof columns / sizeof *columns == C_COUNT, "columns");

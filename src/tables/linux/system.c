@@ -22,12 +22,13 @@ enum {
   S_CPU_PHYSICAL_CORES, S_CPU_LOGICAL_CORES, S_CPU_SOCKETS, S_CPU_MICROCODE,
   S_PHYSICAL_MEMORY, S_HARDWARE_VENDOR, S_HARDWARE_MODEL, S_HARDWARE_VERSION,
   S_HARDWARE_SERIAL, S_BOARD_VENDOR, S_BOARD_MODEL, S_BOARD_VERSION,
-  S_BOARD_SERIAL, S_COMPUTER_NAME, S_LOCAL_HOSTNAME, S_COUNT
+  S_BOARD_SERIAL, S_COMPUTER_NAME, S_LOCAL_HOSTNAME,
+  S_EMULATED_CPU_TYPE, S_COUNT
 };
 
 static const osq_column sysinfo_columns[] = {
     {"hostname", OSQ_TYPE_TEXT, 0},
-    {"uuid", OSQ_TYPE_TEXT, 0},
+    {"uuid", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_NOCASE},
     {"cpu_type", OSQ_TYPE_TEXT, 0},
     {"cpu_subtype", OSQ_TYPE_TEXT, 0},
     {"cpu_brand", OSQ_TYPE_TEXT, 0},
@@ -46,6 +47,8 @@ static const osq_column sysinfo_columns[] = {
     {"board_serial", OSQ_TYPE_TEXT, 0},
     {"computer_name", OSQ_TYPE_TEXT, 0},
     {"local_hostname", OSQ_TYPE_TEXT, 0},
+    /* Windows-only in osquery: hidden, NULL */
+    {"emulated_cpu_type", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
 };
 
 _Static_assert(sizeof sysinfo_columns / sizeof *sysinfo_columns == S_COUNT,

@@ -137,7 +137,7 @@ static const osq_column block_columns[] = {
     {"serial", OSQ_TYPE_TEXT, 0},
     {"size", OSQ_TYPE_BIGINT, 0},
     {"block_size", OSQ_TYPE_INTEGER, 0},
-    {"uuid", OSQ_TYPE_TEXT, 0},
+    {"uuid", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_NOCASE},
     {"type", OSQ_TYPE_TEXT, 0},
     {"label", OSQ_TYPE_TEXT, 0},
 };

@@ -85,6 +85,7 @@ static const osq_column key_columns[] = {
     {"options", OSQ_TYPE_TEXT, 0},
     {"comment", OSQ_TYPE_TEXT, 0},
     {"key_file", OSQ_TYPE_TEXT, 0},
+    {"pid_with_namespace", OSQ_TYPE_INTEGER, OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
 };
 
 static bool is_key_type(const char *s, size_t n) {
@@ -265,7 +266,7 @@ const osq_table_plugin osq_table_shell_history = {
 /* ---- known_hosts ------------------------------------------------------ */
 
 static const osq_column kh_columns[] = {
-    {"uid", OSQ_TYPE_BIGINT, OSQ_COL_ADDITIONAL},
+    {"uid", OSQ_TYPE_BIGINT, OSQ_COL_INDEX | OSQ_COL_OPTIMIZED},
     {"key", OSQ_TYPE_TEXT, 0},
     {"key_file", OSQ_TYPE_TEXT, 0},
 };

@@ -22,7 +22,9 @@
 enum {
   C_PATH, C_DIRECTORY, C_FILENAME, C_INODE, C_UID, C_GID, C_MODE, C_DEVICE,
   C_SIZE, C_BLOCK_SIZE, C_ATIME, C_MTIME, C_CTIME, C_BTIME, C_HARD_LINKS,
-  C_SYMLINK, C_TYPE, C_SYMLINK_TARGET_PATH, C_PID_WITH_NAMESPACE,
+  C_SYMLINK, C_TYPE, C_SYMLINK_TARGET_PATH,
+  /* osquery declares 13 Windows and macOS columns here: hidden, NULL */
+  C_FOREIGN_FIRST, C_PID_WITH_NAMESPACE = C_FOREIGN_FIRST + 13,
   C_MOUNT_NAMESPACE_ID, C_COUNT
 };
 
@@ -46,6 +48,21 @@ static const osq_column columns[] = {
     {"symlink", OSQ_TYPE_INTEGER, 0},
     {"type", OSQ_TYPE_TEXT, 0},
     {"symlink_target_path", OSQ_TYPE_TEXT, 0},
+    /* Windows */
+    {"attributes", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"volume_serial", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"file_id", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"file_version", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN | OSQ_COL_COLLATE_VERSION},
+    {"product_version", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN | OSQ_COL_COLLATE_VERSION},
+    {"original_filename", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"shortcut_target_path", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"shortcut_target_type", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"shortcut_target_location", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"shortcut_start_in", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"shortcut_run", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"shortcut_comment", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    /* macOS */
+    {"bsd_flags", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
     {"pid_with_namespace", OSQ_TYPE_INTEGER,
      OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
     {"mount_namespace_id", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},

@@ -186,7 +186,7 @@ static const osq_column columns[] = {
     {"uuid", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_NOCASE},
     {"instance_id", OSQ_TYPE_TEXT, 0},
     {"version", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_VERSION},
-    {"config_hash", OSQ_TYPE_TEXT, 0},
+    {"config_hash", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_NOCASE},
     {"config_valid", OSQ_TYPE_INTEGER, 0},
     {"extensions", OSQ_TYPE_TEXT, 0},
     {"build_platform", OSQ_TYPE_TEXT, 0},

@@ -8,7 +8,7 @@
 enum {
   C_WEEKDAY, C_YEAR, C_MONTH, C_DAY, C_HOUR, C_MINUTES, C_SECONDS,
   C_TIMEZONE, C_LOCAL_TIMEZONE, C_UNIX_TIME, C_TIMESTAMP, C_DATETIME,
-  C_ISO_8601, C_DATE_TIME, C_WIN_TIMESTAMP,
+  C_DATE_TIME, C_ISO_8601, C_WIN_TIMESTAMP,
 };
 
 static const osq_column columns[] = {
@@ -24,9 +24,9 @@ static const osq_column columns[] = {
     {"unix_time", OSQ_TYPE_INTEGER, 0},
     {"timestamp", OSQ_TYPE_TEXT, 0},
     {"datetime", OSQ_TYPE_TEXT, 0},
-    {"iso_8601", OSQ_TYPE_TEXT, 0},
     /* osquery's hidden alias of datetime */
     {"date_time", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"iso_8601", OSQ_TYPE_TEXT, 0},
     /* Windows-only in osquery: declared hidden so queries still parse */
     {"win_timestamp", OSQ_TYPE_BIGINT, OSQ_COL_HIDDEN},
 };

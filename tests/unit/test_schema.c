@@ -1,0 +1,305 @@
+/* Every table osq registers has osquery's schema: the columns, types,
+ * options, collations and aliases in schema/linux.schema (osquery's Linux
+ * table specs, written down as facts). Tables osq adds of its own carry
+ * the "osq_" prefix and are not checked. All mismatches are reported at
+ * once, so one run lists everything a table still lacks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/flags.h"
+#include "daemon/scheduler.h"
+#include "registry/registry.h"
+#include "sql/sql.h"
+#include "tables/tables.h"
+
+#define MAX_TABLES 512
+#define MAX_COLUMNS 128
+
+typedef struct spec_column {
+  char name[64];
+  char type[32];
+  uint32_t options; /* OSQ_COL_* bits, collation included */
+} spec_column;
+
+typedef struct spec_table {
+  char name[64];
+  char aliases[128]; /* comma-separated, as in the file */
+  uint32_t attributes;
+  spec_column columns[MAX_COLUMNS];
+  size_t ncolumns;
+} spec_table;
+
+static spec_table specs[MAX_TABLES];
+static size_t nspecs;
+
+static const struct {
+  const char *word;
+  uint32_t bit;
+} column_words[] = {
+    {"index", OSQ_COL_INDEX},
+    {"required", OSQ_COL_REQUIRED},
+    {"additional", OSQ_COL_ADDITIONAL},
+    {"optimized", OSQ_COL_OPTIMIZED},
+    {"hidden", OSQ_COL_HIDDEN},
+    {"collate=binary", OSQ_COL_COLLATE_BINARY},
+    {"collate=nocase", OSQ_COL_COLLATE_NOCASE},
+    {"collate=rtrim", OSQ_COL_COLLATE_RTRIM},
+    {"collate=version", OSQ_COL_COLLATE_VERSION},
+    {"collate=version_arch", OSQ_COL_COLLATE_VERSION_ARCH},
+    {"collate=version_dpkg", OSQ_COL_COLLATE_VERSION_DPKG},
+    {"collate=version_rhel", OSQ_COL_COLLATE_VERSION_RHEL},
+};
+
+/* Table attributes osq models; the others (no_pkey, strongly_typed_rows)
+ * shape osquery's own SQL and have no bit here. */
+static const struct {
+  const char *word;
+  uint32_t bit;
+} table_words[] = {
+    {"utility", OSQ_TABLE_UTILITY},
+    {"cacheable", OSQ_TABLE_CACHEABLE},
+    {"event_subscriber", OSQ_TABLE_EVENT_BASED},
+    {"user_data", OSQ_TABLE_USER_BASED},
+};
+
+static uint32_t word_bits(const char *list, bool table) {
+  uint32_t bits = 0;
+  char copy[256];
+  snprintf(copy, sizeof copy, "%s", list);
+  for (char *save, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    size_t n = table ? sizeof table_words / sizeof table_words[0] : 0;
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(w, table_words[i].word) == 0)
+        bits |= table_words[i].bit;
+  }
+  return bits;
+}
+
+static void parse_column(spec_table *t, char *line, int lineno) {
+  if (t == NULL || t->ncolumns == MAX_COLUMNS)
+    fail_msg("schema/linux.schema:%d: column outside a table or too many", lineno);
+  spec_column *c = &t->columns[t->ncolumns++];
+  char *save;
+  char *name = strtok_r(line, " ", &save);
+  char *type = strtok_r(NULL, " ", &save);
+  if (name == NULL || type == NULL)
+    fail_msg("schema/linux.schema:%d: want NAME TYPE", lineno);
+  snprintf(c->name, sizeof c->name, "%s", name);
+  snprintf(c->type, sizeof c->type, "%s", type);
+  for (char *u = c->type; *u; u++)
+    if (*u == '_')
+      *u = ' ';
+  for (char *w = strtok_r(NULL, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+    if (strncmp(w, "alias_of=", 9) == 0 || strncmp(w, "foreign=", 8) == 0)
+      continue; /* both are hidden columns; "hidden" says so */
+    bool known = false;
+    for (size_t i = 0; i < sizeof column_words / sizeof column_words[0]; i++)
+      if (strcmp(w, column_words[i].word) == 0) {
+        c->options |= column_words[i].bit;
+        known = true;
+      }
+    if (!known)
+      fail_msg("schema/linux.schema:%d: unknown column option '%s'", lineno, w);
+  }
+}
+
+static void load_specs(void) {
+  FILE *f = fopen(OSQ_SOURCE_DIR "/schema/linux.schema", "r");
+  assert_non_null(f);
+  char line[512];
+  int lineno = 0;
+  spec_table *t = NULL;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    line[strcspn(line, "\n")] = '\0';
+    if (line[0] == '#' || line[0] == '\0')
+      continue;
+    if (line[0] == ' ') {
+      parse_column(t, line + 2, lineno);
+      continue;
+    }
+    assert_true(nspecs < MAX_TABLES);
+    t = &specs[nspecs++];
+    char *save;
+    strtok_r(line, " ", &save); /* "table" */
+    snprintf(t->name, sizeof t->name, "%s", strtok_r(NULL, " ", &save));
+    for (char *w = strtok_r(NULL, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+      if (strncmp(w, "attrs=", 6) == 0)
+        t->attributes = word_bits(w + 6, true);
+      else if (strncmp(w, "aliases=", 8) == 0)
+        snprintf(t->aliases, sizeof t->aliases, "%s", w + 8);
+    }
+  }
+  fclose(f);
+  assert_true(nspecs > 100);
+}
+
+static const spec_table *find_spec(const char *name) {
+  for (size_t i = 0; i < nspecs; i++)
+    if (strcmp(specs[i].name, name) == 0)
+      return &specs[i];
+  return NULL;
+}
+
+/* Mismatches accumulate here and fail the test once, at the end. */
+static char report[1 << 16];
+static size_t nreport;
+static int nmismatch;
+
+__attribute__((format(printf, 1, 2))) static void mismatch(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (nreport < sizeof report - 1) {
+    int n = vsnprintf(report + nreport, sizeof report - nreport, fmt, ap);
+    if (n > 0)
+      nreport += (size_t)n;
+    if (nreport >= sizeof report)
+      nreport = sizeof report - 1;
+  }
+  va_end(ap);
+  nmismatch++;
+}
+
+static void options_text(uint32_t bits, char *out, size_t len) {
+  out[0] = '\0';
+  for (size_t i = 0; i < sizeof column_words / sizeof column_words[0]; i++)
+    if (bits & column_words[i].bit) {
+      size_t used = strlen(out);
+      snprintf(out + used, len - used, "%s%s", used ? " " : "", column_words[i].word);
+    }
+  if (out[0] == '\0')
+    snprintf(out, len, "-");
+}
+
+static void compare_aliases(const osq_table_plugin *tp, const spec_table *s) {
+  char have[128] = "";
+  for (const char *const *a = tp->aliases; a && *a; a++) {
+    size_t used = strlen(have);
+    snprintf(have + used, sizeof have - used, "%s%s", used ? "," : "", *a);
+  }
+  if (strcmp(have, s->aliases) != 0)
+    mismatch("%s: aliases '%s', osquery has '%s'\n", s->name, have, s->aliases);
+}
+
+static void compare_table(const osq_table_plugin *tp, const spec_table *s) {
+  uint32_t modelled = OSQ_TABLE_UTILITY | OSQ_TABLE_CACHEABLE |
+                      OSQ_TABLE_EVENT_BASED | OSQ_TABLE_USER_BASED;
+  if ((tp->attributes & modelled) != s->attributes)
+    mismatch("%s: attributes 0x%x, osquery has 0x%x\n", s->name,
+             tp->attributes & modelled, s->attributes);
+  compare_aliases(tp, s);
+  size_t n = tp->ncolumns > s->ncolumns ? tp->ncolumns : s->ncolumns;
+  for (size_t i = 0; i < n; i++) {
+    const osq_column *have = i < tp->ncolumns ? &tp->columns[i] : NULL;
+    const spec_column *want = i < s->ncolumns ? &s->columns[i] : NULL;
+    if (have == NULL) {
+      mismatch("%s: column %zu '%s' missing\n", s->name, i, want->name);
+      continue;
+    }
+    if (want == NULL) {
+      mismatch("%s: column %zu '%s' is not osquery's\n", s->name, i, have->name);
+      continue;
+    }
+    if (strcmp(have->name, want->name) != 0) {
+      mismatch("%s: column %zu is '%s', osquery has '%s'\n", s->name, i,
+               have->name, want->name);
+      continue;
+    }
+    if (strcmp(osq_type_name(have->type), want->type) != 0)
+      mismatch("%s.%s: type %s, osquery has %s\n", s->name, want->name,
+               osq_type_name(have->type), want->type);
+    if (have->options != want->options) {
+      char h[128], w[128];
+      options_text(have->options, h, sizeof h);
+      options_text(want->options, w, sizeof w);
+      mismatch("%s.%s: options '%s', osquery has '%s'\n", s->name, want->name, h, w);
+    }
+  }
+}
+
+static int collect_xinfo(void *u, sqlite3_stmt *st) {
+  /* table_xinfo: cid, name, type, notnull, dflt_value, pk, hidden */
+  char *out = u;
+  size_t used = strlen(out);
+  snprintf(out + used, 8192 - used, "%s %s %d\n",
+           (const char *)sqlite3_column_text(st, 1),
+           (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 6) != 0);
+  return 0;
+}
+
+/* What SQLite itself reports must agree with the declaration too. */
+static void compare_sql(osq_db *db, const spec_table *s) {
+  char sql[128], got[8192] = "", want[8192] = "";
+  snprintf(sql, sizeof sql, "PRAGMA table_xinfo(%s)", s->name);
+  osq_sql_sink sink = {.row = collect_xinfo, .u = got};
+  char *msg = NULL;
+  if (osq_db_exec(db, sql, &sink, &msg) != SQLITE_OK) {
+    mismatch("%s: %s: %s\n", s->name, sql, msg ? msg : "?");
+    free(msg);
+    return;
+  }
+  for (size_t i = 0; i < s->ncolumns; i++) {
+    size_t used = strlen(want);
+    snprintf(want + used, sizeof want - used, "%s %s %d\n", s->columns[i].name,
+             s->columns[i].type, (s->columns[i].options & OSQ_COL_HIDDEN) != 0);
+  }
+  /* report the first line that differs */
+  const char *g = got, *w = want;
+  while (*g && *g == *w)
+    g++, w++;
+  while (g > got && g[-1] != '\n')
+    g--, w--;
+  if (*g || *w)
+    mismatch("%s: PRAGMA table_xinfo has '%.*s', osquery has '%.*s'\n", s->name,
+             (int)strcspn(g, "\n"), g, (int)strcspn(w, "\n"), w);
+}
+
+static void test_every_table_has_osquerys_schema(void **state) {
+  (void)state;
+  load_specs();
+  osq_flags_init(OSQ_PERSONALITY_DAEMON);
+  osq_registry_reset();
+  assert_int_equal(osq_tables_register_builtin(), OSQ_OK);
+  assert_int_equal(osq_sched_register_tables(), 0);
+  char err[256];
+  osq_db *db = osq_db_open(err, sizeof err);
+  if (db == NULL)
+    fail_msg("osq_db_open: %s", err);
+
+  const osq_plugin **list;
+  size_t n = osq_registry_list(OSQ_REGISTRY_TABLE, &list);
+  size_t checked = 0;
+  for (size_t i = 0; i < n; i++) {
+    const osq_table_plugin *tp = list[i]->u.table;
+    const spec_table *s = find_spec(tp->name);
+    if (s == NULL) {
+      if (strncmp(tp->name, "osq_", 4) != 0)
+        mismatch("%s: not an osquery Linux table and not named osq_*\n", tp->name);
+      continue;
+    }
+    compare_table(tp, s);
+    compare_sql(db, s);
+    checked++;
+  }
+  osq_registry_list_free(list, n);
+  osq_db_close(db);
+  print_message("checked %zu tables against schema/linux.schema\n", checked);
+  if (nmismatch) {
+    fputs(report, stderr);
+    fail_msg("%d schema mismatches (listed above)", nmismatch);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_every_table_has_osquerys_schema),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
