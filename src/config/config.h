@@ -1,4 +1,4 @@
-/* The daemon's configuration (osquery-host.md §2): sources from a config
+/* The daemon's configuration (docs/compat.md §2): sources from a config
  * plugin, parsed and merged into packs of scheduled queries, options and
  * decorators.
  *

@@ -1,5 +1,5 @@
 /* Status log: glog-shaped lines on stderr, and a sink through which osqd
- * forwards status lines to logger plugins (osquery-host.md §3.7). */
+ * forwards status lines to logger plugins (docs/compat.md §3.6). */
 #ifndef OSQ_LOG_H
 #define OSQ_LOG_H
 

@@ -1,4 +1,4 @@
-/* osqd's two roles (osquery-host.md §4.1): the worker runs the config,
+/* osqd's two roles (docs/compat.md §4.1): the worker runs the config,
  * scheduler, loggers and extension manager; the watcher forks the worker
  * (same binary, env OSQUERY_WORKER), supervises it and the autoloaded
  * extensions, and respawns with back-off. --disable_watchdog runs the

@@ -1,5 +1,5 @@
 /* Differential results with osquery's epoch and counter rules
- * (osquery-host.md §3.2).
+ * (docs/compat.md §3.2).
  *
  * Two steps so that a kill at any moment loses nothing: prepare computes
  * what to log from the stored rows; the caller hands the lines to the

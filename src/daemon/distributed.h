@@ -1,4 +1,4 @@
-/* Distributed queries (osquery-wire.md §4.4): ask the --distributed_plugin
+/* Distributed queries (docs/protocol.md §5.4): ask the --distributed_plugin
  * for queries, run them, write the results back. */
 #ifndef OSQ_DAEMON_DISTRIBUTED_H
 #define OSQ_DAEMON_DISTRIBUTED_H

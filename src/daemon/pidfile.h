@@ -1,4 +1,4 @@
-/* --pidfile: osquery's rules (osquery-host.md §8): O_CREAT|O_RDWR|O_APPEND
+/* --pidfile: osquery's rules (docs/compat.md §4.2): O_CREAT|O_RDWR|O_APPEND
  * mode 0600, an exclusive non-blocking flock held for the life of the
  * process, the decimal pid written without a newline. */
 #ifndef OSQ_DAEMON_PIDFILE_H

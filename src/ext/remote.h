@@ -1,5 +1,5 @@
 /* Plugins that live in an extension process: local plugin structs whose
- * callbacks make the Thrift `call` (osquery-wire.md §4), over the
+ * callbacks make the Thrift `call` (docs/protocol.md §5), over the
  * extension's connection pool with a per-call deadline. */
 #ifndef OSQ_REMOTE_H
 #define OSQ_REMOTE_H

@@ -1,4 +1,4 @@
-/* Result formatting for osqi: osquery's output modes (osquery-host.md §5.4).
+/* Result formatting for osqi: osquery's output modes (docs/compat.md §5.3).
  *
  * Pure formatting: no SQLite here, so it can be unit-tested. Rows stream
  * straight to the FILE in every mode but pretty, which needs the column

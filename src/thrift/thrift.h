@@ -1,5 +1,5 @@
 /* Thrift binary protocol over a buffered UNIX stream socket, unframed, as
- * osquery speaks it (osquery-wire.md §2). Decoding is bounded: a maximum
+ * osquery speaks it (docs/protocol.md §2). Decoding is bounded: a maximum
  * message size, container counts checked against the bytes that may still
  * come, a recursion limit. Writes strict headers; reads both forms.
  *
