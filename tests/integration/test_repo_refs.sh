@@ -35,43 +35,47 @@ for f in "${files[@]}"; do
 done
 ((have_design)) || outside+='|DESIGN\.md'
 
-bench_uses_anchor=0
+# Files to read: all but this one (it names the patterns) and non-files.
+scan=()
 for f in "${files[@]}"; do
-  [[ $f == "$self" || ! -f $f ]] && continue
-  while IFS= read -r hit; do
-    text=${hit#*:*:}
-    if [[ $f == bench/* ]]; then
-      # the anchor harness is a tool bench/ may run; nothing else outside
-      rest=${text//..\/shared\/anchor/}
-      if [[ $rest != "$text" ]]; then
-        bench_uses_anchor=1
-        grep -qE "$outside" <<<"$rest" || continue
-      fi
-    fi
-    offend "$hit" "path outside the repository"
-  done < <(grep -InE "$outside" -- "$f" 2>/dev/null | sed "s|^|$f:|")
+  [[ $f != "$self" && -f $f ]] && scan+=("$f")
 done
+grep_all() { # grep -H over every scanned file; extra args first
+  printf '%s\0' "${scan[@]}" | xargs -0 grep -HI "$@" -- 2>/dev/null
+}
+
+bench_uses_anchor=0
+while IFS= read -r hit; do
+  f=${hit%%:*}
+  text=${hit#*:*:}
+  if [[ $f == bench/* ]]; then
+    # the anchor harness is a tool bench/ may run; nothing else outside
+    rest=${text//..\/shared\/anchor/}
+    if [[ $rest != "$text" ]]; then
+      bench_uses_anchor=1
+      grep -qE "$outside" <<<"$rest" || continue
+    fi
+  fi
+  offend "$hit" "path outside the repository"
+done < <(grep_all -nE "$outside")
 if ((bench_uses_anchor)) &&
    ! grep -q '^## Without the anchor harness' bench/README.md 2>/dev/null; then
   offend "bench/README.md" "bench/ uses ../shared/anchor but has no '## Without the anchor harness' section"
 fi
 
 # ---- 2. docs/NAME.md citations and relative Markdown links --------------
-for f in "${files[@]}"; do
-  [[ $f == "$self" || ! -f $f ]] && continue
-  while IFS=: read -r line doc; do
-    [[ -f $doc ]] || offend "$f:$line: $doc" "no such file in the repository"
-  done < <(grep -InoE 'docs/[A-Za-z0-9_-]+\.md' -- "$f" 2>/dev/null)
+while IFS=: read -r f line doc; do
+  [[ -f $doc ]] || offend "$f:$line: $doc" "no such file in the repository"
+done < <(grep_all -noE 'docs/[A-Za-z0-9_-]+\.md')
+while IFS=: read -r f line link; do
   [[ $f == *.md ]] || continue
-  dir=$(dirname "$f")
-  while IFS=: read -r line link; do
-    target=${link#](}
-    target=${target%)}
-    target=${target%%#*}
-    [[ -z $target || $target == *://* || $target == mailto:* ]] && continue
-    [[ -e $dir/$target ]] || offend "$f:$line: $target" "link to a file that does not exist"
-  done < <(grep -noE '\]\([^)[:space:]]+\)' -- "$f")
-done
+  target=${link#](}
+  target=${target%)}
+  target=${target%%#*}
+  [[ -z $target || $target == *://* || $target == mailto:* ]] && continue
+  [[ -e $(dirname "$f")/$target ]] ||
+    offend "$f:$line: $target" "link to a file that does not exist"
+done < <(grep_all -noE '\]\([^)[:space:]]+\)')
 
 # ---- 3. section numbers cited in protocol.md / compat.md ----------------
 sections() { # the N, N.M of "## N." / "### N.M" headings
@@ -82,20 +86,18 @@ for doc in protocol compat; do
   [[ -f docs/$doc.md ]] || continue
   while read -r s; do known[$doc:$s]=1; done < <(sections "docs/$doc.md")
 done
-for f in "${files[@]}"; do
-  [[ $f == "$self" || ! -f $f ]] && continue
-  # a citation: "protocol.md §4.4" (a later "§5" in the same list counts too)
-  while IFS= read -r hit; do
-    line=${hit%%:*}
-    text=${hit#*:}
-    doc=${text%%.md*}
-    doc=${doc##*[^a-z]}
-    for s in $(grep -oE '§[0-9]+(\.[0-9]+)?' <<<"$text" | tr -d '§'); do
-      [[ -n ${known[$doc:$s]:-} ]] ||
-        offend "$f:$line: $doc.md §$s" "docs/$doc.md has no section $s"
-    done
-  done < <(grep -InoE '(protocol|compat)\.md[^§]{0,3}(§[0-9]+(\.[0-9]+)?[,; and-]*)+' -- "$f" 2>/dev/null)
-done
+# a citation: "protocol.md §4.4" (a later "§5" in the same list counts too)
+while IFS= read -r hit; do
+  f=${hit%%:*}
+  rest=${hit#*:}
+  line=${rest%%:*}
+  text=${rest#*:}
+  doc=${text%%.md*}
+  for s in $(grep -oE '§[0-9]+(\.[0-9]+)?' <<<"$text" | tr -d '§'); do
+    [[ -n ${known[$doc:$s]:-} ]] ||
+      offend "$f:$line: $doc.md §$s" "docs/$doc.md has no section $s"
+  done
+done < <(grep_all -noE '(protocol|compat)\.md[^§]{0,3}(§[0-9]+(\.[0-9]+)?[,; and-]*)+')
 
 if ((fail)); then
   echo "FAIL: references above point outside the repository or at nothing" >&2
