@@ -8,7 +8,8 @@
 #     /work/ path. bench/ may run the anchor harness (../shared/anchor) as
 #     a tool, provided bench/README.md says how to get the same figures
 #     without it (a "## Without the anchor harness" section);
-#  2. cites docs/NAME.md (or a relative Markdown link) that does not exist;
+#  2. cites docs/NAME.md, or has a relative Markdown link, that does not
+#     exist (for a link with #anchor: no heading of that name);
 #  3. cites "protocol.md §N" or "compat.md §N" where that document has no
 #     section N.
 set -u
@@ -67,14 +68,26 @@ fi
 while IFS=: read -r f line doc; do
   [[ -f $doc ]] || offend "$f:$line: $doc" "no such file in the repository"
 done < <(grep_all -noE 'docs/[A-Za-z0-9_-]+\.md')
+slugs() { # GitHub's anchors for the headings of a Markdown file
+  grep -E '^#+ ' "$1" | sed -E 's/^#+ +//' | tr 'A-Z' 'a-z' |
+    sed -E 's/[^a-z0-9 _-]//g; s/ /-/g'
+}
 while IFS=: read -r f line link; do
   [[ $f == *.md ]] || continue
   target=${link#](}
   target=${target%)}
+  [[ $target == *://* || $target == mailto:* ]] && continue
+  anchor=
+  [[ $target == *#* ]] && anchor=${target#*#}
   target=${target%%#*}
-  [[ -z $target || $target == *://* || $target == mailto:* ]] && continue
-  [[ -e $(dirname "$f")/$target ]] ||
+  path=$(dirname "$f")/$target
+  [[ -z $target ]] && path=$f
+  if [[ ! -e $path ]]; then
     offend "$f:$line: $target" "link to a file that does not exist"
+  elif [[ -n $anchor && $path == *.md ]] &&
+       ! slugs "$path" | grep -qxF -- "$anchor"; then
+    offend "$f:$line: $target#$anchor" "no such heading in $path"
+  fi
 done < <(grep_all -noE '\]\([^)[:space:]]+\)')
 
 # ---- 3. section numbers cited in protocol.md / compat.md ----------------
