@@ -3,7 +3,9 @@
  * decorators.
  *
  * A config is immutable once built; a refresh builds a new one and swaps
- * it in, so a failed refresh keeps the last good config. */
+ * it in, so a failed refresh keeps the last good config.
+ *
+ * Threads: build on one thread at a time; a built config: any thread. */
 #ifndef OSQ_CONFIG_H
 #define OSQ_CONFIG_H
 

@@ -4,7 +4,9 @@
  * Rows are jansson objects whose keys are already in alphabetical order
  * and whose values are typed: integers and reals as JSON numbers,
  * everything else as strings. The formatter turns numbers into strings
- * unless --logger_numerics is on. */
+ * unless --logger_numerics is on.
+ *
+ * Thread-safe: any thread (pure functions). */
 #ifndef OSQ_LOGGER_FORMAT_H
 #define OSQ_LOGGER_FORMAT_H
 

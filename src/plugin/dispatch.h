@@ -4,7 +4,9 @@
  * core plugins) and libosqext (an extension answers the core's calls).
  *
  * Routing a (registry, item) pair to a plugin is the caller's job; the
- * messages for unknown targets are here so both homes say the same. */
+ * messages for unknown targets are here so both homes say the same.
+ *
+ * Thread-safe: any thread; one reply per call, owned by the caller. */
 #ifndef OSQ_DISPATCH_H
 #define OSQ_DISPATCH_H
 

@@ -4,7 +4,9 @@
  * come, a recursion limit. Writes strict headers; reads both forms.
  *
  * Errors are negative OSQ_E* codes (include/osq/plugin.h); the reader and
- * the connection keep a message naming what was wrong. */
+ * the connection keep a message naming what was wrong.
+ *
+ * Thread-safe: any thread; a connection is used by one thread at a time. */
 #ifndef OSQ_THRIFT_H
 #define OSQ_THRIFT_H
 
