@@ -1,4 +1,4 @@
-/* The anchor extension (/work/shared/anchor/README.md, "the contract for
+/* The anchor extension (../shared/anchor/README.md, "the contract for
  * --server") built with libosqext: `osq_anchor_ext SOCKET ROWS` serves
  * ping, call("table", "anchor", {"action":"generate"[, "rows": N]}) and
  * shutdown on SOCKET, with the same rows (so the same bytes) as the C++

@@ -22,6 +22,8 @@
  * Plugin callbacks may run concurrently on several threads: keep them
  * thread-safe. Functions return OSQ_OK or a negative OSQ_E* code
  * (osq_strerror names it).
+ *
+ * Threads: new/add/run/free on one thread; stop, uuid, query: any thread.
  */
 #ifndef OSQ_EXTENSION_H
 #define OSQ_EXTENSION_H

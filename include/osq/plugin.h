@@ -10,6 +10,8 @@
  * Conventions: every public name starts with osq_/OSQ_; functions return
  * OSQ_OK (0) or a negative OSQ_E* code; strings are UTF-8 and, unless a
  * length is given, NUL-terminated.
+ *
+ * Threads: callbacks run on any thread, concurrently; rows/context: caller's.
  */
 #ifndef OSQ_PLUGIN_H
 #define OSQ_PLUGIN_H

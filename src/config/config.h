@@ -1,9 +1,11 @@
-/* The daemon's configuration (osquery-host.md §2): sources from a config
+/* The daemon's configuration (docs/compat.md §2): sources from a config
  * plugin, parsed and merged into packs of scheduled queries, options and
  * decorators.
  *
  * A config is immutable once built; a refresh builds a new one and swaps
- * it in, so a failed refresh keeps the last good config. */
+ * it in, so a failed refresh keeps the last good config.
+ *
+ * Threads: build on one thread at a time; a built config: any thread. */
 #ifndef OSQ_CONFIG_H
 #define OSQ_CONFIG_H
 

@@ -1,5 +1,7 @@
 /* The "filesystem" config plugin: --config_path plus the *.conf files in
- * <config_path>.d, and packs given as file paths or as "*": glob. */
+ * <config_path>.d, and packs given as file paths or as "*": glob.
+ *
+ * Thread-safe: any thread (no state kept between calls). */
 #ifndef OSQ_CONFIG_FILESYSTEM_H
 #define OSQ_CONFIG_FILESYSTEM_H
 

@@ -1,6 +1,8 @@
 /* SHA-1 for the config hash and the machine shard. A small local
  * implementation: calling OpenSSL here would initialise libcrypto's
- * providers in every worker (about 2 MB resident) for two hashes. */
+ * providers in every worker (about 2 MB resident) for two hashes.
+ *
+ * Thread-safe: any thread (no shared state). */
 #ifndef OSQ_CONFIG_SHA1_H
 #define OSQ_CONFIG_SHA1_H
 

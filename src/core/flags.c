@@ -135,7 +135,7 @@ void osq_flags_init(osq_personality p) {
   personality = p;
   osq_flags_define(osq_builtin_flags, osq_builtin_flags_count);
   if (p == OSQ_PERSONALITY_SHELL) {
-    /* The shell's own defaults (osquery-host.md §5.1). Its socket path
+    /* The shell's own defaults (docs/compat.md §5.1). Its socket path
      * depends on $HOME and is chosen by the shell itself. */
     osq_flag_set_default("disable_events", "true");
     osq_flag_set_default("hash_delay", "0");

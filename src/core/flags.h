@@ -3,7 +3,9 @@
  * Every flag osq knows is defined in flag_list.c. Values are kept as
  * strings; readers convert. A value string returned by osq_flag_str stays
  * valid for the life of the process even if the flag is set again, so
- * threads may read flags without copying. */
+ * threads may read flags without copying.
+ *
+ * Threads: init/define/parse/shutdown before other threads; rest any thread. */
 #ifndef OSQ_FLAGS_H
 #define OSQ_FLAGS_H
 

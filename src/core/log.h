@@ -1,5 +1,7 @@
 /* Status log: glog-shaped lines on stderr, and a sink through which osqd
- * forwards status lines to logger plugins (osquery-host.md §3.7). */
+ * forwards status lines to logger plugins (docs/compat.md §3.6).
+ *
+ * Thread-safe: any thread (not from a signal handler). */
 #ifndef OSQ_LOG_H
 #define OSQ_LOG_H
 

@@ -1,8 +1,10 @@
-/* osqd's two roles (osquery-host.md §4.1): the worker runs the config,
+/* osqd's two roles (docs/compat.md §4.1): the worker runs the config,
  * scheduler, loggers and extension manager; the watcher forks the worker
  * (same binary, env OSQUERY_WORKER), supervises it and the autoloaded
  * extensions, and respawns with back-off. --disable_watchdog runs the
- * worker alone. */
+ * worker alone.
+ *
+ * Threads: called from osqd's main thread only. */
 #ifndef OSQ_DAEMON_H
 #define OSQ_DAEMON_H
 

@@ -1,10 +1,12 @@
 /* Differential results with osquery's epoch and counter rules
- * (osquery-host.md §3.2).
+ * (docs/compat.md §3.2).
  *
  * Two steps so that a kill at any moment loses nothing: prepare computes
  * what to log from the stored rows; the caller hands the lines to the
  * loggers; commit then stores the new rows. A kill between the two re-diffs
- * against the old rows on restart, so lines are delivered at least once. */
+ * against the old rows on restart, so lines are delivered at least once.
+ *
+ * Threads: the scheduler thread only (it owns the store). */
 #ifndef OSQ_DAEMON_DIFF_H
 #define OSQ_DAEMON_DIFF_H
 

@@ -1,5 +1,7 @@
-/* Distributed queries (osquery-wire.md §4.4): ask the --distributed_plugin
- * for queries, run them, write the results back. */
+/* Distributed queries (docs/protocol.md §5.4): ask the --distributed_plugin
+ * for queries, run them, write the results back.
+ *
+ * Threads: the worker's main (scheduler) thread only. */
 #ifndef OSQ_DAEMON_DISTRIBUTED_H
 #define OSQ_DAEMON_DISTRIBUTED_H
 

@@ -1,4 +1,6 @@
-/* --host_identifier (osquery-host.md §3.6). */
+/* --host_identifier (docs/compat.md §3.5).
+ *
+ * Thread-safe: any thread. */
 #ifndef OSQ_DAEMON_HOSTID_H
 #define OSQ_DAEMON_HOSTID_H
 

@@ -1,6 +1,8 @@
-/* --pidfile: osquery's rules (osquery-host.md §8): O_CREAT|O_RDWR|O_APPEND
+/* --pidfile: osquery's rules (docs/compat.md §4.2): O_CREAT|O_RDWR|O_APPEND
  * mode 0600, an exclusive non-blocking flock held for the life of the
- * process, the decimal pid written without a newline. */
+ * process, the decimal pid written without a newline.
+ *
+ * Threads: the main thread at start-up, before other threads exist. */
 #ifndef OSQ_DAEMON_PIDFILE_H
 #define OSQ_DAEMON_PIDFILE_H
 

@@ -1,5 +1,7 @@
 /* Scheduler state shared by scheduler.c and the osquery_schedule /
- * osquery_packs tables (sched_tables.c). */
+ * osquery_packs tables (sched_tables.c).
+ *
+ * Threads: the scheduler thread; fields under `lock`: the tables too. */
 #ifndef OSQ_DAEMON_SCHED_INTERNAL_H
 #define OSQ_DAEMON_SCHED_INTERNAL_H
 

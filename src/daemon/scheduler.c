@@ -172,7 +172,7 @@ typedef struct collect {
   int ncol;
   const char **names; /* valid during the statement */
   int *order;
-  bool diff_escape; /* §3.5 escaping (differential) */
+  bool diff_escape; /* compat.md §3.4 escaping */
   uint64_t out_size;
   sqlite3_stmt *st;
 } collect;

@@ -1,7 +1,9 @@
-/* The scheduler (osquery-host.md §3.1): one step per second runs every
+/* The scheduler (docs/compat.md §3.1): one step per second runs every
  * due query of the active config, logs its differential or snapshot
  * results and keeps osquery_schedule's statistics; also pack discovery,
- * decorators and the watchdog denylist (§4.4). */
+ * decorators and the watchdog denylist (compat.md §4.3).
+ *
+ * Threads: scheduler thread; interrupt/limit_hit/current from any thread. */
 #ifndef OSQ_DAEMON_SCHEDULER_H
 #define OSQ_DAEMON_SCHEDULER_H
 

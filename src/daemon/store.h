@@ -7,7 +7,9 @@
  * instance_uuid_v1, host_uuid_v3).
  *
  * One connection, used by one thread at a time (the scheduler); the
- * watcher opens its own for the denylist hand-over. */
+ * watcher opens its own for the denylist hand-over.
+ *
+ * Threads: one thread per store (the scheduler; the watcher opens its own). */
 #ifndef OSQ_DAEMON_STORE_H
 #define OSQ_DAEMON_STORE_H
 

@@ -1,4 +1,4 @@
-/* The watcher (osquery-host.md §4): holds the pidfile, launches the
+/* The watcher (docs/compat.md §4): holds the pidfile, launches the
  * autoloaded extensions (through the loader), forks the worker, samples
  * its CPU and memory, stops it over the limits, respawns it with
  * back-off. */

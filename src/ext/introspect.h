@@ -1,6 +1,8 @@
 /* What the introspection tables (osquery_extensions, osquery_info) need
  * from the extension manager, without the tables depending on it: the
- * manager installs a provider when it starts. */
+ * manager installs a provider when it starts.
+ *
+ * Thread-safe: any thread. */
 #ifndef OSQ_INTROSPECT_H
 #define OSQ_INTROSPECT_H
 

@@ -14,6 +14,8 @@
  *   ... osq_manager_wait_pid(m, pid, deadline) for each osq_loader_pids ...
  *   osq_loader_stop(l);             // before osq_manager_stop
  *   osq_loader_free(l);
+ *
+ * Threads: new/start/stop/free on one thread; info/pids/find: any thread.
  */
 #ifndef OSQ_LOADER_H
 #define OSQ_LOADER_H

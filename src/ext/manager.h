@@ -1,6 +1,8 @@
 /* The extension manager: osquery's ExtensionManager service on a UNIX
  * socket, the registry of extensions and their routes, and the health
- * checks. Implemented in src/ext/manager*.c. */
+ * checks. Implemented in src/ext/manager*.c.
+ *
+ * Threads: start/stop on one thread; waits and removes from any thread. */
 #ifndef OSQ_MANAGER_H
 #define OSQ_MANAGER_H
 

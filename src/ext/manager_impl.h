@@ -1,6 +1,8 @@
 /* Internals of the extension manager shared by manager.c (socket, threads,
  * lifecycle, waits), registration.c (the ExtensionManager methods) and
- * health.c (the watcher). */
+ * health.c (the watcher).
+ *
+ * Threads: the manager's threads; fields of osq_manager under its `lock`. */
 #ifndef OSQ_MANAGER_IMPL_H
 #define OSQ_MANAGER_IMPL_H
 

@@ -1,5 +1,5 @@
 /* The ExtensionManager methods: registration with osquery's checks in
- * osquery's order and wording (osquery-wire.md §3.4, §3.7, §4, §4.6). */
+ * osquery's order and wording (docs/protocol.md §4.4, §4.8, §5). */
 #include "manager_impl.h"
 
 #include <ctype.h>

@@ -1,6 +1,8 @@
 /* Plugins that live in an extension process: local plugin structs whose
- * callbacks make the Thrift `call` (osquery-wire.md §4), over the
- * extension's connection pool with a per-call deadline. */
+ * callbacks make the Thrift `call` (docs/protocol.md §5), over the
+ * extension's connection pool with a per-call deadline.
+ *
+ * Thread-safe: any thread (refcounted; each call leases its own connection). */
 #ifndef OSQ_REMOTE_H
 #define OSQ_REMOTE_H
 

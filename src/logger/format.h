@@ -1,10 +1,12 @@
 /* Result and status log lines in osquery's exact layouts
- * (osquery-host.md §3.3-§3.5, §3.7).
+ * (docs/compat.md §3.3, §3.4, §3.6).
  *
  * Rows are jansson objects whose keys are already in alphabetical order
  * and whose values are typed: integers and reals as JSON numbers,
  * everything else as strings. The formatter turns numbers into strings
- * unless --logger_numerics is on. */
+ * unless --logger_numerics is on.
+ *
+ * Thread-safe: any thread (pure functions). */
 #ifndef OSQ_LOGGER_FORMAT_H
 #define OSQ_LOGGER_FORMAT_H
 
@@ -29,7 +31,7 @@ typedef struct osq_log_meta {
 /* asctime(gmtime(t)) without the newline, plus " UTC". */
 void osq_calendar_time(int64_t t, char out[64]);
 
-/* osquery's byte escaping for differential results (§3.5): control bytes
+/* osquery's escaping for differential results (compat.md §3.4): control bytes
  * and bytes that do not start a valid UTF-8 sequence become \xHH. Returns
  * a malloc'd NUL-terminated string (NULL on OOM). */
 char *osq_log_escape(const char *s, size_t len, size_t *outlen);

@@ -1,7 +1,9 @@
 /* osqd's loggers: the built-in "filesystem", "stdout" and "syslog" logger
  * plugins, and the dispatch of result, snapshot and status lines to every
  * plugin named in --logger_plugin (built-in or served by an extension:
- * the registry hides which). */
+ * the registry hides which).
+ *
+ * Threads: register/setup/shutdown on the main thread; logging: any thread. */
 #ifndef OSQ_LOGGER_H
 #define OSQ_LOGGER_H
 

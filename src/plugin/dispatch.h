@@ -1,10 +1,12 @@
 /* Serving one osquery plugin call for a plugin that lives in this process:
  * the request map of a Thrift `call` in, an ExtensionResponse out
- * (osquery-wire.md §4). Shared by the core (its manager answers calls to
+ * (docs/protocol.md §5). Shared by the core (its manager answers calls to
  * core plugins) and libosqext (an extension answers the core's calls).
  *
  * Routing a (registry, item) pair to a plugin is the caller's job; the
- * messages for unknown targets are here so both homes say the same. */
+ * messages for unknown targets are here so both homes say the same.
+ *
+ * Thread-safe: any thread; one reply per call, owned by the caller. */
 #ifndef OSQ_DISPATCH_H
 #define OSQ_DISPATCH_H
 
@@ -12,7 +14,7 @@
 #include "../thrift/api.h"
 
 /* Largest generate reply the dispatcher builds: what a Thrift >= 0.14 peer
- * reads by default (§2.6). Past it generate fails with a message. */
+ * reads by default (protocol.md §2.4). Past it, generate fails and says why. */
 #define OSQ_DISPATCH_MAX_REPLY OSQ_THRIFT_DEFAULT_MAX_MESSAGE
 
 /* Serve one call for plugin p. The reply's status is always set: code 0

@@ -1,5 +1,7 @@
 /* Internals behind the opaque types of include/osq/plugin.h, shared by the
- * core and libosqext: row sinks, query contexts and string maps. */
+ * core and libosqext: row sinks, query contexts and string maps.
+ *
+ * Threads: an object is used by one thread at a time (its owner's). */
 #ifndef OSQ_PLUGIN_IMPL_H
 #define OSQ_PLUGIN_IMPL_H
 

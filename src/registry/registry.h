@@ -4,7 +4,9 @@
  * (osq_registry_get / osq_registry_list) and may use the plugin after the
  * lock is dropped, even if it is removed meanwhile; the plugin's destroy()
  * runs when the last reference goes. No lock is held across a plugin call,
- * an RPC or SQLite work. */
+ * an RPC or SQLite work.
+ *
+ * Thread-safe: any thread; add listeners before other threads start. */
 #ifndef OSQ_REGISTRY_H
 #define OSQ_REGISTRY_H
 

@@ -1,7 +1,7 @@
 /* The flags a core passes to an extension. osquery starts extensions with
  * `[--verbose] --socket P --timeout T --interval I` and other SDKs get
  * other flags from their users, so unknown flags are tolerated: an
- * extension that exits on them cannot be autoloaded (wire §3.2). */
+ * extension that exits on them cannot be autoloaded (protocol.md §4.2). */
 #include "sdk.h"
 
 #include "core/flags.h"

@@ -48,7 +48,7 @@ static bool name_ok(const char *name) {
 }
 
 /* The core attaches a table as `CREATE VIRTUAL TABLE temp.<name> USING
- * <name>` with the name unquoted (wire §3.4d). */
+ * <name>` with the name unquoted (protocol.md §4.4). */
 static bool identifier(const char *s) {
   if (!name_ok(s) || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
                        *s == '_'))

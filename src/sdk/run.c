@@ -1,5 +1,5 @@
 /* osq_extension_run: wait for the core, register, serve, watch, stop.
- * The order follows osquery's own SDK (wire §3.3) except that the socket
+ * The order follows osquery's SDK (protocol.md §4.3) except that the socket
  * is listening before the watcher starts and deregistration happens on
  * every clean stop, so a quick restart is not refused as a duplicate. */
 #include "sdk.h"
@@ -104,7 +104,7 @@ static int build_routes(osq_extension *ext, osq_route_table *rt) {
   if (rt->routes == NULL)
     return OSQ_ENOMEM;
   /* Only registries that have plugins: a core refuses a registry it does
-   * not know even when empty (wire §3.4c), and every core knows these. */
+   * not know even when empty (protocol.md §4.4); every core knows these. */
   for (int k = 0; k < OSQ_SDK_KINDS; k++) {
     for (size_t i = 0; i < ext->plugins[k].n; i++) {
       const void *p = ext->plugins[k].items[i];

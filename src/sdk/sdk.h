@@ -1,5 +1,7 @@
 /* libosqext internals: the extension handle and its parts (flags, the
- * server, the watcher). */
+ * server, the watcher).
+ *
+ * Threads: run, connection and watcher threads; shared fields: ext->lock. */
 #ifndef OSQ_SDK_H
 #define OSQ_SDK_H
 

@@ -24,7 +24,7 @@ int osq_sdk_listen(osq_extension *ext, char *err, size_t errlen) {
     return -1;
   }
   strcpy(sa.sun_path, ext->socket_path);
-  /* A socket left by an earlier extension with this uuid (wire §2.3). */
+  /* A socket left by an earlier extension of this uuid (protocol.md §2.1) */
   struct stat st;
   if (lstat(ext->socket_path, &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {

@@ -1,5 +1,5 @@
-/* Watching the core every --interval, as osquery's C++ SDK does (wire
- * §3.6): the core's socket gone means the core stopped (exit 0); our uuid
+/* Watching the core every --interval, as osquery's C++ SDK does (protocol.md
+ * §4.7): the core's socket gone means the core stopped (exit 0); our uuid
  * missing from extensions() means the core dropped us, silently, after a
  * failed health check (exit 1: a supervisor restarts and re-registers us,
  * which beats staying alive but invisible). */

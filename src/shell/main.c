@@ -1,5 +1,5 @@
 /* osqi: the interactive shell and one-shot query runner
- * (osquery-host.md §5). */
+ * (docs/compat.md §5). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -121,7 +121,7 @@ static char *read_query_file(const char *path, char *why, size_t whylen) {
   return buf;
 }
 
-/* osquery's one-shot rule (§5.1): extensions stay off unless they are
+/* osquery's one-shot rule (compat.md §5.1): extensions stay off unless they are
  * asked for. */
 static void one_shot_defaults(void) {
   osq_flag_set_default("disable_caching", "true");

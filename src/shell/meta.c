@@ -1,5 +1,5 @@
 /* Meta-commands (.help, .mode, ...) with osquery's names, prefix
- * matching, arguments and messages (osquery-host.md §5.5). */
+ * matching, arguments and messages (docs/compat.md §5.4). */
 #include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -215,7 +215,7 @@ static const char *collation(uint32_t o) {
   return NULL;
 }
 
-/* The DDL osquery declares a table with (osquery-host.md §6.1). */
+/* The DDL osquery declares a table with (docs/compat.md §6.2). */
 static void schema_one(FILE *f, const osq_plugin *p) {
   const osq_table_plugin *t = p->u.table;
   fprintf(f, "CREATE TABLE %s(", t->name);

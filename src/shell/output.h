@@ -1,9 +1,11 @@
-/* Result formatting for osqi: osquery's output modes (osquery-host.md §5.4).
+/* Result formatting for osqi: osquery's output modes (docs/compat.md §5.3).
  *
  * Pure formatting: no SQLite here, so it can be unit-tested. Rows stream
  * straight to the FILE in every mode but pretty, which needs the column
  * widths before the first line and so keeps one statement's rows in a
- * single growable arena until the statement ends. */
+ * single growable arena until the statement ends.
+ *
+ * Threads: osqi's main thread only. */
 #ifndef OSQ_SHELL_OUTPUT_H
 #define OSQ_SHELL_OUTPUT_H
 

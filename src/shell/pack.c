@@ -1,6 +1,6 @@
 /* --pack NAME: run every query of one pack from the config the
  * config_plugin produces, in order, stopping at the first failure
- * (osquery-host.md §5.2). */
+ * (docs/compat.md §5.2). */
 #include <stdio.h>
 #include <string.h>
 

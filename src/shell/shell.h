@@ -1,4 +1,6 @@
-/* osqi internals shared by its files. */
+/* osqi internals shared by its files.
+ *
+ * Threads: osqi's main thread only (shell_interrupted: the SIGINT handler). */
 #ifndef OSQ_SHELL_H
 #define OSQ_SHELL_H
 

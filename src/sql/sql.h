@@ -1,6 +1,8 @@
 /* The SQL engine: SQLite connections on which every table plugin in the
  * registry is a virtual table, with osquery's extra functions and
- * collations. */
+ * collations.
+ *
+ * Threads: one thread at a time per connection; the pool: any thread. */
 #ifndef OSQ_SQL_H
 #define OSQ_SQL_H
 

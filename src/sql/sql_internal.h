@@ -1,5 +1,7 @@
 /* Internals of the SQL engine shared by its files: connections, the
- * virtual-table bridge, row sets and the per-statement row cache. */
+ * virtual-table bridge, row sets and the per-statement row cache.
+ *
+ * Threads: the thread that holds the connection; counters: any thread. */
 #ifndef OSQ_SQL_INTERNAL_H
 #define OSQ_SQL_INTERNAL_H
 

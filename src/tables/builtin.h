@@ -1,4 +1,6 @@
-/* The built-in table plugins, registered by osq_tables_register_builtin. */
+/* The built-in table plugins, registered by osq_tables_register_builtin.
+ *
+ * Threads: register on the main thread at start-up; generate: any thread. */
 #ifndef OSQ_TABLES_BUILTIN_H
 #define OSQ_TABLES_BUILTIN_H
 

@@ -4,7 +4,9 @@
  * one path component, a trailing '%%' matches everything below (the
  * component itself and, recursively, its contents); '_' matches one
  * character. Matching is ASCII case-insensitive like SQLite's LIKE; SQLite
- * re-checks every row, so the expansion only has to be a superset. */
+ * re-checks every row, so the expansion only has to be a superset.
+ *
+ * Thread-safe: any thread (no shared state). */
 #ifndef OSQ_TABLES_FSGLOB_H
 #define OSQ_TABLES_FSGLOB_H
 

@@ -1,4 +1,6 @@
-/* Built-in table plugins. */
+/* Built-in table plugins.
+ *
+ * Threads: register on the main thread at start-up. */
 #ifndef OSQ_TABLES_H
 #define OSQ_TABLES_H
 

@@ -1,6 +1,8 @@
 /* Helpers shared by the built-in tables: bounded file reads, constraint
  * lookups and small parsers. Everything read from /proc, /sys or /etc is
- * outside input: lengths are bounded and formats are checked. */
+ * outside input: lengths are bounded and formats are checked.
+ *
+ * Thread-safe: any thread. */
 #ifndef OSQ_TABLES_UTIL_H
 #define OSQ_TABLES_UTIL_H
 

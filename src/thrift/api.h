@@ -21,6 +21,8 @@
  *     ExtensionStatus deregisterExtension(1: i64 uuid),
  *     ExtensionResponse query(1: string sql),
  *     ExtensionResponse getQueryColumns(1: string sql) }
+ *
+ * Thread-safe: any thread; a connection is used by one thread at a time.
  */
 #ifndef OSQ_API_H
 #define OSQ_API_H

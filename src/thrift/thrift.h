@@ -1,10 +1,12 @@
 /* Thrift binary protocol over a buffered UNIX stream socket, unframed, as
- * osquery speaks it (osquery-wire.md §2). Decoding is bounded: a maximum
+ * osquery speaks it (docs/protocol.md §2). Decoding is bounded: a maximum
  * message size, container counts checked against the bytes that may still
  * come, a recursion limit. Writes strict headers; reads both forms.
  *
  * Errors are negative OSQ_E* codes (include/osq/plugin.h); the reader and
- * the connection keep a message naming what was wrong. */
+ * the connection keep a message naming what was wrong.
+ *
+ * Thread-safe: any thread; a connection is used by one thread at a time. */
 #ifndef OSQ_THRIFT_H
 #define OSQ_THRIFT_H
 

@@ -203,7 +203,7 @@ static const uint8_t ping_call[] = {0x80, 0x01, 0x00, 0x01, 0, 0, 0, 4,
 
 static void test_ping_golden(void **state) {
   (void)state;
-  /* What the client sends: osquery-wire.md §2.1 byte for byte. */
+  /* What the client sends: docs/protocol.md §2.2 byte for byte. */
   osq_twriter out;
   osq_tw_init(&out);
   osq_tconn *c = osq_tconn_memory(NULL, 0, &out);

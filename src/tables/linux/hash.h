@@ -1,4 +1,6 @@
-/* The hash table's process-wide digest cache. */
+/* The hash table's process-wide digest cache.
+ *
+ * Thread-safe: any thread (the cache has its own lock). */
 #ifndef OSQ_TABLES_HASH_H
 #define OSQ_TABLES_HASH_H
 

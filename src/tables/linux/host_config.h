@@ -1,5 +1,7 @@
 /* Inputs of crontab, system_controls and logged_in_users (tests point them
- * elsewhere). NULL-terminated lists. */
+ * elsewhere). NULL-terminated lists.
+ *
+ * Threads: set before any query (tests); then read-only from any thread. */
 #ifndef OSQ_TABLES_HOST_CONFIG_H
 #define OSQ_TABLES_HOST_CONFIG_H
 

@@ -1,5 +1,7 @@
 /* Files the etc_hosts and mounts tables read (tests point them
- * elsewhere). */
+ * elsewhere).
+ *
+ * Threads: set before any query (tests); then read-only from any thread. */
 #ifndef OSQ_TABLES_MISC_H
 #define OSQ_TABLES_MISC_H
 

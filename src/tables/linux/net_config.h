@@ -1,5 +1,7 @@
 /* Inputs of arp_cache, routes and dns_resolvers (tests point them
- * elsewhere). */
+ * elsewhere).
+ *
+ * Threads: set before any query (tests); then read-only from any thread. */
 #ifndef OSQ_TABLES_NET_CONFIG_H
 #define OSQ_TABLES_NET_CONFIG_H
 

@@ -1,4 +1,6 @@
-/* Files the os_version table reads (tests point it elsewhere). */
+/* Files the os_version table reads (tests point it elsewhere).
+ *
+ * Threads: set before any query (tests); then read-only from any thread. */
 #ifndef OSQ_TABLES_SYSTEM_H
 #define OSQ_TABLES_SYSTEM_H
 

@@ -1,5 +1,7 @@
 /* Inputs of kernel_modules, last, block_devices and sudoers (tests point
- * them elsewhere). */
+ * them elsewhere).
+ *
+ * Threads: set before any query (tests); then read-only from any thread. */
 #ifndef OSQ_TABLES_SYSTEM_EXTRA_H
 #define OSQ_TABLES_SYSTEM_EXTRA_H
 

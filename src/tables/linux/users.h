@@ -1,4 +1,6 @@
-/* Files the users and groups tables read (tests point them elsewhere). */
+/* Files the users and groups tables read (tests point them elsewhere).
+ *
+ * Threads: set before any query (tests); then read-only from any thread. */
 #ifndef OSQ_TABLES_USERS_H
 #define OSQ_TABLES_USERS_H
 

@@ -1,4 +1,6 @@
-/* Values of the osquery_info table that the daemon owns. */
+/* Values of the osquery_info table that the daemon owns.
+ *
+ * Thread-safe: any thread. */
 #ifndef OSQ_TABLES_OSQUERY_INFO_H
 #define OSQ_TABLES_OSQUERY_INFO_H
 
