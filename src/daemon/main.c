@@ -1,7 +1,9 @@
-/* osqd: the daemon. Flags first (default flagfile /etc/osq/osq.flags), then
+/* osqd: the daemon. Flags first (default flagfile /etc/osq/osq.flags, or
+ * /etc/osquery/osquery.flags when run as osqueryd: core/identity.h), then
  * either the watcher (which re-executes this binary as the worker) or,
  * with --disable_watchdog or inside a worker, the worker itself. */
 #include "core/flags.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
 
@@ -23,7 +25,9 @@ int main(int argc, char **argv) {
     orig[i] = argv[i];
 
   osq_flags_init(OSQ_PERSONALITY_DAEMON);
-  int rc = osq_flags_parse(&argc, argv, OSQ_DEFAULT_FLAGFILE, stdout, stderr);
+  osq_identity_init(argv[0]);
+  int rc = osq_flags_parse(&argc, argv, osq_identity_daemon_flagfile(), stdout,
+                           stderr);
   if (rc >= 0) {
     free(orig);
     osq_flags_shutdown();

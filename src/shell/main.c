@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/flags.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include <osq/plugin.h>
 #include "shell.h"
@@ -35,8 +36,8 @@ static void on_sigint(int sig) {
     sqlite3_interrupt(interrupt_db);
 }
 
-/* ~/.osq (0700), or a private temporary directory when that is not
- * usable. *tmp says which, so the temporary one is removed at exit. */
+/* ~/.osq (~/.osquery under osquery's names; 0700), or a private
+ * temporary directory when that is not usable. *tmp says which, so the temporary one is removed at exit. */
 static int home_dir(char *out, size_t cap, bool *tmp) {
   *tmp = false;
   const char *home = getenv("HOME");
@@ -44,7 +45,8 @@ static int home_dir(char *out, size_t cap, bool *tmp) {
     struct passwd *pw = getpwuid(getuid());
     home = pw ? pw->pw_dir : NULL;
   }
-  if (home && (size_t)snprintf(out, cap, "%s/.osq", home) < cap) {
+  if (home && (size_t)snprintf(out, cap, "%s/%s", home,
+                               osq_identity_home_name()) < cap) {
     if (mkdir(out, 0700) != 0 && errno != EEXIST)
       goto temp;
     struct stat st;
@@ -56,7 +58,8 @@ temp:;
   const char *t = getenv("TMPDIR");
   if (t == NULL || t[0] == '\0')
     t = "/tmp";
-  if ((size_t)snprintf(out, cap, "%s/osq-XXXXXX", t) >= cap ||
+  if ((size_t)snprintf(out, cap, "%s/%s-XXXXXX", t,
+                       osq_identity_product()) >= cap ||
       mkdtemp(out) == NULL)
     return -1;
   *tmp = true;
@@ -204,7 +207,8 @@ static int run(shell *sh, int argc, char **argv) {
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   osq_flags_init(OSQ_PERSONALITY_SHELL);
-  int rc = osq_flags_parse(&argc, argv, "/etc/osq/osq.flags.default", stdout,
+  osq_identity_init(argv[0]);
+  int rc = osq_flags_parse(&argc, argv, osq_identity_shell_flagfile(), stdout,
                            stderr);
   if (rc >= 0) {
     osq_flags_shutdown();

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/flags.h"
+#include "core/identity.h"
 #include "registry/registry.h"
 #include "shell.h"
 
@@ -184,8 +185,8 @@ static void c_string(FILE *f, const char *z) {
 }
 
 static void meta_version(shell *sh) {
-  fprintf(sh->out.out, "osq %s\nusing SQLite %s\n", OSQ_VERSION,
-          sqlite3_libversion());
+  fprintf(sh->out.out, "%s %s\nusing SQLite %s\n", osq_identity_product(),
+          osq_identity_version(), sqlite3_libversion());
 }
 
 static void meta_tables(shell *sh, const char *prefix) {
@@ -290,14 +291,38 @@ static int join_row(void *u, sqlite3_stmt *st) {
 }
 
 
-/* ".show" line for a config or logger plugin, with where it reads from. */
-static void show_plugin(FILE *f, const char *label, const char *plugin_flag,
-                        const char *path_flag, const char *tls_flag) {
+/* Every name in a comma-separated plugin list is registered. */
+static bool plugins_exist(osq_registry_kind kind, const char *list) {
+  char name[256];
+  const char *p = list;
+  if (*p == '\0')
+    return false;
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    if (n == 0 || n >= sizeof name)
+      return false;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    if (!osq_registry_exists(kind, name))
+      return false;
+    p += n + (p[n] == ',');
+  }
+  return true;
+}
+
+/* ".show" line for a config, logger or distributed plugin, with where it
+ * reads from; none for a plugin this shell does not have (built in or
+ * from an extension). A logger flag may name several plugins. */
+static void show_plugin(FILE *f, const char *label, osq_registry_kind kind,
+                        const char *plugin_flag, const char *path_flag,
+                        const char *tls_flag) {
   const char *p = osq_flag_str(plugin_flag);
+  if (!plugins_exist(kind, p))
+    return;
   fprintf(f, "%13.13s: %s", label, p);
-  if (strcmp(p, "filesystem") == 0)
+  if (strcmp(p, "filesystem") == 0 && path_flag)
     fprintf(f, " (%s)\n", osq_flag_str(path_flag));
-  else if (strcmp(p, "tls") == 0)
+  else if (strcmp(p, "tls") == 0 && tls_flag)
     fprintf(f, " (%s%s)\n", osq_flag_str("tls_hostname"),
             osq_flag_str(tls_flag));
   else
@@ -306,17 +331,19 @@ static void show_plugin(FILE *f, const char *label, const char *plugin_flag,
 
 static void meta_show(shell *sh) {
   FILE *f = sh->out.out;
-  fprintf(f, "osq shell settings\n"
-             "~~~~~~~~~~~~~~~~~~\n");
+  int title = fprintf(f, "%s shell settings\n", osq_identity_product()) - 1;
+  for (int i = 0; i < title; i++)
+    fputc('~', f);
+  fputc('\n', f);
   meta_version(sh);
   fprintf(f, "\nGeneral settings:\n");
-  fprintf(f, "%13.13s: %s\n", "Flagfile", osq_flag_str("flagfile"));
-  show_plugin(f, "Config", "config_plugin", "config_path",
+  fprintf(f, "%13.13s: %s\n", "Flagfile", osq_flags_flagfile());
+  show_plugin(f, "Config", OSQ_REGISTRY_CONFIG, "config_plugin", "config_path",
               "config_tls_endpoint");
-  show_plugin(f, "Logger", "logger_plugin", "logger_path",
+  show_plugin(f, "Logger", OSQ_REGISTRY_LOGGER, "logger_plugin", "logger_path",
               "logger_tls_endpoint");
-  fprintf(f, "%13.13s: %s\n", "Distributed",
-          osq_flag_str("distributed_plugin"));
+  show_plugin(f, "Distributed", OSQ_REGISTRY_DISTRIBUTED, "distributed_plugin",
+              NULL, NULL);
   fprintf(f, "%13.13s: %s\n", "Database", "ephemeral");
   struct join_state js = {.len = 0};
   js.buf[0] = '\0';
