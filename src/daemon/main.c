@@ -6,6 +6,7 @@
 #include "core/identity.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "daemon/state_dirs.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -50,9 +51,18 @@ int main(int argc, char **argv) {
 
   bool is_worker = getenv(OSQ_WORKER_ENV) != NULL;
   char e[256];
-  if (osq_flag_bool("config_check") || osq_flag_bool("config_dump") ||
-      osq_flag_bool("database_dump"))
+  bool one_off = osq_flag_bool("config_check") ||
+                 osq_flag_bool("config_dump") || osq_flag_bool("database_dump");
+  if (one_off)
     osq_flag_set("disable_watchdog", "true", e, sizeof e);
+  if (!is_worker && !one_off) {
+    char err[1024];
+    if (osq_state_dirs_make(err, sizeof err) != 0) {
+      fprintf(stderr, "%s: %s\n", osq_identity_daemon_name(), err);
+      free(orig);
+      return 1;
+    }
+  }
 
   if (!is_worker && osq_flag_bool("daemonize") && daemon(0, 0) != 0) {
     fprintf(stderr, "osqd: cannot daemonize: %s\n", strerror(errno));
