@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/load.h"
 #include "core/flags.h"
 #include "core/identity.h"
 #include "core/log.h"
@@ -246,13 +247,18 @@ int main(int argc, char **argv) {
   }
 
   int trc = osq_tables_register_builtin();
-  if (trc < 0) {
-    fprintf(stderr, "Error: cannot register the built-in tables: %s\n",
-            osq_strerror(trc));
+  char err[512] = "";
+  if (trc < 0 || osq_config_register_builtin(err, sizeof err) != 0) {
+    fprintf(stderr, "Error: cannot register the built-in plugins: %s\n",
+            trc < 0 ? osq_strerror(trc) : err);
     rc = EXIT_CATASTROPHIC;
     goto done_flags;
   }
-  char err[512] = "";
+  if (osq_flag_bool("config_check") || osq_flag_bool("config_dump")) {
+    /* as osqueryi: check or print the config, then exit */
+    rc = osq_config_check_main(osq_flag_bool("config_dump"), stdout, stderr);
+    goto done_flags;
+  }
   sh.db = osq_db_open(err, sizeof err);
   if (sh.db == NULL) {
     fprintf(stderr, "Error: cannot open the SQL engine: %s\n", err);
