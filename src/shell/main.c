@@ -125,14 +125,17 @@ static char *read_query_file(const char *path, char *why, size_t whylen) {
   return buf;
 }
 
-/* osquery's one-shot rule (§5.1): extensions stay off unless they are
- * asked for. */
+/* osquery's one-shot rule (docs/shell.md): extensions stay off
+ * unless they are asked for: an extension to load, a required one, an
+ * autoload list, or (osq: for extensions that join on their own) a
+ * socket to serve or --disable_extensions=false. */
 static void one_shot_defaults(void) {
   osq_flag_set_default("disable_caching", "true");
-  bool autoload = osq_flag_str("extension")[0] != '\0' ||
-                  osq_flag_str("extensions_require")[0] != '\0' ||
-                  osq_flag_was_set("extensions_autoload");
-  if (!autoload && !osq_flag_was_set("disable_extensions"))
+  bool asked = osq_flag_str("extension")[0] != '\0' ||
+               osq_flag_str("extensions_require")[0] != '\0' ||
+               osq_flag_was_set("extensions_autoload") ||
+               osq_flag_was_set("extensions_socket");
+  if (!asked && !osq_flag_was_set("disable_extensions"))
     osq_flag_set_default("disable_extensions", "true");
 }
 
@@ -289,7 +292,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "Connected to extension socket %s\n", sh.connect);
   }
 
-  rc = shell_extensions_start(one_shot);
+  rc = shell_extensions_start();
   if (rc == 0)
     rc = run(&sh, argc, argv);
   shell_extensions_stop();
