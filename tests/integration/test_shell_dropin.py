@@ -89,6 +89,44 @@ def test_daemon_config_path():
         check(conf in r.stderr, "%s names %s: %r" % (binary, conf, r.stderr))
 
 
+def test_daemon_defaults():
+    """osqueryd (through the link, worker included) reports osquery's
+    defaults for the paths it was not given."""
+    d, home = links()
+    sock = os.path.join(d, "d.em")
+    conf = os.path.join(d, "osquery.conf")
+    with open(conf, "w") as f:
+        f.write("{}")
+    p = subprocess.Popen([os.path.join(d, "osqueryd"), "--flagfile=/dev/null",
+                          "--ephemeral", "--config_path=" + conf,
+                          "--logger_plugin=stdout", "--extensions_socket=" + sock],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, HOME=home))
+    try:
+        osqtest.wait_socket(sock, 60, p)
+        with osqtest.Client(sock) as c:
+            r = c.query("select name, default_value, value from osquery_flags "
+                        "where name in ('database_path', 'pidfile', "
+                        "'logger_path', 'extensions_autoload')")
+        eq(r.status.code, 0, r.status.message)
+        eq(sorted((x["name"], x["default_value"], x["value"])
+                  for x in r.response),
+           [("database_path", "/var/osquery/osquery.db",
+             "/var/osquery/osquery.db"),
+            ("extensions_autoload", "/etc/osquery/extensions.load",
+             "/etc/osquery/extensions.load"),
+            ("logger_path", "/var/log/osquery/", "/var/log/osquery/"),
+            ("pidfile", "/var/run/osqueryd.pidfile",
+             "/var/run/osqueryd.pidfile")], "osqueryd's defaults")
+    finally:
+        p.terminate()
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 class Pty:
     def __init__(self, argv, home):
         master, slave = pty.openpty()
@@ -167,4 +205,4 @@ def test_prompt():
 
 if __name__ == "__main__":
     osqtest.run_tests([test_version, test_shell_paths, test_daemon_config_path,
-                       test_prompt])
+                       test_daemon_defaults, test_prompt])
