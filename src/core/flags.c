@@ -1,4 +1,5 @@
 #include "flags.h"
+#include "identity.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -42,6 +43,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct flag flags[OSQ_FLAGS_MAX];
 static size_t nflags;
 static osq_personality personality;
+/* The flagfile the command line named last, or the default one read. */
+static char flagfile_used[4096];
 /* Replaced values stay allocated so readers never see freed memory; a
  * process sets few flags, so this stays small. */
 static char **retired;
@@ -143,6 +146,8 @@ void osq_flags_init(osq_personality p) {
 }
 
 osq_personality osq_flags_personality(void) { return personality; }
+
+const char *osq_flags_flagfile(void) { return flagfile_used; }
 
 const char *osq_flag_type_name(osq_flag_type t) {
   static const char *const n[] = {"bool",   "int32",  "int64", "uint32",
@@ -461,8 +466,10 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
     if (strncmp(argv[i], "--flagfile", 10) == 0 ||
         strncmp(argv[i], "-flagfile", 9) == 0)
       cli_flagfile = true;
-  if (!cli_flagfile && default_flagfile && access(default_flagfile, R_OK) == 0)
-    osq_flags_load_file(default_flagfile, argv0, err);
+  flagfile_used[0] = '\0';
+  if (!cli_flagfile && default_flagfile && access(default_flagfile, R_OK) == 0 &&
+      osq_flags_load_file(default_flagfile, argv0, err) == 0)
+    snprintf(flagfile_used, sizeof flagfile_used, "%s", default_flagfile);
 
   int kept = 1;
   bool only_positional = false;
@@ -491,7 +498,8 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
       return 0;
     }
     if (strcmp(name, "version") == 0) {
-      fprintf(out, "%s version %s\n", progname_of(argv0), OSQ_VERSION);
+      fprintf(out, "%s version %s\n", progname_of(argv0),
+              osq_identity_version());
       return 0;
     }
     const char *value = eq ? eq + 1 : NULL;
@@ -516,6 +524,7 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
       free(files);
       if (rc)
         return rc;
+      snprintf(flagfile_used, sizeof flagfile_used, "%s", value);
       continue;
     }
     pthread_mutex_lock(&lock);

@@ -105,6 +105,9 @@ size_t osq_flags_list(osq_flag_info **out);
 const char *osq_flag_type_name(osq_flag_type t);
 
 osq_personality osq_flags_personality(void);
+/* The flagfile osq_flags_parse read: the last --flagfile value on the
+ * command line, else the default flagfile if it was read, else "". */
+const char *osq_flags_flagfile(void);
 void osq_flags_usage(FILE *out, const char *progname);
 
 #define OSQ_VERSION "0.1.0"

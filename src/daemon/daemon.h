@@ -13,7 +13,6 @@
 #define OSQ_EXIT_CATASTROPHIC 78
 #define OSQ_WORKER_ENV "OSQUERY_WORKER"
 #define OSQ_EXTENSIONS_ENV "OSQUERY_EXTENSIONS"
-#define OSQ_DEFAULT_FLAGFILE "/etc/osq/osq.flags"
 
 /* Run the worker until stopped; returns the exit code. under_watcher:
  * started by a watcher (which holds the pidfile and the extensions). */

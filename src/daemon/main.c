@@ -1,9 +1,12 @@
-/* osqd: the daemon. Flags first (default flagfile /etc/osq/osq.flags), then
+/* osqd: the daemon. Flags first (default flagfile /etc/osq/osq.flags, or
+ * /etc/osquery/osquery.flags when run as osqueryd: core/identity.h), then
  * either the watcher (which re-executes this binary as the worker) or,
  * with --disable_watchdog or inside a worker, the worker itself. */
 #include "core/flags.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "daemon/state_dirs.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -23,7 +26,9 @@ int main(int argc, char **argv) {
     orig[i] = argv[i];
 
   osq_flags_init(OSQ_PERSONALITY_DAEMON);
-  int rc = osq_flags_parse(&argc, argv, OSQ_DEFAULT_FLAGFILE, stdout, stderr);
+  osq_identity_init(argv[0]);
+  int rc = osq_flags_parse(&argc, argv, osq_identity_daemon_flagfile(), stdout,
+                           stderr);
   if (rc >= 0) {
     free(orig);
     osq_flags_shutdown();
@@ -46,9 +51,18 @@ int main(int argc, char **argv) {
 
   bool is_worker = getenv(OSQ_WORKER_ENV) != NULL;
   char e[256];
-  if (osq_flag_bool("config_check") || osq_flag_bool("config_dump") ||
-      osq_flag_bool("database_dump"))
+  bool one_off = osq_flag_bool("config_check") ||
+                 osq_flag_bool("config_dump") || osq_flag_bool("database_dump");
+  if (one_off)
     osq_flag_set("disable_watchdog", "true", e, sizeof e);
+  if (!is_worker && !one_off) {
+    char err[1024];
+    if (osq_state_dirs_make(err, sizeof err) != 0) {
+      fprintf(stderr, "%s: %s\n", osq_identity_daemon_name(), err);
+      free(orig);
+      return 1;
+    }
+  }
 
   if (!is_worker && osq_flag_bool("daemonize") && daemon(0, 0) != 0) {
     fprintf(stderr, "osqd: cannot daemonize: %s\n", strerror(errno));

@@ -1,5 +1,7 @@
 #include "daemon/pidfile.h"
 
+#include "core/identity.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -75,9 +77,10 @@ int osq_pidfile_acquire_force(const char *path, char *err, size_t errlen) {
     if (cfd >= 0)
       close(cfd);
     comm[n > 0 ? n : 0] = '\0';
-    if (strncmp(comm, "osqd", 4) != 0) {
-      snprintf(err, errlen, "Busy: %s is locked by pid %ld, which is not osqd",
-               path, pid);
+    const char *self = osq_identity_daemon_name();
+    if (strncmp(comm, self, strlen(self)) != 0) {
+      snprintf(err, errlen, "Busy: %s is locked by pid %ld, which is not %s",
+               path, pid, self);
       return -1;
     }
     kill((pid_t)pid, SIGTERM);

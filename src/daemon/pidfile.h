@@ -12,7 +12,8 @@
  * ("Busy" when another process holds the lock). */
 int osq_pidfile_acquire(const char *path, char *err, size_t errlen);
 /* --force: when the pidfile is busy and its pid is an osqd process
- * (/proc/<pid>/comm starts with "osqd"), send it SIGTERM and retry 5 times
+ * (/proc/<pid>/comm starts with "osqd", or "osqueryd" under osquery's
+ * names), send it SIGTERM and retry 5 times
  * at 2 s intervals. */
 int osq_pidfile_acquire_force(const char *path, char *err, size_t errlen);
 /* Unlock and close; the file is left in place. */

@@ -5,6 +5,7 @@
 #include "daemon/daemon.h"
 
 #include "core/flags.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include "daemon/pidfile.h"
 #include "daemon/store.h"
@@ -140,8 +141,9 @@ int osq_watcher_run(char **argv, bool worker_db) {
     return 1;
   }
   self_exe[n] = '\0';
-  openlog("osqd", LOG_PID, LOG_DAEMON);
-  syslog(LOG_NOTICE, "osqd started [version=%s]", OSQ_VERSION);
+  openlog(osq_identity_daemon_name(), LOG_PID, LOG_DAEMON);
+  syslog(LOG_NOTICE, "%s started [version=%s]", osq_identity_daemon_name(),
+         osq_identity_version());
 
   sigset_t sigs, old;
   sigemptyset(&sigs);

@@ -3,7 +3,7 @@
 #include "daemon/daemon.h"
 
 #include "config/config.h"
-#include "config/filesystem.h"
+#include "config/load.h"
 #include "core/flags.h"
 #include "core/log.h"
 #include "daemon/distributed.h"
@@ -93,56 +93,31 @@ static int64_t ext_deadline(void) {
 /* Generate and build the config from the active plugin. */
 #define BACKUP_PREFIX "config_persistence."
 
-static osq_config *load_config(osq_store *store, char *err, size_t errlen,
-                               bool dump) {
-  const char *name = osq_flag_str("config_plugin");
-  const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_CONFIG, name);
-  if (p == NULL) {
-    snprintf(err, errlen, "config plugin %s is not registered", name);
-    return NULL;
-  }
-  const osq_config_plugin *cp = p->u.config;
+static osq_config *load_config(osq_store *store, char *err, size_t errlen) {
+  bool backup = store && osq_flag_bool("config_enable_backup");
   osq_strmap src;
   osq_strmap_init(&src);
   osq_config *c = NULL;
-  if (cp->generate == NULL || cp->generate(&src, cp->udata) != OSQ_OK) {
-    snprintf(err, errlen, "%s",
-             osq_strmap_message(&src)[0] ? osq_strmap_message(&src)
-                                         : "the config plugin failed");
-  } else if (dump) {
+  osq_config_load(osq_flag_str("config_plugin"), backup ? &src : NULL, &c,
+                  err, errlen);
+  if (c && backup) {
+    char **old = NULL;
+    size_t nold = osq_store_keys(store, BACKUP_PREFIX, &old);
+    for (size_t i = 0; i < nold; i++) {
+      osq_store_del(store, old[i]);
+      free(old[i]);
+    }
+    free(old);
     for (size_t i = 0; i < osq_strmap_count(&src); i++) {
+      char key[4200];
       size_t len;
       const char *v = osq_strmap_val(&src, i, &len);
-      json_t *k = json_string(osq_strmap_key(&src, i));
-      char *ks = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
-      printf("{%s: %.*s}\n", ks ? ks : "\"\"", (int)len, v);
-      free(ks);
-      json_decref(k);
-    }
-    fflush(stdout);
-    c = osq_config_build(&src, NULL, NULL, err, errlen);
-  } else {
-    c = osq_config_build(&src, cp->gen_pack, cp->udata, err, errlen);
-    if (c && store && osq_flag_bool("config_enable_backup")) {
-      char **old = NULL;
-      size_t nold = osq_store_keys(store, BACKUP_PREFIX, &old);
-      for (size_t i = 0; i < nold; i++) {
-        osq_store_del(store, old[i]);
-        free(old[i]);
-      }
-      free(old);
-      for (size_t i = 0; i < osq_strmap_count(&src); i++) {
-        char key[4200];
-        size_t len;
-        const char *v = osq_strmap_val(&src, i, &len);
-        snprintf(key, sizeof key, "%s%s", BACKUP_PREFIX,
-                 osq_strmap_key(&src, i));
-        osq_store_set(store, key, v);
-      }
+      snprintf(key, sizeof key, "%s%s", BACKUP_PREFIX,
+               osq_strmap_key(&src, i));
+      osq_store_set(store, key, v);
     }
   }
   osq_strmap_clear(&src);
-  osq_plugin_release(p);
   return c;
 }
 
@@ -327,7 +302,7 @@ static int loop(worker *w, sigctl *sc) {
     }
     if (reload) {
       char err[1024];
-      osq_config *c = load_config(w->store, err, sizeof err, false);
+      osq_config *c = load_config(w->store, err, sizeof err);
       if (c) {
         apply_config(w->sched, c);
         OSQ_INFO("Config reloaded");
@@ -411,19 +386,19 @@ int osq_worker_run(bool under_watcher) {
   }
   if (osq_tables_register_builtin() < 0 || osq_sched_register_tables() != 0 ||
       osq_loggers_register_builtin() != 0 ||
-      (!osq_registry_exists(OSQ_REGISTRY_CONFIG, "filesystem") &&
-       osq_registry_add(OSQ_REGISTRY_CONFIG, &osq_config_filesystem,
-                        OSQ_CORE_UUID, false, err, sizeof err) != 0)) {
+      osq_config_register_builtin(err, sizeof err) != 0) {
     OSQ_ERR("Cannot register the built-in plugins: %s", err);
     rc = OSQ_EXIT_CATASTROPHIC;
     goto out;
   }
-  if (!check && !dump) {
-    int erc = start_extensions(&w, under_watcher);
-    if (erc != 0) {
-      rc = erc;
-      goto out;
-    }
+  if (check || dump) {
+    rc = osq_config_check_main(dump, stdout, stderr);
+    goto out;
+  }
+  int erc = start_extensions(&w, under_watcher);
+  if (erc != 0) {
+    rc = erc;
+    goto out;
   }
 
   const char *cplugin = osq_flag_str("config_plugin");
@@ -438,8 +413,8 @@ int osq_worker_run(bool under_watcher) {
     goto out;
   }
   osq_registry_set_active(OSQ_REGISTRY_CONFIG, cplugin);
-  osq_config *cfg = load_config(w.store, err, sizeof err, dump);
-  if (cfg == NULL && !dump && !check) {
+  osq_config *cfg = load_config(w.store, err, sizeof err);
+  if (cfg == NULL) {
     /* A plugin served by an extension is registered a moment before the
      * extension listens: retry until --extensions_timeout, as osquery's
      * activation waits for the extension's socket. */
@@ -450,23 +425,8 @@ int osq_worker_run(bool under_watcher) {
     while (external && cfg == NULL && osq_now_ms() < until) {
       struct timespec ts = {0, 50 * 1000000};
       nanosleep(&ts, NULL);
-      cfg = load_config(w.store, err, sizeof err, false);
+      cfg = load_config(w.store, err, sizeof err);
     }
-  }
-  if (dump) {
-    /* the sources were printed before parsing; only a failed fetch fails */
-    rc = cfg || strncmp(err, "Error parsing", 13) == 0 ? 0 : 1;
-    if (rc)
-      fprintf(stderr, "Error reading config: %s\n", err);
-    osq_config_free(cfg);
-    goto out;
-  }
-  if (check) {
-    if (cfg == NULL)
-      fprintf(stderr, "Error reading config: %s\n", err);
-    rc = cfg ? 0 : 1;
-    osq_config_free(cfg);
-    goto out;
   }
   if (cfg == NULL) {
     OSQ_WARN("Error reading config: %s", err);

@@ -461,22 +461,40 @@ static void *accept_main(void *arg) {
 
 /* ---- start / stop --------------------------------------------------------- */
 
+static int parse_mode(const char *s, unsigned long *mode, char *err,
+                      size_t errlen) {
+  char *end;
+  *mode = strtoul(s, &end, 8);
+  if (*s == '\0' || *end != '\0' || *mode > 0777) {
+    snprintf(err, errlen,
+             "Invalid --extensions_socket_mode '%s': expected octal "
+             "permission bits such as 0600 or 0660",
+             s);
+    return -1;
+  }
+  return 0;
+}
+
+int osq_manager_check_socket_flags(char *err, size_t errlen) {
+  unsigned long mode;
+  gid_t gid;
+  const char *group = osq_flag_str("extensions_socket_group");
+  if (parse_mode(osq_flag_str("extensions_socket_mode"), &mode, err,
+                 errlen) != 0)
+    return -1;
+  return *group ? parse_group(group, &gid, err, errlen) : 0;
+}
+
 osq_manager *osq_manager_start(const char *socket_path, char *err,
                                size_t errlen) {
   if (socket_path == NULL || socket_path[0] == '\0') {
     snprintf(err, errlen, "No extension socket path given");
     return NULL;
   }
-  const char *mode_s = osq_flag_str("extensions_socket_mode");
-  char *end;
-  unsigned long mode = strtoul(mode_s, &end, 8);
-  if (*mode_s == '\0' || *end != '\0' || mode > 0777) {
-    snprintf(err, errlen,
-             "Invalid --extensions_socket_mode '%s': expected octal "
-             "permission bits such as 0600 or 0660",
-             mode_s);
+  unsigned long mode;
+  if (parse_mode(osq_flag_str("extensions_socket_mode"), &mode, err,
+                 errlen) != 0)
     return NULL;
-  }
   osq_manager *m = calloc(1, sizeof *m);
   if (m == NULL || (m->path = strdup(socket_path)) == NULL) {
     free(m);

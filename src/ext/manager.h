@@ -17,6 +17,9 @@ typedef struct osq_manager osq_manager;
  * the extensions_* and thrift_* flags. NULL with the reason in err. */
 osq_manager *osq_manager_start(const char *socket_path, char *err,
                                size_t errlen);
+/* Check --extensions_socket_mode and --extensions_socket_group as
+ * osq_manager_start would, without starting: 0, or -1 with its message. */
+int osq_manager_check_socket_flags(char *err, size_t errlen);
 /* Send shutdown() to every extension while still serving their
  * deregisterExtension, stop, remove the socket files, free. */
 void osq_manager_stop(osq_manager *m);

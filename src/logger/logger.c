@@ -1,6 +1,7 @@
 #include "logger/logger.h"
 
 #include "core/flags.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include "logger/format.h"
 #include "registry/registry.h"
@@ -97,7 +98,8 @@ int osq_loggers_setup(const char *names, osq_plugin_wait_fn wait,
   for (size_t i = 0; i < n; i++) {
     const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_LOGGER, chosen[i]);
     if (p && p->u.logger->log) {
-      p->u.logger->log(OSQ_LOG_INIT, "osqd", 4, p->u.logger->udata);
+      const char *self = osq_identity_daemon_name(); /* osqueryd as such */
+      p->u.logger->log(OSQ_LOG_INIT, self, strlen(self), p->u.logger->udata);
       /* An extension's features are learnt on its first non-init call;
        * an empty status batch makes that happen now, so the first status
        * lines already go where they are wanted. */

@@ -2,6 +2,7 @@
 #include "logger/logger.h"
 
 #include "core/flags.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include "logger/format.h"
 
@@ -264,7 +265,7 @@ static void syslog_open(void) {
   int64_t f = osq_flag_int("logger_syslog_facility");
   if (f < 0 || f > 23)
     f = 19;
-  openlog("osqd", LOG_PID | LOG_NDELAY, (int)(f << 3));
+  openlog(osq_identity_daemon_name(), LOG_PID | LOG_NDELAY, (int)(f << 3));
 }
 
 static void syslog_status(const json_t *r, void *u) {

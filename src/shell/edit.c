@@ -22,6 +22,7 @@
 
 #include <histedit.h>
 
+#include "core/identity.h"
 #include "registry/registry.h"
 #include "shell.h"
 
@@ -83,7 +84,26 @@ static bool ed_load(void) {
   }
   return ok;
 }
-static const char *prompt_text = "osq> ";
+static const char *prompt_text = "";
+
+/* "osq> " and "  ...> ", or osquery's "osquery> " and "    ...> " under
+ * its names; "[*]" first while .connect'ed. osquery colours the prompt
+ * on 256-colour xterms; \1 brackets the escape sequences so libedit does
+ * not count them as columns (and libedit drops such a sequence at the
+ * very end of a prompt, hence the reset before the last space). */
+static const char *edit_prompt(bool color, bool connected, bool continuation) {
+  static char built[2][2][2][64];
+  char *p = built[color][connected][continuation];
+  if (p[0] == '\0') {
+    bool osquery = osq_identity_is_osquery();
+    const char *word = continuation ? (osquery ? "    ...>" : "  ...>")
+                                    : (osquery ? "osquery>" : "osq>");
+    snprintf(p, sizeof built[0][0][0], "%s%s%s%s ",
+             color ? "\1\033[38;5;147m\1" : "", connected ? "[*]" : "", word,
+             color ? "\1\033[0m\1" : "");
+  }
+  return p;
+}
 static bool cancelled;
 
 static const char *const meta_names[] = {
@@ -234,7 +254,7 @@ void shell_edit_end(shell *sh) {
  * PLAIN_LINE_MAX bytes; the rest of the line is skipped). */
 #define PLAIN_LINE_MAX (1u << 20)
 static char *plain_readline(bool continuation) {
-  fputs(continuation ? "  ...> " : "osq> ", stdout);
+  fputs(edit_prompt(false, false, continuation), stdout);
   fflush(stdout);
   size_t cap = 128, n = 0;
   char *b = malloc(cap);
@@ -266,19 +286,9 @@ static char *plain_readline(bool continuation) {
 char *shell_readline(shell *sh, bool continuation) {
   if (el == NULL)
     return plain_readline(continuation);
-  /* osquery colours the prompt on 256-colour xterms; \1 brackets the
-   * escape sequences so libedit does not count them as columns (and
-   * libedit drops such a sequence at the very end of a prompt, hence
-   * the reset before the last space) */
-  static const char *const prompts[2][2][2] = {
-      {{"osq> ", "  ...> "}, {"[*]osq> ", "[*]  ...> "}},
-      {{"\1\033[38;5;147m\1osq>\1\033[0m\1 ",
-        "\1\033[38;5;147m\1  ...>\1\033[0m\1 "},
-       {"\1\033[38;5;147m\1[*]osq>\1\033[0m\1 ",
-        "\1\033[38;5;147m\1[*]  ...>\1\033[0m\1 "}}};
   const char *term = getenv("TERM");
   bool color = term && strstr(term, "xterm-256color");
-  prompt_text = prompts[color][sh->connect[0] != '\0'][continuation];
+  prompt_text = edit_prompt(color, sh->connect[0] != '\0', continuation);
   cancelled = false;
   int n = 0;
   const char *l = ed.el_gets(el, &n);

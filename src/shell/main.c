@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/load.h"
 #include "core/flags.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include <osq/plugin.h>
 #include "shell.h"
@@ -35,8 +37,8 @@ static void on_sigint(int sig) {
     sqlite3_interrupt(interrupt_db);
 }
 
-/* ~/.osq (0700), or a private temporary directory when that is not
- * usable. *tmp says which, so the temporary one is removed at exit. */
+/* ~/.osq (~/.osquery under osquery's names; 0700), or a private
+ * temporary directory when that is not usable. *tmp says which, so the temporary one is removed at exit. */
 static int home_dir(char *out, size_t cap, bool *tmp) {
   *tmp = false;
   const char *home = getenv("HOME");
@@ -44,7 +46,8 @@ static int home_dir(char *out, size_t cap, bool *tmp) {
     struct passwd *pw = getpwuid(getuid());
     home = pw ? pw->pw_dir : NULL;
   }
-  if (home && (size_t)snprintf(out, cap, "%s/.osq", home) < cap) {
+  if (home && (size_t)snprintf(out, cap, "%s/%s", home,
+                               osq_identity_home_name()) < cap) {
     if (mkdir(out, 0700) != 0 && errno != EEXIST)
       goto temp;
     struct stat st;
@@ -56,7 +59,8 @@ temp:;
   const char *t = getenv("TMPDIR");
   if (t == NULL || t[0] == '\0')
     t = "/tmp";
-  if ((size_t)snprintf(out, cap, "%s/osq-XXXXXX", t) >= cap ||
+  if ((size_t)snprintf(out, cap, "%s/%s-XXXXXX", t,
+                       osq_identity_product()) >= cap ||
       mkdtemp(out) == NULL)
     return -1;
   *tmp = true;
@@ -121,14 +125,17 @@ static char *read_query_file(const char *path, char *why, size_t whylen) {
   return buf;
 }
 
-/* osquery's one-shot rule (compat.md §5.1): extensions stay off unless they are
- * asked for. */
+/* osquery's one-shot rule (docs/shell.md): extensions stay off
+ * unless they are asked for: an extension to load, a required one, an
+ * autoload list, or (osq: for extensions that join on their own) a
+ * socket to serve or --disable_extensions=false. */
 static void one_shot_defaults(void) {
   osq_flag_set_default("disable_caching", "true");
-  bool autoload = osq_flag_str("extension")[0] != '\0' ||
-                  osq_flag_str("extensions_require")[0] != '\0' ||
-                  osq_flag_was_set("extensions_autoload");
-  if (!autoload && !osq_flag_was_set("disable_extensions"))
+  bool asked = osq_flag_str("extension")[0] != '\0' ||
+               osq_flag_str("extensions_require")[0] != '\0' ||
+               osq_flag_was_set("extensions_autoload") ||
+               osq_flag_was_set("extensions_socket");
+  if (!asked && !osq_flag_was_set("disable_extensions"))
     osq_flag_set_default("disable_extensions", "true");
 }
 
@@ -204,7 +211,8 @@ static int run(shell *sh, int argc, char **argv) {
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   osq_flags_init(OSQ_PERSONALITY_SHELL);
-  int rc = osq_flags_parse(&argc, argv, "/etc/osq/osq.flags.default", stdout,
+  osq_identity_init(argv[0]);
+  int rc = osq_flags_parse(&argc, argv, osq_identity_shell_flagfile(), stdout,
                            stderr);
   if (rc >= 0) {
     osq_flags_shutdown();
@@ -242,13 +250,18 @@ int main(int argc, char **argv) {
   }
 
   int trc = osq_tables_register_builtin();
-  if (trc < 0) {
-    fprintf(stderr, "Error: cannot register the built-in tables: %s\n",
-            osq_strerror(trc));
+  char err[512] = "";
+  if (trc < 0 || osq_config_register_builtin(err, sizeof err) != 0) {
+    fprintf(stderr, "Error: cannot register the built-in plugins: %s\n",
+            trc < 0 ? osq_strerror(trc) : err);
     rc = EXIT_CATASTROPHIC;
     goto done_flags;
   }
-  char err[512] = "";
+  if (osq_flag_bool("config_check") || osq_flag_bool("config_dump")) {
+    /* as osqueryi: check or print the config, then exit */
+    rc = osq_config_check_main(osq_flag_bool("config_dump"), stdout, stderr);
+    goto done_flags;
+  }
   sh.db = osq_db_open(err, sizeof err);
   if (sh.db == NULL) {
     fprintf(stderr, "Error: cannot open the SQL engine: %s\n", err);
@@ -279,7 +292,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "Connected to extension socket %s\n", sh.connect);
   }
 
-  rc = shell_extensions_start(one_shot);
+  rc = shell_extensions_start();
   if (rc == 0)
     rc = run(&sh, argc, argv);
   shell_extensions_stop();

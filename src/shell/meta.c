@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/flags.h"
+#include "core/identity.h"
 #include "registry/registry.h"
 #include "shell.h"
 
@@ -184,8 +185,8 @@ static void c_string(FILE *f, const char *z) {
 }
 
 static void meta_version(shell *sh) {
-  fprintf(sh->out.out, "osq %s\nusing SQLite %s\n", OSQ_VERSION,
-          sqlite3_libversion());
+  fprintf(sh->out.out, "%s %s\nusing SQLite %s\n", osq_identity_product(),
+          osq_identity_version(), sqlite3_libversion());
 }
 
 static void meta_tables(shell *sh, const char *prefix) {
@@ -290,14 +291,38 @@ static int join_row(void *u, sqlite3_stmt *st) {
 }
 
 
-/* ".show" line for a config or logger plugin, with where it reads from. */
-static void show_plugin(FILE *f, const char *label, const char *plugin_flag,
-                        const char *path_flag, const char *tls_flag) {
+/* Every name in a comma-separated plugin list is registered. */
+static bool plugins_exist(osq_registry_kind kind, const char *list) {
+  char name[256];
+  const char *p = list;
+  if (*p == '\0')
+    return false;
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    if (n == 0 || n >= sizeof name)
+      return false;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    if (!osq_registry_exists(kind, name))
+      return false;
+    p += n + (p[n] == ',');
+  }
+  return true;
+}
+
+/* ".show" line for a config, logger or distributed plugin, with where it
+ * reads from; none for a plugin this shell does not have (built in or
+ * from an extension). A logger flag may name several plugins. */
+static void show_plugin(FILE *f, const char *label, osq_registry_kind kind,
+                        const char *plugin_flag, const char *path_flag,
+                        const char *tls_flag) {
   const char *p = osq_flag_str(plugin_flag);
+  if (!plugins_exist(kind, p))
+    return;
   fprintf(f, "%13.13s: %s", label, p);
-  if (strcmp(p, "filesystem") == 0)
+  if (strcmp(p, "filesystem") == 0 && path_flag)
     fprintf(f, " (%s)\n", osq_flag_str(path_flag));
-  else if (strcmp(p, "tls") == 0)
+  else if (strcmp(p, "tls") == 0 && tls_flag)
     fprintf(f, " (%s%s)\n", osq_flag_str("tls_hostname"),
             osq_flag_str(tls_flag));
   else
@@ -306,17 +331,19 @@ static void show_plugin(FILE *f, const char *label, const char *plugin_flag,
 
 static void meta_show(shell *sh) {
   FILE *f = sh->out.out;
-  fprintf(f, "osq shell settings\n"
-             "~~~~~~~~~~~~~~~~~~\n");
+  int title = fprintf(f, "%s shell settings\n", osq_identity_product()) - 1;
+  for (int i = 0; i < title; i++)
+    fputc('~', f);
+  fputc('\n', f);
   meta_version(sh);
   fprintf(f, "\nGeneral settings:\n");
-  fprintf(f, "%13.13s: %s\n", "Flagfile", osq_flag_str("flagfile"));
-  show_plugin(f, "Config", "config_plugin", "config_path",
+  fprintf(f, "%13.13s: %s\n", "Flagfile", osq_flags_flagfile());
+  show_plugin(f, "Config", OSQ_REGISTRY_CONFIG, "config_plugin", "config_path",
               "config_tls_endpoint");
-  show_plugin(f, "Logger", "logger_plugin", "logger_path",
+  show_plugin(f, "Logger", OSQ_REGISTRY_LOGGER, "logger_plugin", "logger_path",
               "logger_tls_endpoint");
-  fprintf(f, "%13.13s: %s\n", "Distributed",
-          osq_flag_str("distributed_plugin"));
+  show_plugin(f, "Distributed", OSQ_REGISTRY_DISTRIBUTED, "distributed_plugin",
+              NULL, NULL);
   fprintf(f, "%13.13s: %s\n", "Database", "ephemeral");
   struct join_state js = {.len = 0};
   js.buf[0] = '\0';
@@ -385,179 +412,240 @@ int shell_meta_types(shell *sh, const char *sql) {
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-enum cmd {
-  C_ALL, C_SOCKET, C_CONNECT, C_DISCONNECT, C_BAIL, C_ECHO, C_EXIT, C_FEATURES, C_HEADER, C_HELP,
-  C_MODE, C_NULLVALUE, C_PRINT, C_QUIT, C_SCHEMA, C_SEPARATOR, C_SHOW,
-  C_TABLES, C_TIMEOUT, C_TIMER, C_TYPES, C_VERSION, C_WIDTH,
-};
-
-/* In osquery's order of tests: an abbreviation takes the first command
- * it prefixes whose argument count fits (".e on" is .echo, ".e" .exit). */
-static const struct {
-  const char *name;
-  enum cmd cmd;
-  int minlen;          /* shortest abbreviation */
-  int minargs, maxargs; /* words including the command */
-} cmds[] = {
-    {"all", C_ALL, 1, 2, 2},
-    {"socket", C_SOCKET, 1, 1, 1},
-    {"connect", C_CONNECT, 1, 2, 2},
-    {"disconnect", C_DISCONNECT, 1, 1, 1},
-    {"bail", C_BAIL, 3, 2, 2},
-    {"echo", C_ECHO, 1, 2, 2},
-    {"exit", C_EXIT, 1, 1, META_MAX_ARGS},
-    {"features", C_FEATURES, 1, 1, 1},
-    {"header", C_HEADER, 1, 2, 2},
-    {"headers", C_HEADER, 1, 2, 2},
-    {"help", C_HELP, 1, 1, META_MAX_ARGS},
-    {"mode", C_MODE, 1, 2, 2},
-    {"nullvalue", C_NULLVALUE, 1, 2, 2},
-    {"print", C_PRINT, 3, 1, META_MAX_ARGS},
-    {"quit", C_QUIT, 1, 1, 1},
-    {"schema", C_SCHEMA, 1, 1, 2},
-    {"separator", C_SEPARATOR, 1, 2, 2},
-    {"show", C_SHOW, 1, 1, 1},
-    {"summary", C_SHOW, 1, 1, 1},
-    {"tables", C_TABLES, 2, 1, 2},
-    {"list", C_TABLES, 2, 1, 2},
-    {"timeout", C_TIMEOUT, 5, 2, 2},
-    {"timer", C_TIMER, 5, 2, 2},
-    {"types", C_TYPES, 2, 2, META_MAX_ARGS},
-    {"version", C_VERSION, 1, 1, META_MAX_ARGS},
-    {"width", C_WIDTH, 1, 2, META_MAX_ARGS},
-};
+/* One function per meta-command: argv[0] is the command as typed,
+ * argc counts it (the table below has already checked the count); rest
+ * is the line after the command word, untouched by word splitting.
+ * Each returns META_* or, for .all, the SQLite code of the query. */
+typedef int meta_fn(shell *sh, int argc, char **argv, const char *rest);
 
 static void copy_setting(char *dst, size_t cap, const char *src) {
   snprintf(dst, cap, "%.*s", (int)(cap - 1), src);
 }
 
-static int run_cmd(shell *sh, enum cmd cmd, int argc, char **argv,
-                   const char *rest) {
-  FILE *out = sh->out.out;
-  switch (cmd) {
-  case C_ALL: {
-    size_t n = strlen(argv[1]) + 16;
-    char *q = malloc(n);
-    if (q == NULL)
-      return META_ERROR;
-    snprintf(q, n, "SELECT * FROM %s", argv[1]);
-    int rc = shell_exec(sh, q, NULL);
-    free(q);
-    if (rc != SQLITE_OK)
-      fprintf(sh->err, "Error querying table: %s\n", argv[1]);
-    return rc;
-  }
-  case C_SOCKET:
-    fprintf(out, "%s", osq_flag_str("extensions_socket"));
-    if (sh->connect[0])
-      fprintf(out, " (connected to %s)", sh->connect);
-    fputc('\n', out);
-    return META_OK;
-  case C_CONNECT:
-    if (sh->connect[0]) {
-      fprintf(sh->err, "Error: Please disconnect from the current socket\n");
-      return META_ERROR;
-    }
-    snprintf(sh->connect, sizeof sh->connect, "%s", argv[1]);
-    fprintf(sh->err, "Connected to extension socket %s\n", sh->connect);
-    return META_OK;
-  case C_DISCONNECT:
-    if (!sh->connect[0]) {
-      fprintf(sh->err, "Error: Not connected to a socket\n");
-      return META_ERROR;
-    }
-    fprintf(sh->err, "Disconnected from extension socket %s\n", sh->connect);
-    sh->connect[0] = '\0';
-    return META_OK;
-  case C_BAIL:
-    sh->bail = boolean_value(sh, argv[1]);
-    return META_OK;
-  case C_ECHO:
-    sh->echo = boolean_value(sh, argv[1]);
-    return META_OK;
-  case C_EXIT:
-    if (argc > 1) {
-      long long c = integer_value(argv[1]);
-      sh->exit_code = (int)(c & 0xff);
-      if (c != 0 && sh->exit_code == 0)
-        sh->exit_code = 1; /* exit(256) must not look like success */
-    }
-    return META_EXIT;
-  case C_QUIT:
-    return META_EXIT;
-  case C_FEATURES:
-    meta_features(sh);
-    return META_OK;
-  case C_HEADER:
-    sh->out.header = boolean_value(sh, argv[1]);
-    return META_OK;
-  case C_HELP:
-    fputs(help_text, sh->err);
-    fputs(timer_help, sh->err);
-    return META_OK;
-  case C_MODE: {
-    const char *m = argv[1];
-    if (strcmp(m, "line") == 0 || strcmp(m, "lines") == 0)
-      sh->out.mode = SHELL_MODE_LINE;
-    else if (strcmp(m, "column") == 0 || strcmp(m, "columns") == 0)
-      sh->out.mode = SHELL_MODE_COLUMN;
-    else if (strcmp(m, "list") == 0)
-      sh->out.mode = SHELL_MODE_LIST;
-    else if (strcmp(m, "pretty") == 0)
-      sh->out.mode = SHELL_MODE_PRETTY;
-    else if (strcmp(m, "csv") == 0) {
-      sh->out.mode = SHELL_MODE_CSV;
-      strcpy(sh->out.separator, ",");
-    } else {
-      fprintf(sh->err,
-              "Error: mode should be one of: column csv line list pretty\n");
-      return META_ERROR;
-    }
-    return META_OK;
-  }
-  case C_NULLVALUE:
-    copy_setting(sh->out.nullvalue, sizeof sh->out.nullvalue, argv[1]);
-    return META_OK;
-  case C_PRINT:
-    for (int j = 1; j < argc; j++)
-      fprintf(out, "%s%s", j > 1 ? " " : "", argv[j]);
-    fputc('\n', out);
-    return META_OK;
-  case C_SCHEMA:
-    meta_schema(sh, argc > 1 ? argv[1] : NULL);
-    return META_OK;
-  case C_SEPARATOR:
-    copy_setting(sh->out.separator, sizeof sh->out.separator, argv[1]);
-    return META_OK;
-  case C_SHOW:
-    meta_show(sh);
-    return META_OK;
-  case C_TABLES:
-    meta_tables(sh, argc > 1 ? argv[1] : NULL);
-    return META_OK;
-  case C_TIMEOUT: {
-    long long ms = integer_value(argv[1]);
-    sqlite3_busy_timeout(osq_db_sqlite(sh->db),
-                         ms > INT_MAX ? INT_MAX : ms < 0 ? 0 : (int)ms);
-    return META_OK;
-  }
-  case C_TIMER:
-    sh->timer = boolean_value(sh, argv[1]);
-    return META_OK;
-  case C_TYPES:
-    return shell_meta_types(sh, rest) ? META_ERROR : META_OK;
-  case C_VERSION:
-    meta_version(sh);
-    return META_OK;
-  case C_WIDTH:
-    for (int j = 1; j < argc && j <= SHELL_WIDTHS_MAX; j++) {
-      long long w = integer_value(argv[j]);
-      sh->out.widths[j - 1] = w > 100000 ? 100000 : w < -100000 ? -100000 : (int)w;
-    }
-    return META_OK;
-  }
-  return META_ERROR;
+static int cmd_all(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)rest;
+  size_t n = strlen(argv[1]) + 16;
+  char *q = malloc(n);
+  if (q == NULL)
+    return META_ERROR;
+  snprintf(q, n, "SELECT * FROM %s", argv[1]);
+  int rc = shell_exec(sh, q, NULL);
+  free(q);
+  if (rc != SQLITE_OK)
+    fprintf(sh->err, "Error querying table: %s\n", argv[1]);
+  return rc;
 }
+
+static int cmd_socket(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)argv, (void)rest;
+  FILE *out = sh->out.out;
+  fprintf(out, "%s", osq_flag_str("extensions_socket"));
+  if (sh->connect[0])
+    fprintf(out, " (connected to %s)", sh->connect);
+  fputc('\n', out);
+  return META_OK;
+}
+
+static int cmd_connect(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)rest;
+  if (sh->connect[0]) {
+    fprintf(sh->err, "Error: Please disconnect from the current socket\n");
+    return META_ERROR;
+  }
+  snprintf(sh->connect, sizeof sh->connect, "%s", argv[1]);
+  fprintf(sh->err, "Connected to extension socket %s\n", sh->connect);
+  return META_OK;
+}
+
+static int cmd_disconnect(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)argv, (void)rest;
+  if (!sh->connect[0]) {
+    fprintf(sh->err, "Error: Not connected to a socket\n");
+    return META_ERROR;
+  }
+  fprintf(sh->err, "Disconnected from extension socket %s\n", sh->connect);
+  sh->connect[0] = '\0';
+  return META_OK;
+}
+
+static int cmd_bail(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)rest;
+  sh->bail = boolean_value(sh, argv[1]);
+  return META_OK;
+}
+
+static int cmd_echo(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)rest;
+  sh->echo = boolean_value(sh, argv[1]);
+  return META_OK;
+}
+
+static int cmd_exit(shell *sh, int argc, char **argv, const char *rest) {
+  (void)rest;
+  if (argc > 1) {
+    long long c = integer_value(argv[1]);
+    sh->exit_code = (int)(c & 0xff);
+    if (c != 0 && sh->exit_code == 0)
+      sh->exit_code = 1; /* exit(256) must not look like success */
+  }
+  return META_EXIT;
+}
+
+static int cmd_quit(shell *sh, int argc, char **argv, const char *rest) {
+  (void)sh, (void)argc, (void)argv, (void)rest;
+  return META_EXIT;
+}
+
+static int cmd_features(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)argv, (void)rest;
+  meta_features(sh);
+  return META_OK;
+}
+
+static int cmd_header(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)rest;
+  sh->out.header = boolean_value(sh, argv[1]);
+  return META_OK;
+}
+
+static int cmd_help(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)argv, (void)rest;
+  fputs(help_text, sh->err);
+  fputs(timer_help, sh->err);
+  return META_OK;
+}
+
+static int cmd_mode(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)rest;
+  const char *m = argv[1];
+  if (strcmp(m, "line") == 0 || strcmp(m, "lines") == 0)
+    sh->out.mode = SHELL_MODE_LINE;
+  else if (strcmp(m, "column") == 0 || strcmp(m, "columns") == 0)
+    sh->out.mode = SHELL_MODE_COLUMN;
+  else if (strcmp(m, "list") == 0)
+    sh->out.mode = SHELL_MODE_LIST;
+  else if (strcmp(m, "pretty") == 0)
+    sh->out.mode = SHELL_MODE_PRETTY;
+  else if (strcmp(m, "csv") == 0) {
+    sh->out.mode = SHELL_MODE_CSV;
+    strcpy(sh->out.separator, ",");
+  } else {
+    fprintf(sh->err,
+            "Error: mode should be one of: column csv line list pretty\n");
+    return META_ERROR;
+  }
+  return META_OK;
+}
+
+static int cmd_nullvalue(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)rest;
+  copy_setting(sh->out.nullvalue, sizeof sh->out.nullvalue, argv[1]);
+  return META_OK;
+}
+
+static int cmd_print(shell *sh, int argc, char **argv, const char *rest) {
+  (void)rest;
+  FILE *out = sh->out.out;
+  for (int j = 1; j < argc; j++)
+    fprintf(out, "%s%s", j > 1 ? " " : "", argv[j]);
+  fputc('\n', out);
+  return META_OK;
+}
+
+static int cmd_schema(shell *sh, int argc, char **argv, const char *rest) {
+  (void)rest;
+  meta_schema(sh, argc > 1 ? argv[1] : NULL);
+  return META_OK;
+}
+
+static int cmd_separator(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)rest;
+  copy_setting(sh->out.separator, sizeof sh->out.separator, argv[1]);
+  return META_OK;
+}
+
+static int cmd_show(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)argv, (void)rest;
+  meta_show(sh);
+  return META_OK;
+}
+
+static int cmd_tables(shell *sh, int argc, char **argv, const char *rest) {
+  (void)rest;
+  meta_tables(sh, argc > 1 ? argv[1] : NULL);
+  return META_OK;
+}
+
+static int cmd_timeout(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)rest;
+  long long ms = integer_value(argv[1]);
+  sqlite3_busy_timeout(osq_db_sqlite(sh->db),
+                       ms > INT_MAX ? INT_MAX : ms < 0 ? 0 : (int)ms);
+  return META_OK;
+}
+
+static int cmd_timer(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)rest;
+  sh->timer = boolean_value(sh, argv[1]);
+  return META_OK;
+}
+
+static int cmd_types(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)argv;
+  return shell_meta_types(sh, rest) ? META_ERROR : META_OK;
+}
+
+static int cmd_version(shell *sh, int argc, char **argv, const char *rest) {
+  (void)argc, (void)argv, (void)rest;
+  meta_version(sh);
+  return META_OK;
+}
+
+static int cmd_width(shell *sh, int argc, char **argv, const char *rest) {
+  (void)rest;
+  for (int j = 1; j < argc && j <= SHELL_WIDTHS_MAX; j++) {
+    long long w = integer_value(argv[j]);
+    sh->out.widths[j - 1] =
+        w > 100000 ? 100000 : w < -100000 ? -100000 : (int)w;
+  }
+  return META_OK;
+}
+
+/* In osquery's order of tests: an abbreviation takes the first command
+ * it prefixes whose argument count fits (".e on" is .echo, ".e" .exit). */
+static const struct {
+  const char *name;
+  meta_fn *run;
+  int minlen;          /* shortest abbreviation */
+  int minargs, maxargs; /* words including the command */
+} cmds[] = {
+    {"all", cmd_all, 1, 2, 2},
+    {"socket", cmd_socket, 1, 1, 1},
+    {"connect", cmd_connect, 1, 2, 2},
+    {"disconnect", cmd_disconnect, 1, 1, 1},
+    {"bail", cmd_bail, 3, 2, 2},
+    {"echo", cmd_echo, 1, 2, 2},
+    {"exit", cmd_exit, 1, 1, META_MAX_ARGS},
+    {"features", cmd_features, 1, 1, 1},
+    {"header", cmd_header, 1, 2, 2},
+    {"headers", cmd_header, 1, 2, 2},
+    {"help", cmd_help, 1, 1, META_MAX_ARGS},
+    {"mode", cmd_mode, 1, 2, 2},
+    {"nullvalue", cmd_nullvalue, 1, 2, 2},
+    {"print", cmd_print, 3, 1, META_MAX_ARGS},
+    {"quit", cmd_quit, 1, 1, 1},
+    {"schema", cmd_schema, 1, 1, 2},
+    {"separator", cmd_separator, 1, 2, 2},
+    {"show", cmd_show, 1, 1, 1},
+    {"summary", cmd_show, 1, 1, 1},
+    {"tables", cmd_tables, 2, 1, 2},
+    {"list", cmd_tables, 2, 1, 2},
+    {"timeout", cmd_timeout, 5, 2, 2},
+    {"timer", cmd_timer, 5, 2, 2},
+    {"types", cmd_types, 2, 2, META_MAX_ARGS},
+    {"version", cmd_version, 1, 1, META_MAX_ARGS},
+    {"width", cmd_width, 1, 2, META_MAX_ARGS},
+};
 
 int shell_meta(shell *sh, const char *line) {
   char *z = strdup(line);
@@ -579,7 +667,7 @@ int shell_meta(shell *sh, const char *line) {
     for (size_t i = 0; n > 0 && i < sizeof cmds / sizeof cmds[0]; i++)
       if ((int)n >= cmds[i].minlen && strncmp(argv[0], cmds[i].name, n) == 0 &&
           argc >= cmds[i].minargs && argc <= cmds[i].maxargs) {
-        rc = run_cmd(sh, cmds[i].cmd, argc, argv, rest);
+        rc = cmds[i].run(sh, argc, argv, rest);
         break;
       }
     if (rc == -100) {

@@ -4,42 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config/config.h"
-#include "config/filesystem.h"
+#include "config/load.h"
 #include "core/flags.h"
-#include "plugin/plugin_impl.h"
-#include "registry/registry.h"
 #include "shell.h"
-
-static osq_config *load_config(char *err, size_t errlen) {
-  if (!osq_registry_exists(OSQ_REGISTRY_CONFIG, "filesystem"))
-    osq_registry_add(OSQ_REGISTRY_CONFIG, &osq_config_filesystem,
-                     OSQ_CORE_UUID, false, err, errlen);
-  const char *name = osq_flag_str("config_plugin");
-  const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_CONFIG, name);
-  if (p == NULL) {
-    snprintf(err, errlen, "Cannot activate %s config plugin: Unknown "
-             "registry plugin: %s", name, name);
-    return NULL;
-  }
-  const osq_config_plugin *cp = p->u.config;
-  osq_strmap src;
-  osq_strmap_init(&src);
-  osq_config *c = NULL;
-  if (cp->generate == NULL || cp->generate(&src, cp->udata) != OSQ_OK)
-    snprintf(err, errlen, "%s",
-             osq_strmap_message(&src)[0] ? osq_strmap_message(&src)
-                                         : "the config plugin failed");
-  else
-    c = osq_config_build(&src, cp->gen_pack, cp->udata, err, errlen);
-  osq_strmap_clear(&src);
-  osq_plugin_release(p);
-  return c;
-}
 
 int shell_run_pack(shell *sh, const char *pack) {
   char err[1024] = "";
-  osq_config *c = load_config(err, sizeof err);
+  osq_config *c = NULL;
+  if (osq_config_register_builtin(err, sizeof err) == 0)
+    osq_config_load(osq_flag_str("config_plugin"), NULL, &c, err, sizeof err);
   if (c == NULL) {
     fprintf(sh->err, "Error: cannot load the config: %s\n", err);
     return 1;

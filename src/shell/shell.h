@@ -62,7 +62,7 @@ bool shell_all_whitespace(const char *s);
 
 /* shell_ext.c: extension manager and --extension (filled by the
  * extension helpers). */
-int shell_extensions_start(int one_shot);
+int shell_extensions_start(void);
 void shell_extensions_stop(void);
 
 #endif

@@ -101,12 +101,26 @@ static int load_extensions(void) {
   return 0;
 }
 
-int shell_extensions_start(int one_shot) {
-  (void)one_shot;
+/* The socket's mode and group are asked for explicitly: a shell whose
+ * socket cannot have them must not run without its manager. */
+static bool socket_access_asked(void) {
+  return osq_flag_was_set("extensions_socket_mode") ||
+         osq_flag_was_set("extensions_socket_group");
+}
+
+int shell_extensions_start(void) {
+  char err[512];
+  /* a bad value is an error even where no manager is started */
+  if (osq_manager_check_socket_flags(err, sizeof err) != 0) {
+    fprintf(stderr, "Error: %s\n", err);
+    return 1;
+  }
   if (osq_flag_bool("disable_extensions"))
     return 0;
   manager = start_manager();
-  return manager ? load_extensions() : 0;
+  if (manager == NULL)
+    return socket_access_asked() ? 1 : 0;
+  return load_extensions();
 }
 
 void shell_extensions_stop(void) {
