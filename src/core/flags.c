@@ -9,8 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-extern const osq_flag_def osq_builtin_flags[];
-extern const unsigned long osq_builtin_flags_count;
+extern const osq_flag_def osq_builtin_flags[OSQ_FLAG_COUNT];
 
 #define OSQ_FLAGS_MAX 512
 #define OSQ_FLAGFILE_MAX_DEPTH 8
@@ -22,6 +21,7 @@ struct flag {
   const char *dflt;  /* may differ from def->default_value per personality */
   const char *value; /* never freed while running: see retire() */
   bool set;
+  bool warned; /* named in the not-implemented warning */
 };
 
 /* Legacy names osquery still accepts. */
@@ -41,6 +41,8 @@ static const struct {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct flag flags[OSQ_FLAGS_MAX];
 static size_t nflags;
+/* Where each built-in flag sits in flags[] (which define() re-sorts). */
+static size_t slot_of[OSQ_FLAG_COUNT];
 static osq_personality personality;
 /* Replaced values stay allocated so readers never see freed memory; a
  * process sets few flags, so this stays small. */
@@ -98,7 +100,7 @@ void osq_flags_define(const osq_flag_def *defs, size_t n) {
     if (find(defs[i].name))
       continue;
     flags[total++] = (struct flag){&defs[i], defs[i].default_value,
-                                   defs[i].default_value, false};
+                                   defs[i].default_value, false, false};
   }
   qsort(flags, total, sizeof flags[0], cmp_flag);
   size_t kept = 0;
@@ -106,6 +108,11 @@ void osq_flags_define(const osq_flag_def *defs, size_t n) {
     if (kept == 0 || strcmp(flags[kept - 1].def->name, flags[i].def->name))
       flags[kept++] = flags[i];
   nflags = kept;
+  for (size_t i = 0; i < nflags; i++) {
+    const osq_flag_def *d = flags[i].def;
+    if (d >= osq_builtin_flags && d < osq_builtin_flags + OSQ_FLAG_COUNT)
+      slot_of[d - osq_builtin_flags] = i;
+  }
   pthread_mutex_unlock(&lock);
 }
 
@@ -133,12 +140,12 @@ void osq_flags_shutdown(void) {
 void osq_flags_init(osq_personality p) {
   osq_flags_shutdown();
   personality = p;
-  osq_flags_define(osq_builtin_flags, osq_builtin_flags_count);
+  osq_flags_define(osq_builtin_flags, OSQ_FLAG_COUNT);
   if (p == OSQ_PERSONALITY_SHELL) {
     /* The shell's own defaults (osquery-host.md §5.1). Its socket path
      * depends on $HOME and is chosen by the shell itself. */
-    osq_flag_set_default("disable_events", "true");
-    osq_flag_set_default("hash_delay", "0");
+    OSQ_FLAG_SET_DEFAULT(disable_events, "true");
+    OSQ_FLAG_SET_DEFAULT(hash_delay, "0");
   }
 }
 
@@ -168,50 +175,55 @@ static char *normalise(const osq_flag_def *d, const char *v) {
   char *end;
   errno = 0;
   switch (d->type) {
-  case OSQ_FLAG_BOOL: {
+  case OSQ_FT_BOOL: {
     bool b;
     return parse_bool(v, &b) ? strdup(b ? "true" : "false") : NULL;
   }
-  case OSQ_FLAG_INT32:
-  case OSQ_FLAG_INT64: {
+  case OSQ_FT_INT32:
+  case OSQ_FT_INT64: {
     long long x = strtoll(v, &end, 10);
     if (*v == '\0' || *end != '\0' || errno)
       return NULL;
-    if (d->type == OSQ_FLAG_INT32 && (x < INT32_MIN || x > INT32_MAX))
+    if (d->type == OSQ_FT_INT32 && (x < INT32_MIN || x > INT32_MAX))
       return NULL;
     break;
   }
-  case OSQ_FLAG_UINT32:
-  case OSQ_FLAG_UINT64: {
+  case OSQ_FT_UINT32:
+  case OSQ_FT_UINT64: {
     if (strchr(v, '-'))
       return NULL;
     unsigned long long x = strtoull(v, &end, 10);
     if (*v == '\0' || *end != '\0' || errno)
       return NULL;
-    if (d->type == OSQ_FLAG_UINT32 && x > UINT32_MAX)
+    if (d->type == OSQ_FT_UINT32 && x > UINT32_MAX)
       return NULL;
     break;
   }
-  case OSQ_FLAG_DOUBLE:
+  case OSQ_FT_DOUBLE:
     strtod(v, &end);
     if (*v == '\0' || *end != '\0' || errno)
       return NULL;
     break;
-  case OSQ_FLAG_STRING:
+  case OSQ_FT_STRING:
     break;
   }
   return strdup(v);
 }
 
-int osq_flag_set(const char *name, const char *value, char *err,
-                 size_t errlen) {
-  pthread_mutex_lock(&lock);
-  struct flag *f = find(name);
-  if (f == NULL) {
-    pthread_mutex_unlock(&lock);
-    snprintf(err, errlen, "unknown flag '%s'", name);
-    return -1;
-  }
+/* The slot of a built-in flag; the caller holds the lock. */
+static struct flag *at(osq_flag_id id) {
+  return (unsigned)id < OSQ_FLAG_COUNT && slot_of[id] < nflags
+             ? &flags[slot_of[id]]
+             : NULL;
+}
+
+const char *osq_flag_name(osq_flag_id id) {
+  return (unsigned)id < OSQ_FLAG_COUNT ? osq_builtin_flags[id].name : "";
+}
+
+/* Set f from text; the caller holds the lock, which this releases. */
+static int set_locked(struct flag *f, const char *value, char *err,
+                      size_t errlen) {
   char *v = normalise(f->def, value);
   if (v == NULL) {
     pthread_mutex_unlock(&lock);
@@ -227,9 +239,32 @@ int osq_flag_set(const char *name, const char *value, char *err,
   return 0;
 }
 
-void osq_flag_set_default(const char *name, const char *value) {
+int osq_flag_set(const char *name, const char *value, char *err,
+                 size_t errlen) {
   pthread_mutex_lock(&lock);
   struct flag *f = find(name);
+  if (f == NULL) {
+    pthread_mutex_unlock(&lock);
+    snprintf(err, errlen, "unknown flag '%s'", name);
+    return -1;
+  }
+  return set_locked(f, value, err, errlen);
+}
+
+int osq_flag_set_at(osq_flag_id id, const char *value, char *err,
+                    size_t errlen) {
+  pthread_mutex_lock(&lock);
+  struct flag *f = at(id);
+  if (f == NULL) {
+    pthread_mutex_unlock(&lock);
+    snprintf(err, errlen, "flags are not initialised");
+    return -1;
+  }
+  return set_locked(f, value, err, errlen);
+}
+
+/* The caller holds the lock. */
+static void set_default_locked(struct flag *f, const char *value) {
   if (f && !f->set) {
     char *v = normalise(f->def, value);
     if (v) {
@@ -238,6 +273,17 @@ void osq_flag_set_default(const char *name, const char *value) {
       f->value = v;
     }
   }
+}
+
+void osq_flag_set_default_by_name(const char *name, const char *value) {
+  pthread_mutex_lock(&lock);
+  set_default_locked(find(name), value);
+  pthread_mutex_unlock(&lock);
+}
+
+void osq_flag_set_default_at(osq_flag_id id, const char *value) {
+  pthread_mutex_lock(&lock);
+  set_default_locked(at(id), value);
   pthread_mutex_unlock(&lock);
 }
 
@@ -248,47 +294,64 @@ bool osq_flag_exists(const char *name) {
   return ok;
 }
 
-const char *osq_flag_str(const char *name) {
-  pthread_mutex_lock(&lock);
-  struct flag *f = find(name);
-  const char *v = f ? f->value : "";
-  pthread_mutex_unlock(&lock);
-  return v;
-}
+/* Readers: the same conversions for both ways of naming a flag. */
+static const char *value_of(const struct flag *f) { return f ? f->value : ""; }
 
-bool osq_flag_bool(const char *name) {
+static bool as_bool(const char *v) {
   bool b = false;
-  parse_bool(osq_flag_str(name), &b);
+  parse_bool(v, &b);
   return b;
 }
 
-int64_t osq_flag_int(const char *name) {
-  return strtoll(osq_flag_str(name), NULL, 10);
+static bool is_default(const struct flag *f) {
+  return f == NULL || strcmp(f->value, f->dflt) == 0;
 }
 
-uint64_t osq_flag_uint(const char *name) {
-  return strtoull(osq_flag_str(name), NULL, 10);
-}
+#define OSQ_FLAG_READERS(key_type, lookup, suffix)                             \
+  const char *osq_flag_str##suffix(key_type key) {                             \
+    pthread_mutex_lock(&lock);                                                 \
+    const char *v = value_of(lookup(key));                                     \
+    pthread_mutex_unlock(&lock);                                               \
+    return v;                                                                  \
+  }                                                                            \
+  bool osq_flag_bool##suffix(key_type key) {                                   \
+    return as_bool(osq_flag_str##suffix(key));                                 \
+  }                                                                            \
+  int64_t osq_flag_int##suffix(key_type key) {                                 \
+    return strtoll(osq_flag_str##suffix(key), NULL, 10);                       \
+  }                                                                            \
+  uint64_t osq_flag_uint##suffix(key_type key) {                               \
+    return strtoull(osq_flag_str##suffix(key), NULL, 10);                      \
+  }                                                                            \
+  double osq_flag_double##suffix(key_type key) {                               \
+    return strtod(osq_flag_str##suffix(key), NULL);                            \
+  }                                                                            \
+  bool osq_flag_is_default##suffix(key_type key) {                             \
+    pthread_mutex_lock(&lock);                                                 \
+    bool d = is_default(lookup(key));                                          \
+    pthread_mutex_unlock(&lock);                                               \
+    return d;                                                                  \
+  }                                                                            \
+  bool osq_flag_was_set##suffix(key_type key) {                                \
+    pthread_mutex_lock(&lock);                                                 \
+    const struct flag *f = lookup(key);                                        \
+    bool s = f && f->set;                                                      \
+    pthread_mutex_unlock(&lock);                                               \
+    return s;                                                                  \
+  }
 
-double osq_flag_double(const char *name) {
-  return strtod(osq_flag_str(name), NULL);
-}
+/* The compatibility names in flags.h would rename these definitions. */
+#undef osq_flag_set_default
+#undef osq_flag_str
+#undef osq_flag_bool
+#undef osq_flag_int
+#undef osq_flag_uint
+#undef osq_flag_double
+#undef osq_flag_is_default
+#undef osq_flag_was_set
 
-bool osq_flag_is_default(const char *name) {
-  pthread_mutex_lock(&lock);
-  struct flag *f = find(name);
-  bool d = f == NULL || strcmp(f->value, f->dflt) == 0;
-  pthread_mutex_unlock(&lock);
-  return d;
-}
-
-bool osq_flag_was_set(const char *name) {
-  pthread_mutex_lock(&lock);
-  struct flag *f = find(name);
-  bool s = f && f->set;
-  pthread_mutex_unlock(&lock);
-  return s;
-}
+OSQ_FLAG_READERS(const char *, find, _by_name)
+OSQ_FLAG_READERS(osq_flag_id, at, _at)
 
 size_t osq_flags_list(osq_flag_info **out) {
   pthread_mutex_lock(&lock);
@@ -298,7 +361,7 @@ size_t osq_flags_list(osq_flag_info **out) {
     const struct flag *f = &flags[i];
     list[n++] = (osq_flag_info){f->def->name, osq_flag_type_name(f->def->type),
                                 f->def->description, f->dflt, f->value,
-                                f->def->kind};
+                                f->def->kind, f->def->unimplemented};
   }
   pthread_mutex_unlock(&lock);
   *out = list;
@@ -338,12 +401,12 @@ static void flagfile_entry(const char *line, const char *argv0, FILE *err,
   struct flag *f;
   pthread_mutex_lock(&lock);
   f = find(name);
-  bool is_bool = f && f->def->type == OSQ_FLAG_BOOL;
+  bool is_bool = f && f->def->type == OSQ_FT_BOOL;
   pthread_mutex_unlock(&lock);
   if (f == NULL && strncmp(name, "no", 2) == 0 && eq == NULL) {
     pthread_mutex_lock(&lock);
     struct flag *neg = find(name + 2);
-    bool neg_bool = neg && neg->def->type == OSQ_FLAG_BOOL;
+    bool neg_bool = neg && neg->def->type == OSQ_FT_BOOL;
     pthread_mutex_unlock(&lock);
     if (neg_bool) {
       osq_flag_set(name + 2, "false", msg, sizeof msg);
@@ -523,11 +586,11 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
     bool negated = false;
     if (f == NULL && value == NULL && strncmp(name, "no", 2) == 0) {
       f = find(name + 2);
-      negated = f && f->def->type == OSQ_FLAG_BOOL;
+      negated = f && f->def->type == OSQ_FT_BOOL;
       if (!negated)
         f = NULL;
     }
-    osq_flag_type type = f ? f->def->type : OSQ_FLAG_STRING;
+    osq_flag_type type = f ? f->def->type : OSQ_FT_STRING;
     pthread_mutex_unlock(&lock);
     if (f == NULL) {
       fprintf(err, "ERROR: unknown command line flag '%s'\n", name);
@@ -537,7 +600,7 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
       value = "false";
       memmove(name, name + 2, strlen(name + 2) + 1);
     } else if (value == NULL) {
-      if (type == OSQ_FLAG_BOOL) {
+      if (type == OSQ_FT_BOOL) {
         value = "true";
       } else if (i + 1 < *argc) {
         value = argv[++i];
@@ -554,7 +617,30 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
   }
   argv[kept] = NULL;
   *argc = kept;
+  osq_flags_warn_unimplemented(err);
   return OSQ_FLAGS_CONTINUE;
+}
+
+void osq_flags_warn_unimplemented(FILE *err) {
+  char line[2048];
+  size_t len = 0, named = 0;
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < nflags; i++) {
+    struct flag *f = &flags[i];
+    if (!f->set || !f->def->unimplemented || f->warned)
+      continue;
+    f->warned = true;
+    int n = snprintf(line + len, sizeof line - len, "%s--%s",
+                     named++ ? ", " : "", f->def->name);
+    if (n > 0)
+      len = len + (size_t)n < sizeof line ? len + (size_t)n : sizeof line - 1;
+  }
+  pthread_mutex_unlock(&lock);
+  if (named)
+    fprintf(err,
+            "W osquery flag%s accepted but not implemented by osq (no "
+            "effect): %s\n",
+            named > 1 ? "s" : "", line);
 }
 
 static void usage_section(FILE *out, const char *title, unsigned want,
@@ -562,13 +648,14 @@ static void usage_section(FILE *out, const char *title, unsigned want,
   fprintf(out, "\n%s\n", title);
   for (size_t i = 0; i < nflags; i++) {
     const osq_flag_def *d = flags[i].def;
-    if ((d->kind & OSQ_FK_HIDDEN) || (d->kind & mask) != want)
+    if ((d->kind & OSQ_FK_HIDDEN) || d->unimplemented ||
+        (d->kind & mask) != want)
       continue;
     if (strlen(d->name) <= 2 && want != OSQ_FK_SHELL)
       continue;
     char left[64];
     snprintf(left, sizeof left, "--%s%s", d->name,
-             d->type == OSQ_FLAG_BOOL ? "" : " VALUE");
+             d->type == OSQ_FT_BOOL ? "" : " VALUE");
     fprintf(out, "    %-34s %s\n", left, d->description);
   }
 }
@@ -589,5 +676,13 @@ void osq_flags_usage(FILE *out, const char *progname) {
                 0, mask);
   if (shell)
     usage_section(out, "osq shell-only CLI flags:", OSQ_FK_SHELL, mask);
+  size_t accepted = 0;
+  for (size_t i = 0; i < nflags; i++)
+    accepted += flags[i].def->unimplemented;
   pthread_mutex_unlock(&lock);
+  if (accepted)
+    fprintf(out,
+            "\n%zu more osquery flags are accepted but not implemented "
+            "(SELECT name FROM osquery_flags WHERE osq_implemented = 0).\n",
+            accepted);
 }
