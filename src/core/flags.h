@@ -78,11 +78,11 @@ enum {
 /* Typed readers and writers of built-in flags: the argument is the flag's
  * name as an identifier, e.g. OSQ_FLAG_BOOL(verbose). */
 #define OSQ_FLAG_ID(name) OSQ_FID_##name
-#define OSQ_FLAG_BOOL(name) osq_flag_bool_at(OSQ_BOOL_FLAG_##name)
-#define OSQ_FLAG_STR(name) osq_flag_str_at(OSQ_STRING_FLAG_##name)
-#define OSQ_FLAG_INT(name) osq_flag_int_at(OSQ_INT_FLAG_##name)
-#define OSQ_FLAG_UINT(name) osq_flag_uint_at(OSQ_UINT_FLAG_##name)
-#define OSQ_FLAG_DOUBLE(name) osq_flag_double_at(OSQ_DOUBLE_FLAG_##name)
+#define OSQ_FLAG_BOOL(name) osq_flag_bool_at((osq_flag_id)OSQ_BOOL_FLAG_##name)
+#define OSQ_FLAG_STR(name) osq_flag_str_at((osq_flag_id)OSQ_STRING_FLAG_##name)
+#define OSQ_FLAG_INT(name) osq_flag_int_at((osq_flag_id)OSQ_INT_FLAG_##name)
+#define OSQ_FLAG_UINT(name) osq_flag_uint_at((osq_flag_id)OSQ_UINT_FLAG_##name)
+#define OSQ_FLAG_DOUBLE(name) osq_flag_double_at((osq_flag_id)OSQ_DOUBLE_FLAG_##name)
 #define OSQ_FLAG_WAS_SET(name) osq_flag_was_set_at(OSQ_FID_##name)
 #define OSQ_FLAG_IS_DEFAULT(name) osq_flag_is_default_at(OSQ_FID_##name)
 #define OSQ_FLAG_SET_DEFAULT(name, value)                                      \
