@@ -524,8 +524,13 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
     if (strncmp(argv[i], "--flagfile", 10) == 0 ||
         strncmp(argv[i], "-flagfile", 9) == 0)
       cli_flagfile = true;
-  if (!cli_flagfile && default_flagfile && access(default_flagfile, R_OK) == 0)
+  char msg[256];
+  if (!cli_flagfile && default_flagfile &&
+      access(default_flagfile, R_OK) == 0) {
+    /* As gflags does, --flagfile then names the file that was read. */
+    OSQ_FLAG_SET(flagfile, default_flagfile, msg, sizeof msg);
     osq_flags_load_file(default_flagfile, argv0, err);
+  }
 
   int kept = 1;
   bool only_positional = false;
@@ -566,6 +571,7 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
         }
         value = argv[++i];
       }
+      OSQ_FLAG_SET(flagfile, value, msg, sizeof msg);
       char *files = strdup(value);
       int rc = 0;
       for (char *save = NULL, *f = strtok_r(files, ",", &save); f && !rc;
@@ -609,7 +615,6 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
         return 1;
       }
     }
-    char msg[256];
     if (osq_flag_set(name, value, msg, sizeof msg) != 0) {
       fprintf(err, "ERROR: %s\n", msg);
       return 1;
