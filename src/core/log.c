@@ -18,20 +18,20 @@ static void *sink_udata;
 static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void osq_log_configure(void) {
-  int v = osq_flag_bool("verbose");
+  int v = OSQ_FLAG_BOOL(verbose);
   atomic_store(&verbose, v);
   int min;
   if (v)
     min = OSQ_SEV_INFO;
-  else if (!osq_flag_bool("logger_stderr"))
+  else if (!OSQ_FLAG_BOOL(logger_stderr))
     min = OSQ_SEV_FATAL + 1;
   else if (osq_flags_personality() != OSQ_PERSONALITY_DAEMON &&
-           !osq_flag_was_set("logger_min_stderr"))
+           !OSQ_FLAG_WAS_SET(logger_min_stderr))
     /* The shell's terminal is shared with the extensions it launches:
      * INFO lines from either would interleave with query output. */
     min = OSQ_SEV_WARNING;
   else
-    min = (int)osq_flag_int("logger_min_stderr");
+    min = (int)OSQ_FLAG_INT(logger_min_stderr);
   atomic_store(&stderr_min, min);
 }
 

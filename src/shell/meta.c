@@ -293,13 +293,13 @@ static int join_row(void *u, sqlite3_stmt *st) {
 /* ".show" line for a config or logger plugin, with where it reads from. */
 static void show_plugin(FILE *f, const char *label, const char *plugin_flag,
                         const char *path_flag, const char *tls_flag) {
-  const char *p = osq_flag_str(plugin_flag);
+  const char *p = osq_flag_str_by_name(plugin_flag);
   fprintf(f, "%13.13s: %s", label, p);
   if (strcmp(p, "filesystem") == 0)
-    fprintf(f, " (%s)\n", osq_flag_str(path_flag));
+    fprintf(f, " (%s)\n", osq_flag_str_by_name(path_flag));
   else if (strcmp(p, "tls") == 0)
-    fprintf(f, " (%s%s)\n", osq_flag_str("tls_hostname"),
-            osq_flag_str(tls_flag));
+    fprintf(f, " (%s%s)\n", OSQ_FLAG_STR(tls_hostname),
+            osq_flag_str_by_name(tls_flag));
   else
     fputc('\n', f);
 }
@@ -310,13 +310,13 @@ static void meta_show(shell *sh) {
              "~~~~~~~~~~~~~~~~~~\n");
   meta_version(sh);
   fprintf(f, "\nGeneral settings:\n");
-  fprintf(f, "%13.13s: %s\n", "Flagfile", osq_flag_str("flagfile"));
+  fprintf(f, "%13.13s: %s\n", "Flagfile", OSQ_FLAG_STR(flagfile));
   show_plugin(f, "Config", "config_plugin", "config_path",
               "config_tls_endpoint");
   show_plugin(f, "Logger", "logger_plugin", "logger_path",
               "logger_tls_endpoint");
   fprintf(f, "%13.13s: %s\n", "Distributed",
-          osq_flag_str("distributed_plugin"));
+          OSQ_FLAG_STR(distributed_plugin));
   fprintf(f, "%13.13s: %s\n", "Database", "ephemeral");
   struct join_state js = {.len = 0};
   js.buf[0] = '\0';
@@ -326,7 +326,7 @@ static void meta_show(shell *sh) {
               &sink, &err);
   free(err);
   fprintf(f, "%13.13s: %s\n", "Extensions", js.buf);
-  fprintf(f, "%13.13s: %s\n", "Socket", osq_flag_str("extensions_socket"));
+  fprintf(f, "%13.13s: %s\n", "Socket", OSQ_FLAG_STR(extensions_socket));
 
   fprintf(f, "\nShell settings:\n");
   fprintf(f, "%13.13s: %s\n", "echo", sh->echo ? "on" : "off");
@@ -448,7 +448,7 @@ static int run_cmd(shell *sh, enum cmd cmd, int argc, char **argv,
     return rc;
   }
   case C_SOCKET:
-    fprintf(out, "%s", osq_flag_str("extensions_socket"));
+    fprintf(out, "%s", OSQ_FLAG_STR(extensions_socket));
     if (sh->connect[0])
       fprintf(out, " (connected to %s)", sh->connect);
     fputc('\n', out);

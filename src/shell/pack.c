@@ -15,7 +15,7 @@ static osq_config *load_config(char *err, size_t errlen) {
   if (!osq_registry_exists(OSQ_REGISTRY_CONFIG, "filesystem"))
     osq_registry_add(OSQ_REGISTRY_CONFIG, &osq_config_filesystem,
                      OSQ_CORE_UUID, false, err, errlen);
-  const char *name = osq_flag_str("config_plugin");
+  const char *name = OSQ_FLAG_STR(config_plugin);
   const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_CONFIG, name);
   if (p == NULL) {
     snprintf(err, errlen, "Cannot activate %s config plugin: Unknown "
