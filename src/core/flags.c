@@ -340,15 +340,6 @@ static bool is_default(const struct flag *f) {
     return s;                                                                  \
   }
 
-/* The compatibility names in flags.h would rename these definitions. */
-#undef osq_flag_set_default
-#undef osq_flag_str
-#undef osq_flag_bool
-#undef osq_flag_int
-#undef osq_flag_uint
-#undef osq_flag_double
-#undef osq_flag_is_default
-#undef osq_flag_was_set
 
 OSQ_FLAG_READERS(const char *, find, _by_name)
 OSQ_FLAG_READERS(osq_flag_id, at, _at)

@@ -155,17 +155,6 @@ bool osq_flag_is_default_by_name(const char *name); /* value == default */
 /* given on CLI/flagfile/config */
 bool osq_flag_was_set_by_name(const char *name);
 
-/* The former string readers, kept until every caller is converted by
- * scripts/convert-flag-reads.sh (which rewrites them to the typed readers
- * or to *_by_name). */
-#define osq_flag_set_default osq_flag_set_default_by_name
-#define osq_flag_str osq_flag_str_by_name
-#define osq_flag_bool osq_flag_bool_by_name
-#define osq_flag_int osq_flag_int_by_name
-#define osq_flag_uint osq_flag_uint_by_name
-#define osq_flag_double osq_flag_double_by_name
-#define osq_flag_is_default osq_flag_is_default_by_name
-#define osq_flag_was_set osq_flag_was_set_by_name
 
 typedef struct osq_flag_info {
   const char *name;
