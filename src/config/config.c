@@ -563,6 +563,12 @@ int osq_config_apply_options(const json_t *options) {
     }
     free(owned);
   }
+  char unimplemented[1024];
+  size_t n = osq_flags_take_unimplemented(unimplemented, sizeof unimplemented);
+  if (n)
+    OSQ_WARN("%s %s",
+             n > 1 ? OSQ_FLAGS_UNIMPLEMENTED_MANY : OSQ_FLAGS_UNIMPLEMENTED_ONE,
+             unimplemented);
   osq_log_configure();
   return applied;
 }

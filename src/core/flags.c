@@ -617,26 +617,35 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
   return OSQ_FLAGS_CONTINUE;
 }
 
-void osq_flags_warn_unimplemented(FILE *err) {
-  char line[2048];
-  size_t len = 0, named = 0;
+size_t osq_flags_take_unimplemented(char *buf, size_t len) {
+  size_t used = 0, named = 0;
+  if (len)
+    buf[0] = '\0';
   pthread_mutex_lock(&lock);
   for (size_t i = 0; i < nflags; i++) {
     struct flag *f = &flags[i];
     if (!f->set || !f->def->unimplemented || f->warned)
       continue;
     f->warned = true;
-    int n = snprintf(line + len, sizeof line - len, "%s--%s",
-                     named++ ? ", " : "", f->def->name);
+    named++;
+    if (len == 0)
+      continue;
+    int n = snprintf(buf + used, len - used, "%s--%s", named > 1 ? ", " : "",
+                     f->def->name);
     if (n > 0)
-      len = len + (size_t)n < sizeof line ? len + (size_t)n : sizeof line - 1;
+      used = used + (size_t)n < len ? used + (size_t)n : len - 1;
   }
   pthread_mutex_unlock(&lock);
-  if (named)
-    fprintf(err,
-            "W osquery flag%s accepted but not implemented by osq (no "
-            "effect): %s\n",
-            named > 1 ? "s" : "", line);
+  return named;
+}
+
+void osq_flags_warn_unimplemented(FILE *err) {
+  char names[2048];
+  size_t n = osq_flags_take_unimplemented(names, sizeof names);
+  if (n)
+    fprintf(err, "W %s %s\n",
+            n > 1 ? OSQ_FLAGS_UNIMPLEMENTED_MANY : OSQ_FLAGS_UNIMPLEMENTED_ONE,
+            names);
 }
 
 static void usage_section(FILE *out, const char *title, unsigned want,

@@ -170,9 +170,18 @@ typedef struct osq_flag_info {
 size_t osq_flags_list(osq_flag_info **out);
 const char *osq_flag_type_name(osq_flag_type t);
 
-/* One warning line in err naming every flag set (CLI, flagfile, config)
- * that osq accepts but does not implement and that no earlier call named.
- * osq_flags_parse calls it; call it again after applying config options. */
+/* Flags osquery has that osq accepts but does not act on: setting one
+ * (CLI, flagfile, config "options") is reported once per process.
+ * osq_flags_take_unimplemented writes "--a, --b" for those set since the
+ * last call (truncated to len) and returns how many there are;
+ * osq_flags_warn_unimplemented prints them as one warning line to err
+ * (osq_flags_parse calls it; config "options" report through the status
+ * log). */
+#define OSQ_FLAGS_UNIMPLEMENTED_ONE                                            \
+  "osquery flag accepted but not implemented by osq (no effect):"
+#define OSQ_FLAGS_UNIMPLEMENTED_MANY                                           \
+  "osquery flags accepted but not implemented by osq (no effect):"
+size_t osq_flags_take_unimplemented(char *buf, size_t len);
 void osq_flags_warn_unimplemented(FILE *err);
 
 osq_personality osq_flags_personality(void);
