@@ -93,6 +93,13 @@ def test_osqi_flagfile():
     check(w[0].endswith(": --carver_block_size, --enroll_secret_path, "
                         "--tls_hostname"), w[0])
     eq(p.stdout.decode().strip(), ff, "flagfile recorded")
+    # .show names the flagfile read (it printed an empty line before)
+    p = subprocess.run([osqtest.binary("osqi"), "--flagfile=" + ff,
+                        "--extensions_socket=" + os.path.join(d, "o.em")],
+                       input=b".show\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env, timeout=60)
+    eq(p.returncode, 0, p.stderr.decode())
+    check("Flagfile: " + ff + "\n" in p.stdout.decode(), p.stdout.decode())
 
 
 def test_osqi_unimplemented_value_is_checked():
