@@ -82,7 +82,8 @@ enum {
 #define OSQ_FLAG_STR(name) osq_flag_str_at((osq_flag_id)OSQ_STRING_FLAG_##name)
 #define OSQ_FLAG_INT(name) osq_flag_int_at((osq_flag_id)OSQ_INT_FLAG_##name)
 #define OSQ_FLAG_UINT(name) osq_flag_uint_at((osq_flag_id)OSQ_UINT_FLAG_##name)
-#define OSQ_FLAG_DOUBLE(name) osq_flag_double_at((osq_flag_id)OSQ_DOUBLE_FLAG_##name)
+#define OSQ_FLAG_DOUBLE(name)                                                  \
+  osq_flag_double_at((osq_flag_id)OSQ_DOUBLE_FLAG_##name)
 #define OSQ_FLAG_WAS_SET(name) osq_flag_was_set_at(OSQ_FID_##name)
 #define OSQ_FLAG_IS_DEFAULT(name) osq_flag_is_default_at(OSQ_FID_##name)
 #define OSQ_FLAG_SET_DEFAULT(name, value)                                      \
@@ -139,8 +140,7 @@ int osq_flags_load_file(const char *path, const char *argv0, FILE *err);
 
 /* Set a flag from text, validating its type. Returns 0, or -1 with a
  * message in err naming the flag and the rule. */
-int osq_flag_set(const char *name, const char *value, char *err,
-                 size_t errlen);
+int osq_flag_set(const char *name, const char *value, char *err, size_t errlen);
 /* Change the default of a flag not yet set explicitly (personalities). */
 void osq_flag_set_default_by_name(const char *name, const char *value);
 
@@ -154,7 +154,6 @@ double osq_flag_double_by_name(const char *name);
 bool osq_flag_is_default_by_name(const char *name); /* value == default */
 /* given on CLI/flagfile/config */
 bool osq_flag_was_set_by_name(const char *name);
-
 
 typedef struct osq_flag_info {
   const char *name;

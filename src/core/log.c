@@ -17,8 +17,8 @@ static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void osq_log_apply(const osq_log_settings *settings) {
   atomic_store(&verbose, settings->verbose ? 1 : 0);
-  atomic_store(&stderr_min, settings->verbose ? (int)OSQ_SEV_INFO
-                                              : settings->stderr_min);
+  atomic_store(&stderr_min,
+               settings->verbose ? (int)OSQ_SEV_INFO : settings->stderr_min);
 }
 
 int osq_log_verbose(void) { return atomic_load(&verbose); }

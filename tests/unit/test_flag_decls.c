@@ -380,10 +380,10 @@ static void test_unimplemented_warned_once(void **state) {
   osq_flags_init(OSQ_PERSONALITY_SHELL);
   char buf[4096] = {0};
   FILE *err = fmemopen(buf, sizeof buf - 1, "w");
-  char *argv[] = {"osqi",           "--tls_hostname=fleet.example",
-                  "--verbose",      "--logger_tls_period",
-                  "7",              "--enable_foreign",
-                  "select 1",       NULL};
+  char *argv[] = {"osqi",      "--tls_hostname=fleet.example",
+                  "--verbose", "--logger_tls_period",
+                  "7",         "--enable_foreign",
+                  "select 1",  NULL};
   int argc = 7;
   assert_int_equal(osq_flags_parse(&argc, argv, NULL, stdout, err),
                    OSQ_FLAGS_CONTINUE);
