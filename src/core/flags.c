@@ -294,8 +294,37 @@ bool osq_flag_exists(const char *name) {
   return ok;
 }
 
-/* Readers: the same conversions for both ways of naming a flag. */
-static const char *value_of(const struct flag *f) { return f ? f->value : ""; }
+/* Readers: a built-in flag by its id, or any flag by its name, through
+ * the same conversions. */
+static const char *str_of(struct flag *(*lookup)(const void *),
+                          const void *key) {
+  pthread_mutex_lock(&lock);
+  struct flag *f = lookup(key);
+  const char *v = f ? f->value : "";
+  pthread_mutex_unlock(&lock);
+  return v;
+}
+
+static bool default_of(struct flag *(*lookup)(const void *), const void *key) {
+  pthread_mutex_lock(&lock);
+  struct flag *f = lookup(key);
+  bool d = f == NULL || strcmp(f->value, f->dflt) == 0;
+  pthread_mutex_unlock(&lock);
+  return d;
+}
+
+static bool set_of(struct flag *(*lookup)(const void *), const void *key) {
+  pthread_mutex_lock(&lock);
+  struct flag *f = lookup(key);
+  bool s = f && f->set;
+  pthread_mutex_unlock(&lock);
+  return s;
+}
+
+static struct flag *by_name(const void *name) { return find(name); }
+static struct flag *by_id(const void *id) {
+  return at(*(const osq_flag_id *)id);
+}
 
 static bool as_bool(const char *v) {
   bool b = false;
@@ -303,46 +332,41 @@ static bool as_bool(const char *v) {
   return b;
 }
 
-static bool is_default(const struct flag *f) {
-  return f == NULL || strcmp(f->value, f->dflt) == 0;
+const char *osq_flag_str_by_name(const char *name) {
+  return str_of(by_name, name);
+}
+bool osq_flag_bool_by_name(const char *name) {
+  return as_bool(osq_flag_str_by_name(name));
+}
+int64_t osq_flag_int_by_name(const char *name) {
+  return strtoll(osq_flag_str_by_name(name), NULL, 10);
+}
+uint64_t osq_flag_uint_by_name(const char *name) {
+  return strtoull(osq_flag_str_by_name(name), NULL, 10);
+}
+double osq_flag_double_by_name(const char *name) {
+  return strtod(osq_flag_str_by_name(name), NULL);
+}
+bool osq_flag_is_default_by_name(const char *name) {
+  return default_of(by_name, name);
+}
+bool osq_flag_was_set_by_name(const char *name) {
+  return set_of(by_name, name);
 }
 
-#define OSQ_FLAG_READERS(key_type, lookup, suffix)                             \
-  const char *osq_flag_str##suffix(key_type key) {                             \
-    pthread_mutex_lock(&lock);                                                 \
-    const char *v = value_of(lookup(key));                                     \
-    pthread_mutex_unlock(&lock);                                               \
-    return v;                                                                  \
-  }                                                                            \
-  bool osq_flag_bool##suffix(key_type key) {                                   \
-    return as_bool(osq_flag_str##suffix(key));                                 \
-  }                                                                            \
-  int64_t osq_flag_int##suffix(key_type key) {                                 \
-    return strtoll(osq_flag_str##suffix(key), NULL, 10);                       \
-  }                                                                            \
-  uint64_t osq_flag_uint##suffix(key_type key) {                               \
-    return strtoull(osq_flag_str##suffix(key), NULL, 10);                      \
-  }                                                                            \
-  double osq_flag_double##suffix(key_type key) {                               \
-    return strtod(osq_flag_str##suffix(key), NULL);                            \
-  }                                                                            \
-  bool osq_flag_is_default##suffix(key_type key) {                             \
-    pthread_mutex_lock(&lock);                                                 \
-    bool d = is_default(lookup(key));                                          \
-    pthread_mutex_unlock(&lock);                                               \
-    return d;                                                                  \
-  }                                                                            \
-  bool osq_flag_was_set##suffix(key_type key) {                                \
-    pthread_mutex_lock(&lock);                                                 \
-    const struct flag *f = lookup(key);                                        \
-    bool s = f && f->set;                                                      \
-    pthread_mutex_unlock(&lock);                                               \
-    return s;                                                                  \
-  }
-
-
-OSQ_FLAG_READERS(const char *, find, _by_name)
-OSQ_FLAG_READERS(osq_flag_id, at, _at)
+const char *osq_flag_str_at(osq_flag_id id) { return str_of(by_id, &id); }
+bool osq_flag_bool_at(osq_flag_id id) { return as_bool(osq_flag_str_at(id)); }
+int64_t osq_flag_int_at(osq_flag_id id) {
+  return strtoll(osq_flag_str_at(id), NULL, 10);
+}
+uint64_t osq_flag_uint_at(osq_flag_id id) {
+  return strtoull(osq_flag_str_at(id), NULL, 10);
+}
+double osq_flag_double_at(osq_flag_id id) {
+  return strtod(osq_flag_str_at(id), NULL);
+}
+bool osq_flag_is_default_at(osq_flag_id id) { return default_of(by_id, &id); }
+bool osq_flag_was_set_at(osq_flag_id id) { return set_of(by_id, &id); }
 
 size_t osq_flags_list(osq_flag_info **out) {
   pthread_mutex_lock(&lock);
