@@ -674,7 +674,8 @@ void osq_flags_warn_unimplemented(FILE *err) {
 
 static void usage_section(FILE *out, const char *title, unsigned want,
                           unsigned mask) {
-  fprintf(out, "\n%s\n", title);
+  if (*title)
+    fprintf(out, "\n%s\n", title);
   for (size_t i = 0; i < nflags; i++) {
     const osq_flag_def *d = flags[i].def;
     if ((d->kind & OSQ_FK_HIDDEN) || d->unimplemented ||
