@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """scripts/convert-flag-reads.sh rewrites string-named flag reads to the
-typed readers (names known at run time to *_by_name), touches nothing
-else, and changes nothing when run again."""
+typed readers (names known at run time to *_by_name) and the former flag
+type names, touches nothing else, and changes nothing when run again."""
 import os
 import subprocess
 import sys
@@ -26,6 +26,8 @@ BEFORE = '''static void f(const char *name, char *err, size_t n) {
   my_osq_flag_str("verbose"); /* osq_flag_str("in a comment") */
   sort_by_name(name);
 }
+static const osq_flag_def mine[] = {{"x", OSQ_FLAG_STRING, "", 0, ""},
+                                    {"y", OSQ_FLAG_UINT64, "1", 0, ""}};
 '''
 
 AFTER = '''static void f(const char *name, char *err, size_t n) {
@@ -40,6 +42,8 @@ AFTER = '''static void f(const char *name, char *err, size_t n) {
   my_osq_flag_str("verbose"); /* osq_flag_str_by_name("in a comment") */
   sort_by_name(name);
 }
+static const osq_flag_def mine[] = {{"x", OSQ_FT_STRING, "", 0, ""},
+                                    {"y", OSQ_FT_UINT64, "1", 0, ""}};
 '''
 
 

@@ -356,7 +356,8 @@ static void test_typed_and_by_name_agree(void **state) {
   assert_int_equal(osq_flag_int_by_name("watchdog_level"), -1);
   assert_true(OSQ_FLAG_WAS_SET(watchdog_level));
   assert_false(OSQ_FLAG_IS_DEFAULT(watchdog_level));
-  assert_int_equal(osq_flag_set("read_max", "1024", err, sizeof err), 0);
+  const char *by_name = "read_max"; /* as config "options" name it */
+  assert_int_equal(osq_flag_set(by_name, "1024", err, sizeof err), 0);
   assert_int_equal(OSQ_FLAG_UINT(read_max), 1024);
   assert_true(osq_flag_double_by_name("read_max") == 1024.0);
   assert_int_equal(OSQ_FLAG_SET(verbose, "yes", err, sizeof err), 0);
@@ -428,7 +429,8 @@ static void test_unimplemented_warned_once(void **state) {
   assert_string_equal(OSQ_FLAG_STR(tls_hostname), "fleet.example");
   /* a flag set later (config "options") is named once, by itself */
   char msg[256], names[256];
-  assert_int_equal(osq_flag_set("disable_memory", "true", msg, sizeof msg), 0);
+  const char *option = "disable_memory";
+  assert_int_equal(osq_flag_set(option, "true", msg, sizeof msg), 0);
   assert_int_equal(osq_flags_take_unimplemented(names, sizeof names), 1);
   assert_string_equal(names, "--disable_memory");
   assert_int_equal(osq_flags_take_unimplemented(names, sizeof names), 0);
