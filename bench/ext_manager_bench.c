@@ -289,7 +289,7 @@ int main(int argc, char **argv) {
   }
   osq_flags_init(OSQ_PERSONALITY_SHELL);
   char err[512];
-  osq_flag_set("extensions_interval", "3600", err, sizeof err);
+  OSQ_FLAG_SET(extensions_interval, "3600", err, sizeof err);
   osq_registry_add(OSQ_REGISTRY_TABLE, &local1, OSQ_CORE_UUID, false, err,
                    sizeof err);
   osq_manager *m = osq_manager_start(sock, err, sizeof err);

@@ -39,7 +39,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argv;
   osq_flags_init(OSQ_PERSONALITY_DAEMON);
   char err[256];
-  osq_flag_set("logger_stderr", "false", err, sizeof err);
+  OSQ_FLAG_SET(logger_stderr, "false", err, sizeof err);
   osq_log_configure();
   return 0;
 }

@@ -39,8 +39,8 @@ static int gen_pack(const char *name, const char *value, osq_strmap *out,
 
 static void quiet(void) {
   char err[256];
-  osq_flag_set("logger_stderr", "false", err, sizeof err);
-  osq_flag_set("verbose", "false", err, sizeof err);
+  OSQ_FLAG_SET(logger_stderr, "false", err, sizeof err);
+  OSQ_FLAG_SET(verbose, "false", err, sizeof err);
   osq_log_configure();
 }
 

@@ -17,7 +17,7 @@ static FILE *devnull;
 
 static void quiet(void) {
   char err[256];
-  osq_flag_set("logger_stderr", "false", err, sizeof err);
+  OSQ_FLAG_SET(logger_stderr, "false", err, sizeof err);
   osq_log_configure();
 }
 

@@ -240,7 +240,7 @@ static int add_queries(osq_pack *pack, const json_t *queries) {
   pack->queries = calloc(n ? n : 1, sizeof *pack->queries);
   if (pack->queries == NULL)
     return -1;
-  const char *delim = osq_flag_str("pack_delimiter");
+  const char *delim = OSQ_FLAG_STR(pack_delimiter);
   bool main_pack = strcmp(pack->name, "main") == 0;
   const char *qname;
   json_t *qv;
@@ -256,7 +256,7 @@ static int add_queries(osq_pack *pack, const json_t *queries) {
                qname);
       continue;
     }
-    uint64_t interval = osq_flag_uint("schedule_default_interval");
+    uint64_t interval = OSQ_FLAG_UINT(schedule_default_interval);
     const json_t *iv = json_object_get(qv, "interval");
     if (iv != NULL && !osq_config_uint(iv, &interval))
       interval = 0;
@@ -563,6 +563,12 @@ int osq_config_apply_options(const json_t *options) {
     }
     free(owned);
   }
+  char unimplemented[1024];
+  size_t n = osq_flags_take_unimplemented(unimplemented, sizeof unimplemented);
+  if (n)
+    OSQ_WARN("%s %s",
+             n > 1 ? OSQ_FLAGS_UNIMPLEMENTED_MANY : OSQ_FLAGS_UNIMPLEMENTED_ONE,
+             unimplemented);
   osq_log_configure();
   return applied;
 }

@@ -71,7 +71,7 @@ static int add_file(osq_strmap *out, const char *path) {
 
 static int fs_generate(osq_strmap *out, void *udata) {
   (void)udata;
-  const char *path = osq_flag_str("config_path");
+  const char *path = OSQ_FLAG_STR(config_path);
   struct stat st;
   if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
     osq_strmap_error(out, "config file does not exist: %s", path);

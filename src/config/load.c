@@ -82,7 +82,7 @@ int osq_config_register_builtin(char *err, size_t errlen) {
 }
 
 int osq_config_check_main(bool dump, FILE *out, FILE *errf) {
-  const char *plugin = osq_flag_str("config_plugin");
+  const char *plugin = OSQ_FLAG_STR(config_plugin);
   char err[1024] = "";
   osq_config_status st;
   if (dump) {

@@ -10,8 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-extern const osq_flag_def osq_builtin_flags[];
-extern const unsigned long osq_builtin_flags_count;
+extern const osq_flag_def osq_builtin_flags[OSQ_FLAG_COUNT];
 
 #define OSQ_FLAGS_MAX 512
 #define OSQ_FLAGFILE_MAX_DEPTH 8
@@ -23,6 +22,7 @@ struct flag {
   const char *dflt;  /* may differ from def->default_value per personality */
   const char *value; /* never freed while running: see retire() */
   bool set;
+  bool warned; /* named in the not-implemented warning */
 };
 
 /* Legacy names osquery still accepts. */
@@ -42,6 +42,8 @@ static const struct {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct flag flags[OSQ_FLAGS_MAX];
 static size_t nflags;
+/* Where each built-in flag sits in flags[] (which define() re-sorts). */
+static size_t slot_of[OSQ_FLAG_COUNT];
 static osq_personality personality;
 /* The flagfile the command line named last, or the default one read. */
 static char flagfile_used[4096];
@@ -101,7 +103,7 @@ void osq_flags_define(const osq_flag_def *defs, size_t n) {
     if (find(defs[i].name))
       continue;
     flags[total++] = (struct flag){&defs[i], defs[i].default_value,
-                                   defs[i].default_value, false};
+                                   defs[i].default_value, false, false};
   }
   qsort(flags, total, sizeof flags[0], cmp_flag);
   size_t kept = 0;
@@ -109,6 +111,11 @@ void osq_flags_define(const osq_flag_def *defs, size_t n) {
     if (kept == 0 || strcmp(flags[kept - 1].def->name, flags[i].def->name))
       flags[kept++] = flags[i];
   nflags = kept;
+  for (size_t i = 0; i < nflags; i++) {
+    const osq_flag_def *d = flags[i].def;
+    if (d >= osq_builtin_flags && d < osq_builtin_flags + OSQ_FLAG_COUNT)
+      slot_of[d - osq_builtin_flags] = i;
+  }
   pthread_mutex_unlock(&lock);
 }
 
@@ -136,12 +143,12 @@ void osq_flags_shutdown(void) {
 void osq_flags_init(osq_personality p) {
   osq_flags_shutdown();
   personality = p;
-  osq_flags_define(osq_builtin_flags, osq_builtin_flags_count);
+  osq_flags_define(osq_builtin_flags, OSQ_FLAG_COUNT);
   if (p == OSQ_PERSONALITY_SHELL) {
     /* The shell's own defaults (docs/compat.md §5.1). Its socket path
      * depends on $HOME and is chosen by the shell itself. */
-    osq_flag_set_default("disable_events", "true");
-    osq_flag_set_default("hash_delay", "0");
+    OSQ_FLAG_SET_DEFAULT(disable_events, "true");
+    OSQ_FLAG_SET_DEFAULT(hash_delay, "0");
   }
 }
 
@@ -173,50 +180,55 @@ static char *normalise(const osq_flag_def *d, const char *v) {
   char *end;
   errno = 0;
   switch (d->type) {
-  case OSQ_FLAG_BOOL: {
+  case OSQ_FT_BOOL: {
     bool b;
     return parse_bool(v, &b) ? strdup(b ? "true" : "false") : NULL;
   }
-  case OSQ_FLAG_INT32:
-  case OSQ_FLAG_INT64: {
+  case OSQ_FT_INT32:
+  case OSQ_FT_INT64: {
     long long x = strtoll(v, &end, 10);
     if (*v == '\0' || *end != '\0' || errno)
       return NULL;
-    if (d->type == OSQ_FLAG_INT32 && (x < INT32_MIN || x > INT32_MAX))
+    if (d->type == OSQ_FT_INT32 && (x < INT32_MIN || x > INT32_MAX))
       return NULL;
     break;
   }
-  case OSQ_FLAG_UINT32:
-  case OSQ_FLAG_UINT64: {
+  case OSQ_FT_UINT32:
+  case OSQ_FT_UINT64: {
     if (strchr(v, '-'))
       return NULL;
     unsigned long long x = strtoull(v, &end, 10);
     if (*v == '\0' || *end != '\0' || errno)
       return NULL;
-    if (d->type == OSQ_FLAG_UINT32 && x > UINT32_MAX)
+    if (d->type == OSQ_FT_UINT32 && x > UINT32_MAX)
       return NULL;
     break;
   }
-  case OSQ_FLAG_DOUBLE:
+  case OSQ_FT_DOUBLE:
     strtod(v, &end);
     if (*v == '\0' || *end != '\0' || errno)
       return NULL;
     break;
-  case OSQ_FLAG_STRING:
+  case OSQ_FT_STRING:
     break;
   }
   return strdup(v);
 }
 
-int osq_flag_set(const char *name, const char *value, char *err,
-                 size_t errlen) {
-  pthread_mutex_lock(&lock);
-  struct flag *f = find(name);
-  if (f == NULL) {
-    pthread_mutex_unlock(&lock);
-    snprintf(err, errlen, "unknown flag '%s'", name);
-    return -1;
-  }
+/* The slot of a built-in flag; the caller holds the lock. */
+static struct flag *at(osq_flag_id id) {
+  return (unsigned)id < OSQ_FLAG_COUNT && slot_of[id] < nflags
+             ? &flags[slot_of[id]]
+             : NULL;
+}
+
+const char *osq_flag_name(osq_flag_id id) {
+  return (unsigned)id < OSQ_FLAG_COUNT ? osq_builtin_flags[id].name : "";
+}
+
+/* Set f from text; the caller holds the lock, which this releases. */
+static int set_locked(struct flag *f, const char *value, char *err,
+                      size_t errlen) {
   char *v = normalise(f->def, value);
   if (v == NULL) {
     pthread_mutex_unlock(&lock);
@@ -232,9 +244,32 @@ int osq_flag_set(const char *name, const char *value, char *err,
   return 0;
 }
 
-void osq_flag_set_default(const char *name, const char *value) {
+int osq_flag_set(const char *name, const char *value, char *err,
+                 size_t errlen) {
   pthread_mutex_lock(&lock);
   struct flag *f = find(name);
+  if (f == NULL) {
+    pthread_mutex_unlock(&lock);
+    snprintf(err, errlen, "unknown flag '%s'", name);
+    return -1;
+  }
+  return set_locked(f, value, err, errlen);
+}
+
+int osq_flag_set_at(osq_flag_id id, const char *value, char *err,
+                    size_t errlen) {
+  pthread_mutex_lock(&lock);
+  struct flag *f = at(id);
+  if (f == NULL) {
+    pthread_mutex_unlock(&lock);
+    snprintf(err, errlen, "flags are not initialised");
+    return -1;
+  }
+  return set_locked(f, value, err, errlen);
+}
+
+/* The caller holds the lock. */
+static void set_default_locked(struct flag *f, const char *value) {
   if (f && !f->set) {
     char *v = normalise(f->def, value);
     if (v) {
@@ -243,6 +278,17 @@ void osq_flag_set_default(const char *name, const char *value) {
       f->value = v;
     }
   }
+}
+
+void osq_flag_set_default_by_name(const char *name, const char *value) {
+  pthread_mutex_lock(&lock);
+  set_default_locked(find(name), value);
+  pthread_mutex_unlock(&lock);
+}
+
+void osq_flag_set_default_at(osq_flag_id id, const char *value) {
+  pthread_mutex_lock(&lock);
+  set_default_locked(at(id), value);
   pthread_mutex_unlock(&lock);
 }
 
@@ -253,47 +299,79 @@ bool osq_flag_exists(const char *name) {
   return ok;
 }
 
-const char *osq_flag_str(const char *name) {
+/* Readers: a built-in flag by its id, or any flag by its name, through
+ * the same conversions. */
+static const char *str_of(struct flag *(*lookup)(const void *),
+                          const void *key) {
   pthread_mutex_lock(&lock);
-  struct flag *f = find(name);
+  struct flag *f = lookup(key);
   const char *v = f ? f->value : "";
   pthread_mutex_unlock(&lock);
   return v;
 }
 
-bool osq_flag_bool(const char *name) {
-  bool b = false;
-  parse_bool(osq_flag_str(name), &b);
-  return b;
-}
-
-int64_t osq_flag_int(const char *name) {
-  return strtoll(osq_flag_str(name), NULL, 10);
-}
-
-uint64_t osq_flag_uint(const char *name) {
-  return strtoull(osq_flag_str(name), NULL, 10);
-}
-
-double osq_flag_double(const char *name) {
-  return strtod(osq_flag_str(name), NULL);
-}
-
-bool osq_flag_is_default(const char *name) {
+static bool default_of(struct flag *(*lookup)(const void *), const void *key) {
   pthread_mutex_lock(&lock);
-  struct flag *f = find(name);
+  struct flag *f = lookup(key);
   bool d = f == NULL || strcmp(f->value, f->dflt) == 0;
   pthread_mutex_unlock(&lock);
   return d;
 }
 
-bool osq_flag_was_set(const char *name) {
+static bool set_of(struct flag *(*lookup)(const void *), const void *key) {
   pthread_mutex_lock(&lock);
-  struct flag *f = find(name);
+  struct flag *f = lookup(key);
   bool s = f && f->set;
   pthread_mutex_unlock(&lock);
   return s;
 }
+
+static struct flag *by_name(const void *name) { return find(name); }
+static struct flag *by_id(const void *id) {
+  return at(*(const osq_flag_id *)id);
+}
+
+static bool as_bool(const char *v) {
+  bool b = false;
+  parse_bool(v, &b);
+  return b;
+}
+
+const char *osq_flag_str_by_name(const char *name) {
+  return str_of(by_name, name);
+}
+bool osq_flag_bool_by_name(const char *name) {
+  return as_bool(osq_flag_str_by_name(name));
+}
+int64_t osq_flag_int_by_name(const char *name) {
+  return strtoll(osq_flag_str_by_name(name), NULL, 10);
+}
+uint64_t osq_flag_uint_by_name(const char *name) {
+  return strtoull(osq_flag_str_by_name(name), NULL, 10);
+}
+double osq_flag_double_by_name(const char *name) {
+  return strtod(osq_flag_str_by_name(name), NULL);
+}
+bool osq_flag_is_default_by_name(const char *name) {
+  return default_of(by_name, name);
+}
+bool osq_flag_was_set_by_name(const char *name) {
+  return set_of(by_name, name);
+}
+
+const char *osq_flag_str_at(osq_flag_id id) { return str_of(by_id, &id); }
+bool osq_flag_bool_at(osq_flag_id id) { return as_bool(osq_flag_str_at(id)); }
+int64_t osq_flag_int_at(osq_flag_id id) {
+  return strtoll(osq_flag_str_at(id), NULL, 10);
+}
+uint64_t osq_flag_uint_at(osq_flag_id id) {
+  return strtoull(osq_flag_str_at(id), NULL, 10);
+}
+double osq_flag_double_at(osq_flag_id id) {
+  return strtod(osq_flag_str_at(id), NULL);
+}
+bool osq_flag_is_default_at(osq_flag_id id) { return default_of(by_id, &id); }
+bool osq_flag_was_set_at(osq_flag_id id) { return set_of(by_id, &id); }
 
 size_t osq_flags_list(osq_flag_info **out) {
   pthread_mutex_lock(&lock);
@@ -303,7 +381,7 @@ size_t osq_flags_list(osq_flag_info **out) {
     const struct flag *f = &flags[i];
     list[n++] = (osq_flag_info){f->def->name, osq_flag_type_name(f->def->type),
                                 f->def->description, f->dflt, f->value,
-                                f->def->kind};
+                                f->def->kind, f->def->unimplemented};
   }
   pthread_mutex_unlock(&lock);
   *out = list;
@@ -343,12 +421,12 @@ static void flagfile_entry(const char *line, const char *argv0, FILE *err,
   struct flag *f;
   pthread_mutex_lock(&lock);
   f = find(name);
-  bool is_bool = f && f->def->type == OSQ_FLAG_BOOL;
+  bool is_bool = f && f->def->type == OSQ_FT_BOOL;
   pthread_mutex_unlock(&lock);
   if (f == NULL && strncmp(name, "no", 2) == 0 && eq == NULL) {
     pthread_mutex_lock(&lock);
     struct flag *neg = find(name + 2);
-    bool neg_bool = neg && neg->def->type == OSQ_FLAG_BOOL;
+    bool neg_bool = neg && neg->def->type == OSQ_FT_BOOL;
     pthread_mutex_unlock(&lock);
     if (neg_bool) {
       osq_flag_set(name + 2, "false", msg, sizeof msg);
@@ -467,9 +545,14 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
         strncmp(argv[i], "-flagfile", 9) == 0)
       cli_flagfile = true;
   flagfile_used[0] = '\0';
-  if (!cli_flagfile && default_flagfile && access(default_flagfile, R_OK) == 0 &&
-      osq_flags_load_file(default_flagfile, argv0, err) == 0)
-    snprintf(flagfile_used, sizeof flagfile_used, "%s", default_flagfile);
+  char msg[256];
+  if (!cli_flagfile && default_flagfile &&
+      access(default_flagfile, R_OK) == 0) {
+    /* As gflags does, --flagfile then names the file that was read. */
+    OSQ_FLAG_SET(flagfile, default_flagfile, msg, sizeof msg);
+    if (osq_flags_load_file(default_flagfile, argv0, err) == 0)
+      snprintf(flagfile_used, sizeof flagfile_used, "%s", default_flagfile);
+  }
 
   int kept = 1;
   bool only_positional = false;
@@ -511,6 +594,7 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
         }
         value = argv[++i];
       }
+      OSQ_FLAG_SET(flagfile, value, msg, sizeof msg);
       char *files = strdup(value);
       int rc = 0;
       for (char *save = NULL, *f = strtok_r(files, ",", &save); f && !rc;
@@ -532,11 +616,11 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
     bool negated = false;
     if (f == NULL && value == NULL && strncmp(name, "no", 2) == 0) {
       f = find(name + 2);
-      negated = f && f->def->type == OSQ_FLAG_BOOL;
+      negated = f && f->def->type == OSQ_FT_BOOL;
       if (!negated)
         f = NULL;
     }
-    osq_flag_type type = f ? f->def->type : OSQ_FLAG_STRING;
+    osq_flag_type type = f ? f->def->type : OSQ_FT_STRING;
     pthread_mutex_unlock(&lock);
     if (f == NULL) {
       fprintf(err, "ERROR: unknown command line flag '%s'\n", name);
@@ -546,7 +630,7 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
       value = "false";
       memmove(name, name + 2, strlen(name + 2) + 1);
     } else if (value == NULL) {
-      if (type == OSQ_FLAG_BOOL) {
+      if (type == OSQ_FT_BOOL) {
         value = "true";
       } else if (i + 1 < *argc) {
         value = argv[++i];
@@ -555,7 +639,6 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
         return 1;
       }
     }
-    char msg[256];
     if (osq_flag_set(name, value, msg, sizeof msg) != 0) {
       fprintf(err, "ERROR: %s\n", msg);
       return 1;
@@ -563,21 +646,55 @@ int osq_flags_parse(int *argc, char **argv, const char *default_flagfile,
   }
   argv[kept] = NULL;
   *argc = kept;
+  osq_flags_warn_unimplemented(err);
   return OSQ_FLAGS_CONTINUE;
+}
+
+size_t osq_flags_take_unimplemented(char *buf, size_t len) {
+  size_t used = 0, named = 0;
+  if (len)
+    buf[0] = '\0';
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < nflags; i++) {
+    struct flag *f = &flags[i];
+    if (!f->set || !f->def->unimplemented || f->warned)
+      continue;
+    f->warned = true;
+    named++;
+    if (len == 0)
+      continue;
+    int n = snprintf(buf + used, len - used, "%s--%s", named > 1 ? ", " : "",
+                     f->def->name);
+    if (n > 0)
+      used = used + (size_t)n < len ? used + (size_t)n : len - 1;
+  }
+  pthread_mutex_unlock(&lock);
+  return named;
+}
+
+void osq_flags_warn_unimplemented(FILE *err) {
+  char names[2048];
+  size_t n = osq_flags_take_unimplemented(names, sizeof names);
+  if (n)
+    fprintf(err, "W %s %s\n",
+            n > 1 ? OSQ_FLAGS_UNIMPLEMENTED_MANY : OSQ_FLAGS_UNIMPLEMENTED_ONE,
+            names);
 }
 
 static void usage_section(FILE *out, const char *title, unsigned want,
                           unsigned mask) {
-  fprintf(out, "\n%s\n", title);
+  if (*title)
+    fprintf(out, "\n%s\n", title);
   for (size_t i = 0; i < nflags; i++) {
     const osq_flag_def *d = flags[i].def;
-    if ((d->kind & OSQ_FK_HIDDEN) || (d->kind & mask) != want)
+    if ((d->kind & OSQ_FK_HIDDEN) || d->unimplemented ||
+        (d->kind & mask) != want)
       continue;
     if (strlen(d->name) <= 2 && want != OSQ_FK_SHELL)
       continue;
     char left[64];
     snprintf(left, sizeof left, "--%s%s", d->name,
-             d->type == OSQ_FLAG_BOOL ? "" : " VALUE");
+             d->type == OSQ_FT_BOOL ? "" : " VALUE");
     fprintf(out, "    %-34s %s\n", left, d->description);
   }
 }
@@ -598,5 +715,13 @@ void osq_flags_usage(FILE *out, const char *progname) {
                 0, mask);
   if (shell)
     usage_section(out, "osq shell-only CLI flags:", OSQ_FK_SHELL, mask);
+  size_t accepted = 0;
+  for (size_t i = 0; i < nflags; i++)
+    accepted += flags[i].def->unimplemented;
   pthread_mutex_unlock(&lock);
+  if (accepted)
+    fprintf(out,
+            "\n%zu more osquery flags are accepted but not implemented "
+            "(SELECT name FROM osquery_flags WHERE osq_implemented = 0).\n",
+            accepted);
 }

@@ -33,7 +33,7 @@ static const char *basename_of(const char *path) {
 void osq_identity_init(const char *argv0) {
   osquery_names = strncmp(basename_of(argv0), "osquery", 7) == 0;
   for (size_t i = 0; i < sizeof path_defaults / sizeof path_defaults[0]; i++)
-    osq_flag_set_default(path_defaults[i].flag,
+    osq_flag_set_default_by_name(path_defaults[i].flag,
                          osquery_names ? path_defaults[i].osquery
                                        : path_defaults[i].osq);
 }

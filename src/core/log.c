@@ -1,7 +1,5 @@
 #include "log.h"
 
-#include "flags.h"
-
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -17,22 +15,10 @@ static osq_log_sink sink;
 static void *sink_udata;
 static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void osq_log_configure(void) {
-  int v = osq_flag_bool("verbose");
-  atomic_store(&verbose, v);
-  int min;
-  if (v)
-    min = OSQ_SEV_INFO;
-  else if (!osq_flag_bool("logger_stderr"))
-    min = OSQ_SEV_FATAL + 1;
-  else if (osq_flags_personality() != OSQ_PERSONALITY_DAEMON &&
-           !osq_flag_was_set("logger_min_stderr"))
-    /* The shell's terminal is shared with the extensions it launches:
-     * INFO lines from either would interleave with query output. */
-    min = OSQ_SEV_WARNING;
-  else
-    min = (int)osq_flag_int("logger_min_stderr");
-  atomic_store(&stderr_min, min);
+void osq_log_apply(const osq_log_settings *settings) {
+  atomic_store(&verbose, settings->verbose ? 1 : 0);
+  atomic_store(&stderr_min,
+               settings->verbose ? (int)OSQ_SEV_INFO : settings->stderr_min);
 }
 
 int osq_log_verbose(void) { return atomic_load(&verbose); }

@@ -5,6 +5,7 @@
 #ifndef OSQ_LOG_H
 #define OSQ_LOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef enum osq_severity {
@@ -24,8 +25,16 @@ typedef struct osq_status_line {
 
 typedef void (*osq_log_sink)(const osq_status_line *st, void *udata);
 
-/* Re-read verbose / logger_min_stderr / logger_stderr and the
- * personality (the shell shows WARNING and above unless verbose). */
+typedef struct osq_log_settings {
+  bool verbose;   /* VLOG lines on, and every severity on stderr */
+  int stderr_min; /* lowest severity written to stderr (FATAL + 1: none) */
+} osq_log_settings;
+
+/* Set what the status log writes; callable at any time. */
+void osq_log_apply(const osq_log_settings *settings);
+/* osq_log_apply with the settings the flags give (--verbose,
+ * --logger_stderr, --logger_min_stderr and the personality: the shell
+ * shows WARNING and above unless verbose). Defined in log_flags.c. */
 void osq_log_configure(void);
 void osq_log_set_sink(osq_log_sink sink, void *udata);
 void osq_log_at(osq_severity sev, const char *file, int line, const char *fmt,

@@ -48,8 +48,8 @@ static json_t *run(osq_db *db, const char *sql, char **err) {
 }
 
 uint64_t osq_distributed_round(osq_db *db) {
-  uint64_t next = osq_flag_uint("distributed_interval");
-  const char *name = osq_flag_str("distributed_plugin");
+  uint64_t next = OSQ_FLAG_UINT(distributed_interval);
+  const char *name = OSQ_FLAG_STR(distributed_plugin);
   const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_DISTRIBUTED, name);
   if (p == NULL) {
     OSQ_WARN("Distributed plugin %s is not registered", name);
@@ -105,7 +105,7 @@ uint64_t osq_distributed_round(osq_db *db) {
       if (!ok)
         continue; /* this host is not one the query is meant for */
     }
-    if (osq_flag_bool("distributed_loginfo"))
+    if (OSQ_FLAG_BOOL(distributed_loginfo))
       OSQ_INFO("Executing distributed query: %s: %s", qname,
                json_string_value(sql));
     char *e = NULL;

@@ -38,7 +38,7 @@ static void persisted(osq_store *store, const char *key,
 }
 
 void osq_host_identifier(osq_store *store, char *out, size_t cap) {
-  const char *mode = osq_flag_str("host_identifier");
+  const char *mode = OSQ_FLAG_STR(host_identifier);
   pthread_mutex_lock(&lock);
   if (strcmp(mode, "uuid") == 0) {
     persisted(store, "host_uuid_v3", osq_tbl_host_uuid, out, cap);
@@ -49,8 +49,8 @@ void osq_host_identifier(osq_store *store, char *out, size_t cap) {
       osq_tbl_random_uuid(ephemeral);
     snprintf(out, cap, "%s", ephemeral);
   } else if (strcmp(mode, "specified") == 0 &&
-             osq_flag_str("specified_identifier")[0] != '\0') {
-    snprintf(out, cap, "%s", osq_flag_str("specified_identifier"));
+             OSQ_FLAG_STR(specified_identifier)[0] != '\0') {
+    snprintf(out, cap, "%s", OSQ_FLAG_STR(specified_identifier));
   } else {
     hostname(out, cap);
   }

@@ -51,10 +51,10 @@ int main(int argc, char **argv) {
 
   bool is_worker = getenv(OSQ_WORKER_ENV) != NULL;
   char e[256];
-  bool one_off = osq_flag_bool("config_check") ||
-                 osq_flag_bool("config_dump") || osq_flag_bool("database_dump");
+  bool one_off = OSQ_FLAG_BOOL(config_check) ||
+                 OSQ_FLAG_BOOL(config_dump) || OSQ_FLAG_BOOL(database_dump);
   if (one_off)
-    osq_flag_set("disable_watchdog", "true", e, sizeof e);
+    OSQ_FLAG_SET(disable_watchdog, "true", e, sizeof e);
   if (!is_worker && !one_off) {
     char err[1024];
     if (osq_state_dirs_make(err, sizeof err) != 0) {
@@ -64,21 +64,21 @@ int main(int argc, char **argv) {
     }
   }
 
-  if (!is_worker && osq_flag_bool("daemonize") && daemon(0, 0) != 0) {
+  if (!is_worker && OSQ_FLAG_BOOL(daemonize) && daemon(0, 0) != 0) {
     fprintf(stderr, "osqd: cannot daemonize: %s\n", strerror(errno));
     free(orig);
     return 1;
   }
-  if (!is_worker && !osq_flag_bool("disable_watchdog")) {
-    bool worker_db = !osq_flag_bool("ephemeral") &&
-                     !osq_flag_bool("disable_database");
-    osq_flag_set("disable_database", "true", e, sizeof e);
-    osq_flag_set("disable_logging", "true", e, sizeof e);
+  if (!is_worker && !OSQ_FLAG_BOOL(disable_watchdog)) {
+    bool worker_db = !OSQ_FLAG_BOOL(ephemeral) &&
+                     !OSQ_FLAG_BOOL(disable_database);
+    OSQ_FLAG_SET(disable_database, "true", e, sizeof e);
+    OSQ_FLAG_SET(disable_logging, "true", e, sizeof e);
     rc = osq_watcher_run(orig, worker_db);
   } else {
     /* a worker's own children are not workers */
     unsetenv(OSQ_WORKER_ENV);
-    rc = osq_worker_run(is_worker && !osq_flag_bool("disable_watchdog"));
+    rc = osq_worker_run(is_worker && !OSQ_FLAG_BOOL(disable_watchdog));
   }
   free(orig);
   osq_flags_shutdown();

@@ -216,7 +216,7 @@ static int c_row(void *u, sqlite3_stmt *st) {
       c->out_size += 8;
       break;
     case SQLITE_NULL: {
-      const char *nv = osq_flag_str("nullvalue");
+      const char *nv = OSQ_FLAG_STR(nullvalue);
       v = json_string(nv);
       c->out_size += strlen(nv);
       break;
@@ -294,7 +294,7 @@ static void run_decorator(osq_sched *s, const char *sql, json_t *into) {
 
 static void run_decorators(osq_sched *s, const char *kind, json_t *into,
                            uint64_t tick) {
-  if (s->config == NULL || osq_flag_bool("disable_decorators"))
+  if (s->config == NULL || OSQ_FLAG_BOOL(disable_decorators))
     return;
   size_t i;
   json_t *d;
@@ -342,7 +342,7 @@ static uint64_t splay(osq_sched *s, const osq_sched_query *q) {
       free(v);
     }
   }
-  uint64_t p = osq_flag_uint("schedule_splay_percent");
+  uint64_t p = OSQ_FLAG_UINT(schedule_splay_percent);
   if (p <= 1)
     p = 10;
   uint64_t sp = q->interval;
@@ -419,7 +419,7 @@ static bool pack_active(osq_sched *s, size_t i) {
   packstate *ps = &s->packs[i];
   int64_t now = time(NULL);
   if (ps->checked &&
-      now - ps->checked_at < (int64_t)osq_flag_uint("pack_refresh_interval")) {
+      now - ps->checked_at < (int64_t)OSQ_FLAG_UINT(pack_refresh_interval)) {
     pthread_mutex_lock(&s->lock);
     ps->hits++;
     pthread_mutex_unlock(&s->lock);
@@ -478,7 +478,7 @@ static int emit(osq_log_kind kind, char *line) {
     return -1;
   }
   /* --disable_logging: results are still diffed and stored, not sent */
-  int rc = osq_flag_bool("disable_logging")
+  int rc = OSQ_FLAG_BOOL(disable_logging)
                ? 0
                : osq_loggers_log(kind, line, strlen(line));
   free(line);
@@ -488,7 +488,7 @@ static int emit(osq_log_kind kind, char *line) {
 /* Log a differential result; -1 if a logger failed. */
 static int log_diff(const osq_log_meta *m, const osq_diff_out *d) {
   int rc = 0;
-  if (!osq_flag_bool("logger_event_type"))
+  if (!OSQ_FLAG_BOOL(logger_event_type))
     return emit(OSQ_LOG_RESULT, osq_log_batch_line(m, d->removed, d->added));
   size_t i;
   json_t *r;
@@ -502,7 +502,7 @@ static int log_diff(const osq_log_meta *m, const osq_diff_out *d) {
 static int run_query(osq_sched *s, size_t idx) {
   qstate *st = &s->q[idx];
   const osq_sched_query *q = st->q;
-  if (osq_flag_bool("schedule_lognames"))
+  if (OSQ_FLAG_BOOL(schedule_lognames))
     OSQ_INFO("Executing scheduled query %s: %s", q->name, q->sql);
   else
     OSQ_VLOG("Executing scheduled query %s: %s", q->name, q->sql);
@@ -549,14 +549,14 @@ static int run_query(osq_sched *s, size_t idx) {
   osq_log_meta m = {.name = q->name,
                     .host = osq_sched_host(s),
                     .unix_time = now,
-                    .epoch = osq_flag_uint("schedule_epoch"),
+                    .epoch = OSQ_FLAG_UINT(schedule_epoch),
                     .counter = 0,
-                    .numerics = osq_flag_bool("logger_numerics"),
+                    .numerics = OSQ_FLAG_BOOL(logger_numerics),
                     .decorations = dec,
                     .decorations_top_level =
-                        osq_flag_bool("decorations_top_level")};
+                        OSQ_FLAG_BOOL(decorations_top_level)};
   if (q->snapshot) {
-    if (!osq_flag_bool("logger_snapshot_event_type")) {
+    if (!OSQ_FLAG_BOOL(logger_snapshot_event_type)) {
       emit(OSQ_LOG_SNAPSHOT, osq_log_snapshot_line(&m, rows));
     } else {
       size_t i;

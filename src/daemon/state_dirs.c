@@ -19,16 +19,16 @@ static int fail(char *err, size_t errlen, const char *flag, const char *path) {
 }
 
 int osq_state_dirs_make(char *err, size_t errlen) {
-  const char *pidfile = osq_flag_str("pidfile");
-  if (!osq_flag_bool("ephemeral") && pidfile[0] &&
+  const char *pidfile = OSQ_FLAG_STR(pidfile);
+  if (!OSQ_FLAG_BOOL(ephemeral) && pidfile[0] &&
       osq_mkdirs_parent(pidfile, STATE_DIR_MODE) != 0)
     return fail(err, errlen, "pidfile", pidfile);
-  const char *db = osq_flag_str("database_path");
-  if (!osq_flag_bool("ephemeral") && !osq_flag_bool("disable_database") &&
+  const char *db = OSQ_FLAG_STR(database_path);
+  if (!OSQ_FLAG_BOOL(ephemeral) && !OSQ_FLAG_BOOL(disable_database) &&
       db[0] && osq_mkdirs_parent(db, STATE_DIR_MODE) != 0)
     return fail(err, errlen, "database_path", db);
-  const char *logs = osq_flag_str("logger_path");
-  if (strstr(osq_flag_str("logger_plugin"), "filesystem") && logs[0] &&
+  const char *logs = OSQ_FLAG_STR(logger_path);
+  if (strstr(OSQ_FLAG_STR(logger_plugin), "filesystem") && logs[0] &&
       osq_mkdirs(logs, LOG_DIR_MODE) != 0)
     return fail(err, errlen, "logger_path", logs);
   return 0;

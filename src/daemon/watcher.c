@@ -38,7 +38,7 @@ typedef struct limits {
 } limits;
 
 static void worker_limits(limits *l) {
-  int64_t level = osq_flag_int("watchdog_level");
+  int64_t level = OSQ_FLAG_INT(watchdog_level);
   uint64_t mem = 200, util = 10, lat = 12;
   l->respawn_limit = 4;
   l->respawn_delay_s = 5;
@@ -49,14 +49,14 @@ static void worker_limits(limits *l) {
     l->respawn_limit = 1000;
     l->respawn_delay_s = 1;
   }
-  if (osq_flag_uint("watchdog_memory_limit") > 0)
-    mem = osq_flag_uint("watchdog_memory_limit");
-  if (osq_flag_uint("watchdog_utilization_limit") > 0)
-    util = osq_flag_uint("watchdog_utilization_limit");
+  if (OSQ_FLAG_UINT(watchdog_memory_limit) > 0)
+    mem = OSQ_FLAG_UINT(watchdog_memory_limit);
+  if (OSQ_FLAG_UINT(watchdog_utilization_limit) > 0)
+    util = OSQ_FLAG_UINT(watchdog_utilization_limit);
   if (util > 100)
     util = 100;
-  if (osq_flag_uint("watchdog_latency_limit") > 0)
-    lat = osq_flag_uint("watchdog_latency_limit");
+  if (OSQ_FLAG_UINT(watchdog_latency_limit) > 0)
+    lat = OSQ_FLAG_UINT(watchdog_latency_limit);
   l->memory_bytes = mem * 1048576ull;
   l->utilization = util;
   l->latency_s = lat;
@@ -154,25 +154,25 @@ int osq_watcher_run(char **argv, bool worker_db) {
 
   char err[1024];
   int pidfd = -1;
-  if (!osq_flag_bool("ephemeral")) {
-    pidfd = osq_flag_bool("force")
-                ? osq_pidfile_acquire_force(osq_flag_str("pidfile"), err,
+  if (!OSQ_FLAG_BOOL(ephemeral)) {
+    pidfd = OSQ_FLAG_BOOL(force)
+                ? osq_pidfile_acquire_force(OSQ_FLAG_STR(pidfile), err,
                                             sizeof err)
-                : osq_pidfile_acquire(osq_flag_str("pidfile"), err, sizeof err);
+                : osq_pidfile_acquire(OSQ_FLAG_STR(pidfile), err, sizeof err);
     if (pidfd < 0) {
       fprintf(stderr, "osqd Pidfile check failed: %s\n", err);
       return 1;
     }
   }
   /* background priority, as osquery's watcher */
-  if (osq_flag_int("watchdog_level") >= 0 && nice(10) == -1 && errno)
+  if (OSQ_FLAG_INT(watchdog_level) >= 0 && nice(10) == -1 && errno)
     OSQ_VLOG("cannot lower the watcher's priority: %s", strerror(errno));
 
   osq_loader *loader = NULL;
-  if (!osq_flag_bool("disable_extensions")) {
-    loader = osq_loader_new(osq_flag_str("extensions_socket"));
+  if (!OSQ_FLAG_BOOL(disable_extensions)) {
+    loader = osq_loader_new(OSQ_FLAG_STR(extensions_socket));
     if (loader &&
-        osq_loader_read_autoload(loader, osq_flag_str("extensions_autoload"),
+        osq_loader_read_autoload(loader, OSQ_FLAG_STR(extensions_autoload),
                                  err, sizeof err) < 0)
       OSQ_WARN("%s", err);
     if (loader && osq_loader_count(loader) > 0)
@@ -181,13 +181,13 @@ int osq_watcher_run(char **argv, bool worker_db) {
 
   limits lim;
   worker_limits(&lim);
-  int64_t grace_ms = (int64_t)osq_flag_uint("watchdog_delay") * 1000;
-  int64_t stop_ms = ((int64_t)osq_flag_uint("alarm_timeout") - 4) * 1000;
+  int64_t grace_ms = (int64_t)OSQ_FLAG_UINT(watchdog_delay) * 1000;
+  int64_t stop_ms = ((int64_t)OSQ_FLAG_UINT(alarm_timeout) - 4) * 1000;
   if (stop_ms < 1000)
     stop_ms = 1000;
   int64_t forced_ms =
-      (int64_t)osq_flag_uint("watchdog_forced_shutdown_delay") * 1000;
-  uint64_t max_delay = osq_flag_uint("watchdog_max_delay");
+      (int64_t)OSQ_FLAG_UINT(watchdog_forced_shutdown_delay) * 1000;
+  uint64_t max_delay = OSQ_FLAG_UINT(watchdog_max_delay);
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (ncpu < 1)
     ncpu = 1;
@@ -237,7 +237,7 @@ int osq_watcher_run(char **argv, bool worker_db) {
       osq_proc_sample first;
       baseline = osq_proc_sample_read(worker, &first) == 0 ? first.rss_bytes : 0;
       if (loader && !loader_started && osq_loader_count(loader) > 0) {
-        wait_socket(osq_flag_str("extensions_socket"), 10000);
+        wait_socket(OSQ_FLAG_STR(extensions_socket), 10000);
         osq_loader_start(loader);
         loader_started = true;
       }
@@ -306,7 +306,7 @@ int osq_watcher_run(char **argv, bool worker_db) {
     last_cpu = smp.cpu_ms;
     over = used > cpu_budget_ms ? over + 1 : 0;
     uint64_t footprint = smp.rss_bytes > baseline ? smp.rss_bytes - baseline : 0;
-    if (osq_flag_bool("enable_watchdog_debug") && osq_log_verbose())
+    if (OSQ_FLAG_BOOL(enable_watchdog_debug) && osq_log_verbose())
       OSQ_INFO("pid: %d, cpu: %llums/%llums, memory: %.2fMB/%lluMB",
                (int)worker, (unsigned long long)used,
                (unsigned long long)cpu_budget_ms, footprint / 1048576.0,
@@ -340,7 +340,7 @@ int osq_watcher_run(char **argv, bool worker_db) {
     /* The worker marks the query it runs in its store; the next worker
      * denylists it (as osquery). Name it here too, next to the reason. */
     if (worker_db) {
-      osq_store *st = osq_store_open(osq_flag_str("database_path"), err,
+      osq_store *st = osq_store_open(OSQ_FLAG_STR(database_path), err,
                                      sizeof err);
       char *q = st ? osq_store_get(st, "executing_query") : NULL;
       if (q && *q)

@@ -85,7 +85,7 @@ static bool wait_plugin(const char *registry, const char *name,
 }
 
 static int64_t ext_deadline(void) {
-  double t = atof(osq_flag_str("extensions_timeout"));
+  double t = atof(OSQ_FLAG_STR(extensions_timeout));
   int64_t ms = (int64_t)(t * 1000);
   return osq_now_ms() + (ms < 200 ? 200 : ms);
 }
@@ -94,11 +94,11 @@ static int64_t ext_deadline(void) {
 #define BACKUP_PREFIX "config_persistence."
 
 static osq_config *load_config(osq_store *store, char *err, size_t errlen) {
-  bool backup = store && osq_flag_bool("config_enable_backup");
+  bool backup = store && OSQ_FLAG_BOOL(config_enable_backup);
   osq_strmap src;
   osq_strmap_init(&src);
   osq_config *c = NULL;
-  osq_config_load(osq_flag_str("config_plugin"), backup ? &src : NULL, &c,
+  osq_config_load(OSQ_FLAG_STR(config_plugin), backup ? &src : NULL, &c,
                   err, errlen);
   if (c && backup) {
     char **old = NULL;
@@ -166,10 +166,10 @@ static void on_ext_exit(pid_t pid, const char *path, void *udata) {
 }
 
 static int start_extensions(worker *w, bool under_watcher) {
-  if (osq_flag_bool("disable_extensions"))
+  if (OSQ_FLAG_BOOL(disable_extensions))
     return 0;
   char err[1024] = "";
-  manager = osq_manager_start(osq_flag_str("extensions_socket"), err,
+  manager = osq_manager_start(OSQ_FLAG_STR(extensions_socket), err,
                               sizeof err);
   if (manager == NULL) {
     OSQ_ERR("An error occurred during extension manager startup: %s", err);
@@ -180,14 +180,14 @@ static int start_extensions(worker *w, bool under_watcher) {
     w->loader = osq_loader_new(osq_manager_socket(manager));
     if (w->loader) {
       osq_loader_set_exit_hook(w->loader, on_ext_exit, manager);
-      if (osq_loader_read_autoload(w->loader, osq_flag_str("extensions_autoload"),
+      if (osq_loader_read_autoload(w->loader, OSQ_FLAG_STR(extensions_autoload),
                                    err, sizeof err) < 0)
         OSQ_WARN("%s", err);
       if (osq_loader_count(w->loader) > 0)
         osq_loader_start(w->loader);
     }
   }
-  const char *req = osq_flag_str("extensions_require");
+  const char *req = OSQ_FLAG_STR(extensions_require);
   if (req[0]) {
     char *list = strdup(req);
     const char *names[64];
@@ -234,11 +234,11 @@ static void flush_status(worker *w) {
 static int loop(worker *w, sigctl *sc) {
   uint64_t start = (uint64_t)time(NULL);
   uint64_t tick = start;
-  uint64_t timeout = osq_flag_uint("schedule_timeout");
-  int64_t max_drift = (int64_t)osq_flag_uint("schedule_max_drift") * 1000;
+  uint64_t timeout = OSQ_FLAG_UINT(schedule_timeout);
+  int64_t max_drift = (int64_t)OSQ_FLAG_UINT(schedule_max_drift) * 1000;
   int64_t deadline = osq_now_ms() + 1000;
-  uint64_t refresh = osq_flag_uint("config_refresh");
-  uint64_t accel = osq_flag_uint("config_accelerated_refresh");
+  uint64_t refresh = OSQ_FLAG_UINT(config_refresh);
+  uint64_t accel = OSQ_FLAG_UINT(config_accelerated_refresh);
   int64_t next_refresh = refresh ? osq_now_ms() + (int64_t)refresh * 1000 : 0;
   int64_t next_dist = osq_now_ms();
   bool first = true;
@@ -265,7 +265,7 @@ static int loop(worker *w, sigctl *sc) {
     bool reload = false;
     if (refresh && now >= next_refresh)
       reload = true;
-    if (!osq_flag_bool("disable_distributed") && now >= next_dist) {
+    if (!OSQ_FLAG_BOOL(disable_distributed) && now >= next_dist) {
       uint64_t nd = osq_distributed_round(osq_sched_db(w->sched));
       next_dist = osq_now_ms() + (int64_t)nd * 1000;
     }
@@ -333,9 +333,9 @@ int osq_worker_run(bool under_watcher) {
     osq_info_set_watcher(-1);
   }
   (void)wenv;
-  bool check = osq_flag_bool("config_check");
-  bool dump = osq_flag_bool("config_dump");
-  bool ephemeral = osq_flag_bool("ephemeral");
+  bool check = OSQ_FLAG_BOOL(config_check);
+  bool dump = OSQ_FLAG_BOOL(config_dump);
+  bool ephemeral = OSQ_FLAG_BOOL(ephemeral);
   char err[1024] = "";
   int rc = 0;
 
@@ -356,11 +356,11 @@ int osq_worker_run(bool under_watcher) {
   sc.running = true;
 
   if (!under_watcher && !ephemeral && !check && !dump &&
-      !osq_flag_bool("database_dump")) {
-    w.pidfd = osq_flag_bool("force")
-                ? osq_pidfile_acquire_force(osq_flag_str("pidfile"), err,
+      !OSQ_FLAG_BOOL(database_dump)) {
+    w.pidfd = OSQ_FLAG_BOOL(force)
+                ? osq_pidfile_acquire_force(OSQ_FLAG_STR(pidfile), err,
                                             sizeof err)
-                : osq_pidfile_acquire(osq_flag_str("pidfile"), err, sizeof err);
+                : osq_pidfile_acquire(OSQ_FLAG_STR(pidfile), err, sizeof err);
     if (w.pidfd < 0) {
       fprintf(stderr, "osqd Pidfile check failed: %s\n", err);
       return 1;
@@ -368,18 +368,18 @@ int osq_worker_run(bool under_watcher) {
   }
   /* status lines are held from the start and reach the loggers once
    * they are set up */
-  if (!osq_flag_bool("disable_logging") && !check && !dump)
+  if (!OSQ_FLAG_BOOL(disable_logging) && !check && !dump)
     osq_loggers_capture_status();
-  bool memdb = !osq_flag_bool("database_dump") &&
-               (ephemeral || osq_flag_bool("disable_database") || check || dump);
-  w.store = osq_store_open(memdb ? NULL : osq_flag_str("database_path"), err,
+  bool memdb = !OSQ_FLAG_BOOL(database_dump) &&
+               (ephemeral || OSQ_FLAG_BOOL(disable_database) || check || dump);
+  w.store = osq_store_open(memdb ? NULL : OSQ_FLAG_STR(database_path), err,
                            sizeof err);
   if (w.store == NULL) {
     OSQ_ERR("Cannot open the results store: %s", err);
     rc = OSQ_EXIT_CATASTROPHIC;
     goto out;
   }
-  if (osq_flag_bool("database_dump")) {
+  if (OSQ_FLAG_BOOL(database_dump)) {
     osq_store_dump(w.store, stdout);
     fflush(stdout);
     goto out;
@@ -401,7 +401,7 @@ int osq_worker_run(bool under_watcher) {
     goto out;
   }
 
-  const char *cplugin = osq_flag_str("config_plugin");
+  const char *cplugin = OSQ_FLAG_STR(config_plugin);
   if (!osq_registry_exists(OSQ_REGISTRY_CONFIG, cplugin) &&
       !wait_plugin("config", cplugin, ext_deadline(), NULL)) {
     OSQ_ERR("Cannot activate %s config plugin: Unknown registry plugin: %s",
@@ -431,7 +431,7 @@ int osq_worker_run(bool under_watcher) {
   if (cfg == NULL) {
     OSQ_WARN("Error reading config: %s", err);
     osq_info_set_config(NULL, false);
-    if (osq_flag_bool("config_enable_backup")) {
+    if (OSQ_FLAG_BOOL(config_enable_backup)) {
       char berr[512];
       cfg = restore_config(w.store, berr, sizeof berr);
       if (cfg)
@@ -444,7 +444,7 @@ int osq_worker_run(bool under_watcher) {
     osq_config_apply_options(cfg->options);
   }
 
-  const char *lplugins = osq_flag_str("logger_plugin");
+  const char *lplugins = OSQ_FLAG_STR(logger_plugin);
   if (strstr(lplugins, "filesystem") && osq_fslog_setup(err, sizeof err) != 0)
     OSQ_WARN("Filesystem logger: %s", err);
   if (osq_loggers_setup(lplugins, wait_plugin, NULL, err, sizeof err) != 0) {
@@ -454,8 +454,8 @@ int osq_worker_run(bool under_watcher) {
     rc = OSQ_EXIT_CATASTROPHIC;
     goto out;
   }
-  if (!osq_flag_bool("disable_distributed")) {
-    const char *dp = osq_flag_str("distributed_plugin");
+  if (!OSQ_FLAG_BOOL(disable_distributed)) {
+    const char *dp = OSQ_FLAG_STR(distributed_plugin);
     if (!osq_registry_exists(OSQ_REGISTRY_DISTRIBUTED, dp) &&
         !wait_plugin("distributed", dp, ext_deadline(), NULL))
       OSQ_ERR("Cannot activate %s distributed plugin: Unknown registry "

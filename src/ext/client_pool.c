@@ -94,10 +94,10 @@ static void remove_busy(osq_pool *p, osq_tconn *c) {
 }
 
 static void apply_limits(osq_tconn *c) {
-  uint64_t max = osq_flag_uint("thrift_max_message_size");
+  uint64_t max = OSQ_FLAG_UINT(thrift_max_message_size);
   if (max > 0)
     osq_tconn_set_max_message(c, (size_t)max);
-  uint64_t slimit = osq_flag_uint("thrift_string_size_limit");
+  uint64_t slimit = OSQ_FLAG_UINT(thrift_string_size_limit);
   if (slimit > 0)
     osq_tconn_set_string_limit(c, (size_t)slimit);
 }

@@ -13,7 +13,7 @@
 
 static int64_t seconds_flag_ms(const char *name, int64_t min_ms) {
   /* osquery reads these string flags with atoi */
-  int64_t ms = (int64_t)atoi(osq_flag_str(name)) * 1000;
+  int64_t ms = (int64_t)atoi(osq_flag_str_by_name(name)) * 1000;
   return ms < min_ms ? min_ms : ms;
 }
 
@@ -42,7 +42,7 @@ static void check_one(osq_manager *m, struct check *c, int64_t interval_ms) {
     int64_t limit = OSQ_MANAGER_HEALTH_PING_MS;
     if (limit < 2 * interval_ms)
       limit = 2 * interval_ms;
-    uint64_t tt = osq_flag_uint("thrift_timeout");
+    uint64_t tt = OSQ_FLAG_UINT(thrift_timeout);
     if (tt > 0 && (int64_t)tt * 1000 < limit)
       limit = (int64_t)tt * 1000;
     if (osq_remote_ping(c->remote, osq_now_ms() + limit, err, sizeof err) ==

@@ -8,8 +8,8 @@
  *
  *   osq_loader *l = osq_loader_new(osq_manager_socket(m));
  *   osq_loader_set_exit_hook(l, on_exit, m);
- *   osq_loader_read_autoload(l, osq_flag_str("extensions_autoload"), ...);
- *   osq_loader_add_path(l, osq_flag_str("extension"), false, ...);
+ *   osq_loader_read_autoload(l, OSQ_FLAG_STR(extensions_autoload), ...);
+ *   osq_loader_add_path(l, OSQ_FLAG_STR(extension), false, ...);
  *   osq_loader_start(l);            // launches, returns once all forked
  *   ... osq_manager_wait_pid(m, pid, deadline) for each osq_loader_pids ...
  *   osq_loader_stop(l);             // before osq_manager_stop

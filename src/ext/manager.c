@@ -334,10 +334,10 @@ static void *conn_main(void *arg) {
   osq_manager *m = cr->m;
   osq_tconn *c = osq_tconn_wrap(cr->fd);
   if (c) {
-    uint64_t max = osq_flag_uint("thrift_max_message_size");
+    uint64_t max = OSQ_FLAG_UINT(thrift_max_message_size);
     if (max)
       osq_tconn_set_max_message(c, (size_t)max);
-    uint64_t slimit = osq_flag_uint("thrift_string_size_limit");
+    uint64_t slimit = OSQ_FLAG_UINT(thrift_string_size_limit);
     if (slimit)
       osq_tconn_set_string_limit(c, (size_t)slimit);
     for (;;) {
@@ -404,7 +404,7 @@ static void accept_one(osq_manager *m) {
     close(fd);
     return;
   }
-  uint32_t max = (uint32_t)osq_flag_uint("extensions_max_connections");
+  uint32_t max = (uint32_t)OSQ_FLAG_UINT(extensions_max_connections);
   struct osq_conn_rec *cr = calloc(1, sizeof *cr);
   pthread_mutex_lock(&m->lock);
   if (cr == NULL || (max && m->nconns >= max) || m->stopping) {
@@ -478,8 +478,8 @@ static int parse_mode(const char *s, unsigned long *mode, char *err,
 int osq_manager_check_socket_flags(char *err, size_t errlen) {
   unsigned long mode;
   gid_t gid;
-  const char *group = osq_flag_str("extensions_socket_group");
-  if (parse_mode(osq_flag_str("extensions_socket_mode"), &mode, err,
+  const char *group = OSQ_FLAG_STR(extensions_socket_group);
+  if (parse_mode(OSQ_FLAG_STR(extensions_socket_mode), &mode, err,
                  errlen) != 0)
     return -1;
   return *group ? parse_group(group, &gid, err, errlen) : 0;
@@ -492,7 +492,7 @@ osq_manager *osq_manager_start(const char *socket_path, char *err,
     return NULL;
   }
   unsigned long mode;
-  if (parse_mode(osq_flag_str("extensions_socket_mode"), &mode, err,
+  if (parse_mode(OSQ_FLAG_STR(extensions_socket_mode), &mode, err,
                  errlen) != 0)
     return NULL;
   osq_manager *m = calloc(1, sizeof *m);
@@ -512,7 +512,7 @@ osq_manager *osq_manager_start(const char *socket_path, char *err,
   pthread_mutex_init(&m->lock, NULL);
   init_cond(&m->changed);
   init_cond(&m->conns_done);
-  const char *group = osq_flag_str("extensions_socket_group");
+  const char *group = OSQ_FLAG_STR(extensions_socket_group);
   if (*group) {
     if (parse_group(group, &m->group, err, errlen) != 0)
       goto fail;

@@ -384,7 +384,7 @@ static int h_query(void *u, const char *sql, osq_api_reply *reply) {
     osq_ext_status_set(&reply->status, 1, err, 0);
     return OSQ_OK;
   }
-  uint64_t limit = osq_flag_uint("thrift_max_message_size");
+  uint64_t limit = OSQ_FLAG_UINT(thrift_max_message_size);
   struct qsink q = {reply, limit ? (size_t)limit : OSQ_THRIFT_DEFAULT_MAX_MESSAGE,
                     false, {0}};
   osq_sql_sink sink = {NULL, q_row, &q};

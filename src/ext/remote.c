@@ -67,7 +67,7 @@ void osq_remote_ext_stats(osq_remote_ext *e, struct osq_pool_stats *out) {
 }
 
 int64_t osq_remote_default_deadline(void) {
-  uint64_t s = osq_flag_uint("thrift_timeout");
+  uint64_t s = OSQ_FLAG_UINT(thrift_timeout);
   if (s == 0)
     return 0;
   if (s > 86400ull * 365)

@@ -100,7 +100,7 @@ const char *osq_ext_state_name(osq_ext_state s) {
 }
 
 static void copy_num(char *dst, size_t cap, const char *flag) {
-  const char *v = osq_flag_str(flag);
+  const char *v = osq_flag_str_by_name(flag);
   snprintf(dst, cap, "%s", v && *v ? v : "3");
 }
 
@@ -118,7 +118,7 @@ osq_loader *osq_loader_new(const char *manager_socket) {
   pthread_cond_init(&l->cv, NULL);
   copy_num(l->timeout, sizeof l->timeout, "extensions_timeout");
   copy_num(l->interval, sizeof l->interval, "extensions_interval");
-  l->verbose = osq_flag_bool("verbose");
+  l->verbose = OSQ_FLAG_BOOL(verbose);
   osq_wd_limits_from_flags(&l->o.limits);
   l->o.backoff_base_ms = 1000;
   l->o.backoff_max_ms = l->o.limits.max_delay_ms > 0 ? l->o.limits.max_delay_ms
@@ -151,7 +151,7 @@ void osq_loader_set_exit_hook(osq_loader *l, osq_loader_exit_hook fn,
 
 static unsigned perm_flags(bool autoload) {
   unsigned f = autoload ? OSQ_PERM_AUTOLOAD : 0;
-  if (osq_flag_bool("allow_unsafe"))
+  if (OSQ_FLAG_BOOL(allow_unsafe))
     f |= OSQ_PERM_ALLOW_UNSAFE;
   return f;
 }
@@ -524,7 +524,7 @@ static void check_resources(osq_loader *l, slot *s, int64_t now) {
 
   const osq_wd_limits *lim = &l->o.limits;
   if (lim->enabled && osq_log_verbose() &&
-      osq_flag_bool("enable_watchdog_debug"))
+      OSQ_FLAG_BOOL(enable_watchdog_debug))
     OSQ_INFO("pid: %d, cpu: %llums/%lldms, memory: %.2fMB/%lluMB",
              (int)s->pid, (unsigned long long)used,
              (long long)((int64_t)lim->utilization * elapsed * l->ncpu / 100),

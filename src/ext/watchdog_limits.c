@@ -22,24 +22,24 @@ static const struct {
 
 /* Seconds from a flag to ms, bounded so nothing overflows later. */
 static int64_t flag_ms(const char *name) {
-  uint64_t s = osq_flag_uint(name);
+  uint64_t s = osq_flag_uint_by_name(name);
   const uint64_t cap = 10ull * 365 * 24 * 3600;
   return (int64_t)(s > cap ? cap : s) * 1000;
 }
 
 void osq_wd_limits_from_flags(osq_wd_limits *l) {
-  int64_t level = osq_flag_int("watchdog_level");
+  int64_t level = OSQ_FLAG_INT(watchdog_level);
   size_t i = level == 1 ? 1 : level == -1 ? 2 : 0;
-  l->enabled = osq_flag_bool("enable_extensions_watchdog");
-  uint64_t mem = osq_flag_uint("watchdog_memory_limit");
+  l->enabled = OSQ_FLAG_BOOL(enable_extensions_watchdog);
+  uint64_t mem = OSQ_FLAG_UINT(watchdog_memory_limit);
   if (mem == 0)
     mem = levels[i].memory_mb;
   if (mem > (UINT64_MAX >> 20))
     mem = UINT64_MAX >> 20;
   l->memory_bytes = mem << 20;
-  uint64_t util = osq_flag_uint("watchdog_utilization_limit");
+  uint64_t util = OSQ_FLAG_UINT(watchdog_utilization_limit);
   l->utilization = util ? (util > 100 ? 100 : util) : levels[i].utilization;
-  uint64_t lat = osq_flag_uint("watchdog_latency_limit");
+  uint64_t lat = OSQ_FLAG_UINT(watchdog_latency_limit);
   l->latency_s = lat ? (lat > 1000000 ? 1000000 : lat) : levels[i].latency_s;
   l->delay_ms = flag_ms("watchdog_delay");
   l->forced_shutdown_ms = flag_ms("watchdog_forced_shutdown_delay");

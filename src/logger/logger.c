@@ -59,7 +59,7 @@ int osq_loggers_setup(const char *names, osq_plugin_wait_fn wait,
   size_t n = 0;
   int rc = 0;
   int64_t deadline =
-      osq_now_ms() + (int64_t)(atof(osq_flag_str("extensions_timeout")) * 1000);
+      osq_now_ms() + (int64_t)(atof(OSQ_FLAG_STR(extensions_timeout)) * 1000);
   char *save = NULL;
   for (char *t = strtok_r(list, ",", &save); t && rc == 0;
        t = strtok_r(NULL, ",", &save)) {

@@ -24,7 +24,7 @@ static pthread_mutex_t fs_lock = PTHREAD_MUTEX_INITIALIZER;
 static char status_path[4096];
 
 static mode_t log_mode(void) {
-  const char *m = osq_flag_str("logger_mode");
+  const char *m = OSQ_FLAG_STR(logger_mode);
   char *end;
   unsigned long v = strtoul(m, &end, 8);
   if (*m == '\0' || *end != '\0' || strlen(m) > 5 || v < 1 || v > 07777)
@@ -46,7 +46,7 @@ static int write_all(int fd, const char *p, size_t n) {
 }
 
 static void path_of(char *out, size_t cap, const char *name) {
-  const char *dir = osq_flag_str("logger_path");
+  const char *dir = OSQ_FLAG_STR(logger_path);
   size_t l = strlen(dir);
   snprintf(out, cap, "%s%s%s", dir, (l && dir[l - 1] == '/') ? "" : "/", name);
 }
@@ -54,7 +54,7 @@ static void path_of(char *out, size_t cap, const char *name) {
 /* X -> X.1 -> X.2 ... keeping logger_rotate_max_files. osquery compresses
  * the older files with zstd; osq keeps them plain. */
 static void rotate(const char *path) {
-  uint64_t max = osq_flag_uint("logger_rotate_max_files");
+  uint64_t max = OSQ_FLAG_UINT(logger_rotate_max_files);
   if (max < 1)
     max = 1;
   char from[4200], to[4200];
@@ -72,10 +72,10 @@ static void rotate(const char *path) {
 static int append_line(const char *path, const char *line, size_t len,
                        bool may_rotate) {
   pthread_mutex_lock(&fs_lock);
-  if (may_rotate && osq_flag_bool("logger_rotate")) {
+  if (may_rotate && OSQ_FLAG_BOOL(logger_rotate)) {
     struct stat st;
     if (stat(path, &st) == 0 &&
-        (uint64_t)st.st_size >= osq_flag_uint("logger_rotate_size"))
+        (uint64_t)st.st_size >= OSQ_FLAG_UINT(logger_rotate_size))
       rotate(path);
   }
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, log_mode());
@@ -113,7 +113,7 @@ static int mkdirs(const char *dir) {
 }
 
 int osq_fslog_setup(char *err, size_t errlen) {
-  const char *dir = osq_flag_str("logger_path");
+  const char *dir = OSQ_FLAG_STR(logger_path);
   if (mkdirs(dir) != 0) {
     snprintf(err, errlen, "cannot create logger_path %s: %s", dir,
              strerror(errno));
@@ -262,7 +262,7 @@ const osq_logger_plugin osq_logger_stdout = {
 static pthread_once_t syslog_once = PTHREAD_ONCE_INIT;
 
 static void syslog_open(void) {
-  int64_t f = osq_flag_int("logger_syslog_facility");
+  int64_t f = OSQ_FLAG_INT(logger_syslog_facility);
   if (f < 0 || f > 23)
     f = 19;
   openlog(osq_identity_daemon_name(), LOG_PID | LOG_NDELAY, (int)(f << 3));
@@ -284,7 +284,7 @@ static int syslog_log(osq_log_kind kind, const char *text, size_t len,
   pthread_once(&syslog_once, syslog_open);
   if (kind == OSQ_LOG_RESULT || kind == OSQ_LOG_SNAPSHOT) {
     syslog(LOG_INFO, "%s%.*s",
-           osq_flag_bool("logger_syslog_prepend_cee") ? "@cee:" : "",
+           OSQ_FLAG_BOOL(logger_syslog_prepend_cee) ? "@cee:" : "",
            (int)(len > 1u << 30 ? 1u << 30 : len), text);
     return OSQ_OK;
   }

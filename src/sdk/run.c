@@ -297,7 +297,7 @@ int osq_extension_run(osq_extension *ext, int argc, char **argv) {
   const char *argv0 = argc > 0 && argv[0] ? argv[0] : ext->name;
   osq_sdk_args_free(&ext->args);
   if (osq_sdk_args_parse(&ext->args, argc, argv,
-                         osq_flag_str("extensions_socket"), err,
+                         OSQ_FLAG_STR(extensions_socket), err,
                          sizeof err) != OSQ_OK) {
     osq_log_configure();
     OSQ_ERR("%s: %s", argv0, err);
@@ -308,7 +308,7 @@ int osq_extension_run(osq_extension *ext, int argc, char **argv) {
     return 0;
   }
   if (ext->args.verbose)
-    osq_flag_set("verbose", "true", err, sizeof err);
+    OSQ_FLAG_SET(verbose, "true", err, sizeof err);
   osq_log_configure();
 
   if (begin(ext, argv0) != 0)

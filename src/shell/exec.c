@@ -303,7 +303,7 @@ int shell_process(shell *sh, FILE *in) {
   size_t nsql = 0, cap = 0;
   int errors = 0, lineno = 0, startline = 0;
   bool types = false, eof = false;
-  size_t limit = (size_t)osq_flag_uint("read_max");
+  size_t limit = (size_t)OSQ_FLAG_UINT(read_max);
   if (limit == 0)
     limit = 50u << 20;
 

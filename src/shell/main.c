@@ -68,7 +68,7 @@ temp:;
 }
 
 static char *read_query_file(const char *path, char *why, size_t whylen) {
-  uint64_t max = osq_flag_uint("read_max");
+  uint64_t max = OSQ_FLAG_UINT(read_max);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
@@ -130,42 +130,42 @@ static char *read_query_file(const char *path, char *why, size_t whylen) {
  * autoload list, or (osq: for extensions that join on their own) a
  * socket to serve or --disable_extensions=false. */
 static void one_shot_defaults(void) {
-  osq_flag_set_default("disable_caching", "true");
-  bool asked = osq_flag_str("extension")[0] != '\0' ||
-               osq_flag_str("extensions_require")[0] != '\0' ||
-               osq_flag_was_set("extensions_autoload") ||
-               osq_flag_was_set("extensions_socket");
-  if (!asked && !osq_flag_was_set("disable_extensions"))
-    osq_flag_set_default("disable_extensions", "true");
+  OSQ_FLAG_SET_DEFAULT(disable_caching, "true");
+  bool asked = OSQ_FLAG_STR(extension)[0] != '\0' ||
+               OSQ_FLAG_STR(extensions_require)[0] != '\0' ||
+               OSQ_FLAG_WAS_SET(extensions_autoload) ||
+               OSQ_FLAG_WAS_SET(extensions_socket);
+  if (!asked && !OSQ_FLAG_WAS_SET(disable_extensions))
+    OSQ_FLAG_SET_DEFAULT(disable_extensions, "true");
 }
 
 static void apply_output_flags(shell *sh) {
   shell_out *o = &sh->out;
-  o->header = osq_flag_bool("header");
-  if (osq_flag_bool("list"))
+  o->header = OSQ_FLAG_BOOL(header);
+  if (OSQ_FLAG_BOOL(list))
     o->mode = SHELL_MODE_LIST;
-  else if (osq_flag_bool("line"))
+  else if (OSQ_FLAG_BOOL(line))
     o->mode = SHELL_MODE_LINE;
-  else if (osq_flag_bool("csv"))
+  else if (OSQ_FLAG_BOOL(csv))
     o->mode = SHELL_MODE_CSV;
   else
     o->mode = SHELL_MODE_PRETTY;
-  if (osq_flag_bool("json_pretty"))
+  if (OSQ_FLAG_BOOL(json_pretty))
     o->json = SHELL_JSON_PRETTY;
-  else if (osq_flag_bool("json"))
+  else if (OSQ_FLAG_BOOL(json))
     o->json = SHELL_JSON_COMPACT;
   /* osquery quirk kept: --separator (default "|") replaces the "," that
    * --csv chose. */
   snprintf(o->separator, sizeof o->separator, "%s",
-           osq_flag_str("separator"));
-  snprintf(o->nullvalue, sizeof o->nullvalue, "%s", osq_flag_str("nullvalue"));
+           OSQ_FLAG_STR(separator));
+  snprintf(o->nullvalue, sizeof o->nullvalue, "%s", OSQ_FLAG_STR(nullvalue));
 }
 
 static int run(shell *sh, int argc, char **argv) {
-  const char *A = osq_flag_str("A");
-  if (osq_flag_bool("L") || A[0]) {
+  const char *A = OSQ_FLAG_STR(A);
+  if (OSQ_FLAG_BOOL(L) || A[0]) {
     char *cmd = NULL;
-    if (osq_flag_bool("L"))
+    if (OSQ_FLAG_BOOL(L))
       cmd = strdup(".tables");
     else if (asprintf(&cmd, ".all %s", A) < 0)
       cmd = NULL;
@@ -175,11 +175,11 @@ static int run(shell *sh, int argc, char **argv) {
     free(cmd);
     return rc == META_EXIT ? sh->exit_code : rc;
   }
-  if (osq_flag_str("pack")[0])
-    return shell_run_pack(sh, osq_flag_str("pack"));
-  if (osq_flag_str("query")[0])
-    return shell_run_query(sh, osq_flag_str("query"));
-  const char *qf = osq_flag_str("query_file");
+  if (OSQ_FLAG_STR(pack)[0])
+    return shell_run_pack(sh, OSQ_FLAG_STR(pack));
+  if (OSQ_FLAG_STR(query)[0])
+    return shell_run_query(sh, OSQ_FLAG_STR(query));
+  const char *qf = OSQ_FLAG_STR(query_file);
   if (qf[0]) {
     char why[256];
     char *sql = read_query_file(qf, why, sizeof why);
@@ -219,27 +219,27 @@ int main(int argc, char **argv) {
     return rc;
   }
   char e[256];
-  osq_flag_set("disable_logging", "true", e, sizeof e);
-  osq_flag_set("disable_watchdog", "true", e, sizeof e);
+  OSQ_FLAG_SET(disable_logging, "true", e, sizeof e);
+  OSQ_FLAG_SET(disable_watchdog, "true", e, sizeof e);
   osq_log_configure();
 
   bool tty = isatty(STDIN_FILENO) == 1;
-  bool one_shot = argc > 1 || !tty || osq_flag_str("A")[0] ||
-                  osq_flag_str("pack")[0] || osq_flag_bool("L");
+  bool one_shot = argc > 1 || !tty || OSQ_FLAG_STR(A)[0] ||
+                  OSQ_FLAG_STR(pack)[0] || OSQ_FLAG_BOOL(L);
   if (one_shot)
     one_shot_defaults();
 
   static shell sh;
   sh.err = stderr;
-  sh.interactive = !one_shot && !osq_flag_str("query")[0] &&
-                   !osq_flag_str("query_file")[0];
+  sh.interactive = !one_shot && !OSQ_FLAG_STR(query)[0] &&
+                   !OSQ_FLAG_STR(query_file)[0];
   char home[3800];
   bool home_tmp = false;
   if (home_dir(home, sizeof home, &home_tmp) == 0) {
     char sock[4200];
     snprintf(sock, sizeof sock, "%s/shell.em", home);
-    osq_flag_set_default("extensions_socket", sock);
-    const char *hf = osq_flag_str("history_file");
+    OSQ_FLAG_SET_DEFAULT(extensions_socket, sock);
+    const char *hf = OSQ_FLAG_STR(history_file);
     if (hf[0])
       snprintf(sh.history, sizeof sh.history, "%s", hf);
     else
@@ -257,9 +257,9 @@ int main(int argc, char **argv) {
     rc = EXIT_CATASTROPHIC;
     goto done_flags;
   }
-  if (osq_flag_bool("config_check") || osq_flag_bool("config_dump")) {
+  if (OSQ_FLAG_BOOL(config_check) || OSQ_FLAG_BOOL(config_dump)) {
     /* as osqueryi: check or print the config, then exit */
-    rc = osq_config_check_main(osq_flag_bool("config_dump"), stdout, stderr);
+    rc = osq_config_check_main(OSQ_FLAG_BOOL(config_dump), stdout, stderr);
     goto done_flags;
   }
   sh.db = osq_db_open(err, sizeof err);
@@ -275,7 +275,7 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
 
   FILE *out = stdout;
-  const char *of = osq_flag_str("output");
+  const char *of = OSQ_FLAG_STR(output);
   if (of[0] && strcmp(of, "-") != 0) {
     out = fopen(of, "we");
     if (out == NULL) {
@@ -287,8 +287,8 @@ int main(int argc, char **argv) {
   }
   shell_out_init(&sh.out, out);
   apply_output_flags(&sh);
-  if (osq_flag_str("connect")[0]) {
-    snprintf(sh.connect, sizeof sh.connect, "%s", osq_flag_str("connect"));
+  if (OSQ_FLAG_STR(connect)[0]) {
+    snprintf(sh.connect, sizeof sh.connect, "%s", OSQ_FLAG_STR(connect));
     fprintf(stderr, "Connected to extension socket %s\n", sh.connect);
   }
 

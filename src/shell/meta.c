@@ -316,15 +316,15 @@ static bool plugins_exist(osq_registry_kind kind, const char *list) {
 static void show_plugin(FILE *f, const char *label, osq_registry_kind kind,
                         const char *plugin_flag, const char *path_flag,
                         const char *tls_flag) {
-  const char *p = osq_flag_str(plugin_flag);
+  const char *p = osq_flag_str_by_name(plugin_flag);
   if (!plugins_exist(kind, p))
     return;
   fprintf(f, "%13.13s: %s", label, p);
   if (strcmp(p, "filesystem") == 0 && path_flag)
-    fprintf(f, " (%s)\n", osq_flag_str(path_flag));
+    fprintf(f, " (%s)\n", osq_flag_str_by_name(path_flag));
   else if (strcmp(p, "tls") == 0 && tls_flag)
-    fprintf(f, " (%s%s)\n", osq_flag_str("tls_hostname"),
-            osq_flag_str(tls_flag));
+    fprintf(f, " (%s%s)\n", OSQ_FLAG_STR(tls_hostname),
+            osq_flag_str_by_name(tls_flag));
   else
     fputc('\n', f);
 }
@@ -353,7 +353,7 @@ static void meta_show(shell *sh) {
               &sink, &err);
   free(err);
   fprintf(f, "%13.13s: %s\n", "Extensions", js.buf);
-  fprintf(f, "%13.13s: %s\n", "Socket", osq_flag_str("extensions_socket"));
+  fprintf(f, "%13.13s: %s\n", "Socket", OSQ_FLAG_STR(extensions_socket));
 
   fprintf(f, "\nShell settings:\n");
   fprintf(f, "%13.13s: %s\n", "echo", sh->echo ? "on" : "off");
@@ -439,7 +439,7 @@ static int cmd_all(shell *sh, int argc, char **argv, const char *rest) {
 static int cmd_socket(shell *sh, int argc, char **argv, const char *rest) {
   (void)argc, (void)argv, (void)rest;
   FILE *out = sh->out.out;
-  fprintf(out, "%s", osq_flag_str("extensions_socket"));
+  fprintf(out, "%s", OSQ_FLAG_STR(extensions_socket));
   if (sh->connect[0])
     fprintf(out, " (connected to %s)", sh->connect);
   fputc('\n', out);

@@ -12,7 +12,7 @@ int shell_run_pack(shell *sh, const char *pack) {
   char err[1024] = "";
   osq_config *c = NULL;
   if (osq_config_register_builtin(err, sizeof err) == 0)
-    osq_config_load(osq_flag_str("config_plugin"), NULL, &c, err, sizeof err);
+    osq_config_load(OSQ_FLAG_STR(config_plugin), NULL, &c, err, sizeof err);
   if (c == NULL) {
     fprintf(sh->err, "Error: cannot load the config: %s\n", err);
     return 1;

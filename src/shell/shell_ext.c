@@ -19,18 +19,18 @@ static osq_manager *manager;
 static osq_loader *loader;
 
 static osq_manager *start_manager(void) {
-  const char *path = osq_flag_str("extensions_socket");
+  const char *path = OSQ_FLAG_STR(extensions_socket);
   char err[1024] = "";
   osq_manager *m = osq_manager_start(path, err, sizeof err);
   /* Like osqueryi: when the default shell socket is served by another
    * shell, use the same name with a random number appended (no dot). */
-  if (m == NULL && !osq_flag_was_set("extensions_socket") &&
+  if (m == NULL && !OSQ_FLAG_WAS_SET(extensions_socket) &&
       strstr(err, "Another extension manager") != NULL) {
     unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
     for (int i = 0; i < 8 && m == NULL; i++) {
       char alt[4200], e2[256];
       snprintf(alt, sizeof alt, "%s%u", path, rand_r(&seed) % 65536);
-      if (osq_flag_set("extensions_socket", alt, e2, sizeof e2) != 0)
+      if (OSQ_FLAG_SET(extensions_socket, alt, e2, sizeof e2) != 0)
         break;
       m = osq_manager_start(alt, err, sizeof err);
     }
@@ -49,17 +49,17 @@ static void on_extension_exit(pid_t pid, const char *path, void *udata) {
  * deadline of --extensions_timeout seconds (osquery: atoi, >= 200 ms), so
  * a one-shot query finds the extension's tables. Returns an exit code. */
 static int load_extensions(void) {
-  int64_t wait_ms = (int64_t)atoi(osq_flag_str("extensions_timeout")) * 1000;
+  int64_t wait_ms = (int64_t)atoi(OSQ_FLAG_STR(extensions_timeout)) * 1000;
   int64_t deadline = osq_now_ms() + (wait_ms < 200 ? 200 : wait_ms);
   char err[1024];
   loader = osq_loader_new(osq_manager_socket(manager));
   if (loader == NULL)
     return 1;
   osq_loader_set_exit_hook(loader, on_extension_exit, manager);
-  if (osq_loader_read_autoload(loader, osq_flag_str("extensions_autoload"),
+  if (osq_loader_read_autoload(loader, OSQ_FLAG_STR(extensions_autoload),
                                err, sizeof err) < 0)
     OSQ_WARN("%s", err);
-  const char *one = osq_flag_str("extension");
+  const char *one = OSQ_FLAG_STR(extension);
   if (one[0] && osq_loader_add_path(loader, one, false, err, sizeof err)) {
     OSQ_ERR("%s", err);
     return 1;
@@ -75,10 +75,10 @@ static int load_extensions(void) {
       osq_ext_proc_info info;
       if (osq_loader_find_pid(pids[i], &info))
         OSQ_WARN("extension %s (pid %d) did not register within %s s",
-                 info.path, (int)pids[i], osq_flag_str("extensions_timeout"));
+                 info.path, (int)pids[i], OSQ_FLAG_STR(extensions_timeout));
     }
   }
-  const char *req = osq_flag_str("extensions_require");
+  const char *req = OSQ_FLAG_STR(extensions_require);
   if (req[0]) {
     char *copy = strdup(req), *save = NULL;
     const char *names[64];
@@ -104,8 +104,8 @@ static int load_extensions(void) {
 /* The socket's mode and group are asked for explicitly: a shell whose
  * socket cannot have them must not run without its manager. */
 static bool socket_access_asked(void) {
-  return osq_flag_was_set("extensions_socket_mode") ||
-         osq_flag_was_set("extensions_socket_group");
+  return OSQ_FLAG_WAS_SET(extensions_socket_mode) ||
+         OSQ_FLAG_WAS_SET(extensions_socket_group);
 }
 
 int shell_extensions_start(void) {
@@ -115,7 +115,7 @@ int shell_extensions_start(void) {
     fprintf(stderr, "Error: %s\n", err);
     return 1;
   }
-  if (osq_flag_bool("disable_extensions"))
+  if (OSQ_FLAG_BOOL(disable_extensions))
     return 0;
   manager = start_manager();
   if (manager == NULL)

@@ -97,13 +97,13 @@ static bool in_list(const char *list, const char *name) {
 
 /* --disable_tables / --enable_tables as osquery reads them. */
 static bool table_disabled(const char *name) {
-  bool dis = !osq_flag_is_default("disable_tables");
-  bool en = !osq_flag_is_default("enable_tables");
+  bool dis = !OSQ_FLAG_IS_DEFAULT(disable_tables);
+  bool en = !OSQ_FLAG_IS_DEFAULT(enable_tables);
   if (!dis && !en)
     return false;
-  if (dis && in_list(osq_flag_str("disable_tables"), name))
+  if (dis && in_list(OSQ_FLAG_STR(disable_tables), name))
     return true;
-  if (en && !in_list(osq_flag_str("enable_tables"), name))
+  if (en && !in_list(OSQ_FLAG_STR(enable_tables), name))
     return true;
   return false;
 }
@@ -151,7 +151,7 @@ static char *signature(const osq_plugin *p, const char *ddl) {
   sqlite3_str *s = sqlite3_str_new(NULL);
   sqlite3_str_appendf(s, "%s|w%d|o%d|i%d|o", ddl, t->write != NULL,
                       p->owner != OSQ_CORE_UUID,
-                      osq_flag_bool("extensions_default_index"));
+                      OSQ_FLAG_BOOL(extensions_default_index));
   for (size_t i = 0; i < t->ncolumns; i++)
     sqlite3_str_appendf(s, ",%u", (unsigned)t->columns[i].options);
   for (const char *const *a = t->aliases; a && *a; a++)
@@ -436,7 +436,7 @@ static bool sync_tables(osq_db *db) {
   uint64_t gen = osq_registry_generation();
   /* The flag shapes pushdown for extension tables; a change re-attaches
    * them (their signature includes it). */
-  bool default_index = osq_flag_bool("extensions_default_index");
+  bool default_index = OSQ_FLAG_BOOL(extensions_default_index);
   if (db->has_generation && gen == db->generation &&
       default_index == db->default_index)
     return false;
@@ -574,7 +574,7 @@ osq_db *osq_db_open(char *err, size_t errlen) {
     goto fail;
   }
   sqlite3_set_authorizer(db->db, authorizer, db);
-  db->planner = osq_flag_bool("planner");
+  db->planner = OSQ_FLAG_BOOL(planner);
   sync_tables(db);
   return db;
 fail:
@@ -622,7 +622,7 @@ int osq_db_exec(osq_db *db, const char *sql, const osq_sql_sink *sink,
   if (db->exec_depth++ == 0) {
     osq_cache_clear(db); /* anything left by direct sqlite3 use */
     db->in_exec = true;
-    db->planner = osq_flag_bool("planner");
+    db->planner = OSQ_FLAG_BOOL(planner);
   }
   bool scanned = false;
   while (tail && *tail) {
@@ -707,7 +707,7 @@ void osq_sql_cell_text(sqlite3_stmt *st, int col, char *buf, size_t cap,
     return;
   }
   case SQLITE_NULL:
-    *s = osq_flag_str("nullvalue");
+    *s = OSQ_FLAG_STR(nullvalue);
     *len = strlen(*s);
     return;
   case SQLITE_BLOB: {

@@ -255,7 +255,7 @@ static int build_vtab(sqlite3 *sdb, osq_db *db, const struct osq_vtab_spec *spec
     return SQLITE_NOMEM;
   }
   bool default_index = vt->owner != OSQ_CORE_UUID &&
-                       osq_flag_bool("extensions_default_index");
+                       OSQ_FLAG_BOOL(extensions_default_index);
   for (size_t i = 0; i < vt->ncols; i++) {
     vt->cols[i] = t->columns[i];
     vt->cols[i].name = strdup(t->columns[i].name);
@@ -590,7 +590,7 @@ static void warn_attributes(const bridge_vtab *vt, const osq_context *ctx) {
                vt->name);
   }
   if ((vt->attributes & OSQ_TABLE_EVENT_BASED) &&
-      osq_flag_bool("disable_events"))
+      OSQ_FLAG_BOOL(disable_events))
     OSQ_WARN("Table %s is event-based but events are disabled", vt->name);
 }
 
@@ -650,7 +650,7 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   }
 
   /* --table_delay: pause between repeated scans of one cursor. */
-  uint64_t delay = first_scan ? 0 : osq_flag_uint("table_delay");
+  uint64_t delay = first_scan ? 0 : OSQ_FLAG_UINT(table_delay);
   if (delay > 0) {
     if (delay > 10000000)
       delay = 10000000;

@@ -31,7 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/flags.h"
 
 #define RBUF_SIZE (64 * 1024)
 
@@ -211,16 +210,6 @@ void osq_tconn_set_max_message(osq_tconn *c, size_t bytes) {
 
 void osq_tconn_set_string_limit(osq_tconn *c, size_t bytes) {
   c->string_limit = bytes;
-}
-
-void osq_tconn_apply_flags(osq_tconn *c) {
-  osq_tconn_set_max_message(c, (size_t)osq_flag_uint("thrift_max_message_size"));
-  osq_tconn_set_string_limit(c, (size_t)osq_flag_uint("thrift_string_size_limit"));
-  uint64_t secs = osq_flag_uint("thrift_timeout");
-  if (secs > 0 && secs < (uint64_t)INT64_MAX / 2000)
-    c->deadline = osq_now_ms() + (int64_t)secs * 1000;
-  else
-    c->deadline = 0;
 }
 
 osq_twriter *osq_tconn_writer(osq_tconn *c) {

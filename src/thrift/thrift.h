@@ -95,9 +95,6 @@ void osq_tconn_set_request_timeout(osq_tconn *c, int ms);
  * osq_tconn_end_request; OSQ_ECLOSED if the peer closed first. */
 int osq_tconn_begin_request(osq_tconn *c);
 void osq_tconn_end_request(osq_tconn *c);
-/* Both bounds and the timeout from the thrift_* flags: deadline =
- * now + thrift_timeout s (0: none). */
-void osq_tconn_apply_flags(osq_tconn *c);
 /* The connection's reusable output buffer, emptied (for building one
  * request or reply head; valid until the next call on c). */
 struct osq_twriter *osq_tconn_writer(osq_tconn *c);

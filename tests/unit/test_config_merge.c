@@ -124,8 +124,8 @@ static void test_merge(void **state) {
   char hash1[41];
   strcpy(hash1, c->hash);
   assert_int_equal(osq_config_apply_options(c->options), 2);
-  assert_int_equal(osq_flag_uint("schedule_splay_percent"), 20);
-  assert_true(osq_flag_bool("logger_numerics"));
+  assert_int_equal(OSQ_FLAG_UINT(schedule_splay_percent), 20);
+  assert_true(OSQ_FLAG_BOOL(logger_numerics));
   osq_config_free(c);
   /* same text, same hash; one bad source fails the build naming it */
   c = osq_config_build(&src, NULL, NULL, err, sizeof err);
@@ -142,7 +142,7 @@ static void test_options_cli_only(void **state) {
   json_t *o = json_pack("{s:s,s:s,s:s}", "config_path", "/x", "no_such_flag",
                         "1", "custom_thing", "v");
   assert_int_equal(osq_config_apply_options(o), 0);
-  assert_string_not_equal(osq_flag_str("config_path"), "/x");
+  assert_string_not_equal(OSQ_FLAG_STR(config_path), "/x");
   json_decref(o);
 }
 
@@ -168,7 +168,7 @@ static void test_filesystem_plugin(void **state) {
   write_file("ext.json", "{\"queries\":{\"e\":{\"query\":\"select 5\"}}}");
   write_file("packs/g1.conf", "{\"queries\":{\"g\":{\"query\":\"select 6\"}}}");
   write_file("packs/broken.conf", "{");
-  assert_int_equal(osq_flag_set("config_path", path, err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(config_path, path, err, sizeof err), 0);
   osq_strmap src;
   osq_strmap_init(&src);
   assert_int_equal(osq_config_filesystem.generate(&src, NULL), OSQ_OK);
@@ -185,7 +185,7 @@ static void test_filesystem_plugin(void **state) {
   osq_strmap_clear(&src);
   /* a missing file is osquery's message */
   snprintf(path, sizeof path, "%s/none.conf", dir);
-  osq_flag_set("config_path", path, err, sizeof err);
+  OSQ_FLAG_SET(config_path, path, err, sizeof err);
   assert_int_equal(osq_config_filesystem.generate(&src, NULL), OSQ_ERROR);
   assert_non_null(strstr(osq_strmap_message(&src), "config file does not exist: "));
   osq_strmap_clear(&src);

@@ -30,9 +30,9 @@ static void test_osq_names(void **state) {
     assert_string_equal(osq_identity_version(), OSQ_VERSION);
     assert_string_equal(osq_identity_home_name(), ".osq");
     assert_string_equal(osq_identity_daemon_flagfile(), "/etc/osq/osq.flags");
-    assert_string_equal(osq_flag_str("config_path"), "/etc/osq/osq.conf");
-    assert_string_equal(osq_flag_str("pidfile"), "/var/osq/osqd.pidfile");
-    assert_true(osq_flag_is_default("database_path"));
+    assert_string_equal(OSQ_FLAG_STR(config_path), "/etc/osq/osq.conf");
+    assert_string_equal(OSQ_FLAG_STR(pidfile), "/var/osq/osqd.pidfile");
+    assert_true(OSQ_FLAG_IS_DEFAULT(database_path));
   }
   osq_identity_init(NULL); /* no argv[0]: osq's own */
   assert_false(osq_identity_is_osquery());
@@ -55,23 +55,23 @@ static void test_osquery_names(void **state) {
                         "/etc/osquery/osquery.flags");
     assert_string_equal(osq_identity_shell_flagfile(),
                         "/etc/osquery/osquery.flags.default");
-    assert_string_equal(osq_flag_str("config_path"),
+    assert_string_equal(OSQ_FLAG_STR(config_path),
                         "/etc/osquery/osquery.conf");
-    assert_string_equal(osq_flag_str("database_path"),
+    assert_string_equal(OSQ_FLAG_STR(database_path),
                         "/var/osquery/osquery.db");
-    assert_string_equal(osq_flag_str("logger_path"), "/var/log/osquery/");
-    assert_string_equal(osq_flag_str("extensions_socket"),
+    assert_string_equal(OSQ_FLAG_STR(logger_path), "/var/log/osquery/");
+    assert_string_equal(OSQ_FLAG_STR(extensions_socket),
                         "/var/osquery/osquery.em");
-    assert_string_equal(osq_flag_str("extensions_autoload"),
+    assert_string_equal(OSQ_FLAG_STR(extensions_autoload),
                         "/etc/osquery/extensions.load");
     /* defaults, not settings: osquery_flags shows them as default_value
      * and a flagfile or the command line still wins */
-    assert_true(osq_flag_is_default("config_path"));
-    assert_false(osq_flag_was_set("config_path"));
+    assert_true(OSQ_FLAG_IS_DEFAULT(config_path));
+    assert_false(OSQ_FLAG_WAS_SET(config_path));
     char err[128];
-    assert_int_equal(osq_flag_set("config_path", "/x.conf", err, sizeof err),
+    assert_int_equal(OSQ_FLAG_SET(config_path, "/x.conf", err, sizeof err),
                      0);
-    assert_string_equal(osq_flag_str("config_path"), "/x.conf");
+    assert_string_equal(OSQ_FLAG_STR(config_path), "/x.conf");
   }
   osq_flags_shutdown();
   osq_identity_init("osqi"); /* leave osq's for other users */
@@ -114,11 +114,11 @@ static void test_state_dirs(void **state) {
   osq_flags_init(OSQ_PERSONALITY_DAEMON);
   char v[256], err[512];
   snprintf(v, sizeof v, "%s/run/osq/osqd.pidfile", dir);
-  assert_int_equal(osq_flag_set("pidfile", v, err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(pidfile, v, err, sizeof err), 0);
   snprintf(v, sizeof v, "%s/var/osq/osq.db", dir);
-  assert_int_equal(osq_flag_set("database_path", v, err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(database_path, v, err, sizeof err), 0);
   snprintf(v, sizeof v, "%s/log/osq", dir);
-  assert_int_equal(osq_flag_set("logger_path", v, err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(logger_path, v, err, sizeof err), 0);
   assert_int_equal(osq_state_dirs_make(err, sizeof err), 0);
   const char *made[][2] = {{"run/osq", "700"}, {"var/osq", "700"},
                            {"log/osq", "750"}};
@@ -136,7 +136,7 @@ static void test_state_dirs(void **state) {
   assert_non_null(f);
   fclose(f);
   snprintf(v, sizeof v, "%s/blocker/osqd.pidfile", dir);
-  assert_int_equal(osq_flag_set("pidfile", v, err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(pidfile, v, err, sizeof err), 0);
   assert_int_equal(osq_state_dirs_make(err, sizeof err), -1);
   assert_non_null(strstr(err, "--pidfile="));
   assert_non_null(strstr(err, "Not a directory"));

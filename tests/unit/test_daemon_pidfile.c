@@ -67,7 +67,7 @@ static void test_hostid(void **state) {
   assert_non_null(s);
   osq_host_identifier(s, a, sizeof a);
   assert_string_equal(a, host);
-  osq_flag_set("host_identifier", "instance", err, sizeof err);
+  OSQ_FLAG_SET(host_identifier, "instance", err, sizeof err);
   osq_host_identifier(s, a, sizeof a);
   osq_host_identifier(s, b, sizeof b);
   assert_int_equal(strlen(a), 36);
@@ -75,20 +75,20 @@ static void test_hostid(void **state) {
   char *kept = osq_store_get(s, "instance_uuid_v1");
   assert_string_equal(kept, a);
   free(kept);
-  osq_flag_set("host_identifier", "uuid", err, sizeof err);
+  OSQ_FLAG_SET(host_identifier, "uuid", err, sizeof err);
   osq_host_identifier(s, b, sizeof b);
   assert_int_equal(strlen(b), 36);
   kept = osq_store_get(s, "host_uuid_v3");
   assert_string_equal(kept, b);
   free(kept);
-  osq_flag_set("host_identifier", "ephemeral", err, sizeof err);
+  OSQ_FLAG_SET(host_identifier, "ephemeral", err, sizeof err);
   osq_host_identifier(s, a, sizeof a);
   osq_host_identifier(s, b, sizeof b);
   assert_string_equal(a, b);
-  osq_flag_set("host_identifier", "specified", err, sizeof err);
+  OSQ_FLAG_SET(host_identifier, "specified", err, sizeof err);
   osq_host_identifier(s, a, sizeof a);
   assert_string_equal(a, host); /* empty specified_identifier */
-  osq_flag_set("specified_identifier", "box-1", err, sizeof err);
+  OSQ_FLAG_SET(specified_identifier, "box-1", err, sizeof err);
   osq_host_identifier(s, a, sizeof a);
   assert_string_equal(a, "box-1");
   osq_store_close(s);

@@ -26,17 +26,17 @@ static void test_forms(void **state) {
   assert_int_equal(osq_flags_parse(&argc, argv, NULL, stdout, stderr), OSQ_FLAGS_CONTINUE);
   assert_int_equal(argc, 2);
   assert_string_equal(argv[1], "select 1");
-  assert_true(osq_flag_bool("verbose"));
-  assert_string_equal(osq_flag_str("logger_path"), "/tmp/x");
-  assert_string_equal(osq_flag_str("config_plugin"), "ext_cfg");
-  assert_false(osq_flag_bool("disable_watchdog"));
-  assert_true(osq_flag_was_set("disable_watchdog"));
-  assert_true(osq_flag_is_default("disable_watchdog"));
+  assert_true(OSQ_FLAG_BOOL(verbose));
+  assert_string_equal(OSQ_FLAG_STR(logger_path), "/tmp/x");
+  assert_string_equal(OSQ_FLAG_STR(config_plugin), "ext_cfg");
+  assert_false(OSQ_FLAG_BOOL(disable_watchdog));
+  assert_true(OSQ_FLAG_WAS_SET(disable_watchdog));
+  assert_true(OSQ_FLAG_IS_DEFAULT(disable_watchdog));
   /* aliases */
   char *argv2[] = {"osqd", "--socket", "/tmp/s.em", "--db_path=/tmp/db", NULL};
   assert_int_equal(parse(4, argv2, stderr), OSQ_FLAGS_CONTINUE);
-  assert_string_equal(osq_flag_str("extensions_socket"), "/tmp/s.em");
-  assert_string_equal(osq_flag_str("database_path"), "/tmp/db");
+  assert_string_equal(OSQ_FLAG_STR(extensions_socket), "/tmp/s.em");
+  assert_string_equal(OSQ_FLAG_STR(database_path), "/tmp/db");
 }
 
 static void test_errors(void **state) {
@@ -54,7 +54,7 @@ static void test_errors(void **state) {
   assert_non_null(strstr(errbuf, "illegal value 'abc' specified for int32 flag 'watchdog_level'"));
   fclose(err);
   char msg[256];
-  assert_int_equal(osq_flag_set("read_max", "-5", msg, sizeof msg), -1);
+  assert_int_equal(OSQ_FLAG_SET(read_max, "-5", msg, sizeof msg), -1);
   assert_non_null(strstr(msg, "uint64"));
 }
 
@@ -81,15 +81,15 @@ static void test_flagfile(void **state) {
   fflush(err);
   fclose(err);
   unlink(path);
-  assert_string_equal(osq_flag_str("logger_path"), "/cli/wins");
-  assert_true(osq_flag_bool("verbose"));
+  assert_string_equal(OSQ_FLAG_STR(logger_path), "/cli/wins");
+  assert_true(OSQ_FLAG_BOOL(verbose));
   /* "--name value" in a flagfile is not a flag: ignored with a warning */
-  assert_string_equal(osq_flag_str("config_path"), "/etc/osq/osq.conf");
+  assert_string_equal(OSQ_FLAG_STR(config_path), "/etc/osq/osq.conf");
   assert_non_null(strstr(errbuf, "ignoring '--config_path /etc/x.conf': a flagfile needs --name=value"));
   assert_non_null(strstr(errbuf, "ignoring unknown flag 'no_such'"));
-  assert_string_equal(osq_flag_str("host_identifier"), "\"quoted\"");
+  assert_string_equal(OSQ_FLAG_STR(host_identifier), "\"quoted\"");
   /* after a glob line that does not match argv[0] flags are skipped */
-  assert_string_equal(osq_flag_str("pack_delimiter"), "_");
+  assert_string_equal(OSQ_FLAG_STR(pack_delimiter), "_");
 }
 
 /* A device named as a flagfile never ends a line: read up to the bound,
@@ -132,7 +132,7 @@ static void test_flagfile_fanout(void **state) {
   unlink(path);
   assert_non_null(strstr(warn, "more than 64 flagfiles in all, skipped"));
   free(warn);
-  assert_true(osq_flag_bool("verbose"));
+  assert_true(OSQ_FLAG_BOOL(verbose));
 }
 
 static void test_help_version(void **state) {

@@ -39,7 +39,7 @@ static int setup(void **state) {
   assert_non_null(mkdtemp(dir));
   char err[256], path[128];
   snprintf(path, sizeof path, "%s/logs/sub", dir);
-  assert_int_equal(osq_flag_set("logger_path", path, err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(logger_path, path, err, sizeof err), 0);
   strcat(dir, "/logs/sub");
   return 0;
 }
@@ -91,9 +91,9 @@ static void test_filesystem_files(void **state) {
 static void test_rotation(void **state) {
   (void)state;
   char err[256];
-  osq_flag_set("logger_rotate", "true", err, sizeof err);
-  osq_flag_set("logger_rotate_size", "8", err, sizeof err); /* one line */
-  osq_flag_set("logger_rotate_max_files", "2", err, sizeof err);
+  OSQ_FLAG_SET(logger_rotate, "true", err, sizeof err);
+  OSQ_FLAG_SET(logger_rotate_size, "8", err, sizeof err); /* one line */
+  OSQ_FLAG_SET(logger_rotate_max_files, "2", err, sizeof err);
   const osq_logger_plugin *fs = &osq_logger_filesystem;
   for (int i = 0; i < 5; i++) {
     char line[32];
@@ -111,7 +111,7 @@ static void test_rotation(void **state) {
   free(cur);
   free(one);
   free(two);
-  osq_flag_set("logger_rotate", "false", err, sizeof err);
+  OSQ_FLAG_SET(logger_rotate, "false", err, sizeof err);
 }
 
 /* A logger that records what it gets. */

@@ -386,9 +386,9 @@ static void test_cell_text_and_types(void **state) {
   assert_string_equal(q("select 1e20, 0.5, 3.0, 1.0/3, -2, null, 'x'"),
                       "1e+20.0|0.5|3.0|0.333333333333333|-2||x\n");
   char err[256];
-  assert_int_equal(osq_flag_set("nullvalue", "NULL", err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(nullvalue, "NULL", err, sizeof err), 0);
   assert_string_equal(q("select null"), "NULL\n");
-  assert_int_equal(osq_flag_set("nullvalue", "", err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(nullvalue, "", err, sizeof err), 0);
   sqlite3_stmt *st = NULL;
   osq_db_sync(db);
   assert_int_equal(sqlite3_prepare_v2(osq_db_sqlite(db),
@@ -660,11 +660,11 @@ static void test_extensions_default_index(void **state) {
   assert_string_equal(pushed("select * from ext where a = 'v' and b = 'w'"),
                       "a 2 'v';");
   char err[256];
-  assert_int_equal(osq_flag_set("extensions_default_index", "false", err,
+  assert_int_equal(OSQ_FLAG_SET(extensions_default_index, "false", err,
                                 sizeof err),
                    0);
   assert_string_equal(pushed("select * from ext where a = 'v'"), "");
-  assert_int_equal(osq_flag_set("extensions_default_index", "true", err,
+  assert_int_equal(OSQ_FLAG_SET(extensions_default_index, "true", err,
                                 sizeof err),
                    0);
   assert_string_equal(pushed("select * from ext where a = 'v'"), "a 2 'v';");

@@ -257,12 +257,12 @@ static void test_hash(void **state) {
 
   /* the cache never exceeds --hash_cache_max */
   char err[256];
-  assert_int_equal(osq_flag_set("hash_cache_max", "1", err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(hash_cache_max, "1", err, sizeof err), 0);
   r = query(t, "path", OSQ_OP_LIKE, "%s/%%", root);
   tfree(r);
   osq_hash_cache_stats(&hits, &misses, &entries);
   assert_int_equal(entries, 1);
-  assert_int_equal(osq_flag_set("hash_cache_max", "500", err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(hash_cache_max, "500", err, sizeof err), 0);
 
   /* directory: regular files only; fifo, dirs skipped; link followed */
   r = query(t, "directory", OSQ_OP_EQ, "%s", root);
@@ -273,11 +273,11 @@ static void test_hash(void **state) {
   tfree(r);
 
   /* files over --read_max are skipped */
-  assert_int_equal(osq_flag_set("read_max", "2", err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(read_max, "2", err, sizeof err), 0);
   r = query(t, "path", OSQ_OP_EQ, "%s/abc.txt", root);
   assert_int_equal(r->n, 0);
   tfree(r);
-  assert_int_equal(osq_flag_set("read_max", "52428800", err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(read_max, "52428800", err, sizeof err), 0);
 
   /* LIKE with %% */
   r = query(t, "path", OSQ_OP_LIKE, "%s/sub/%%%%", root);

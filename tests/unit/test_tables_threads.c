@@ -50,7 +50,7 @@ static void *worker(void *arg) {
 static void test_concurrent_generate(void **state) {
   (void)state;
   char err[128];
-  assert_int_equal(osq_flag_set("hash_cache_max", "7", err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(hash_cache_max, "7", err, sizeof err), 0);
   pthread_t th[THREADS];
   for (long i = 0; i < THREADS; i++)
     assert_int_equal(pthread_create(&th[i], NULL, worker, (void *)i), 0);

@@ -147,7 +147,7 @@ static void test_osquery_flags(void **state) {
   (void)state;
   const osq_table_plugin *t = &osq_table_osquery_flags;
   char err[256];
-  assert_int_equal(osq_flag_set("verbose", "true", err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(verbose, "true", err, sizeof err), 0);
   tresult *r = trun_all(t);
   assert_int_equal(r->rc, OSQ_OK);
   assert_true(r->n > 20);
@@ -165,7 +165,7 @@ static void test_osquery_flags(void **state) {
     assert_true(strlen(r->rows[i][name].s) > 2); /* no -S, -D */
   assert_null(tfind_text(r, name, "S"));
   tfree(r);
-  assert_int_equal(osq_flag_set("verbose", "false", err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(verbose, "false", err, sizeof err), 0);
 }
 
 static void test_osquery_registry(void **state) {
@@ -208,13 +208,13 @@ static void test_osquery_registry(void **state) {
   tfree(r);
 
   /* --disable_logging turns every logger inactive */
-  assert_int_equal(osq_flag_set("disable_logging", "true", err, sizeof err),
+  assert_int_equal(OSQ_FLAG_SET(disable_logging, "true", err, sizeof err),
                    0);
   r = trun_all(t);
   l = tfind_text(r, name, "filesystem");
   assert_int_equal(l[tcol(t, "active")].i, 0);
   tfree(r);
-  assert_int_equal(osq_flag_set("disable_logging", "false", err, sizeof err),
+  assert_int_equal(OSQ_FLAG_SET(disable_logging, "false", err, sizeof err),
                    0);
   /* an active plugin set: only it is active */
   osq_registry_set_active(OSQ_REGISTRY_LOGGER, "tls");

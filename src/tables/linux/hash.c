@@ -400,9 +400,9 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   g.want = (osq_context_column_used(ctx, C_MD5) ? D_MD5 : 0) |
            (osq_context_column_used(ctx, C_SHA1) ? D_SHA1 : 0) |
            (osq_context_column_used(ctx, C_SHA256) ? D_SHA256 : 0);
-  g.cache_max = (size_t)osq_flag_uint("hash_cache_max");
-  g.use_cache = !osq_flag_bool("disable_hash_cache") && g.cache_max > 0;
-  g.read_max = osq_flag_uint("read_max");
+  g.cache_max = (size_t)OSQ_FLAG_UINT(hash_cache_max);
+  g.use_cache = !OSQ_FLAG_BOOL(disable_hash_cache) && g.cache_max > 0;
+  g.read_max = OSQ_FLAG_UINT(read_max);
   if (g.read_max == 0)
     g.read_max = 52428800; /* flags not initialised: osquery's default */
   int64_t pids[OSQ_TBL_NS_PIDS_MAX];

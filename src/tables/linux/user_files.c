@@ -30,7 +30,7 @@ static FILE *open_user_file(const char *path) {
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
     return NULL;
-  uint64_t max = osq_flag_uint("read_max");
+  uint64_t max = OSQ_FLAG_UINT(read_max);
   if (max == 0)
     max = 52428800;
   return osq_tbl_fdopen_regular(fd, max);

@@ -17,8 +17,8 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)ctx;
   (void)udata;
   int rc = OSQ_OK;
-  bool no_logging = osq_flag_bool("disable_logging");
-  bool no_events = osq_flag_bool("disable_events");
+  bool no_logging = OSQ_FLAG_BOOL(disable_logging);
+  bool no_events = OSQ_FLAG_BOOL(disable_events);
   for (int k = 0; k < OSQ_REGISTRY_COUNT && rc == OSQ_OK; k++) {
     const char *reg = osq_registry_name((osq_registry_kind)k);
     const osq_plugin **list = NULL;
