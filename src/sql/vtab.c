@@ -533,10 +533,13 @@ static int add_value(osq_context *ctx, size_t col, int op, sqlite3_value *v,
   return osq_context_add(ctx, col, op, (const char *)s, (size_t)n);
 }
 
-/* Fill ctx from the plan in idxStr and the values in argv. */
+/* Fill ctx from the plan in idxStr and the values in argv. *required_met
+ * tells whether the plan constrains a REQUIRED column: as in osquery, that
+ * satisfies the table whatever the value ('', NULL and an empty IN list
+ * add nothing to ctx, and generate() then finds no rows). */
 static int build_context(bridge_vtab *vt, const char *plan, int argc,
                          sqlite3_value **argv, osq_context *ctx,
-                         uint64_t *used_out) {
+                         uint64_t *used_out, bool *required_met) {
   char *end;
   unsigned long long used = strtoull(plan, &end, 16);
   const char *p = end;
@@ -548,6 +551,8 @@ static int build_context(bridge_vtab *vt, const char *plan, int argc,
       return vt_error(vt, SQLITE_INTERNAL, "table %s: bad query plan",
                       vt->name);
     p += consumed;
+    if (vt->eff[col] & OSQ_COL_REQUIRED)
+      *required_met = true;
     sqlite3_value *v = argv[slot++];
     int rc = OSQ_OK;
     if (all) {
@@ -608,15 +613,14 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   if (ctx == NULL)
     return SQLITE_NOMEM;
   uint64_t used = 0;
-  int rc = build_context(vt, idxStr ? idxStr : "0", argc, argv, ctx, &used);
+  bool required_met = false;
+  int rc = build_context(vt, idxStr ? idxStr : "0", argc, argv, ctx, &used,
+                         &required_met);
   if (rc != SQLITE_OK)
     goto out;
-  bool has_required = false, required_met = false;
+  bool has_required = false;
   for (size_t i = 0; i < vt->ncols; i++)
-    if (vt->eff[i] & OSQ_COL_REQUIRED) {
-      has_required = true;
-      required_met = required_met || osq_context_nconstraints(ctx, i) > 0;
-    }
+    has_required = has_required || (vt->eff[i] & OSQ_COL_REQUIRED);
   if (has_required && !required_met) {
     rc = vt_error(vt, SQLITE_CONSTRAINT,
                   "Table %s was queried without a required column in the "

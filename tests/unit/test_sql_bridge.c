@@ -265,11 +265,20 @@ static void test_required(void **state) {
   assert_string_equal(q("select * from req where size = 1"),
                       "ERR 19: Table req was queried without a required "
                       "column in the WHERE clause");
-  /* An empty value is dropped, so the requirement is not met. */
-  assert_string_equal(q("select * from req where path = ''"),
-                      "ERR 19: Table req was queried without a required "
-                      "column in the WHERE clause");
   assert_int_equal(osq_sql_generate_count("req"), before);
+  /* As in osquery, a constraint on a REQUIRED column satisfies it whatever
+   * its value: '', NULL and an empty IN list reach generate() as no
+   * constraint at all, and it finds no rows. */
+  assert_string_equal(q("select * from req where path = ''"), "");
+  assert_string_equal(q("select * from req where path = NULL"), "");
+  assert_string_equal(q("select * from req where dir = ''"), "");
+  assert_string_equal(
+      q("select * from req where path in (select 'x' where 0)"), "");
+  assert_string_equal(
+      q("select t.p, r.size from (select '' as p union all select '/ab') t "
+        "left join req r on r.path = t.p"),
+      "|\n/ab|3\n");
+  assert_true(osq_sql_generate_count("req") > before);
   assert_string_equal(q("select path, size from req where path = '/tmp'"),
                       "/tmp|4\n");
   /* Any one REQUIRED column will do (file takes path or directory). */
