@@ -42,7 +42,37 @@ def test_required_column_any_value():
     eq(rc, 19, "no constraint at all still fails")
 
 
-TESTS = [test_required_column_any_value]
+def test_os_version_parts_are_numbers():
+    rc, rows, err = osqi("select major, minor, patch, typeof(minor) as tm, "
+                         "typeof(patch) as tp from os_version")
+    eq(rc, 0, err)
+    eq(len(rows), 1, "one row")
+    for k in ("major", "minor", "patch"):
+        check(rows[0][k].isdigit(), "%s is a number: %r" % (k, rows[0]))
+    eq((rows[0]["tm"], rows[0]["tp"]), ("integer", "integer"), "types")
+
+
+def key_of(table):
+    rc, rows, err = osqi("select name, \"notnull\" as nn, pk from "
+                         "pragma_table_xinfo('%s') where pk > 0 or "
+                         "\"notnull\" = 1 order by pk" % table)
+    eq(rc, 0, err)
+    return [(r["name"], r["nn"]) for r in rows]
+
+
+def test_table_info_key_columns():
+    # INDEX and ADDITIONAL columns form the key of a WITHOUT ROWID table
+    eq(key_of("file"), [("path", "1"), ("pid_with_namespace", "1")], "file")
+    eq(key_of("known_hosts"), [("uid", "1")], "known_hosts")
+    # only ADDITIONAL columns: every column is in the key
+    key = key_of("os_version")
+    eq(len(key), 15, "os_version key: %r" % key)
+    check(all(nn == "1" for _, nn in key), "os_version notnull")
+    eq(key_of("time"), [], "time has no key")
+
+
+TESTS = [test_required_column_any_value, test_os_version_parts_are_numbers,
+         test_table_info_key_columns]
 
 if __name__ == "__main__":
     osqtest.run_tests(TESTS)

@@ -421,6 +421,27 @@ static void test_table_info(void **state) {
   assert_string_equal(q("select name, hidden from pragma_table_xinfo('rec') "
                         "where name = 'hid'"),
                       "hid|1\n");
+  /* An extension's table keeps its rowid (it may be writable), so its key
+   * columns are in the key but may be NULL, as in osquery. */
+  static osq_table_plugin ext_rec = {
+      .name = "ext_rec", .columns = rec_cols, .ncolumns = 5,
+      .generate = rec_generate};
+  add_table(&ext_rec, 42);
+  assert_string_equal(q("pragma table_info(ext_rec)"),
+                      "0|id|INTEGER|0||1\n"
+                      "1|name|TEXT|0||2\n"
+                      "2|opt|TEXT|0||0\n"
+                      "3|plain|TEXT|0||0\n");
+  /* No INDEX and no ADDITIONAL column: no key, nothing NOT NULL. */
+  static const osq_column plain_cols[] = {{"a", OSQ_TYPE_TEXT, 0},
+                                          {"b", OSQ_TYPE_INTEGER,
+                                           OSQ_COL_REQUIRED}};
+  static osq_table_plugin plain = {
+      .name = "plain_t", .columns = plain_cols, .ncolumns = 2,
+      .generate = rec_generate};
+  add_table(&plain, 0);
+  assert_string_equal(q("pragma table_info(plain_t)"),
+                      "0|a|TEXT|0||0\n1|b|INTEGER|0||0\n");
   add_table(&typed_table, 0);
   assert_string_equal(q("select type from pragma_table_info('typed')"),
                       "INTEGER\nBIGINT\nUNSIGNED BIGINT\nDOUBLE\nTEXT\nBLOB\n"

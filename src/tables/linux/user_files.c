@@ -265,7 +265,7 @@ const osq_table_plugin osq_table_shell_history = {
 /* ---- known_hosts ------------------------------------------------------ */
 
 static const osq_column kh_columns[] = {
-    {"uid", OSQ_TYPE_BIGINT, OSQ_COL_ADDITIONAL},
+    {"uid", OSQ_TYPE_BIGINT, OSQ_COL_INDEX | OSQ_COL_OPTIMIZED},
     {"key", OSQ_TYPE_TEXT, 0},
     {"key_file", OSQ_TYPE_TEXT, 0},
 };
