@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cancel.h"
 #include "core/flags.h"
 #include "core/log.h"
 
@@ -599,6 +600,37 @@ static void warn_attributes(const bridge_vtab *vt, const osq_context *ctx) {
     OSQ_WARN("Table %s is event-based but events are disabled", vt->name);
 }
 
+/* While a statement runs, sqlite3_interrupt makes every new step on the
+ * connection fail with SQLITE_INTERRUPT: a one-row statement tells. */
+static bool statement_interrupted(void *arg) {
+  osq_db *db = arg;
+  if (db->interrupt_probe == NULL) {
+    /* preparing fails too once the connection is interrupted */
+    int rc = sqlite3_prepare_v3(db->db, "SELECT 1", -1,
+                                SQLITE_PREPARE_PERSISTENT,
+                                &db->interrupt_probe, NULL);
+    if (rc != SQLITE_OK)
+      return rc == SQLITE_INTERRUPT;
+  }
+  int rc = sqlite3_step(db->interrupt_probe);
+  sqlite3_reset(db->interrupt_probe);
+  return rc == SQLITE_INTERRUPT;
+}
+
+/* generate() inside a cancel scope, so long table work can learn that the
+ * statement was interrupted (or, through an outer scope, that the client
+ * went away). */
+static int run_generate(osq_db *db, const osq_table_plugin *t,
+                        const osq_context *ctx, osq_rows *rows) {
+  if (t->generate == NULL)
+    return OSQ_OK;
+  osq_cancel_scope scope;
+  osq_cancel_enter(&scope, statement_interrupted, db);
+  int rc = t->generate(ctx, rows, t->udata);
+  osq_cancel_leave(&scope);
+  return rc;
+}
+
 static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
                     int argc, sqlite3_value **argv) {
   (void)idxNum;
@@ -674,7 +706,7 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   osq_rows_init(&rows, &osq_rowset_ops, rs, vt->ncols);
   const osq_table_plugin *t = cur->plugin->u.table;
   atomic_fetch_add(vt->counter, 1);
-  int grc = t->generate ? t->generate(ctx, &rows, t->udata) : OSQ_OK;
+  int grc = run_generate(db, t, ctx, &rows);
   osq_rowset_finish(rs);
   if (rs->too_big) {
     rc = vt_error(vt, SQLITE_TOOBIG, "table %s returned more than %zu bytes",

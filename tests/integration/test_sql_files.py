@@ -71,7 +71,65 @@ def test_table_info_key_columns():
     eq(key_of("time"), [], "time has no key")
 
 
-TESTS = [test_required_column_any_value, test_os_version_parts_are_numbers,
+def fan_tree():
+    """Seven real directories, each holding ten symlinks to the next: no
+    loop, but 10**k paths through k wildcards."""
+    d = osqtest.workdir("osqt-fan-")
+    for i in range(7):
+        os.mkdir(os.path.join(d, "L%d" % i))
+    for i in range(6):
+        for j in range(10):
+            os.symlink(os.path.join(d, "L%d" % (i + 1)),
+                       os.path.join(d, "L%d" % i, "s%d" % j))
+    return d
+
+
+def wide_query(d):
+    return ("select count(*) as n from file where path like '%s/L0/"
+            "%%/%%/%%/%%/%%/%%/nomatch_zz'" % d)
+
+
+def test_abandoned_query_stops_search():
+    """A client that sends query() and hangs up does not leave the search
+    running: the walk notices and says so."""
+    d = fan_tree()
+    with osqtest.Osqi() as sh:
+        c = osqtest.Client(sh.socket)
+        c.send_query(wide_query(d))
+        c.close()
+        sh.err.wait("search stopped because the query was interrupted or "
+                    "its client went away", 0, 60)
+        with osqtest.Client(sh.socket) as c2:
+            r = c2.query("select 6*7 as x")
+            eq(r.response, [{"x": "42"}], "manager still answers")
+
+
+def test_file_search_is_bounded():
+    """A pattern that matches nothing but would read a million directories
+    ends at the directory bound, with a warning naming it; a symlink loop
+    is not walked round."""
+    d = fan_tree()
+    rc, rows, err = osqi(wide_query(d))
+    eq((rc, rows), (0, [{"n": "0"}]), err)
+    check("search stopped at the limit of 100000 directories read" in err,
+          err)
+    # two links back to their own directory: 2**30 paths round the loop
+    r = osqtest.workdir("osqt-loop-")
+    os.mkdir(os.path.join(r, "real"))
+    open(os.path.join(r, "real", "x.conf"), "w").close()
+    for name in ("a", "b"):
+        os.symlink(r, os.path.join(r, name))
+    rc, rows, err = osqi("select count(*) as n from file where path like "
+                         "'%s/%s/nomatch_zz'" % (r, "/".join(["%"] * 30)))
+    eq((rc, rows), (0, [{"n": "0"}]), err)
+    check("search stopped" not in err, err)
+    rc, rows, err = osqi("select path from file where path like '%s/%%/%%'"
+                         % r)
+    eq((rc, rows), (0, [{"path": os.path.join(r, "real", "x.conf")}]), err)
+
+
+TESTS = [test_abandoned_query_stops_search, test_file_search_is_bounded,
+         test_required_column_any_value, test_os_version_parts_are_numbers,
          test_table_info_key_columns]
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/cancel.h"
 #include "core/flags.h"
 #include "plugin/plugin_impl.h"
 #include "registry/registry.h"
@@ -882,6 +884,64 @@ static void test_ddl_shapes(void **state) {
                       "1.2,1.9,1.10\n");
 }
 
+/* ---- interrupt reaches generate() ----------------------------------------- */
+
+static pthread_mutex_t spin_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t spin_cond = PTHREAD_COND_INITIALIZER;
+static bool spin_started, spin_saw_cancel;
+
+static const osq_column spin_cols[] = {{"x", OSQ_TYPE_INTEGER, 0}};
+
+/* Works until told the statement is no longer wanted (60 s at most, so a
+ * broken probe fails the test instead of hanging it). */
+static int spin_generate(const osq_context *ctx, osq_rows *out, void *u) {
+  (void)ctx, (void)u;
+  pthread_mutex_lock(&spin_lock);
+  spin_started = true;
+  pthread_cond_broadcast(&spin_cond);
+  pthread_mutex_unlock(&spin_lock);
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do {
+    if (osq_cancelled()) {
+      spin_saw_cancel = true;
+      break;
+    }
+    struct timespec nap = {0, 1000000};
+    nanosleep(&nap, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while (now.tv_sec - t0.tv_sec < 60);
+  osq_rows_int(out, 0, 1);
+  return osq_rows_end(out);
+}
+
+static osq_table_plugin spin_table = {
+    .name = "spin", .columns = spin_cols, .ncolumns = 1,
+    .generate = spin_generate};
+
+static void *interrupter(void *arg) {
+  pthread_mutex_lock(&spin_lock);
+  while (!spin_started)
+    pthread_cond_wait(&spin_cond, &spin_lock);
+  pthread_mutex_unlock(&spin_lock);
+  sqlite3_interrupt(osq_db_sqlite(arg));
+  return NULL;
+}
+
+static void test_interrupt_reaches_generate(void **state) {
+  (void)state;
+  add_table(&spin_table, 0);
+  spin_started = spin_saw_cancel = false;
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, interrupter, db), 0);
+  assert_string_equal(q("select x from spin"), "ERR 9: interrupted");
+  pthread_join(th, NULL);
+  assert_true(spin_saw_cancel);
+  /* the connection works afterwards, and nothing is cancelled outside */
+  assert_false(osq_cancelled());
+  assert_string_equal(q("select 1"), "1\n");
+}
+
 /* ---- the sink -------------------------------------------------------------- */
 
 static int cols_seen;
@@ -962,6 +1022,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_ddl_shapes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sink, setup, teardown),
       cmocka_unit_test_setup_teardown(test_nested_exec, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_interrupt_reaches_generate, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
