@@ -3,6 +3,7 @@
 #include "daemon/daemon.h"
 
 #include "config/config.h"
+#include "tables/atc.h"
 #include "config/filesystem.h"
 #include "core/flags.h"
 #include "core/log.h"
@@ -172,6 +173,7 @@ static osq_config *restore_config(osq_store *store, char *err,
 
 static void apply_config(osq_sched *s, osq_config *c) {
   osq_config_apply_options(c->options);
+  osq_atc_apply(c->atc);
   osq_info_set_config(c->hash, true);
   osq_sched_set_config(s, c);
 }

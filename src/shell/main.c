@@ -248,6 +248,7 @@ int main(int argc, char **argv) {
     rc = EXIT_CATASTROPHIC;
     goto done_flags;
   }
+  shell_load_atc();
   char err[512] = "";
   sh.db = osq_db_open(err, sizeof err);
   if (sh.db == NULL) {

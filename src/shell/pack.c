@@ -7,9 +7,13 @@
 #include "config/config.h"
 #include "config/filesystem.h"
 #include "core/flags.h"
+#include "core/log.h"
 #include "plugin/plugin_impl.h"
 #include "registry/registry.h"
 #include "shell.h"
+#include "tables/atc.h"
+
+#include <unistd.h>
 
 static osq_config *load_config(char *err, size_t errlen) {
   if (!osq_registry_exists(OSQ_REGISTRY_CONFIG, "filesystem"))
@@ -64,4 +68,20 @@ int shell_run_pack(shell *sh, const char *pack) {
   }
   osq_config_free(c);
   return rc;
+}
+
+/* osqueryi builds the config's auto_table_construction tables at start.
+ * A missing default config file is no error for a shell. */
+void shell_load_atc(void) {
+  if (strcmp(osq_flag_str("config_plugin"), "filesystem") == 0 &&
+      access(osq_flag_str("config_path"), R_OK) != 0)
+    return;
+  char err[1024] = "";
+  osq_config *c = load_config(err, sizeof err);
+  if (c == NULL) {
+    OSQ_WARN("cannot load the config for its ATC tables: %s", err);
+    return;
+  }
+  osq_atc_apply(c->atc);
+  osq_config_free(c);
 }
