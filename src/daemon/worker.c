@@ -484,6 +484,7 @@ int osq_worker_run(bool under_watcher) {
   }
   if (cfg) {
     osq_config_apply_options(cfg->options);
+    osq_atc_apply(cfg->atc);
   }
 
   const char *lplugins = osq_flag_str("logger_plugin");

@@ -4,6 +4,7 @@ required columns, bounded file search, automatic table construction,
 os_version and PRAGMA table_info."""
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -128,7 +129,58 @@ def test_file_search_is_bounded():
     eq((rc, rows), (0, [{"path": os.path.join(r, "real", "x.conf")}]), err)
 
 
-TESTS = [test_abandoned_query_stops_search, test_file_search_is_bounded,
+def atc_fixture():
+    d = osqtest.workdir("osqt-atc-")
+    for user, rows in (("u1", [("a", 1), ("b", 2)]), ("u2", [("c", 3)])):
+        os.mkdir(os.path.join(d, user))
+        db = sqlite3.connect(os.path.join(d, user, "app.db"))
+        db.execute("create table kv(k text, v integer)")
+        db.executemany("insert into kv values (?, ?)", rows)
+        db.commit()
+        db.close()
+    cfg = os.path.join(d, "osq.conf")
+    with open(cfg, "w") as f:
+        json.dump({"auto_table_construction": {
+            "app_kv": {"query": "select k, v from kv",
+                       "path": os.path.join(d, "%", "app.db"),
+                       "columns": ["k", "v"], "platform": "linux"},
+            "elsewhere": {"query": "select 1 as a", "path": "/x",
+                          "columns": ["a"], "platform": "windows"}}}, f)
+    want = [{"k": "a", "v": "1", "path": os.path.join(d, "u1", "app.db")},
+            {"k": "b", "v": "2", "path": os.path.join(d, "u1", "app.db")},
+            {"k": "c", "v": "3", "path": os.path.join(d, "u2", "app.db")}]
+    return d, cfg, want
+
+
+def test_atc_through_osqi():
+    d, cfg, want = atc_fixture()
+    rc, rows, err = osqi("--config_path=" + cfg,
+                         "select k, v, path from app_kv order by k")
+    eq((rc, rows), (0, want), err)
+    rc, rows, err = osqi("--config_path=" + cfg, "select * from elsewhere")
+    eq(rc, 1, "another platform's ATC table is not built: " + err)
+
+
+def test_atc_through_osqd():
+    from test_daemon_run import Daemon
+    d, cfg, want = atc_fixture()
+    with open(cfg) as f:
+        config = json.load(f)
+    dm = Daemon(osqtest.workdir("osqd-atc-"), config).start()
+    try:
+        sock = os.path.join(dm.d, "osq.em")
+        osqtest.wait_socket(sock, 30, dm.proc)
+        with osqtest.Client(sock) as c:
+            r = osqtest.wait_until(
+                lambda: (lambda r: r if r.status.code == 0 else None)(
+                    c.query("select k, v, path from app_kv order by k")),
+                timeout=30, what="the ATC table in osqd")
+            eq(r.response, want, "osqd rows")
+    finally:
+        dm.stop()
+
+
+TESTS = [test_atc_through_osqi, test_atc_through_osqd, test_abandoned_query_stops_search, test_file_search_is_bounded,
          test_required_column_any_value, test_os_version_parts_are_numbers,
          test_table_info_key_columns]
 
