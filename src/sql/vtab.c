@@ -696,6 +696,14 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
       ;
   }
 
+  /* Only the scopes of whoever runs the statement are asked here (the
+   * manager's: has query()'s client hung up?): a JOIN stops probing. */
+  if (osq_cancelled()) {
+    free(key);
+    OSQ_WARN("Table %s not scanned: the query's client went away", vt->name);
+    rc = vt_error(vt, SQLITE_INTERRUPT, "interrupted: the client went away");
+    goto out;
+  }
   osq_rowset *rs = osq_rowset_new(vt->cols, vt->ncols, used);
   if (rs == NULL) {
     free(key);

@@ -942,6 +942,24 @@ static void test_interrupt_reaches_generate(void **state) {
   assert_string_equal(q("select 1"), "1\n");
 }
 
+static bool client_gone(void *arg) {
+  (void)arg;
+  return true;
+}
+
+static void test_gone_client_stops_scans(void **state) {
+  (void)state;
+  /* as the manager's query() scope says once its client hung up */
+  osq_cancel_scope scope;
+  osq_cancel_enter(&scope, client_gone, NULL);
+  unsigned long before = osq_sql_generate_count("rec");
+  assert_string_equal(q("select id from rec"),
+                      "ERR 9: interrupted: the client went away");
+  osq_cancel_leave(&scope);
+  assert_int_equal(osq_sql_generate_count("rec"), before);
+  assert_string_equal(q("select count(*) from rec"), "3\n");
+}
+
 /* ---- the sink -------------------------------------------------------------- */
 
 static int cols_seen;
@@ -1023,6 +1041,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_sink, setup, teardown),
       cmocka_unit_test_setup_teardown(test_nested_exec, setup, teardown),
       cmocka_unit_test_setup_teardown(test_interrupt_reaches_generate, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_gone_client_stops_scans, setup,
                                       teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
