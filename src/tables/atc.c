@@ -49,9 +49,16 @@ static int read_only(void *u, int action, const char *a, const char *b,
   }
 }
 
-static int stop_if_cancelled(void *u) {
-  (void)u;
-  return osq_cancelled() ? 1 : 0;
+unsigned long long osq_atc_max_steps = OSQ_ATC_MAX_STEPS;
+
+#define STEPS_PER_CHECK 10000
+
+/* Called every STEPS_PER_CHECK VM steps: stop when the statement is no
+ * longer wanted or the query has used up its steps. */
+static int keep_running(void *u) {
+  unsigned long long *steps = u;
+  *steps += STEPS_PER_CHECK;
+  return (*steps > osq_atc_max_steps || osq_cancelled()) ? 1 : 0;
 }
 
 static void put_cell(osq_rows *out, size_t col, sqlite3_stmt *st, int i) {
@@ -92,7 +99,8 @@ static bool rows_of(const atc_table *t, const char *file, osq_rows *out) {
     return true;
   }
   sqlite3_set_authorizer(db, read_only, NULL);
-  sqlite3_progress_handler(db, 10000, stop_if_cancelled, NULL);
+  unsigned long long steps = 0;
+  sqlite3_progress_handler(db, STEPS_PER_CHECK, keep_running, &steps);
   sqlite3_stmt *st = NULL;
   rc = sqlite3_prepare_v2(db, t->query, -1, &st, NULL);
   if (rc != SQLITE_OK) {
@@ -126,7 +134,11 @@ static bool rows_of(const atc_table *t, const char *file, osq_rows *out) {
       osq_rows_cstr(out, t->path_col, file);
     more = osq_rows_end(out) == OSQ_OK;
   }
-  if (more && rc != SQLITE_DONE)
+  if (more && rc != SQLITE_DONE && steps > osq_atc_max_steps)
+    OSQ_WARN("ATC table %s: the query on %s stopped after %llu steps "
+             "(OSQ_ATC_MAX_STEPS)",
+             t->name, file, osq_atc_max_steps);
+  else if (more && rc != SQLITE_DONE)
     OSQ_WARN("ATC table %s: reading %s failed: %s", t->name, file,
              sqlite3_errmsg(db));
   free(map);

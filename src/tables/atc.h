@@ -22,6 +22,11 @@
 #define OSQ_ATC_MAX_TABLES 1024
 #define OSQ_ATC_MAX_COLUMNS 256
 #define OSQ_ATC_MAX_NAME 255
+/* SQLite VM steps one query may take on one file (a few seconds): a
+ * config's query cannot keep a scan running for ever. */
+#define OSQ_ATC_MAX_STEPS 1000000000ull
+/* The bound in force (tests lower it). */
+extern unsigned long long osq_atc_max_steps;
 
 /* Make the registered ATC tables match section (NULL or not an object:
  * none). A table whose spec is unchanged stays as it is; a changed one is

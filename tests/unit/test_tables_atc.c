@@ -154,6 +154,13 @@ static void test_refusals(void **state) {
   apply("{\"m\": {\"query\": \"select k from kv\", \"path\": \"%s/none.db\","
         " \"columns\": [\"k\"]}}");
   assert_string_equal(q("select * from m"), "");
+  /* a query that never ends is stopped at the step bound */
+  osq_atc_max_steps = 1000000;
+  apply("{\"inf\": {\"query\": \"with recursive c(x) as (select 1 union "
+        "all select x + 1 from c) select x as k from c where x < 0\","
+        " \"path\": \"%s/u1/app.db\", \"columns\": [\"k\"]}}");
+  assert_string_equal(q("select * from inf"), "");
+  osq_atc_max_steps = OSQ_ATC_MAX_STEPS;
 }
 
 int main(void) {
