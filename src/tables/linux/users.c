@@ -247,7 +247,7 @@ static const osq_column group_columns[] = {
     {"gid", OSQ_TYPE_BIGINT, OSQ_COL_INDEX},
     {"gid_signed", OSQ_TYPE_BIGINT, 0},
     {"groupname", OSQ_TYPE_TEXT, 0},
-    {"group_sid", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
+    {"group_sid", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN | OSQ_COL_INDEX},
     {"comment", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN},
     {"is_hidden", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
     {"pid_with_namespace", OSQ_TYPE_INTEGER,
