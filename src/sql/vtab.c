@@ -700,8 +700,10 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
    * manager's: has query()'s client hung up?): a JOIN stops probing. */
   if (osq_cancelled()) {
     free(key);
-    OSQ_WARN("Table %s not scanned: the query's client went away", vt->name);
-    rc = vt_error(vt, SQLITE_INTERRUPT, "interrupted: the client went away");
+    OSQ_WARN("Table %s not scanned: the query was interrupted or its client "
+             "went away",
+             vt->name);
+    rc = vt_error(vt, SQLITE_INTERRUPT, "interrupted");
     goto out;
   }
   osq_rowset *rs = osq_rowset_new(vt->cols, vt->ncols, used);

@@ -102,9 +102,8 @@ def test_abandoned_query_stops_search():
         c.send_query(wide_query(d))
         c.close()
         # the walk notices, or the bridge before the scan starts
-        sh.err.wait("(search stopped because the query was interrupted or "
-                    "its client went away|Table file not scanned: the "
-                    "query's client went away)", 0, 60)
+        sh.err.wait("(search stopped because|Table file not scanned:) the "
+                    "query was interrupted or its client went away", 0, 60)
         with osqtest.Client(sh.socket) as c2:
             r = c2.query("select 6*7 as x")
             eq(r.response, [{"x": "42"}], "manager still answers")
