@@ -408,7 +408,8 @@ osq_config *osq_config_build(const osq_strmap *sources, osq_gen_pack_fn gen,
   c->options = json_object();
   c->decorators = json_array();
   c->sources = json_object();
-  if (!c->options || !c->decorators || !c->sources)
+  c->atc = json_object();
+  if (!c->options || !c->decorators || !c->sources || !c->atc)
     goto oom;
   for (size_t i = 0; i < n; i++)
     names[i] = osq_strmap_key(sources, i);
@@ -449,6 +450,9 @@ osq_config *osq_config_build(const osq_strmap *sources, osq_gen_pack_fn gen,
     const json_t *packs = json_object_get(root, "packs");
     if (rc == 0 && json_is_object(packs))
       rc = add_packs(c, names[i], packs, gen, udata);
+    const json_t *atc = json_object_get(root, "auto_table_construction");
+    if (json_is_object(atc))
+      json_object_update(c->atc, (json_t *)atc);
     const json_t *dec = json_object_get(root, "decorators");
     if (rc == 0 && json_is_object(dec))
       json_array_append(c->decorators, (json_t *)dec);
@@ -492,6 +496,7 @@ void osq_config_free(osq_config *c) {
   json_decref(c->options);
   json_decref(c->decorators);
   json_decref(c->sources);
+  json_decref(c->atc);
   free(c);
 }
 

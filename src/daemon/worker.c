@@ -4,6 +4,8 @@
 
 #include "config/config.h"
 #include "config/load.h"
+#include "tables/atc.h"
+#include "config/filesystem.h"
 #include "core/flags.h"
 #include "core/log.h"
 #include "daemon/distributed.h"
@@ -147,6 +149,7 @@ static osq_config *restore_config(osq_store *store, char *err,
 
 static void apply_config(osq_sched *s, osq_config *c) {
   osq_config_apply_options(c->options);
+  osq_atc_apply(c->atc);
   osq_info_set_config(c->hash, true);
   osq_sched_set_config(s, c);
 }
@@ -442,6 +445,7 @@ int osq_worker_run(bool under_watcher) {
   }
   if (cfg) {
     osq_config_apply_options(cfg->options);
+    osq_atc_apply(cfg->atc);
   }
 
   const char *lplugins = OSQ_FLAG_STR(logger_plugin);

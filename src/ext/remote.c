@@ -468,6 +468,118 @@ static int add_column(struct rtable *t, size_t *cap, const char *name,
   return OSQ_OK;
 }
 
+/* What reading a table's route info collects besides the columns. */
+struct route_reader {
+  struct rtable *t;
+  size_t cap;        /* of t->cols */
+  size_t nalias;     /* t->aliases in use */
+  uint32_t attributes;
+  char why[300];     /* what is invalid, for "Invalid route info" */
+};
+
+/* An {"id": "column"} row (a row without an id counts as one). */
+static int route_column(struct route_reader *rd, const osq_strmap *row) {
+  struct rtable *t = rd->t;
+  const char *name = osq_strmap_get(row, "name");
+  const char *type = osq_strmap_get(row, "type");
+  const char *op = osq_strmap_get(row, "op");
+  if (name == NULL || name[0] == '\0' || strlen(name) > OSQ_REMOTE_MAX_NAME) {
+    snprintf(rd->why, sizeof rd->why, "a column without a valid name");
+    return OSQ_EINVAL;
+  }
+  if (osq_column_find(t->cols, t->ncols, name) >= 0) {
+    snprintf(rd->why, sizeof rd->why, "column %s declared twice", name);
+    return OSQ_EINVAL;
+  }
+  if (t->ncols >= OSQ_REMOTE_MAX_COLUMNS) {
+    snprintf(rd->why, sizeof rd->why, "more than %d columns",
+             OSQ_REMOTE_MAX_COLUMNS);
+    return OSQ_EINVAL;
+  }
+  unsigned long opts = op ? strtoul(op, NULL, 10) : 0;
+  return add_column(t, &rd->cap, name, osq_type_from_name(type),
+                    (uint32_t)(opts & 0xffff));
+}
+
+/* An {"id": "alias"} row: a view name for the table. */
+static int route_alias(struct route_reader *rd, const osq_strmap *row) {
+  const char *alias = osq_strmap_get(row, "alias");
+  if (alias == NULL || !valid_ident(alias)) {
+    snprintf(rd->why, sizeof rd->why,
+             "alias '%.64s' is not an SQL identifier", alias ? alias : "");
+    return OSQ_EINVAL;
+  }
+  if ((rd->t->aliases[rd->nalias] = strdup(alias)) == NULL)
+    return OSQ_ENOMEM;
+  rd->nalias++;
+  return OSQ_OK;
+}
+
+/* An {"id": "columnAlias"} row: a hidden column standing for its target,
+ * which must already be a column. */
+static int route_column_alias(struct route_reader *rd,
+                              const osq_strmap *row) {
+  struct rtable *t = rd->t;
+  const char *name = osq_strmap_get(row, "name");
+  const char *target = osq_strmap_get(row, "target");
+  int ti = target ? osq_column_find(t->cols, t->ncols, target) : -1;
+  if (name == NULL || name[0] == '\0' || ti < 0 ||
+      osq_column_find(t->cols, t->ncols, name) >= 0) {
+    snprintf(rd->why, sizeof rd->why,
+             "column alias %.64s -> %.64s is invalid", name ? name : "",
+             target ? target : "");
+    return OSQ_EINVAL;
+  }
+  if (t->ncols >= OSQ_REMOTE_MAX_COLUMNS) {
+    snprintf(rd->why, sizeof rd->why, "too many columns");
+    return OSQ_EINVAL;
+  }
+  int rc = add_column(t, &rd->cap, name, t->cols[ti].type, OSQ_COL_HIDDEN);
+  if (rc == OSQ_OK)
+    t->calias[t->ncalias++] = (struct col_alias){t->ncols - 1, (size_t)ti};
+  return rc;
+}
+
+/* Every row of the route info. Columns, aliases and attributes first,
+ * then column aliases: they name their target, which may come later in
+ * the list only in theory; two passes keep it simple. */
+static int read_route_info(struct route_reader *rd, const osq_route *r) {
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < r->info.n && rc == OSQ_OK; i++) {
+    const osq_strmap *row = &r->info.rows[i];
+    const char *id = osq_strmap_get(row, "id");
+    if (id == NULL || strcmp(id, "column") == 0) {
+      rc = route_column(rd, row);
+    } else if (strcmp(id, "alias") == 0) {
+      rc = route_alias(rd, row);
+    } else if (strcmp(id, "attributes") == 0) {
+      const char *a = osq_strmap_get(row, "attributes");
+      rd->attributes = a ? (uint32_t)strtoul(a, NULL, 10) : 0;
+    }
+  }
+  for (size_t i = 0; i < r->info.n && rc == OSQ_OK; i++) {
+    const osq_strmap *row = &r->info.rows[i];
+    const char *id = osq_strmap_get(row, "id");
+    if (id && strcmp(id, "columnAlias") == 0)
+      rc = route_column_alias(rd, row);
+  }
+  if (rc == OSQ_OK && rd->t->ncols == 0) {
+    snprintf(rd->why, sizeof rd->why, "no columns");
+    rc = OSQ_EINVAL;
+  }
+  return rc;
+}
+
+/* The column name lengths the row decoder compares against. */
+static int index_name_lengths(struct rtable *t) {
+  t->namelen = malloc(t->ncols * sizeof *t->namelen);
+  if (t->namelen == NULL)
+    return OSQ_ENOMEM;
+  for (size_t i = 0; i < t->ncols; i++)
+    t->namelen[i] = strlen(t->cols[i].name);
+  return OSQ_OK;
+}
+
 static struct rtable *build_table(osq_remote_ext *e, const osq_route *r,
                                   char *err, size_t errlen) {
   if (r->info.n == 0) {
@@ -485,92 +597,22 @@ static struct rtable *build_table(osq_remote_ext *e, const osq_route *r,
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
-  size_t cap = 0, nalias = 0;
-  uint32_t attributes = 0;
+  struct route_reader rd = {.t = t};
   int rc = OSQ_OK;
-  char why[300] = "";
   t->aliases = calloc(r->info.n + 1, sizeof *t->aliases);
   t->calias = calloc(r->info.n, sizeof *t->calias);
   if (t->aliases == NULL || t->calias == NULL)
     rc = OSQ_ENOMEM;
-  /* Columns first: column aliases name their target, which may come
-   * later in the list only in theory; two passes keep it simple. */
-  for (int pass = 0; pass < 2 && rc == OSQ_OK; pass++) {
-    for (size_t i = 0; i < r->info.n && rc == OSQ_OK; i++) {
-      const osq_strmap *row = &r->info.rows[i];
-      const char *id = osq_strmap_get(row, "id");
-      if (pass == 0 && (id == NULL || strcmp(id, "column") == 0)) {
-        const char *name = osq_strmap_get(row, "name");
-        const char *type = osq_strmap_get(row, "type");
-        const char *op = osq_strmap_get(row, "op");
-        if (name == NULL || name[0] == '\0' ||
-            strlen(name) > OSQ_REMOTE_MAX_NAME) {
-          snprintf(why, sizeof why, "a column without a valid name");
-          rc = OSQ_EINVAL;
-        } else if (osq_column_find(t->cols, t->ncols, name) >= 0) {
-          snprintf(why, sizeof why, "column %s declared twice", name);
-          rc = OSQ_EINVAL;
-        } else if (t->ncols >= OSQ_REMOTE_MAX_COLUMNS) {
-          snprintf(why, sizeof why, "more than %d columns",
-                   OSQ_REMOTE_MAX_COLUMNS);
-          rc = OSQ_EINVAL;
-        } else {
-          unsigned long opts = op ? strtoul(op, NULL, 10) : 0;
-          rc = add_column(t, &cap, name, osq_type_from_name(type),
-                          (uint32_t)(opts & 0xffff));
-        }
-      } else if (pass == 0 && strcmp(id, "alias") == 0) {
-        const char *alias = osq_strmap_get(row, "alias");
-        if (alias == NULL || !valid_ident(alias)) {
-          snprintf(why, sizeof why, "alias '%.64s' is not an SQL identifier",
-                   alias ? alias : "");
-          rc = OSQ_EINVAL;
-        } else if ((t->aliases[nalias] = strdup(alias)) == NULL) {
-          rc = OSQ_ENOMEM;
-        } else {
-          nalias++;
-        }
-      } else if (pass == 0 && strcmp(id, "attributes") == 0) {
-        const char *a = osq_strmap_get(row, "attributes");
-        attributes = a ? (uint32_t)strtoul(a, NULL, 10) : 0;
-      } else if (pass == 1 && id && strcmp(id, "columnAlias") == 0) {
-        const char *name = osq_strmap_get(row, "name");
-        const char *target = osq_strmap_get(row, "target");
-        int ti = target ? osq_column_find(t->cols, t->ncols, target) : -1;
-        if (name == NULL || name[0] == '\0' || ti < 0 ||
-            osq_column_find(t->cols, t->ncols, name) >= 0) {
-          snprintf(why, sizeof why, "column alias %.64s -> %.64s is invalid",
-                   name ? name : "", target ? target : "");
-          rc = OSQ_EINVAL;
-        } else if (t->ncols >= OSQ_REMOTE_MAX_COLUMNS) {
-          snprintf(why, sizeof why, "too many columns");
-          rc = OSQ_EINVAL;
-        } else {
-          rc = add_column(t, &cap, name, t->cols[ti].type, OSQ_COL_HIDDEN);
-          if (rc == OSQ_OK)
-            t->calias[t->ncalias++] =
-                (struct col_alias){t->ncols - 1, (size_t)ti};
-        }
-      }
-    }
-  }
-  if (rc == OSQ_OK && t->ncols == 0) {
-    snprintf(why, sizeof why, "no columns");
-    rc = OSQ_EINVAL;
-  }
-  if (rc == OSQ_OK) {
-    t->namelen = malloc(t->ncols * sizeof *t->namelen);
-    if (t->namelen == NULL)
-      rc = OSQ_ENOMEM;
-    for (size_t i = 0; rc == OSQ_OK && i < t->ncols; i++)
-      t->namelen[i] = strlen(t->cols[i].name);
-  }
+  if (rc == OSQ_OK)
+    rc = read_route_info(&rd, r);
+  if (rc == OSQ_OK)
+    rc = index_name_lengths(t);
   if (rc != OSQ_OK) {
     if (rc == OSQ_ENOMEM)
       snprintf(err, errlen, "out of memory");
     else
       snprintf(err, errlen, "Invalid route info for table %s: %s", r->item,
-               why);
+               rd.why);
     t->ext = NULL;
     rtable_destroy(t);
     return NULL;
@@ -580,8 +622,8 @@ static struct rtable *build_table(osq_remote_ext *e, const osq_route *r,
       .name = t->name,
       .columns = t->cols,
       .ncolumns = t->ncols,
-      .attributes = attributes,
-      .aliases = nalias ? (const char *const *)t->aliases : NULL,
+      .attributes = rd.attributes,
+      .aliases = rd.nalias ? (const char *const *)t->aliases : NULL,
       .generate = rtable_generate,
       .write = rtable_write,
       .udata = t,

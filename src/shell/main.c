@@ -262,6 +262,7 @@ int main(int argc, char **argv) {
     rc = osq_config_check_main(OSQ_FLAG_BOOL(config_dump), stdout, stderr);
     goto done_flags;
   }
+  shell_load_atc();
   sh.db = osq_db_open(err, sizeof err);
   if (sh.db == NULL) {
     fprintf(stderr, "Error: cannot open the SQL engine: %s\n", err);

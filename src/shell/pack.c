@@ -6,7 +6,13 @@
 
 #include "config/load.h"
 #include "core/flags.h"
+#include "core/log.h"
+#include "plugin/plugin_impl.h"
+#include "registry/registry.h"
 #include "shell.h"
+#include "tables/atc.h"
+
+#include <unistd.h>
 
 int shell_run_pack(shell *sh, const char *pack) {
   char err[1024] = "";
@@ -37,4 +43,22 @@ int shell_run_pack(shell *sh, const char *pack) {
   }
   osq_config_free(c);
   return rc;
+}
+
+/* osqueryi builds the config's auto_table_construction tables at start.
+ * A missing default config file is no error for a shell. */
+void shell_load_atc(void) {
+  if (strcmp(OSQ_FLAG_STR(config_plugin), "filesystem") == 0 &&
+      access(OSQ_FLAG_STR(config_path), R_OK) != 0)
+    return;
+  char err[1024] = "";
+  osq_config *c = NULL;
+  if (osq_config_register_builtin(err, sizeof err) == 0)
+    osq_config_load(OSQ_FLAG_STR(config_plugin), NULL, &c, err, sizeof err);
+  if (c == NULL) {
+    OSQ_WARN("cannot load the config for its ATC tables: %s", err);
+    return;
+  }
+  osq_atc_apply(c->atc);
+  osq_config_free(c);
 }

@@ -42,6 +42,8 @@ int shell_run_query(shell *sh, const char *sql);
 int shell_remote_exec(shell *sh, const char *sql, char **errmsg);
 /* --pack NAME (pack.c): 0, or the first failure's code. */
 int shell_run_pack(shell *sh, const char *pack);
+/* Register the config's auto_table_construction tables, if any. */
+void shell_load_atc(void);
 /* A meta-command line starting with '.'; returns META_* or, for .all, the
  * SQLite code of the failed query. */
 int shell_meta(shell *sh, const char *line);

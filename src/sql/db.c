@@ -587,6 +587,7 @@ void osq_db_close(osq_db *db) {
   if (db == NULL)
     return;
   osq_cache_clear(db);
+  sqlite3_finalize(db->interrupt_probe);
   sqlite3_close_v2(db->db);
   lazy_index_free(db);
   for (size_t i = 0; i < db->natt; i++)

@@ -105,6 +105,10 @@ struct osq_db {
   unsigned exec_depth;
   bool planner; /* --planner, read once per osq_db_exec (flags lock) */
   unsigned pool_epoch;
+  /* "SELECT 1", stepped while a table works to learn whether
+   * sqlite3_interrupt was called (SQLite < 3.41 has no
+   * sqlite3_is_interrupted). */
+  sqlite3_stmt *interrupt_probe;
 };
 
 /* vtab.c */

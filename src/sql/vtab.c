@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cancel.h"
 #include "core/flags.h"
 #include "core/log.h"
 
@@ -533,10 +534,13 @@ static int add_value(osq_context *ctx, size_t col, int op, sqlite3_value *v,
   return osq_context_add(ctx, col, op, (const char *)s, (size_t)n);
 }
 
-/* Fill ctx from the plan in idxStr and the values in argv. */
+/* Fill ctx from the plan in idxStr and the values in argv. *required_met
+ * tells whether the plan constrains a REQUIRED column: as in osquery, that
+ * satisfies the table whatever the value ('', NULL and an empty IN list
+ * add nothing to ctx, and generate() then finds no rows). */
 static int build_context(bridge_vtab *vt, const char *plan, int argc,
                          sqlite3_value **argv, osq_context *ctx,
-                         uint64_t *used_out) {
+                         uint64_t *used_out, bool *required_met) {
   char *end;
   unsigned long long used = strtoull(plan, &end, 16);
   const char *p = end;
@@ -548,6 +552,8 @@ static int build_context(bridge_vtab *vt, const char *plan, int argc,
       return vt_error(vt, SQLITE_INTERNAL, "table %s: bad query plan",
                       vt->name);
     p += consumed;
+    if (vt->eff[col] & OSQ_COL_REQUIRED)
+      *required_met = true;
     sqlite3_value *v = argv[slot++];
     int rc = OSQ_OK;
     if (all) {
@@ -594,6 +600,37 @@ static void warn_attributes(const bridge_vtab *vt, const osq_context *ctx) {
     OSQ_WARN("Table %s is event-based but events are disabled", vt->name);
 }
 
+/* While a statement runs, sqlite3_interrupt makes every new step on the
+ * connection fail with SQLITE_INTERRUPT: a one-row statement tells. */
+static bool statement_interrupted(void *arg) {
+  osq_db *db = arg;
+  if (db->interrupt_probe == NULL) {
+    /* preparing fails too once the connection is interrupted */
+    int rc = sqlite3_prepare_v3(db->db, "SELECT 1", -1,
+                                SQLITE_PREPARE_PERSISTENT,
+                                &db->interrupt_probe, NULL);
+    if (rc != SQLITE_OK)
+      return rc == SQLITE_INTERRUPT;
+  }
+  int rc = sqlite3_step(db->interrupt_probe);
+  sqlite3_reset(db->interrupt_probe);
+  return rc == SQLITE_INTERRUPT;
+}
+
+/* generate() inside a cancel scope, so long table work can learn that the
+ * statement was interrupted (or, through an outer scope, that the client
+ * went away). */
+static int run_generate(osq_db *db, const osq_table_plugin *t,
+                        const osq_context *ctx, osq_rows *rows) {
+  if (t->generate == NULL)
+    return OSQ_OK;
+  osq_cancel_scope scope;
+  osq_cancel_enter(&scope, statement_interrupted, db);
+  int rc = t->generate(ctx, rows, t->udata);
+  osq_cancel_leave(&scope);
+  return rc;
+}
+
 static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
                     int argc, sqlite3_value **argv) {
   (void)idxNum;
@@ -608,15 +645,14 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   if (ctx == NULL)
     return SQLITE_NOMEM;
   uint64_t used = 0;
-  int rc = build_context(vt, idxStr ? idxStr : "0", argc, argv, ctx, &used);
+  bool required_met = false;
+  int rc = build_context(vt, idxStr ? idxStr : "0", argc, argv, ctx, &used,
+                         &required_met);
   if (rc != SQLITE_OK)
     goto out;
-  bool has_required = false, required_met = false;
+  bool has_required = false;
   for (size_t i = 0; i < vt->ncols; i++)
-    if (vt->eff[i] & OSQ_COL_REQUIRED) {
-      has_required = true;
-      required_met = required_met || osq_context_nconstraints(ctx, i) > 0;
-    }
+    has_required = has_required || (vt->eff[i] & OSQ_COL_REQUIRED);
   if (has_required && !required_met) {
     rc = vt_error(vt, SQLITE_CONSTRAINT,
                   "Table %s was queried without a required column in the "
@@ -660,6 +696,16 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
       ;
   }
 
+  /* Only the scopes of whoever runs the statement are asked here (the
+   * manager's: has query()'s client hung up?): a JOIN stops probing. */
+  if (osq_cancelled()) {
+    free(key);
+    OSQ_WARN("Table %s not scanned: the query was interrupted or its client "
+             "went away",
+             vt->name);
+    rc = vt_error(vt, SQLITE_INTERRUPT, "interrupted");
+    goto out;
+  }
   osq_rowset *rs = osq_rowset_new(vt->cols, vt->ncols, used);
   if (rs == NULL) {
     free(key);
@@ -670,7 +716,7 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   osq_rows_init(&rows, &osq_rowset_ops, rs, vt->ncols);
   const osq_table_plugin *t = cur->plugin->u.table;
   atomic_fetch_add(vt->counter, 1);
-  int grc = t->generate ? t->generate(ctx, &rows, t->udata) : OSQ_OK;
+  int grc = run_generate(db, t, ctx, &rows);
   osq_rowset_finish(rs);
   if (rs->too_big) {
     rc = vt_error(vt, SQLITE_TOOBIG, "table %s returned more than %zu bytes",

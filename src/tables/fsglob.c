@@ -1,5 +1,6 @@
 #include "fsglob.h"
 
+#include "core/cancel.h"
 #include "core/log.h"
 #include "osq/plugin.h"
 
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+size_t osq_glob_max_dirs = OSQ_GLOB_MAX_DIRS;
 
 void osq_pathlist_free(osq_pathlist *l) {
   for (size_t i = 0; i < l->n; i++)
@@ -110,11 +113,78 @@ bool osq_glob_match(const char *p, size_t plen, const char *s) {
   return pi == plen;
 }
 
+/* Why an expansion stopped early; the warning names it. */
+typedef enum stop_reason {
+  STOP_NONE,
+  STOP_RESULTS,
+  STOP_DIRS,
+  STOP_INTERRUPTED,
+} stop_reason;
+
+typedef struct dir_id {
+  dev_t dev;
+  ino_t ino;
+} dir_id;
+
 typedef struct walk {
   unsigned flags;
   osq_pathlist *out;
   int rc;
+  stop_reason stop;
+  bool too_deep;  /* the depth limit cut a branch */
+  size_t dirs;    /* directories opened so far */
+  size_t loops;   /* directories skipped as loops */
+  /* the directories open on the current path, outermost first */
+  dir_id path[OSQ_GLOB_MAX_DEPTH + 2];
+  size_t depth;
 } walk;
+
+static bool walking(const walk *w) {
+  return w->rc == OSQ_OK && w->stop == STOP_NONE;
+}
+
+/* Open a directory of the walk, counting it against OSQ_GLOB_MAX_DIRS and
+ * refusing one already open on the current path (a symlink loop). NULL if
+ * it cannot or must not be read; else close it with leave_dir. */
+static DIR *enter_dir(walk *w, const char *path) {
+  if (!walking(w))
+    return NULL;
+  if (w->dirs >= osq_glob_max_dirs) {
+    w->stop = STOP_DIRS;
+    return NULL;
+  }
+  if (w->dirs % OSQ_GLOB_CANCEL_EVERY == 0 && osq_cancelled()) {
+    w->stop = STOP_INTERRUPTED;
+    return NULL;
+  }
+  if (w->depth >= sizeof w->path / sizeof *w->path) {
+    w->too_deep = true;
+    return NULL;
+  }
+  DIR *d = opendir(path);
+  if (d == NULL)
+    return NULL;
+  w->dirs++;
+  struct stat st;
+  if (fstat(dirfd(d), &st) != 0) {
+    closedir(d);
+    return NULL;
+  }
+  for (size_t i = 0; i < w->depth; i++) {
+    if (w->path[i].dev == st.st_dev && w->path[i].ino == st.st_ino) {
+      w->loops++;
+      closedir(d);
+      return NULL;
+    }
+  }
+  w->path[w->depth++] = (dir_id){st.st_dev, st.st_ino};
+  return d;
+}
+
+static void leave_dir(walk *w, DIR *d) {
+  w->depth--;
+  closedir(d);
+}
 
 static bool is_dir(const char *path) {
   struct stat st;
@@ -125,7 +195,7 @@ static bool is_dir(const char *path) {
  * when there is none): a directory entry that is not a symlink needs no
  * stat at all. */
 static void emit(walk *w, const char *path, unsigned char d_type) {
-  if (w->rc != OSQ_OK)
+  if (!walking(w))
     return;
   bool dir;
   if (d_type == DT_DIR) {
@@ -141,7 +211,9 @@ static void emit(walk *w, const char *path, unsigned char d_type) {
   if ((dir && (w->flags & OSQ_GLOB_DIRS)) ||
       (!dir && (w->flags & OSQ_GLOB_FILES))) {
     int rc = osq_pathlist_add(w->out, path);
-    if (rc != OSQ_OK)
+    if (rc == OSQ_ERANGE)
+      w->stop = STOP_RESULTS;
+    else if (rc != OSQ_OK)
       w->rc = rc;
   }
 }
@@ -165,18 +237,16 @@ static size_t join(char *buf, size_t cap, const char *dir, const char *name) {
 /* Everything below dir, depth first; symlinks are not followed so loops
  * cannot trap the walk. */
 static void recurse(walk *w, const char *dir, int depth) {
-  if (w->rc != OSQ_OK)
-    return;
   if (depth > OSQ_GLOB_MAX_DEPTH) {
-    w->out->truncated = true;
+    w->too_deep = true;
     return;
   }
-  DIR *d = opendir(dir);
+  DIR *d = enter_dir(w, dir);
   if (d == NULL)
     return;
   struct dirent *e;
   char path[PATH_MAX];
-  while (w->rc == OSQ_OK && (e = readdir(d)) != NULL) {
+  while (walking(w) && (e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
     if (join(path, sizeof path, dir, e->d_name) == 0)
@@ -185,14 +255,14 @@ static void recurse(walk *w, const char *dir, int depth) {
     if (is_real_dir(path, e->d_type))
       recurse(w, path, depth + 1);
   }
-  closedir(d);
+  leave_dir(w, d);
 }
 
 /* Match the components of rest below base. Literal components are joined
  * in a loop, so only wildcard components recurse (at most
  * OSQ_GLOB_MAX_DEPTH deep, whatever the pattern's length). */
 static void expand(walk *w, const char *base, const char *rest, int depth) {
-  if (w->rc != OSQ_OK)
+  if (!walking(w))
     return;
   char cur[PATH_MAX], comp[NAME_MAX + 3];
   size_t clen;
@@ -230,15 +300,15 @@ static void expand(walk *w, const char *base, const char *rest, int depth) {
     rest = next;
   }
   if (depth > OSQ_GLOB_MAX_DEPTH) {
-    w->out->truncated = true;
+    w->too_deep = true;
     return;
   }
-  DIR *d = opendir(*cur ? cur : ".");
+  DIR *d = enter_dir(w, *cur ? cur : ".");
   if (d == NULL)
     return;
   struct dirent *e;
   char path[PATH_MAX];
-  while (w->rc == OSQ_OK && (e = readdir(d)) != NULL) {
+  while (walking(w) && (e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
     if (!osq_glob_match(comp, clen, e->d_name))
@@ -255,28 +325,51 @@ static void expand(walk *w, const char *base, const char *rest, int depth) {
       expand(w, path, next, depth + 1);
     }
   }
-  closedir(d);
+  leave_dir(w, d);
+}
+
+static void warn_stopped(const char *pattern, const walk *w) {
+  switch (w->stop) {
+  case STOP_RESULTS:
+    OSQ_WARN("Pattern %s: search stopped at the limit of %d results",
+             pattern, OSQ_GLOB_MAX_RESULTS);
+    break;
+  case STOP_DIRS:
+    OSQ_WARN("Pattern %s: search stopped at the limit of %zu directories "
+             "read (%zu results so far)",
+             pattern, osq_glob_max_dirs, w->out->n);
+    break;
+  case STOP_INTERRUPTED:
+    OSQ_WARN("Pattern %s: search stopped because the query was interrupted "
+             "or its client went away (%zu directories read)",
+             pattern, w->dirs);
+    break;
+  case STOP_NONE:
+    if (w->too_deep)
+      OSQ_WARN("Pattern %s: paths deeper than the limit of %d directories "
+               "were not searched",
+               pattern, OSQ_GLOB_MAX_DEPTH);
+    break;
+  }
 }
 
 int osq_glob_expand(const char *pattern, unsigned flags, osq_pathlist *out) {
   walk w = {.flags = flags, .out = out, .rc = OSQ_OK};
   if (pattern == NULL || *pattern == '\0' || strlen(pattern) >= PATH_MAX)
     return OSQ_OK;
-  bool was_truncated = out->truncated;
-  out->truncated = false;
   expand(&w, pattern[0] == '/' ? "/" : "", pattern, 0);
-  if (out->truncated)
-    OSQ_WARN("Pattern %s matches too many paths; stopped at %zu results or "
-             "depth %d",
-             pattern, out->n, OSQ_GLOB_MAX_DEPTH);
-  out->truncated = out->truncated || was_truncated;
-  return w.rc == OSQ_ERANGE ? OSQ_OK : w.rc;
+  warn_stopped(pattern, &w);
+  if (w.stop != STOP_NONE || w.too_deep)
+    out->truncated = true;
+  if (w.stop == STOP_INTERRUPTED)
+    out->cancelled = true;
+  return w.rc;
 }
 
 int osq_glob_collect(const osq_context *ctx, size_t col, unsigned like_flags,
                      osq_pathlist *out) {
   size_t n = osq_context_nconstraints(ctx, col);
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && !out->cancelled; i++) {
     const osq_constraint *c = osq_context_constraint(ctx, col, i);
     int rc = OSQ_OK;
     if (c->len == 0 || strlen(c->expr) != c->len)

@@ -20,14 +20,23 @@ enum {
   OSQ_GLOB_DIRS = 2,  /* directories (symlinks to them count) */
 };
 
-/* Limits on a single expansion; past them the walk stops with a warning. */
+/* Limits on a single expansion; past them the walk stops with a warning
+ * naming the limit. The work is bounded by the directories read, not only
+ * by the matches: a pattern that matches nothing can still walk the whole
+ * tree (and /proc's symlinks back to "/"). */
 #define OSQ_GLOB_MAX_RESULTS 200000
 #define OSQ_GLOB_MAX_DEPTH 64
+#define OSQ_GLOB_MAX_DIRS 100000
+/* The directory bound in force (OSQ_GLOB_MAX_DIRS; tests lower it). */
+extern size_t osq_glob_max_dirs;
+/* How many directories are read between two osq_cancelled() checks. */
+#define OSQ_GLOB_CANCEL_EVERY 16
 
 typedef struct osq_pathlist {
   char **items;
   size_t n, cap;
   bool truncated; /* a limit stopped an expansion */
+  bool cancelled; /* osq_cancelled() stopped one: the rows are not wanted */
 } osq_pathlist;
 
 void osq_pathlist_free(osq_pathlist *l);
@@ -49,7 +58,9 @@ bool osq_glob_has_wildcard(const char *pattern);
  * pattern (% = any run, _ = one byte). */
 bool osq_glob_match(const char *pattern, size_t plen, const char *name);
 /* Append to out every existing path that pattern matches and whose kind
- * is in flags. Returns 0 or a negative OSQ_E* code (only for OOM). */
+ * is in flags. Symlinks to directories are followed, except into a
+ * directory already on the current path (device and inode), which would
+ * be a loop. Returns 0 or a negative OSQ_E* code (only for OOM). */
 int osq_glob_expand(const char *pattern, unsigned flags, osq_pathlist *out);
 
 /* The paths a column's constraints name: "=" values as given, LIKE

@@ -5,6 +5,7 @@
  * start from defaults and skip unknown or mistyped fields, because Python
  * writers leave out fields that are None. */
 #include "api.h"
+#include "core/cancel.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -1087,7 +1088,13 @@ static int serve_sql(server_ctx *x,
   }
   osq_api_reply rep;
   osq_api_reply_init(&rep);
+  /* A client that hangs up no longer wants the rows: long table work
+   * (a file search) asks osq_cancelled() and stops. */
+  osq_cancel_scope client;
+  osq_cancel_enter(&client, osq_cancel_peer_gone,
+                   (void *)(intptr_t)osq_tconn_fd(x->c));
   rc = fn(x->u, sql ? sql : "", &rep);
+  osq_cancel_leave(&client);
   rc = rc == OSQ_OK ? reply_response(x, &rep) : internal_error(x);
   osq_api_reply_free(&rep);
   free(sql);

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/cancel.h"
 #include "core/flags.h"
 #include "plugin/plugin_impl.h"
 #include "registry/registry.h"
@@ -265,11 +267,20 @@ static void test_required(void **state) {
   assert_string_equal(q("select * from req where size = 1"),
                       "ERR 19: Table req was queried without a required "
                       "column in the WHERE clause");
-  /* An empty value is dropped, so the requirement is not met. */
-  assert_string_equal(q("select * from req where path = ''"),
-                      "ERR 19: Table req was queried without a required "
-                      "column in the WHERE clause");
   assert_int_equal(osq_sql_generate_count("req"), before);
+  /* As in osquery, a constraint on a REQUIRED column satisfies it whatever
+   * its value: '', NULL and an empty IN list reach generate() as no
+   * constraint at all, and it finds no rows. */
+  assert_string_equal(q("select * from req where path = ''"), "");
+  assert_string_equal(q("select * from req where path = NULL"), "");
+  assert_string_equal(q("select * from req where dir = ''"), "");
+  assert_string_equal(
+      q("select * from req where path in (select 'x' where 0)"), "");
+  assert_string_equal(
+      q("select t.p, r.size from (select '' as p union all select '/ab') t "
+        "left join req r on r.path = t.p"),
+      "|\n/ab|3\n");
+  assert_true(osq_sql_generate_count("req") > before);
   assert_string_equal(q("select path, size from req where path = '/tmp'"),
                       "/tmp|4\n");
   /* Any one REQUIRED column will do (file takes path or directory). */
@@ -412,6 +423,27 @@ static void test_table_info(void **state) {
   assert_string_equal(q("select name, hidden from pragma_table_xinfo('rec') "
                         "where name = 'hid'"),
                       "hid|1\n");
+  /* An extension's table keeps its rowid (it may be writable), so its key
+   * columns are in the key but may be NULL, as in osquery. */
+  static osq_table_plugin ext_rec = {
+      .name = "ext_rec", .columns = rec_cols, .ncolumns = 5,
+      .generate = rec_generate};
+  add_table(&ext_rec, 42);
+  assert_string_equal(q("pragma table_info(ext_rec)"),
+                      "0|id|INTEGER|0||1\n"
+                      "1|name|TEXT|0||2\n"
+                      "2|opt|TEXT|0||0\n"
+                      "3|plain|TEXT|0||0\n");
+  /* No INDEX and no ADDITIONAL column: no key, nothing NOT NULL. */
+  static const osq_column plain_cols[] = {{"a", OSQ_TYPE_TEXT, 0},
+                                          {"b", OSQ_TYPE_INTEGER,
+                                           OSQ_COL_REQUIRED}};
+  static osq_table_plugin plain = {
+      .name = "plain_t", .columns = plain_cols, .ncolumns = 2,
+      .generate = rec_generate};
+  add_table(&plain, 0);
+  assert_string_equal(q("pragma table_info(plain_t)"),
+                      "0|a|TEXT|0||0\n1|b|INTEGER|0||0\n");
   add_table(&typed_table, 0);
   assert_string_equal(q("select type from pragma_table_info('typed')"),
                       "INTEGER\nBIGINT\nUNSIGNED BIGINT\nDOUBLE\nTEXT\nBLOB\n"
@@ -852,6 +884,81 @@ static void test_ddl_shapes(void **state) {
                       "1.2,1.9,1.10\n");
 }
 
+/* ---- interrupt reaches generate() ----------------------------------------- */
+
+static pthread_mutex_t spin_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t spin_cond = PTHREAD_COND_INITIALIZER;
+static bool spin_started, spin_saw_cancel;
+
+static const osq_column spin_cols[] = {{"x", OSQ_TYPE_INTEGER, 0}};
+
+/* Works until told the statement is no longer wanted (60 s at most, so a
+ * broken probe fails the test instead of hanging it). */
+static int spin_generate(const osq_context *ctx, osq_rows *out, void *u) {
+  (void)ctx, (void)u;
+  pthread_mutex_lock(&spin_lock);
+  spin_started = true;
+  pthread_cond_broadcast(&spin_cond);
+  pthread_mutex_unlock(&spin_lock);
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do {
+    if (osq_cancelled()) {
+      spin_saw_cancel = true;
+      break;
+    }
+    struct timespec nap = {0, 1000000};
+    nanosleep(&nap, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while (now.tv_sec - t0.tv_sec < 60);
+  osq_rows_int(out, 0, 1);
+  return osq_rows_end(out);
+}
+
+static osq_table_plugin spin_table = {
+    .name = "spin", .columns = spin_cols, .ncolumns = 1,
+    .generate = spin_generate};
+
+static void *interrupter(void *arg) {
+  pthread_mutex_lock(&spin_lock);
+  while (!spin_started)
+    pthread_cond_wait(&spin_cond, &spin_lock);
+  pthread_mutex_unlock(&spin_lock);
+  sqlite3_interrupt(osq_db_sqlite(arg));
+  return NULL;
+}
+
+static void test_interrupt_reaches_generate(void **state) {
+  (void)state;
+  add_table(&spin_table, 0);
+  spin_started = spin_saw_cancel = false;
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, interrupter, db), 0);
+  assert_string_equal(q("select x from spin"), "ERR 9: interrupted");
+  pthread_join(th, NULL);
+  assert_true(spin_saw_cancel);
+  /* the connection works afterwards, and nothing is cancelled outside */
+  assert_false(osq_cancelled());
+  assert_string_equal(q("select 1"), "1\n");
+}
+
+static bool client_gone(void *arg) {
+  (void)arg;
+  return true;
+}
+
+static void test_gone_client_stops_scans(void **state) {
+  (void)state;
+  /* as the manager's query() scope says once its client hung up */
+  osq_cancel_scope scope;
+  osq_cancel_enter(&scope, client_gone, NULL);
+  unsigned long before = osq_sql_generate_count("rec");
+  assert_string_equal(q("select id from rec"), "ERR 9: interrupted");
+  osq_cancel_leave(&scope);
+  assert_int_equal(osq_sql_generate_count("rec"), before);
+  assert_string_equal(q("select count(*) from rec"), "3\n");
+}
+
 /* ---- the sink -------------------------------------------------------------- */
 
 static int cols_seen;
@@ -932,6 +1039,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_ddl_shapes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sink, setup, teardown),
       cmocka_unit_test_setup_teardown(test_nested_exec, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_interrupt_reaches_generate, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_gone_client_stops_scans, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

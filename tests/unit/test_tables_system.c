@@ -137,7 +137,9 @@ static void test_os_version(void **state) {
                       "22.04.3 LTS (Jammy Jellyfish)");
   assert_int_equal(row[tcol(t, "major")].i, 22);
   assert_int_equal(row[tcol(t, "minor")].i, 4);
-  assert_int_equal(row[tcol(t, "patch")].kind, OSQ_VALUE_NULL);
+  /* a part the release lacks is 0, as osquery reports it */
+  assert_int_equal(row[tcol(t, "patch")].kind, OSQ_VALUE_INT);
+  assert_int_equal(row[tcol(t, "patch")].i, 0);
   assert_string_equal(row[tcol(t, "platform")].s, "ubuntu");
   assert_string_equal(row[tcol(t, "platform_like")].s, "debian");
   assert_string_equal(row[tcol(t, "codename")].s, "jammy");
@@ -145,6 +147,27 @@ static void test_os_version(void **state) {
   uname(&u);
   assert_string_equal(row[tcol(t, "arch")].s, u.machine);
   tfree(r);
+  /* Debian: major only; a rolling release: no version at all */
+  static const char *const releases[][2] = {
+      {"NAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\n", "12.0.0"},
+      {"NAME=\"Arch Linux\"\nID=arch\nBUILD_ID=rolling\n", "0.0.0"},
+      {"VERSION_ID=1.2.3.4\n", "1.2.3"},
+  };
+  for (size_t i = 0; i < sizeof releases / sizeof *releases; i++) {
+    osq_tables_os_release_path = tfx_put("os-release", releases[i][0]);
+    r = trun_all(t);
+    assert_int_equal(r->n, 1);
+    row = r->rows[0];
+    char got[64];
+    assert_int_equal(row[tcol(t, "minor")].kind, OSQ_VALUE_INT);
+    assert_int_equal(row[tcol(t, "patch")].kind, OSQ_VALUE_INT);
+    snprintf(got, sizeof got, "%lld.%lld.%lld",
+             (long long)row[tcol(t, "major")].i,
+             (long long)row[tcol(t, "minor")].i,
+             (long long)row[tcol(t, "patch")].i);
+    assert_string_equal(got, releases[i][1]);
+    tfree(r);
+  }
   osq_tables_os_release_path = "/etc/os-release";
   r = trun_all(t);
   assert_int_equal(r->n, 1);

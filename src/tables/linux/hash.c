@@ -385,9 +385,12 @@ static int gen_where(gen *g) {
     osq_rows_error(g->out, "hash: out of memory expanding paths");
     rc = OSQ_ERROR;
   }
-  for (size_t i = 0; i < paths.n && rc == OSQ_OK; i++)
+  /* Interrupted, or the client went away: nobody wants the rows. SQLite
+   * reports the interrupt itself. */
+  bool wanted = !paths.cancelled && !dirs.cancelled;
+  for (size_t i = 0; wanted && i < paths.n && rc == OSQ_OK; i++)
     rc = hash_row(g, paths.items[i], NULL);
-  for (size_t i = 0; i < dirs.n && rc == OSQ_OK; i++)
+  for (size_t i = 0; wanted && i < dirs.n && rc == OSQ_OK; i++)
     rc = hash_dir(g, dirs.items[i]);
   osq_pathlist_free(&paths);
   osq_pathlist_free(&dirs);

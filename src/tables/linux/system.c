@@ -223,22 +223,24 @@ static const osq_column os_columns[] = {
 
 _Static_assert(sizeof os_columns / sizeof *os_columns == O_COUNT, "cols");
 
-/* "22.04.3" -> 22, 4, 3; missing parts stay unset */
+/* "22.04.3" -> 22, 4, 3; a part the release does not have is 0, as
+ * osquery reports it ("12" -> 12, 0, 0; none at all -> 0, 0, 0). */
 static void emit_version_parts(osq_rows *out, const char *v) {
   size_t cols[3] = {O_MAJOR, O_MINOR, O_PATCH};
+  int64_t parts[3] = {0, 0, 0};
   const char *p = v;
   for (int i = 0; i < 3 && isdigit((unsigned char)*p); i++) {
-    int64_t n = 0;
     int digits = 0;
     while (isdigit((unsigned char)*p) && digits < 9) {
-      n = n * 10 + (*p++ - '0');
+      parts[i] = parts[i] * 10 + (*p++ - '0');
       digits++;
     }
-    osq_rows_int(out, cols[i], n);
     if (*p != '.')
       break;
     p++;
   }
+  for (int i = 0; i < 3; i++)
+    osq_rows_int(out, cols[i], parts[i]);
 }
 
 static int os_row(osq_rows *out, int64_t ns_pid) {

@@ -253,9 +253,12 @@ static int gen_where(const osq_context *ctx, osq_rows *out, const where *w) {
     osq_rows_error(out, "file: out of memory expanding paths");
     rc = OSQ_ERROR;
   }
-  for (size_t i = 0; i < paths.n && rc == OSQ_OK; i++)
+  /* Interrupted, or the client went away: nobody wants the rows. SQLite
+   * reports the interrupt itself. */
+  bool wanted = !paths.cancelled && !dirs.cancelled;
+  for (size_t i = 0; wanted && i < paths.n && rc == OSQ_OK; i++)
     rc = file_row(ctx, out, w, paths.items[i], NULL);
-  for (size_t i = 0; i < dirs.n && rc == OSQ_OK; i++)
+  for (size_t i = 0; wanted && i < dirs.n && rc == OSQ_OK; i++)
     rc = list_dir(ctx, out, w, dirs.items[i]);
   osq_pathlist_free(&paths);
   osq_pathlist_free(&dirs);
