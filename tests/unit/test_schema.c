@@ -178,6 +178,13 @@ static void options_text(uint32_t bits, char *out, size_t len) {
     snprintf(out, len, "-");
 }
 
+/* osq may add columns of its own after osquery's: hidden (so "select *"
+ * is osquery's) and named osq_* (so they cannot clash with a later osquery
+ * column). */
+static bool osq_own_column(const osq_column *c) {
+  return (c->options & OSQ_COL_HIDDEN) && strncmp(c->name, "osq_", 4) == 0;
+}
+
 static void compare_aliases(const osq_table_plugin *tp, const spec_table *s) {
   char have[128] = "";
   for (const char *const *a = tp->aliases; a && *a; a++) {
@@ -204,7 +211,8 @@ static void compare_table(const osq_table_plugin *tp, const spec_table *s) {
       continue;
     }
     if (want == NULL) {
-      mismatch("%s: column %zu '%s' is not osquery's\n", s->name, i, have->name);
+      if (!osq_own_column(have))
+        mismatch("%s: column %zu '%s' is not osquery's\n", s->name, i, have->name);
       continue;
     }
     if (strcmp(have->name, want->name) != 0) {
@@ -227,6 +235,9 @@ static void compare_table(const osq_table_plugin *tp, const spec_table *s) {
 static int collect_xinfo(void *u, sqlite3_stmt *st) {
   /* table_xinfo: cid, name, type, notnull, dflt_value, pk, hidden */
   char *out = u;
+  const char *name = (const char *)sqlite3_column_text(st, 1);
+  if (sqlite3_column_int(st, 6) != 0 && strncmp(name, "osq_", 4) == 0)
+    return 0; /* osq's own hidden column: see osq_own_column */
   size_t used = strlen(out);
   snprintf(out + used, 8192 - used, "%s %s %d\n",
            (const char *)sqlite3_column_text(st, 1),
