@@ -1,5 +1,7 @@
 /* One osquery plugin call served by a local plugin (see dispatch.h). */
 #include "dispatch.h"
+#include "../core/grow.h"
+#include "../core/parse.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -192,16 +194,9 @@ struct gen_sink {
 static int stage(struct gen_sink *s, const char *p, size_t n, size_t *off) {
   if (n > OSQ_DISPATCH_MAX_REPLY - s->len)
     return OSQ_ERANGE;
-  if (s->len + n > s->cap) {
-    size_t cap = s->cap ? s->cap : 256;
-    while (cap < s->len + n)
-      cap *= 2;
-    char *b = realloc(s->buf, cap);
-    if (b == NULL)
-      return OSQ_ENOMEM;
-    s->buf = b;
-    s->cap = cap;
-  }
+  int rc = osq_grow(&s->buf, &s->cap, s->len + n, 1, 256, 0);
+  if (rc != OSQ_OK)
+    return rc;
   if (n)
     memcpy(s->buf + s->len, p, n);
   *off = s->len;
@@ -222,16 +217,9 @@ static int grow_enc(struct gen_sink *s, size_t n) {
   if (n > OSQ_DISPATCH_MAX_REPLY ||
       s->reply->rows.len + s->enc_len + n > OSQ_DISPATCH_MAX_REPLY)
     return s->err = OSQ_ERANGE;
-  if (s->enc_len + n <= s->enc_cap)
-    return OSQ_OK;
-  size_t cap = s->enc_cap ? s->enc_cap : GEN_CHUNK;
-  while (cap < s->enc_len + n)
-    cap *= 2;
-  char *b = realloc(s->enc, cap);
-  if (b == NULL)
+  if (osq_grow(&s->enc, &s->enc_cap, s->enc_len + n, 1, GEN_CHUNK, 0) !=
+      OSQ_OK)
     return s->err = OSQ_ENOMEM;
-  s->enc = b;
-  s->enc_cap = cap;
   return OSQ_OK;
 }
 
@@ -496,18 +484,6 @@ static void table_columns(const osq_table_plugin *t, osq_api_reply *reply,
 
 /* ---- writes ---------------------------------------------------------------- */
 
-static bool parse_i64(const char *s, int64_t *out) {
-  if (s == NULL || *s == '\0')
-    return false;
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (*end != '\0' || errno == ERANGE)
-    return false;
-  *out = v;
-  return true;
-}
-
 static int json_values(const osq_table_plugin *t, json_t *arr, osq_value *vals,
                        char *err, size_t errlen) {
   if (!json_is_array(arr)) {
@@ -571,16 +547,16 @@ static void table_write(const osq_table_plugin *t, osq_write_action action,
   if (action == OSQ_WRITE_INSERT) {
     const char *auto_rowid = osq_strmap_get(req, "auto_rowid");
     w.has_rowid = auto_rowid && strcmp(auto_rowid, "true") == 0;
-    if (w.has_rowid && !parse_i64(id, &w.rowid)) {
+    if (w.has_rowid && !osq_parse_i64_str(id, &w.rowid)) {
       snprintf(err, sizeof err, "\"id\" is not an integer rowid");
       goto bad;
     }
-  } else if (!parse_i64(id, &w.rowid)) {
+  } else if (!osq_parse_i64_str(id, &w.rowid)) {
     snprintf(err, sizeof err, "\"id\" is missing or not an integer rowid");
     goto bad;
   }
   if (action == OSQ_WRITE_UPDATE && osq_strmap_get(req, "new_id")) {
-    if (!parse_i64(osq_strmap_get(req, "new_id"), &w.new_rowid)) {
+    if (!osq_parse_i64_str(osq_strmap_get(req, "new_id"), &w.new_rowid)) {
       snprintf(err, sizeof err, "\"new_id\" is not an integer rowid");
       goto bad;
     }

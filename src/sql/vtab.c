@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/flags.h"
+#include "core/grow.h"
 #include "core/log.h"
 
 #define PUSH_COLS                                                              \
@@ -480,17 +481,9 @@ struct kbuf {
 static void kput(struct kbuf *k, const void *p, size_t n) {
   if (k->failed)
     return;
-  if (k->n + n > k->cap) {
-    size_t cap = k->cap ? k->cap : 128;
-    while (cap < k->n + n)
-      cap *= 2;
-    char *q = realloc(k->p, cap);
-    if (q == NULL) {
-      k->failed = true;
-      return;
-    }
-    k->p = q;
-    k->cap = cap;
+  if (osq_grow(&k->p, &k->cap, k->n + n, 1, 128, 0) != OSQ_OK) {
+    k->failed = true;
+    return;
   }
   memcpy(k->p + k->n, p, n);
   k->n += n;
