@@ -8,38 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const kind_names[OSQ_SDK_KINDS] = {
-    [OSQ_REGISTRY_CONFIG] = "config",
-    [OSQ_REGISTRY_DISTRIBUTED] = "distributed",
-    [OSQ_REGISTRY_LOGGER] = "logger",
-    [OSQ_REGISTRY_TABLE] = "table",
-};
-
-int osq_sdk_kind(const char *registry) {
-  for (int k = 0; k < OSQ_SDK_KINDS; k++)
-    if (strcmp(registry, kind_names[k]) == 0)
-      return k;
-  return -1;
-}
-
-const char *osq_sdk_kind_name(int kind) {
-  return kind >= 0 && kind < OSQ_SDK_KINDS ? kind_names[kind] : "unknown";
-}
-
-static const char *plugin_name(int kind, const void *p) {
-  switch (kind) {
-  case OSQ_REGISTRY_TABLE: return ((const osq_table_plugin *)p)->name;
-  case OSQ_REGISTRY_CONFIG: return ((const osq_config_plugin *)p)->name;
-  case OSQ_REGISTRY_LOGGER: return ((const osq_logger_plugin *)p)->name;
-  default: return ((const osq_distributed_plugin *)p)->name;
-  }
-}
-
 const void *osq_sdk_find(const osq_extension *ext, int kind,
                          const char *name) {
-  for (size_t i = 0; i < ext->plugins[kind].n; i++)
-    if (strcmp(plugin_name(kind, ext->plugins[kind].items[i]), name) == 0)
-      return ext->plugins[kind].items[i];
+  for (size_t i = 0; i < ext->plugins[kind].n; i++) {
+    const void *p = ext->plugins[kind].items[i];
+    if (strcmp(osq_plugin_name_of(kind, p), name) == 0)
+      return p;
+  }
   return NULL;
 }
 
@@ -92,30 +67,8 @@ void osq_extension_free(osq_extension *ext) {
   if (atomic_load(&ext->busy_at_exit) > 0)
     return;
   for (int k = 0; k < OSQ_SDK_KINDS; k++) {
-    for (size_t i = 0; i < ext->plugins[k].n; i++) {
-      const void *p = ext->plugins[k].items[i];
-      void (*destroy)(void *) = NULL;
-      void *udata = NULL;
-      switch (k) {
-      case OSQ_REGISTRY_TABLE:
-        destroy = ((const osq_table_plugin *)p)->destroy;
-        udata = ((const osq_table_plugin *)p)->udata;
-        break;
-      case OSQ_REGISTRY_CONFIG:
-        destroy = ((const osq_config_plugin *)p)->destroy;
-        udata = ((const osq_config_plugin *)p)->udata;
-        break;
-      case OSQ_REGISTRY_LOGGER:
-        destroy = ((const osq_logger_plugin *)p)->destroy;
-        udata = ((const osq_logger_plugin *)p)->udata;
-        break;
-      default:
-        destroy = ((const osq_distributed_plugin *)p)->destroy;
-        udata = ((const osq_distributed_plugin *)p)->udata;
-      }
-      if (destroy)
-        destroy(udata);
-    }
+    for (size_t i = 0; i < ext->plugins[k].n; i++)
+      osq_plugin_destroy_of(k, ext->plugins[k].items[i]);
     free(ext->plugins[k].items);
   }
   for (size_t i = 0; i < ext->npool; i++)
@@ -133,7 +86,7 @@ void osq_extension_free(osq_extension *ext) {
 static int add(osq_extension *ext, int kind, const void *p) {
   if (ext == NULL || p == NULL || ext->running)
     return OSQ_EINVAL;
-  const char *name = plugin_name(kind, p);
+  const char *name = osq_plugin_name_of(kind, p);
   if (!name_ok(name))
     return OSQ_EINVAL;
   if (osq_sdk_find(ext, kind, name))

@@ -110,7 +110,7 @@ static int build_routes(osq_extension *ext, osq_route_table *rt) {
       const void *p = ext->plugins[k].items[i];
       osq_route *r = &rt->routes[rt->n++];
       osq_plist_init(&r->info);
-      r->registry = strdup(osq_sdk_kind_name(k));
+      r->registry = strdup(osq_registry_name(k));
       const char *name =
           k == OSQ_REGISTRY_TABLE    ? ((const osq_table_plugin *)p)->name
           : k == OSQ_REGISTRY_CONFIG ? ((const osq_config_plugin *)p)->name

@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "plugin/dispatch.h"
+#include "thrift/dispatch.h"
 
 #define OSQ_SDK_KINDS OSQ_REGISTRY_COUNT
 #define OSQ_SDK_POOL 4                  /* idle manager connections kept */
@@ -88,8 +88,10 @@ void osq_sdk_request_stop(osq_extension *ext, int code, bool deregister,
 
 /* The plugin of a registry kind by name, or NULL. */
 const void *osq_sdk_find(const osq_extension *ext, int kind, const char *name);
-int osq_sdk_kind(const char *registry); /* -1 if not one of the four */
-const char *osq_sdk_kind_name(int kind);
+/* -1 if not one of the four */
+static inline int osq_sdk_kind(const char *registry) {
+  return osq_registry_from_name(registry);
+}
 
 /* server.c: the Extension service on the listening socket. */
 int osq_sdk_listen(osq_extension *ext, char *err, size_t errlen);

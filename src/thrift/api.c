@@ -741,6 +741,10 @@ void osq_api_reply_add_strmap(osq_api_reply *r, const osq_strmap *row) {
   osq_api_reply_row_end(r);
 }
 
+void osq_api_reply_append(osq_api_reply *r, const void *rows, size_t len) {
+  osq_tw_bytes(&r->rows, rows, len);
+}
+
 void osq_api_reply_discard_rows(osq_api_reply *r) {
   osq_tw_reset(&r->rows);
   r->nrows = 0;

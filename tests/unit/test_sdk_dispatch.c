@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/dispatch.h"
+#include "thrift/dispatch.h"
 
 /* Render the reply as text: "code|message|uuid" then one line per row,
  * "k=v,k=v" in wire order. */

@@ -223,20 +223,12 @@ static int grow_enc(struct gen_sink *s, size_t n) {
   return OSQ_OK;
 }
 
-static void put_be32(char *p, uint32_t v) {
-  p[0] = (char)(v >> 24);
-  p[1] = (char)(v >> 16);
-  p[2] = (char)(v >> 8);
-  p[3] = (char)v;
-}
-
 static int open_row(struct gen_sink *s) {
-  if (room(s, 6) != OSQ_OK)
+  if (room(s, OSQ_API_ROW_HEAD) != OSQ_OK)
     return s->err;
   s->row_start = s->enc_len;
-  s->enc[s->enc_len] = OSQ_TT_STRING;
-  s->enc[s->enc_len + 1] = OSQ_TT_STRING;
-  s->enc_len += 6; /* count patched when the row ends */
+  osq_api_row_head(s->enc + s->enc_len);
+  s->enc_len += OSQ_API_ROW_HEAD; /* count patched when the row ends */
   s->ncells = 0;
   s->row_open = true;
   return OSQ_OK;
@@ -246,20 +238,15 @@ static int open_row(struct gen_sink *s) {
  * offset in enc. */
 static inline __attribute__((always_inline)) size_t
 put_kv(struct gen_sink *s, size_t key, const char *p, size_t n) {
-  char *o = s->enc + s->enc_len;
-  size_t kl = s->keylen[key];
-  put_be32(o, (uint32_t)kl);
-  memcpy(o + 4, s->keyname[key], kl);
-  put_be32(o + 4 + kl, (uint32_t)n);
-  memcpy(o + 8 + kl, p, n);
-  s->enc_len += 8 + kl + n;
+  s->enc_len += osq_api_put_cell(s->enc + s->enc_len, s->keyname[key],
+                                 s->keylen[key], p, n);
   s->ncells++;
   return s->enc_len - n;
 }
 
 static int flush(struct gen_sink *s) {
   if (s->enc_len) {
-    osq_tw_bytes(&s->reply->rows, s->enc, s->enc_len);
+    osq_api_reply_append(s->reply, s->enc, s->enc_len);
     s->enc_len = 0;
     if (s->reply->rows.failed)
       return s->err = OSQ_ENOMEM;
@@ -293,7 +280,7 @@ static int put_cell(struct gen_sink *s, size_t key, const char *p, size_t n) {
   if (s->direct) {
     if (p != NULL && s->rank[key] + 1 > s->last_rank) {
       if ((!s->row_open && open_row(s) != OSQ_OK) ||
-          room(s, 8 + s->keylen[key] + n) != OSQ_OK)
+          room(s, osq_api_cell_size(s->keylen[key], n)) != OSQ_OK)
         return s->err;
       *c = (struct stage_cell){put_kv(s, key, p, n), n, true};
       s->last_rank = s->rank[key] + 1;
@@ -340,7 +327,7 @@ static int sink_end(void *self) {
     size_t need = 0;
     for (size_t k = 0; k < s->nkeys; k++)
       if (s->cells[k].set)
-        need += 8 + s->keylen[k] + s->cells[k].len;
+        need += osq_api_cell_size(s->keylen[k], s->cells[k].len);
     if (room(s, need) != OSQ_OK)
       return s->err;
     /* only empty values staged: the stage was never allocated */
@@ -351,7 +338,7 @@ static int sink_end(void *self) {
         put_kv(s, k, base + s->cells[k].off, s->cells[k].len);
     }
   }
-  put_be32(s->enc + s->row_start + 2, s->ncells);
+  osq_api_row_count(s->enc + s->row_start, s->ncells);
   s->reply->nrows++;
   for (size_t k = 0; k < s->nkeys; k++)
     s->cells[k].set = false;

@@ -8,8 +8,8 @@
 #ifndef OSQ_DISPATCH_H
 #define OSQ_DISPATCH_H
 
-#include "../registry/registry.h"
-#include "../thrift/api.h"
+#include "../plugin/kind.h"
+#include "api.h"
 
 /* Largest generate reply the dispatcher builds: what a Thrift >= 0.14 peer
  * reads by default (§2.6). Past it generate fails with a message. */
