@@ -18,6 +18,7 @@ const char *osq_strerror(int code) {
   case OSQ_EEXIST: return "already exists";
   case OSQ_EPROTO: return "protocol error";
   case OSQ_ECLOSED: return "connection closed";
+  case OSQ_EVERSION: return "unsupported API version";
   case OSQ_READONLY: return "read-only";
   case OSQ_CONSTRAINT: return "constraint failed";
   default: return "unknown error";

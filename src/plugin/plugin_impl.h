@@ -26,6 +26,15 @@ void osq_rows_init(osq_rows *r, const struct osq_rows_ops *ops, void *self,
 /* The message recorded by osq_rows_error, or NULL. */
 const char *osq_rows_message(const osq_rows *r);
 
+/* ---- errors (error.c) --------------------------------------------------- */
+
+/* Before calling a plugin callback: a mark for osq_error_since. */
+uint64_t osq_error_mark(void);
+/* What osq_error() said on this thread since mark, or NULL. Read it only
+ * when the callback failed: a callback may recover from a failure it was
+ * told about and still succeed. */
+const char *osq_error_since(uint64_t mark);
+
 /* ---- query context ------------------------------------------------------ */
 
 #define OSQ_CONTEXT_MAX_CONSTRAINTS 65536 /* per column, from outside input */

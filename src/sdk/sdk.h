@@ -54,6 +54,10 @@ struct osq_extension {
     size_t n, cap;
   } plugins[OSQ_SDK_KINDS];
   size_t nplugins;
+  struct {
+    void **items; /* current-layout copies of older extensions' structs */
+    size_t n, cap;
+  } copies;
 
   /* set by run */
   osq_sdk_args args;

@@ -663,6 +663,7 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   osq_rows_init(&rows, &osq_rowset_ops, rs, vt->ncols);
   const osq_table_plugin *t = cur->plugin->u.table;
   atomic_fetch_add(vt->counter, 1);
+  uint64_t mark = osq_error_mark();
   int grc = t->generate ? t->generate(ctx, &rows, t->udata) : OSQ_OK;
   osq_rowset_finish(rs);
   if (rs->too_big) {
@@ -672,6 +673,8 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
     rc = SQLITE_NOMEM;
   } else if (rows.failed || grc != OSQ_OK) {
     const char *msg = osq_rows_message(&rows);
+    if (!(msg && *msg) && grc != OSQ_OK)
+      msg = osq_error_since(mark);
     if (msg && *msg)
       rc = vt_error(vt, SQLITE_ERROR, "%s", msg);
     else
@@ -858,14 +861,16 @@ static int x_update(sqlite3_vtab *v, int argc, sqlite3_value **argv,
   }
   w.ctx = ctx;
   const osq_table_plugin *t = p->u.table;
+  uint64_t mark = osq_error_mark();
   int wrc = t->write ? t->write(&w, t->udata) : OSQ_READONLY;
+  w.message[sizeof w.message - 1] = '\0';
+  const char *why = w.message[0] ? w.message : osq_error_since(mark);
   osq_context_free(ctx);
   osq_plugin_release(p);
   free(vals);
   /* The table changed: later scans in this statement must not see old
    * rows. */
   osq_cache_invalidate(vt->db, vt->name);
-  w.message[sizeof w.message - 1] = '\0';
   switch (wrc) {
   case OSQ_OK:
     if (w.action == OSQ_WRITE_INSERT)
@@ -876,10 +881,10 @@ static int x_update(sqlite3_vtab *v, int argc, sqlite3_value **argv,
                     vt->name);
   case OSQ_CONSTRAINT:
     return vt_error(vt, SQLITE_CONSTRAINT, "%s",
-                    w.message[0] ? w.message : "constraint failed");
+                    why ? why : "constraint failed");
   default:
     return vt_error(vt, SQLITE_ERROR, "%s",
-                    w.message[0] ? w.message : osq_strerror(wrc));
+                    why ? why : osq_strerror(wrc));
   }
 }
 

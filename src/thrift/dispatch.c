@@ -435,9 +435,12 @@ static void table_generate(const osq_table_plugin *t, const osq_strmap *req,
   }
   osq_rows rows;
   osq_rows_init(&rows, &gen_ops, &s, t->ncolumns);
+  uint64_t mark = osq_error_mark();
   int rc = t->generate(ctx, &rows, t->udata);
   gen_sink_close(&s);
   const char *msg = osq_rows_message(&rows);
+  if (msg == NULL && rc != OSQ_OK)
+    msg = osq_error_since(mark);
   if (s.err == OSQ_ERANGE)
     fail(reply, uuid,
          "table %s: the reply exceeds %u bytes, the most a Thrift peer reads",
@@ -577,6 +580,7 @@ static void table_write(const osq_table_plugin *t, osq_write_action action,
   if (ctx == NULL)
     goto bad;
   w.ctx = ctx;
+  uint64_t mark = osq_error_mark();
   int rc = t->write(&w, t->udata);
   const char *status = rc == OSQ_OK           ? "success"
                        : rc == OSQ_READONLY   ? "readonly"
@@ -590,8 +594,8 @@ static void table_write(const osq_table_plugin *t, osq_write_action action,
   }
   if (strcmp(status, "failure") == 0) {
     w.message[sizeof w.message - 1] = '\0';
-    set_str(&row, "message",
-            w.message[0] ? w.message : osq_strerror(rc));
+    const char *why = w.message[0] ? w.message : osq_error_since(mark);
+    set_str(&row, "message", why ? why : osq_strerror(rc));
   }
   osq_api_reply_add_strmap(reply, &row);
   ok(reply, uuid);
@@ -631,9 +635,13 @@ int osq_dispatch_table(const osq_table_plugin *t, const osq_strmap *request,
 
 /* ---- config ---------------------------------------------------------------- */
 
+/* mark: taken before the callback that returned rc. */
 static void map_reply(osq_api_reply *reply, osq_strmap *out, int rc,
-                      const char *what, const char *name, int64_t uuid) {
+                      uint64_t mark, const char *what, const char *name,
+                      int64_t uuid) {
   const char *msg = osq_strmap_message(out);
+  if (msg == NULL && rc != OSQ_OK)
+    msg = osq_error_since(mark);
   if (msg != NULL)
     fail(reply, uuid, "%s", msg);
   else if (rc != OSQ_OK)
@@ -649,13 +657,14 @@ int osq_dispatch_config(const osq_config_plugin *c, const osq_strmap *request,
   const char *action = osq_strmap_get(request, "action");
   osq_strmap out;
   osq_strmap_init(&out);
+  uint64_t mark = osq_error_mark();
   if (action && strcmp(action, "genConfig") == 0) {
     if (c->generate == NULL)
       fail(reply, self_uuid, "config plugin %s cannot generate a config",
            c->name);
     else
-      map_reply(reply, &out, c->generate(&out, c->udata), "config plugin",
-                c->name, self_uuid);
+      map_reply(reply, &out, c->generate(&out, c->udata), mark,
+                "config plugin", c->name, self_uuid);
   } else if (action && strcmp(action, "genPack") == 0) {
     const char *name = osq_strmap_get(request, "name");
     const char *value = osq_strmap_get(request, "value");
@@ -667,7 +676,7 @@ int osq_dispatch_config(const osq_config_plugin *c, const osq_strmap *request,
            "\"name\"", c->name);
     else
       map_reply(reply, &out,
-                c->gen_pack(name, value ? value : "", &out, c->udata),
+                c->gen_pack(name, value ? value : "", &out, c->udata), mark,
                 "config plugin", c->name, self_uuid);
   } else {
     fail(reply, self_uuid,
@@ -704,10 +713,12 @@ int osq_dispatch_logger(const osq_logger_plugin *l, const osq_strmap *request,
         return finish(reply, self_uuid);
       }
     }
+    uint64_t mark = osq_error_mark();
     int rc = l->log ? l->log(keys[i].kind, text, len, l->udata) : OSQ_OK;
+    const char *why = rc != OSQ_OK ? osq_error_since(mark) : NULL;
     if (rc != OSQ_OK)
       fail(reply, self_uuid, "logger %s failed to log a %s line: %s",
-           l->name, keys[i].key, osq_strerror(rc));
+           l->name, keys[i].key, why ? why : osq_strerror(rc));
     else
       ok(reply, self_uuid);
     return finish(reply, self_uuid);
@@ -730,13 +741,14 @@ int osq_dispatch_distributed(const osq_distributed_plugin *d,
                              const osq_strmap *request, osq_api_reply *reply,
                              int64_t self_uuid) {
   const char *action = osq_strmap_get(request, "action");
+  uint64_t mark = osq_error_mark();
   if (action && strcmp(action, "getQueries") == 0) {
     osq_strmap out;
     osq_strmap_init(&out);
     if (d->get_queries == NULL)
       fail(reply, self_uuid, "distributed plugin %s has no queries", d->name);
     else
-      map_reply(reply, &out, d->get_queries(&out, d->udata),
+      map_reply(reply, &out, d->get_queries(&out, d->udata), mark,
                 "distributed plugin", d->name, self_uuid);
     osq_strmap_clear(&out);
   } else if (action && strcmp(action, "writeResults") == 0) {
@@ -750,9 +762,11 @@ int osq_dispatch_distributed(const osq_distributed_plugin *d,
     else if (d->write_results == NULL)
       fail(reply, self_uuid, "distributed plugin %s does not take results",
            d->name);
-    else if ((rc = d->write_results(json, len, d->udata)) != OSQ_OK)
+    else if ((rc = d->write_results(json, len, d->udata)) != OSQ_OK) {
+      const char *why = osq_error_since(mark);
       fail(reply, self_uuid, "distributed plugin %s failed to write results: "
-           "%s", d->name, osq_strerror(rc));
+           "%s", d->name, why ? why : osq_strerror(rc));
+    }
     else
       ok(reply, self_uuid);
   } else {
