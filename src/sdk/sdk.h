@@ -97,7 +97,10 @@ static inline int osq_sdk_kind(const char *registry) {
   return osq_registry_from_name(registry);
 }
 
-/* server.c: the Extension service on the listening socket. */
+/* server.c: the Extension service on the listening socket. Returns the
+ * listening descriptor, or a negative OSQ_E* code with the reason in
+ * err: OSQ_EINVAL (path too long), OSQ_EEXIST (a non-socket is in the
+ * way), OSQ_EIO. */
 int osq_sdk_listen(osq_extension *ext, char *err, size_t errlen);
 /* Accept one pending connection and start its thread. OSQ_EIO when the
  * process is out of descriptors or memory (the caller backs off). */
