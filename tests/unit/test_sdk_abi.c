@@ -14,34 +14,7 @@
 
 #include "../fixtures/abi_v1/v1_extension.h"
 #include "sdk/sdk.h"
-
-/* The reply as "code|message" then "\nk=v,k=v" per row. */
-static char *render(osq_api_reply *r) {
-  size_t cap = 1 << 14, len = 0;
-  char *out = malloc(cap);
-  len += (size_t)snprintf(out + len, cap - len, "%d|%s", (int)r->status.code,
-                          r->status.message ? r->status.message : "");
-  osq_treader rd;
-  osq_tr_init_mem(&rd, r->rows.buf, r->rows.len, 1 << 20);
-  for (size_t i = 0; i < r->nrows; i++) {
-    int kt, vt;
-    int32_t n;
-    assert_int_equal(osq_tr_map_begin(&rd, &kt, &vt, &n), OSQ_OK);
-    len += (size_t)snprintf(out + len, cap - len, "\n");
-    for (int32_t j = 0; j < n; j++) {
-      char *k, *v;
-      size_t kl, vl;
-      assert_int_equal(osq_tr_string(&rd, &k, &kl), OSQ_OK);
-      assert_int_equal(osq_tr_string(&rd, &v, &vl), OSQ_OK);
-      len += (size_t)snprintf(out + len, cap - len, "%s%s=%s", j ? "," : "",
-                              k, v);
-      free(k);
-      free(v);
-    }
-  }
-  osq_tr_free(&rd);
-  return out;
-}
+#include "reply_render.h"
 
 static char *call_table(const osq_table_plugin *t, const char *action,
                         const char *k2, const char *v2) {
@@ -78,17 +51,17 @@ static void test_v1_extension_is_served(void **state) {
   assert_int_equal(t->ncolumns, 2);
 
   char *got = call_table(t, "generate", NULL, NULL);
-  assert_string_equal(got, "0|OK\nn=1,name=from api 1\nn=2,name=from api 1");
+  assert_string_equal(got, "0|OK|0\nn=1,name=from api 1\nn=2,name=from api 1");
   free(got);
   got = call_table(t, "columns", NULL, NULL);
-  assert_string_equal(got, "0|OK\n"
+  assert_string_equal(got, "0|OK|0\n"
                            "id=column,name=name,type=TEXT,op=0\n"
                            "id=column,name=n,type=BIGINT,op=1\n"
                            "id=attributes,attributes=0");
   free(got);
   /* API 1's way to say why a write failed still reaches the reply */
   got = call_table(t, "delete", "id", "1");
-  assert_string_equal(got, "0|OK\n"
+  assert_string_equal(got, "0|OK|0\n"
                            "status=failure,"
                            "message=v1 tables say why in w->message");
   free(got);
@@ -157,22 +130,22 @@ static void test_osq_error_reaches_the_reply(void **state) {
   osq_table_plugin t = {.name = "t_err", .columns = one_col, .ncolumns = 1,
                         .generate = gen_fails, .write = write_fails};
   char *got = call_table(&t, "generate", NULL, NULL);
-  assert_string_equal(got, "1|disk 3 is gone");
+  assert_string_equal(got, "1|disk 3 is gone|0");
   free(got);
   got = call_table(&t, "delete", "id", "1");
-  assert_string_equal(got, "0|OK\nstatus=failure,message=row 7 is locked");
+  assert_string_equal(got, "0|OK|0\nstatus=failure,message=row 7 is locked");
   free(got);
   /* a message from a call that then succeeded is not an error */
   t.generate = gen_recovers;
   got = call_table(&t, "generate", NULL, NULL);
-  assert_string_equal(got, "0|OK\nc=x");
+  assert_string_equal(got, "0|OK|0\nc=x");
   free(got);
   /* nor does an earlier call's message leak into a later failure */
   osq_error("left over");
   t.generate = gen_none;
   t.write = NULL;
   got = call_table(&t, "generate", NULL, NULL);
-  assert_string_equal(got, "0|OK");
+  assert_string_equal(got, "0|OK|0");
   free(got);
 }
 
