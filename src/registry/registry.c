@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include "../core/grow.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -111,17 +113,10 @@ int osq_registry_add_all(const osq_plugin_spec *specs, size_t n, char *err,
     size_t need = r->n + 1;
     for (size_t j = 0; j < i; j++)
       need += specs[j].kind == specs[i].kind;
-    if (need > r->cap) {
-      size_t cap = r->cap ? r->cap * 2 : 32;
-      while (cap < need)
-        cap *= 2;
-      struct entry **items = realloc(r->items, cap * sizeof *items);
-      if (items == NULL) {
-        rc = OSQ_ENOMEM;
-        break;
-      }
-      r->items = items;
-      r->cap = cap;
+    if (osq_grow(&r->items, &r->cap, need, sizeof *r->items, 32, 0) !=
+        OSQ_OK) {
+      rc = OSQ_ENOMEM;
+      break;
     }
   }
   if (rc == OSQ_OK) {
@@ -198,14 +193,9 @@ size_t osq_registry_remove_owner(uint64_t owner) {
         i++;
         continue;
       }
-      if (ngone == cap) {
-        size_t ncap = cap ? cap * 2 : 16;
-        struct entry **g = realloc(gone, ncap * sizeof *g);
-        if (g == NULL)
-          break; /* leave the rest registered rather than leak them */
-        gone = g;
-        cap = ncap;
-      }
+      /* on failure leave the rest registered rather than leak them */
+      if (osq_grow(&gone, &cap, ngone + 1, sizeof *gone, 16, 0) != OSQ_OK)
+        break;
       gone[ngone++] = unlink_at(r, i);
     }
   }
