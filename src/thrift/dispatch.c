@@ -1,5 +1,6 @@
 /* One osquery plugin call served by a local plugin (see dispatch.h). */
 #include "dispatch.h"
+
 #include "../core/grow.h"
 #include "../core/parse.h"
 
