@@ -111,7 +111,8 @@ const osq_strmap *osq_extension_request(void);
 /* Run SQL on the core (its query() method). row is called once per result
  * row with column name -> value text (osq_strmap_get / _count / _key /
  * _val); a non-zero return stops the calls and becomes the result.
- * OSQ_OK; OSQ_ERROR when the core refused the SQL (its reason in err);
+ * OSQ_OK; OSQ_ERROR when the core refused the SQL (its reason in err,
+ * which may be NULL, and in osq_last_error());
  * OSQ_EIO/OSQ_ETIMEDOUT/OSQ_EPROTO when the core could not be asked;
  * OSQ_EINVAL when the extension is not running. Safe from any thread. */
 typedef int (*osq_query_row_fn)(const osq_strmap *row, void *udata);

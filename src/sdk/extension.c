@@ -394,14 +394,10 @@ static int q_row_end(void *u) {
   return OSQ_OK;
 }
 
+/* err: the caller's buffer for the reason (never NULL). */
 static int ask_core(osq_extension *ext, bool columns, const char *sql,
                     osq_query_row_fn row, void *udata, char *err,
                     size_t errlen) {
-  char dummy[8];
-  if (err == NULL || errlen == 0) {
-    err = dummy;
-    errlen = sizeof dummy;
-  }
   err[0] = '\0';
   if (ext == NULL || sql == NULL || !ext->running ||
       atomic_load(&ext->uuid) == 0) {
@@ -434,14 +430,28 @@ static int ask_core(osq_extension *ext, bool columns, const char *sql,
   return rc;
 }
 
+/* The reason goes to err (API 1) and to osq_error (osq_last_error). */
+static int ask_core_said(osq_extension *ext, bool columns, const char *sql,
+                         osq_query_row_fn row, void *udata, char *err,
+                         size_t errlen) {
+  char msg[512];
+  osq_error_mark(); /* osq_last_error() is this call's reason */
+  int rc = ask_core(ext, columns, sql, row, udata, msg, sizeof msg);
+  if (err != NULL && errlen > 0)
+    snprintf(err, errlen, "%s", rc == OSQ_OK ? "" : msg);
+  if (rc != OSQ_OK)
+    osq_error("%s", msg[0] ? msg : osq_strerror(rc));
+  return rc;
+}
+
 int osq_extension_query(osq_extension *ext, const char *sql,
                         osq_query_row_fn row, void *udata, char *err,
                         size_t errlen) {
-  return ask_core(ext, false, sql, row, udata, err, errlen);
+  return ask_core_said(ext, false, sql, row, udata, err, errlen);
 }
 
 int osq_extension_query_columns(osq_extension *ext, const char *sql,
                                 osq_query_row_fn row, void *udata, char *err,
                                 size_t errlen) {
-  return ask_core(ext, true, sql, row, udata, err, errlen);
+  return ask_core_said(ext, true, sql, row, udata, err, errlen);
 }

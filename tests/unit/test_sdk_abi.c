@@ -103,6 +103,10 @@ static void test_newer_api_is_refused_with_a_reason(void **state) {
   assert_int_equal(osq_extension_add_table(ext, &t), OSQ_EEXIST);
   assert_string_equal(osq_last_error(), "table plugin t_new: added twice");
   assert_int_equal(osq_api_version(), OSQ_API_VERSION);
+  /* a later failure's reason replaces an earlier one's */
+  assert_int_equal(osq_extension_query(ext, "select 1", NULL, NULL, NULL, 0),
+                   OSQ_EINVAL);
+  assert_string_equal(osq_last_error(), "the extension is not running");
   osq_extension_free(ext);
 }
 
