@@ -105,10 +105,11 @@ static osq_config *load_config(osq_store *store, char *err, size_t errlen,
   osq_strmap src;
   osq_strmap_init(&src);
   osq_config *c = NULL;
+  uint64_t mark = osq_error_mark();
   if (cp->generate == NULL || cp->generate(&src, cp->udata) != OSQ_OK) {
     snprintf(err, errlen, "%s",
-             osq_strmap_message(&src)[0] ? osq_strmap_message(&src)
-                                         : "the config plugin failed");
+             osq_error_reason(osq_strmap_message(&src), mark,
+                              "the config plugin failed"));
   } else if (dump) {
     for (size_t i = 0; i < osq_strmap_count(&src); i++) {
       size_t len;

@@ -30,3 +30,11 @@ uint64_t osq_error_mark(void) { return ++epoch; }
 const char *osq_error_since(uint64_t mark) {
   return set_in != 0 && set_in >= mark ? message : NULL;
 }
+
+const char *osq_error_reason(const char *own, uint64_t mark,
+                             const char *fallback) {
+  if (own != NULL && *own != '\0')
+    return own;
+  const char *said = osq_error_since(mark);
+  return said != NULL ? said : fallback;
+}

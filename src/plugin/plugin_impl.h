@@ -34,6 +34,11 @@ uint64_t osq_error_mark(void);
  * when the callback failed: a callback may recover from a failure it was
  * told about and still succeed. */
 const char *osq_error_since(uint64_t mark);
+/* Why a callback failed: own (its API 1 message: osq_rows_message,
+ * osq_strmap_message, osq_write.message) when set, else osq_error()'s
+ * since mark, else fallback. */
+const char *osq_error_reason(const char *own, uint64_t mark,
+                             const char *fallback);
 
 /* ---- query context ------------------------------------------------------ */
 

@@ -26,10 +26,11 @@ static osq_config *load_config(char *err, size_t errlen) {
   osq_strmap src;
   osq_strmap_init(&src);
   osq_config *c = NULL;
+  uint64_t mark = osq_error_mark();
   if (cp->generate == NULL || cp->generate(&src, cp->udata) != OSQ_OK)
     snprintf(err, errlen, "%s",
-             osq_strmap_message(&src)[0] ? osq_strmap_message(&src)
-                                         : "the config plugin failed");
+             osq_error_reason(osq_strmap_message(&src), mark,
+                              "the config plugin failed"));
   else
     c = osq_config_build(&src, cp->gen_pack, cp->udata, err, errlen);
   osq_strmap_clear(&src);
