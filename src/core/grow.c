@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int osq_grow(void *arrp, size_t *cap, size_t need, size_t elem, size_t first,
-             size_t max) {
+int osq_grow_to(void *arrp, size_t *cap, size_t need, size_t elem,
+                size_t first, size_t max) {
   if (need <= *cap)
     return OSQ_OK;
   size_t bound = SIZE_MAX / (elem ? elem : 1);

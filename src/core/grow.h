@@ -13,7 +13,15 @@
  * OSQ_OK (the array may have moved; *cap updated); OSQ_ERANGE when need >
  * max; OSQ_ENOMEM. On failure the array and *cap are unchanged and still
  * the caller's. */
-int osq_grow(void *arrp, size_t *cap, size_t need, size_t elem, size_t first,
-             size_t max);
+int osq_grow_to(void *arrp, size_t *cap, size_t need, size_t elem,
+                size_t first, size_t max);
+
+/* Inline, so a caller that appends per cell pays a comparison, not a call,
+ * while its buffer has room. */
+static inline int osq_grow(void *arrp, size_t *cap, size_t need, size_t elem,
+                           size_t first, size_t max) {
+  return need <= *cap ? OSQ_OK
+                      : osq_grow_to(arrp, cap, need, elem, first, max);
+}
 
 #endif
