@@ -53,6 +53,7 @@ struct walk {
   int version; /* 1 or 2 */
   int max_depth;
   size_t rows;
+  int rc; /* the row sink's first failure: the walk stops */
 };
 
 /* Read a small file; NUL-terminated; false if unreadable. */
@@ -122,40 +123,53 @@ static bool used(const struct walk *w, int col) {
   return osq_context_column_used(w->ctx, (size_t)col);
 }
 
+/* Cells through the sink, keeping its first failure (out of memory, a
+ * reply past the size the core reads). */
+static void put_int(struct walk *w, int col, int64_t v) {
+  if (w->rc == OSQ_OK)
+    w->rc = osq_rows_int(w->out, (size_t)col, v);
+}
+
+static void put_double(struct walk *w, int col, double v) {
+  if (w->rc == OSQ_OK)
+    w->rc = osq_rows_double(w->out, (size_t)col, v);
+}
+
 static void emit(struct walk *w, const char *dir, const char *rel, int depth) {
   static __thread char buf[MAX_FILE];
-  osq_rows *out = w->out;
   bool v2 = w->version == 2;
   int64_t cur = -1, lim = -1, v;
-  osq_rows_cstr(out, C_PATH, *rel ? rel : "/");
-  osq_rows_int(out, C_DEPTH, depth);
-  osq_rows_int(out, C_VERSION, w->version);
+  if (w->rc == OSQ_OK)
+    w->rc = osq_rows_cstr(w->out, C_PATH, *rel ? rel : "/");
+  put_int(w, C_DEPTH, depth);
+  put_int(w, C_VERSION, w->version);
   if (slurp(dir, v2 ? "memory.current" : "memory.usage_in_bytes", buf,
             sizeof buf) && number(buf, &cur))
-    osq_rows_int(out, C_CURRENT, cur);
+    put_int(w, C_CURRENT, cur);
   /* "max" (v2) or a page-rounded INT64_MAX (v1) mean no limit: NULL */
   if (slurp(dir, v2 ? "memory.max" : "memory.limit_in_bytes", buf,
             sizeof buf) && number(buf, &lim) && lim < (INT64_C(1) << 62))
-    osq_rows_int(out, C_LIMIT, lim);
+    put_int(w, C_LIMIT, lim);
   else
     lim = -1;
   if (cur >= 0 && lim > 0)
-    osq_rows_double(out, C_PERCENT, (double)cur * 100.0 / (double)lim);
+    put_double(w, C_PERCENT, (double)cur * 100.0 / (double)lim);
   if ((used(w, C_ANON) || used(w, C_FILE)) &&
       slurp(dir, "memory.stat", buf, sizeof buf)) {
     if (keyed(buf, v2 ? "anon" : "rss", &v))
-      osq_rows_int(out, C_ANON, v);
+      put_int(w, C_ANON, v);
     if (keyed(buf, v2 ? "file" : "cache", &v))
-      osq_rows_int(out, C_FILE, v);
+      put_int(w, C_FILE, v);
   }
   if (used(w, C_OOM) &&
       slurp(dir, v2 ? "memory.events" : "memory.oom_control", buf,
             sizeof buf) && keyed(buf, "oom_kill", &v))
-    osq_rows_int(out, C_OOM, v);
+    put_int(w, C_OOM, v);
   int64_t procs;
   if (used(w, C_PROCS) && (procs = count_lines(dir, "cgroup.procs")) >= 0)
-    osq_rows_int(out, C_PROCS, procs);
-  osq_rows_end(out);
+    put_int(w, C_PROCS, procs);
+  if (w->rc == OSQ_OK)
+    w->rc = osq_rows_end(w->out);
   w->rows++;
 }
 
@@ -163,7 +177,7 @@ static void emit(struct walk *w, const char *dir, const char *rel, int depth) {
  * recursion costs a few bytes of stack per level, not a path. */
 static void walk(struct walk *w, char *path, size_t len, size_t rootlen,
                  int depth) {
-  if (w->rows >= MAX_CGROUPS)
+  if (w->rows >= MAX_CGROUPS || w->rc != OSQ_OK)
     return;
   emit(w, path, path + rootlen, depth);
   if (depth >= w->max_depth)
@@ -172,7 +186,8 @@ static void walk(struct walk *w, char *path, size_t len, size_t rootlen,
   if (d == NULL)
     return;
   struct dirent *e;
-  while ((e = readdir(d)) != NULL && w->rows < MAX_CGROUPS) {
+  while ((e = readdir(d)) != NULL && w->rows < MAX_CGROUPS &&
+         w->rc == OSQ_OK) {
     if (e->d_type != DT_DIR || e->d_name[0] == '.')
       continue;
     size_t n = strlen(e->d_name);
@@ -218,9 +233,9 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)udata;
   struct walk w = {.ctx = ctx, .out = out, .max_depth = MAX_DEPTH};
   if (!find_root(&w)) {
-    osq_rows_error(out, "cgroup_memory: no cgroup memory controller under %s",
-                   getenv("OSQ_CGROUP_ROOT") ? getenv("OSQ_CGROUP_ROOT")
-                                             : "/sys/fs/cgroup");
+    osq_error("cgroup_memory: no cgroup memory controller under %s",
+              getenv("OSQ_CGROUP_ROOT") ? getenv("OSQ_CGROUP_ROOT")
+                                        : "/sys/fs/cgroup");
     return OSQ_ERROR;
   }
   /* depth = N, depth < N, depth <= N: no need to walk deeper than N. */
@@ -257,11 +272,13 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
       depth += *p == '/';
     depth += strcmp(c->expr, "/") != 0;
     emit(&w, dir, strcmp(c->expr, "/") == 0 ? "" : c->expr, depth);
+    if (w.rc != OSQ_OK)
+      return w.rc;
   }
   if (neq == 0) {
     char *path = malloc(PATH_BUF);
     if (path == NULL) {
-      osq_rows_error(out, "cgroup_memory: out of memory");
+      osq_error("cgroup_memory: out of memory");
       return OSQ_ERROR;
     }
     size_t rootlen = strlen(w.root);
@@ -269,7 +286,7 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
     walk(&w, path, rootlen, rootlen, 0);
     free(path);
   }
-  return OSQ_OK;
+  return w.rc;
 }
 
 static const osq_table_plugin table = {
@@ -282,7 +299,8 @@ static const osq_table_plugin table = {
 int main(int argc, char **argv) {
   osq_extension *ext = osq_extension_new("cgroup_memory", "1.0.0");
   if (ext == NULL || osq_extension_add_table(ext, &table) != OSQ_OK) {
-    fprintf(stderr, "cgroup_memory: cannot set up the extension\n");
+    fprintf(stderr, "cgroup_memory: cannot set up the extension: %s\n",
+            ext ? osq_last_error() : "out of memory");
     return 1;
   }
   int code = osq_extension_run(ext, argc, argv);

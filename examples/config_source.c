@@ -46,8 +46,8 @@ static int put_checked(osq_strmap *out, const char *key, const char *what,
   json_error_t e;
   json_t *j = json_loadb(text, len, 0, &e);
   if (j == NULL) {
-    osq_strmap_error(out, "config_source: %s: %s at line %d column %d", what,
-                     e.text, e.line, e.column);
+    osq_error("config_source: %s: %s at line %d column %d", what, e.text,
+              e.line, e.column);
     return OSQ_ERROR;
   }
   json_decref(j);
@@ -61,15 +61,15 @@ static int gen_config(osq_strmap *out, void *udata) {
     return put_checked(out, "config_source", "$OSQ_CONFIG_JSON", env,
                        strlen(env));
   if (config_path == NULL) {
-    osq_strmap_error(out, "config_source: set $OSQ_CONFIG_JSON, "
-                          "$OSQ_CONFIG_FILE or --config_source PATH");
+    osq_error("config_source: set $OSQ_CONFIG_JSON, $OSQ_CONFIG_FILE or "
+              "--config_source PATH");
     return OSQ_ERROR;
   }
   char err[600];
   size_t len;
   char *text = read_file(config_path, &len, err, sizeof err);
   if (text == NULL) {
-    osq_strmap_error(out, "config_source: %s", err);
+    osq_error("config_source: %s", err);
     return OSQ_ERROR;
   }
   int rc = put_checked(out, config_path, config_path, text, len);
@@ -84,7 +84,7 @@ static int gen_pack(const char *name, const char *value, osq_strmap *out,
   size_t len;
   char *text = read_file(value, &len, err, sizeof err);
   if (text == NULL) {
-    osq_strmap_error(out, "config_source: pack %s: %s", name, err);
+    osq_error("config_source: pack %s: %s", name, err);
     return OSQ_ERROR;
   }
   int rc = put_checked(out, name, value, text, len);
@@ -108,7 +108,8 @@ int main(int argc, char **argv) {
   }
   osq_extension *ext = osq_extension_new("config_source", "1.0.0");
   if (ext == NULL || osq_extension_add_config(ext, &plugin) != OSQ_OK) {
-    fprintf(stderr, "config_source: cannot set up the extension\n");
+    fprintf(stderr, "config_source: cannot set up the extension: %s\n",
+            ext ? osq_last_error() : "out of memory");
     return 1;
   }
   int code = osq_extension_run(ext, argc, argv);

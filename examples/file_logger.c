@@ -29,8 +29,10 @@ static int write_all(const char *p, size_t n) {
     ssize_t w = write(log_fd, p, n);
     if (w < 0 && errno == EINTR)
       continue;
-    if (w <= 0)
+    if (w <= 0) {
+      osq_error("file_logger: write: %s", w < 0 ? strerror(errno) : "no room");
       return OSQ_EIO;
+    }
     p += w;
     n -= (size_t)w;
   }
@@ -45,8 +47,10 @@ static int put(const char *kind, const char *text, size_t len, bool raw) {
   json_t *o = json_pack("{s:s,s:o}", "kind", kind, "line", line);
   char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
-  if (s == NULL)
+  if (s == NULL) {
+    osq_error("file_logger: out of memory");
     return OSQ_ENOMEM;
+  }
   size_t n = strlen(s);
   s[n] = '\n'; /* replaces the NUL: one write per line */
   int rc = write_all(s, n + 1);
@@ -113,7 +117,8 @@ int main(int argc, char **argv) {
   }
   osq_extension *ext = osq_extension_new("file_logger", "1.0.0");
   if (ext == NULL || osq_extension_add_logger(ext, &plugin) != OSQ_OK) {
-    fprintf(stderr, "file_logger: cannot set up the extension\n");
+    fprintf(stderr, "file_logger: cannot set up the extension: %s\n",
+            ext ? osq_last_error() : "out of memory");
     return 1;
   }
   int code = osq_extension_run(ext, argc, argv);

@@ -13,17 +13,18 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   FILE *f = fopen("/proc/loadavg", "re");
   if (f == NULL || fscanf(f, "%lf %lf %lf", &avg[0], &avg[1], &avg[2]) != 3) {
     if (f) fclose(f);
-    osq_rows_error(out, "cannot read /proc/loadavg");
+    osq_error("cannot read /proc/loadavg");
     return OSQ_ERROR;
   }
   fclose(f);
   static const char *const period[] = {"1m", "5m", "15m"};
-  for (int i = 0; i < 3; i++) {
-    osq_rows_cstr(out, 0, period[i]);
-    osq_rows_double(out, 1, avg[i]);
-    osq_rows_end(out);
+  int rc = OSQ_OK;
+  for (int i = 0; i < 3 && rc == OSQ_OK; i++) {
+    rc = osq_rows_cstr(out, 0, period[i]);
+    if (rc == OSQ_OK) rc = osq_rows_double(out, 1, avg[i]);
+    if (rc == OSQ_OK) rc = osq_rows_end(out);
   }
-  return OSQ_OK;
+  return rc; /* a sink that failed already knows why */
 }
 
 static const osq_table_plugin table = {
@@ -32,7 +33,10 @@ static const osq_table_plugin table = {
 
 int main(int argc, char **argv) {
   osq_extension *ext = osq_extension_new("load_average", "1.0.0");
-  osq_extension_add_table(ext, &table);
+  if (ext == NULL || osq_extension_add_table(ext, &table) != OSQ_OK) {
+    fprintf(stderr, "load_average: %s\n", osq_last_error());
+    return 1;
+  }
   int code = osq_extension_run(ext, argc, argv);
   osq_extension_free(ext);
   return code;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/dispatch.h"
+#include "thrift/dispatch.h"
 
 #define SELF_UUID 7
 

@@ -19,7 +19,7 @@
 #include "core/flags.h"
 #include "core/log.h"
 #include "ext/remote.h"
-#include "plugin/dispatch.h"
+#include "thrift/dispatch.h"
 
 #define MAX_ROUTES 64
 

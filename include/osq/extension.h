@@ -21,9 +21,11 @@
  *
  * Plugin callbacks may run concurrently on several threads: keep them
  * thread-safe. Functions return OSQ_OK or a negative OSQ_E* code
- * (osq_strerror names it).
+ * (osq_strerror names it; osq_last_error() says why, see <osq/plugin.h>).
  *
- * Threads: new/add/run/free on one thread; stop, uuid, query: any thread.
+ * Threads: osq_extension_new, the add functions and osq_extension_free on
+ * one thread, before and after osq_extension_run; osq_extension_stop and
+ * the getters and queries below from any thread while it runs.
  */
 #ifndef OSQ_EXTENSION_H
 #define OSQ_EXTENSION_H
@@ -34,7 +36,7 @@
 extern "C" {
 #endif
 
-#define OSQ_EXT_API_VERSION 1
+#define OSQ_EXT_API_VERSION OSQ_API_VERSION /* the older name */
 
 /* Bounds checked by the add functions. */
 #define OSQ_EXT_MAX_PLUGINS 1024 /* per extension */
@@ -50,15 +52,33 @@ osq_extension *osq_extension_new(const char *name, const char *version);
 void osq_extension_free(osq_extension *ext);
 
 /* Add a plugin before osq_extension_run. The struct (and its columns,
- * aliases) must stay valid until osq_extension_free. OSQ_EINVAL names a
- * bad plugin (empty name, a table name that is not a bare SQL identifier,
- * no columns), OSQ_EEXIST a second plugin of that name in the registry,
- * OSQ_ERANGE past OSQ_EXT_MAX_PLUGINS. */
-int osq_extension_add_table(osq_extension *ext, const osq_table_plugin *t);
-int osq_extension_add_config(osq_extension *ext, const osq_config_plugin *c);
-int osq_extension_add_logger(osq_extension *ext, const osq_logger_plugin *l);
-int osq_extension_add_distributed(osq_extension *ext,
-                                  const osq_distributed_plugin *d);
+ * aliases) must stay valid until osq_extension_free. Errors (osq_last_error() says which rule failed):
+ * OSQ_EINVAL for a bad plugin (empty name, a table name that is not a
+ * bare SQL identifier, no columns), OSQ_EEXIST for a second plugin of that
+ * name in the registry, OSQ_ERANGE past OSQ_EXT_MAX_PLUGINS, OSQ_EVERSION
+ * when the extension was built for an API version this library does not
+ * have (newer than osq_api_version()).
+ *
+ * The add functions are macros that pass sizeof the struct and
+ * OSQ_API_VERSION, so the library reads only the fields the extension was
+ * built with; call the _v functions only through them. */
+#define osq_extension_add_table(ext, t)                                     \
+  osq_extension_add_table_v((ext), (t), sizeof *(t), OSQ_API_VERSION)
+#define osq_extension_add_config(ext, c)                                    \
+  osq_extension_add_config_v((ext), (c), sizeof *(c), OSQ_API_VERSION)
+#define osq_extension_add_logger(ext, l)                                    \
+  osq_extension_add_logger_v((ext), (l), sizeof *(l), OSQ_API_VERSION)
+#define osq_extension_add_distributed(ext, d)                               \
+  osq_extension_add_distributed_v((ext), (d), sizeof *(d), OSQ_API_VERSION)
+int osq_extension_add_table_v(osq_extension *ext, const osq_table_plugin *t,
+                              size_t size, int api_version);
+int osq_extension_add_config_v(osq_extension *ext, const osq_config_plugin *c,
+                               size_t size, int api_version);
+int osq_extension_add_logger_v(osq_extension *ext, const osq_logger_plugin *l,
+                               size_t size, int api_version);
+int osq_extension_add_distributed_v(osq_extension *ext,
+                                    const osq_distributed_plugin *d,
+                                    size_t size, int api_version);
 
 /* Run until stopped; returns the exit code for main(). argv is not
  * modified. */
@@ -91,7 +111,8 @@ const osq_strmap *osq_extension_request(void);
 /* Run SQL on the core (its query() method). row is called once per result
  * row with column name -> value text (osq_strmap_get / _count / _key /
  * _val); a non-zero return stops the calls and becomes the result.
- * OSQ_OK; OSQ_ERROR when the core refused the SQL (its reason in err);
+ * OSQ_OK; OSQ_ERROR when the core refused the SQL (its reason in err,
+ * which may be NULL, and in osq_last_error());
  * OSQ_EIO/OSQ_ETIMEDOUT/OSQ_EPROTO when the core could not be asked;
  * OSQ_EINVAL when the extension is not running. Safe from any thread. */
 typedef int (*osq_query_row_fn)(const osq_strmap *row, void *udata);

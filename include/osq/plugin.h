@@ -7,9 +7,25 @@
  * plugin has: a table that lives in another process is registered as an
  * osq_table_plugin whose generate() makes the Thrift call.
  *
- * Conventions: every public name starts with osq_/OSQ_; functions return
- * OSQ_OK (0) or a negative OSQ_E* code; strings are UTF-8 and, unless a
- * length is given, NUL-terminated.
+ * Conventions: every public name starts with osq_/OSQ_; strings are UTF-8
+ * and, unless a length is given, NUL-terminated.
+ *
+ * Errors, one convention for functions and callbacks alike: the return
+ * value is OSQ_OK (0) or a negative OSQ_E* code, and the reason, when
+ * there is more to say than the code, is a message set with osq_error()
+ * on the calling thread. A callback that fails calls osq_error() before it
+ * returns its code; the core reports that message (osquery's status
+ * message). A libosqext function that fails sets the message its caller
+ * reads with osq_last_error(). osq_rows_error(), osq_strmap_error() and
+ * osq_write.message are API 1's spellings of the same thing; they still
+ * work.
+ *
+ * Versions: OSQ_API_VERSION is the layout of the structs below. A struct
+ * may gain fields at its end in a later version, never lose or move one.
+ * libosqext learns the version and struct size an extension was compiled
+ * with when a plugin is added (osq_extension_add_* are macros that pass
+ * them) and reads only the fields that version has: fields the extension
+ * does not know read as zero/NULL. osq_api_version() is the library's.
  *
  * Threads: callbacks run on any thread, concurrently; rows/context: caller's.
  */
@@ -24,9 +40,14 @@
 extern "C" {
 #endif
 
-#define OSQ_API_VERSION 1
+/* 1: the first layout. 2: osq_table_plugin.description. */
+#define OSQ_API_VERSION 2
 
-/* Result codes. Write callbacks also use the positive status codes. */
+/* The OSQ_API_VERSION of the library (or core) running this code. */
+int osq_api_version(void);
+
+/* Result codes: every one is zero or negative. A write callback returns
+ * OSQ_OK or one of OSQ_READONLY, OSQ_CONSTRAINT, OSQ_ERROR. */
 enum {
   OSQ_OK = 0,
   OSQ_ERROR = -1,      /* generic failure; a message says why */
@@ -39,12 +60,23 @@ enum {
   OSQ_EEXIST = -8,
   OSQ_EPROTO = -9,     /* peer broke the protocol */
   OSQ_ECLOSED = -10,   /* peer closed the connection */
+  OSQ_EVERSION = -11,  /* built for an API version this library lacks */
   /* write-action outcomes (osquery's "status" values) */
   OSQ_READONLY = -20,
   OSQ_CONSTRAINT = -21,
 };
 
 const char *osq_strerror(int code);
+
+/* Say why the current call fails (printf format; at most 511 bytes are
+ * kept). The first message since the call began wins. For callbacks, the
+ * core reports it; any thread. */
+void osq_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The message of the last failure on this thread: one set with
+ * osq_error() or by a libosqext function that returned an error; "" when
+ * there is none. Meaningful right after a call failed; valid until the
+ * next osq_* call on the thread. */
+const char *osq_last_error(void);
 
 /* ---- columns -------------------------------------------------------- */
 
@@ -174,8 +206,8 @@ int osq_rows_value(osq_rows *out, size_t col, const osq_value *v);
 /* Optional rowid for writable tables. */
 int osq_rows_rowid(osq_rows *out, int64_t rowid);
 int osq_rows_end(osq_rows *out);
-/* Record why generate failed; generate then returns OSQ_ERROR. The first
- * message wins. */
+/* API 1's osq_error() for generate: record why generate failed; generate
+ * then returns OSQ_ERROR. The first message wins. */
 void osq_rows_error(osq_rows *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -198,7 +230,7 @@ typedef struct osq_write {
   size_t nvalues;
   /* out */
   int64_t assigned_rowid; /* INSERT without a rowid: the new row's id */
-  char message[256];      /* why it failed, for OSQ_ERROR */
+  char message[256];      /* API 1's osq_error(): read when it is set */
 } osq_write;
 
 typedef struct osq_table_plugin {
@@ -209,14 +241,17 @@ typedef struct osq_table_plugin {
   const char *const *aliases; /* NULL-terminated view names, or NULL */
   /* Emit the rows that may match ctx; SQLite re-checks every
    * constraint, so a table may ignore them. Return OSQ_OK or OSQ_ERROR
-   * (with osq_rows_error). */
+   * (with osq_error()). */
   int (*generate)(const osq_context *ctx, osq_rows *out, void *udata);
-  /* NULL: read-only. Returns OSQ_OK, OSQ_READONLY, OSQ_CONSTRAINT or
-   * OSQ_ERROR (with w->message). */
+  /* NULL: read-only. Returns OSQ_OK or a negative code: OSQ_READONLY,
+   * OSQ_CONSTRAINT, or OSQ_ERROR (with osq_error()). */
   int (*write)(osq_write *w, void *udata);
   void *udata;
   /* Called once the registry no longer references the plugin. */
   void (*destroy)(void *udata);
+  /* ---- since API 2 ---- */
+  /* One line on what the table holds (optional; NULL: none). */
+  const char *description;
 } osq_table_plugin;
 
 /* ---- string maps: config sources, plugin requests --------------------- */
@@ -229,6 +264,7 @@ const char *osq_strmap_get(const osq_strmap *m, const char *key);
 size_t osq_strmap_count(const osq_strmap *m);
 const char *osq_strmap_key(const osq_strmap *m, size_t i);
 const char *osq_strmap_val(const osq_strmap *m, size_t i, size_t *len);
+/* API 1's osq_error() for config and distributed callbacks. */
 void osq_strmap_error(osq_strmap *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -236,7 +272,9 @@ void osq_strmap_error(osq_strmap *m, const char *fmt, ...)
 
 typedef struct osq_config_plugin {
   const char *name;
-  /* Fill out with source name -> config JSON text. */
+  /* Fill out with source name -> config JSON text. Callbacks of config,
+   * logger and distributed plugins return OSQ_OK or a negative code, with
+   * osq_error() saying why. */
   int (*generate)(osq_strmap *out, void *udata);
   /* Optional: a pack given as a string in the config; out gets
    * name -> pack JSON text. */

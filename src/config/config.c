@@ -366,9 +366,11 @@ static int add_packs(osq_config *c, const char *source, const json_t *packs,
     }
     osq_strmap out;
     osq_strmap_init(&out);
+    uint64_t mark = osq_error_mark();
     if (gen(name, json_string_value(v), &out, udata) != 0) {
       OSQ_WARN("Error resolving pack %s: %s", name,
-               osq_strmap_message(&out));
+               osq_error_reason(osq_strmap_message(&out), mark,
+                                "the config plugin failed"));
       osq_strmap_clear(&out);
       continue;
     }

@@ -42,10 +42,11 @@ static osq_config_status fetch(const char *plugin, osq_strmap *src,
     return OSQ_CONFIG_NO_PLUGIN;
   }
   const osq_config_plugin *cp = (*held)->u.config;
+  uint64_t mark = osq_error_mark();
   if (cp->generate == NULL || cp->generate(src, cp->udata) != OSQ_OK) {
     snprintf(err, errlen, "%s",
-             osq_strmap_message(src)[0] ? osq_strmap_message(src)
-                                        : "the config plugin failed");
+             osq_error_reason(osq_strmap_message(src), mark,
+                              "the config plugin failed"));
     return OSQ_CONFIG_FETCH_FAILED;
   }
   return OSQ_CONFIG_LOADED;

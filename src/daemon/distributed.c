@@ -59,8 +59,11 @@ uint64_t osq_distributed_round(osq_db *db) {
   osq_strmap out;
   osq_strmap_init(&out);
   json_t *req = NULL, *res = NULL;
+  uint64_t mark = osq_error_mark();
   if (d->get_queries == NULL || d->get_queries(&out, d->udata) != OSQ_OK) {
-    OSQ_WARN("Distributed getQueries failed: %s", osq_strmap_message(&out));
+    OSQ_WARN("Distributed getQueries failed: %s",
+             osq_error_reason(osq_strmap_message(&out), mark,
+                              "the plugin gave no reason"));
     goto done;
   }
   const char *text = osq_strmap_get(&out, "results");

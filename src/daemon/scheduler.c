@@ -1,5 +1,6 @@
 #include "daemon/scheduler.h"
 
+#include "core/clock.h"
 #include "core/flags.h"
 #include "core/log.h"
 #include "daemon/diff.h"
@@ -459,12 +460,6 @@ static uint64_t tv_ms(struct timeval tv) {
   return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct osq_db *osq_sched_db(osq_sched *s) { return s->db; }
 
 const char *osq_sched_host(osq_sched *s) {
@@ -516,11 +511,11 @@ static int run_query(osq_sched *s, size_t idx) {
   struct rusage r0, r1;
   getrusage(RUSAGE_SELF, &r0);
   uint64_t m0 = rss_bytes();
-  int64_t t0 = mono_ms();
+  int64_t t0 = osq_now_ms();
   char *err = NULL;
   uint64_t out_size = 0;
   json_t *rows = run_sql(s, q->sql, !q->snapshot, &out_size, &err);
-  int64_t wall = mono_ms() - t0;
+  int64_t wall = osq_now_ms() - t0;
   getrusage(RUSAGE_SELF, &r1);
   uint64_t m1 = rss_bytes();
   pthread_mutex_lock(&s->lock);

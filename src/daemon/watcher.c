@@ -10,7 +10,7 @@
 #include "daemon/pidfile.h"
 #include "daemon/store.h"
 #include "ext/loader.h"
-#include "thrift/thrift.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -20,7 +20,7 @@
 #include "sql/sql.h"
 #include "tables/tables.h"
 #include "tables/utility/osquery_info.h"
-#include "thrift/thrift.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>

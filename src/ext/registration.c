@@ -11,7 +11,7 @@
 
 #include "../core/flags.h"
 #include "../core/log.h"
-#include "../plugin/dispatch.h"
+#include "../thrift/dispatch.h"
 #include "../registry/registry.h"
 #include "../sql/sql.h"
 

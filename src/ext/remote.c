@@ -11,6 +11,7 @@
 
 #include "../core/flags.h"
 #include "../core/log.h"
+#include "../core/parse.h"
 #include "client_pool.h"
 
 struct osq_remote_ext {
@@ -241,21 +242,6 @@ struct gen {
   size_t next; /* extensions send cells in the same order every row */
 };
 
-static int parse_i64(const char *s, size_t n, int64_t *out) {
-  char buf[32];
-  if (n == 0 || n >= sizeof buf)
-    return -1;
-  memcpy(buf, s, n);
-  buf[n] = '\0';
-  char *end;
-  errno = 0;
-  long long v = strtoll(buf, &end, 10);
-  if (errno || *end != '\0')
-    return -1;
-  *out = v;
-  return 0;
-}
-
 static int gen_cell(void *u, const char *k, size_t kl, const char *v,
                     size_t vl) {
   struct gen *g = u;
@@ -272,7 +258,7 @@ static int gen_cell(void *u, const char *k, size_t kl, const char *v,
   if (col == n) {
     int64_t rowid;
     if (kl == 5 && memcmp(k, "rowid", 5) == 0 &&
-        parse_i64(v, vl, &rowid) == 0)
+        osq_parse_i64(v, vl, 10, true, &rowid) == OSQ_OK)
       return osq_rows_rowid(g->out, rowid);
     return 0; /* keys that are not columns are ignored, as in osquery */
   }
@@ -416,7 +402,7 @@ static int rtable_write(osq_write *w, void *u) {
     if (w->action == OSQ_WRITE_INSERT && !w->has_rowid) {
       const char *id = osq_strmap_get(&rows.rows[0], "id");
       int64_t v;
-      if (id == NULL || parse_i64(id, strlen(id), &v) != 0) {
+      if (id == NULL || !osq_parse_i64_str(id, &v)) {
         snprintf(w->message, sizeof w->message,
                  "extension table %s did not return the new row's id",
                  t->name);

@@ -9,6 +9,7 @@
  * a wait or the exit hook. */
 #include "loader.h"
 
+#include "core/clock.h"
 #include "core/flags.h"
 #include "core/log.h"
 
@@ -80,12 +81,6 @@ struct osq_loader {
  * live_mu, then a loader's mu. */
 static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 static osq_loader *live;
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *osq_ext_state_name(osq_ext_state s) {
   switch (s) {
@@ -350,7 +345,7 @@ static void set_running(osq_loader *l, slot *s, pid_t pid) {
   s->pid = pid;
   s->pidfd = pfd;
   s->state = OSQ_EXT_RUNNING;
-  s->started_ms = mono_ms();
+  s->started_ms = osq_now_ms();
   s->started_unix = (int64_t)time(NULL);
   s->last_cpu_ms = 0;
   s->last_sample_ms = s->started_ms;
@@ -364,7 +359,7 @@ static void set_running(osq_loader *l, slot *s, pid_t pid) {
 /* Record a death (or a failed launch) and decide: back off or give up. */
 static void after_death(osq_loader *l, slot *s, const char *what,
                         int64_t ran_ms) {
-  int64_t now = mono_ms();
+  int64_t now = osq_now_ms();
   pthread_mutex_lock(&l->mu);
   s->deaths[s->ndeaths % DEATH_RING] = now;
   s->ndeaths++;
@@ -430,7 +425,7 @@ static void reap_slot(osq_loader *l, slot *s) {
   else
     describe_status(st, what, sizeof what);
   pid_t pid = s->pid;
-  int64_t ran = mono_ms() - s->started_ms;
+  int64_t ran = osq_now_ms() - s->started_ms;
   pthread_mutex_lock(&l->mu);
   if (s->pidfd >= 0)
     close(s->pidfd);
@@ -627,10 +622,10 @@ static void stop_all(osq_loader *l) {
       signal_slot(&l->s[i], SIGCONT);
       live_n++;
     }
-  int64_t deadline = mono_ms() + l->o.stop_timeout_ms;
+  int64_t deadline = osq_now_ms() + l->o.stop_timeout_ms;
   bool killed = false;
   while (live_n) {
-    int64_t now = mono_ms();
+    int64_t now = osq_now_ms();
     if (now >= deadline) {
       if (killed) {
         for (size_t i = 0; i < l->n; i++)
@@ -673,14 +668,14 @@ static void *supervise(void *arg) {
   pthread_cond_broadcast(&l->cv);
   pthread_mutex_unlock(&l->mu);
 
-  int64_t next_check = mono_ms() + l->o.check_interval_ms;
+  int64_t next_check = osq_now_ms() + l->o.check_interval_ms;
   for (;;) {
     pthread_mutex_lock(&l->mu);
     bool stopping = l->stopping;
     pthread_mutex_unlock(&l->mu);
     if (stopping)
       break;
-    int64_t now = mono_ms();
+    int64_t now = osq_now_ms();
     int64_t wake_at = next_check;
     for (size_t i = 0; i < l->n; i++) {
       const slot *s = &l->s[i];
@@ -692,7 +687,7 @@ static void *supervise(void *arg) {
     int64_t t = wake_at - now;
     wait_and_reap(l, t < 0 ? 0 : t > 60000 ? 60000 : (int)t);
 
-    now = mono_ms();
+    now = osq_now_ms();
     for (size_t i = 0; i < l->n; i++) {
       slot *s = &l->s[i];
       pthread_mutex_lock(&l->mu);
@@ -823,7 +818,7 @@ bool osq_loader_wait_ext_socket(const char *manager_socket, int64_t uuid,
     close(fd);
     if (r == 0)
       return true;
-    if (mono_ms() >= deadline_ms)
+    if (osq_now_ms() >= deadline_ms)
       return false;
     struct timespec ts = {0, pause_ms * 1000000L};
     nanosleep(&ts, NULL);

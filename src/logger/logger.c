@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "thrift/thrift.h"
+#include "core/clock.h"
 
 #define MAX_LOGGERS 16
 #define STATUS_BUFFER_MAX 10000

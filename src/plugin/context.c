@@ -2,6 +2,8 @@
  * it (the "context" of a generate request). */
 #include "plugin_impl.h"
 
+#include "../core/grow.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,14 +46,9 @@ int osq_context_add(osq_context *ctx, size_t col, int op, const char *expr,
   struct osq_context_column *cc = &ctx->cons[col];
   if (cc->n >= OSQ_CONTEXT_MAX_CONSTRAINTS)
     return OSQ_ERANGE;
-  if (cc->n == cc->cap) {
-    size_t cap = cc->cap ? cc->cap * 2 : 4;
-    osq_constraint *items = realloc(cc->items, cap * sizeof *items);
-    if (items == NULL)
-      return OSQ_ENOMEM;
-    cc->items = items;
-    cc->cap = cap;
-  }
+  if (osq_grow(&cc->items, &cc->cap, cc->n + 1, sizeof *cc->items, 4, 0) !=
+      OSQ_OK)
+    return OSQ_ENOMEM;
   char *copy = malloc(len + 1);
   if (copy == NULL)
     return OSQ_ENOMEM;

@@ -1,5 +1,7 @@
 #include "plugin_impl.h"
 
+#include "../core/grow.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@ const char *osq_strerror(int code) {
   case OSQ_EEXIST: return "already exists";
   case OSQ_EPROTO: return "protocol error";
   case OSQ_ECLOSED: return "connection closed";
+  case OSQ_EVERSION: return "unsupported API version";
   case OSQ_READONLY: return "read-only";
   case OSQ_CONSTRAINT: return "constraint failed";
   default: return "unknown error";
@@ -156,15 +159,9 @@ int osq_strmap_set(osq_strmap *m, const char *key, const char *val,
     free(v);
     return OSQ_ERANGE;
   }
-  if (m->n == m->cap) {
-    size_t cap = m->cap ? m->cap * 2 : 8;
-    struct osq_strmap_entry *e = realloc(m->e, cap * sizeof *e);
-    if (e == NULL) {
-      free(v);
-      return OSQ_ENOMEM;
-    }
-    m->e = e;
-    m->cap = cap;
+  if (osq_grow(&m->e, &m->cap, m->n + 1, sizeof *m->e, 8, 0) != OSQ_OK) {
+    free(v);
+    return OSQ_ENOMEM;
   }
   char *k = strdup(key);
   if (k == NULL) {
@@ -224,14 +221,8 @@ void osq_plist_clear(osq_plist *l) {
 osq_strmap *osq_plist_add(osq_plist *l) {
   if (l->n >= OSQ_PLIST_MAX_ROWS)
     return NULL;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 8;
-    osq_strmap *rows = realloc(l->rows, cap * sizeof *rows);
-    if (rows == NULL)
-      return NULL;
-    l->rows = rows;
-    l->cap = cap;
-  }
+  if (osq_grow(&l->rows, &l->cap, l->n + 1, sizeof *l->rows, 8, 0) != OSQ_OK)
+    return NULL;
   osq_strmap *m = &l->rows[l->n++];
   osq_strmap_init(m);
   return m;

@@ -28,6 +28,20 @@ void osq_rows_init(osq_rows *r, const struct osq_rows_ops *ops, void *self,
 /* The message recorded by osq_rows_error, or NULL. */
 const char *osq_rows_message(const osq_rows *r);
 
+/* ---- errors (error.c) --------------------------------------------------- */
+
+/* Before calling a plugin callback: a mark for osq_error_since. */
+uint64_t osq_error_mark(void);
+/* What osq_error() said on this thread since mark, or NULL. Read it only
+ * when the callback failed: a callback may recover from a failure it was
+ * told about and still succeed. */
+const char *osq_error_since(uint64_t mark);
+/* Why a callback failed: own (its API 1 message: osq_rows_message,
+ * osq_strmap_message, osq_write.message) when set, else osq_error()'s
+ * since mark, else fallback. */
+const char *osq_error_reason(const char *own, uint64_t mark,
+                             const char *fallback);
+
 /* ---- query context ------------------------------------------------------ */
 
 #define OSQ_CONTEXT_MAX_CONSTRAINTS 65536 /* per column, from outside input */

@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include "../core/grow.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,77 +30,12 @@ static struct {
 } listeners[OSQ_REGISTRY_MAX_LISTENERS];
 static atomic_int nlisteners;
 
-static const char *const names[OSQ_REGISTRY_COUNT] = {
-    [OSQ_REGISTRY_CONFIG] = "config",
-    [OSQ_REGISTRY_DISTRIBUTED] = "distributed",
-    [OSQ_REGISTRY_LOGGER] = "logger",
-    [OSQ_REGISTRY_TABLE] = "table",
-};
-
-/* Registries osquery has that osq does not serve. */
-static const char *const foreign[] = {
-    "config_parser", "database",           "enroll",
-    "event_publisher", "event_subscriber", "numeric_monitoring",
-    "osquery_events_stream", "sql",        "killswitch",
-};
-
-const char *osq_registry_name(osq_registry_kind kind) {
-  return (unsigned)kind < OSQ_REGISTRY_COUNT ? names[kind] : "unknown";
-}
-
-int osq_registry_from_name(const char *name) {
-  for (int i = 0; i < OSQ_REGISTRY_COUNT; i++)
-    if (strcmp(name, names[i]) == 0)
-      return i;
-  return -1;
-}
-
-bool osq_registry_is_foreign(const char *name) {
-  for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++)
-    if (strcmp(name, foreign[i]) == 0)
-      return true;
-  return false;
-}
-
-static const char *plugin_name(osq_registry_kind kind, const void *p) {
-  switch (kind) {
-  case OSQ_REGISTRY_TABLE: return ((const osq_table_plugin *)p)->name;
-  case OSQ_REGISTRY_CONFIG: return ((const osq_config_plugin *)p)->name;
-  case OSQ_REGISTRY_LOGGER: return ((const osq_logger_plugin *)p)->name;
-  case OSQ_REGISTRY_DISTRIBUTED:
-    return ((const osq_distributed_plugin *)p)->name;
-  default: return NULL;
-  }
-}
-
-static void destroy_plugin(const osq_plugin *p) {
-  void (*destroy)(void *) = NULL;
-  void *udata = NULL;
-  switch (p->kind) {
-  case OSQ_REGISTRY_TABLE:
-    destroy = p->u.table->destroy, udata = p->u.table->udata;
-    break;
-  case OSQ_REGISTRY_CONFIG:
-    destroy = p->u.config->destroy, udata = p->u.config->udata;
-    break;
-  case OSQ_REGISTRY_LOGGER:
-    destroy = p->u.logger->destroy, udata = p->u.logger->udata;
-    break;
-  case OSQ_REGISTRY_DISTRIBUTED:
-    destroy = p->u.distributed->destroy, udata = p->u.distributed->udata;
-    break;
-  default: break;
-  }
-  if (destroy)
-    destroy(udata);
-}
-
 void osq_plugin_release(const osq_plugin *p) {
   if (p == NULL)
     return;
   struct entry *e = (struct entry *)p;
   if (atomic_fetch_sub(&e->refs, 1) == 1) {
-    destroy_plugin(p);
+    osq_plugin_destroy_of(p->kind, p->u.any);
     free(e);
   }
 }
@@ -137,7 +74,7 @@ int osq_registry_add_all(const osq_plugin_spec *specs, size_t n, char *err,
     return OSQ_ENOMEM;
   int rc = OSQ_OK;
   for (size_t i = 0; i < n; i++) {
-    const char *name = plugin_name(specs[i].kind, specs[i].plugin);
+    const char *name = osq_plugin_name_of(specs[i].kind, specs[i].plugin);
     if (name == NULL || name[0] == '\0') {
       snprintf(err, errlen, "Plugin without a name in registry %s",
                osq_registry_name(specs[i].kind));
@@ -176,17 +113,10 @@ int osq_registry_add_all(const osq_plugin_spec *specs, size_t n, char *err,
     size_t need = r->n + 1;
     for (size_t j = 0; j < i; j++)
       need += specs[j].kind == specs[i].kind;
-    if (need > r->cap) {
-      size_t cap = r->cap ? r->cap * 2 : 32;
-      while (cap < need)
-        cap *= 2;
-      struct entry **items = realloc(r->items, cap * sizeof *items);
-      if (items == NULL) {
-        rc = OSQ_ENOMEM;
-        break;
-      }
-      r->items = items;
-      r->cap = cap;
+    if (osq_grow(&r->items, &r->cap, need, sizeof *r->items, 32, 0) !=
+        OSQ_OK) {
+      rc = OSQ_ENOMEM;
+      break;
     }
   }
   if (rc == OSQ_OK) {
@@ -263,14 +193,9 @@ size_t osq_registry_remove_owner(uint64_t owner) {
         i++;
         continue;
       }
-      if (ngone == cap) {
-        size_t ncap = cap ? cap * 2 : 16;
-        struct entry **g = realloc(gone, ncap * sizeof *g);
-        if (g == NULL)
-          break; /* leave the rest registered rather than leak them */
-        gone = g;
-        cap = ncap;
-      }
+      /* on failure leave the rest registered rather than leak them */
+      if (osq_grow(&gone, &cap, ngone + 1, sizeof *gone, 16, 0) != OSQ_OK)
+        break;
       gone[ngone++] = unlink_at(r, i);
     }
   }

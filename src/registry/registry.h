@@ -10,38 +10,7 @@
 #ifndef OSQ_REGISTRY_H
 #define OSQ_REGISTRY_H
 
-#include <osq/plugin.h>
-
-typedef enum osq_registry_kind {
-  OSQ_REGISTRY_CONFIG = 0,
-  OSQ_REGISTRY_DISTRIBUTED,
-  OSQ_REGISTRY_LOGGER,
-  OSQ_REGISTRY_TABLE,
-  OSQ_REGISTRY_COUNT,
-} osq_registry_kind; /* in name order, as osquery_registry lists them */
-
-const char *osq_registry_name(osq_registry_kind kind);
-/* -1 if the name is not one of osq's registries. */
-int osq_registry_from_name(const char *name);
-/* True for registry names osquery knows but osq does not serve (e.g.
- * "sql", "event_subscriber"): extensions may broadcast them empty. */
-bool osq_registry_is_foreign(const char *name);
-
-#define OSQ_CORE_UUID 0
-
-typedef struct osq_plugin {
-  osq_registry_kind kind;
-  const char *name; /* the plugin struct's own name */
-  uint64_t owner;   /* OSQ_CORE_UUID or the extension's uuid */
-  bool internal;
-  union {
-    const osq_table_plugin *table;
-    const osq_config_plugin *config;
-    const osq_logger_plugin *logger;
-    const osq_distributed_plugin *distributed;
-    const void *any;
-  } u;
-} osq_plugin;
+#include "../plugin/kind.h" /* kinds, names, osq_plugin */
 
 /* One plugin to add. */
 typedef struct osq_plugin_spec {

@@ -1,45 +1,23 @@
 /* The extension handle: plugins, the manager connection pool, query(). */
 #include "sdk.h"
 
+#include "core/grow.h"
+
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char *const kind_names[OSQ_SDK_KINDS] = {
-    [OSQ_REGISTRY_CONFIG] = "config",
-    [OSQ_REGISTRY_DISTRIBUTED] = "distributed",
-    [OSQ_REGISTRY_LOGGER] = "logger",
-    [OSQ_REGISTRY_TABLE] = "table",
-};
-
-int osq_sdk_kind(const char *registry) {
-  for (int k = 0; k < OSQ_SDK_KINDS; k++)
-    if (strcmp(registry, kind_names[k]) == 0)
-      return k;
-  return -1;
-}
-
-const char *osq_sdk_kind_name(int kind) {
-  return kind >= 0 && kind < OSQ_SDK_KINDS ? kind_names[kind] : "unknown";
-}
-
-static const char *plugin_name(int kind, const void *p) {
-  switch (kind) {
-  case OSQ_REGISTRY_TABLE: return ((const osq_table_plugin *)p)->name;
-  case OSQ_REGISTRY_CONFIG: return ((const osq_config_plugin *)p)->name;
-  case OSQ_REGISTRY_LOGGER: return ((const osq_logger_plugin *)p)->name;
-  default: return ((const osq_distributed_plugin *)p)->name;
-  }
-}
-
 const void *osq_sdk_find(const osq_extension *ext, int kind,
                          const char *name) {
-  for (size_t i = 0; i < ext->plugins[kind].n; i++)
-    if (strcmp(plugin_name(kind, ext->plugins[kind].items[i]), name) == 0)
-      return ext->plugins[kind].items[i];
+  for (size_t i = 0; i < ext->plugins[kind].n; i++) {
+    const void *p = ext->plugins[kind].items[i];
+    if (strcmp(osq_plugin_name_of(kind, p), name) == 0)
+      return p;
+  }
   return NULL;
 }
 
@@ -92,32 +70,13 @@ void osq_extension_free(osq_extension *ext) {
   if (atomic_load(&ext->busy_at_exit) > 0)
     return;
   for (int k = 0; k < OSQ_SDK_KINDS; k++) {
-    for (size_t i = 0; i < ext->plugins[k].n; i++) {
-      const void *p = ext->plugins[k].items[i];
-      void (*destroy)(void *) = NULL;
-      void *udata = NULL;
-      switch (k) {
-      case OSQ_REGISTRY_TABLE:
-        destroy = ((const osq_table_plugin *)p)->destroy;
-        udata = ((const osq_table_plugin *)p)->udata;
-        break;
-      case OSQ_REGISTRY_CONFIG:
-        destroy = ((const osq_config_plugin *)p)->destroy;
-        udata = ((const osq_config_plugin *)p)->udata;
-        break;
-      case OSQ_REGISTRY_LOGGER:
-        destroy = ((const osq_logger_plugin *)p)->destroy;
-        udata = ((const osq_logger_plugin *)p)->udata;
-        break;
-      default:
-        destroy = ((const osq_distributed_plugin *)p)->destroy;
-        udata = ((const osq_distributed_plugin *)p)->udata;
-      }
-      if (destroy)
-        destroy(udata);
-    }
+    for (size_t i = 0; i < ext->plugins[k].n; i++)
+      osq_plugin_destroy_of(k, ext->plugins[k].items[i]);
     free(ext->plugins[k].items);
   }
+  for (size_t i = 0; i < ext->copies.n; i++)
+    free(ext->copies.items[i]);
+  free(ext->copies.items);
   for (size_t i = 0; i < ext->npool; i++)
     osq_tconn_close(ext->pool[i]);
   osq_option_list_clear(&ext->options);
@@ -130,54 +89,185 @@ void osq_extension_free(osq_extension *ext) {
   free(ext);
 }
 
-static int add(osq_extension *ext, int kind, const void *p) {
-  if (ext == NULL || p == NULL || ext->running)
-    return OSQ_EINVAL;
-  const char *name = plugin_name(kind, p);
-  if (!name_ok(name))
-    return OSQ_EINVAL;
-  if (osq_sdk_find(ext, kind, name))
-    return OSQ_EEXIST;
-  if (ext->nplugins >= OSQ_EXT_MAX_PLUGINS)
-    return OSQ_ERANGE;
-  if (ext->plugins[kind].n == ext->plugins[kind].cap) {
-    size_t cap = ext->plugins[kind].cap ? ext->plugins[kind].cap * 2 : 4;
-    const void **items =
-        realloc(ext->plugins[kind].items, cap * sizeof *items);
-    if (items == NULL)
-      return OSQ_ENOMEM;
-    ext->plugins[kind].items = items;
-    ext->plugins[kind].cap = cap;
+/* ---- adding plugins: the versioned ABI --------------------------------------- */
+
+/* The bytes of a plugin struct in the current API, and in API 1 (the
+ * fields before the first one a later version added). */
+static size_t struct_size(int kind) {
+  switch (kind) {
+  case OSQ_REGISTRY_TABLE: return sizeof(osq_table_plugin);
+  case OSQ_REGISTRY_CONFIG: return sizeof(osq_config_plugin);
+  case OSQ_REGISTRY_LOGGER: return sizeof(osq_logger_plugin);
+  default: return sizeof(osq_distributed_plugin);
   }
-  ext->plugins[kind].items[ext->plugins[kind].n++] = p;
+}
+
+static size_t struct_size_v1(int kind) {
+  return kind == OSQ_REGISTRY_TABLE ? offsetof(osq_table_plugin, description)
+                                    : struct_size(kind);
+}
+
+/* The struct to use for the extension's: its own when it has the current
+ * layout, else a current-layout copy with the fields its API version has
+ * and zero for those it does not (*copied then). NULL with *rc and a
+ * message when the version or size is not one this library knows. */
+static const void *adopt(int kind, const void *p, size_t size, int version,
+                         bool *copied, int *rc) {
+  const char *what = osq_registry_name(kind);
+  if (version < 1 || version > OSQ_API_VERSION) {
+    osq_error("%s plugin: the extension was built for osq API %d; this "
+              "libosqext has API %d (1..%d supported): rebuild or link a "
+              "newer libosqext",
+              what, version, OSQ_API_VERSION, OSQ_API_VERSION);
+    *rc = OSQ_EVERSION;
+    return NULL;
+  }
+  size_t want = version == OSQ_API_VERSION ? struct_size(kind)
+                                           : struct_size_v1(kind);
+  if (size < struct_size_v1(kind) || size > struct_size(kind) ||
+      (version == OSQ_API_VERSION && size != want)) {
+    osq_error("%s plugin: a struct of %zu bytes does not match osq API %d "
+              "(%zu bytes): the extension and its headers disagree",
+              what, size, version, want);
+    *rc = OSQ_EVERSION;
+    return NULL;
+  }
+  *copied = size < struct_size(kind);
+  if (!*copied)
+    return p;
+  void *copy = calloc(1, struct_size(kind));
+  if (copy == NULL) {
+    osq_error("%s plugin: out of memory", what);
+    *rc = OSQ_ENOMEM;
+    return NULL;
+  }
+  memcpy(copy, p, size);
+  return copy;
+}
+
+static int table_ok(const osq_table_plugin *t) {
+  if (!identifier(t->name)) {
+    osq_error("table plugin: the name \"%.64s\" is not a bare SQL identifier "
+              "of at most %d bytes",
+              t->name ? t->name : "", OSQ_EXT_MAX_NAME);
+    return OSQ_EINVAL;
+  }
+  if (t->ncolumns == 0 || t->columns == NULL || t->generate == NULL) {
+    osq_error("table %s: needs columns and a generate callback", t->name);
+    return OSQ_EINVAL;
+  }
+  for (size_t i = 0; i < t->ncolumns; i++)
+    if (!name_ok(t->columns[i].name)) {
+      osq_error("table %s: column %zu has no name or a longer one than %d "
+                "bytes",
+                t->name, i, OSQ_EXT_MAX_NAME);
+      return OSQ_EINVAL;
+    }
+  for (size_t i = 0; t->aliases && t->aliases[i]; i++)
+    if (!identifier(t->aliases[i])) {
+      osq_error("table %s: alias \"%.64s\" is not a bare SQL identifier",
+                t->name, t->aliases[i]);
+      return OSQ_EINVAL;
+    }
+  return OSQ_OK;
+}
+
+static int add(osq_extension *ext, int kind, const void *p, size_t size,
+               int version) {
+  osq_error_mark(); /* a message from an earlier call is not this one's */
+  if (ext == NULL || p == NULL || ext->running) {
+    osq_error("osq_extension_add: %s", ext == NULL ? "no extension"
+                                       : p == NULL ? "no plugin"
+                                                   : "the extension runs");
+    return OSQ_EINVAL;
+  }
+  int rc = OSQ_OK;
+  bool copied = false;
+  const void *use = adopt(kind, p, size, version, &copied, &rc);
+  if (use == NULL)
+    return rc;
+  const char *name = osq_plugin_name_of(kind, use);
+  if (kind == OSQ_REGISTRY_TABLE)
+    rc = table_ok(use);
+  else if (!name_ok(name)) {
+    osq_error("%s plugin: no name or a longer one than %d bytes",
+              osq_registry_name(kind), OSQ_EXT_MAX_NAME);
+    rc = OSQ_EINVAL;
+  }
+  if (rc == OSQ_OK && osq_sdk_find(ext, kind, name)) {
+    osq_error("%s plugin %s: added twice", osq_registry_name(kind), name);
+    rc = OSQ_EEXIST;
+  }
+  if (rc == OSQ_OK && ext->nplugins >= OSQ_EXT_MAX_PLUGINS) {
+    osq_error("%s plugin %s: more than %d plugins", osq_registry_name(kind),
+              name, OSQ_EXT_MAX_PLUGINS);
+    rc = OSQ_ERANGE;
+  }
+  if (rc == OSQ_OK &&
+      (osq_grow(&ext->plugins[kind].items, &ext->plugins[kind].cap,
+                ext->plugins[kind].n + 1, sizeof *ext->plugins[kind].items, 4,
+                0) != OSQ_OK ||
+       (copied && osq_grow(&ext->copies.items, &ext->copies.cap,
+                           ext->copies.n + 1, sizeof *ext->copies.items, 4,
+                           0) != OSQ_OK))) {
+    osq_error("%s plugin %s: out of memory", osq_registry_name(kind), name);
+    rc = OSQ_ENOMEM;
+  }
+  if (rc != OSQ_OK) {
+    if (copied)
+      free((void *)use);
+    return rc;
+  }
+  if (copied)
+    ext->copies.items[ext->copies.n++] = (void *)use;
+  ext->plugins[kind].items[ext->plugins[kind].n++] = use;
   ext->nplugins++;
   return OSQ_OK;
 }
 
-int osq_extension_add_table(osq_extension *ext, const osq_table_plugin *t) {
-  if (t == NULL || !identifier(t->name) || t->ncolumns == 0 ||
-      t->columns == NULL || t->generate == NULL)
-    return OSQ_EINVAL;
-  for (size_t i = 0; i < t->ncolumns; i++)
-    if (!name_ok(t->columns[i].name))
-      return OSQ_EINVAL;
-  for (size_t i = 0; t->aliases && t->aliases[i]; i++)
-    if (!identifier(t->aliases[i]))
-      return OSQ_EINVAL;
-  return add(ext, OSQ_REGISTRY_TABLE, t);
+int osq_extension_add_table_v(osq_extension *ext, const osq_table_plugin *t,
+                              size_t size, int api_version) {
+  return add(ext, OSQ_REGISTRY_TABLE, t, size, api_version);
 }
 
-int osq_extension_add_config(osq_extension *ext, const osq_config_plugin *c) {
-  return add(ext, OSQ_REGISTRY_CONFIG, c);
+int osq_extension_add_config_v(osq_extension *ext, const osq_config_plugin *c,
+                               size_t size, int api_version) {
+  return add(ext, OSQ_REGISTRY_CONFIG, c, size, api_version);
 }
 
-int osq_extension_add_logger(osq_extension *ext, const osq_logger_plugin *l) {
-  return add(ext, OSQ_REGISTRY_LOGGER, l);
+int osq_extension_add_logger_v(osq_extension *ext, const osq_logger_plugin *l,
+                               size_t size, int api_version) {
+  return add(ext, OSQ_REGISTRY_LOGGER, l, size, api_version);
 }
 
-int osq_extension_add_distributed(osq_extension *ext,
-                                  const osq_distributed_plugin *d) {
-  return add(ext, OSQ_REGISTRY_DISTRIBUTED, d);
+int osq_extension_add_distributed_v(osq_extension *ext,
+                                    const osq_distributed_plugin *d,
+                                    size_t size, int api_version) {
+  return add(ext, OSQ_REGISTRY_DISTRIBUTED, d, size, api_version);
+}
+
+/* API 1's entry points, which extensions built against API 1 headers
+ * call: their structs have API 1's layout. (The names are macros in the
+ * current header; the parentheses define the functions themselves.) */
+int(osq_extension_add_table)(osq_extension *ext, const osq_table_plugin *t) {
+  return add(ext, OSQ_REGISTRY_TABLE, t, struct_size_v1(OSQ_REGISTRY_TABLE),
+             1);
+}
+
+int(osq_extension_add_config)(osq_extension *ext, const osq_config_plugin *c) {
+  return add(ext, OSQ_REGISTRY_CONFIG, c, struct_size_v1(OSQ_REGISTRY_CONFIG),
+             1);
+}
+
+int(osq_extension_add_logger)(osq_extension *ext, const osq_logger_plugin *l) {
+  return add(ext, OSQ_REGISTRY_LOGGER, l, struct_size_v1(OSQ_REGISTRY_LOGGER),
+             1);
+}
+
+int(osq_extension_add_distributed)(osq_extension *ext,
+                                   const osq_distributed_plugin *d) {
+  return add(ext, OSQ_REGISTRY_DISTRIBUTED, d,
+             struct_size_v1(OSQ_REGISTRY_DISTRIBUTED), 1);
 }
 
 /* ---- stopping ---------------------------------------------------------------- */
@@ -304,14 +394,10 @@ static int q_row_end(void *u) {
   return OSQ_OK;
 }
 
+/* err: the caller's buffer for the reason (never NULL). */
 static int ask_core(osq_extension *ext, bool columns, const char *sql,
                     osq_query_row_fn row, void *udata, char *err,
                     size_t errlen) {
-  char dummy[8];
-  if (err == NULL || errlen == 0) {
-    err = dummy;
-    errlen = sizeof dummy;
-  }
   err[0] = '\0';
   if (ext == NULL || sql == NULL || !ext->running ||
       atomic_load(&ext->uuid) == 0) {
@@ -344,14 +430,28 @@ static int ask_core(osq_extension *ext, bool columns, const char *sql,
   return rc;
 }
 
+/* The reason goes to err (API 1) and to osq_error (osq_last_error). */
+static int ask_core_said(osq_extension *ext, bool columns, const char *sql,
+                         osq_query_row_fn row, void *udata, char *err,
+                         size_t errlen) {
+  char msg[512];
+  osq_error_mark(); /* osq_last_error() is this call's reason */
+  int rc = ask_core(ext, columns, sql, row, udata, msg, sizeof msg);
+  if (err != NULL && errlen > 0)
+    snprintf(err, errlen, "%s", rc == OSQ_OK ? "" : msg);
+  if (rc != OSQ_OK)
+    osq_error("%s", msg[0] ? msg : osq_strerror(rc));
+  return rc;
+}
+
 int osq_extension_query(osq_extension *ext, const char *sql,
                         osq_query_row_fn row, void *udata, char *err,
                         size_t errlen) {
-  return ask_core(ext, false, sql, row, udata, err, errlen);
+  return ask_core_said(ext, false, sql, row, udata, err, errlen);
 }
 
 int osq_extension_query_columns(osq_extension *ext, const char *sql,
                                 osq_query_row_fn row, void *udata, char *err,
                                 size_t errlen) {
-  return ask_core(ext, true, sql, row, udata, err, errlen);
+  return ask_core_said(ext, true, sql, row, udata, err, errlen);
 }

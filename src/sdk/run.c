@@ -110,7 +110,7 @@ static int build_routes(osq_extension *ext, osq_route_table *rt) {
       const void *p = ext->plugins[k].items[i];
       osq_route *r = &rt->routes[rt->n++];
       osq_plist_init(&r->info);
-      r->registry = strdup(osq_sdk_kind_name(k));
+      r->registry = strdup(osq_registry_name(k));
       const char *name =
           k == OSQ_REGISTRY_TABLE    ? ((const osq_table_plugin *)p)->name
           : k == OSQ_REGISTRY_CONFIG ? ((const osq_config_plugin *)p)->name
@@ -227,7 +227,7 @@ static struct sigaction old_term, old_int, old_pipe;
 static int begin(osq_extension *ext, const char *argv0) {
   if (pipe2(ext->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
     OSQ_ERR("%s: pipe: %s", argv0, strerror(errno));
-    return -1;
+    return OSQ_EIO;
   }
   ext->stop_set = false;
   ext->quitting = false;
@@ -242,7 +242,7 @@ static int begin(osq_extension *ext, const char *argv0) {
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGPIPE, &ign, &old_pipe);
   ext->running = true;
-  return 0;
+  return OSQ_OK;
 }
 
 static void end(osq_extension *ext) {
@@ -272,7 +272,7 @@ int osq_extension_serve(osq_extension *ext, const char *socket_path) {
   osq_log_configure();
   free(ext->socket_path);
   ext->socket_path = strdup(socket_path);
-  if (ext->socket_path == NULL || begin(ext, ext->name) != 0)
+  if (ext->socket_path == NULL || begin(ext, ext->name) != OSQ_OK)
     return 1;
   char err[512];
   int code = 1;
@@ -311,7 +311,7 @@ int osq_extension_run(osq_extension *ext, int argc, char **argv) {
     OSQ_FLAG_SET(verbose, "true", err, sizeof err);
   osq_log_configure();
 
-  if (begin(ext, argv0) != 0)
+  if (begin(ext, argv0) != OSQ_OK)
     return 1;
 
   int code = 1, listen_fd = -1;

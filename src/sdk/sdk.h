@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "plugin/dispatch.h"
+#include "thrift/dispatch.h"
 
 #define OSQ_SDK_KINDS OSQ_REGISTRY_COUNT
 #define OSQ_SDK_POOL 4                  /* idle manager connections kept */
@@ -56,6 +56,10 @@ struct osq_extension {
     size_t n, cap;
   } plugins[OSQ_SDK_KINDS];
   size_t nplugins;
+  struct {
+    void **items; /* current-layout copies of older extensions' structs */
+    size_t n, cap;
+  } copies;
 
   /* set by run */
   osq_sdk_args args;
@@ -90,10 +94,15 @@ void osq_sdk_request_stop(osq_extension *ext, int code, bool deregister,
 
 /* The plugin of a registry kind by name, or NULL. */
 const void *osq_sdk_find(const osq_extension *ext, int kind, const char *name);
-int osq_sdk_kind(const char *registry); /* -1 if not one of the four */
-const char *osq_sdk_kind_name(int kind);
+/* -1 if not one of the four */
+static inline int osq_sdk_kind(const char *registry) {
+  return osq_registry_from_name(registry);
+}
 
-/* server.c: the Extension service on the listening socket. */
+/* server.c: the Extension service on the listening socket. Returns the
+ * listening descriptor, or a negative OSQ_E* code with the reason in
+ * err: OSQ_EINVAL (path too long), OSQ_EEXIST (a non-socket is in the
+ * way), OSQ_EIO. */
 int osq_sdk_listen(osq_extension *ext, char *err, size_t errlen);
 /* Accept one pending connection and start its thread. OSQ_EIO when the
  * process is out of descriptors or memory (the caller backs off). */

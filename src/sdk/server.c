@@ -21,7 +21,7 @@ int osq_sdk_listen(osq_extension *ext, char *err, size_t errlen) {
   if (strlen(ext->socket_path) >= sizeof sa.sun_path) {
     snprintf(err, errlen, "extension socket path %s is longer than %zu bytes",
              ext->socket_path, sizeof sa.sun_path - 1);
-    return -1;
+    return OSQ_EINVAL;
   }
   strcpy(sa.sun_path, ext->socket_path);
   /* A socket left by an earlier extension of this uuid (protocol.md §2.1) */
@@ -30,25 +30,25 @@ int osq_sdk_listen(osq_extension *ext, char *err, size_t errlen) {
     if (!S_ISSOCK(st.st_mode)) {
       snprintf(err, errlen, "%s exists and is not a socket; not removing it",
                ext->socket_path);
-      return -1;
+      return OSQ_EEXIST;
     }
     if (unlink(ext->socket_path) != 0 && errno != ENOENT) {
       snprintf(err, errlen, "cannot remove stale socket %s: %s",
                ext->socket_path, strerror(errno));
-      return -1;
+      return OSQ_EIO;
     }
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     snprintf(err, errlen, "socket: %s", strerror(errno));
-    return -1;
+    return OSQ_EIO;
   }
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
       listen(fd, OSQ_EXT_MAX_CONNECTIONS) != 0) {
     snprintf(err, errlen, "cannot listen on %s: %s", ext->socket_path,
              strerror(errno));
     close(fd);
-    return -1;
+    return OSQ_EIO;
   }
   return fd;
 }

@@ -1,5 +1,7 @@
 #include "output.h"
 
+#include "core/grow.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,18 +353,10 @@ static void row_json(shell_out *o, const char *const *vals,
 static int arena_reserve(shell_out *o, size_t more) {
   if (more > SIZE_MAX - o->arena_len)
     return -1;
-  size_t need = o->arena_len + more;
-  if (need <= o->arena_cap)
-    return 0;
-  size_t cap = o->arena_cap ? o->arena_cap : 4096;
-  while (cap < need)
-    cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-  unsigned char *a = realloc(o->arena, cap);
-  if (a == NULL)
-    return -1;
-  o->arena = a;
-  o->arena_cap = cap;
-  return 0;
+  return osq_grow(&o->arena, &o->arena_cap, o->arena_len + more, 1, 4096, 0) ==
+                 OSQ_OK
+             ? 0
+             : -1;
 }
 
 static int row_pretty(shell_out *o, const char *const *vals,

@@ -13,7 +13,7 @@
 #include "core/log.h"
 #include "ext/loader.h"
 #include "ext/manager.h"
-#include "thrift/thrift.h"
+#include "core/clock.h"
 
 static osq_manager *manager;
 static osq_loader *loader;

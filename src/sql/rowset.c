@@ -2,6 +2,8 @@
  * cell array and one byte arena per set), and the per-statement cache that
  * lets a JOIN reuse them. */
 #include "sql_internal.h"
+#include "core/grow.h"
+#include "core/parse.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -67,19 +69,10 @@ static int put_bytes(osq_rowset *rs, struct osq_cell *c, uint8_t kind,
     rs->too_big = true;
     return OSQ_ERANGE;
   }
-  if (rs->nbytes + n > rs->bcap) {
-    size_t cap = rs->bcap ? rs->bcap : 4096;
-    while (cap < rs->nbytes + n)
-      cap *= 2;
-    if (cap > OSQ_SQL_MAX_ROWSET_BYTES)
-      cap = OSQ_SQL_MAX_ROWSET_BYTES;
-    char *b = realloc(rs->bytes, cap);
-    if (b == NULL) {
-      rs->nomem = true;
-      return OSQ_ENOMEM;
-    }
-    rs->bytes = b;
-    rs->bcap = cap;
+  if (osq_grow(&rs->bytes, &rs->bcap, rs->nbytes + n, 1, 4096,
+               OSQ_SQL_MAX_ROWSET_BYTES) != OSQ_OK) {
+    rs->nomem = true;
+    return OSQ_ENOMEM;
   }
   if (n)
     memcpy(rs->bytes + rs->nbytes, p, n);
@@ -94,22 +87,7 @@ static int put_bytes(osq_rowset *rs, struct osq_cell *c, uint8_t kind,
  * leading blanks, trailing junk ignored; no digits or out of range is
  * NULL. */
 static bool parse_int(const char *p, size_t n, int64_t *out) {
-  while (n > 0 && isspace((unsigned char)*p))
-    p++, n--;
-  char buf[72];
-  if (n == 0)
-    return false;
-  if (n >= sizeof buf)
-    n = sizeof buf - 1;
-  memcpy(buf, p, n);
-  buf[n] = '\0';
-  char *end;
-  errno = 0;
-  long long v = strtoll(buf, &end, 0);
-  if (end == buf || errno == ERANGE)
-    return false;
-  *out = v;
-  return true;
+  return osq_parse_i64(p, n, 0, false, out) == OSQ_OK;
 }
 
 /* DOUBLE cells must be a whole number text (strtod consumes it all). */

@@ -13,6 +13,7 @@
 
 #include "core/cancel.h"
 #include "core/flags.h"
+#include "core/grow.h"
 #include "core/log.h"
 
 #define PUSH_COLS                                                              \
@@ -481,17 +482,9 @@ struct kbuf {
 static void kput(struct kbuf *k, const void *p, size_t n) {
   if (k->failed)
     return;
-  if (k->n + n > k->cap) {
-    size_t cap = k->cap ? k->cap : 128;
-    while (cap < k->n + n)
-      cap *= 2;
-    char *q = realloc(k->p, cap);
-    if (q == NULL) {
-      k->failed = true;
-      return;
-    }
-    k->p = q;
-    k->cap = cap;
+  if (osq_grow(&k->p, &k->cap, k->n + n, 1, 128, 0) != OSQ_OK) {
+    k->failed = true;
+    return;
   }
   memcpy(k->p + k->n, p, n);
   k->n += n;
@@ -716,6 +709,7 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
   osq_rows_init(&rows, &osq_rowset_ops, rs, vt->ncols);
   const osq_table_plugin *t = cur->plugin->u.table;
   atomic_fetch_add(vt->counter, 1);
+  uint64_t mark = osq_error_mark();
   int grc = run_generate(db, t, ctx, &rows);
   osq_rowset_finish(rs);
   if (rs->too_big) {
@@ -725,6 +719,8 @@ static int x_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
     rc = SQLITE_NOMEM;
   } else if (rows.failed || grc != OSQ_OK) {
     const char *msg = osq_rows_message(&rows);
+    if (!(msg && *msg) && grc != OSQ_OK)
+      msg = osq_error_since(mark);
     if (msg && *msg)
       rc = vt_error(vt, SQLITE_ERROR, "%s", msg);
     else
@@ -911,14 +907,16 @@ static int x_update(sqlite3_vtab *v, int argc, sqlite3_value **argv,
   }
   w.ctx = ctx;
   const osq_table_plugin *t = p->u.table;
+  uint64_t mark = osq_error_mark();
   int wrc = t->write ? t->write(&w, t->udata) : OSQ_READONLY;
+  w.message[sizeof w.message - 1] = '\0';
+  const char *why = w.message[0] ? w.message : osq_error_since(mark);
   osq_context_free(ctx);
   osq_plugin_release(p);
   free(vals);
   /* The table changed: later scans in this statement must not see old
    * rows. */
   osq_cache_invalidate(vt->db, vt->name);
-  w.message[sizeof w.message - 1] = '\0';
   switch (wrc) {
   case OSQ_OK:
     if (w.action == OSQ_WRITE_INSERT)
@@ -929,10 +927,10 @@ static int x_update(sqlite3_vtab *v, int argc, sqlite3_value **argv,
                     vt->name);
   case OSQ_CONSTRAINT:
     return vt_error(vt, SQLITE_CONSTRAINT, "%s",
-                    w.message[0] ? w.message : "constraint failed");
+                    why ? why : "constraint failed");
   default:
     return vt_error(vt, SQLITE_ERROR, "%s",
-                    w.message[0] ? w.message : osq_strerror(wrc));
+                    why ? why : osq_strerror(wrc));
   }
 }
 

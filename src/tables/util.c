@@ -1,4 +1,5 @@
 #include "util.h"
+#include "core/parse.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -138,15 +139,7 @@ char *osq_tbl_trim(char *s) {
 }
 
 bool osq_tbl_parse_i64(const char *s, int64_t *out) {
-  if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
-    return false;
-  errno = 0;
-  char *end;
-  long long v = strtoll(s, &end, 10);
-  if (errno != 0 || *end != '\0')
-    return false;
-  *out = v;
-  return true;
+  return s != NULL && !isspace((unsigned char)*s) && osq_parse_i64_str(s, out);
 }
 
 bool osq_tbl_parse_u64(const char *s, uint64_t *out) {

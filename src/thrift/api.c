@@ -7,6 +7,8 @@
 #include "api.h"
 #include "core/cancel.h"
 
+#include "../core/grow.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,15 +76,8 @@ void osq_route_table_clear(osq_route_table *t) {
 
 /* Grow an array of elements of size sz to hold n+1. */
 static int push(void **items, size_t *cap, size_t n, size_t sz) {
-  if (n < *cap)
-    return OSQ_OK;
-  size_t c = *cap ? *cap * 2 : 8;
-  void *p = realloc(*items, c * sz);
-  if (p == NULL)
-    return OSQ_ENOMEM;
-  *items = p;
-  *cap = c;
-  return OSQ_OK;
+  return osq_grow(items, cap, n + 1, sz, 8, 0) == OSQ_OK ? OSQ_OK
+                                                         : OSQ_ENOMEM;
 }
 
 static int strmap_set_view(osq_strmap *m, const char *k, size_t kl,
@@ -740,6 +735,10 @@ void osq_api_reply_add_strmap(osq_api_reply *r, const osq_strmap *row) {
     osq_api_reply_cell(r, k, strlen(k), v, len);
   }
   osq_api_reply_row_end(r);
+}
+
+void osq_api_reply_append(osq_api_reply *r, const void *rows, size_t len) {
+  osq_tw_bytes(&r->rows, rows, len);
 }
 
 void osq_api_reply_discard_rows(osq_api_reply *r) {

@@ -30,6 +30,8 @@
 #include "../plugin/plugin_impl.h"
 #include "thrift.h"
 
+#include <string.h>
+
 typedef struct osq_ext_status {
   int32_t code;  /* 0 success, 1 failed, 2 fatal */
   char *message; /* malloc'd, may be NULL when decoding a sparse reply */
@@ -152,6 +154,48 @@ void osq_api_reply_row_end(osq_api_reply *r);
 void osq_api_reply_add_strmap(osq_api_reply *r, const osq_strmap *row);
 /* Drop the rows (a failed call sends none, as osquery does). */
 void osq_api_reply_discard_rows(osq_api_reply *r);
+
+/* Rows encoded into a caller's buffer, for a producer that batches them
+ * (the dispatcher: one append per 64 KiB, not one call per cell). The
+ * caller reserves OSQ_API_ROW_HEAD bytes for a row's head and
+ * osq_api_cell_size() for each cell, patches the row's cell count when
+ * it ends, appends finished rows with osq_api_reply_append and counts
+ * them in nrows. The bytes are those osq_api_reply_cell writes. */
+#define OSQ_API_ROW_HEAD 6 /* map<string,string>: two types and a count */
+
+static inline size_t osq_api_cell_size(size_t klen, size_t vlen) {
+  return 8 + klen + vlen; /* two i32 lengths and the bytes */
+}
+
+static inline void osq_api_put_be32(char *p, uint32_t v) {
+  p[0] = (char)(v >> 24);
+  p[1] = (char)(v >> 16);
+  p[2] = (char)(v >> 8);
+  p[3] = (char)v;
+}
+
+/* A row head with its count to be patched by osq_api_row_count. */
+static inline void osq_api_row_head(char *dst) {
+  dst[0] = OSQ_TT_STRING;
+  dst[1] = OSQ_TT_STRING;
+}
+
+static inline void osq_api_row_count(char *head, uint32_t ncells) {
+  osq_api_put_be32(head + 2, ncells);
+}
+
+/* One key/value cell; returns the bytes written (osq_api_cell_size). */
+static inline __attribute__((always_inline)) size_t
+osq_api_put_cell(char *dst, const char *key, size_t klen, const char *val,
+                 size_t vlen) {
+  osq_api_put_be32(dst, (uint32_t)klen);
+  memcpy(dst + 4, key, klen);
+  osq_api_put_be32(dst + 4 + klen, (uint32_t)vlen);
+  memcpy(dst + 8 + klen, val, vlen);
+  return osq_api_cell_size(klen, vlen);
+}
+
+void osq_api_reply_append(osq_api_reply *r, const void *rows, size_t len);
 
 /* What a server implements. A NULL manager method answers
  * TApplicationException UNKNOWN_METHOD ("Invalid method name: 'x'"), so an

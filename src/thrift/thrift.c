@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/grow.h"
 
 #define RBUF_SIZE (64 * 1024)
 
@@ -54,12 +55,6 @@ struct osq_tconn {
   size_t srclen, srcpos, maxread, rbuf_size;
   char err[256];
 };
-
-int64_t osq_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 __attribute__((format(printf, 3, 4))) static int cerr(osq_tconn *c, int code,
                                                       const char *fmt, ...) {
@@ -470,22 +465,12 @@ static inline uint8_t *tw_room(osq_twriter *w, size_t n) {
     return w->buf + w->len;
   if (w->failed)
     return NULL;
-  size_t cap = w->cap ? w->cap : 256;
-  while (cap - w->len < n) {
-    if (cap > SIZE_MAX / 2) {
-      w->failed = true;
-      return NULL;
-    }
-    cap *= 2;
-  }
-  uint8_t *p = realloc(w->buf, cap);
-  if (p == NULL) {
+  if (n > SIZE_MAX - w->len ||
+      osq_grow(&w->buf, &w->cap, w->len + n, 1, 256, 0) != OSQ_OK) {
     w->failed = true;
     return NULL;
   }
-  w->buf = p;
-  w->cap = cap;
-  return p + w->len;
+  return w->buf + w->len;
 }
 
 static inline void put32(uint8_t *p, uint32_t v) {

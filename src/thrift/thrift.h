@@ -11,6 +11,7 @@
 #define OSQ_THRIFT_H
 
 #include <osq/plugin.h>
+#include "../core/clock.h" /* deadlines are osq_now_ms() times */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,7 +115,6 @@ const char *osq_tconn_error(const osq_tconn *c);
 /* Record why the connection failed (for layers above the codec). */
 void osq_tconn_set_error(osq_tconn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int64_t osq_now_ms(void); /* CLOCK_MONOTONIC */
 
 /* ---- writing -------------------------------------------------------------- */
 

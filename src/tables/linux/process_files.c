@@ -2,6 +2,7 @@
  * A "pid =" constraint reads only those processes. */
 #include "tables/builtin.h"
 #include "tables/util.h"
+#include "core/proc.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -35,23 +36,16 @@ static int for_pids(const osq_context *ctx, size_t col, osq_rows *out,
       rc = fn(procfd, pids[i], out, u);
     free(pids);
   } else {
-    int dfd = dup(procfd);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    if (d == NULL) {
-      if (dfd >= 0)
-        close(dfd);
+    osq_proc_walk w;
+    if (osq_proc_walk_open(&w, procfd) != OSQ_OK) {
       close(procfd);
       osq_rows_error(out, "%s: cannot list /proc", table);
       return OSQ_ERROR;
     }
-    struct dirent *e;
-    while (rc == OSQ_OK && (e = readdir(d)) != NULL) {
-      int64_t pid;
-      if (isdigit((unsigned char)e->d_name[0]) &&
-          osq_tbl_parse_i64(e->d_name, &pid) && pid > 0)
-        rc = fn(procfd, pid, out, u);
-    }
-    closedir(d);
+    int64_t pid;
+    while (rc == OSQ_OK && osq_proc_walk_next(&w, &pid))
+      rc = fn(procfd, pid, out, u);
+    osq_proc_walk_close(&w);
   }
   close(procfd);
   return rc;

@@ -5,6 +5,7 @@
  * mid-scan is skipped; a file that cannot be read gives NULL cells. */
 #include "tables/builtin.h"
 #include "tables/util.h"
+#include "core/proc.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -479,26 +480,19 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
       free(pids);
     }
   } else {
-    int dfd = dup(procfd);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    if (d == NULL) {
-      if (dfd >= 0)
-        close(dfd);
+    osq_proc_walk w;
+    if (osq_proc_walk_open(&w, procfd) != OSQ_OK) {
       rc = OSQ_ERROR;
       osq_rows_error(out, "processes: cannot list /proc: %s",
                      strerror(errno));
     } else {
-      struct dirent *e;
-      while (rc == OSQ_OK && (e = readdir(d)) != NULL) {
-        int64_t pid;
-        if (!isdigit((unsigned char)e->d_name[0]) ||
-            !osq_tbl_parse_i64(e->d_name, &pid) || pid <= 0)
-          continue;
+      int64_t pid;
+      while (rc == OSQ_OK && osq_proc_walk_next(&w, &pid)) {
         int r = gen_pid(&s, procfd, pid);
         if (r != 1)
           rc = r;
       }
-      closedir(d);
+      osq_proc_walk_close(&w);
     }
   }
   close(procfd);

@@ -7,6 +7,7 @@
  * a malformed or over-long line is skipped. */
 #include "tables/builtin.h"
 #include "tables/util.h"
+#include "core/proc.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -139,22 +140,15 @@ static bool collect_owners(scan *s) {
     for (size_t i = 0; i < s->npids; i++)
       scan_pid(s, procfd, s->pids[i]);
   } else {
-    int dfd = dup(procfd);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    if (d == NULL) {
-      if (dfd >= 0)
-        close(dfd);
+    osq_proc_walk w;
+    if (osq_proc_walk_open(&w, procfd) != OSQ_OK) {
       close(procfd);
       return false;
     }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-      int64_t pid;
-      if (isdigit((unsigned char)e->d_name[0]) &&
-          osq_tbl_parse_i64(e->d_name, &pid) && pid > 0)
-        scan_pid(s, procfd, pid);
-    }
-    closedir(d);
+    int64_t pid;
+    while (osq_proc_walk_next(&w, &pid))
+      scan_pid(s, procfd, pid);
+    osq_proc_walk_close(&w);
   }
   close(procfd);
   if (s->nns == 0)

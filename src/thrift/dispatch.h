@@ -10,8 +10,8 @@
 #ifndef OSQ_DISPATCH_H
 #define OSQ_DISPATCH_H
 
-#include "../registry/registry.h"
-#include "../thrift/api.h"
+#include "../plugin/kind.h"
+#include "api.h"
 
 /* Largest generate reply the dispatcher builds: what a Thrift >= 0.14 peer
  * reads by default (protocol.md §2.4). Past it, generate fails and says why. */

@@ -1,6 +1,9 @@
 /* One osquery plugin call served by a local plugin (see dispatch.h). */
 #include "dispatch.h"
 
+#include "../core/grow.h"
+#include "../core/parse.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -192,16 +195,9 @@ struct gen_sink {
 static int stage(struct gen_sink *s, const char *p, size_t n, size_t *off) {
   if (n > OSQ_DISPATCH_MAX_REPLY - s->len)
     return OSQ_ERANGE;
-  if (s->len + n > s->cap) {
-    size_t cap = s->cap ? s->cap : 256;
-    while (cap < s->len + n)
-      cap *= 2;
-    char *b = realloc(s->buf, cap);
-    if (b == NULL)
-      return OSQ_ENOMEM;
-    s->buf = b;
-    s->cap = cap;
-  }
+  int rc = osq_grow(&s->buf, &s->cap, s->len + n, 1, 256, 0);
+  if (rc != OSQ_OK)
+    return rc;
   if (n)
     memcpy(s->buf + s->len, p, n);
   *off = s->len;
@@ -222,33 +218,18 @@ static int grow_enc(struct gen_sink *s, size_t n) {
   if (n > OSQ_DISPATCH_MAX_REPLY ||
       s->reply->rows.len + s->enc_len + n > OSQ_DISPATCH_MAX_REPLY)
     return s->err = OSQ_ERANGE;
-  if (s->enc_len + n <= s->enc_cap)
-    return OSQ_OK;
-  size_t cap = s->enc_cap ? s->enc_cap : GEN_CHUNK;
-  while (cap < s->enc_len + n)
-    cap *= 2;
-  char *b = realloc(s->enc, cap);
-  if (b == NULL)
+  if (osq_grow(&s->enc, &s->enc_cap, s->enc_len + n, 1, GEN_CHUNK, 0) !=
+      OSQ_OK)
     return s->err = OSQ_ENOMEM;
-  s->enc = b;
-  s->enc_cap = cap;
   return OSQ_OK;
 }
 
-static void put_be32(char *p, uint32_t v) {
-  p[0] = (char)(v >> 24);
-  p[1] = (char)(v >> 16);
-  p[2] = (char)(v >> 8);
-  p[3] = (char)v;
-}
-
 static int open_row(struct gen_sink *s) {
-  if (room(s, 6) != OSQ_OK)
+  if (room(s, OSQ_API_ROW_HEAD) != OSQ_OK)
     return s->err;
   s->row_start = s->enc_len;
-  s->enc[s->enc_len] = OSQ_TT_STRING;
-  s->enc[s->enc_len + 1] = OSQ_TT_STRING;
-  s->enc_len += 6; /* count patched when the row ends */
+  osq_api_row_head(s->enc + s->enc_len);
+  s->enc_len += OSQ_API_ROW_HEAD; /* count patched when the row ends */
   s->ncells = 0;
   s->row_open = true;
   return OSQ_OK;
@@ -258,20 +239,15 @@ static int open_row(struct gen_sink *s) {
  * offset in enc. */
 static inline __attribute__((always_inline)) size_t
 put_kv(struct gen_sink *s, size_t key, const char *p, size_t n) {
-  char *o = s->enc + s->enc_len;
-  size_t kl = s->keylen[key];
-  put_be32(o, (uint32_t)kl);
-  memcpy(o + 4, s->keyname[key], kl);
-  put_be32(o + 4 + kl, (uint32_t)n);
-  memcpy(o + 8 + kl, p, n);
-  s->enc_len += 8 + kl + n;
+  s->enc_len += osq_api_put_cell(s->enc + s->enc_len, s->keyname[key],
+                                 s->keylen[key], p, n);
   s->ncells++;
   return s->enc_len - n;
 }
 
 static int flush(struct gen_sink *s) {
   if (s->enc_len) {
-    osq_tw_bytes(&s->reply->rows, s->enc, s->enc_len);
+    osq_api_reply_append(s->reply, s->enc, s->enc_len);
     s->enc_len = 0;
     if (s->reply->rows.failed)
       return s->err = OSQ_ENOMEM;
@@ -305,7 +281,7 @@ static int put_cell(struct gen_sink *s, size_t key, const char *p, size_t n) {
   if (s->direct) {
     if (p != NULL && s->rank[key] + 1 > s->last_rank) {
       if ((!s->row_open && open_row(s) != OSQ_OK) ||
-          room(s, 8 + s->keylen[key] + n) != OSQ_OK)
+          room(s, osq_api_cell_size(s->keylen[key], n)) != OSQ_OK)
         return s->err;
       *c = (struct stage_cell){put_kv(s, key, p, n), n, true};
       s->last_rank = s->rank[key] + 1;
@@ -352,7 +328,7 @@ static int sink_end(void *self) {
     size_t need = 0;
     for (size_t k = 0; k < s->nkeys; k++)
       if (s->cells[k].set)
-        need += 8 + s->keylen[k] + s->cells[k].len;
+        need += osq_api_cell_size(s->keylen[k], s->cells[k].len);
     if (room(s, need) != OSQ_OK)
       return s->err;
     /* only empty values staged: the stage was never allocated */
@@ -363,7 +339,7 @@ static int sink_end(void *self) {
         put_kv(s, k, base + s->cells[k].off, s->cells[k].len);
     }
   }
-  put_be32(s->enc + s->row_start + 2, s->ncells);
+  osq_api_row_count(s->enc + s->row_start, s->ncells);
   s->reply->nrows++;
   for (size_t k = 0; k < s->nkeys; k++)
     s->cells[k].set = false;
@@ -460,9 +436,12 @@ static void table_generate(const osq_table_plugin *t, const osq_strmap *req,
   }
   osq_rows rows;
   osq_rows_init(&rows, &gen_ops, &s, t->ncolumns);
+  uint64_t mark = osq_error_mark();
   int rc = t->generate(ctx, &rows, t->udata);
   gen_sink_close(&s);
   const char *msg = osq_rows_message(&rows);
+  if (msg == NULL && rc != OSQ_OK)
+    msg = osq_error_since(mark);
   if (s.err == OSQ_ERANGE)
     fail(reply, uuid,
          "table %s: the reply exceeds %u bytes, the most a Thrift peer reads",
@@ -495,18 +474,6 @@ static void table_columns(const osq_table_plugin *t, osq_api_reply *reply,
 }
 
 /* ---- writes ---------------------------------------------------------------- */
-
-static bool parse_i64(const char *s, int64_t *out) {
-  if (s == NULL || *s == '\0')
-    return false;
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (*end != '\0' || errno == ERANGE)
-    return false;
-  *out = v;
-  return true;
-}
 
 static int json_values(const osq_table_plugin *t, json_t *arr, osq_value *vals,
                        char *err, size_t errlen) {
@@ -571,16 +538,16 @@ static void table_write(const osq_table_plugin *t, osq_write_action action,
   if (action == OSQ_WRITE_INSERT) {
     const char *auto_rowid = osq_strmap_get(req, "auto_rowid");
     w.has_rowid = auto_rowid && strcmp(auto_rowid, "true") == 0;
-    if (w.has_rowid && !parse_i64(id, &w.rowid)) {
+    if (w.has_rowid && !osq_parse_i64_str(id, &w.rowid)) {
       snprintf(err, sizeof err, "\"id\" is not an integer rowid");
       goto bad;
     }
-  } else if (!parse_i64(id, &w.rowid)) {
+  } else if (!osq_parse_i64_str(id, &w.rowid)) {
     snprintf(err, sizeof err, "\"id\" is missing or not an integer rowid");
     goto bad;
   }
   if (action == OSQ_WRITE_UPDATE && osq_strmap_get(req, "new_id")) {
-    if (!parse_i64(osq_strmap_get(req, "new_id"), &w.new_rowid)) {
+    if (!osq_parse_i64_str(osq_strmap_get(req, "new_id"), &w.new_rowid)) {
       snprintf(err, sizeof err, "\"new_id\" is not an integer rowid");
       goto bad;
     }
@@ -614,6 +581,7 @@ static void table_write(const osq_table_plugin *t, osq_write_action action,
   if (ctx == NULL)
     goto bad;
   w.ctx = ctx;
+  uint64_t mark = osq_error_mark();
   int rc = t->write(&w, t->udata);
   const char *status = rc == OSQ_OK           ? "success"
                        : rc == OSQ_READONLY   ? "readonly"
@@ -627,8 +595,8 @@ static void table_write(const osq_table_plugin *t, osq_write_action action,
   }
   if (strcmp(status, "failure") == 0) {
     w.message[sizeof w.message - 1] = '\0';
-    set_str(&row, "message",
-            w.message[0] ? w.message : osq_strerror(rc));
+    const char *why = w.message[0] ? w.message : osq_error_since(mark);
+    set_str(&row, "message", why ? why : osq_strerror(rc));
   }
   osq_api_reply_add_strmap(reply, &row);
   ok(reply, uuid);
@@ -668,9 +636,13 @@ int osq_dispatch_table(const osq_table_plugin *t, const osq_strmap *request,
 
 /* ---- config ---------------------------------------------------------------- */
 
+/* mark: taken before the callback that returned rc. */
 static void map_reply(osq_api_reply *reply, osq_strmap *out, int rc,
-                      const char *what, const char *name, int64_t uuid) {
+                      uint64_t mark, const char *what, const char *name,
+                      int64_t uuid) {
   const char *msg = osq_strmap_message(out);
+  if (msg == NULL && rc != OSQ_OK)
+    msg = osq_error_since(mark);
   if (msg != NULL)
     fail(reply, uuid, "%s", msg);
   else if (rc != OSQ_OK)
@@ -686,13 +658,14 @@ int osq_dispatch_config(const osq_config_plugin *c, const osq_strmap *request,
   const char *action = osq_strmap_get(request, "action");
   osq_strmap out;
   osq_strmap_init(&out);
+  uint64_t mark = osq_error_mark();
   if (action && strcmp(action, "genConfig") == 0) {
     if (c->generate == NULL)
       fail(reply, self_uuid, "config plugin %s cannot generate a config",
            c->name);
     else
-      map_reply(reply, &out, c->generate(&out, c->udata), "config plugin",
-                c->name, self_uuid);
+      map_reply(reply, &out, c->generate(&out, c->udata), mark,
+                "config plugin", c->name, self_uuid);
   } else if (action && strcmp(action, "genPack") == 0) {
     const char *name = osq_strmap_get(request, "name");
     const char *value = osq_strmap_get(request, "value");
@@ -704,7 +677,7 @@ int osq_dispatch_config(const osq_config_plugin *c, const osq_strmap *request,
            "\"name\"", c->name);
     else
       map_reply(reply, &out,
-                c->gen_pack(name, value ? value : "", &out, c->udata),
+                c->gen_pack(name, value ? value : "", &out, c->udata), mark,
                 "config plugin", c->name, self_uuid);
   } else {
     fail(reply, self_uuid,
@@ -741,10 +714,12 @@ int osq_dispatch_logger(const osq_logger_plugin *l, const osq_strmap *request,
         return finish(reply, self_uuid);
       }
     }
+    uint64_t mark = osq_error_mark();
     int rc = l->log ? l->log(keys[i].kind, text, len, l->udata) : OSQ_OK;
+    const char *why = rc != OSQ_OK ? osq_error_since(mark) : NULL;
     if (rc != OSQ_OK)
       fail(reply, self_uuid, "logger %s failed to log a %s line: %s",
-           l->name, keys[i].key, osq_strerror(rc));
+           l->name, keys[i].key, why ? why : osq_strerror(rc));
     else
       ok(reply, self_uuid);
     return finish(reply, self_uuid);
@@ -767,13 +742,14 @@ int osq_dispatch_distributed(const osq_distributed_plugin *d,
                              const osq_strmap *request, osq_api_reply *reply,
                              int64_t self_uuid) {
   const char *action = osq_strmap_get(request, "action");
+  uint64_t mark = osq_error_mark();
   if (action && strcmp(action, "getQueries") == 0) {
     osq_strmap out;
     osq_strmap_init(&out);
     if (d->get_queries == NULL)
       fail(reply, self_uuid, "distributed plugin %s has no queries", d->name);
     else
-      map_reply(reply, &out, d->get_queries(&out, d->udata),
+      map_reply(reply, &out, d->get_queries(&out, d->udata), mark,
                 "distributed plugin", d->name, self_uuid);
     osq_strmap_clear(&out);
   } else if (action && strcmp(action, "writeResults") == 0) {
@@ -787,9 +763,11 @@ int osq_dispatch_distributed(const osq_distributed_plugin *d,
     else if (d->write_results == NULL)
       fail(reply, self_uuid, "distributed plugin %s does not take results",
            d->name);
-    else if ((rc = d->write_results(json, len, d->udata)) != OSQ_OK)
+    else if ((rc = d->write_results(json, len, d->udata)) != OSQ_OK) {
+      const char *why = osq_error_since(mark);
       fail(reply, self_uuid, "distributed plugin %s failed to write results: "
-           "%s", d->name, osq_strerror(rc));
+           "%s", d->name, why ? why : osq_strerror(rc));
+    }
     else
       ok(reply, self_uuid);
   } else {
