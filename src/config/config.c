@@ -3,6 +3,7 @@
 #include "config/sha1.h"
 
 #include "core/flags.h"
+#include "core/platform.h"
 #include "core/log.h"
 #include "plugin/plugin_impl.h"
 
@@ -170,12 +171,7 @@ static char *str_field(const json_t *o, const char *key) {
 
 /* ---- host gates ----------------------------------------------------------- */
 
-bool osq_config_platform_ok(const char *p) {
-  if (p == NULL || *p == '\0' || strcmp(p, "null") == 0)
-    return true;
-  return strstr(p, "any") || strstr(p, "all") || strstr(p, "linux") ||
-         strstr(p, "ubuntu") || strstr(p, "centos") || strstr(p, "posix");
-}
+bool osq_config_platform_ok(const char *p) { return osq_platform_matches(p); }
 
 bool osq_config_version_ok(const char *want) {
   if (want == NULL || *want == '\0' || strcmp(want, "null") == 0)

@@ -1,8 +1,8 @@
 #include "tables/atc.h"
 
-#include "config/config.h"
 #include "core/cancel.h"
 #include "core/log.h"
+#include "core/platform.h"
 #include "registry/registry.h"
 #include "tables/fsglob.h"
 
@@ -341,7 +341,7 @@ size_t osq_atc_apply(const json_t *section) {
     json_object_foreach((json_t *)section, name, spec) {
       if (nfresh >= nspecs)
         break;
-      if (!osq_config_platform_ok(str_member(spec, "platform")))
+      if (!osq_platform_matches(str_member(spec, "platform")))
         continue; /* not for this host, as osquery skips it */
       atc_table *t = table_from_spec(name, spec);
       if (t)
