@@ -18,7 +18,12 @@ static const char *kSchema =
     " name TEXT PRIMARY KEY, rows TEXT NOT NULL, epoch INTEGER NOT NULL,"
     " counter INTEGER NOT NULL, sql TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS settings("
-    " key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+    " key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS waiting_lines("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, logger TEXT NOT NULL,"
+    " kind INTEGER NOT NULL, line TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS waiting_lines_logger"
+    " ON waiting_lines(logger);";
 
 /* mkdir -p for the parent directory of path. */
 static int make_parent(const char *path, char *err, size_t errlen) {
@@ -268,4 +273,77 @@ size_t osq_store_keys(osq_store *s, const char *prefix, char ***out) {
     return 0;
   sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
   return first_column(st, out);
+}
+
+int osq_store_line_wait(osq_store *s, const char *logger, int kind,
+                        const char *line, size_t len) {
+  sqlite3_stmt *st = prep(s, "INSERT INTO waiting_lines(logger, kind, line)"
+                             " VALUES(?,?,?)");
+  if (st == NULL)
+    return -1;
+  sqlite3_bind_text(st, 1, logger, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, kind);
+  sqlite3_bind_text(st, 3, line, (int)len, SQLITE_STATIC);
+  return step_done(s, st);
+}
+
+static int64_t count_of(osq_store *s, const char *sql, const char *logger) {
+  sqlite3_stmt *st = prep(s, sql);
+  if (st == NULL)
+    return -1;
+  if (logger)
+    sqlite3_bind_text(st, 1, logger, -1, SQLITE_STATIC);
+  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  return n;
+}
+
+int64_t osq_store_lines_waiting(osq_store *s, const char *logger) {
+  if (logger)
+    return count_of(s, "SELECT count(*) FROM waiting_lines WHERE logger=?",
+                    logger);
+  return count_of(s, "SELECT count(*) FROM waiting_lines", NULL);
+}
+
+int osq_store_lines_each(osq_store *s, osq_store_line_fn fn, void *udata) {
+  sqlite3_stmt *st =
+      prep(s, "SELECT seq, logger, kind, line FROM waiting_lines ORDER BY seq");
+  if (st == NULL)
+    return -1;
+  /* The sent lines are deleted after the scan: a statement still reading
+   * the table must not see it change under it. */
+  int64_t *sent = NULL;
+  size_t nsent = 0, cap = 0;
+  int rc = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *logger = (const char *)sqlite3_column_text(st, 1);
+    const char *line = (const char *)sqlite3_column_text(st, 3);
+    size_t len = (size_t)sqlite3_column_bytes(st, 3);
+    if (logger == NULL || line == NULL)
+      continue;
+    if (!fn(logger, sqlite3_column_int(st, 2), line, len, udata))
+      continue;
+    if (nsent == cap) {
+      cap = cap ? cap * 2 : 64;
+      int64_t *ns = realloc(sent, cap * sizeof *ns);
+      if (ns == NULL) {
+        rc = -1;
+        break;
+      }
+      sent = ns;
+    }
+    sent[nsent++] = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  for (size_t i = 0; i < nsent && rc == 0; i++) {
+    sqlite3_stmt *del = prep(s, "DELETE FROM waiting_lines WHERE seq=?");
+    if (del == NULL) {
+      rc = -1;
+      break;
+    }
+    sqlite3_bind_int64(del, 1, sent[i]);
+    rc = step_done(s, del);
+  }
+  free(sent);
+  return rc;
 }

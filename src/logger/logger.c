@@ -119,6 +119,29 @@ static size_t copy_active(char *out[MAX_LOGGERS]) {
   return n;
 }
 
+size_t osq_loggers_active(char **out, size_t cap) {
+  char *names[MAX_LOGGERS];
+  size_t n = copy_active(names);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (names[i] && k < cap)
+      out[k++] = names[i];
+    else
+      free(names[i]);
+  }
+  return k;
+}
+
+int osq_loggers_log_to(const char *name, osq_log_kind kind, const char *line,
+                       size_t len) {
+  const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_LOGGER, name);
+  int rc = p == NULL ? OSQ_ENOTFOUND : OSQ_OK;
+  if (p && p->u.logger->log)
+    rc = p->u.logger->log(kind, line, len, p->u.logger->udata);
+  osq_plugin_release(p);
+  return rc;
+}
+
 int osq_loggers_log(osq_log_kind kind, const char *line, size_t len) {
   char *names[MAX_LOGGERS];
   size_t n = copy_active(names);
