@@ -610,9 +610,6 @@ int osq_sched_step(osq_sched *s, uint64_t tick, bool first) {
     bool startup = q->startup_priority != UINT64_MAX && !st->ran_once;
     if (!(tick % st->splayed == 0 || startup || (first && s->run_all_first)))
       continue;
-    if (!osq_config_platform_ok(q->platform) ||
-        !osq_config_version_ok(q->version) || !osq_config_shard_ok(q->shard))
-      continue;
     pthread_mutex_lock(&s->lock);
     int di = deny_find(s, q->name);
     bool skip = false;

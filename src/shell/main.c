@@ -1,5 +1,7 @@
 /* osqi: the interactive shell and one-shot query runner
  * (osquery-host.md §5). */
+#include "shell/entry.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -11,6 +13,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
+#include "daemon/scheduler.h"
 #include <osq/plugin.h>
 #include "shell.h"
 #include "tables/tables.h"
@@ -201,7 +204,7 @@ static int run(shell *sh, int argc, char **argv) {
   return rc;
 }
 
-int main(int argc, char **argv) {
+int osq_shell_main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   osq_flags_init(OSQ_PERSONALITY_SHELL);
   int rc = osq_flags_parse(&argc, argv, "/etc/osq/osq.flags.default", stdout,
@@ -242,6 +245,8 @@ int main(int argc, char **argv) {
   }
 
   int trc = osq_tables_register_builtin();
+  if (trc >= 0 && osq_sched_register_tables() != 0)
+    trc = OSQ_ERROR;
   if (trc < 0) {
     fprintf(stderr, "Error: cannot register the built-in tables: %s\n",
             osq_strerror(trc));

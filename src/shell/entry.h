@@ -1,0 +1,9 @@
+/* The shell's entry, shared by osqi and by `osqd -S` (which runs the
+ * shell, as `osqueryd -S` does). */
+#ifndef OSQ_SHELL_ENTRY_H
+#define OSQ_SHELL_ENTRY_H
+
+/* Parse the shell's flags and run it; returns the exit code. */
+int osq_shell_main(int argc, char **argv);
+
+#endif
