@@ -228,9 +228,12 @@ static int fs_status(const char *text, size_t len) {
         json_string_value(json_object_get(r, "f")),
         (int)json_integer_value(json_object_get(r, "i")),
         json_string_value(json_object_get(r, "m")),
-        json_integer_value(json_object_get(r, "u"))};
+        json_integer_value(json_object_get(r, "u")),
+        (long)json_integer_value(json_object_get(r, "us"))};
+    if (st.usec < 0 || st.usec > 999999)
+      st.usec = 0;
     char line[2400];
-    osq_log_status_text(&st, 0, (long)getpid(), line, sizeof line);
+    osq_log_status_text(&st, st.usec, (long)getpid(), line, sizeof line);
     rc |= append_line(path, line, strlen(line), false);
   }
   json_decref(arr);
