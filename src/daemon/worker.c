@@ -120,7 +120,7 @@ static osq_config *load_config(osq_store *store, char *err, size_t errlen,
       json_decref(k);
     }
     fflush(stdout);
-    c = osq_config_build(&src, NULL, NULL, err, errlen);
+    c = osq_config_build(&src, cp->gen_pack, cp->udata, err, errlen);
   } else {
     c = osq_config_build(&src, cp->gen_pack, cp->udata, err, errlen);
     if (c && store && osq_flag_bool("config_enable_backup")) {

@@ -276,6 +276,25 @@ def test_shell_tables_and_osqd_S():
        "osquery_events has osquery's columns")
 
 
+def test_config_dump_is_quiet():
+    """--config_dump prints the sources and resolves packs with the config
+    plugin, as the daemon does: no warning about pack files it cannot
+    resolve."""
+    d = osqtest.workdir("osqd-cfg-")
+    pack = os.path.join(d, "pack.json")
+    with open(pack, "w") as f:
+        json.dump({"queries": {"pq": {"query": "select 1", "interval": 5}}},
+                  f)
+    cfg = {"schedule": {"a": {"query": "select 1", "interval": 10}},
+           "packs": {"filepack": pack}}
+    dm = Daemon(d, cfg)
+    r = subprocess.run(dm.cmd + ["--config_dump"], capture_output=True,
+                       text=True, timeout=60)
+    eq(r.returncode, 0, "exit code (%s)" % r.stderr)
+    eq(json.loads(r.stdout), {dm.conf: cfg}, "the dumped source")
+    eq(r.stderr, "", "nothing on stderr")
+
+
 def gone(pid):
     """Exited (a zombie until whoever adopted it reaps it)."""
     try:
@@ -289,4 +308,5 @@ if __name__ == "__main__":
     osqtest.run_tests([test_reload_and_tables, test_log_options,
                        test_distributed, test_config_backup, test_daemonize,
                        test_version_gates_and_main_pack,
-                       test_shell_tables_and_osqd_S])
+                       test_shell_tables_and_osqd_S,
+                       test_config_dump_is_quiet])
