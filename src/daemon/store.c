@@ -299,8 +299,9 @@ static int64_t count_of(osq_store *s, const char *sql, const char *logger) {
 }
 
 int64_t osq_store_lines_waiting(osq_store *s, const char *logger) {
-  if (logger)
-    return count_of(s, "SELECT count(*) FROM waiting_lines WHERE logger=?",
+  if (logger) /* whether any waits: no need to count them all */
+    return count_of(s,
+                    "SELECT EXISTS(SELECT 1 FROM waiting_lines WHERE logger=?)",
                     logger);
   return count_of(s, "SELECT count(*) FROM waiting_lines", NULL);
 }

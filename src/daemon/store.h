@@ -54,7 +54,8 @@ size_t osq_store_keys(osq_store *s, const char *prefix, char ***out);
  * in arrival order until it does. */
 int osq_store_line_wait(osq_store *s, const char *logger, int kind,
                         const char *line, size_t len);
-/* How many lines wait for logger (NULL: for all loggers); -1 on error. */
+/* How many lines wait over all loggers (logger NULL), or whether any
+ * waits for logger (1 or 0); -1 on error. */
 int64_t osq_store_lines_waiting(osq_store *s, const char *logger);
 /* Offer every waiting line to fn, oldest first; the lines fn took (returned
  * true for) are deleted. 0, or -1 if the store failed. */
