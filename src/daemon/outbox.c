@@ -40,7 +40,7 @@ static int hold(osq_store *s, const char *logger, osq_log_kind kind,
             logger, kind_name(kind), osq_strerror(code));
   if (waiting_total(s) >= OSQ_OUTBOX_MAX_WAITING) {
     if (!full_said)
-        OSQ_ERR("Logger plugin %s: %d lines already wait; the results that "
+      OSQ_ERR("Logger plugin %s: %d lines already wait; the results that "
               "do not fit are logged again on a later run",
               logger, OSQ_OUTBOX_MAX_WAITING);
     full_said = true;
@@ -59,16 +59,14 @@ int osq_outbox_send(osq_store *s, osq_log_kind kind, const char *line,
   int rc = 0;
   for (size_t i = 0; i < n; i++) {
     /* behind lines that already wait, to keep the logger's order */
-    int64_t before = waiting_total(s) > 0
-                         ? osq_store_lines_waiting(s, names[i])
-                         : 0;
+    int64_t before =
+        waiting_total(s) > 0 ? osq_store_lines_waiting(s, names[i]) : 0;
     if (before != 0) {
       if (before < 0 || hold(s, names[i], kind, line, len, OSQ_OK, false))
         rc = -1;
     } else {
       int code = osq_loggers_log_to(names[i], kind, line, len);
-      if (code != OSQ_OK &&
-          hold(s, names[i], kind, line, len, code, true) != 0)
+      if (code != OSQ_OK && hold(s, names[i], kind, line, len, code, true) != 0)
         rc = -1;
     }
     free(names[i]);

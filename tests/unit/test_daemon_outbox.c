@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka needs the four above first */
 #include <cmocka.h>
 
 #include <stdbool.h>
@@ -25,16 +26,14 @@ static void append(char *buf, size_t cap, const char *text, size_t len) {
   snprintf(buf + n, cap - n, "%.*s;", (int)len, text);
 }
 
-static int good_log(osq_log_kind kind, const char *text, size_t len,
-                    void *u) {
+static int good_log(osq_log_kind kind, const char *text, size_t len, void *u) {
   (void)u;
   if (kind == OSQ_LOG_RESULT || kind == OSQ_LOG_SNAPSHOT)
     append(good_got, sizeof good_got, text, len);
   return OSQ_OK;
 }
 
-static int flaky_log(osq_log_kind kind, const char *text, size_t len,
-                     void *u) {
+static int flaky_log(osq_log_kind kind, const char *text, size_t len, void *u) {
   (void)u;
   if (kind != OSQ_LOG_RESULT && kind != OSQ_LOG_SNAPSHOT)
     return OSQ_OK;
@@ -50,14 +49,13 @@ static const osq_logger_plugin flaky = {.name = "flaky", .log = flaky_log};
 static void test_waiting_lines(void **state) {
   (void)state;
   char err[256];
-  assert_int_equal(osq_registry_add(OSQ_REGISTRY_LOGGER, &good, 0, false, err,
-                                    sizeof err),
-                   0);
-  assert_int_equal(osq_registry_add(OSQ_REGISTRY_LOGGER, &flaky, 0, false,
-                                    err, sizeof err),
-                   0);
-  assert_int_equal(osq_loggers_setup("good,flaky", NULL, NULL, err,
-                                     sizeof err),
+  assert_int_equal(
+      osq_registry_add(OSQ_REGISTRY_LOGGER, &good, 0, false, err, sizeof err),
+      0);
+  assert_int_equal(
+      osq_registry_add(OSQ_REGISTRY_LOGGER, &flaky, 0, false, err, sizeof err),
+      0);
+  assert_int_equal(osq_loggers_setup("good,flaky", NULL, NULL, err, sizeof err),
                    0);
   osq_store *s = osq_store_open(NULL, err, sizeof err);
   assert_non_null(s);
