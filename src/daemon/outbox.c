@@ -74,52 +74,37 @@ int osq_outbox_send(osq_store *s, osq_log_kind kind, const char *line,
   return rc;
 }
 
-typedef struct retry_state {
-  char *failed[MAX_LOGGERS]; /* loggers that refused a line this round */
-  size_t nfailed;
-  int64_t sent;
-} retry_state;
-
-static bool refused_before(const retry_state *r, const char *logger) {
-  for (size_t i = 0; i < r->nfailed; i++)
-    if (strcmp(r->failed[i], logger) == 0)
-      return true;
-  return false;
-}
-
-static bool offer(const char *logger, int kind, const char *line, size_t len,
-                  void *udata) {
-  retry_state *r = udata;
-  if (refused_before(r, logger))
-    return false;
-  if (osq_loggers_log_to(logger, (osq_log_kind)kind, line, len) == OSQ_OK) {
-    r->sent++;
-    return true;
-  }
-  /* the remaining lines of this logger stay behind the refused one */
-  if (r->nfailed < MAX_LOGGERS) {
-    r->failed[r->nfailed] = strdup(logger);
-    if (r->failed[r->nfailed])
-      r->nfailed++;
-  }
-  return false;
+static bool offer(int kind, const char *line, size_t len, void *udata) {
+  const char *logger = udata;
+  return osq_loggers_log_to(logger, (osq_log_kind)kind, line, len) == OSQ_OK;
 }
 
 int osq_outbox_retry(osq_store *s) {
   if (waiting_total(s) == 0)
     return 0;
-  retry_state r = {.nfailed = 0};
-  int rc = osq_store_lines_each(s, offer, &r);
-  for (size_t i = 0; i < r.nfailed; i++)
-    free(r.failed[i]);
+  char **loggers = NULL;
+  size_t n = osq_store_waiting_loggers(s, &loggers);
+  int64_t sent = 0;
+  int rc = 0;
+  for (size_t i = 0; i < n; i++) {
+    /* each logger's lines in its order, up to the first it refuses */
+    int64_t k =
+        rc == 0 ? osq_store_lines_offer(s, loggers[i], offer, loggers[i]) : 0;
+    if (k < 0)
+      rc = -1;
+    else
+      sent += k;
+    free(loggers[i]);
+  }
+  free(loggers);
   int64_t before = waiting;
   waiting = osq_store_lines_waiting(s, NULL);
   if (waiting < OSQ_OUTBOX_MAX_WAITING)
     full_said = false;
   if (rc == 0 && waiting < 0)
     rc = -1;
-  if (r.sent > 0)
-    OSQ_INFO("Logged %lld waiting lines; %lld still wait", (long long)r.sent,
-             (long long)(waiting < 0 ? before - r.sent : waiting));
+  if (sent > 0)
+    OSQ_INFO("Logged %lld waiting lines; %lld still wait", (long long)sent,
+             (long long)(waiting < 0 ? before - sent : waiting));
   return rc;
 }

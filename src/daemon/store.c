@@ -306,45 +306,41 @@ int64_t osq_store_lines_waiting(osq_store *s, const char *logger) {
   return count_of(s, "SELECT count(*) FROM waiting_lines", NULL);
 }
 
-int osq_store_lines_each(osq_store *s, osq_store_line_fn fn, void *udata) {
+size_t osq_store_waiting_loggers(osq_store *s, char ***out) {
+  *out = NULL;
   sqlite3_stmt *st =
-      prep(s, "SELECT seq, logger, kind, line FROM waiting_lines ORDER BY seq");
+      prep(s, "SELECT DISTINCT logger FROM waiting_lines ORDER BY logger");
+  if (st == NULL)
+    return 0;
+  return first_column(st, out);
+}
+
+int64_t osq_store_lines_offer(osq_store *s, const char *logger,
+                              osq_store_line_fn fn, void *udata) {
+  sqlite3_stmt *st = prep(s, "SELECT seq, kind, line FROM waiting_lines"
+                             " WHERE logger=? ORDER BY seq");
   if (st == NULL)
     return -1;
-  /* The sent lines are deleted after the scan: a statement still reading
-   * the table must not see it change under it. */
-  int64_t *sent = NULL;
-  size_t nsent = 0, cap = 0;
-  int rc = 0;
+  sqlite3_bind_text(st, 1, logger, -1, SQLITE_STATIC);
+  int64_t taken = 0, last = -1;
   while (sqlite3_step(st) == SQLITE_ROW) {
-    const char *logger = (const char *)sqlite3_column_text(st, 1);
-    const char *line = (const char *)sqlite3_column_text(st, 3);
-    size_t len = (size_t)sqlite3_column_bytes(st, 3);
-    if (logger == NULL || line == NULL)
-      continue;
-    if (!fn(logger, sqlite3_column_int(st, 2), line, len, udata))
-      continue;
-    if (nsent == cap) {
-      cap = cap ? cap * 2 : 64;
-      int64_t *ns = realloc(sent, cap * sizeof *ns);
-      if (ns == NULL) {
-        rc = -1;
-        break;
-      }
-      sent = ns;
-    }
-    sent[nsent++] = sqlite3_column_int64(st, 0);
+    const char *line = (const char *)sqlite3_column_text(st, 2);
+    size_t len = (size_t)sqlite3_column_bytes(st, 2);
+    if (line == NULL || !fn(sqlite3_column_int(st, 1), line, len, udata))
+      break;
+    last = sqlite3_column_int64(st, 0);
+    taken++;
   }
   sqlite3_finalize(st);
-  for (size_t i = 0; i < nsent && rc == 0; i++) {
-    sqlite3_stmt *del = prep(s, "DELETE FROM waiting_lines WHERE seq=?");
-    if (del == NULL) {
-      rc = -1;
-      break;
-    }
-    sqlite3_bind_int64(del, 1, sent[i]);
-    rc = step_done(s, del);
-  }
-  free(sent);
-  return rc;
+  if (taken == 0)
+    return 0;
+  /* deleted after the scan: a statement still reading the table must not
+   * see it change under it */
+  sqlite3_stmt *del =
+      prep(s, "DELETE FROM waiting_lines WHERE logger=? AND seq<=?");
+  if (del == NULL)
+    return -1;
+  sqlite3_bind_text(del, 1, logger, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(del, 2, last);
+  return step_done(s, del) == 0 ? taken : -1;
 }

@@ -57,11 +57,16 @@ int osq_store_line_wait(osq_store *s, const char *logger, int kind,
 /* How many lines wait over all loggers (logger NULL), or whether any
  * waits for logger (1 or 0); -1 on error. */
 int64_t osq_store_lines_waiting(osq_store *s, const char *logger);
-/* Offer every waiting line to fn, oldest first; the lines fn took (returned
- * true for) are deleted. 0, or -1 if the store failed. */
-typedef bool (*osq_store_line_fn)(const char *logger, int kind,
-                                  const char *line, size_t len, void *udata);
-int osq_store_lines_each(osq_store *s, osq_store_line_fn fn, void *udata);
+/* The loggers that have lines waiting, in name order (malloc'd array of
+ * malloc'd strings). */
+size_t osq_store_waiting_loggers(osq_store *s, char ***out);
+/* Offer logger's waiting lines to fn, oldest first, until fn refuses one
+ * (returns false); the lines it took are deleted. The number taken, or -1
+ * if the store failed. */
+typedef bool (*osq_store_line_fn)(int kind, const char *line, size_t len,
+                                  void *udata);
+int64_t osq_store_lines_offer(osq_store *s, const char *logger,
+                              osq_store_line_fn fn, void *udata);
 
 /* --database_dump: every key as "domain[key]: value", one a line. */
 void osq_store_dump(osq_store *s, FILE *out);
