@@ -261,6 +261,23 @@ static int add_queries(osq_pack *pack, const json_t *queries) {
                (unsigned long long)interval);
       continue;
     }
+    uint64_t shard = 0;
+    if (!osq_config_uint(json_object_get(qv, "shard"), &shard))
+      shard = 0;
+    char *platform = str_field(qv, "platform");
+    char *version = str_field(qv, "version");
+    bool runs_here = osq_config_platform_ok(platform) &&
+                     osq_config_version_ok(version) &&
+                     osq_config_shard_ok(shard);
+    free(platform);
+    free(version);
+    if (!runs_here) {
+      /* dropped as osquery drops it: not scheduled, not listed */
+      OSQ_VLOG("The query %s does not run on this host (platform, version "
+               "or shard); skipping it",
+               qname);
+      continue;
+    }
     osq_sched_query *q = &pack->queries[pack->nqueries];
     memset(q, 0, sizeof *q);
     q->qname = strdup(qname);

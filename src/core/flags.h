@@ -192,7 +192,11 @@ const char *osq_flags_flagfile(void);
 void osq_flags_usage(FILE *out, const char *progname);
 
 #define OSQ_VERSION "0.1.0"
-/* The osquery version whose behaviour osq follows; sent as sdk_version. */
-#define OSQ_SDK_VERSION "5.12.1"
+/* The osquery version whose behaviour osq follows: osquery_info.version,
+ * the gate for packs' and queries' "version" keys, and the sdk_version
+ * sent at registration. osq follows osquery's master of mid-2026; its
+ * newest release then was 5.23.1. OSQ_VERSION is osq's own (--version,
+ * osquery_info.osq_version). */
+#define OSQ_SDK_VERSION "5.23.1"
 
 #endif

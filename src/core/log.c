@@ -55,7 +55,8 @@ void osq_log_at(osq_severity sev, const char *file, int line, const char *fmt,
   void *u = sink_udata;
   pthread_mutex_unlock(&sink_lock);
   if (s) {
-    osq_status_line st = {sev, base, line, msg, (int64_t)tv.tv_sec};
+    osq_status_line st = {sev, base, line, msg, (int64_t)tv.tv_sec,
+                          (long)tv.tv_usec};
     s(&st, u);
   }
 }

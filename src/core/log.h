@@ -21,6 +21,7 @@ typedef struct osq_status_line {
   int line;
   const char *message;
   int64_t unix_time;
+  long usec; /* microseconds within unix_time, for glog-shaped lines */
 } osq_status_line;
 
 typedef void (*osq_log_sink)(const osq_status_line *st, void *udata);

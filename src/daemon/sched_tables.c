@@ -1,4 +1,6 @@
-/* osquery_schedule and osquery_packs, read from the running scheduler. */
+/* osquery_schedule and osquery_packs, read from the running scheduler
+ * (empty without one, as in osqi), and osquery_events, empty until osq
+ * has event publishers. */
 #include "daemon/sched_internal.h"
 #include "daemon/scheduler.h"
 #include "registry/registry.h"
@@ -15,6 +17,8 @@ static const osq_column schedule_cols[] = {
     {"executions", OSQ_TYPE_BIGINT, 0},
     {"last_executed", OSQ_TYPE_BIGINT, 0},
     {"denylisted", OSQ_TYPE_INTEGER, 0},
+    /* osquery's hidden alias of denylisted, under its old name */
+    {"blacklisted", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
     {"output_size", OSQ_TYPE_BIGINT, 0},
     {"wall_time", OSQ_TYPE_BIGINT, 0},
     {"wall_time_ms", OSQ_TYPE_BIGINT, 0},
@@ -25,7 +29,6 @@ static const osq_column schedule_cols[] = {
     {"last_system_time", OSQ_TYPE_BIGINT, 0},
     {"average_memory", OSQ_TYPE_BIGINT, 0},
     {"last_memory", OSQ_TYPE_BIGINT, 0},
-    {"blacklisted", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
 };
 
 static int gen_schedule(const osq_context *ctx, osq_rows *out, void *udata) {
@@ -50,17 +53,17 @@ static int gen_schedule(const osq_context *ctx, osq_rows *out, void *udata) {
     osq_rows_int(out, 3, (int64_t)x->executions);
     osq_rows_int(out, 4, (int64_t)x->last_executed);
     osq_rows_int(out, 5, denied);
-    osq_rows_int(out, 6, (int64_t)x->output_size);
-    osq_rows_int(out, 7, (int64_t)(x->wall_time_ms / 1000));
-    osq_rows_int(out, 8, (int64_t)x->wall_time_ms);
-    osq_rows_int(out, 9, (int64_t)x->last_wall_time_ms);
-    osq_rows_int(out, 10, (int64_t)x->user_time);
-    osq_rows_int(out, 11, (int64_t)x->last_user_time);
-    osq_rows_int(out, 12, (int64_t)x->system_time);
-    osq_rows_int(out, 13, (int64_t)x->last_system_time);
-    osq_rows_int(out, 14, (int64_t)x->average_memory);
-    osq_rows_int(out, 15, (int64_t)x->last_memory);
-    osq_rows_int(out, 16, denied);
+    osq_rows_int(out, 6, denied);
+    osq_rows_int(out, 7, (int64_t)x->output_size);
+    osq_rows_int(out, 8, (int64_t)(x->wall_time_ms / 1000));
+    osq_rows_int(out, 9, (int64_t)x->wall_time_ms);
+    osq_rows_int(out, 10, (int64_t)x->last_wall_time_ms);
+    osq_rows_int(out, 11, (int64_t)x->user_time);
+    osq_rows_int(out, 12, (int64_t)x->last_user_time);
+    osq_rows_int(out, 13, (int64_t)x->system_time);
+    osq_rows_int(out, 14, (int64_t)x->last_system_time);
+    osq_rows_int(out, 15, (int64_t)x->average_memory);
+    osq_rows_int(out, 16, (int64_t)x->last_memory);
     rc = osq_rows_end(out);
   }
   pthread_mutex_unlock(&s->lock);
@@ -70,7 +73,7 @@ static int gen_schedule(const osq_context *ctx, osq_rows *out, void *udata) {
 static const osq_column packs_cols[] = {
     {"name", OSQ_TYPE_TEXT, 0},
     {"platform", OSQ_TYPE_TEXT, 0},
-    {"version", OSQ_TYPE_TEXT, 0},
+    {"version", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_VERSION},
     {"shard", OSQ_TYPE_INTEGER, 0},
     {"discovery_cache_hits", OSQ_TYPE_INTEGER, 0},
     {"discovery_executions", OSQ_TYPE_INTEGER, 0},
@@ -88,8 +91,8 @@ static int gen_packs(const osq_context *ctx, osq_rows *out, void *udata) {
   for (size_t i = 0; s->config && i < s->config->npacks && rc == OSQ_OK;
        i++) {
     const osq_pack *p = &s->config->packs[i];
-    if (strcmp(p->name, "main") == 0)
-      continue; /* a source's schedule is not a pack to users */
+    /* a source's "schedule" is listed too, as osquery's implicit pack
+     * "main" */
     const packstate *ps = &s->packs[i];
     bool active = p->gated_ok && (p->ndiscovery == 0 || (ps->checked && ps->ok));
     osq_rows_cstr(out, 0, p->name);
@@ -121,10 +124,35 @@ static const osq_table_plugin packs_table = {
     .generate = gen_packs,
 };
 
+static const osq_column events_cols[] = {
+    {"name", OSQ_TYPE_TEXT, 0},
+    {"publisher", OSQ_TYPE_TEXT, 0},
+    {"type", OSQ_TYPE_TEXT, 0},
+    {"subscriptions", OSQ_TYPE_INTEGER, 0},
+    {"events", OSQ_TYPE_INTEGER, 0},
+    {"refreshes", OSQ_TYPE_INTEGER, 0},
+    {"active", OSQ_TYPE_INTEGER, 0},
+};
+
+static int gen_events(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)ctx;
+  (void)out;
+  (void)udata;
+  return OSQ_OK; /* no publisher or subscriber exists yet */
+}
+
+static const osq_table_plugin events_table = {
+    .name = "osquery_events",
+    .columns = events_cols,
+    .ncolumns = sizeof events_cols / sizeof events_cols[0],
+    .attributes = OSQ_TABLE_UTILITY,
+    .generate = gen_events,
+};
+
 int osq_sched_register_tables(void) {
   char err[256];
-  const osq_table_plugin *t[] = {&schedule_table, &packs_table};
-  for (size_t i = 0; i < 2; i++) {
+  const osq_table_plugin *t[] = {&schedule_table, &packs_table, &events_table};
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
     if (osq_registry_exists(OSQ_REGISTRY_TABLE, t[i]->name))
       continue;
     if (osq_registry_add(OSQ_REGISTRY_TABLE, t[i], OSQ_CORE_UUID, false, err,

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "daemon/diff.h"
 #include "daemon/hostid.h"
+#include "daemon/outbox.h"
 #include "daemon/sched_internal.h"
 #include "logger/format.h"
 #include "logger/logger.h"
@@ -467,7 +468,7 @@ const char *osq_sched_host(osq_sched *s) {
   return s->host;
 }
 
-static int emit(osq_log_kind kind, char *line) {
+static int emit(osq_sched *s, osq_log_kind kind, char *line) {
   if (line == NULL) {
     OSQ_ERR("out of memory formatting a result line");
     return -1;
@@ -475,22 +476,23 @@ static int emit(osq_log_kind kind, char *line) {
   /* --disable_logging: results are still diffed and stored, not sent */
   int rc = OSQ_FLAG_BOOL(disable_logging)
                ? 0
-               : osq_loggers_log(kind, line, strlen(line));
+               : osq_outbox_send(s->store, kind, line, strlen(line));
   free(line);
   return rc;
 }
 
 /* Log a differential result; -1 if a logger failed. */
-static int log_diff(const osq_log_meta *m, const osq_diff_out *d) {
+static int log_diff(osq_sched *s, const osq_log_meta *m,
+                    const osq_diff_out *d) {
   int rc = 0;
   if (!OSQ_FLAG_BOOL(logger_event_type))
-    return emit(OSQ_LOG_RESULT, osq_log_batch_line(m, d->removed, d->added));
+    return emit(s, OSQ_LOG_RESULT, osq_log_batch_line(m, d->removed, d->added));
   size_t i;
   json_t *r;
   json_array_foreach(d->removed, i, r) rc |=
-      emit(OSQ_LOG_RESULT, osq_log_event_line(m, r, "removed"));
+      emit(s, OSQ_LOG_RESULT, osq_log_event_line(m, r, "removed"));
   json_array_foreach(d->added, i, r) rc |=
-      emit(OSQ_LOG_RESULT, osq_log_event_line(m, r, "added"));
+      emit(s, OSQ_LOG_RESULT, osq_log_event_line(m, r, "added"));
   return rc;
 }
 
@@ -552,12 +554,12 @@ static int run_query(osq_sched *s, size_t idx) {
                         OSQ_FLAG_BOOL(decorations_top_level)};
   if (q->snapshot) {
     if (!OSQ_FLAG_BOOL(logger_snapshot_event_type)) {
-      emit(OSQ_LOG_SNAPSHOT, osq_log_snapshot_line(&m, rows));
+      emit(s, OSQ_LOG_SNAPSHOT, osq_log_snapshot_line(&m, rows));
     } else {
       size_t i;
       json_t *r;
       json_array_foreach(rows, i, r)
-          emit(OSQ_LOG_SNAPSHOT, osq_log_event_line(&m, r, "snapshot"));
+          emit(s, OSQ_LOG_SNAPSHOT, osq_log_event_line(&m, r, "snapshot"));
     }
     goto done;
   }
@@ -568,10 +570,11 @@ static int run_query(osq_sched *s, size_t idx) {
     goto done;
   }
   m.counter = d.counter;
-  /* Lines first, then the new previous-results: a kill in between makes
-   * the next run log them again (at least once), never lose them. A
-   * logger failure keeps the old results for the same reason. */
-  if (d.log && log_diff(&m, &d) != 0)
+  /* Lines first (taken by each logger or waiting for it in the store),
+   * then the new previous-results: a kill in between makes the next run
+   * log them again (at least once), never lose them. A line that could
+   * not even wait keeps the old results for the same reason. */
+  if (d.log && log_diff(s, &m, &d) != 0)
     OSQ_ERR("Results of %s were not all logged; they will be logged again "
             "on the next run",
             q->name);
@@ -591,6 +594,9 @@ done:
 int osq_sched_step(osq_sched *s, uint64_t tick, bool first) {
   if (s->config == NULL)
     return 0;
+  /* lines that wait for a logger go before this step's */
+  if (!OSQ_FLAG_BOOL(disable_logging) && osq_outbox_retry(s->store) != 0)
+    return -1;
   int64_t now = time(NULL);
   for (size_t i = 0; i < s->nq && !limit_hit && !atomic_load(&s->stopping);
        i++) {
@@ -598,9 +604,6 @@ int osq_sched_step(osq_sched *s, uint64_t tick, bool first) {
     const osq_sched_query *q = st->q;
     bool startup = q->startup_priority != UINT64_MAX && !st->ran_once;
     if (!(tick % st->splayed == 0 || startup || (first && s->run_all_first)))
-      continue;
-    if (!osq_config_platform_ok(q->platform) ||
-        !osq_config_version_ok(q->version) || !osq_config_shard_ok(q->shard))
       continue;
     pthread_mutex_lock(&s->lock);
     int di = deny_find(s, q->name);

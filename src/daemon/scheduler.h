@@ -44,7 +44,8 @@ void osq_sched_interrupt(osq_sched *s);
 /* The process-wide scheduler the tables read (set by osq_sched_new). */
 osq_sched *osq_sched_current(void);
 
-/* Register osquery_schedule and osquery_packs (idempotent). */
+/* Register osquery_schedule, osquery_packs and osquery_events
+ * (idempotent); osqi registers them too. */
 int osq_sched_register_tables(void);
 
 /* The scheduler's SQL connection (distributed queries share it: same

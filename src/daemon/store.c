@@ -18,7 +18,12 @@ static const char *kSchema =
     " name TEXT PRIMARY KEY, rows TEXT NOT NULL, epoch INTEGER NOT NULL,"
     " counter INTEGER NOT NULL, sql TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS settings("
-    " key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+    " key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS waiting_lines("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, logger TEXT NOT NULL,"
+    " kind INTEGER NOT NULL, line TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS waiting_lines_logger"
+    " ON waiting_lines(logger);";
 
 /* mkdir -p for the parent directory of path. */
 static int make_parent(const char *path, char *err, size_t errlen) {
@@ -268,4 +273,74 @@ size_t osq_store_keys(osq_store *s, const char *prefix, char ***out) {
     return 0;
   sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
   return first_column(st, out);
+}
+
+int osq_store_line_wait(osq_store *s, const char *logger, int kind,
+                        const char *line, size_t len) {
+  sqlite3_stmt *st = prep(s, "INSERT INTO waiting_lines(logger, kind, line)"
+                             " VALUES(?,?,?)");
+  if (st == NULL)
+    return -1;
+  sqlite3_bind_text(st, 1, logger, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, kind);
+  sqlite3_bind_text(st, 3, line, (int)len, SQLITE_STATIC);
+  return step_done(s, st);
+}
+
+static int64_t count_of(osq_store *s, const char *sql, const char *logger) {
+  sqlite3_stmt *st = prep(s, sql);
+  if (st == NULL)
+    return -1;
+  if (logger)
+    sqlite3_bind_text(st, 1, logger, -1, SQLITE_STATIC);
+  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  return n;
+}
+
+int64_t osq_store_lines_waiting(osq_store *s, const char *logger) {
+  if (logger) /* whether any waits: no need to count them all */
+    return count_of(s,
+                    "SELECT EXISTS(SELECT 1 FROM waiting_lines WHERE logger=?)",
+                    logger);
+  return count_of(s, "SELECT count(*) FROM waiting_lines", NULL);
+}
+
+size_t osq_store_waiting_loggers(osq_store *s, char ***out) {
+  *out = NULL;
+  sqlite3_stmt *st =
+      prep(s, "SELECT DISTINCT logger FROM waiting_lines ORDER BY logger");
+  if (st == NULL)
+    return 0;
+  return first_column(st, out);
+}
+
+int64_t osq_store_lines_offer(osq_store *s, const char *logger,
+                              osq_store_line_fn fn, void *udata) {
+  sqlite3_stmt *st = prep(s, "SELECT seq, kind, line FROM waiting_lines"
+                             " WHERE logger=? ORDER BY seq");
+  if (st == NULL)
+    return -1;
+  sqlite3_bind_text(st, 1, logger, -1, SQLITE_STATIC);
+  int64_t taken = 0, last = -1;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *line = (const char *)sqlite3_column_text(st, 2);
+    size_t len = (size_t)sqlite3_column_bytes(st, 2);
+    if (line == NULL || !fn(sqlite3_column_int(st, 1), line, len, udata))
+      break;
+    last = sqlite3_column_int64(st, 0);
+    taken++;
+  }
+  sqlite3_finalize(st);
+  if (taken == 0)
+    return 0;
+  /* deleted after the scan: a statement still reading the table must not
+   * see it change under it */
+  sqlite3_stmt *del =
+      prep(s, "DELETE FROM waiting_lines WHERE logger=? AND seq<=?");
+  if (del == NULL)
+    return -1;
+  sqlite3_bind_text(del, 1, logger, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(del, 2, last);
+  return step_done(s, del) == 0 ? taken : -1;
 }

@@ -4,7 +4,8 @@
  * Per scheduled query it keeps osquery's "queries" domain (previous rows,
  * epoch, counter, SQL, last start time); a settings table keeps the
  * persistent keys (executing_query, failed_queries, interval.N,
- * instance_uuid_v1, host_uuid_v3).
+ * instance_uuid_v1, host_uuid_v3); waiting_lines keeps the log lines a
+ * logger has not taken yet (see outbox.h).
  *
  * One connection, used by one thread at a time (the scheduler); the
  * watcher opens its own for the denylist hand-over.
@@ -50,6 +51,24 @@ int osq_store_del(osq_store *s, const char *key);
 /* Settings keys that start with prefix, in order (malloc'd array of
  * malloc'd strings). */
 size_t osq_store_keys(osq_store *s, const char *prefix, char ***out);
+
+/* Log lines a logger did not take (a full disk, a gone extension), kept
+ * in arrival order until it does. */
+int osq_store_line_wait(osq_store *s, const char *logger, int kind,
+                        const char *line, size_t len);
+/* How many lines wait over all loggers (logger NULL), or whether any
+ * waits for logger (1 or 0); -1 on error. */
+int64_t osq_store_lines_waiting(osq_store *s, const char *logger);
+/* The loggers that have lines waiting, in name order (malloc'd array of
+ * malloc'd strings). */
+size_t osq_store_waiting_loggers(osq_store *s, char ***out);
+/* Offer logger's waiting lines to fn, oldest first, until fn refuses one
+ * (returns false); the lines it took are deleted. The number taken, or -1
+ * if the store failed. */
+typedef bool (*osq_store_line_fn)(int kind, const char *line, size_t len,
+                                  void *udata);
+int64_t osq_store_lines_offer(osq_store *s, const char *logger,
+                              osq_store_line_fn fn, void *udata);
 
 /* --database_dump: every key as "domain[key]: value", one a line. */
 void osq_store_dump(osq_store *s, FILE *out);

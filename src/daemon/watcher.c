@@ -133,24 +133,276 @@ static void wait_socket(const char *path, int64_t ms) {
   }
 }
 
-int osq_watcher_run(char **argv, bool worker_db) {
+static bool find_self_exe(void) {
   ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
   if (n <= 0) {
     fprintf(stderr, "osqd: cannot find its own executable: %s\n",
             strerror(errno));
-    return 1;
+    return false;
   }
   self_exe[n] = '\0';
+  return true;
+}
+
+/* The watcher's state across check periods. */
+typedef struct watch {
+  char **argv;
+  bool worker_db;
+  sigset_t sigs, old; /* the signals it waits for; the mask before */
+  limits lim;
+  int64_t grace_ms;  /* --watchdog_delay: no limits before it */
+  int64_t stop_ms;   /* how long a stopping worker may take at exit */
+  int64_t forced_ms; /* --watchdog_forced_shutdown_delay */
+  uint64_t max_delay;
+  uint64_t cpu_budget_ms; /* per check period, over all CPUs */
+  osq_loader *loader;
+  bool loader_started;
+  pid_t worker;
+  int64_t spawned_at;
+  unsigned quick_restarts;
+  uint64_t baseline; /* the worker's RSS at its start */
+  pid_t last_pid;    /* the worker the CPU figures below belong to */
+  uint64_t last_cpu;
+  unsigned over; /* consecutive periods over the CPU budget */
+  bool stopping;
+  int rc;
+} watch;
+
+static void read_settings(watch *w) {
+  worker_limits(&w->lim);
+  w->grace_ms = (int64_t)OSQ_FLAG_UINT(watchdog_delay) * 1000;
+  w->stop_ms = ((int64_t)OSQ_FLAG_UINT(alarm_timeout) - 4) * 1000;
+  if (w->stop_ms < 1000)
+    w->stop_ms = 1000;
+  w->forced_ms =
+      (int64_t)OSQ_FLAG_UINT(watchdog_forced_shutdown_delay) * 1000;
+  w->max_delay = OSQ_FLAG_UINT(watchdog_max_delay);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 1)
+    ncpu = 1;
+  w->cpu_budget_ms =
+      w->lim.utilization * (uint64_t)CHECK_MS * (uint64_t)ncpu / 100;
+}
+
+static osq_loader *read_autoload(void) {
+  if (OSQ_FLAG_BOOL(disable_extensions))
+    return NULL;
+  char err[1024];
+  osq_loader *loader = osq_loader_new(OSQ_FLAG_STR(extensions_socket));
+  if (loader &&
+      osq_loader_read_autoload(loader, OSQ_FLAG_STR(extensions_autoload),
+                               err, sizeof err) < 0)
+    OSQ_WARN("%s", err);
+  if (loader && osq_loader_count(loader) > 0)
+    setenv(OSQ_EXTENSIONS_ENV, "true", 1); /* the worker waits for them */
+  return loader;
+}
+
+/* Start a worker, after a back-off when the last one died young. false:
+ * stop the watcher (rc set when it is a failure). */
+static bool respawn(watch *w) {
+  int64_t now = osq_now_ms();
+  if (w->spawned_at && now - w->spawned_at < RESPAWN_QUICK_S * 1000) {
+    w->quick_restarts++;
+    WLOG("osqd worker respawning too quickly: %u times", w->quick_restarts);
+    if (w->quick_restarts >= w->lim.respawn_limit) {
+      WLOG("Too many worker restarts");
+      w->rc = 1;
+      return false;
+    }
+    unsigned shift = w->quick_restarts > 20 ? 20 : w->quick_restarts;
+    uint64_t delay = w->lim.respawn_delay_s + (1ull << shift);
+    if (delay > w->max_delay)
+      delay = w->max_delay;
+    struct timespec ts = {(time_t)delay, 0};
+    siginfo_t si;
+    int sig = sigtimedwait(&w->sigs, &si, &ts);
+    if (sig == SIGTERM || sig == SIGINT)
+      return false;
+  }
+  w->worker = spawn_worker(w->argv, &w->old);
+  if (w->worker < 0) {
+    w->rc = 1;
+    return false;
+  }
+  w->spawned_at = osq_now_ms();
+  /* The footprint limit is growth over the worker's own start: sample
+   * it now, before its first query can allocate (a first sample one
+   * period later may already include a large query). */
+  osq_proc_sample first;
+  w->baseline =
+      osq_proc_sample_read(w->worker, &first) == 0 ? first.rss_bytes : 0;
+  if (w->loader && !w->loader_started && osq_loader_count(w->loader) > 0) {
+    wait_socket(OSQ_FLAG_STR(extensions_socket), 10000);
+    osq_loader_start(w->loader);
+    w->loader_started = true;
+  }
+  return true;
+}
+
+/* One check period, passing SIGHUP on to the worker; sets stopping on
+ * SIGTERM/SIGINT. */
+static void sleep_period(watch *w) {
+  struct timespec ts = {CHECK_MS / 1000, (CHECK_MS % 1000) * 1000000};
+  for (;;) {
+    siginfo_t si;
+    int sig = sigtimedwait(&w->sigs, &si, &ts);
+    if (sig == SIGHUP) {
+      kill(w->worker, SIGHUP);
+      continue;
+    }
+    if (sig == SIGTERM || sig == SIGINT) {
+      w->stopping = true;
+      return;
+    }
+    if (sig < 0 && errno == EINTR)
+      continue;
+    return;
+  }
+}
+
+static bool watcher_healthy(watch *w) {
+  osq_proc_sample self;
+  if (osq_proc_sample_read(getpid(), &self) == 0 &&
+      self.rss_bytes > w->lim.memory_bytes) {
+    WLOG("Watcher has become unhealthy: Memory limits exceeded: %llu bytes "
+         "(limit is %lluMB)",
+         (unsigned long long)self.rss_bytes,
+         (unsigned long long)(w->lim.memory_bytes / 1048576));
+    return false;
+  }
+  return true;
+}
+
+/* A worker that exited is reaped; true then. A catastrophic exit code
+ * stops the watcher (stopping and rc set). */
+static bool reap_exited(watch *w) {
+  int status;
+  pid_t r = waitpid(w->worker, &status, WNOHANG);
+  if (r != w->worker)
+    return false;
+  int code = exit_code_of(status);
+  w->worker = -1;
+  if (WIFEXITED(status) &&
+      (code == OSQ_EXIT_CATASTROPHIC || code == OSQ_EXIT_EXTENSION_REQUIRED)) {
+    WLOG("Worker returned exit status %d; stopping", code);
+    w->rc = code;
+    w->stopping = true;
+    return true;
+  }
+  WLOG("osqd worker (%d) exited (%s %d); respawning", (int)r,
+       WIFSIGNALED(status) ? "signal" : "status",
+       WIFSIGNALED(status) ? WTERMSIG(status) : code);
+  return true;
+}
+
+/* Sample the worker sampled_pid; why gets the limit it broke, or "". */
+static void check_limits(watch *w, pid_t sampled_pid, char *why,
+                         size_t whylen) {
+  why[0] = '\0';
+  osq_proc_sample smp;
+  if (osq_proc_sample_read(w->worker, &smp) != 0 || smp.ppid != getpid())
+    return;
+  if (w->last_pid != sampled_pid) {
+    w->last_pid = sampled_pid;
+    w->last_cpu = 0; /* the first sample counts everything since start */
+    w->over = 0;
+  }
+  if (w->baseline == 0 || smp.rss_bytes < w->baseline)
+    w->baseline = smp.rss_bytes;
+  uint64_t used = smp.cpu_ms - w->last_cpu;
+  w->last_cpu = smp.cpu_ms;
+  w->over = used > w->cpu_budget_ms ? w->over + 1 : 0;
+  uint64_t footprint =
+      smp.rss_bytes > w->baseline ? smp.rss_bytes - w->baseline : 0;
+  if (OSQ_FLAG_BOOL(enable_watchdog_debug) && osq_log_verbose())
+    OSQ_INFO("pid: %d, cpu: %llums/%llums, memory: %.2fMB/%lluMB",
+             (int)w->worker, (unsigned long long)used,
+             (unsigned long long)w->cpu_budget_ms, footprint / 1048576.0,
+             (unsigned long long)(w->lim.memory_bytes / 1048576));
+  if (osq_now_ms() < w->spawned_at + w->grace_ms)
+    return;
+  if (footprint > w->lim.memory_bytes)
+    snprintf(why, whylen,
+             "Memory limits exceeded: %llu bytes (limit is %lluMB)",
+             (unsigned long long)footprint,
+             (unsigned long long)(w->lim.memory_bytes / 1048576));
+  else if ((uint64_t)w->over * CHECK_MS / 1000 >= w->lim.latency_s)
+    snprintf(why, whylen,
+             "Maximum sustainable CPU utilization limit %llums exceeded for "
+             "%llu seconds",
+             (unsigned long long)w->cpu_budget_ms,
+             (unsigned long long)w->lim.latency_s);
+}
+
+/* The worker marks the query it runs in its store; the next worker
+ * denylists it (as osquery). Name it here too, next to the reason. */
+static void name_running_query(void) {
+  char err[1024];
+  osq_store *st = osq_store_open(OSQ_FLAG_STR(database_path), err,
+                                 sizeof err);
+  char *q = st ? osq_store_get(st, "executing_query") : NULL;
+  if (q && *q)
+    WLOG("The stopped worker was running scheduled query %s; it will be "
+         "denylisted",
+         q);
+  free(q);
+  osq_store_close(st);
+}
+
+/* Stop a worker over a limit. false if it will not die (rc set). */
+static bool stop_over_limit(watch *w, const char *why) {
+  WLOG("osqd worker (%d) stopping: %s", (int)w->worker, why);
+  kill(w->worker, SIGUSR1);
+  int status;
+  if (!stop_worker(w->worker, w->forced_ms, &status)) {
+    WLOG("osqd worker (%d) will not stop", (int)w->worker);
+    w->rc = OSQ_EXIT_CATASTROPHIC;
+    w->worker = -1;
+    return false;
+  }
+  w->worker = -1;
+  if (w->worker_db)
+    name_running_query();
+  return true;
+}
+
+/* Extensions first: once the worker's manager is gone they would exit
+ * and the loader would start them again. */
+static void finish(watch *w) {
+  if (w->loader) {
+    osq_loader_stop(w->loader);
+    osq_loader_free(w->loader);
+    w->loader = NULL;
+  }
+  if (w->worker > 0) {
+    int status = 0;
+    if (!stop_worker(w->worker, w->stop_ms, &status)) {
+      w->rc = OSQ_EXIT_CATASTROPHIC;
+    } else if (w->stopping) {
+      int code = exit_code_of(status);
+      w->rc = code == OSQ_EXIT_CATASTROPHIC ? code : 0;
+    }
+  }
+}
+
+int osq_watcher_run(char **argv, bool worker_db) {
+  if (!find_self_exe())
+    return 1;
   openlog(osq_identity_daemon_name(), LOG_PID, LOG_DAEMON);
   syslog(LOG_NOTICE, "%s started [version=%s]", osq_identity_daemon_name(),
          osq_identity_version());
 
-  sigset_t sigs, old;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &sigs, &old);
+  watch w;
+  memset(&w, 0, sizeof w);
+  w.argv = argv;
+  w.worker_db = worker_db;
+  w.worker = -1;
+  sigemptyset(&w.sigs);
+  sigaddset(&w.sigs, SIGTERM);
+  sigaddset(&w.sigs, SIGINT);
+  sigaddset(&w.sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &w.sigs, &w.old);
 
   char err[1024];
   int pidfd = -1;
@@ -168,213 +420,28 @@ int osq_watcher_run(char **argv, bool worker_db) {
   if (OSQ_FLAG_INT(watchdog_level) >= 0 && nice(10) == -1 && errno)
     OSQ_VLOG("cannot lower the watcher's priority: %s", strerror(errno));
 
-  osq_loader *loader = NULL;
-  if (!OSQ_FLAG_BOOL(disable_extensions)) {
-    loader = osq_loader_new(OSQ_FLAG_STR(extensions_socket));
-    if (loader &&
-        osq_loader_read_autoload(loader, OSQ_FLAG_STR(extensions_autoload),
-                                 err, sizeof err) < 0)
-      OSQ_WARN("%s", err);
-    if (loader && osq_loader_count(loader) > 0)
-      setenv(OSQ_EXTENSIONS_ENV, "true", 1); /* the worker waits for them */
-  }
-
-  limits lim;
-  worker_limits(&lim);
-  int64_t grace_ms = (int64_t)OSQ_FLAG_UINT(watchdog_delay) * 1000;
-  int64_t stop_ms = ((int64_t)OSQ_FLAG_UINT(alarm_timeout) - 4) * 1000;
-  if (stop_ms < 1000)
-    stop_ms = 1000;
-  int64_t forced_ms =
-      (int64_t)OSQ_FLAG_UINT(watchdog_forced_shutdown_delay) * 1000;
-  uint64_t max_delay = OSQ_FLAG_UINT(watchdog_max_delay);
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  if (ncpu < 1)
-    ncpu = 1;
-  uint64_t cpu_budget_ms =
-      lim.utilization * (uint64_t)CHECK_MS * (uint64_t)ncpu / 100;
-
-  unsigned quick_restarts = 0;
-  int64_t spawned_at = 0;
-  uint64_t baseline = 0;
-  int rc = 0;
-  bool loader_started = false;
-  pid_t worker = -1;
-  bool stopping = false;
-  int last_status = 0;
-
-  while (!stopping) {
-    if (worker < 0) {
-      int64_t now = osq_now_ms();
-      if (spawned_at && now - spawned_at < RESPAWN_QUICK_S * 1000) {
-        quick_restarts++;
-        WLOG("osqd worker respawning too quickly: %u times", quick_restarts);
-        if (quick_restarts >= lim.respawn_limit) {
-          WLOG("Too many worker restarts");
-          rc = 1;
-          break;
-        }
-        uint64_t delay = lim.respawn_delay_s + (1ull << (quick_restarts > 20
-                                                             ? 20
-                                                             : quick_restarts));
-        if (delay > max_delay)
-          delay = max_delay;
-        struct timespec ts = {(time_t)delay, 0};
-        siginfo_t si;
-        int sig = sigtimedwait(&sigs, &si, &ts);
-        if (sig == SIGTERM || sig == SIGINT)
-          break;
-      }
-      worker = spawn_worker(argv, &old);
-      if (worker < 0) {
-        rc = 1;
-        break;
-      }
-      spawned_at = osq_now_ms();
-      /* The footprint limit is growth over the worker's own start: sample
-       * it now, before its first query can allocate (a first sample one
-       * period later may already include a large query). */
-      osq_proc_sample first;
-      baseline = osq_proc_sample_read(worker, &first) == 0 ? first.rss_bytes : 0;
-      if (loader && !loader_started && osq_loader_count(loader) > 0) {
-        wait_socket(OSQ_FLAG_STR(extensions_socket), 10000);
-        osq_loader_start(loader);
-        loader_started = true;
-      }
-    }
-    /* sleep one check period, woken by signals */
-    struct timespec ts = {CHECK_MS / 1000, (CHECK_MS % 1000) * 1000000};
-    pid_t sampled = worker;
-    for (;;) {
-      siginfo_t si;
-      int sig = sigtimedwait(&sigs, &si, &ts);
-      if (sig == SIGHUP) {
-        kill(worker, SIGHUP);
-        continue;
-      }
-      if (sig == SIGTERM || sig == SIGINT) {
-        stopping = true;
-        break;
-      }
-      if (sig < 0 && errno == EINTR)
-        continue;
+  w.loader = read_autoload();
+  read_settings(&w);
+  while (!w.stopping) {
+    if (w.worker < 0 && !respawn(&w))
+      break;
+    pid_t sampled = w.worker;
+    sleep_period(&w);
+    if (w.stopping)
+      break;
+    if (!watcher_healthy(&w)) {
+      w.rc = OSQ_EXIT_CATASTROPHIC;
       break;
     }
-    if (stopping)
+    if (reap_exited(&w))
+      continue;
+    char why[256];
+    check_limits(&w, sampled, why, sizeof why);
+    if (why[0] && !stop_over_limit(&w, why))
       break;
-    osq_proc_sample self;
-    if (osq_proc_sample_read(getpid(), &self) == 0 &&
-        self.rss_bytes > lim.memory_bytes) {
-      WLOG("Watcher has become unhealthy: Memory limits exceeded: %llu bytes "
-           "(limit is %lluMB)",
-           (unsigned long long)self.rss_bytes,
-           (unsigned long long)(lim.memory_bytes / 1048576));
-      rc = OSQ_EXIT_CATASTROPHIC;
-      break;
-    }
-    int status;
-    pid_t r = waitpid(worker, &status, WNOHANG);
-    if (r == worker) {
-      last_status = status;
-      int code = exit_code_of(status);
-      worker = -1;
-      if (WIFEXITED(status) && (code == OSQ_EXIT_CATASTROPHIC ||
-                                code == OSQ_EXIT_EXTENSION_REQUIRED)) {
-        WLOG("Worker returned exit status %d; stopping", code);
-        rc = code;
-        break;
-      }
-      WLOG("osqd worker (%d) exited (%s %d); respawning", (int)r,
-           WIFSIGNALED(status) ? "signal" : "status",
-           WIFSIGNALED(status) ? WTERMSIG(status) : code);
-      continue;
-    }
-    osq_proc_sample smp;
-    if (osq_proc_sample_read(worker, &smp) != 0 || smp.ppid != getpid())
-      continue;
-    static pid_t last_pid;
-    static uint64_t last_cpu;
-    static unsigned over;
-    if (last_pid != sampled) {
-      last_pid = sampled;
-      last_cpu = 0; /* the first sample counts everything since start */
-      over = 0;
-    }
-    if (baseline == 0 || smp.rss_bytes < baseline)
-      baseline = smp.rss_bytes;
-    uint64_t used = smp.cpu_ms - last_cpu;
-    last_cpu = smp.cpu_ms;
-    over = used > cpu_budget_ms ? over + 1 : 0;
-    uint64_t footprint = smp.rss_bytes > baseline ? smp.rss_bytes - baseline : 0;
-    if (OSQ_FLAG_BOOL(enable_watchdog_debug) && osq_log_verbose())
-      OSQ_INFO("pid: %d, cpu: %llums/%llums, memory: %.2fMB/%lluMB",
-               (int)worker, (unsigned long long)used,
-               (unsigned long long)cpu_budget_ms, footprint / 1048576.0,
-               (unsigned long long)(lim.memory_bytes / 1048576));
-    if (osq_now_ms() < spawned_at + grace_ms)
-      continue;
-    char why[256] = "";
-    if (footprint > lim.memory_bytes)
-      snprintf(why, sizeof why,
-               "Memory limits exceeded: %llu bytes (limit is %lluMB)",
-               (unsigned long long)footprint,
-               (unsigned long long)(lim.memory_bytes / 1048576));
-    else if ((uint64_t)over * CHECK_MS / 1000 >= lim.latency_s)
-      snprintf(why, sizeof why,
-               "Maximum sustainable CPU utilization limit %llums exceeded for "
-               "%llu seconds",
-               (unsigned long long)cpu_budget_ms,
-               (unsigned long long)lim.latency_s);
-    if (why[0] == '\0')
-      continue;
-    WLOG("osqd worker (%d) stopping: %s", (int)worker, why);
-    kill(worker, SIGUSR1);
-    if (!stop_worker(worker, forced_ms, &status)) {
-      WLOG("osqd worker (%d) will not stop", (int)worker);
-      rc = OSQ_EXIT_CATASTROPHIC;
-      worker = -1;
-      break;
-    }
-    last_status = status;
-    worker = -1;
-    /* The worker marks the query it runs in its store; the next worker
-     * denylists it (as osquery). Name it here too, next to the reason. */
-    if (worker_db) {
-      osq_store *st = osq_store_open(OSQ_FLAG_STR(database_path), err,
-                                     sizeof err);
-      char *q = st ? osq_store_get(st, "executing_query") : NULL;
-      if (q && *q)
-        WLOG("The stopped worker was running scheduled query %s; it will be "
-             "denylisted",
-             q);
-      free(q);
-      osq_store_close(st);
-    }
   }
-
-  /* Extensions first: once the worker's manager is gone they would exit
-   * and the loader would start them again. */
-  if (loader) {
-    osq_loader_stop(loader);
-    osq_loader_free(loader);
-    loader = NULL;
-  }
-  if (worker > 0) {
-    int status = 0;
-    if (!stop_worker(worker, stop_ms, &status)) {
-      rc = OSQ_EXIT_CATASTROPHIC;
-    } else if (stopping) {
-      last_status = status;
-      int code = exit_code_of(status);
-      rc = code == OSQ_EXIT_CATASTROPHIC ? code : 0;
-    }
-  }
-  (void)last_status;
-  if (loader) {
-    osq_loader_stop(loader);
-    osq_loader_free(loader);
-  }
+  finish(&w);
   osq_pidfile_release(pidfd);
   closelog();
-  return rc;
+  return w.rc;
 }

@@ -233,6 +233,55 @@ static void flush_status(worker *w) {
     osq_loggers_flush_status(osq_sched_host(w->sched));
 }
 
+/* True when a signal asked this worker to stop (the reason is logged). */
+static bool stop_asked(sigctl *sc) {
+  int sig = atomic_load(&sc->stop_sig);
+  if (sig == SIGUSR1) {
+    OSQ_WARN("The watchdog asked this worker to stop (resource limit)");
+    return true;
+  }
+  if (sig) {
+    OSQ_INFO("osqd stopping on signal %d", sig);
+    return true;
+  }
+  return false;
+}
+
+/* Sleep until deadline (monotonic ms), woken early by a signal; true when
+ * a reload (SIGHUP) was asked for. */
+static bool sleep_until(sigctl *sc, int64_t deadline) {
+  for (;;) {
+    if (atomic_load(&sc->stop_sig))
+      return false;
+    if (atomic_exchange(&sc->reload, 0))
+      return true;
+    int64_t left = deadline - osq_now_ms();
+    if (left <= 0)
+      return false;
+    struct pollfd pfd = {sc->pipe[0], POLLIN, 0};
+    if (poll(&pfd, 1, (int)left) > 0) {
+      char buf[64];
+      while (read(sc->pipe[0], buf, sizeof buf) > 0)
+        ;
+    }
+  }
+}
+
+/* Re-read the config; a failure keeps the last good one. Returns when
+ * the next timed refresh is due (0: none). */
+static int64_t reload_config(worker *w, uint64_t refresh, uint64_t accel) {
+  char err[1024];
+  osq_config *c = load_config(w->store, err, sizeof err);
+  if (c) {
+    apply_config(w->sched, c);
+    OSQ_INFO("Config reloaded");
+    return refresh ? osq_now_ms() + (int64_t)refresh * 1000 : 0;
+  }
+  OSQ_WARN("Error reading config: %s; keeping the last good config", err);
+  return refresh ? osq_now_ms() + (int64_t)(accel ? accel : refresh) * 1000
+                 : 0;
+}
+
 /* The scheduler loop; returns the exit code. */
 static int loop(worker *w, sigctl *sc) {
   uint64_t start = (uint64_t)time(NULL);
@@ -255,19 +304,10 @@ static int loop(worker *w, sigctl *sc) {
     first = false;
     if (timeout && tick - start + 1 >= timeout)
       return 0;
-    int stop = atomic_load(&sc->stop_sig);
-    if (stop == SIGUSR1) {
-      OSQ_WARN("The watchdog asked this worker to stop (resource limit)");
+    if (stop_asked(sc))
       return 0;
-    }
-    if (stop) {
-      OSQ_INFO("osqd stopping on signal %d", stop);
-      return 0;
-    }
     int64_t now = osq_now_ms();
-    bool reload = false;
-    if (refresh && now >= next_refresh)
-      reload = true;
+    bool reload = refresh && now >= next_refresh;
     if (!OSQ_FLAG_BOOL(disable_distributed) && now >= next_dist) {
       uint64_t nd = osq_distributed_round(osq_sched_db(w->sched));
       next_dist = osq_now_ms() + (int64_t)nd * 1000;
@@ -276,47 +316,14 @@ static int loop(worker *w, sigctl *sc) {
       OSQ_WARN("The watcher (pid %d) is gone; stopping", (int)w->watcher);
       return 0;
     }
-    /* Sleep until the next step, woken early by a signal. */
-    for (;;) {
-      if (atomic_load(&sc->stop_sig))
-        break;
-      if (atomic_exchange(&sc->reload, 0)) {
-        reload = true;
-        break;
-      }
-      int64_t left = deadline - osq_now_ms();
-      if (left <= 0)
-        break;
-      struct pollfd pfd = {sc->pipe[0], POLLIN, 0};
-      if (poll(&pfd, 1, (int)left) > 0) {
-        char buf[64];
-        while (read(sc->pipe[0], buf, sizeof buf) > 0)
-          ;
-      }
-    }
-    int sig = atomic_load(&sc->stop_sig);
-    if (sig == SIGUSR1) {
-      OSQ_WARN("The watchdog asked this worker to stop (resource limit)");
+    if (sleep_until(sc, deadline))
+      reload = true;
+    if (stop_asked(sc))
       return 0;
-    }
-    if (sig) {
-      OSQ_INFO("osqd stopping on signal %d", sig);
-      return 0;
-    }
     if (reload) {
-      char err[1024];
-      osq_config *c = load_config(w->store, err, sizeof err);
-      if (c) {
-        apply_config(w->sched, c);
-        OSQ_INFO("Config reloaded");
-        if (refresh)
-          next_refresh = osq_now_ms() + (int64_t)refresh * 1000;
-      } else {
-        OSQ_WARN("Error reading config: %s; keeping the last good config",
-                 err);
-        if (refresh)
-          next_refresh = osq_now_ms() + (int64_t)(accel ? accel : refresh) * 1000;
-      }
+      int64_t next = reload_config(w, refresh, accel);
+      if (refresh)
+        next_refresh = next;
     }
     tick++;
     deadline += 1000;
@@ -326,40 +333,198 @@ static int loop(worker *w, sigctl *sc) {
   }
 }
 
+static bool start_signals(sigctl *sc) {
+  sigemptyset(&sc->set);
+  sigaddset(&sc->set, SIGTERM);
+  sigaddset(&sc->set, SIGINT);
+  sigaddset(&sc->set, SIGHUP);
+  sigaddset(&sc->set, SIGUSR1);
+  sigaddset(&sc->set, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &sc->set, NULL);
+  if (pipe2(sc->pipe, O_CLOEXEC | O_NONBLOCK) != 0 ||
+      pthread_create(&sc->thread, NULL, signal_thread, sc) != 0) {
+    fprintf(stderr, "osqd: cannot set up signal handling: %s\n",
+            strerror(errno));
+    return false;
+  }
+  sc->running = true;
+  return true;
+}
+
+static void stop_signals(sigctl *sc) {
+  if (!sc->running)
+    return;
+  atomic_store(&sc->sched, NULL);
+  pthread_kill(sc->thread, SIGUSR2);
+  pthread_join(sc->thread, NULL);
+  sc->running = false;
+  close(sc->pipe[0]);
+  close(sc->pipe[1]);
+}
+
+static int register_builtins(char *err, size_t errlen) {
+  if (osq_tables_register_builtin() < 0 || osq_sched_register_tables() != 0 ||
+      osq_loggers_register_builtin() != 0 ||
+      osq_config_register_builtin(err, errlen) != 0) {
+    OSQ_ERR("Cannot register the built-in plugins: %s", err);
+    return -1;
+  }
+  return 0;
+}
+
+/* --config_plugin, waiting for an extension to register it. */
+static bool activate_config_plugin(void) {
+  const char *cplugin = OSQ_FLAG_STR(config_plugin);
+  if (!osq_registry_exists(OSQ_REGISTRY_CONFIG, cplugin) &&
+      !wait_plugin("config", cplugin, ext_deadline(), NULL)) {
+    OSQ_ERR("Cannot activate %s config plugin: Unknown registry plugin: %s",
+            cplugin, cplugin);
+    fprintf(stderr,
+            "Cannot activate %s config plugin: Unknown registry plugin: %s\n",
+            cplugin, cplugin);
+    return false;
+  }
+  osq_registry_set_active(OSQ_REGISTRY_CONFIG, cplugin);
+  return true;
+}
+
+/* The config at start-up. A plugin served by an extension is registered
+ * a moment before the extension listens: retry until
+ * --extensions_timeout, as osquery's activation waits for the extension's
+ * socket. */
+static osq_config *first_config(osq_store *store, char *err,
+                                size_t errlen) {
+  osq_config *cfg = load_config(store, err, errlen);
+  if (cfg != NULL)
+    return cfg;
+  const osq_plugin *cp =
+      osq_registry_get(OSQ_REGISTRY_CONFIG, OSQ_FLAG_STR(config_plugin));
+  bool external = cp && cp->owner != OSQ_CORE_UUID;
+  osq_plugin_release(cp);
+  int64_t until = ext_deadline();
+  while (external && cfg == NULL && osq_now_ms() < until) {
+    struct timespec ts = {0, 50 * 1000000};
+    nanosleep(&ts, NULL);
+    cfg = load_config(store, err, errlen);
+  }
+  return cfg;
+}
+
+/* No config could be read: --config_enable_backup's, if any. */
+static osq_config *config_fallback(osq_store *store, const char *err) {
+  OSQ_WARN("Error reading config: %s", err);
+  osq_info_set_config(NULL, false);
+  if (!OSQ_FLAG_BOOL(config_enable_backup))
+    return NULL;
+  char berr[512];
+  osq_config *cfg = restore_config(store, berr, sizeof berr);
+  if (cfg)
+    OSQ_WARN("Using the config backup from the last good config");
+  else
+    OSQ_WARN("Cannot use the config backup: %s", berr);
+  return cfg;
+}
+
+static int setup_loggers(char *err, size_t errlen) {
+  const char *lplugins = OSQ_FLAG_STR(logger_plugin);
+  if (strstr(lplugins, "filesystem") && osq_fslog_setup(err, errlen) != 0)
+    OSQ_WARN("Filesystem logger: %s", err);
+  if (osq_loggers_setup(lplugins, wait_plugin, NULL, err, errlen) != 0) {
+    OSQ_ERR("%s", err);
+    fprintf(stderr, "%s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+static void activate_distributed(void) {
+  if (OSQ_FLAG_BOOL(disable_distributed))
+    return;
+  const char *dp = OSQ_FLAG_STR(distributed_plugin);
+  if (!osq_registry_exists(OSQ_REGISTRY_DISTRIBUTED, dp) &&
+      !wait_plugin("distributed", dp, ext_deadline(), NULL))
+    OSQ_ERR("Cannot activate %s distributed plugin: Unknown registry "
+            "plugin: %s",
+            dp, dp);
+  else
+    osq_registry_set_active(OSQ_REGISTRY_DISTRIBUTED, dp);
+}
+
+/* From the results store to the running scheduler loop; returns the exit
+ * code. check/dump: only read the config. */
+static int run(worker *w, sigctl *sc, bool under_watcher, bool check,
+               bool dump) {
+  bool ephemeral = OSQ_FLAG_BOOL(ephemeral);
+  char err[1024] = "";
+  bool memdb = !OSQ_FLAG_BOOL(database_dump) &&
+               (ephemeral || OSQ_FLAG_BOOL(disable_database) || check || dump);
+  w->store = osq_store_open(memdb ? NULL : OSQ_FLAG_STR(database_path), err,
+                            sizeof err);
+  if (w->store == NULL) {
+    OSQ_ERR("Cannot open the results store: %s", err);
+    return OSQ_EXIT_CATASTROPHIC;
+  }
+  if (OSQ_FLAG_BOOL(database_dump)) {
+    osq_store_dump(w->store, stdout);
+    fflush(stdout);
+    return 0;
+  }
+  if (register_builtins(err, sizeof err) != 0)
+    return OSQ_EXIT_CATASTROPHIC;
+  if (check || dump)
+    return osq_config_check_main(dump, stdout, stderr);
+  int erc = start_extensions(w, under_watcher);
+  if (erc != 0)
+    return erc;
+  if (!activate_config_plugin())
+    return OSQ_EXIT_CATASTROPHIC;
+  osq_config *cfg = first_config(w->store, err, sizeof err);
+  if (cfg == NULL)
+    cfg = config_fallback(w->store, err);
+  if (cfg) {
+    osq_config_apply_options(cfg->options);
+    osq_atc_apply(cfg->atc);
+  }
+  if (setup_loggers(err, sizeof err) != 0) {
+    osq_config_free(cfg);
+    return OSQ_EXIT_CATASTROPHIC;
+  }
+  activate_distributed();
+  w->sched = osq_sched_new(w->store, err, sizeof err);
+  if (w->sched == NULL) {
+    OSQ_ERR("Cannot start the scheduler: %s", err);
+    osq_config_free(cfg);
+    return OSQ_EXIT_CATASTROPHIC;
+  }
+  osq_sched_recover(w->sched, under_watcher);
+  if (cfg) {
+    osq_info_set_config(cfg->hash, true);
+    osq_sched_set_config(w->sched, cfg);
+  }
+  OSQ_INFO("osqd started [version=%s]", OSQ_VERSION);
+  atomic_store(&sc->sched, w->sched);
+  int rc = loop(w, sc);
+  flush_status(w);
+  return rc;
+}
+
 int osq_worker_run(bool under_watcher) {
   worker w = {.pidfd = -1};
-  const char *wenv = getenv(OSQ_WORKER_ENV);
   if (under_watcher) {
     w.watcher = getppid();
     osq_info_set_watcher(w.watcher);
   } else {
     osq_info_set_watcher(-1);
   }
-  (void)wenv;
   bool check = OSQ_FLAG_BOOL(config_check);
   bool dump = OSQ_FLAG_BOOL(config_dump);
-  bool ephemeral = OSQ_FLAG_BOOL(ephemeral);
-  char err[1024] = "";
-  int rc = 0;
 
   static sigctl sc;
-  sigemptyset(&sc.set);
-  sigaddset(&sc.set, SIGTERM);
-  sigaddset(&sc.set, SIGINT);
-  sigaddset(&sc.set, SIGHUP);
-  sigaddset(&sc.set, SIGUSR1);
-  sigaddset(&sc.set, SIGUSR2);
-  pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
-  if (pipe2(sc.pipe, O_CLOEXEC | O_NONBLOCK) != 0 ||
-      pthread_create(&sc.thread, NULL, signal_thread, &sc) != 0) {
-    fprintf(stderr, "osqd: cannot set up signal handling: %s\n",
-            strerror(errno));
+  if (!start_signals(&sc))
     return OSQ_EXIT_CATASTROPHIC;
-  }
-  sc.running = true;
-
-  if (!under_watcher && !ephemeral && !check && !dump &&
+  if (!under_watcher && !OSQ_FLAG_BOOL(ephemeral) && !check && !dump &&
       !OSQ_FLAG_BOOL(database_dump)) {
+    char err[1024];
     w.pidfd = OSQ_FLAG_BOOL(force)
                 ? osq_pidfile_acquire_force(OSQ_FLAG_STR(pidfile), err,
                                             sizeof err)
@@ -373,128 +538,10 @@ int osq_worker_run(bool under_watcher) {
    * they are set up */
   if (!OSQ_FLAG_BOOL(disable_logging) && !check && !dump)
     osq_loggers_capture_status();
-  bool memdb = !OSQ_FLAG_BOOL(database_dump) &&
-               (ephemeral || OSQ_FLAG_BOOL(disable_database) || check || dump);
-  w.store = osq_store_open(memdb ? NULL : OSQ_FLAG_STR(database_path), err,
-                           sizeof err);
-  if (w.store == NULL) {
-    OSQ_ERR("Cannot open the results store: %s", err);
-    rc = OSQ_EXIT_CATASTROPHIC;
-    goto out;
-  }
-  if (OSQ_FLAG_BOOL(database_dump)) {
-    osq_store_dump(w.store, stdout);
-    fflush(stdout);
-    goto out;
-  }
-  if (osq_tables_register_builtin() < 0 || osq_sched_register_tables() != 0 ||
-      osq_loggers_register_builtin() != 0 ||
-      osq_config_register_builtin(err, sizeof err) != 0) {
-    OSQ_ERR("Cannot register the built-in plugins: %s", err);
-    rc = OSQ_EXIT_CATASTROPHIC;
-    goto out;
-  }
-  if (check || dump) {
-    rc = osq_config_check_main(dump, stdout, stderr);
-    goto out;
-  }
-  int erc = start_extensions(&w, under_watcher);
-  if (erc != 0) {
-    rc = erc;
-    goto out;
-  }
 
-  const char *cplugin = OSQ_FLAG_STR(config_plugin);
-  if (!osq_registry_exists(OSQ_REGISTRY_CONFIG, cplugin) &&
-      !wait_plugin("config", cplugin, ext_deadline(), NULL)) {
-    OSQ_ERR("Cannot activate %s config plugin: Unknown registry plugin: %s",
-            cplugin, cplugin);
-    fprintf(stderr,
-            "Cannot activate %s config plugin: Unknown registry plugin: %s\n",
-            cplugin, cplugin);
-    rc = OSQ_EXIT_CATASTROPHIC;
-    goto out;
-  }
-  osq_registry_set_active(OSQ_REGISTRY_CONFIG, cplugin);
-  osq_config *cfg = load_config(w.store, err, sizeof err);
-  if (cfg == NULL) {
-    /* A plugin served by an extension is registered a moment before the
-     * extension listens: retry until --extensions_timeout, as osquery's
-     * activation waits for the extension's socket. */
-    const osq_plugin *cp = osq_registry_get(OSQ_REGISTRY_CONFIG, cplugin);
-    bool external = cp && cp->owner != OSQ_CORE_UUID;
-    osq_plugin_release(cp);
-    int64_t until = ext_deadline();
-    while (external && cfg == NULL && osq_now_ms() < until) {
-      struct timespec ts = {0, 50 * 1000000};
-      nanosleep(&ts, NULL);
-      cfg = load_config(w.store, err, sizeof err);
-    }
-  }
-  if (cfg == NULL) {
-    OSQ_WARN("Error reading config: %s", err);
-    osq_info_set_config(NULL, false);
-    if (OSQ_FLAG_BOOL(config_enable_backup)) {
-      char berr[512];
-      cfg = restore_config(w.store, berr, sizeof berr);
-      if (cfg)
-        OSQ_WARN("Using the config backup from the last good config");
-      else
-        OSQ_WARN("Cannot use the config backup: %s", berr);
-    }
-  }
-  if (cfg) {
-    osq_config_apply_options(cfg->options);
-    osq_atc_apply(cfg->atc);
-  }
+  int rc = run(&w, &sc, under_watcher, check, dump);
 
-  const char *lplugins = OSQ_FLAG_STR(logger_plugin);
-  if (strstr(lplugins, "filesystem") && osq_fslog_setup(err, sizeof err) != 0)
-    OSQ_WARN("Filesystem logger: %s", err);
-  if (osq_loggers_setup(lplugins, wait_plugin, NULL, err, sizeof err) != 0) {
-    OSQ_ERR("%s", err);
-    fprintf(stderr, "%s\n", err);
-    osq_config_free(cfg);
-    rc = OSQ_EXIT_CATASTROPHIC;
-    goto out;
-  }
-  if (!OSQ_FLAG_BOOL(disable_distributed)) {
-    const char *dp = OSQ_FLAG_STR(distributed_plugin);
-    if (!osq_registry_exists(OSQ_REGISTRY_DISTRIBUTED, dp) &&
-        !wait_plugin("distributed", dp, ext_deadline(), NULL))
-      OSQ_ERR("Cannot activate %s distributed plugin: Unknown registry "
-              "plugin: %s",
-              dp, dp);
-    else
-      osq_registry_set_active(OSQ_REGISTRY_DISTRIBUTED, dp);
-  }
-
-  w.sched = osq_sched_new(w.store, err, sizeof err);
-  if (w.sched == NULL) {
-    OSQ_ERR("Cannot start the scheduler: %s", err);
-    osq_config_free(cfg);
-    rc = OSQ_EXIT_CATASTROPHIC;
-    goto out;
-  }
-  osq_sched_recover(w.sched, under_watcher);
-  if (cfg) {
-    osq_info_set_config(cfg->hash, true);
-    osq_sched_set_config(w.sched, cfg);
-  }
-  OSQ_INFO("osqd started [version=%s]", OSQ_VERSION);
-  atomic_store(&sc.sched, w.sched);
-  rc = loop(&w, &sc);
-  flush_status(&w);
-
-out:
-  if (sc.running) {
-    atomic_store(&sc.sched, NULL);
-    pthread_kill(sc.thread, SIGUSR2);
-    pthread_join(sc.thread, NULL);
-    sc.running = false;
-    close(sc.pipe[0]);
-    close(sc.pipe[1]);
-  }
+  stop_signals(&sc);
   stop_extensions(&w);
   osq_sched_free(w.sched);
   osq_loggers_shutdown();

@@ -121,6 +121,29 @@ static size_t copy_active(char *out[MAX_LOGGERS]) {
   return n;
 }
 
+size_t osq_loggers_active(char **out, size_t cap) {
+  char *names[MAX_LOGGERS];
+  size_t n = copy_active(names);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (names[i] && k < cap)
+      out[k++] = names[i];
+    else
+      free(names[i]);
+  }
+  return k;
+}
+
+int osq_loggers_log_to(const char *name, osq_log_kind kind, const char *line,
+                       size_t len) {
+  const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_LOGGER, name);
+  int rc = p == NULL ? OSQ_ENOTFOUND : OSQ_OK;
+  if (p && p->u.logger->log)
+    rc = p->u.logger->log(kind, line, len, p->u.logger->udata);
+  osq_plugin_release(p);
+  return rc;
+}
+
 int osq_loggers_log(osq_log_kind kind, const char *line, size_t len) {
   char *names[MAX_LOGGERS];
   size_t n = copy_active(names);
@@ -150,6 +173,7 @@ typedef struct held_status {
   int line;
   char *message;
   int64_t unix_time;
+  long usec;
 } held_status;
 
 static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -183,6 +207,7 @@ static void status_sink(const osq_status_line *st, void *udata) {
   h->line = st->line;
   h->message = strdup(st->message ? st->message : "");
   h->unix_time = st->unix_time;
+  h->usec = st->usec;
   if (h->file && h->message) {
     nheld++;
   } else {
@@ -205,21 +230,34 @@ void osq_loggers_flush_status(const char *host) {
     free(h);
     return;
   }
-  json_t *arr = json_array();
-  for (size_t i = 0; arr && i < n; i++) {
-    osq_status_line st = {h[i].severity, h[i].file, h[i].line, h[i].message,
-                          h[i].unix_time};
-    json_array_append_new(arr, osq_log_status_record(&st, host));
+  /* Extension loggers get osquery's record keys exactly; the built-in
+   * loggers also get the microseconds ("us") for their glog-shaped
+   * lines. */
+  json_t *arr = json_array(), *core_arr = json_array();
+  for (size_t i = 0; arr && core_arr && i < n; i++) {
+    osq_status_line st = {h[i].severity, h[i].file,      h[i].line,
+                          h[i].message,  h[i].unix_time, h[i].usec};
+    json_t *rec = osq_log_status_record(&st, host);
+    json_t *core_rec = rec ? json_copy(rec) : NULL;
+    if (core_rec)
+      json_object_set_new(core_rec, "us", json_integer(st.usec));
+    json_array_append_new(arr, rec);
+    json_array_append_new(core_arr, core_rec);
   }
   char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+  char *core_text = core_arr ? json_dumps(core_arr, JSON_COMPACT) : NULL;
   json_decref(arr);
+  json_decref(core_arr);
   for (size_t i = 0; i < n; i++) {
     free(h[i].file);
     free(h[i].message);
   }
   free(h);
-  if (text == NULL)
+  if (text == NULL || core_text == NULL) {
+    free(text);
+    free(core_text);
     return;
+  }
   char *names[MAX_LOGGERS];
   size_t na = copy_active(names);
   for (size_t i = 0; i < na; i++) {
@@ -227,13 +265,15 @@ void osq_loggers_flush_status(const char *host) {
         names[i] ? osq_registry_get(OSQ_REGISTRY_LOGGER, names[i]) : NULL;
     /* An extension logger's failure here must not log again (it would
      * feed the buffer it came from forever), so it is ignored. */
+    const char *t = p && p->owner == OSQ_CORE_UUID ? core_text : text;
     if (p && p->u.logger->log &&
         (p->u.logger->features & OSQ_LOGGER_FEATURE_STATUS))
-      p->u.logger->log(OSQ_LOG_STATUS, text, strlen(text), p->u.logger->udata);
+      p->u.logger->log(OSQ_LOG_STATUS, t, strlen(t), p->u.logger->udata);
     osq_plugin_release(p);
     free(names[i]);
   }
   free(text);
+  free(core_text);
 }
 
 void osq_loggers_shutdown(void) {

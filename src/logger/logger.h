@@ -43,6 +43,14 @@ int osq_loggers_setup(const char *names, osq_plugin_wait_fn wait,
  * took it, -1 if any failed (it is logged). */
 int osq_loggers_log(osq_log_kind kind, const char *line, size_t len);
 
+/* The active logger names (malloc'd; at most cap), in --logger_plugin
+ * order. */
+size_t osq_loggers_active(char **out, size_t cap);
+/* A line to one logger, quietly: OSQ_OK or the plugin's (or the
+ * registry's) error code. The caller decides what a failure means. */
+int osq_loggers_log_to(const char *name, osq_log_kind kind, const char *line,
+                       size_t len);
+
 /* Start buffering status lines (osq_log_set_sink) until flushed. The
  * buffer is bounded; the oldest lines are dropped when it is full. */
 void osq_loggers_capture_status(void);

@@ -37,12 +37,63 @@ static int write_all(int fd, const char *p, size_t n) {
     ssize_t w = write(fd, p, n);
     if (w < 0 && errno == EINTR)
       continue;
+    if (w == 0)
+      errno = ENOSPC; /* a write that makes no progress */
     if (w <= 0)
       return -1;
     p += w;
     n -= (size_t)w;
   }
   return 0;
+}
+
+/* Where the file's last whole line ends: its size when it ends in a
+ * newline (or is empty), else just past the last newline (0 if none). A
+ * torn tail is left by a writer killed mid-line. */
+static off_t last_line_end(int fd, off_t size) {
+  char buf[4096];
+  if (size == 0 || (pread(fd, buf, 1, size - 1) == 1 && buf[0] == '\n'))
+    return size;
+  off_t end = size;
+  while (end > 0) {
+    off_t from = end > (off_t)sizeof buf ? end - (off_t)sizeof buf : 0;
+    ssize_t r = pread(fd, buf, (size_t)(end - from), from);
+    if (r <= 0)
+      return size; /* unreadable: leave the file alone */
+    for (ssize_t i = r - 1; i >= 0; i--)
+      if (buf[i] == '\n')
+        return from + i + 1;
+    end = from;
+  }
+  return 0;
+}
+
+/* Append one line, whole or not at all: a short write (a full disk) is
+ * cut back to where the line began, so the next line never lands on a
+ * torn one. -1 with errno set on failure. */
+static int write_line(int fd, const char *line, size_t len) {
+  struct stat st;
+  if (fstat(fd, &st) != 0)
+    return -1;
+  off_t start = last_line_end(fd, st.st_size);
+  if (start != st.st_size && ftruncate(fd, start) != 0)
+    return -1;
+  /* one write per line keeps lines whole for readers tailing the file
+   * (the file is opened for reading too, to find a torn tail) */
+  char *buf = malloc(len + 1);
+  if (buf == NULL)
+    return -1;
+  memcpy(buf, line, len);
+  buf[len] = '\n';
+  int rc = write_all(fd, buf, len + 1);
+  free(buf);
+  if (rc != 0) {
+    int e = errno;
+    if (ftruncate(fd, start) != 0)
+      OSQ_VLOG("cannot cut a torn line back: %s", strerror(errno));
+    errno = e;
+  }
+  return rc;
 }
 
 static void path_of(char *out, size_t cap, const char *name) {
@@ -69,6 +120,10 @@ static void rotate(const char *path) {
   rename(path, to);
 }
 
+/* Whether the last result or snapshot write failed: its error is logged
+ * once, when a run of failures starts, not for every retry. */
+static bool fs_failing;
+
 static int append_line(const char *path, const char *line, size_t len,
                        bool may_rotate) {
   pthread_mutex_lock(&fs_lock);
@@ -78,21 +133,23 @@ static int append_line(const char *path, const char *line, size_t len,
         (uint64_t)st.st_size >= OSQ_FLAG_UINT(logger_rotate_size))
       rotate(path);
   }
-  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, log_mode());
+  int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, log_mode());
   int rc = -1;
+  int e = errno;
   if (fd >= 0) {
     fchmod(fd, log_mode());
-    /* one write per line keeps lines whole for readers tailing the file */
-    char *buf = malloc(len + 1);
-    if (buf) {
-      memcpy(buf, line, len);
-      buf[len] = '\n';
-      rc = write_all(fd, buf, len + 1);
-      free(buf);
-    }
+    rc = write_line(fd, line, len);
+    e = errno;
     close(fd);
   }
+  /* status lines do not report their own failure: that report would be a
+   * status line for the same file */
+  bool report = may_rotate && rc != 0 && !fs_failing;
+  if (may_rotate)
+    fs_failing = rc != 0;
   pthread_mutex_unlock(&fs_lock);
+  if (report)
+    OSQ_ERR("Cannot write a line to %s: %s", path, strerror(e));
   return rc;
 }
 
@@ -172,9 +229,12 @@ static int fs_status(const char *text, size_t len) {
         json_string_value(json_object_get(r, "f")),
         (int)json_integer_value(json_object_get(r, "i")),
         json_string_value(json_object_get(r, "m")),
-        json_integer_value(json_object_get(r, "u"))};
+        json_integer_value(json_object_get(r, "u")),
+        (long)json_integer_value(json_object_get(r, "us"))};
+    if (st.usec < 0 || st.usec > 999999)
+      st.usec = 0;
     char line[2400];
-    osq_log_status_text(&st, 0, (long)getpid(), line, sizeof line);
+    osq_log_status_text(&st, st.usec, (long)getpid(), line, sizeof line);
     rc |= append_line(path, line, strlen(line), false);
   }
   json_decref(arr);

@@ -1,5 +1,7 @@
 /* osqi: the interactive shell and one-shot query runner
  * (docs/compat.md §5). */
+#include "shell/entry.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -208,7 +210,7 @@ static int run(shell *sh, int argc, char **argv) {
   return rc;
 }
 
-int main(int argc, char **argv) {
+int osq_shell_main(int argc, char **argv, int (*register_tables)(void)) {
   signal(SIGPIPE, SIG_IGN);
   osq_flags_init(OSQ_PERSONALITY_SHELL);
   osq_identity_init(argv[0]);
@@ -250,6 +252,8 @@ int main(int argc, char **argv) {
   }
 
   int trc = osq_tables_register_builtin();
+  if (trc >= 0 && register_tables && register_tables() != 0)
+    trc = OSQ_ERROR;
   char err[512] = "";
   if (trc < 0 || osq_config_register_builtin(err, sizeof err) != 0) {
     fprintf(stderr, "Error: cannot register the built-in plugins: %s\n",

@@ -679,10 +679,20 @@ int osq_dispatch_config(const osq_config_plugin *c, const osq_strmap *request,
       map_reply(reply, &out,
                 c->gen_pack(name, value ? value : "", &out, c->udata), mark,
                 "config plugin", c->name, self_uuid);
+  } else if (action && strcmp(action, "update") == 0) {
+    /* osquery's "update" hands a source's config text to the process
+     * that serves the plugin, to apply to its own config; an extension
+     * has no schedule of its own, so a complete request is taken as
+     * done. */
+    if (osq_strmap_get(request, "source") == NULL ||
+        osq_strmap_get(request, "data") == NULL)
+      fail(reply, self_uuid, "Missing source or data");
+    else
+      ok(reply, self_uuid);
   } else {
     fail(reply, self_uuid,
-         "config plugin %s: unknown action \"%.64s\" (expected genConfig or "
-         "genPack)",
+         "config plugin %s: unknown action \"%.64s\" (expected genConfig, "
+         "genPack or update)",
          c->name, action ? action : "");
   }
   osq_strmap_clear(&out);

@@ -211,6 +211,90 @@ def test_daemonize():
         wait_until(lambda: gone(pid), 30, "the daemon to stop")
 
 
+def machine_shard():
+    """osquery's shard of this host: SHA-1(hostname)[0] * 100 / 255."""
+    import hashlib
+    import socket
+    return hashlib.sha1(socket.gethostname().encode()).digest()[0] * 100 // 255
+
+
+def test_version_gates_and_main_pack():
+    """osquery_info.version is the osquery version osq behaves as (osq's
+    own is osq_version); queries a platform, version or shard excludes are
+    not scheduled, as in osquery; the schedule is the pack "main"."""
+    d = osqtest.workdir("osqd-cfg-")
+    sched = {"here": {"query": "select 1 as v", "interval": 1},
+             "newer_ok": {"query": "select 2 as v", "interval": 1,
+                          "version": "5.20.0"},
+             "too_new": {"query": "select 3 as v", "interval": 1,
+                         "version": "99.0.0"},
+             "windows": {"query": "select 4 as v", "interval": 1,
+                         "platform": "windows"},
+             "linux": {"query": "select 5 as v", "interval": 1,
+                       "platform": "linux"}}
+    shard = machine_shard()
+    if shard > 1:  # shard 1 excludes every host whose shard is above it
+        sched["other_shard"] = {"query": "select 6 as v", "interval": 1,
+                                "shard": 1}
+    dm = Daemon(d, {"schedule": sched}).start()
+    try:
+        dm.wait_line(lambda l: l["name"] == "here")
+        info = query(dm, "select version, osq_version from osquery_info")[0]
+        check(info["version"].startswith("5.") and
+              info["version"] != info["osq_version"], info)
+        names = sorted(r["name"] for r in query(
+            dm, "select name from osquery_schedule"))
+        eq(names, ["here", "linux", "newer_ok"],
+           "only the queries that run on this host are scheduled")
+        eq(query(dm, "select name, platform, version, shard, active from "
+                     "osquery_packs"),
+           [{"name": "main", "platform": "", "version": "", "shard": "0",
+             "active": "1"}], "the schedule is the pack main")
+    finally:
+        eq(dm.stop(), 0, "exit code")
+
+
+def test_shell_tables_and_osqd_S():
+    """osquery_schedule, osquery_packs and osquery_events exist in osqi
+    (empty: osqi runs no schedule) and osqd -S runs the shell."""
+    sql = ("select (select count(*) from osquery_schedule) as s, "
+           "(select count(*) from osquery_packs) as p, "
+           "(select count(*) from osquery_events) as e")
+    for cmd in ([osqtest.binary("osqi")], [osqtest.binary("osqd"), "-S"]):
+        r = subprocess.run(cmd + ["--json", sql], capture_output=True,
+                           text=True, timeout=60)
+        eq(r.returncode, 0, "%s exit code (%s)" % (cmd, r.stderr))
+        eq(json.loads(r.stdout), [{"s": "0", "p": "0", "e": "0"}], cmd)
+    cols = subprocess.run(
+        [osqtest.binary("osqi"), "--json",
+         "select name, type from pragma_table_info('osquery_events')"],
+        capture_output=True, text=True, timeout=60)
+    eq([(c["name"], c["type"]) for c in json.loads(cols.stdout)],
+       [("name", "TEXT"), ("publisher", "TEXT"), ("type", "TEXT"),
+        ("subscriptions", "INTEGER"), ("events", "INTEGER"),
+        ("refreshes", "INTEGER"), ("active", "INTEGER")],
+       "osquery_events has osquery's columns")
+
+
+def test_config_dump_is_quiet():
+    """--config_dump prints the sources and resolves packs with the config
+    plugin, as the daemon does: no warning about pack files it cannot
+    resolve."""
+    d = osqtest.workdir("osqd-cfg-")
+    pack = os.path.join(d, "pack.json")
+    with open(pack, "w") as f:
+        json.dump({"queries": {"pq": {"query": "select 1", "interval": 5}}},
+                  f)
+    cfg = {"schedule": {"a": {"query": "select 1", "interval": 10}},
+           "packs": {"filepack": pack}}
+    dm = Daemon(d, cfg)
+    r = subprocess.run(dm.cmd + ["--config_dump"], capture_output=True,
+                       text=True, timeout=60)
+    eq(r.returncode, 0, "exit code (%s)" % r.stderr)
+    eq(json.loads(r.stdout), {dm.conf: cfg}, "the dumped source")
+    eq(r.stderr, "", "nothing on stderr")
+
+
 def gone(pid):
     """Exited (a zombie until whoever adopted it reaps it)."""
     try:
@@ -222,4 +306,7 @@ def gone(pid):
 
 if __name__ == "__main__":
     osqtest.run_tests([test_reload_and_tables, test_log_options,
-                       test_distributed, test_config_backup, test_daemonize])
+                       test_distributed, test_config_backup, test_daemonize,
+                       test_version_gates_and_main_pack,
+                       test_shell_tables_and_osqd_S,
+                       test_config_dump_is_quiet])

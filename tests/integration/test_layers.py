@@ -2,7 +2,10 @@
 
 The layers, top to bottom (docs/architecture.md explains each):
 
-    shell daemon            the programs; they register the plugin homes
+    programs                osqi and osqd's main(): the one place that sees
+                            both the shell and the daemon
+    shell daemon            the shell and the daemon; they register the
+                            plugin homes
     tables config logger    plugin homes: built-in plugins
     ext                     extension manager, loader, remote client
     sql                     SQLite and the virtual-table bridge
@@ -25,6 +28,7 @@ import sys
 import tempfile
 
 LAYERS = [
+    ("programs",),
     ("shell", "daemon"),
     ("tables", "config", "logger"),
     ("ext",),

@@ -170,7 +170,7 @@ static void test_escape(void **state) {
 static void test_status(void **state) {
   (void)state;
   osq_status_line st = {OSQ_SEV_WARNING, "scheduler.c", 115, "hello \"x\"",
-                        T0};
+                        T0, 0};
   json_t *rec = osq_log_status_record(&st, "host.local");
   char *s = json_dumps(rec, JSON_COMPACT);
   assert_string_equal(

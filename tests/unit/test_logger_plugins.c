@@ -9,8 +9,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/flags.h"
@@ -164,12 +166,75 @@ static void test_dispatch(void **state) {
   osq_loggers_shutdown();
 }
 
+/* A line is appended whole: a torn tail (a writer killed mid-line) is cut
+ * back to the last newline first, so no record is glued onto it. */
+static void test_torn_tail_cut(void **state) {
+  (void)state;
+  char err[256], p[256];
+  assert_int_equal(osq_fslog_setup(err, sizeof err), 0);
+  snprintf(p, sizeof p, "%s/%s", dir, OSQ_SNAPSHOTS_LOG);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs("{\"whole\":1}\n{\"torn\":", f);
+  fclose(f);
+  const osq_logger_plugin *fs = &osq_logger_filesystem;
+  assert_int_equal(fs->log(OSQ_LOG_SNAPSHOT, "{\"s\":2}", 7, NULL), OSQ_OK);
+  char *r = slurp(OSQ_SNAPSHOTS_LOG);
+  assert_string_equal(r, "{\"whole\":1}\n{\"s\":2}\n");
+  free(r);
+}
+
+/* Status lines in the glog-shaped file carry the microseconds of the
+ * moment they were logged. */
+static void test_status_microseconds(void **state) {
+  (void)state;
+  char err[256];
+  assert_int_equal(osq_loggers_register_builtin(), 0);
+  assert_int_equal(osq_fslog_setup(err, sizeof err), 0);
+  assert_int_equal(osq_loggers_setup("filesystem", NULL, NULL, err,
+                                     sizeof err),
+                   0);
+  osq_loggers_capture_status();
+  for (int i = 0; i < 5; i++) {
+    OSQ_WARN("usec tick %d", i);
+    struct timespec ts = {0, 1300 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  osq_loggers_flush_status("hh");
+  osq_loggers_shutdown();
+  char *r = slurp(OSQ_STATUS_LOG);
+  assert_non_null(r);
+  long seen[5];
+  int n = 0;
+  for (char *l = strstr(r, "usec tick"); l && n < 5;
+       l = strstr(l + 1, "usec tick")) {
+    char *start = l;
+    while (start > r && start[-1] != '\n')
+      start--;
+    /* "Wmmdd hh:mm:ss.uuuuuu ..." */
+    assert_true(start[14] == '.');
+    seen[n++] = strtol(start + 15, NULL, 10);
+  }
+  assert_int_equal(n, 5);
+  int distinct = 0;
+  for (int i = 0; i < n; i++) {
+    bool again = false;
+    for (int k = 0; k < i; k++)
+      again = again || seen[k] == seen[i];
+    distinct += !again;
+  }
+  assert_true(distinct >= 2); /* 1.3 ms apart: not a constant */
+  free(r);
+}
+
 int main(void) {
   osq_flags_init(OSQ_PERSONALITY_DAEMON);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filesystem_files),
       cmocka_unit_test(test_rotation),
       cmocka_unit_test(test_dispatch),
+      cmocka_unit_test(test_torn_tail_cut),
+      cmocka_unit_test(test_status_microseconds),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -314,9 +314,14 @@ static void test_config(void **state) {
   c.gen_pack = NULL;
   CONFIG(&c, req("action", "genPack", "name", "p", NULL),
          "1|config plugin c does not serve packs|77");
-  CONFIG(&c, req("action", "update", NULL),
-         "1|config plugin c: unknown action \"update\" (expected genConfig "
-         "or genPack)|77");
+  /* osquery's update action: source and data, answered OK */
+  CONFIG(&c, req("action", "update", "source", "s", "data", "{}", NULL),
+         "0|OK|77");
+  CONFIG(&c, req("action", "update", "source", "s", NULL),
+         "1|Missing source or data|77");
+  CONFIG(&c, req("action", "drop", NULL),
+         "1|config plugin c: unknown action \"drop\" (expected genConfig, "
+         "genPack or update)|77");
 }
 
 static char logged[512];

@@ -134,12 +134,18 @@ static void test_introspection_sql(void **state) {
   assert_string_equal(cell(&c, 0, 0), "6");
   char sql[128];
   snprintf(sql, sizeof sql,
-           "SELECT pid = %d, platform_mask, version FROM osquery_info",
+           "SELECT pid = %d, platform_mask, version, osq_version FROM "
+           "osquery_info",
            getpid());
   run_ok(sql, &c);
   assert_string_equal(cell(&c, 0, 0), "1");
   assert_string_equal(cell(&c, 0, 1), "9");
-  assert_string_equal(cell(&c, 0, 2), OSQ_VERSION);
+  /* version is the osquery version osq behaves as; osq's own is apart */
+  assert_string_equal(cell(&c, 0, 2), OSQ_SDK_VERSION);
+  assert_string_equal(cell(&c, 0, 3), OSQ_VERSION);
+  run_ok("SELECT count(*) FROM pragma_table_info('osquery_info') WHERE "
+         "name = 'osq_version'", &c);
+  assert_string_equal(cell(&c, 0, 0), "0"); /* SELECT * stays osquery's */
   run_ok("SELECT timezone, datetime = iso_8601 FROM time", &c);
   assert_string_equal(cell(&c, 0, 0), "UTC");
   assert_string_equal(cell(&c, 0, 1), "1");

@@ -49,7 +49,9 @@ static void test_osquery_info(void **state) {
   assert_int_equal(r->n, 1);
   tcell *row = r->rows[0];
   assert_int_equal(row[tcol(t, "pid")].i, getpid());
-  assert_string_equal(row[tcol(t, "version")].s, OSQ_VERSION);
+  /* the osquery version osq behaves as; osq's own is osq_version */
+  assert_string_equal(row[tcol(t, "version")].s, OSQ_SDK_VERSION);
+  assert_string_equal(row[tcol(t, "osq_version")].s, OSQ_VERSION);
   assert_int_equal(strlen(row[tcol(t, "uuid")].s), 36);
   assert_int_equal(strlen(row[tcol(t, "instance_id")].s), 36);
   assert_string_equal(row[tcol(t, "extensions")].s, "inactive");

@@ -178,7 +178,7 @@ static int64_t self_start_time(void) {
 enum {
   C_PID, C_UUID, C_INSTANCE_ID, C_VERSION, C_CONFIG_HASH, C_CONFIG_VALID,
   C_EXTENSIONS, C_BUILD_PLATFORM, C_BUILD_DISTRO, C_START_TIME, C_WATCHER,
-  C_PLATFORM_MASK,
+  C_PLATFORM_MASK, C_OSQ_VERSION,
 };
 
 static const osq_column columns[] = {
@@ -194,6 +194,9 @@ static const osq_column columns[] = {
     {"start_time", OSQ_TYPE_INTEGER, 0},
     {"watcher", OSQ_TYPE_INTEGER, 0},
     {"platform_mask", OSQ_TYPE_INTEGER, 0},
+    /* osq's own version; hidden so that SELECT * shows osquery's columns
+     * only */
+    {"osq_version", OSQ_TYPE_TEXT, OSQ_COL_HIDDEN | OSQ_COL_COLLATE_VERSION},
 };
 
 /* osquery's PlatformType bits: POSIX (8) | LINUX (1) */
@@ -215,7 +218,8 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
     osq_info_instance_id(inst);
     osq_rows_cstr(out, C_INSTANCE_ID, inst);
   }
-  osq_rows_cstr(out, C_VERSION, OSQ_VERSION);
+  /* the osquery version osq behaves as: packs and fleet servers gate on it */
+  osq_rows_cstr(out, C_VERSION, OSQ_SDK_VERSION);
   pthread_mutex_lock(&lock);
   osq_rows_cstr(out, C_CONFIG_HASH, config_hash ? config_hash : "");
   osq_rows_int(out, C_CONFIG_VALID, config_valid ? 1 : 0);
@@ -232,6 +236,7 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   osq_rows_int(out, C_START_TIME, self_start_time());
   osq_rows_int(out, C_WATCHER, w);
   osq_rows_int(out, C_PLATFORM_MASK, PLATFORM_MASK_LINUX);
+  osq_rows_cstr(out, C_OSQ_VERSION, OSQ_VERSION);
   return osq_rows_end(out);
 }
 

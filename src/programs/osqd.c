@@ -1,12 +1,15 @@
 /* osqd: the daemon. Flags first (default flagfile /etc/osq/osq.flags, or
  * /etc/osquery/osquery.flags when run as osqueryd: core/identity.h), then
  * either the watcher (which re-executes this binary as the worker) or,
- * with --disable_watchdog or inside a worker, the worker itself. */
+ * with --disable_watchdog or inside a worker, the worker itself; with -S
+ * the shell. */
 #include "core/flags.h"
 #include "core/identity.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "daemon/scheduler.h"
 #include "daemon/state_dirs.h"
+#include "shell/entry.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -16,7 +19,27 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+/* -S (or --S, --S=true) on the command line: run the shell instead, as
+ * osqueryd -S does. Looked for before any flag is parsed, because the
+ * shell parses the flags itself, with the shell's defaults. */
+static bool shell_requested(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0)
+      break;
+    if (a[0] != '-')
+      continue;
+    a += a[1] == '-' ? 2 : 1;
+    if (strcmp(a, "S") == 0 || strcmp(a, "S=true") == 0 ||
+        strcmp(a, "S=1") == 0)
+      return true;
+  }
+  return false;
+}
+
 int main(int argc, char **argv) {
+  if (shell_requested(argc, argv))
+    return osq_shell_main(argc, argv, osq_sched_register_tables);
   signal(SIGPIPE, SIG_IGN);
   /* the worker is executed with the very same command line */
   char **orig = calloc((size_t)argc + 1, sizeof *orig);

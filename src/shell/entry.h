@@ -1,0 +1,11 @@
+/* The shell's entry, shared by osqi and by `osqd -S` (which runs the
+ * shell, as `osqueryd -S` does). */
+#ifndef OSQ_SHELL_ENTRY_H
+#define OSQ_SHELL_ENTRY_H
+
+/* Parse the shell's flags and run it; returns the exit code.
+ * register_tables (may be NULL) registers tables of the program's own
+ * beside the built-in ones (osquery_schedule, ...); 0 or an error. */
+int osq_shell_main(int argc, char **argv, int (*register_tables)(void));
+
+#endif
