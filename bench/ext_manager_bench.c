@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "core/flags.h"
-#include "ext/manager.h"
+#include "ext/manager/manager.h"
 #include "plugin/plugin_impl.h"
 #include "registry/registry.h"
 #include "sql/sql.h"

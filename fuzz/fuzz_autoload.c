@@ -15,7 +15,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
 
 typedef struct seen {
   int n;

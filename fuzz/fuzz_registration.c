@@ -18,7 +18,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/remote.h"
+#include "ext/client/remote.h"
 #include "plugin/dispatch.h"
 
 #define MAX_ROUTES 64

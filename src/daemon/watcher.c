@@ -8,7 +8,7 @@
 #include "core/log.h"
 #include "daemon/pidfile.h"
 #include "daemon/store.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
 #include "thrift/thrift.h"
 
 #include <errno.h>

@@ -11,8 +11,8 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/loader.h"
-#include "ext/manager.h"
+#include "ext/loader/loader.h"
+#include "ext/manager/manager.h"
 #include "thrift/thrift.h"
 
 static osq_manager *manager;

@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "core/flags.h"
-#include "ext/client_pool.h"
-#include "ext/manager_impl.h"
-#include "ext/remote.h"
+#include "ext/client/client_pool.h"
+#include "ext/manager/manager_impl.h"
+#include "ext/client/remote.h"
 #include "registry/registry.h"
 #include "thrift/api.h"
 

@@ -12,7 +12,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
 
 #include <fcntl.h>
 #include <limits.h>

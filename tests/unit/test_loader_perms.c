@@ -14,7 +14,7 @@
 #include "loader_fixture.h"
 
 #include "core/flags.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../core/flags.h"
-#include "../core/log.h"
-#include "../plugin/dispatch.h"
-#include "../registry/registry.h"
-#include "../sql/sql.h"
+#include "core/flags.h"
+#include "core/log.h"
+#include "plugin/dispatch.h"
+#include "registry/registry.h"
+#include "sql/sql.h"
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 

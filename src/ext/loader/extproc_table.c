@@ -1,7 +1,7 @@
 /* osq_extension_processes: the extension processes osq launched and
  * supervises, one row per path, with the extension's uuid/name once it has
  * registered. Registered at run time by the loader. */
-#include "introspect.h"
+#include "ext/introspect.h"
 #include "loader.h"
 
 #include "registry/registry.h"

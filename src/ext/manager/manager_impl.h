@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../thrift/api.h"
+#include "thrift/api.h"
 #include "manager.h"
-#include "remote.h"
+#include "ext/client/remote.h"
 
 #define OSQ_MANAGER_SDK_MIN "1.7.7" /* kSDKVersionChanges */
 /* How long a released uuid stays unusable: long enough for an old

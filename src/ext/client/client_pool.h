@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../thrift/thrift.h"
+#include "thrift/thrift.h"
 
 typedef struct osq_pool osq_pool;
 

@@ -1,6 +1,11 @@
 /* Extension loading: the permission check, the autoload file, launching
  * extension processes and supervising them (restart with back-off, crash
- * loop give-up, memory/CPU limits, no orphans).
+ * loop give-up, memory/CPU limits, no orphans). Implemented in
+ * src/ext/loader/.
+ *
+ * Room dependencies (one way): loader -> core, registry (its one table)
+ * and ext/introspect.h (the manager's view of registered extensions, read
+ * through a provider). It includes neither the manager nor the client.
  *
  * The loader does not depend on the extension manager: the caller connects
  * the two (osq_loader_set_exit_hook -> osq_manager_remove_pid, and

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/flags.h"
-#include "../core/log.h"
-#include "../registry/registry.h"
-#include "introspect.h"
+#include "core/flags.h"
+#include "core/log.h"
+#include "registry/registry.h"
+#include "ext/introspect.h"
 
 /* One manager per process feeds the introspection tables. */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;

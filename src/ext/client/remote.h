@@ -1,11 +1,16 @@
-/* Plugins that live in an extension process: local plugin structs whose
- * callbacks make the Thrift `call` (osquery-wire.md §4), over the
- * extension's connection pool with a per-call deadline. */
+/* The remote client: plugins that live in an extension process, as local
+ * plugin structs whose callbacks make the Thrift `call` (osquery-wire.md
+ * §4), over the extension's connection pool (client_pool.h) with a
+ * per-call deadline. Implemented in src/ext/client/.
+ *
+ * Room dependencies (one way): client -> registry (the plugin structs),
+ * thrift, core. The manager uses the client; the client knows neither the
+ * manager nor the loader. */
 #ifndef OSQ_REMOTE_H
 #define OSQ_REMOTE_H
 
-#include "../registry/registry.h"
-#include "../thrift/api.h"
+#include "registry/registry.h"
+#include "thrift/api.h"
 
 /* Bounds on what one registration may declare. */
 #define OSQ_REMOTE_MAX_ROUTES 4096

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/flags.h"
-#include "../core/log.h"
+#include "core/flags.h"
+#include "core/log.h"
 #include "client_pool.h"
 
 struct osq_remote_ext {

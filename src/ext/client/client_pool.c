@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../core/flags.h"
+#include "core/flags.h"
 
 struct osq_pool {
   pthread_mutex_t lock;

@@ -1,6 +1,13 @@
 /* The extension manager: osquery's ExtensionManager service on a UNIX
- * socket, the registry of extensions and their routes, and the health
- * checks. Implemented in src/ext/manager*.c. */
+ * socket (accepting, peer checks, registration), routing calls to the
+ * plugins extensions registered, and the health pings. Implemented in
+ * src/ext/manager/.
+ *
+ * Room dependencies (one way): manager -> client (it calls extensions
+ * through src/ext/client/) -> thrift. The manager never includes the
+ * loader (src/ext/loader/), nor the loader the manager: the shell and the
+ * daemon connect the two with hooks (a dead child removes its routes; a
+ * hung extension is killed and restarted). */
 #ifndef OSQ_MANAGER_H
 #define OSQ_MANAGER_H
 

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../core/flags.h"
-#include "../core/log.h"
+#include "core/flags.h"
+#include "core/log.h"
 
 static int64_t seconds_flag_ms(const char *name, int64_t min_ms) {
   /* osquery reads these string flags with atoi */
