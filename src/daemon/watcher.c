@@ -9,6 +9,7 @@
 #include "daemon/pidfile.h"
 #include "daemon/store.h"
 #include "ext/loader/loader.h"
+#include "ext_settings.h"
 #include "thrift/thrift.h"
 
 #include <errno.h>
@@ -168,7 +169,9 @@ int osq_watcher_run(char **argv, bool worker_db) {
 
   osq_loader *loader = NULL;
   if (!osq_flag_bool("disable_extensions")) {
-    loader = osq_loader_new(osq_flag_str("extensions_socket"));
+    osq_ext_settings set;
+    osq_ext_settings_from_flags(&set);
+    loader = osq_loader_new(osq_flag_str("extensions_socket"), &set);
     if (loader &&
         osq_loader_read_autoload(loader, osq_flag_str("extensions_autoload"),
                                  err, sizeof err) < 0)

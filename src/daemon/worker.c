@@ -11,6 +11,7 @@
 #include "daemon/scheduler.h"
 #include "daemon/store.h"
 #include "ext/loader/loader.h"
+#include "ext_settings.h"
 #include "ext/manager/manager.h"
 #include "logger/logger.h"
 #include "plugin/plugin_impl.h"
@@ -194,7 +195,9 @@ static int start_extensions(worker *w, bool under_watcher) {
   if (osq_flag_bool("disable_extensions"))
     return 0;
   char err[1024] = "";
-  manager = osq_manager_start(osq_flag_str("extensions_socket"), err,
+  osq_ext_settings set;
+  osq_ext_settings_from_flags(&set);
+  manager = osq_manager_start(osq_flag_str("extensions_socket"), &set, err,
                               sizeof err);
   if (manager == NULL) {
     OSQ_ERR("An error occurred during extension manager startup: %s", err);
@@ -202,7 +205,7 @@ static int start_extensions(worker *w, bool under_watcher) {
   }
   if (!under_watcher) {
     /* No watcher: this process supervises the autoloaded extensions. */
-    w->loader = osq_loader_new(osq_manager_socket(manager));
+    w->loader = osq_loader_new(osq_manager_socket(manager), &set);
     if (w->loader) {
       osq_loader_set_exit_hook(w->loader, on_ext_exit, manager);
       if (osq_loader_read_autoload(w->loader, osq_flag_str("extensions_autoload"),

@@ -11,17 +11,20 @@
 
 #include "core/flags.h"
 #include "core/log.h"
+#include "daemon/ext_settings.h"
 #include "ext/loader/loader.h"
 #include "ext/manager/manager.h"
 #include "thrift/thrift.h"
 
 static osq_manager *manager;
 static osq_loader *loader;
+static osq_ext_settings settings;
 
 static osq_manager *start_manager(void) {
   const char *path = osq_flag_str("extensions_socket");
   char err[1024] = "";
-  osq_manager *m = osq_manager_start(path, err, sizeof err);
+  osq_ext_settings_from_flags(&settings);
+  osq_manager *m = osq_manager_start(path, &settings, err, sizeof err);
   /* Like osqueryi: when the default shell socket is served by another
    * shell, use the same name with a random number appended (no dot). */
   if (m == NULL && !osq_flag_was_set("extensions_socket") &&
@@ -32,7 +35,7 @@ static osq_manager *start_manager(void) {
       snprintf(alt, sizeof alt, "%s%u", path, rand_r(&seed) % 65536);
       if (osq_flag_set("extensions_socket", alt, e2, sizeof e2) != 0)
         break;
-      m = osq_manager_start(alt, err, sizeof err);
+      m = osq_manager_start(alt, &settings, err, sizeof err);
     }
   }
   if (m == NULL)
@@ -52,7 +55,7 @@ static int load_extensions(void) {
   int64_t wait_ms = (int64_t)atoi(osq_flag_str("extensions_timeout")) * 1000;
   int64_t deadline = osq_now_ms() + (wait_ms < 200 ? 200 : wait_ms);
   char err[1024];
-  loader = osq_loader_new(osq_manager_socket(manager));
+  loader = osq_loader_new(osq_manager_socket(manager), &settings);
   if (loader == NULL)
     return 1;
   osq_loader_set_exit_hook(loader, on_extension_exit, manager);

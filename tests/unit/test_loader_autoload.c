@@ -21,6 +21,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "daemon/ext_settings.h"
+
+/* The settings the shell would pass, from the flags this test set. */
+static const osq_ext_settings *settings_from_flags(void) {
+  static osq_ext_settings s;
+  osq_ext_settings_from_flags(&s);
+  return &s;
+}
 
 static char logbuf[65536];
 static size_t loglen;
@@ -181,7 +189,7 @@ static void test_read_file_with_dir(void **state) {
            sub, dir, dir, dir, dir);
   put_bytes(file, text, strlen(text), 0644);
 
-  osq_loader *l = osq_loader_new("/x/osq.em");
+  osq_loader *l = osq_loader_new("/x/osq.em", settings_from_flags());
   char err[1024];
   log_clear();
   assert_int_equal(osq_loader_read_autoload(l, file, err, sizeof err), 3);
@@ -222,7 +230,7 @@ static void test_read_file_with_dir(void **state) {
 
 static void test_missing_and_bad_files(void **state) {
   (void)state;
-  osq_loader *l = osq_loader_new("/x/osq.em");
+  osq_loader *l = osq_loader_new("/x/osq.em", settings_from_flags());
   char err[1024], p[PATH_MAX], want[PATH_MAX + 128];
   snprintf(p, sizeof p, "%s/none.load", dir);
   assert_int_equal(osq_loader_read_autoload(l, p, err, sizeof err), 0);

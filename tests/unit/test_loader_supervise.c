@@ -27,6 +27,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "daemon/ext_settings.h"
+
+/* The settings the shell would pass, from the flags this test set. */
+static const osq_ext_settings *settings_from_flags(void) {
+  static osq_ext_settings s;
+  osq_ext_settings_from_flags(&s);
+  return &s;
+}
 
 
 /* ---- captured status log -------------------------------------------- */
@@ -126,7 +134,7 @@ static bool wait_file(const char *path, char *out, size_t cap, int ms) {
 }
 
 static osq_loader *new_loader(void) {
-  osq_loader *l = osq_loader_new("/nonexistent/osq.em");
+  osq_loader *l = osq_loader_new("/nonexistent/osq.em", settings_from_flags());
   assert_non_null(l);
   osq_loader_opts *o = osq_loader_options(l);
   o->backoff_base_ms = 100;
@@ -460,7 +468,7 @@ static void test_core_killed_no_orphan(void **state) {
   assert_true(core >= 0);
   if (core == 0) {
     close(pfd[0]);
-    osq_loader *l = osq_loader_new("/nonexistent/osq.em");
+    osq_loader *l = osq_loader_new("/nonexistent/osq.em", settings_from_flags());
     char err[1024];
     if (!l || osq_loader_add_path(l, p, false, err, sizeof err) != 0 ||
         osq_loader_start(l) != 1)

@@ -16,11 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ext/settings.h"
 #include "thrift/thrift.h"
 
 typedef struct osq_pool osq_pool;
 
-osq_pool *osq_pool_new(const char *path);
+/* t (copied; NULL: codec defaults): message and string limits. */
+osq_pool *osq_pool_new(const char *path, const osq_thrift_settings *t);
 /* No new calls (they fail at once), idle connections closed; with cut,
  * in-flight calls are cut too (their sockets shut down), otherwise they
  * finish. Idempotent. */

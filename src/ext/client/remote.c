@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/flags.h"
 #include "core/log.h"
 #include "client_pool.h"
 
@@ -18,17 +17,20 @@ struct osq_remote_ext {
   int64_t uuid;
   char *name;
   osq_pool *pool;
+  int64_t call_timeout_ms;
 };
 
 osq_remote_ext *osq_remote_ext_new(int64_t uuid, const char *name,
-                                   const char *socket_path) {
+                                   const char *socket_path,
+                                   const osq_thrift_settings *t) {
   osq_remote_ext *e = calloc(1, sizeof *e);
   if (e == NULL)
     return NULL;
   atomic_init(&e->refs, 1);
   e->uuid = uuid;
   e->name = strdup(name ? name : "");
-  e->pool = osq_pool_new(socket_path);
+  e->call_timeout_ms = t ? t->call_timeout_ms : 0;
+  e->pool = osq_pool_new(socket_path, t);
   if (e->name == NULL || e->pool == NULL) {
     free(e->name);
     osq_pool_free(e->pool);
@@ -66,13 +68,8 @@ void osq_remote_ext_stats(osq_remote_ext *e, struct osq_pool_stats *out) {
   osq_pool_get_stats(e->pool, out);
 }
 
-int64_t osq_remote_default_deadline(void) {
-  uint64_t s = osq_flag_uint("thrift_timeout");
-  if (s == 0)
-    return 0;
-  if (s > 86400ull * 365)
-    s = 86400ull * 365;
-  return osq_now_ms() + (int64_t)s * 1000;
+int64_t osq_remote_default_deadline(const osq_remote_ext *e) {
+  return e->call_timeout_ms > 0 ? osq_now_ms() + e->call_timeout_ms : 0;
 }
 
 /* ---- calls ---------------------------------------------------------------- */
@@ -104,7 +101,7 @@ static int rpc(osq_remote_ext *e, enum rpc_kind kind, const char *registry,
                osq_ext_status *st, const osq_row_handler *rows,
                int64_t deadline_ms, char *err, size_t errlen) {
   if (deadline_ms == 0)
-    deadline_ms = osq_remote_default_deadline();
+    deadline_ms = osq_remote_default_deadline(e);
   int64_t started = osq_now_ms();
   struct counting cnt = {rows, 0};
   osq_row_handler wrapped = {count_cell, count_row_end, &cnt};

@@ -10,6 +10,7 @@
 #define OSQ_REMOTE_H
 
 #include "registry/registry.h"
+#include "ext/settings.h"
 #include "thrift/api.h"
 
 /* Bounds on what one registration may declare. */
@@ -21,8 +22,11 @@
  * Refcounted: every remote plugin holds a reference. */
 typedef struct osq_remote_ext osq_remote_ext;
 
+/* t (copied; NULL: no call deadline, codec limits): the per-call
+ * deadline and decoding limits. */
 osq_remote_ext *osq_remote_ext_new(int64_t uuid, const char *name,
-                                   const char *socket_path);
+                                   const char *socket_path,
+                                   const osq_thrift_settings *t);
 osq_remote_ext *osq_remote_ext_ref(osq_remote_ext *e);
 void osq_remote_ext_unref(osq_remote_ext *e);
 /* The extension is gone: calls fail at once, in-flight calls are cut. */
@@ -39,8 +43,8 @@ int osq_remote_ext_inflight(osq_remote_ext *e);
 struct osq_pool_stats;
 void osq_remote_ext_stats(osq_remote_ext *e, struct osq_pool_stats *out);
 
-/* Per-call deadline: now + --thrift_timeout seconds (0 = none). */
-int64_t osq_remote_default_deadline(void);
+/* Per-call deadline: now + the call timeout (0 = none). */
+int64_t osq_remote_default_deadline(const osq_remote_ext *e);
 
 /* One `call` over the pool. deadline_ms 0: the default. A reused
  * connection that turns out dead is replaced once. OSQ_OK when a reply

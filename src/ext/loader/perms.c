@@ -10,7 +10,6 @@
  * of the inode examined, which the launcher executes. */
 #include "loader.h"
 
-#include "core/flags.h"
 #include "core/log.h"
 
 #include <errno.h>

@@ -9,7 +9,6 @@
  * a wait or the exit hook. */
 #include "loader.h"
 
-#include "core/flags.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -62,8 +61,7 @@ struct osq_loader {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   char *socket;
-  char timeout[32], interval[32];
-  bool verbose;
+  osq_ext_settings set;
   osq_loader_opts o;
   slot *s;
   size_t n, cap;
@@ -99,12 +97,8 @@ const char *osq_ext_state_name(osq_ext_state s) {
   return "unknown";
 }
 
-static void copy_num(char *dst, size_t cap, const char *flag) {
-  const char *v = osq_flag_str(flag);
-  snprintf(dst, cap, "%s", v && *v ? v : "3");
-}
-
-osq_loader *osq_loader_new(const char *manager_socket) {
+osq_loader *osq_loader_new(const char *manager_socket,
+                           const osq_ext_settings *settings) {
   osq_loader *l = calloc(1, sizeof *l);
   if (!l)
     return NULL;
@@ -116,10 +110,11 @@ osq_loader *osq_loader_new(const char *manager_socket) {
   }
   pthread_mutex_init(&l->mu, NULL);
   pthread_cond_init(&l->cv, NULL);
-  copy_num(l->timeout, sizeof l->timeout, "extensions_timeout");
-  copy_num(l->interval, sizeof l->interval, "extensions_interval");
-  l->verbose = osq_flag_bool("verbose");
-  osq_wd_limits_from_flags(&l->o.limits);
+  if (settings)
+    l->set = *settings;
+  else
+    osq_ext_settings_defaults(&l->set);
+  l->o.limits = l->set.limits;
   l->o.backoff_base_ms = 1000;
   l->o.backoff_max_ms = l->o.limits.max_delay_ms > 0 ? l->o.limits.max_delay_ms
                                                      : 600000;
@@ -149,9 +144,9 @@ void osq_loader_set_exit_hook(osq_loader *l, osq_loader_exit_hook fn,
   pthread_mutex_unlock(&l->mu);
 }
 
-static unsigned perm_flags(bool autoload) {
+static unsigned perm_flags(const osq_loader *l, bool autoload) {
   unsigned f = autoload ? OSQ_PERM_AUTOLOAD : 0;
-  if (osq_flag_bool("allow_unsafe"))
+  if (l->set.allow_unsafe)
     f |= OSQ_PERM_ALLOW_UNSAFE;
   return f;
 }
@@ -161,7 +156,7 @@ int osq_loader_add_path(osq_loader *l, const char *path, bool from_autoload,
   if (err && errlen)
     err[0] = '\0';
   int fd;
-  if (osq_perm_check(path, perm_flags(from_autoload), &fd, err, errlen) !=
+  if (osq_perm_check(path, perm_flags(l, from_autoload), &fd, err, errlen) !=
       OSQ_PERM_OK)
     return -1;
   struct stat st;
@@ -458,7 +453,7 @@ static void launch_slot(osq_loader *l, slot *s) {
   s->fd = -1;
   if (fd < 0) {
     /* A restart re-checks the path and runs what it checks now. */
-    osq_perm_rule r = osq_perm_check(s->path, perm_flags(s->autoload), &fd,
+    osq_perm_rule r = osq_perm_check(s->path, perm_flags(l, s->autoload), &fd,
                                      err, sizeof err);
     if (r != OSQ_PERM_OK) {
       pthread_mutex_lock(&l->mu);
@@ -474,9 +469,9 @@ static void launch_slot(osq_loader *l, slot *s) {
       .exec_fd = fd,
       .path = s->path,
       .socket = l->socket,
-      .timeout = l->timeout,
-      .interval = l->interval,
-      .verbose = l->verbose,
+      .timeout = l->set.timeout_arg,
+      .interval = l->set.interval_arg,
+      .verbose = l->set.verbose,
   };
   pid_t pid = osq_launch(&a, err, sizeof err);
   close(fd);
@@ -523,8 +518,7 @@ static void check_resources(osq_loader *l, slot *s, int64_t now) {
   pthread_mutex_unlock(&l->mu);
 
   const osq_wd_limits *lim = &l->o.limits;
-  if (lim->enabled && osq_log_verbose() &&
-      osq_flag_bool("enable_watchdog_debug"))
+  if (lim->enabled && osq_log_verbose() && l->set.watchdog_debug)
     OSQ_INFO("pid: %d, cpu: %llums/%lldms, memory: %.2fMB/%lluMB",
              (int)s->pid, (unsigned long long)used,
              (long long)((int64_t)lim->utilization * elapsed * l->ncpu / 100),

@@ -1,8 +1,6 @@
-/* Resource limits for supervised extensions (osquery's watchdog levels and
- * override flags) and bounded sampling of /proc/<pid>/stat and statm. */
+/* Bounded sampling of /proc/<pid>/stat and statm for the resource limits
+ * of supervised extensions (the limits come in osq_ext_settings). */
 #include "loader.h"
-
-#include "core/flags.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,41 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* osquery's kWatchdogLimits: level 0 (normal), 1 (restrictive), -1. */
-static const struct {
-  uint64_t memory_mb, utilization, latency_s;
-} levels[] = {
-    {200, 10, 12},     /* 0 */
-    {100, 5, 6},       /* 1 */
-    {10000, 100, 1000} /* -1 */
-};
-
-/* Seconds from a flag to ms, bounded so nothing overflows later. */
-static int64_t flag_ms(const char *name) {
-  uint64_t s = osq_flag_uint(name);
-  const uint64_t cap = 10ull * 365 * 24 * 3600;
-  return (int64_t)(s > cap ? cap : s) * 1000;
-}
-
-void osq_wd_limits_from_flags(osq_wd_limits *l) {
-  int64_t level = osq_flag_int("watchdog_level");
-  size_t i = level == 1 ? 1 : level == -1 ? 2 : 0;
-  l->enabled = osq_flag_bool("enable_extensions_watchdog");
-  uint64_t mem = osq_flag_uint("watchdog_memory_limit");
-  if (mem == 0)
-    mem = levels[i].memory_mb;
-  if (mem > (UINT64_MAX >> 20))
-    mem = UINT64_MAX >> 20;
-  l->memory_bytes = mem << 20;
-  uint64_t util = osq_flag_uint("watchdog_utilization_limit");
-  l->utilization = util ? (util > 100 ? 100 : util) : levels[i].utilization;
-  uint64_t lat = osq_flag_uint("watchdog_latency_limit");
-  l->latency_s = lat ? (lat > 1000000 ? 1000000 : lat) : levels[i].latency_s;
-  l->delay_ms = flag_ms("watchdog_delay");
-  l->forced_shutdown_ms = flag_ms("watchdog_forced_shutdown_delay");
-  l->max_delay_ms = flag_ms("watchdog_max_delay");
-}
 
 static ssize_t read_small(const char *path, char *buf, size_t cap) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);

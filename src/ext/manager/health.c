@@ -8,14 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/flags.h"
 #include "core/log.h"
-
-static int64_t seconds_flag_ms(const char *name, int64_t min_ms) {
-  /* osquery reads these string flags with atoi */
-  int64_t ms = (int64_t)atoi(osq_flag_str(name)) * 1000;
-  return ms < min_ms ? min_ms : ms;
-}
 
 struct check {
   int64_t uuid;
@@ -33,8 +26,7 @@ static void check_one(osq_manager *m, struct check *c, int64_t interval_ms) {
   struct stat st;
   char err[600];
   if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-    int64_t grace = seconds_flag_ms("extensions_timeout",
-                                    OSQ_MANAGER_HEALTH_MIN_MS);
+    int64_t grace = m->set.timeout_ms;
     if (!c->checked && osq_now_ms() - c->registered_ms < grace)
       return;
     snprintf(err, sizeof err, "its socket %s is missing", path);
@@ -42,9 +34,9 @@ static void check_one(osq_manager *m, struct check *c, int64_t interval_ms) {
     int64_t limit = OSQ_MANAGER_HEALTH_PING_MS;
     if (limit < 2 * interval_ms)
       limit = 2 * interval_ms;
-    uint64_t tt = osq_flag_uint("thrift_timeout");
-    if (tt > 0 && (int64_t)tt * 1000 < limit)
-      limit = (int64_t)tt * 1000;
+    int64_t tt = m->set.thrift.call_timeout_ms;
+    if (tt > 0 && tt < limit)
+      limit = tt;
     if (osq_remote_ping(c->remote, osq_now_ms() + limit, err, sizeof err) ==
         OSQ_OK) {
       if (!c->checked) {
@@ -103,8 +95,9 @@ void *osq_manager_health_main(void *arg) {
   osq_manager *m = arg;
   pthread_mutex_lock(&m->lock);
   while (!m->stopping) {
-    int64_t interval = seconds_flag_ms("extensions_interval",
-                                       OSQ_MANAGER_HEALTH_MIN_MS);
+    int64_t interval = m->set.interval_ms < OSQ_MANAGER_HEALTH_MIN_MS
+                           ? OSQ_MANAGER_HEALTH_MIN_MS
+                           : m->set.interval_ms;
     int64_t next = osq_now_ms() + interval;
     while (!m->stopping && osq_manager_timedwait(m, next))
       ;

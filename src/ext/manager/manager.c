@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/flags.h"
 #include "core/log.h"
 #include "registry/registry.h"
 #include "ext/introspect.h"
@@ -334,12 +333,10 @@ static void *conn_main(void *arg) {
   osq_manager *m = cr->m;
   osq_tconn *c = osq_tconn_wrap(cr->fd);
   if (c) {
-    uint64_t max = osq_flag_uint("thrift_max_message_size");
-    if (max)
-      osq_tconn_set_max_message(c, (size_t)max);
-    uint64_t slimit = osq_flag_uint("thrift_string_size_limit");
-    if (slimit)
-      osq_tconn_set_string_limit(c, (size_t)slimit);
+    if (m->set.thrift.max_message)
+      osq_tconn_set_max_message(c, m->set.thrift.max_message);
+    if (m->set.thrift.string_limit)
+      osq_tconn_set_string_limit(c, m->set.thrift.string_limit);
     for (;;) {
       int rc = osq_api_serve_one(c, &osq_manager_handlers, cr);
       if (rc == OSQ_OK)
@@ -404,7 +401,7 @@ static void accept_one(osq_manager *m) {
     close(fd);
     return;
   }
-  uint32_t max = (uint32_t)osq_flag_uint("extensions_max_connections");
+  uint32_t max = m->set.max_connections;
   struct osq_conn_rec *cr = calloc(1, sizeof *cr);
   pthread_mutex_lock(&m->lock);
   if (cr == NULL || (max && m->nconns >= max) || m->stopping) {
@@ -461,13 +458,19 @@ static void *accept_main(void *arg) {
 
 /* ---- start / stop --------------------------------------------------------- */
 
-osq_manager *osq_manager_start(const char *socket_path, char *err,
+osq_manager *osq_manager_start(const char *socket_path,
+                               const osq_ext_settings *settings, char *err,
                                size_t errlen) {
   if (socket_path == NULL || socket_path[0] == '\0') {
     snprintf(err, errlen, "No extension socket path given");
     return NULL;
   }
-  const char *mode_s = osq_flag_str("extensions_socket_mode");
+  osq_ext_settings set;
+  if (settings)
+    set = *settings;
+  else
+    osq_ext_settings_defaults(&set);
+  const char *mode_s = set.socket_mode;
   char *end;
   unsigned long mode = strtoul(mode_s, &end, 8);
   if (*mode_s == '\0' || *end != '\0' || mode > 0777) {
@@ -490,11 +493,12 @@ osq_manager *osq_manager_start(const char *socket_path, char *err,
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  m->set = set;
   m->listen_fd = m->wake[0] = m->wake[1] = -1;
   pthread_mutex_init(&m->lock, NULL);
   init_cond(&m->changed);
   init_cond(&m->conns_done);
-  const char *group = osq_flag_str("extensions_socket_group");
+  const char *group = m->set.socket_group;
   if (*group) {
     if (parse_group(group, &m->group, err, errlen) != 0)
       goto fail;

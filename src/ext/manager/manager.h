@@ -16,11 +16,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ext/settings.h"
+
 typedef struct osq_manager osq_manager;
 
-/* Serve on socket_path (the socket appears only once it can serve). Uses
- * the extensions_* and thrift_* flags. NULL with the reason in err. */
-osq_manager *osq_manager_start(const char *socket_path, char *err,
+/* Serve on socket_path (the socket appears only once it can serve).
+ * settings (copied; NULL: osquery's defaults): socket mode and group,
+ * connection caps, request and ping deadlines, health interval, Thrift
+ * limits. NULL with the reason in err (e.g. a bad socket mode or group). */
+osq_manager *osq_manager_start(const char *socket_path,
+                               const osq_ext_settings *settings, char *err,
                                size_t errlen);
 /* Send shutdown() to every extension while still serving their
  * deregisterExtension, stop, remove the socket files, free. */

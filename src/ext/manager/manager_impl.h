@@ -46,6 +46,7 @@ struct osq_conn_rec {
 
 struct osq_manager {
   char *path;
+  osq_ext_settings set;
   int listen_fd;
   int wake[2]; /* wakes the accept loop at stop */
   pthread_t accept_th, health_th;

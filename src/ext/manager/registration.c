@@ -189,7 +189,8 @@ static int h_register(void *u, const osq_ext_info *info,
   rec->path = malloc(plen);
   if (rec->path)
     snprintf(rec->path, plen, "%s.%lld", m->path, (long long)rec->uuid);
-  rec->remote = rec->path ? osq_remote_ext_new(rec->uuid, name, rec->path)
+  rec->remote = rec->path ? osq_remote_ext_new(rec->uuid, name, rec->path,
+                                             &m->set.thrift)
                           : NULL;
   if (rec->remote == NULL) {
     snprintf(err, sizeof err, "out of memory");
@@ -377,15 +378,15 @@ static int q_row(void *u, sqlite3_stmt *st) {
 }
 
 static int h_query(void *u, const char *sql, osq_api_reply *reply) {
-  (void)u;
+  struct osq_conn_rec *cr = u;
   char err[512];
   osq_db *db = osq_db_acquire(err, sizeof err);
   if (db == NULL) {
     osq_ext_status_set(&reply->status, 1, err, 0);
     return OSQ_OK;
   }
-  uint64_t limit = osq_flag_uint("thrift_max_message_size");
-  struct qsink q = {reply, limit ? (size_t)limit : OSQ_THRIFT_DEFAULT_MAX_MESSAGE,
+  size_t limit = cr->m->set.thrift.max_message;
+  struct qsink q = {reply, limit ? limit : OSQ_THRIFT_DEFAULT_MAX_MESSAGE,
                     false, {0}};
   osq_sql_sink sink = {NULL, q_row, &q};
   char *errmsg = NULL;
