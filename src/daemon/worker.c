@@ -191,6 +191,10 @@ static void on_ext_exit(pid_t pid, const char *path, void *udata) {
     osq_manager_remove_pid(udata, pid);
 }
 
+static void on_ext_hung(pid_t pid, const char *why, void *udata) {
+  osq_loader_restart_pid(udata, pid, why); /* killed, then restarted */
+}
+
 static int start_extensions(worker *w, bool under_watcher) {
   if (osq_flag_bool("disable_extensions"))
     return 0;
@@ -208,6 +212,7 @@ static int start_extensions(worker *w, bool under_watcher) {
     w->loader = osq_loader_new(osq_manager_socket(manager), &set);
     if (w->loader) {
       osq_loader_set_exit_hook(w->loader, on_ext_exit, manager);
+      osq_manager_set_unhealthy_hook(manager, on_ext_hung, w->loader);
       if (osq_loader_read_autoload(w->loader, osq_flag_str("extensions_autoload"),
                                    err, sizeof err) < 0)
         OSQ_WARN("%s", err);
@@ -242,6 +247,8 @@ static int start_extensions(worker *w, bool under_watcher) {
 }
 
 static void stop_extensions(worker *w) {
+  if (manager)
+    osq_manager_set_unhealthy_hook(manager, NULL, NULL);
   if (w->loader) {
     osq_loader_stop(w->loader);
     osq_loader_free(w->loader);

@@ -68,7 +68,7 @@ typedef struct osq_ext_settings {
 
 #define OSQ_EXT_MIN_PERIOD_MS 200
 #define OSQ_EXT_DEFAULT_REQUEST_DEADLINE_MS 10000
-#define OSQ_EXT_DEFAULT_PING_DEADLINE_MS 2000
+#define OSQ_EXT_DEFAULT_PING_DEADLINE_MS 3000
 
 /* osquery's defaults (as if no flag was given). */
 void osq_ext_settings_defaults(osq_ext_settings *s);

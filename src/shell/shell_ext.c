@@ -48,6 +48,10 @@ static void on_extension_exit(pid_t pid, const char *path, void *udata) {
   osq_manager_remove_pid(udata, pid); /* its routes go with it */
 }
 
+static void on_extension_hung(pid_t pid, const char *why, void *udata) {
+  osq_loader_restart_pid(udata, pid, why); /* killed, then restarted */
+}
+
 /* --extension, the autoload file and --extensions_require, all under one
  * deadline of --extensions_timeout seconds (osquery: atoi, >= 200 ms), so
  * a one-shot query finds the extension's tables. Returns an exit code. */
@@ -59,6 +63,7 @@ static int load_extensions(void) {
   if (loader == NULL)
     return 1;
   osq_loader_set_exit_hook(loader, on_extension_exit, manager);
+  osq_manager_set_unhealthy_hook(manager, on_extension_hung, loader);
   if (osq_loader_read_autoload(loader, osq_flag_str("extensions_autoload"),
                                err, sizeof err) < 0)
     OSQ_WARN("%s", err);
@@ -113,6 +118,8 @@ int shell_extensions_start(int one_shot) {
 }
 
 void shell_extensions_stop(void) {
+  if (manager) /* the loader goes first; its hook must not outlive it */
+    osq_manager_set_unhealthy_hook(manager, NULL, NULL);
   if (loader) { /* before the manager its exit hook calls */
     osq_loader_stop(loader);
     osq_loader_free(loader);

@@ -18,6 +18,10 @@ struct osq_remote_ext {
   char *name;
   osq_pool *pool;
   int64_t call_timeout_ms;
+  /* Why it was removed: written once (claimed through why_claimed), then
+   * published by why_set, so readers need no lock. */
+  atomic_bool why_claimed, why_set;
+  char why[400];
 };
 
 osq_remote_ext *osq_remote_ext_new(int64_t uuid, const char *name,
@@ -54,6 +58,13 @@ void osq_remote_ext_unref(osq_remote_ext *e) {
 }
 
 void osq_remote_ext_close(osq_remote_ext *e) { osq_pool_close(e->pool, true); }
+void osq_remote_ext_close_because(osq_remote_ext *e, const char *why) {
+  if (why && !atomic_exchange(&e->why_claimed, true)) {
+    snprintf(e->why, sizeof e->why, "%s", why);
+    atomic_store(&e->why_set, true);
+  }
+  osq_pool_close(e->pool, true);
+}
 void osq_remote_ext_retire(osq_remote_ext *e) {
   osq_pool_close(e->pool, false);
 }
@@ -137,7 +148,13 @@ static int rpc(osq_remote_ext *e, enum rpc_kind kind, const char *registry,
   const char *what = kind == RPC_PING       ? "ping"
                      : kind == RPC_SHUTDOWN ? "shutdown"
                                             : "call";
-  if (rc == OSQ_ETIMEDOUT)
+  if (atomic_load(&e->why_set))
+    snprintf(err, errlen,
+             "Extension call failed: extension %s (uuid %lld) was removed "
+             "before it answered %s %s%s%s: %s",
+             e->name, (long long)e->uuid, what, registry ? registry : "",
+             item ? " " : "", item ? item : "", e->why);
+  else if (rc == OSQ_ETIMEDOUT)
     snprintf(err, errlen,
              "Extension call failed: extension %s (uuid %lld) did not answer "
              "%s %s%s%s within %lld ms (--thrift_timeout)",

@@ -31,6 +31,10 @@ osq_remote_ext *osq_remote_ext_ref(osq_remote_ext *e);
 void osq_remote_ext_unref(osq_remote_ext *e);
 /* The extension is gone: calls fail at once, in-flight calls are cut. */
 void osq_remote_ext_close(osq_remote_ext *e);
+/* The same, and every failed call says why (e.g. "failed its health
+ * check (...)"), so a query names the cause instead of a bare "closed".
+ * The first reason given is kept. */
+void osq_remote_ext_close_because(osq_remote_ext *e, const char *why);
 /* The extension left on its own (deregisterExtension): no new calls, but
  * calls in flight may finish (osquery-go deregisters from inside its
  * shutdown() handler, while our shutdown() call waits for the reply). */

@@ -101,6 +101,7 @@ typedef struct osq_proc_sample {
   uint64_t cpu_ms; /* utime + stime */
   uint64_t rss_bytes;
   pid_t ppid;
+  char state; /* 'R', 'S', 'T' (stopped) ... */
 } osq_proc_sample;
 
 /* Read /proc/<pid>/stat and statm (bounded). 0, or -errno. */
@@ -175,6 +176,13 @@ int osq_loader_start(osq_loader *l);
  * stop_timeout_ms, SIGKILL the rest, reap all, join the thread. Stop the
  * loader before the manager the exit hook refers to. */
 void osq_loader_stop(osq_loader *l);
+
+/* A supervised extension is hung (e.g. it failed the manager's health
+ * check): kill it (its process group, SIGKILL) and restart it as after a
+ * crash, with back-off. pid is the registering peer: the child itself or
+ * a descendant of it. Any thread; the supervisor thread does the work.
+ * false if no running child matches. */
+bool osq_loader_restart_pid(osq_loader *l, pid_t pid, const char *why);
 
 size_t osq_loader_count(const osq_loader *l);
 /* Pids of running children; returns how many (at most cap written). */

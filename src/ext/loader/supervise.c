@@ -51,6 +51,8 @@ typedef struct slot {
   uint64_t last_cpu_ms;
   int64_t last_sample_ms;
   int64_t over_since_ms; /* CPU over the limit since, or 0 */
+  int64_t stopped_since_ms; /* seen stopped (SIGSTOP) since, or 0 */
+  char hung_why[192]; /* osq_loader_restart_pid asked (under mu) */
   uint64_t rss;
   double cpu_pct;
   char kill_reason[192];
@@ -351,6 +353,8 @@ static void set_running(osq_loader *l, slot *s, pid_t pid) {
   s->last_sample_ms = s->started_ms;
   s->over_since_ms = 0;
   s->kill_reason[0] = '\0';
+  s->hung_why[0] = '\0';
+  s->stopped_since_ms = 0;
   s->rss = 0;
   s->cpu_pct = 0;
   pthread_mutex_unlock(&l->mu);
@@ -371,11 +375,14 @@ static void after_death(osq_loader *l, slot *s, const char *what,
   if (l->stopping) {
     s->state = OSQ_EXT_STOPPED;
   } else if (l->o.giveup_deaths && recent >= l->o.giveup_deaths) {
-    s->state = OSQ_EXT_FAILED;
     pthread_mutex_unlock(&l->mu);
+    /* Logged before the state shows, so whoever sees FAILED finds why. */
     OSQ_ERR("extension %s keeps dying: %u exits within %lld s (last: %s); "
             "not restarting it. Fix it, then restart osq",
             s->path, recent, (long long)(l->o.giveup_window_ms / 1000), what);
+    pthread_mutex_lock(&l->mu);
+    s->state = OSQ_EXT_FAILED;
+    pthread_mutex_unlock(&l->mu);
     return;
   } else {
     if (ran_ms >= l->o.stable_ms || s->backoff_ms <= 0)
@@ -500,6 +507,44 @@ static void begin_stop(osq_loader *l, slot *s, const char *reason,
   signal_slot(s, SIGCONT); /* a stopped process must run to see SIGTERM */
 }
 
+/* Hung: no grace, no SIGTERM it cannot act on; the death is then handled
+ * as a crash (back-off, restart). */
+static void kill_hung(osq_loader *l, slot *s, const char *why) {
+  OSQ_WARN("extension %s (pid %d) is hung: %s; killing it to restart it",
+           s->path, (int)s->pid, why);
+  pthread_mutex_lock(&l->mu);
+  snprintf(s->kill_reason, sizeof s->kill_reason, "hung: %.180s", why);
+  s->hung_why[0] = '\0';
+  pthread_mutex_unlock(&l->mu);
+  signal_slot(s, SIGKILL);
+}
+
+/* How long a process may sit stopped before the loader treats it as hung:
+ * the manager's health check would have noticed by then (one interval
+ * plus a ping); this covers a loader without a manager in its process
+ * (osqd's watcher). */
+static int64_t stopped_limit_ms(const osq_loader *l) {
+  int64_t ping = l->set.ping_deadline_ms > 0
+                     ? l->set.ping_deadline_ms
+                     : OSQ_EXT_DEFAULT_PING_DEADLINE_MS;
+  return l->set.interval_ms + ping;
+}
+
+static void check_stopped(osq_loader *l, slot *s, char state, int64_t now) {
+  if (state != 'T') {
+    s->stopped_since_ms = 0;
+    return;
+  }
+  if (!s->stopped_since_ms)
+    s->stopped_since_ms = now;
+  else if (now - s->stopped_since_ms >= stopped_limit_ms(l)) {
+    char why[96];
+    snprintf(why, sizeof why, "stopped (SIGSTOP) for %lld ms",
+             (long long)(now - s->stopped_since_ms));
+    kill_hung(l, s, why);
+  }
+}
+
 static void check_resources(osq_loader *l, slot *s, int64_t now) {
   osq_proc_sample ps;
   if (osq_proc_sample_read(s->pid, &ps) != 0 || ps.ppid != getpid())
@@ -516,6 +561,9 @@ static void check_resources(osq_loader *l, slot *s, int64_t now) {
   s->last_cpu_ms = ps.cpu_ms;
   s->last_sample_ms = now;
   pthread_mutex_unlock(&l->mu);
+  check_stopped(l, s, ps.state, now);
+  if (s->kill_reason[0])
+    return;
 
   const osq_wd_limits *lim = &l->o.limits;
   if (lim->enabled && osq_log_verbose() && l->set.watchdog_debug)
@@ -694,6 +742,12 @@ static void *supervise(void *arg) {
       pthread_mutex_unlock(&l->mu);
       if (stop_now)
         break;
+      pthread_mutex_lock(&l->mu);
+      char hung[sizeof s->hung_why];
+      snprintf(hung, sizeof hung, "%s", s->hung_why);
+      pthread_mutex_unlock(&l->mu);
+      if (hung[0] && is_live(s) && !s->kill_reason[0])
+        kill_hung(l, s, hung);
       if (s->state == OSQ_EXT_BACKOFF && now >= s->next_start_ms) {
         pthread_mutex_lock(&l->mu);
         s->restarts++;
@@ -717,6 +771,57 @@ static void *supervise(void *arg) {
   }
   stop_all(l);
   return NULL;
+}
+
+/* Is pid the process root or one of its descendants? */
+static bool in_tree(pid_t pid, pid_t root) {
+  for (int depth = 0; depth < 32 && pid > 1; depth++) {
+    if (pid == root)
+      return true;
+    osq_proc_sample ps;
+    if (osq_proc_sample_read(pid, &ps) != 0)
+      return false;
+    pid = ps.ppid;
+  }
+  return false;
+}
+
+bool osq_loader_restart_pid(osq_loader *l, pid_t pid, const char *why) {
+  if (pid <= 0)
+    return false;
+  /* Snapshot the live pids first: the /proc walk needs no lock. */
+  pthread_mutex_lock(&l->mu);
+  size_t n = l->n;
+  pid_t *pids = calloc(n ? n : 1, sizeof *pids);
+  for (size_t i = 0; pids && i < n; i++)
+    pids[i] = is_live(&l->s[i]) ? l->s[i].pid : 0;
+  pthread_mutex_unlock(&l->mu);
+  if (!pids)
+    return false;
+  size_t hit = n;
+  for (size_t i = 0; i < n && hit == n; i++)
+    if (pids[i] > 0 && in_tree(pid, pids[i]))
+      hit = i;
+  bool found = false;
+  if (hit < n) {
+    pthread_mutex_lock(&l->mu);
+    slot *s = &l->s[hit];
+    /* Still the same child (it may have died and restarted meanwhile). */
+    if (is_live(s) && s->pid == pids[hit]) {
+      snprintf(s->hung_why, sizeof s->hung_why, "%s",
+               why && *why ? why : "reported hung");
+      found = true;
+    }
+    pthread_mutex_unlock(&l->mu);
+  }
+  free(pids);
+  if (found) {
+    ssize_t w;
+    do
+      w = write(l->wake[1], "x", 1);
+    while (w < 0 && errno == EINTR);
+  }
+  return found;
 }
 
 int osq_loader_start(osq_loader *l) {

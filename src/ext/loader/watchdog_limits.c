@@ -118,6 +118,8 @@ int osq_proc_sample_read(pid_t pid, osq_proc_sample *s) {
   int rc = osq_proc_parse_stat(buf, (size_t)n, &ticks, &ppid);
   if (rc)
     return rc;
+  const char *rp = strrchr(buf, ')'); /* parse_stat found one */
+  char state = rp && rp[1] == ' ' ? rp[2] : 0;
   snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
   n = read_small(path, buf, sizeof buf);
   if (n < 0)
@@ -137,5 +139,6 @@ int osq_proc_sample_read(pid_t pid, osq_proc_sample *s) {
   s->cpu_ms = ticks * 1000 / (uint64_t)hz;
   s->rss_bytes = resident * (uint64_t)page;
   s->ppid = ppid;
+  s->state = state;
   return 0;
 }

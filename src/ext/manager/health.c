@@ -1,12 +1,18 @@
-/* The manager's watcher: ping every extension each --extensions_interval,
- * with --extensions_timeout of grace for a new extension's socket to
- * appear; one failed check removes the extension and its routes. */
+/* The manager's watcher: ping every extension each interval (with the
+ * registration timeout of grace for a new extension's socket to appear)
+ * under a short ping deadline; one failed check removes the extension and
+ * its routes, cuts its calls in flight (they fail at once, naming the
+ * reason) and tells the unhealthy hook, which has the loader kill and
+ * restart it. */
 #include "manager_impl.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
@@ -15,44 +21,100 @@ struct check {
   osq_remote_ext *remote;
   bool checked;
   int64_t registered_ms;
+  pid_t pid;
 };
 
-static void check_one(osq_manager *m, struct check *c, int64_t interval_ms) {
-  /* A busy extension is left alone: its calls have their own deadlines,
-   * and a ping would queue behind them on a one-connection server. */
-  if (osq_remote_ext_inflight(c->remote) > 0)
-    return;
+/* The state letter of /proc/<pid>/stat ('R', 'S', 'T' ...), or 0. */
+static char proc_state(pid_t pid) {
+  if (pid <= 0)
+    return 0;
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t k;
+  do
+    k = read(fd, buf, sizeof buf - 1);
+  while (k < 0 && errno == EINTR);
+  close(fd);
+  if (k <= 0)
+    return 0;
+  buf[k] = '\0';
+  char *p = strrchr(buf, ')'); /* the comm may hold spaces and ')' */
+  return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* How long a ping may take: short, so a hung extension is noticed within
+ * about one interval plus this, but never longer than a call may take. */
+static int64_t ping_deadline_ms(const osq_manager *m) {
+  int64_t limit = m->set.ping_deadline_ms > 0
+                      ? m->set.ping_deadline_ms
+                      : OSQ_EXT_DEFAULT_PING_DEADLINE_MS;
+  int64_t tt = m->set.thrift.call_timeout_ms;
+  return tt > 0 && tt < limit ? tt : limit;
+}
+
+static void mark_checked(osq_manager *m, struct check *c) {
+  pthread_mutex_lock(&m->lock);
+  for (struct osq_ext_rec *r = m->exts; r; r = r->next)
+    if (r->uuid == c->uuid)
+      r->checked = true;
+  pthread_mutex_unlock(&m->lock);
+}
+
+/* false with the reason in err when the extension must go. */
+static bool healthy(osq_manager *m, struct check *c, char *err,
+                    size_t errlen) {
+  if (osq_remote_ext_inflight(c->remote) > 0) {
+    /* A busy extension is not pinged: a ping would queue behind its calls
+     * on a one-connection server, and the calls have their deadlines. But
+     * a stopped process answers nothing, and its calls would wait out the
+     * whole call timeout. */
+    if (proc_state(c->pid) != 'T')
+      return true;
+    snprintf(err, errlen, "its process %d is stopped while calls wait on it",
+             (int)c->pid);
+    return false;
+  }
   const char *path = osq_remote_ext_path(c->remote);
   struct stat st;
-  char err[600];
   if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-    int64_t grace = m->set.timeout_ms;
-    if (!c->checked && osq_now_ms() - c->registered_ms < grace)
-      return;
-    snprintf(err, sizeof err, "its socket %s is missing", path);
-  } else {
-    int64_t limit = OSQ_MANAGER_HEALTH_PING_MS;
-    if (limit < 2 * interval_ms)
-      limit = 2 * interval_ms;
-    int64_t tt = m->set.thrift.call_timeout_ms;
-    if (tt > 0 && tt < limit)
-      limit = tt;
-    if (osq_remote_ping(c->remote, osq_now_ms() + limit, err, sizeof err) ==
-        OSQ_OK) {
-      if (!c->checked) {
-        pthread_mutex_lock(&m->lock);
-        for (struct osq_ext_rec *r = m->exts; r; r = r->next)
-          if (r->uuid == c->uuid)
-            r->checked = true;
-        pthread_mutex_unlock(&m->lock);
-        osq_remote_query_features(c->remote);
-      }
-      return;
-    }
+    if (!c->checked && osq_now_ms() - c->registered_ms < m->set.timeout_ms)
+      return true; /* SDKs register first and listen second */
+    snprintf(err, errlen, "its socket %s is missing", path);
+    return false;
   }
+  if (osq_remote_ping(c->remote, osq_now_ms() + ping_deadline_ms(m), err,
+                      errlen) != OSQ_OK)
+    return false;
+  if (!c->checked) {
+    mark_checked(m, c);
+    osq_remote_query_features(c->remote);
+  }
+  return true;
+}
+
+static void check_one(osq_manager *m, struct check *c) {
+  char err[600];
+  if (healthy(m, c, err, sizeof err))
+    return;
   char why[700];
-  snprintf(why, sizeof why, "failed its health check (%s): removed", err);
-  osq_manager_drop(m, c->uuid, why, true);
+  snprintf(why, sizeof why, "failed its health check (%s)", err);
+  if (!osq_manager_drop(m, c->uuid, why, true))
+    return; /* gone meanwhile (deregistered, or its process exited) */
+  pthread_mutex_lock(&m->lock);
+  osq_manager_unhealthy_hook hook = m->on_unhealthy;
+  void *u = m->on_unhealthy_udata;
+  m->hook_calls += hook != NULL;
+  pthread_mutex_unlock(&m->lock);
+  if (hook == NULL)
+    return;
+  hook(c->pid, why, u);
+  pthread_mutex_lock(&m->lock);
+  m->hook_calls--;
+  pthread_cond_broadcast(&m->changed);
+  pthread_mutex_unlock(&m->lock);
 }
 
 /* One round's checks, run by up to OSQ_MANAGER_HEALTH_WORKERS threads so
@@ -65,7 +127,6 @@ struct round {
   struct check *cs;
   size_t n;
   _Atomic size_t next;
-  int64_t interval;
 };
 
 static void *round_worker(void *arg) {
@@ -74,13 +135,12 @@ static void *round_worker(void *arg) {
     size_t i = r->next++;
     if (i >= r->n || r->m->stopping)
       return NULL;
-    check_one(r->m, &r->cs[i], r->interval);
+    check_one(r->m, &r->cs[i]);
   }
 }
 
-static void run_round(osq_manager *m, struct check *cs, size_t n,
-                      int64_t interval) {
-  struct round r = {m, cs, n, 0, interval};
+static void run_round(osq_manager *m, struct check *cs, size_t n) {
+  struct round r = {m, cs, n, 0};
   pthread_t th[OSQ_MANAGER_HEALTH_WORKERS];
   size_t nth = 0;
   for (; n > 1 && nth < n && nth < OSQ_MANAGER_HEALTH_WORKERS; nth++)
@@ -111,9 +171,9 @@ void *osq_manager_health_main(void *arg) {
     for (struct osq_ext_rec *r = m->exts; cs && r; r = r->next)
       if (!r->pending)
         cs[n++] = (struct check){r->uuid, osq_remote_ext_ref(r->remote),
-                                 r->checked, r->registered_ms};
+                                 r->checked, r->registered_ms, r->pid};
     pthread_mutex_unlock(&m->lock);
-    run_round(m, cs, n, interval);
+    run_round(m, cs, n);
     for (size_t i = 0; i < n; i++)
       osq_remote_ext_unref(cs[i].remote);
     free(cs);

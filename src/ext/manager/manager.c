@@ -66,6 +66,18 @@ bool osq_manager_timedwait(osq_manager *m, int64_t deadline_ms) {
 
 const char *osq_manager_socket(const osq_manager *m) { return m->path; }
 
+void osq_manager_set_unhealthy_hook(osq_manager *m,
+                                    osq_manager_unhealthy_hook fn,
+                                    void *udata) {
+  pthread_mutex_lock(&m->lock);
+  m->on_unhealthy = fn;
+  m->on_unhealthy_udata = udata;
+  /* The old udata may be freed once we return: wait out its calls. */
+  while (m->hook_calls > 0)
+    pthread_cond_wait(&m->changed, &m->lock);
+  pthread_mutex_unlock(&m->lock);
+}
+
 /* ---- introspection -------------------------------------------------------- */
 
 static size_t provide(osq_ext_view **out) {

@@ -46,6 +46,18 @@ int64_t osq_manager_wait_pid(osq_manager *m, pid_t pid, int64_t deadline_ms);
  * served by extensions). */
 bool osq_manager_wait_plugin(osq_manager *m, const char *registry,
                              const char *name, int64_t deadline_ms);
+/* Called from the health thread, with no lock held, after an extension
+ * failed its health check (a missed ping, or stopped while calls wait on
+ * it) and was removed. pid is the peer that registered it. The shell and
+ * the daemon connect this to osq_loader_restart_pid, so a hung extension
+ * is killed and restarted as if it had crashed. */
+typedef void (*osq_manager_unhealthy_hook)(pid_t pid, const char *why,
+                                           void *udata);
+/* Returns once no call of the previous hook is in progress, so its udata
+ * may be freed after osq_manager_set_unhealthy_hook(m, NULL, NULL). */
+void osq_manager_set_unhealthy_hook(osq_manager *m,
+                                    osq_manager_unhealthy_hook fn,
+                                    void *udata);
 /* Drop an extension and its routes (e.g. its process was killed). */
 void osq_manager_remove(osq_manager *m, int64_t uuid);
 /* Remove the extensions registered by pid (its process is gone). */

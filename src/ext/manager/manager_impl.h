@@ -19,7 +19,6 @@
  * that it is gone before a newcomer could listen on the same path. */
 #define OSQ_MANAGER_UUID_QUARANTINE_MS 60000
 #define OSQ_MANAGER_HEALTH_MIN_MS 200
-#define OSQ_MANAGER_HEALTH_PING_MS 5000 /* ping deadline, unless less */
 #define OSQ_MANAGER_SHUTDOWN_RPC_MS 2000
 
 struct osq_ext_rec {
@@ -61,6 +60,9 @@ struct osq_manager {
   bool has_group;
   gid_t group;
   uint32_t next_uuid;
+  osq_manager_unhealthy_hook on_unhealthy; /* under lock */
+  void *on_unhealthy_udata;
+  unsigned hook_calls; /* in progress; replacing the hook waits for 0 */
   /* per uuid: CLOCK_MONOTONIC ms until which it may not be handed out
    * (calloc'd: untouched pages cost nothing) */
   int64_t *quarantine;

@@ -268,7 +268,7 @@ bool osq_manager_drop(osq_manager *m, int64_t uuid, const char *why,
     return false;
   /* Stop its calls first, so the routes go away without waiting on them. */
   if (cut)
-    osq_remote_ext_close(rec->remote);
+    osq_remote_ext_close_because(rec->remote, why);
   else
     osq_remote_ext_retire(rec->remote);
   osq_registry_remove_owner((uint64_t)uuid);
