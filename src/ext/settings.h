@@ -49,8 +49,9 @@ typedef struct osq_ext_settings {
   char socket_mode[64];   /* octal, e.g. "0600" */
   char socket_group[256]; /* name, gid or "" */
   uint32_t max_connections; /* --extensions_max_connections; 0: no cap */
-  /* Connections one peer (uid and pid) may hold; 0: half of
-   * max_connections (at least 1), so no single peer takes every slot. */
+  /* Connections one peer process may hold; 0: half of max_connections
+   * (all of a cap below 8; 512 without a cap), so no single peer takes
+   * every slot. */
   uint32_t max_connections_per_peer;
   /* A request must arrive whole within this long of its first byte (and
    * a new connection must start one within idle_ms); 0: defaults. */

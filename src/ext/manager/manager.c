@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,16 +341,46 @@ static bool peer_in_group(pid_t pid, gid_t pgid, gid_t group) {
   return hit;
 }
 
+static int64_t request_deadline_ms(const osq_manager *m) {
+  return m->set.request_deadline_ms > 0 ? m->set.request_deadline_ms
+                                        : OSQ_EXT_DEFAULT_REQUEST_DEADLINE_MS;
+}
+
+void osq_manager_request_read(struct osq_conn_rec *cr) {
+  if (cr->conn == NULL)
+    return;
+  osq_tconn_end_request(cr->conn);
+  osq_tconn_set_deadline(cr->conn, 0);
+}
+
+void osq_manager_reply_due(struct osq_conn_rec *cr) {
+  if (cr->conn == NULL)
+    return;
+  /* A large reply to a slow but honest reader may take as long as a call
+   * may; the peer cap bounds what a reader that never reads can hold. */
+  int64_t ms = cr->m->set.thrift.call_timeout_ms > 0
+                   ? cr->m->set.thrift.call_timeout_ms
+                   : request_deadline_ms(cr->m);
+  osq_tconn_set_deadline(cr->conn, osq_now_ms() + ms);
+}
+
 static void *conn_main(void *arg) {
   struct osq_conn_rec *cr = arg;
   osq_manager *m = cr->m;
   osq_tconn *c = osq_tconn_wrap(cr->fd);
   if (c) {
+    cr->conn = c;
     if (m->set.thrift.max_message)
       osq_tconn_set_max_message(c, m->set.thrift.max_message);
     if (m->set.thrift.string_limit)
       osq_tconn_set_string_limit(c, m->set.thrift.string_limit);
+    /* Idle time between requests is free (extensions keep a connection
+     * open); a request, once begun, must arrive whole in time, so a
+     * half-sent one cannot hold its slot. */
+    int64_t rd = request_deadline_ms(m);
+    osq_tconn_set_request_timeout(c, rd > INT32_MAX ? INT32_MAX : (int)rd);
     for (;;) {
+      osq_tconn_set_deadline(c, 0);
       int rc = osq_api_serve_one(c, &osq_manager_handlers, cr);
       if (rc == OSQ_OK)
         continue;
@@ -378,6 +409,49 @@ static void *conn_main(void *arg) {
   return NULL;
 }
 
+/* Log a refused connection, at most once per OSQ_MANAGER_REFUSE_LOG_MS. */
+static void refused(osq_manager *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void refused(osq_manager *m, const char *fmt, ...) {
+  int64_t now = osq_now_ms();
+  pthread_mutex_lock(&m->lock);
+  bool say = m->refuse_logged_ms == 0 ||
+             now - m->refuse_logged_ms >= OSQ_MANAGER_REFUSE_LOG_MS;
+  unsigned quiet = m->refused_quiet;
+  if (say) {
+    m->refuse_logged_ms = now;
+    m->refused_quiet = 0;
+  } else {
+    m->refused_quiet++;
+  }
+  pthread_mutex_unlock(&m->lock);
+  if (!say)
+    return;
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (quiet)
+    OSQ_WARN("%s (and %u more refused in the last %d s)", msg, quiet,
+             OSQ_MANAGER_REFUSE_LOG_MS / 1000);
+  else
+    OSQ_WARN("%s", msg);
+}
+
+/* Connections one peer may hold, so that no single process (a slow or
+ * hostile client) takes every slot from the others. */
+static size_t per_peer_cap(const osq_manager *m) {
+  if (m->set.max_connections_per_peer)
+    return m->set.max_connections_per_peer;
+  /* half the slots; a tiny cap (tests, embedded use) is not split */
+  uint32_t max = m->set.max_connections;
+  if (max == 0)
+    return 512;
+  return max >= 8 ? max / 2 : max;
+}
+
 static void accept_one(osq_manager *m) {
   int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
   if (fd < 0) {
@@ -398,36 +472,50 @@ static void accept_one(osq_manager *m) {
   struct ucred cred;
   socklen_t len = sizeof cred;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    OSQ_WARN("Refusing extension manager connection: SO_PEERCRED: %s",
-             strerror(errno));
+    refused(m, "Refusing extension manager connection: SO_PEERCRED: %s",
+            strerror(errno));
     close(fd);
     return;
   }
   bool ok = cred.uid == 0 || cred.uid == geteuid() ||
             (m->has_group && peer_in_group(cred.pid, cred.gid, m->group));
   if (!ok) {
-    OSQ_WARN("Refusing extension manager connection from pid %d uid %u: "
-             "not root, not uid %u%s",
-             (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid(),
-             m->has_group ? " and not in --extensions_socket_group" : "");
+    refused(m,
+            "Refusing extension manager connection from pid %d uid %u: "
+            "not root, not uid %u%s",
+            (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid(),
+            m->has_group ? " and not in --extensions_socket_group" : "");
     close(fd);
     return;
   }
   uint32_t max = m->set.max_connections;
+  size_t peer_max = per_peer_cap(m);
   struct osq_conn_rec *cr = calloc(1, sizeof *cr);
   pthread_mutex_lock(&m->lock);
-  if (cr == NULL || (max && m->nconns >= max) || m->stopping) {
+  size_t mine = 0;
+  for (struct osq_conn_rec *c = m->conns; c; c = c->next)
+    mine += c->pid == cred.pid;
+  if (cr == NULL || (max && m->nconns >= max) || mine >= peer_max ||
+      m->stopping) {
     size_t n = m->nconns;
+    bool stopping = m->stopping;
     pthread_mutex_unlock(&m->lock);
-    if (cr)
-      OSQ_WARN("Refusing extension manager connection from pid %d: %zu "
-               "connections open (--extensions_max_connections=%u)",
-               (int)cred.pid, n, max);
+    if (cr && !stopping && max && n >= max)
+      refused(m,
+              "Refusing extension manager connection from pid %d: %zu "
+              "connections open (--extensions_max_connections=%u)",
+              (int)cred.pid, n, max);
+    else if (cr && !stopping)
+      refused(m,
+              "Refusing extension manager connection from pid %d: it has "
+              "%zu connections open, the most one process may hold",
+              (int)cred.pid, mine);
     free(cr);
     close(fd);
     return;
   }
-  *cr = (struct osq_conn_rec){m, fd, cred.pid, cred.uid, cred.gid, m->conns};
+  *cr = (struct osq_conn_rec){m,         NULL,      fd,      cred.pid,
+                              cred.uid,  cred.gid,  m->conns};
   m->conns = cr;
   m->nconns++;
   pthread_mutex_unlock(&m->lock);

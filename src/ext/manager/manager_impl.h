@@ -20,6 +20,7 @@
 #define OSQ_MANAGER_UUID_QUARANTINE_MS 60000
 #define OSQ_MANAGER_HEALTH_MIN_MS 200
 #define OSQ_MANAGER_SHUTDOWN_RPC_MS 2000
+#define OSQ_MANAGER_REFUSE_LOG_MS 10000
 
 struct osq_ext_rec {
   int64_t uuid;
@@ -36,6 +37,7 @@ struct osq_ext_rec {
 
 struct osq_conn_rec {
   struct osq_manager *m;
+  osq_tconn *conn; /* set by its thread before serving */
   int fd;
   pid_t pid;
   uid_t uid;
@@ -56,6 +58,10 @@ struct osq_manager {
   struct osq_conn_rec *conns;
   size_t nconns;
   pthread_cond_t conns_done;
+  /* refused-connection warnings: at most one per OSQ_MANAGER_REFUSE_LOG_MS
+   * (an attacker must not flood the log), with a count of the rest */
+  int64_t refuse_logged_ms;
+  unsigned refused_quiet;
   _Atomic bool stopping; /* read without the lock by the threads */
   bool has_group;
   gid_t group;
@@ -81,6 +87,11 @@ void osq_ext_rec_free(struct osq_ext_rec *r);
 void *osq_manager_health_main(void *m);
 
 /* manager.c */
+/* Deadlines around a handler: the request has been read (its deadline
+ * ends, the handler itself may take long), and the reply must then be
+ * written within the reply deadline. */
+void osq_manager_request_read(struct osq_conn_rec *cr);
+void osq_manager_reply_due(struct osq_conn_rec *cr);
 /* Wait on m->changed until deadline (0: none); caller holds m->lock.
  * false once the deadline has passed. */
 bool osq_manager_timedwait(struct osq_manager *m, int64_t deadline_ms);
