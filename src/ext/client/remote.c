@@ -688,6 +688,9 @@ static void query_features(struct rplugin *p) {
                                    (OSQ_LOGGER_FEATURE_STATUS |
                                     OSQ_LOGGER_FEATURE_EVENT)
                              : 0;
+    /* The plugin is already published and the logger thread reads this
+     * field while we (the health thread, or a logger call) learn it: both
+     * sides use atomic accesses, never a plain read or write. */
     __atomic_store_n(&p->pub.logger.features, f, __ATOMIC_RELEASE);
     atomic_store(&p->features_known, true);
   } else {
