@@ -9,7 +9,7 @@
 #include "daemon/pidfile.h"
 #include "daemon/store.h"
 #include "ext/loader/loader.h"
-#include "ext_settings.h"
+#include "daemon/ext_settings.h"
 #include "thrift/thrift.h"
 
 #include <errno.h>

@@ -11,7 +11,7 @@
 #include "daemon/scheduler.h"
 #include "daemon/store.h"
 #include "ext/loader/loader.h"
-#include "ext_settings.h"
+#include "daemon/ext_settings.h"
 #include "ext/manager/manager.h"
 #include "logger/logger.h"
 #include "plugin/plugin_impl.h"
@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,6 +196,32 @@ static void on_ext_hung(pid_t pid, const char *why, void *udata) {
   osq_loader_restart_pid(udata, pid, why); /* killed, then restarted */
 }
 
+/* Under a watcher the extensions are the watcher's children and its loader
+ * restarts them: kill the hung one (the registering peer, or its ancestor
+ * just below the watcher) and the loader sees a crash. */
+static void on_ext_hung_under_watcher(pid_t pid, const char *why, void *u) {
+  pid_t watcher = ((worker *)u)->watcher;
+  for (int depth = 0; depth < 32 && pid > 1; depth++) {
+    osq_proc_sample s;
+    if (osq_proc_sample_read(pid, &s) != 0)
+      return;
+    if (s.ppid != watcher) {
+      pid = s.ppid;
+      continue;
+    }
+    int pfd = pidfd_open(pid, 0);
+    /* the pidfd pins the process: check it is still the watcher's child */
+    if (pfd >= 0 && osq_proc_sample_read(pid, &s) == 0 && s.ppid == watcher) {
+      OSQ_WARN("Killing extension process %d so the watcher restarts it: %s",
+               (int)pid, why);
+      pidfd_send_signal(pfd, SIGKILL, NULL, 0);
+    }
+    if (pfd >= 0)
+      close(pfd);
+    return;
+  }
+}
+
 static int start_extensions(worker *w, bool under_watcher) {
   if (osq_flag_bool("disable_extensions"))
     return 0;
@@ -207,6 +234,8 @@ static int start_extensions(worker *w, bool under_watcher) {
     OSQ_ERR("An error occurred during extension manager startup: %s", err);
     return 0;
   }
+  if (under_watcher && w->watcher > 0)
+    osq_manager_set_unhealthy_hook(manager, on_ext_hung_under_watcher, w);
   if (!under_watcher) {
     /* No watcher: this process supervises the autoloaded extensions. */
     w->loader = osq_loader_new(osq_manager_socket(manager), &set);
