@@ -3,7 +3,9 @@
  * manager installs a provider when it starts. It sits beside the three
  * rooms (manager/, loader/, client/) because both the manager (which
  * provides) and the loader (whose table reads it) use it; it includes
- * nothing of theirs. */
+ * nothing of theirs.
+ *
+ * Threads: any thread (a lock guards the provider and the path). */
 #ifndef OSQ_INTROSPECT_H
 #define OSQ_INTROSPECT_H
 

@@ -8,7 +8,9 @@
  * pool therefore keeps at most one idle connection, and only while no
  * other call to the same extension is in flight: a caller that finishes
  * while another waits closes its connection, which lets a single-
- * connection server move on to the waiting one. */
+ * connection server move on to the waiting one.
+ *
+ * Threads: any thread; one lease is used by one thread at a time. */
 #ifndef OSQ_CLIENT_POOL_H
 #define OSQ_CLIENT_POOL_H
 

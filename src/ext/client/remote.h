@@ -5,7 +5,11 @@
  *
  * Room dependencies (one way): client -> registry (the plugin structs),
  * thrift, core. The manager uses the client; the client knows neither the
- * manager nor the loader. */
+ * manager nor the loader.
+ *
+ * Threads: every function may be called from any thread; a remote
+ * extension is refcounted and its pool has its own lock (never held
+ * across a call). */
 #ifndef OSQ_REMOTE_H
 #define OSQ_REMOTE_H
 

@@ -7,6 +7,12 @@
  * and ext/introspect.h (the manager's view of registered extensions, read
  * through a provider). It includes neither the manager nor the client.
  *
+ * Threads: set-up (new, add_path, read_autoload, set_exit_hook, options)
+ * before osq_loader_start, from one thread; start, stop and free from that
+ * thread. The queries (count, pids, info, find_pid, each) and
+ * osq_loader_restart_pid from any thread. One supervisor thread per loader
+ * launches, reaps and restarts; the exit hook runs on it.
+ *
  * The loader does not depend on the extension manager: the caller connects
  * the two (osq_loader_set_exit_hook -> osq_manager_remove_pid, and
  * osq_loader_pids -> osq_manager_wait_pid). Typical use:

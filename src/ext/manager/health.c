@@ -6,13 +6,10 @@
  * restart it. */
 #include "manager_impl.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/log.h"
 
@@ -24,25 +21,11 @@ struct check {
   pid_t pid;
 };
 
-/* The state letter of /proc/<pid>/stat ('R', 'S', 'T' ...), or 0. */
+/* The state letter of a process ('T': stopped), or 0. */
 static char proc_state(pid_t pid) {
-  if (pid <= 0)
-    return 0;
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  ssize_t k;
-  do
-    k = read(fd, buf, sizeof buf - 1);
-  while (k < 0 && errno == EINTR);
-  close(fd);
-  if (k <= 0)
-    return 0;
-  buf[k] = '\0';
-  char *p = strrchr(buf, ')'); /* the comm may hold spaces and ')' */
-  return p && p[1] == ' ' ? p[2] : 0;
+  char state;
+  pid_t ppid;
+  return osq_manager_proc_stat(pid, &state, &ppid) ? state : 0;
 }
 
 /* How long a ping may take: short, so a hung extension is noticed within

@@ -796,26 +796,40 @@ int osq_manager_wait_names(osq_manager *m, const char *const *names, size_t n,
   }
 }
 
+bool osq_manager_proc_stat(pid_t pid, char *state, pid_t *ppid) {
+  if (pid <= 0)
+    return false;
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t k;
+  do
+    k = read(fd, buf, sizeof buf - 1);
+  while (k < 0 && errno == EINTR);
+  close(fd);
+  if (k <= 0)
+    return false;
+  buf[k] = '\0';
+  char *p = strrchr(buf, ')'); /* the comm may hold spaces and ')' */
+  char st;
+  int pp;
+  if (p == NULL || sscanf(p + 1, " %c %d", &st, &pp) != 2)
+    return false;
+  *state = st;
+  *ppid = (pid_t)pp;
+  return true;
+}
+
 /* Is pid the ancestor (or the process itself) of child? */
 static bool descends_from(pid_t child, pid_t pid) {
   for (int depth = 0; depth < 32 && child > 1; depth++) {
     if (child == pid)
       return true;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)child);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char state;
+    if (!osq_manager_proc_stat(child, &state, &child))
       return false;
-    ssize_t k = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (k <= 0)
-      return false;
-    buf[k] = '\0';
-    char *p = strrchr(buf, ')'); /* the comm may hold spaces and ')' */
-    int ppid;
-    if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1)
-      return false;
-    child = ppid;
   }
   return false;
 }

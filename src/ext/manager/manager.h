@@ -7,7 +7,12 @@
  * through src/ext/client/) -> thrift. The manager never includes the
  * loader (src/ext/loader/), nor the loader the manager: the shell and the
  * daemon connect the two with hooks (a dead child removes its routes; a
- * hung extension is killed and restarted). */
+ * hung extension is killed and restarted).
+ *
+ * Threads: start and stop from one thread (the program's main); the waits,
+ * osq_manager_remove* and osq_manager_set_unhealthy_hook from any thread.
+ * The manager runs an accept thread, a health thread (plus helpers for a
+ * round) and one thread per connection; hooks run on the health thread. */
 #ifndef OSQ_MANAGER_H
 #define OSQ_MANAGER_H
 

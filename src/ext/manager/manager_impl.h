@@ -87,6 +87,9 @@ void osq_ext_rec_free(struct osq_ext_rec *r);
 void *osq_manager_health_main(void *m);
 
 /* manager.c */
+/* The state letter ('R', 'S', 'T' ...) and parent of a process, from
+ * /proc/<pid>/stat (bounded read). false if it cannot be read. */
+bool osq_manager_proc_stat(pid_t pid, char *state, pid_t *ppid);
 /* Deadlines around a handler: the request has been read (its deadline
  * ends, the handler itself may take long), and the reply must then be
  * written within the reply deadline. */
