@@ -1,8 +1,33 @@
 #include "ext_settings.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/flags.h"
+#include "thrift/api.h"
+
+static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+
+/* The manager's `options` answer: every flag, as osquery lists them. */
+static int list_flags(osq_option_list *out) {
+  osq_flag_info *flags = NULL;
+  size_t n = osq_flags_list(&flags);
+  out->items = calloc(n ? n : 1, sizeof *out->items);
+  out->n = 0;
+  int rc = out->items ? OSQ_OK : OSQ_ENOMEM;
+  for (size_t i = 0; rc == OSQ_OK && i < n; i++) {
+    osq_option *o = &out->items[out->n++];
+    o->name = strdup(flags[i].name);
+    o->value = dup_or_empty(flags[i].value);
+    o->default_value = dup_or_empty(flags[i].default_value);
+    o->type = dup_or_empty(flags[i].type);
+    if (!o->name || !o->value || !o->default_value || !o->type)
+      rc = OSQ_ENOMEM;
+  }
+  free(flags);
+  return rc;
+}
 
 /* osquery's kWatchdogLimits: level 0 (normal), 1 (restrictive), -1. */
 static const struct {
@@ -46,6 +71,7 @@ static void copy_arg(char *dst, size_t cap, const char *flag) {
 
 void osq_ext_settings_from_flags(osq_ext_settings *s) {
   osq_ext_settings_defaults(s);
+  s->list_options = list_flags;
   uint64_t tt = osq_flag_uint("thrift_timeout");
   if (tt > 86400ull * 365)
     tt = 86400ull * 365;

@@ -34,8 +34,14 @@ typedef struct osq_thrift_settings {
   size_t string_limit;     /* --thrift_string_size_limit; 0: none */
 } osq_thrift_settings;
 
+struct osq_option_list; /* thrift/api.h */
+/* Fills the answer to the manager's `options` call (osquery: every flag
+ * with its value, default and type). OSQ_OK or OSQ_ENOMEM. */
+typedef int (*osq_ext_options_fn)(struct osq_option_list *out);
+
 typedef struct osq_ext_settings {
   osq_thrift_settings thrift;
+  osq_ext_options_fn list_options; /* NULL: an empty list */
 
   /* --extensions_timeout / --extensions_interval as given (osquery reads
    * them with atoi); passed on to launched extensions unchanged. */
@@ -69,7 +75,7 @@ typedef struct osq_ext_settings {
 
 #define OSQ_EXT_MIN_PERIOD_MS 200
 #define OSQ_EXT_DEFAULT_REQUEST_DEADLINE_MS 10000
-#define OSQ_EXT_DEFAULT_PING_DEADLINE_MS 3000
+#define OSQ_EXT_DEFAULT_PING_DEADLINE_MS 5000
 
 /* osquery's defaults (as if no flag was given). */
 void osq_ext_settings_defaults(osq_ext_settings *s);

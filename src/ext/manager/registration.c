@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/flags.h"
 #include "core/log.h"
 #include "plugin/dispatch.h"
 #include "registry/registry.h"
@@ -344,23 +343,12 @@ static int h_extensions(void *u, osq_ext_list *out) {
 }
 
 static int h_options(void *u, osq_option_list *out) {
-  (void)u;
-  osq_flag_info *flags = NULL;
-  size_t n = osq_flags_list(&flags);
-  out->items = calloc(n ? n : 1, sizeof *out->items);
+  struct osq_conn_rec *cr = u;
+  out->items = NULL;
   out->n = 0;
-  int rc = out->items ? OSQ_OK : OSQ_ENOMEM;
-  for (size_t i = 0; rc == OSQ_OK && i < n; i++) {
-    osq_option *o = &out->items[out->n++];
-    o->name = strdup(flags[i].name);
-    o->value = dup_or_empty(flags[i].value);
-    o->default_value = dup_or_empty(flags[i].default_value);
-    o->type = dup_or_empty(flags[i].type);
-    if (!o->name || !o->value || !o->default_value || !o->type)
-      rc = OSQ_ENOMEM;
-  }
-  free(flags);
-  return rc;
+  if (cr->m->set.list_options)
+    return cr->m->set.list_options(out);
+  return OSQ_OK;
 }
 
 static int h_ping(void *u, osq_ext_status *out) {
