@@ -28,11 +28,19 @@
 #include <unistd.h>
 
 #include "core/flags.h"
-#include "ext/manager.h"
+#include "ext/manager/manager.h"
 #include "plugin/plugin_impl.h"
 #include "registry/registry.h"
 #include "sql/sql.h"
 #include "thrift/api.h"
+#include "settings/ext_settings.h"
+
+/* The settings the shell would pass, from the flags this test set. */
+static const osq_ext_settings *settings_from_flags(void) {
+  static osq_ext_settings s;
+  osq_ext_settings_from_flags(&s);
+  return &s;
+}
 
 static long big_rows = 1000000;
 static char sock[96];
@@ -292,7 +300,7 @@ int main(int argc, char **argv) {
   OSQ_FLAG_SET(extensions_interval, "3600", err, sizeof err);
   osq_registry_add(OSQ_REGISTRY_TABLE, &local1, OSQ_CORE_UUID, false, err,
                    sizeof err);
-  osq_manager *m = osq_manager_start(sock, err, sizeof err);
+  osq_manager *m = osq_manager_start(sock, settings_from_flags(), err, sizeof err);
   if (m == NULL) {
     fprintf(stderr, "manager: %s\n", err);
     kill(child, SIGKILL);

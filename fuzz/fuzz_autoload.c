@@ -15,7 +15,15 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
+#include "settings/ext_settings.h"
+
+/* The settings the shell would pass, from the flags this test set. */
+static const osq_ext_settings *settings_from_flags(void) {
+  static osq_ext_settings s;
+  osq_ext_settings_from_flags(&s);
+  return &s;
+}
 
 typedef struct seen {
   int n;
@@ -67,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  osq_loader *l = osq_loader_new("/nonexistent/osq.em");
+  osq_loader *l = osq_loader_new("/nonexistent/osq.em", settings_from_flags());
   if (l != NULL) {
     int rc = osq_loader_read_autoload(l, path, err, sizeof err);
     if (rc < 0 && err[0] == '\0')

@@ -13,7 +13,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
 #include "plugin/plugin_impl.h"
 #include "tables/builtin.h"
 #include "tables/linux/host_config.h"

@@ -18,7 +18,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/remote.h"
+#include "ext/client/remote.h"
 #include "thrift/dispatch.h"
 
 #define MAX_ROUTES 64
@@ -133,7 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     p = f ? f + 1 : end;
   }
 
-  osq_remote_ext *e = osq_remote_ext_new(42, "fuzz", "/nonexistent/osq.em.42");
+  osq_remote_ext *e = osq_remote_ext_new(42, "fuzz", "/nonexistent/osq.em.42", NULL);
   if (e == NULL)
     abort();
   osq_plugin_spec *specs = NULL;

@@ -9,7 +9,8 @@
 #include "core/log.h"
 #include "daemon/pidfile.h"
 #include "daemon/store.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
+#include "settings/ext_settings.h"
 #include "core/clock.h"
 
 #include <errno.h>
@@ -188,7 +189,9 @@ static osq_loader *read_autoload(void) {
   if (OSQ_FLAG_BOOL(disable_extensions))
     return NULL;
   char err[1024];
-  osq_loader *loader = osq_loader_new(OSQ_FLAG_STR(extensions_socket));
+  osq_ext_settings set;
+  osq_ext_settings_from_flags(&set);
+  osq_loader *loader = osq_loader_new(OSQ_FLAG_STR(extensions_socket), &set);
   if (loader &&
       osq_loader_read_autoload(loader, OSQ_FLAG_STR(extensions_autoload),
                                err, sizeof err) < 0)

@@ -12,8 +12,9 @@
 #include "daemon/pidfile.h"
 #include "daemon/scheduler.h"
 #include "daemon/store.h"
-#include "ext/loader.h"
-#include "ext/manager.h"
+#include "ext/loader/loader.h"
+#include "settings/ext_settings.h"
+#include "ext/manager/manager.h"
 #include "logger/logger.h"
 #include "plugin/plugin_impl.h"
 #include "registry/registry.h"
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,21 +170,56 @@ static void on_ext_exit(pid_t pid, const char *path, void *udata) {
     osq_manager_remove_pid(udata, pid);
 }
 
+static void on_ext_hung(pid_t pid, const char *why, void *udata) {
+  osq_loader_restart_pid(udata, pid, why); /* killed, then restarted */
+}
+
+/* Under a watcher the extensions are the watcher's children and its loader
+ * restarts them: kill the hung one (the registering peer, or its ancestor
+ * just below the watcher) and the loader sees a crash. */
+static void on_ext_hung_under_watcher(pid_t pid, const char *why, void *u) {
+  pid_t watcher = ((worker *)u)->watcher;
+  for (int depth = 0; depth < 32 && pid > 1; depth++) {
+    osq_proc_sample s;
+    if (osq_proc_sample_read(pid, &s) != 0)
+      return;
+    if (s.ppid != watcher) {
+      pid = s.ppid;
+      continue;
+    }
+    int pfd = pidfd_open(pid, 0);
+    /* the pidfd pins the process: check it is still the watcher's child */
+    if (pfd >= 0 && osq_proc_sample_read(pid, &s) == 0 && s.ppid == watcher) {
+      OSQ_WARN("Killing extension process %d so the watcher restarts it: %s",
+               (int)pid, why);
+      pidfd_send_signal(pfd, SIGKILL, NULL, 0);
+    }
+    if (pfd >= 0)
+      close(pfd);
+    return;
+  }
+}
+
 static int start_extensions(worker *w, bool under_watcher) {
   if (OSQ_FLAG_BOOL(disable_extensions))
     return 0;
   char err[1024] = "";
-  manager = osq_manager_start(OSQ_FLAG_STR(extensions_socket), err,
+  osq_ext_settings set;
+  osq_ext_settings_from_flags(&set);
+  manager = osq_manager_start(OSQ_FLAG_STR(extensions_socket), &set, err,
                               sizeof err);
   if (manager == NULL) {
     OSQ_ERR("An error occurred during extension manager startup: %s", err);
     return 0;
   }
+  if (under_watcher && w->watcher > 0)
+    osq_manager_set_unhealthy_hook(manager, on_ext_hung_under_watcher, w);
   if (!under_watcher) {
     /* No watcher: this process supervises the autoloaded extensions. */
-    w->loader = osq_loader_new(osq_manager_socket(manager));
+    w->loader = osq_loader_new(osq_manager_socket(manager), &set);
     if (w->loader) {
       osq_loader_set_exit_hook(w->loader, on_ext_exit, manager);
+      osq_manager_set_unhealthy_hook(manager, on_ext_hung, w->loader);
       if (osq_loader_read_autoload(w->loader, OSQ_FLAG_STR(extensions_autoload),
                                    err, sizeof err) < 0)
         OSQ_WARN("%s", err);
@@ -217,6 +254,8 @@ static int start_extensions(worker *w, bool under_watcher) {
 }
 
 static void stop_extensions(worker *w) {
+  if (manager)
+    osq_manager_set_unhealthy_hook(manager, NULL, NULL);
   if (w->loader) {
     osq_loader_stop(w->loader);
     osq_loader_free(w->loader);

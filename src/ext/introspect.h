@@ -1,8 +1,11 @@
 /* What the introspection tables (osquery_extensions, osquery_info) need
  * from the extension manager, without the tables depending on it: the
- * manager installs a provider when it starts.
+ * manager installs a provider when it starts. It sits beside the three
+ * rooms (manager/, loader/, client/) because both the manager (which
+ * provides) and the loader (whose table reads it) use it; it includes
+ * nothing of theirs.
  *
- * Thread-safe: any thread. */
+ * Threads: any thread (a lock guards the provider and the path). */
 #ifndef OSQ_INTROSPECT_H
 #define OSQ_INTROSPECT_H
 

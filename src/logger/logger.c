@@ -103,7 +103,8 @@ int osq_loggers_setup(const char *names, osq_plugin_wait_fn wait,
       /* An extension's features are learnt on its first non-init call;
        * an empty status batch makes that happen now, so the first status
        * lines already go where they are wanted. */
-      if (p->owner != OSQ_CORE_UUID && p->u.logger->features == 0)
+      if (p->owner != OSQ_CORE_UUID &&
+          __atomic_load_n(&p->u.logger->features, __ATOMIC_ACQUIRE) == 0)
         p->u.logger->log(OSQ_LOG_STATUS, "[]", 2, p->u.logger->udata);
     }
     osq_plugin_release(p);
@@ -267,7 +268,10 @@ void osq_loggers_flush_status(const char *host) {
      * feed the buffer it came from forever), so it is ignored. */
     const char *t = p && p->owner == OSQ_CORE_UUID ? core_text : text;
     if (p && p->u.logger->log &&
-        (p->u.logger->features & OSQ_LOGGER_FEATURE_STATUS))
+        /* atomic: an extension's features arrive after it is published
+         * (src/ext/client/remote.c, query_features) */
+        (__atomic_load_n(&p->u.logger->features, __ATOMIC_ACQUIRE) &
+         OSQ_LOGGER_FEATURE_STATUS))
       p->u.logger->log(OSQ_LOG_STATUS, t, strlen(t), p->u.logger->udata);
     osq_plugin_release(p);
     free(names[i]);

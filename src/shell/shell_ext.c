@@ -11,17 +11,20 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/loader.h"
-#include "ext/manager.h"
+#include "settings/ext_settings.h"
+#include "ext/loader/loader.h"
+#include "ext/manager/manager.h"
 #include "core/clock.h"
 
 static osq_manager *manager;
 static osq_loader *loader;
+static osq_ext_settings settings;
 
 static osq_manager *start_manager(void) {
   const char *path = OSQ_FLAG_STR(extensions_socket);
   char err[1024] = "";
-  osq_manager *m = osq_manager_start(path, err, sizeof err);
+  osq_ext_settings_from_flags(&settings);
+  osq_manager *m = osq_manager_start(path, &settings, err, sizeof err);
   /* Like osqueryi: when the default shell socket is served by another
    * shell, use the same name with a random number appended (no dot). */
   if (m == NULL && !OSQ_FLAG_WAS_SET(extensions_socket) &&
@@ -32,7 +35,7 @@ static osq_manager *start_manager(void) {
       snprintf(alt, sizeof alt, "%s%u", path, rand_r(&seed) % 65536);
       if (OSQ_FLAG_SET(extensions_socket, alt, e2, sizeof e2) != 0)
         break;
-      m = osq_manager_start(alt, err, sizeof err);
+      m = osq_manager_start(alt, &settings, err, sizeof err);
     }
   }
   if (m == NULL)
@@ -45,6 +48,10 @@ static void on_extension_exit(pid_t pid, const char *path, void *udata) {
   osq_manager_remove_pid(udata, pid); /* its routes go with it */
 }
 
+static void on_extension_hung(pid_t pid, const char *why, void *udata) {
+  osq_loader_restart_pid(udata, pid, why); /* killed, then restarted */
+}
+
 /* --extension, the autoload file and --extensions_require, all under one
  * deadline of --extensions_timeout seconds (osquery: atoi, >= 200 ms), so
  * a one-shot query finds the extension's tables. Returns an exit code. */
@@ -52,10 +59,11 @@ static int load_extensions(void) {
   int64_t wait_ms = (int64_t)atoi(OSQ_FLAG_STR(extensions_timeout)) * 1000;
   int64_t deadline = osq_now_ms() + (wait_ms < 200 ? 200 : wait_ms);
   char err[1024];
-  loader = osq_loader_new(osq_manager_socket(manager));
+  loader = osq_loader_new(osq_manager_socket(manager), &settings);
   if (loader == NULL)
     return 1;
   osq_loader_set_exit_hook(loader, on_extension_exit, manager);
+  osq_manager_set_unhealthy_hook(manager, on_extension_hung, loader);
   if (osq_loader_read_autoload(loader, OSQ_FLAG_STR(extensions_autoload),
                                err, sizeof err) < 0)
     OSQ_WARN("%s", err);
@@ -110,8 +118,10 @@ static bool socket_access_asked(void) {
 
 int shell_extensions_start(void) {
   char err[512];
+  osq_ext_settings set;
+  osq_ext_settings_from_flags(&set);
   /* a bad value is an error even where no manager is started */
-  if (osq_manager_check_socket_flags(err, sizeof err) != 0) {
+  if (osq_manager_check_socket_settings(&set, err, sizeof err) != 0) {
     fprintf(stderr, "Error: %s\n", err);
     return 1;
   }
@@ -124,6 +134,8 @@ int shell_extensions_start(void) {
 }
 
 void shell_extensions_stop(void) {
+  if (manager) /* the loader goes first; its hook must not outlive it */
+    osq_manager_set_unhealthy_hook(manager, NULL, NULL);
   if (loader) { /* before the manager its exit hook calls */
     osq_loader_stop(loader);
     osq_loader_free(loader);

@@ -171,6 +171,65 @@ def test_watcher_restarts_with_extension_plugins():
         check(not os.path.exists("/proc/%d" % k), "child %d is gone" % k)
 
 
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return False
+    return st[st.rindex(")") + 2] not in "ZX"
+
+
+def test_stopped_extension_restarted_under_watcher():
+    """A SIGSTOPped extension under osqd's watcher (the manager runs in the
+    worker, the loader in the watcher) is killed and restarted, and its
+    extension registers again."""
+    d = osqtest.workdir("osqd-ext-")
+    env = python_ext(d)
+    p, errf = start(d, ["--config_plugin=pyconf", "--logger_plugin=pylog",
+                        "--watchdog_level=-1"], env, watchdog=True)
+    try:
+        def results():
+            return [r for r in received(env["OSQT_LOG"]) if "string" in r]
+        wait_until(results, 40, "a result line at the extension logger", p)
+
+        def extension_pids():
+            return [k for k in children(p.pid)
+                    if "osqd" not in open("/proc/%d/comm" % k).read()]
+        ext = wait_until(extension_pids, 20, "the extension process", p)
+        eq(len(ext), 1, "one extension process")
+        old = ext[0]
+        with osqtest.Client(os.path.join(d, "osq.em")) as c:
+            first = list(c.extensions().keys())
+        os.kill(old, signal.SIGSTOP)
+        try:
+            wait_until(lambda: not alive(old), 60,
+                       "the stopped extension to be killed", p)
+            new = wait_until(lambda: [k for k in extension_pids()
+                                      if k != old], 60,
+                             "a restarted extension", p)
+            check(new[0] != old, "a new process")
+
+            def registered_anew():
+                with osqtest.Client(os.path.join(d, "osq.em")) as c:
+                    return [u for u, e in c.extensions().items()
+                            if e.name == "pyext" and u not in first]
+            wait_until(registered_anew, 60,
+                       "the restarted extension to register again", p)
+        finally:
+            try:
+                os.kill(old, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    finally:
+        rc = stop(p)
+        errf.close()
+    eq(rc, 0, "exit code")
+    with open(os.path.join(d, "stderr")) as f:
+        err = f.read()
+    check("hung" in err or "so the watcher restarts it" in err, err[-3000:])
+
+
 def test_extension_config_plugin_missing():
     d = osqtest.workdir("osqd-ext-")
     env = python_ext(d)
@@ -225,5 +284,6 @@ def test_c_examples():
 
 if __name__ == "__main__":
     osqtest.run_tests([test_python_config_and_logger,
+                       test_stopped_extension_restarted_under_watcher,
                        test_watcher_restarts_with_extension_plugins,
                        test_extension_config_plugin_missing, test_c_examples])

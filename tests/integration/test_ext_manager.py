@@ -349,7 +349,8 @@ def test_killed_and_stopped_extension():
         eq(sh.sql("select v from stoppy_t"), [{"v": "stoppy_t"}], "before stop")
         e2.kill(signal.SIGSTOP)
         line = sh.expect_error("select v from stoppy_t", "Error")
-        check("within 2000 ms" in line or "no such table" in line, line)
+        check("within 2000 ms" in line or "no such table" in line
+              or "failed its health check" in line, line)
         with osqtest.Client(sh.socket) as c:
             eq(c.ping().code, 0, "manager healthy with a stopped extension")
         e2.kill(signal.SIGCONT)
@@ -683,6 +684,65 @@ def test_connection_bound():
         b.close()
 
 
+def test_slow_clients_cannot_lock_out():
+    """Half-sent requests from one process: they get at most half of the
+    slots, the refusals are logged a bounded number of times, another
+    process still pings and registers, and the half-sent connections are
+    closed once the request deadline (10 s) has passed."""
+    with osqtest.Osqi(args=["--extensions_max_connections=64"]) as sh:
+        start = len(sh.err.lines)
+        r, w = os.pipe()
+        holder = os.fork()
+        if holder == 0:
+            os.close(r)
+            code = 1
+            try:
+                held, closed = [], 0
+                for _ in range(64):
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.connect(sh.socket)
+                    try:
+                        # a ping request cut short: header, half the name
+                        s.sendall(b"\x80\x01\x00\x01\x00\x00\x00\x04pi")
+                        held.append(s)
+                    except OSError:
+                        closed += 1  # refused and closed already
+                os.write(w, b"R")
+                for s in held:
+                    s.settimeout(120)
+                    try:
+                        if s.recv(100) == b"":
+                            closed += 1
+                    except OSError:
+                        closed += 1  # reset: closed too
+                os.write(w, b"%d" % closed)
+                code = 0
+            except Exception as ex:
+                sys.stderr.write("holder: %r\n" % ex)
+            finally:
+                os._exit(code)
+        os.close(w)
+        try:
+            eq(os.read(r, 1), b"R", "half-sent connections open")
+            # another process (this one) is served at once
+            with osqtest.Client(sh.socket, timeout=20) as c:
+                eq(c.ping().code, 0, "ping while one peer holds its slots")
+            e = one_table(sh.socket, "fair", "fair_t")
+            check(e.uuid, "registration while one peer holds its slots")
+            eq(sh.sql("select v from fair_t"), [{"v": "fair_t"}], "served")
+            # every held connection is closed: the refused ones at once,
+            # the accepted half-sent ones at the request deadline
+            eq(os.read(r, 16), b"64", "all half-sent connections closed")
+        finally:
+            os.close(r)
+            os.waitpid(holder, 0)
+        refusals = [l for l in sh.err.lines[start:]
+                    if "Refusing extension manager connection" in l]
+        check(1 <= len(refusals) <= 3, "\n".join(refusals))
+        check("the most one process may hold" in refusals[0], refusals[0])
+        e.stop()
+
+
 ALIAS_EXT = r'''
 from osqtest import ext
 class A(ext.Table):
@@ -718,6 +778,7 @@ if __name__ == "__main__":
         test_garbage_on_manager_socket,
         test_many_clients_at_once,
         test_connection_bound,
+        test_slow_clients_cannot_lock_out,
         test_sockets,
         test_peer_credentials,
         test_health_grace_and_removal,

@@ -7,6 +7,7 @@ The layers, top to bottom (docs/architecture.md explains each):
     shell daemon            the shell and the daemon; they register the
                             plugin homes
     tables config logger    plugin homes: built-in plugins
+    settings                flags -> the settings structs lower layers take
     ext                     extension manager, loader, remote client
     sql                     SQLite and the virtual-table bridge
     registry                the plugin store
@@ -30,7 +31,7 @@ import tempfile
 LAYERS = [
     ("programs",),
     ("shell", "daemon"),
-    ("tables", "config", "logger"),
+    ("tables", "config", "logger", "settings"),
     ("ext",),
     ("sql",),
     ("registry",),

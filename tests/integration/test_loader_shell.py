@@ -203,7 +203,70 @@ class LoaderShellTest(unittest.TestCase):
                                         timeout=60), [])
                 sh.err.wait("py_loader_table", start, 60)
             finally:
-                os.kill(pid, signal.SIGCONT)
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass  # the health check may already have killed it
+
+    def test_stopped_extension_is_removed_and_restarted(self):
+        # A call timeout far beyond the test's own bound: the query below
+        # must fail because the health check noticed, not by the clock.
+        p = self.py_ext()
+        with osqtest.Osqi(socket=self.sock,
+                          args=["--extension", p, "--thrift_timeout=600",
+                                "--extensions_interval=1",
+                                "--extensions_timeout=30"]) as sh:
+            self.assertEqual(len(sh.sql("select * from py_loader_table")), 2)
+            first = self.proc_row(sh)
+            pid = int(first["pid"])
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                # waits on the stopped extension until the health check
+                # removes it, then fails with the reason (or finds the
+                # table gone): far sooner than the 600 s call timeout
+                start = len(sh.err.lines)
+                self.assertEqual(sh.sql("select * from py_loader_table",
+                                        timeout=90), [])
+                _, line = sh.err.wait("py_loader", start, 30)
+                self.assertTrue("failed its health check" in line or
+                                "no such table" in line, line)
+
+                def restarted():
+                    row = self.proc_row(sh)
+                    return row if row["restarts"] == "1" and \
+                        row["state"] == "running" else None
+                row = osqtest.wait_until(restarted, 60, "a restart")
+                self.assertIn("hung", row["last_exit"])
+                self.assertIn("SIGKILL", row["last_exit"])
+                self.assertNotEqual(row["pid"], first["pid"])
+                self.assertFalse(alive(pid))
+            finally:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            osqtest.wait_until(
+                lambda: sh.sql("select count(*) as n from py_loader_table")
+                == [{"n": "2"}], 60, "the table to come back")
+            self.assertIn("failed its health check", sh.err.text())
+
+            # stopped while idle: the ping finds it, with no query waiting
+            second = int(self.proc_row(sh)["pid"])
+            os.kill(second, signal.SIGSTOP)
+            try:
+                def restarted_again():
+                    row = self.proc_row(sh)
+                    return row if row["restarts"] == "2" and \
+                        row["state"] == "running" else None
+                row = osqtest.wait_until(restarted_again, 60,
+                                         "a second restart")
+                self.assertIn("hung", row["last_exit"])
+                self.assertFalse(alive(second))
+            finally:
+                try:
+                    os.kill(second, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
 
     def test_core_sigkilled_leaves_no_orphan(self):
         p = self.py_ext()

@@ -18,11 +18,19 @@
 #include <unistd.h>
 
 #include "core/flags.h"
-#include "ext/client_pool.h"
-#include "ext/manager_impl.h"
-#include "ext/remote.h"
+#include "ext/client/client_pool.h"
+#include "ext/manager/manager_impl.h"
+#include "ext/client/remote.h"
 #include "registry/registry.h"
 #include "thrift/api.h"
+#include "settings/ext_settings.h"
+
+/* The settings the shell would pass, from the flags this test set. */
+static const osq_ext_settings *settings_from_flags(void) {
+  static osq_ext_settings s;
+  osq_ext_settings_from_flags(&s);
+  return &s;
+}
 
 static char dir[64];
 static char sock[80];
@@ -83,7 +91,7 @@ static void test_registration_and_uuids(void **state) {
   (void)state;
   make_dir();
   char err[512], msg[256];
-  osq_manager *m = osq_manager_start(sock, err, sizeof err);
+  osq_manager *m = osq_manager_start(sock, settings_from_flags(), err, sizeof err);
   assert_non_null(m);
   struct stat st;
   assert_int_equal(stat(sock, &st), 0);
@@ -91,7 +99,7 @@ static void test_registration_and_uuids(void **state) {
   assert_int_equal(st.st_mode & 0777, 0600);
 
   /* a second manager on a live socket is refused, naming the path */
-  osq_manager *m2 = osq_manager_start(sock, err, sizeof err);
+  osq_manager *m2 = osq_manager_start(sock, settings_from_flags(), err, sizeof err);
   assert_null(m2);
   assert_non_null(strstr(err, sock));
   assert_non_null(strstr(err, "Another extension manager is serving"));
@@ -174,7 +182,7 @@ static void test_registration_and_uuids(void **state) {
               (int)sizeof a.sun_path);
   assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
   close(fd);
-  m = osq_manager_start(sock, err, sizeof err);
+  m = osq_manager_start(sock, settings_from_flags(), err, sizeof err);
   assert_non_null(m);
   osq_manager_stop(m);
   rmdir(dir);
@@ -251,7 +259,8 @@ static void test_pool_one_connection_server(void **state) {
   assert_int_equal(listen(simple_listen_fd, 16), 0);
   pthread_t srv;
   pthread_create(&srv, NULL, simple_server, NULL);
-  pool_ext = osq_remote_ext_new(7, "simple", a.sun_path);
+  pool_ext = osq_remote_ext_new(7, "simple", a.sun_path,
+                                &settings_from_flags()->thrift);
 
   /* sequential calls share one connection */
   caller(NULL);
@@ -288,7 +297,8 @@ static void test_pool_one_connection_server(void **state) {
   unlink(a.sun_path);
 
   /* nobody listening: the call fails, naming the reason */
-  osq_remote_ext *dead = osq_remote_ext_new(8, "dead", a.sun_path);
+  osq_remote_ext *dead = osq_remote_ext_new(
+      8, "dead", a.sun_path, &settings_from_flags()->thrift);
   rc = osq_remote_call(dead, "table", "t", &req, &st, NULL,
                        osq_now_ms() + 5000, msg, sizeof msg);
   assert_int_not_equal(rc, OSQ_OK);

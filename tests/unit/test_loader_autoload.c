@@ -12,7 +12,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +21,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "settings/ext_settings.h"
+
+/* The settings the shell would pass, from the flags this test set. */
+static const osq_ext_settings *settings_from_flags(void) {
+  static osq_ext_settings s;
+  osq_ext_settings_from_flags(&s);
+  return &s;
+}
 
 static char logbuf[65536];
 static size_t loglen;
@@ -181,7 +189,7 @@ static void test_read_file_with_dir(void **state) {
            sub, dir, dir, dir, dir);
   put_bytes(file, text, strlen(text), 0644);
 
-  osq_loader *l = osq_loader_new("/x/osq.em");
+  osq_loader *l = osq_loader_new("/x/osq.em", settings_from_flags());
   char err[1024];
   log_clear();
   assert_int_equal(osq_loader_read_autoload(l, file, err, sizeof err), 3);
@@ -220,9 +228,39 @@ static void test_read_file_with_dir(void **state) {
   osq_loader_free(l);
 }
 
+/* The list decides what runs: a list others (or the group) may write is
+ * named in a warning; a safe one is not. */
+static void test_autoload_file_writable_warns(void **state) {
+  (void)state;
+  char file[PATH_MAX], want[2 * PATH_MAX + 256];
+  snprintf(file, sizeof file, "%s/open.load", dir);
+  put_bytes(file, "# nothing\n", 10, 0644);
+  osq_loader *l = osq_loader_new("/x/osq.em", settings_from_flags());
+  char err[1024];
+  log_clear();
+  assert_int_equal(osq_loader_read_autoload(l, file, err, sizeof err), 0);
+  assert_null(strstr(logbuf, "autoload file"));
+
+  assert_int_equal(chmod(file, 0646), 0);
+  log_clear();
+  assert_int_equal(osq_loader_read_autoload(l, file, err, sizeof err), 0);
+  snprintf(want, sizeof want,
+           "W|extensions autoload file %s is writable by others (mode 0646): "
+           "they could add extensions to it; chmod o-w %s (each listed "
+           "extension is still checked)\n",
+           file, file);
+  assert_non_null(strstr(logbuf, want));
+
+  assert_int_equal(chmod(file, 0664), 0);
+  log_clear();
+  assert_int_equal(osq_loader_read_autoload(l, file, err, sizeof err), 0);
+  assert_non_null(strstr(logbuf, "is writable by group (mode 0664)"));
+  osq_loader_free(l);
+}
+
 static void test_missing_and_bad_files(void **state) {
   (void)state;
-  osq_loader *l = osq_loader_new("/x/osq.em");
+  osq_loader *l = osq_loader_new("/x/osq.em", settings_from_flags());
   char err[1024], p[PATH_MAX], want[PATH_MAX + 128];
   snprintf(p, sizeof p, "%s/none.load", dir);
   assert_int_equal(osq_loader_read_autoload(l, p, err, sizeof err), 0);
@@ -252,6 +290,7 @@ int main(void) {
       cmocka_unit_test(test_parse_bad_bytes_and_bounds),
       cmocka_unit_test(test_read_file_with_dir),
       cmocka_unit_test(test_missing_and_bad_files),
+      cmocka_unit_test(test_autoload_file_writable_warns),
   };
   int rc = cmocka_run_group_tests(tests, setup, teardown);
   osq_flags_shutdown();

@@ -14,12 +14,15 @@
 #include "loader_fixture.h"
 
 #include "core/flags.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +324,109 @@ static void test_swap_after_check(void **state) {
   assert_string_equal(line, "checked\n");
 }
 
+/* A directory swapped (renameat2 RENAME_EXCHANGE) again and again while
+ * extensions start: good/ passes the rules, evil/ is writable by others.
+ * The check examines and runs what it opened, so a start either runs
+ * good/x.ext or is refused; evil/x.ext never runs. */
+struct swapper {
+  char a[PATH_MAX], b[PATH_MAX];
+  _Atomic bool stop;
+  _Atomic unsigned swaps;
+};
+
+static void *swap_main(void *arg) {
+  struct swapper *sw = arg;
+  while (!sw->stop)
+    if (renameat2(AT_FDCWD, sw->a, AT_FDCWD, sw->b, RENAME_EXCHANGE) == 0)
+      sw->swaps++;
+  return NULL;
+}
+
+static void test_directory_swap_race(void **state) {
+  (void)state;
+  char good[PATH_MAX], evil[PATH_MAX], out[PATH_MAX], p[PATH_MAX + 16];
+  char script[3 * PATH_MAX];
+  pathf(good, "good");
+  pathf(evil, "evil");
+  pathf(out, "race.out");
+  unlink(out);
+  assert_int_equal(mkdir(good, 0755), 0);
+  assert_int_equal(mkdir(evil, 0755), 0);
+  assert_int_equal(chmod(evil, 0777), 0);
+  snprintf(p, sizeof p, "%s/x.ext", good);
+  snprintf(script, sizeof script, "#!/bin/sh\necho good >> '%s'\n", out);
+  put_file(p, script, 0755);
+  snprintf(p, sizeof p, "%s/x.ext", evil);
+  snprintf(script, sizeof script, "#!/bin/sh\necho evil >> '%s'\n", out);
+  put_file(p, script, 0755);
+
+  struct stat ist;
+  snprintf(p, sizeof p, "%s/x.ext", good);
+  assert_int_equal(stat(p, &ist), 0);
+  ino_t good_ino = ist.st_ino;
+
+  static struct swapper sw;
+  memset(&sw, 0, sizeof sw);
+  snprintf(sw.a, sizeof sw.a, "%s", good);
+  snprintf(sw.b, sizeof sw.b, "%s", evil);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, swap_main, &sw), 0);
+
+  snprintf(p, sizeof p, "%s/x.ext", good); /* always this path */
+  unsigned ran = 0, refused = 0;
+  for (int i = 0; i < 150; i++) {
+    int fd = -1;
+    char err[1024];
+    if (osq_perm_check(p, OSQ_PERM_AUTOLOAD, &fd, err, sizeof err) !=
+        OSQ_PERM_OK) {
+      refused++;
+      continue;
+    }
+    osq_launch_args a = {.exec_fd = fd, .path = p, .socket = "/nonexistent"};
+    pid_t pid = osq_launch(&a, err, sizeof err);
+    close(fd);
+    assert_true(pid > 0);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ran++;
+  }
+  /* Many more checks without a launch, so that the swaps land inside the
+   * check's window often: whatever passes must be good/x.ext's inode. */
+  unsigned checked = 0;
+  for (int i = 0; i < 20000; i++) {
+    int fd = -1;
+    char err[1024];
+    if (osq_perm_check(p, OSQ_PERM_AUTOLOAD, &fd, err, sizeof err) !=
+        OSQ_PERM_OK)
+      continue;
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    close(fd);
+    assert_int_equal(st.st_mode & 07777, 0755);
+    assert_int_equal(st.st_ino, good_ino);
+    checked++;
+  }
+  (void)checked;
+  sw.stop = true;
+  pthread_join(th, NULL);
+  assert_true(sw.swaps > 0);
+
+  unsigned goods = 0, evils = 0;
+  FILE *f = fopen(out, "r");
+  char line[64];
+  while (f && fgets(line, sizeof line, f))
+    if (strcmp(line, "good\n") == 0)
+      goods++;
+    else
+      evils++;
+  if (f)
+    fclose(f);
+  assert_int_equal(evils, 0);
+  assert_int_equal(goods, ran);
+  assert_int_equal(ran + refused, 150);
+}
+
 static void test_launch_failure_reported(void **state) {
   (void)state;
   char p[PATH_MAX], err[1024], msg[2048];
@@ -357,6 +463,7 @@ int main(void) {
       cmocka_unit_test(test_dir_parent_checked_too),
       cmocka_unit_test(test_allow_unsafe),
       cmocka_unit_test(test_swap_after_check),
+      cmocka_unit_test(test_directory_swap_race),
       cmocka_unit_test(test_launch_failure_reported),
   };
   int rc = cmocka_run_group_tests(tests, setup, teardown);

@@ -13,7 +13,9 @@
 
 #include "core/flags.h"
 #include "core/log.h"
-#include "ext/loader.h"
+#include "ext/loader/loader.h"
+#include "registry/registry.h"
+#include "test_tables_sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "settings/ext_settings.h"
+
+/* The settings the shell would pass, from the flags this test set. */
+static const osq_ext_settings *settings_from_flags(void) {
+  static osq_ext_settings s;
+  osq_ext_settings_from_flags(&s);
+  return &s;
+}
 
 
 /* ---- captured status log -------------------------------------------- */
@@ -126,7 +136,7 @@ static bool wait_file(const char *path, char *out, size_t cap, int ms) {
 }
 
 static osq_loader *new_loader(void) {
-  osq_loader *l = osq_loader_new("/nonexistent/osq.em");
+  osq_loader *l = osq_loader_new("/nonexistent/osq.em", settings_from_flags());
   assert_non_null(l);
   osq_loader_opts *o = osq_loader_options(l);
   o->backoff_base_ms = 100;
@@ -404,6 +414,50 @@ static void test_cpu_limit_kills(void **state) {
   osq_loader_free(l);
 }
 
+/* The table's rss_bytes of one running child, or -1 (no row yet). */
+static int64_t table_rss(void) {
+  const osq_plugin *pl =
+      osq_registry_get(OSQ_REGISTRY_TABLE, "osq_extension_processes");
+  assert_non_null(pl);
+  tresult *r = trun_all(pl->u.table);
+  int col = tcol(pl->u.table, "rss_bytes");
+  int64_t rss = r->n == 1 ? r->rows[0][col].i : -1;
+  tfree(r);
+  osq_plugin_release(pl);
+  return rss;
+}
+
+/* rss_bytes is read when the table is queried: with resource checks far
+ * apart (none in this test's life), the table still shows the memory the
+ * child has just taken. */
+static void test_rss_is_live(void **state) {
+  (void)state;
+  char p[PATH_MAX];
+  pathf(p, "grower.ext");
+  put_file(p,
+           "#!/usr/bin/python3\n"
+           "import time\n"
+           "b = bytearray(64 << 20)\n"
+           "for i in range(0, len(b), 4096):\n"
+           "    b[i] = 1\n"
+           "time.sleep(600)\n",
+           0755);
+  osq_loader *l = new_loader();
+  osq_loader_opts *o = osq_loader_options(l);
+  o->check_interval_ms = 3600000;
+  o->limits.enabled = false;
+  add(l, p);
+  assert_int_equal(osq_loader_start(l), 1);
+  int64_t deadline = now_ms() + 30000, rss = -1;
+  while (now_ms() < deadline && (rss = table_rss()) < (48 << 20))
+    tick();
+  assert_true(rss >= (48 << 20));
+  osq_ext_proc_info info;
+  assert_true(osq_loader_info(l, 0, &info));
+  assert_int_equal(info.rss_bytes, 0); /* the checks never sampled it */
+  osq_loader_free(l);
+}
+
 static void test_stop_kills_group_and_stubborn(void **state) {
   (void)state;
   char p[PATH_MAX], p2[PATH_MAX], out[PATH_MAX], script[4 * PATH_MAX],
@@ -460,7 +514,7 @@ static void test_core_killed_no_orphan(void **state) {
   assert_true(core >= 0);
   if (core == 0) {
     close(pfd[0]);
-    osq_loader *l = osq_loader_new("/nonexistent/osq.em");
+    osq_loader *l = osq_loader_new("/nonexistent/osq.em", settings_from_flags());
     char err[1024];
     if (!l || osq_loader_add_path(l, p, false, err, sizeof err) != 0 ||
         osq_loader_start(l) != 1)
@@ -560,6 +614,7 @@ int main(void) {
       cmocka_unit_test(test_crash_loop_gives_up),
       cmocka_unit_test(test_memory_limit_kills_and_restarts),
       cmocka_unit_test(test_cpu_limit_kills),
+      cmocka_unit_test(test_rss_is_live),
       cmocka_unit_test(test_stop_kills_group_and_stubborn),
       cmocka_unit_test(test_core_killed_no_orphan),
       cmocka_unit_test(test_relaunch_rechecks),

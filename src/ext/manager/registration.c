@@ -9,11 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../core/flags.h"
-#include "../core/log.h"
-#include "../thrift/dispatch.h"
-#include "../registry/registry.h"
-#include "../sql/sql.h"
+#include "core/log.h"
+#include "thrift/dispatch.h"
+#include "registry/registry.h"
+#include "sql/sql.h"
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
@@ -120,17 +119,12 @@ static void unlink_rec(osq_manager *m, struct osq_ext_rec *rec) {
     *pp = rec->next;
 }
 
-static int h_register(void *u, const osq_ext_info *info,
-                      const osq_route_table *routes, osq_ext_status *out) {
-  struct osq_conn_rec *cr = u;
-  osq_manager *m = cr->m;
-  const char *name = info->name ? info->name : "";
-  const char *sdk = info->sdk_version ? info->sdk_version : "";
-  char err[1024];
-
+/* A record holding owned copies of what the extension sent, and its peer. */
+static struct osq_ext_rec *new_rec(const struct osq_conn_rec *cr,
+                                   const osq_ext_info *info) {
   struct osq_ext_rec *rec = calloc(1, sizeof *rec);
   if (rec == NULL)
-    return OSQ_ENOMEM;
+    return NULL;
   rec->info.name = dup_or_empty(info->name);
   rec->info.version = dup_or_empty(info->version);
   rec->info.sdk_version = dup_or_empty(info->sdk_version);
@@ -140,113 +134,145 @@ static int h_register(void *u, const osq_ext_info *info,
   if (!rec->info.name || !rec->info.version || !rec->info.sdk_version ||
       !rec->info.min_sdk_version) {
     osq_ext_rec_free(rec);
-    return OSQ_ENOMEM;
+    return NULL;
   }
+  return rec;
+}
 
+/* osquery's first checks, in its order, under the lock: a name not in use
+ * (pending registrations count, so two at once with the same name cannot
+ * both pass), a recent enough SDK, a free uuid. On success rec is listed
+ * as pending (its uuid reserved) and NULL is returned; otherwise the
+ * reason for the reply. */
+static const char *reserve(osq_manager *m, struct osq_ext_rec *rec) {
+  const char *name = rec->info.name, *sdk = rec->info.sdk_version;
   pthread_mutex_lock(&m->lock);
-  if (m->stopping) {
-    pthread_mutex_unlock(&m->lock);
-    osq_ext_rec_free(rec);
-    fail(out, "Extension manager is shutting down");
-    return OSQ_OK;
-  }
-  /* 1. duplicate name (pending registrations count, so two at once with
-   * the same name cannot both pass) */
-  for (struct osq_ext_rec *r = m->exts; r; r = r->next)
+  const char *why = NULL;
+  if (m->stopping)
+    why = "Extension manager is shutting down";
+  for (struct osq_ext_rec *r = m->exts; !why && r; r = r->next)
     if (strcmp(r->info.name, name) == 0) {
-      pthread_mutex_unlock(&m->lock);
       OSQ_WARN("Refusing to register duplicate extension %s", name);
-      osq_ext_rec_free(rec);
-      fail(out, "Duplicate extension registered");
-      return OSQ_OK;
+      why = "Duplicate extension registered";
     }
-  /* 2. SDK version */
-  if (!osq_version_at_least(OSQ_MANAGER_SDK_MIN, sdk)) {
-    pthread_mutex_unlock(&m->lock);
+  if (!why && !osq_version_at_least(OSQ_MANAGER_SDK_MIN, sdk)) {
     OSQ_WARN("Could not register extension %s: incompatible extension SDK "
              "version %s, minimum required is %s",
              name, sdk, OSQ_MANAGER_SDK_MIN);
-    osq_ext_rec_free(rec);
-    fail(out, "Incompatible extension SDK version");
-    return OSQ_OK;
+    why = "Incompatible extension SDK version";
   }
-  /* 3. uuid */
-  rec->uuid = next_uuid(m);
-  if (rec->uuid == 0) {
-    pthread_mutex_unlock(&m->lock);
-    osq_ext_rec_free(rec);
-    fail(out, "No free extension UUID");
-    return OSQ_OK;
+  if (!why && (rec->uuid = next_uuid(m)) == 0)
+    why = "No free extension UUID";
+  if (!why) {
+    rec->pending = true;
+    rec->next = m->exts;
+    m->exts = rec;
   }
-  rec->pending = true;
-  rec->next = m->exts;
-  m->exts = rec;
   pthread_mutex_unlock(&m->lock);
+  return why;
+}
 
-  /* 4. routes, without the manager lock (listeners and SQL may run) */
-  int rc = OSQ_OK;
+/* No route may name a plugin that exists already (osquery checks this
+ * before unknown registries). */
+static int check_conflicts(const osq_route_table *routes, char *err,
+                           size_t errlen) {
+  for (size_t i = 0; i < routes->n; i++) {
+    int kind = osq_registry_from_name(routes->routes[i].registry);
+    if (kind >= 0 &&
+        osq_registry_exists((osq_registry_kind)kind, routes->routes[i].item)) {
+      snprintf(err, errlen,
+               "Registry item %s conflicts with another item of the same "
+               "name.",
+               routes->routes[i].item);
+      return OSQ_EEXIST;
+    }
+  }
+  return OSQ_OK;
+}
+
+/* The extension's socket, its client, and its routes in the registry; run
+ * without the manager lock (registry listeners and SQL may run). */
+static int add_routes(osq_manager *m, struct osq_ext_rec *rec,
+                      const osq_route_table *routes, char *err,
+                      size_t errlen) {
   size_t plen = strlen(m->path) + 24;
   rec->path = malloc(plen);
   if (rec->path)
     snprintf(rec->path, plen, "%s.%lld", m->path, (long long)rec->uuid);
-  rec->remote = rec->path ? osq_remote_ext_new(rec->uuid, name, rec->path)
+  rec->remote = rec->path ? osq_remote_ext_new(rec->uuid, rec->info.name,
+                                               rec->path, &m->set.thrift)
                           : NULL;
   if (rec->remote == NULL) {
-    snprintf(err, sizeof err, "out of memory");
-    rc = OSQ_ENOMEM;
+    snprintf(err, errlen, "out of memory");
+    return OSQ_ENOMEM;
   }
-  /* b. duplicate plugin names, before c. unknown registries, as osquery */
-  for (size_t i = 0; rc == OSQ_OK && i < routes->n; i++) {
-    int kind = osq_registry_from_name(routes->routes[i].registry);
-    if (kind >= 0 &&
-        osq_registry_exists((osq_registry_kind)kind, routes->routes[i].item)) {
-      snprintf(err, sizeof err,
-               "Registry item %s conflicts with another item of the same "
-               "name.",
-               routes->routes[i].item);
-      rc = OSQ_EEXIST;
-    }
-  }
+  int rc = check_conflicts(routes, err, errlen);
   osq_plugin_spec *specs = NULL;
   size_t nspecs = 0;
   if (rc == OSQ_OK)
-    rc = osq_remote_build(rec->remote, routes, &specs, &nspecs, err,
-                          sizeof err);
-  if (rc == OSQ_OK) {
-    rc = osq_registry_add_all(specs, nspecs, err, sizeof err);
-    if (rc == OSQ_OK)
-      osq_remote_specs_release(specs);
-    else
-      osq_remote_specs_free(specs, nspecs);
-  }
+    rc = osq_remote_build(rec->remote, routes, &specs, &nspecs, err, errlen);
+  if (rc != OSQ_OK)
+    return rc;
+  rc = osq_registry_add_all(specs, nspecs, err, errlen);
+  if (rc == OSQ_OK)
+    osq_remote_specs_release(specs);
+  else
+    osq_remote_specs_free(specs, nspecs);
+  return rc;
+}
 
+/* Make the pending record live, or take it back (a failed route, or stop()
+ * began meanwhile: its shutdown() round has passed, so an extension added
+ * now would never be told). Returns the failure reason, or NULL. */
+static const char *commit(osq_manager *m, struct osq_ext_rec *rec, int rc,
+                          char *err, size_t errlen) {
   pthread_mutex_lock(&m->lock);
   if (rc == OSQ_OK && m->stopping) {
-    /* stop() has already sent its shutdown() round: do not leave an
-     * extension behind that was never told */
     pthread_mutex_unlock(&m->lock);
     osq_registry_remove_owner((uint64_t)rec->uuid);
-    snprintf(err, sizeof err, "Extension manager is shutting down");
+    snprintf(err, errlen, "Extension manager is shutting down");
     rc = OSQ_ECLOSED;
     pthread_mutex_lock(&m->lock);
   }
   if (rc != OSQ_OK) {
     unlink_rec(m, rec);
     pthread_mutex_unlock(&m->lock);
-    char msg[1100];
-    snprintf(msg, sizeof msg, "%s%s",
-             rc == OSQ_ECLOSED ? "" : "Failed adding registry: ", err);
-    OSQ_WARN("Could not register extension %s: %s", name, msg);
-    osq_ext_rec_free(rec);
-    fail(out, msg);
-    return OSQ_OK;
+    return err;
   }
   rec->pending = false;
   rec->registered_ms = osq_now_ms();
   pthread_cond_broadcast(&m->changed);
   pthread_mutex_unlock(&m->lock);
-  OSQ_INFO("Registering extension (%s, %lld, version=%s, sdk=%s)", name,
-           (long long)rec->uuid, rec->info.version, sdk);
+  return NULL;
+}
+
+static int h_register(void *u, const osq_ext_info *info,
+                      const osq_route_table *routes, osq_ext_status *out) {
+  struct osq_conn_rec *cr = u;
+  osq_manager *m = cr->m;
+  struct osq_ext_rec *rec = new_rec(cr, info);
+  if (rec == NULL)
+    return OSQ_ENOMEM;
+  const char *why = reserve(m, rec);
+  if (why) {
+    osq_ext_rec_free(rec);
+    fail(out, why);
+    return OSQ_OK;
+  }
+  char err[1024];
+  int rc = add_routes(m, rec, routes, err, sizeof err);
+  if (commit(m, rec, rc, err, sizeof err)) {
+    char msg[1100];
+    snprintf(msg, sizeof msg, "%s%s",
+             rc == OSQ_OK ? "" : "Failed adding registry: ", err);
+    OSQ_WARN("Could not register extension %s: %s", rec->info.name, msg);
+    osq_ext_rec_free(rec);
+    fail(out, msg);
+    return OSQ_OK;
+  }
+  OSQ_INFO("Registering extension (%s, %lld, version=%s, sdk=%s)",
+           rec->info.name, (long long)rec->uuid, rec->info.version,
+           rec->info.sdk_version);
   osq_ext_status_set(out, 0, "OK", rec->uuid);
   return OSQ_OK;
 }
@@ -267,7 +293,7 @@ bool osq_manager_drop(osq_manager *m, int64_t uuid, const char *why,
     return false;
   /* Stop its calls first, so the routes go away without waiting on them. */
   if (cut)
-    osq_remote_ext_close(rec->remote);
+    osq_remote_ext_close_because(rec->remote, why);
   else
     osq_remote_ext_retire(rec->remote);
   osq_registry_remove_owner((uint64_t)uuid);
@@ -317,23 +343,12 @@ static int h_extensions(void *u, osq_ext_list *out) {
 }
 
 static int h_options(void *u, osq_option_list *out) {
-  (void)u;
-  osq_flag_info *flags = NULL;
-  size_t n = osq_flags_list(&flags);
-  out->items = calloc(n ? n : 1, sizeof *out->items);
+  struct osq_conn_rec *cr = u;
+  out->items = NULL;
   out->n = 0;
-  int rc = out->items ? OSQ_OK : OSQ_ENOMEM;
-  for (size_t i = 0; rc == OSQ_OK && i < n; i++) {
-    osq_option *o = &out->items[out->n++];
-    o->name = strdup(flags[i].name);
-    o->value = dup_or_empty(flags[i].value);
-    o->default_value = dup_or_empty(flags[i].default_value);
-    o->type = dup_or_empty(flags[i].type);
-    if (!o->name || !o->value || !o->default_value || !o->type)
-      rc = OSQ_ENOMEM;
-  }
-  free(flags);
-  return rc;
+  if (cr->m->set.list_options)
+    return cr->m->set.list_options(out);
+  return OSQ_OK;
 }
 
 static int h_ping(void *u, osq_ext_status *out) {
@@ -377,15 +392,15 @@ static int q_row(void *u, sqlite3_stmt *st) {
 }
 
 static int h_query(void *u, const char *sql, osq_api_reply *reply) {
-  (void)u;
+  struct osq_conn_rec *cr = u;
   char err[512];
   osq_db *db = osq_db_acquire(err, sizeof err);
   if (db == NULL) {
     osq_ext_status_set(&reply->status, 1, err, 0);
     return OSQ_OK;
   }
-  uint64_t limit = OSQ_FLAG_UINT(thrift_max_message_size);
-  struct qsink q = {reply, limit ? (size_t)limit : OSQ_THRIFT_DEFAULT_MAX_MESSAGE,
+  size_t limit = cr->m->set.thrift.max_message;
+  struct qsink q = {reply, limit ? limit : OSQ_THRIFT_DEFAULT_MAX_MESSAGE,
                     false, {0}};
   osq_sql_sink sink = {NULL, q_row, &q};
   char *errmsg = NULL;
@@ -492,14 +507,53 @@ static int h_call(void *u, const char *registry, const char *item,
   return OSQ_OK;
 }
 
+/* ---- deadlines around every handler --------------------------------------- */
+
+/* The request has been read whole when a handler runs: its deadline ends
+ * there (a query may take long), and the reply gets its own. */
+#define TIMED(call)                                                            \
+  do {                                                                         \
+    osq_manager_request_read(u);                                               \
+    int rc_ = (call);                                                          \
+    osq_manager_reply_due(u);                                                  \
+    return rc_;                                                                \
+  } while (0)
+
+static int t_ping(void *u, osq_ext_status *out) { TIMED(h_ping(u, out)); }
+static int t_call(void *u, const char *registry, const char *item,
+                  const osq_strmap *request, osq_api_reply *reply) {
+  TIMED(h_call(u, registry, item, request, reply));
+}
+static int t_shutdown(void *u) { TIMED(h_shutdown(u)); }
+static int t_extensions(void *u, osq_ext_list *out) {
+  TIMED(h_extensions(u, out));
+}
+static int t_options(void *u, osq_option_list *out) {
+  TIMED(h_options(u, out));
+}
+static int t_register(void *u, const osq_ext_info *info,
+                      const osq_route_table *routes, osq_ext_status *out) {
+  TIMED(h_register(u, info, routes, out));
+}
+static int t_deregister(void *u, int64_t uuid, osq_ext_status *out) {
+  TIMED(h_deregister(u, uuid, out));
+}
+static int t_query(void *u, const char *sql, osq_api_reply *reply) {
+  TIMED(h_query(u, sql, reply));
+}
+static int t_get_query_columns(void *u, const char *sql,
+                               osq_api_reply *reply) {
+  TIMED(h_get_query_columns(u, sql, reply));
+}
+
 const osq_api_handlers osq_manager_handlers = {
-    .ping = h_ping,
-    .call = h_call,
-    .shutdown = h_shutdown,
-    .extensions = h_extensions,
-    .options = h_options,
-    .register_extension = h_register,
-    .deregister_extension = h_deregister,
-    .query = h_query,
-    .get_query_columns = h_get_query_columns,
+    .ping = t_ping,
+    .call = t_call,
+    .shutdown = t_shutdown,
+    .extensions = t_extensions,
+    .options = t_options,
+    .register_extension = t_register,
+    .deregister_extension = t_deregister,
+    .query = t_query,
+    .get_query_columns = t_get_query_columns,
 };

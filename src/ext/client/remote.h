@@ -1,13 +1,21 @@
-/* Plugins that live in an extension process: local plugin structs whose
- * callbacks make the Thrift `call` (docs/protocol.md §5), over the
- * extension's connection pool with a per-call deadline.
+/* The remote client: plugins that live in an extension process, as local
+ * plugin structs whose callbacks make the Thrift `call` (docs/protocol.md
+ * §5), over the extension's connection pool (client_pool.h) with a
+ * per-call deadline. Implemented in src/ext/client/.
  *
- * Thread-safe: any thread (refcounted; each call leases its own connection). */
+ * Room dependencies (one way): client -> registry (the plugin structs),
+ * thrift, core. The manager uses the client; the client knows neither the
+ * manager nor the loader.
+ *
+ * Threads: every function may be called from any thread; a remote
+ * extension is refcounted and its pool has its own lock (never held
+ * across a call). */
 #ifndef OSQ_REMOTE_H
 #define OSQ_REMOTE_H
 
-#include "../registry/registry.h"
-#include "../thrift/api.h"
+#include "registry/registry.h"
+#include "ext/settings.h"
+#include "thrift/api.h"
 
 /* Bounds on what one registration may declare. */
 #define OSQ_REMOTE_MAX_ROUTES 4096
@@ -18,12 +26,19 @@
  * Refcounted: every remote plugin holds a reference. */
 typedef struct osq_remote_ext osq_remote_ext;
 
+/* t (copied; NULL: no call deadline, codec limits): the per-call
+ * deadline and decoding limits. */
 osq_remote_ext *osq_remote_ext_new(int64_t uuid, const char *name,
-                                   const char *socket_path);
+                                   const char *socket_path,
+                                   const osq_thrift_settings *t);
 osq_remote_ext *osq_remote_ext_ref(osq_remote_ext *e);
 void osq_remote_ext_unref(osq_remote_ext *e);
 /* The extension is gone: calls fail at once, in-flight calls are cut. */
 void osq_remote_ext_close(osq_remote_ext *e);
+/* The same, and every failed call says why (e.g. "failed its health
+ * check (...)"), so a query names the cause instead of a bare "closed".
+ * The first reason given is kept. */
+void osq_remote_ext_close_because(osq_remote_ext *e, const char *why);
 /* The extension left on its own (deregisterExtension): no new calls, but
  * calls in flight may finish (osquery-go deregisters from inside its
  * shutdown() handler, while our shutdown() call waits for the reply). */
@@ -36,8 +51,8 @@ int osq_remote_ext_inflight(osq_remote_ext *e);
 struct osq_pool_stats;
 void osq_remote_ext_stats(osq_remote_ext *e, struct osq_pool_stats *out);
 
-/* Per-call deadline: now + --thrift_timeout seconds (0 = none). */
-int64_t osq_remote_default_deadline(void);
+/* Per-call deadline: now + the call timeout (0 = none). */
+int64_t osq_remote_default_deadline(const osq_remote_ext *e);
 
 /* One `call` over the pool. deadline_ms 0: the default. A reused
  * connection that turns out dead is replaced once. OSQ_OK when a reply

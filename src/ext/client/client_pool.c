@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../core/flags.h"
 
 struct osq_pool {
   pthread_mutex_t lock;
@@ -17,12 +16,15 @@ struct osq_pool {
   size_t nbusy, capbusy;
   bool closed;
   osq_pool_stats stats;
+  osq_thrift_settings limits;
 };
 
-osq_pool *osq_pool_new(const char *path) {
+osq_pool *osq_pool_new(const char *path, const osq_thrift_settings *t) {
   osq_pool *p = calloc(1, sizeof *p);
   if (p == NULL)
     return NULL;
+  if (t)
+    p->limits = *t;
   p->path = strdup(path);
   if (p->path == NULL) {
     free(p);
@@ -93,13 +95,11 @@ static void remove_busy(osq_pool *p, osq_tconn *c) {
     }
 }
 
-static void apply_limits(osq_tconn *c) {
-  uint64_t max = OSQ_FLAG_UINT(thrift_max_message_size);
-  if (max > 0)
-    osq_tconn_set_max_message(c, (size_t)max);
-  uint64_t slimit = OSQ_FLAG_UINT(thrift_string_size_limit);
-  if (slimit > 0)
-    osq_tconn_set_string_limit(c, (size_t)slimit);
+static void apply_limits(const osq_pool *p, osq_tconn *c) {
+  if (p->limits.max_message > 0)
+    osq_tconn_set_max_message(c, p->limits.max_message);
+  if (p->limits.string_limit > 0)
+    osq_tconn_set_string_limit(c, p->limits.string_limit);
 }
 
 int osq_pool_acquire(osq_pool *p, int64_t deadline_ms, osq_lease *l,
@@ -168,7 +168,7 @@ int osq_pool_acquire(osq_pool *p, int64_t deadline_ms, osq_lease *l,
       osq_tconn_close(c);
     return rc;
   }
-  apply_limits(c);
+  apply_limits(p, c);
   osq_tconn_set_deadline(c, deadline_ms);
   l->conn = c;
   l->reused = reused;

@@ -10,7 +10,6 @@
 #include "loader.h"
 
 #include "core/clock.h"
-#include "core/flags.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -53,6 +52,8 @@ typedef struct slot {
   uint64_t last_cpu_ms;
   int64_t last_sample_ms;
   int64_t over_since_ms; /* CPU over the limit since, or 0 */
+  int64_t stopped_since_ms; /* seen stopped (SIGSTOP) since, or 0 */
+  char hung_why[192]; /* osq_loader_restart_pid asked (under mu) */
   uint64_t rss;
   double cpu_pct;
   char kill_reason[192];
@@ -63,8 +64,7 @@ struct osq_loader {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   char *socket;
-  char timeout[32], interval[32];
-  bool verbose;
+  osq_ext_settings set;
   osq_loader_opts o;
   slot *s;
   size_t n, cap;
@@ -94,12 +94,8 @@ const char *osq_ext_state_name(osq_ext_state s) {
   return "unknown";
 }
 
-static void copy_num(char *dst, size_t cap, const char *flag) {
-  const char *v = osq_flag_str_by_name(flag);
-  snprintf(dst, cap, "%s", v && *v ? v : "3");
-}
-
-osq_loader *osq_loader_new(const char *manager_socket) {
+osq_loader *osq_loader_new(const char *manager_socket,
+                           const osq_ext_settings *settings) {
   osq_loader *l = calloc(1, sizeof *l);
   if (!l)
     return NULL;
@@ -111,10 +107,11 @@ osq_loader *osq_loader_new(const char *manager_socket) {
   }
   pthread_mutex_init(&l->mu, NULL);
   pthread_cond_init(&l->cv, NULL);
-  copy_num(l->timeout, sizeof l->timeout, "extensions_timeout");
-  copy_num(l->interval, sizeof l->interval, "extensions_interval");
-  l->verbose = OSQ_FLAG_BOOL(verbose);
-  osq_wd_limits_from_flags(&l->o.limits);
+  if (settings)
+    l->set = *settings;
+  else
+    osq_ext_settings_defaults(&l->set);
+  l->o.limits = l->set.limits;
   l->o.backoff_base_ms = 1000;
   l->o.backoff_max_ms = l->o.limits.max_delay_ms > 0 ? l->o.limits.max_delay_ms
                                                      : 600000;
@@ -144,9 +141,9 @@ void osq_loader_set_exit_hook(osq_loader *l, osq_loader_exit_hook fn,
   pthread_mutex_unlock(&l->mu);
 }
 
-static unsigned perm_flags(bool autoload) {
+static unsigned perm_flags(const osq_loader *l, bool autoload) {
   unsigned f = autoload ? OSQ_PERM_AUTOLOAD : 0;
-  if (OSQ_FLAG_BOOL(allow_unsafe))
+  if (l->set.allow_unsafe)
     f |= OSQ_PERM_ALLOW_UNSAFE;
   return f;
 }
@@ -156,7 +153,7 @@ int osq_loader_add_path(osq_loader *l, const char *path, bool from_autoload,
   if (err && errlen)
     err[0] = '\0';
   int fd;
-  if (osq_perm_check(path, perm_flags(from_autoload), &fd, err, errlen) !=
+  if (osq_perm_check(path, perm_flags(l, from_autoload), &fd, err, errlen) !=
       OSQ_PERM_OK)
     return -1;
   struct stat st;
@@ -351,6 +348,8 @@ static void set_running(osq_loader *l, slot *s, pid_t pid) {
   s->last_sample_ms = s->started_ms;
   s->over_since_ms = 0;
   s->kill_reason[0] = '\0';
+  s->hung_why[0] = '\0';
+  s->stopped_since_ms = 0;
   s->rss = 0;
   s->cpu_pct = 0;
   pthread_mutex_unlock(&l->mu);
@@ -371,11 +370,14 @@ static void after_death(osq_loader *l, slot *s, const char *what,
   if (l->stopping) {
     s->state = OSQ_EXT_STOPPED;
   } else if (l->o.giveup_deaths && recent >= l->o.giveup_deaths) {
-    s->state = OSQ_EXT_FAILED;
     pthread_mutex_unlock(&l->mu);
+    /* Logged before the state shows, so whoever sees FAILED finds why. */
     OSQ_ERR("extension %s keeps dying: %u exits within %lld s (last: %s); "
             "not restarting it. Fix it, then restart osq",
             s->path, recent, (long long)(l->o.giveup_window_ms / 1000), what);
+    pthread_mutex_lock(&l->mu);
+    s->state = OSQ_EXT_FAILED;
+    pthread_mutex_unlock(&l->mu);
     return;
   } else {
     if (ran_ms >= l->o.stable_ms || s->backoff_ms <= 0)
@@ -453,7 +455,7 @@ static void launch_slot(osq_loader *l, slot *s) {
   s->fd = -1;
   if (fd < 0) {
     /* A restart re-checks the path and runs what it checks now. */
-    osq_perm_rule r = osq_perm_check(s->path, perm_flags(s->autoload), &fd,
+    osq_perm_rule r = osq_perm_check(s->path, perm_flags(l, s->autoload), &fd,
                                      err, sizeof err);
     if (r != OSQ_PERM_OK) {
       pthread_mutex_lock(&l->mu);
@@ -469,9 +471,9 @@ static void launch_slot(osq_loader *l, slot *s) {
       .exec_fd = fd,
       .path = s->path,
       .socket = l->socket,
-      .timeout = l->timeout,
-      .interval = l->interval,
-      .verbose = l->verbose,
+      .timeout = l->set.timeout_arg,
+      .interval = l->set.interval_arg,
+      .verbose = l->set.verbose,
   };
   pid_t pid = osq_launch(&a, err, sizeof err);
   close(fd);
@@ -500,6 +502,44 @@ static void begin_stop(osq_loader *l, slot *s, const char *reason,
   signal_slot(s, SIGCONT); /* a stopped process must run to see SIGTERM */
 }
 
+/* Hung: no grace, no SIGTERM it cannot act on; the death is then handled
+ * as a crash (back-off, restart). */
+static void kill_hung(osq_loader *l, slot *s, const char *why) {
+  OSQ_WARN("extension %s (pid %d) is hung: %s; killing it to restart it",
+           s->path, (int)s->pid, why);
+  pthread_mutex_lock(&l->mu);
+  snprintf(s->kill_reason, sizeof s->kill_reason, "hung: %.180s", why);
+  s->hung_why[0] = '\0';
+  pthread_mutex_unlock(&l->mu);
+  signal_slot(s, SIGKILL);
+}
+
+/* How long a process may sit stopped before the loader treats it as hung:
+ * the manager's health check would have noticed by then (one interval
+ * plus a ping); this covers a loader without a manager in its process
+ * (osqd's watcher). */
+static int64_t stopped_limit_ms(const osq_loader *l) {
+  int64_t ping = l->set.ping_deadline_ms > 0
+                     ? l->set.ping_deadline_ms
+                     : OSQ_EXT_DEFAULT_PING_DEADLINE_MS;
+  return l->set.interval_ms + ping;
+}
+
+static void check_stopped(osq_loader *l, slot *s, char state, int64_t now) {
+  if (state != 'T') {
+    s->stopped_since_ms = 0;
+    return;
+  }
+  if (!s->stopped_since_ms)
+    s->stopped_since_ms = now;
+  else if (now - s->stopped_since_ms >= stopped_limit_ms(l)) {
+    char why[96];
+    snprintf(why, sizeof why, "stopped (SIGSTOP) for %lld ms",
+             (long long)(now - s->stopped_since_ms));
+    kill_hung(l, s, why);
+  }
+}
+
 static void check_resources(osq_loader *l, slot *s, int64_t now) {
   osq_proc_sample ps;
   if (osq_proc_sample_read(s->pid, &ps) != 0 || ps.ppid != getpid())
@@ -516,10 +556,12 @@ static void check_resources(osq_loader *l, slot *s, int64_t now) {
   s->last_cpu_ms = ps.cpu_ms;
   s->last_sample_ms = now;
   pthread_mutex_unlock(&l->mu);
+  check_stopped(l, s, ps.state, now);
+  if (s->kill_reason[0])
+    return;
 
   const osq_wd_limits *lim = &l->o.limits;
-  if (lim->enabled && osq_log_verbose() &&
-      OSQ_FLAG_BOOL(enable_watchdog_debug))
+  if (lim->enabled && osq_log_verbose() && l->set.watchdog_debug)
     OSQ_INFO("pid: %d, cpu: %llums/%lldms, memory: %.2fMB/%lluMB",
              (int)s->pid, (unsigned long long)used,
              (long long)((int64_t)lim->utilization * elapsed * l->ncpu / 100),
@@ -695,6 +737,12 @@ static void *supervise(void *arg) {
       pthread_mutex_unlock(&l->mu);
       if (stop_now)
         break;
+      pthread_mutex_lock(&l->mu);
+      char hung[sizeof s->hung_why];
+      snprintf(hung, sizeof hung, "%s", s->hung_why);
+      pthread_mutex_unlock(&l->mu);
+      if (hung[0] && is_live(s) && !s->kill_reason[0])
+        kill_hung(l, s, hung);
       if (s->state == OSQ_EXT_BACKOFF && now >= s->next_start_ms) {
         pthread_mutex_lock(&l->mu);
         s->restarts++;
@@ -718,6 +766,57 @@ static void *supervise(void *arg) {
   }
   stop_all(l);
   return NULL;
+}
+
+/* Is pid the process root or one of its descendants? */
+static bool in_tree(pid_t pid, pid_t root) {
+  for (int depth = 0; depth < 32 && pid > 1; depth++) {
+    if (pid == root)
+      return true;
+    osq_proc_sample ps;
+    if (osq_proc_sample_read(pid, &ps) != 0)
+      return false;
+    pid = ps.ppid;
+  }
+  return false;
+}
+
+bool osq_loader_restart_pid(osq_loader *l, pid_t pid, const char *why) {
+  if (pid <= 0)
+    return false;
+  /* Snapshot the live pids first: the /proc walk needs no lock. */
+  pthread_mutex_lock(&l->mu);
+  size_t n = l->n;
+  pid_t *pids = calloc(n ? n : 1, sizeof *pids);
+  for (size_t i = 0; pids && i < n; i++)
+    pids[i] = is_live(&l->s[i]) ? l->s[i].pid : 0;
+  pthread_mutex_unlock(&l->mu);
+  if (!pids)
+    return false;
+  size_t hit = n;
+  for (size_t i = 0; i < n && hit == n; i++)
+    if (pids[i] > 0 && in_tree(pid, pids[i]))
+      hit = i;
+  bool found = false;
+  if (hit < n) {
+    pthread_mutex_lock(&l->mu);
+    slot *s = &l->s[hit];
+    /* Still the same child (it may have died and restarted meanwhile). */
+    if (is_live(s) && s->pid == pids[hit]) {
+      snprintf(s->hung_why, sizeof s->hung_why, "%s",
+               why && *why ? why : "reported hung");
+      found = true;
+    }
+    pthread_mutex_unlock(&l->mu);
+  }
+  free(pids);
+  if (found) {
+    ssize_t w;
+    do
+      w = write(l->wake[1], "x", 1);
+    while (w < 0 && errno == EINTR);
+  }
+  return found;
 }
 
 int osq_loader_start(osq_loader *l) {

@@ -1,12 +1,23 @@
 /* Extension loading: the permission check, the autoload file, launching
  * extension processes and supervising them (restart with back-off, crash
- * loop give-up, memory/CPU limits, no orphans).
+ * loop give-up, memory/CPU limits, no orphans). Implemented in
+ * src/ext/loader/.
+ *
+ * Room dependencies (one way): loader -> core, registry (its one table)
+ * and ext/introspect.h (the manager's view of registered extensions, read
+ * through a provider). It includes neither the manager nor the client.
+ *
+ * Threads: set-up (new, add_path, read_autoload, set_exit_hook, options)
+ * before osq_loader_start, from one thread; start, stop and free from that
+ * thread. The queries (count, pids, info, find_pid, each) and
+ * osq_loader_restart_pid from any thread. One supervisor thread per loader
+ * launches, reaps and restarts; the exit hook runs on it.
  *
  * The loader does not depend on the extension manager: the caller connects
  * the two (osq_loader_set_exit_hook -> osq_manager_remove_pid, and
  * osq_loader_pids -> osq_manager_wait_pid). Typical use:
  *
- *   osq_loader *l = osq_loader_new(osq_manager_socket(m));
+ *   osq_loader *l = osq_loader_new(osq_manager_socket(m), &settings);
  *   osq_loader_set_exit_hook(l, on_exit, m);
  *   osq_loader_read_autoload(l, OSQ_FLAG_STR(extensions_autoload), ...);
  *   osq_loader_add_path(l, OSQ_FLAG_STR(extension), false, ...);
@@ -24,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "ext/settings.h"
 
 /* Bounds on outside input. */
 #define OSQ_LOADER_MAX_EXTENSIONS 1024 /* paths one loader supervises */
@@ -90,23 +103,13 @@ pid_t osq_launch(const osq_launch_args *a, char *err, size_t errlen);
 
 /* ---- resource limits (watchdog_limits.c) --------------------------------- */
 
-typedef struct osq_wd_limits {
-  bool enabled;            /* enable_extensions_watchdog and level != -1 */
-  uint64_t memory_bytes;   /* absolute RSS limit */
-  uint64_t utilization;    /* percent of all CPUs */
-  uint64_t latency_s;      /* seconds of sustained over-use */
-  int64_t delay_ms;        /* grace after each start (watchdog_delay) */
-  int64_t forced_shutdown_ms; /* SIGTERM -> SIGKILL */
-  int64_t max_delay_ms;    /* back-off cap (watchdog_max_delay) */
-} osq_wd_limits;
-
-/* From the watchdog_* flags and osquery's level table. */
-void osq_wd_limits_from_flags(osq_wd_limits *l);
+/* The limits themselves: osq_wd_limits in ext/settings.h. */
 
 typedef struct osq_proc_sample {
   uint64_t cpu_ms; /* utime + stime */
   uint64_t rss_bytes;
   pid_t ppid;
+  char state; /* 'R', 'S', 'T' (stopped) ... */
 } osq_proc_sample;
 
 /* Read /proc/<pid>/stat and statm (bounded). 0, or -errno. */
@@ -119,7 +122,8 @@ int osq_proc_parse_stat(const char *text, size_t len, uint64_t *ticks,
 
 typedef struct osq_loader osq_loader;
 
-/* Tunables; osq_loader_new fills them from flags. Tests shorten them. */
+/* Tunables; osq_loader_new fills them from the settings. Tests shorten
+ * them. */
 typedef struct osq_loader_opts {
   int64_t backoff_base_ms;   /* first restart delay (1000) */
   int64_t backoff_max_ms;    /* cap (watchdog_max_delay s) */
@@ -131,8 +135,11 @@ typedef struct osq_loader_opts {
   osq_wd_limits limits;
 } osq_loader_opts;
 
-/* manager_socket: passed to each extension as --socket. */
-osq_loader *osq_loader_new(const char *manager_socket);
+/* manager_socket: passed to each extension as --socket. settings (copied;
+ * NULL: osquery's defaults) give the extensions' --timeout/--interval,
+ * --verbose, --allow_unsafe and the resource limits. */
+osq_loader *osq_loader_new(const char *manager_socket,
+                           const osq_ext_settings *settings);
 osq_loader_opts *osq_loader_options(osq_loader *l); /* before start */
 /* Stops (if needed) and frees. */
 void osq_loader_free(osq_loader *l);
@@ -144,7 +151,7 @@ typedef void (*osq_loader_exit_hook)(pid_t pid, const char *path,
 void osq_loader_set_exit_hook(osq_loader *l, osq_loader_exit_hook fn,
                               void *udata);
 
-/* Check path now (osq_perm_check; --allow_unsafe honoured) and keep the
+/* Check path now (osq_perm_check; settings' allow_unsafe honoured) and keep the
  * descriptor for the first launch. from_autoload requires .ext. The same
  * file (device+inode) added twice is kept once (returns 0, not an error).
  * 0, or -1 with the message in err. */
@@ -177,6 +184,13 @@ int osq_loader_start(osq_loader *l);
  * stop_timeout_ms, SIGKILL the rest, reap all, join the thread. Stop the
  * loader before the manager the exit hook refers to. */
 void osq_loader_stop(osq_loader *l);
+
+/* A supervised extension is hung (e.g. it failed the manager's health
+ * check): kill it (its process group, SIGKILL) and restart it as after a
+ * crash, with back-off. pid is the registering peer: the child itself or
+ * a descendant of it. Any thread; the supervisor thread does the work.
+ * false if no running child matches. */
+bool osq_loader_restart_pid(osq_loader *l, pid_t pid, const char *why);
 
 size_t osq_loader_count(const osq_loader *l);
 /* Pids of running children; returns how many (at most cap written). */

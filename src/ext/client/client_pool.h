@@ -10,7 +10,7 @@
  * while another waits closes its connection, which lets a single-
  * connection server move on to the waiting one.
  *
- * Thread-safe: any thread; a leased connection belongs to its caller. */
+ * Threads: any thread; one lease is used by one thread at a time. */
 #ifndef OSQ_CLIENT_POOL_H
 #define OSQ_CLIENT_POOL_H
 
@@ -18,11 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../thrift/thrift.h"
+#include "ext/settings.h"
+#include "thrift/thrift.h"
 
 typedef struct osq_pool osq_pool;
 
-osq_pool *osq_pool_new(const char *path);
+/* t (copied; NULL: codec defaults): message and string limits. */
+osq_pool *osq_pool_new(const char *path, const osq_thrift_settings *t);
 /* No new calls (they fail at once), idle connections closed; with cut,
  * in-flight calls are cut too (their sockets shut down), otherwise they
  * finish. Idempotent. */

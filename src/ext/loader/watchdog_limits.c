@@ -1,8 +1,6 @@
-/* Resource limits for supervised extensions (osquery's watchdog levels and
- * override flags) and bounded sampling of /proc/<pid>/stat and statm. */
+/* Bounded sampling of /proc/<pid>/stat and statm for the resource limits
+ * of supervised extensions (the limits come in osq_ext_settings). */
 #include "loader.h"
-
-#include "core/flags.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,41 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* osquery's kWatchdogLimits: level 0 (normal), 1 (restrictive), -1. */
-static const struct {
-  uint64_t memory_mb, utilization, latency_s;
-} levels[] = {
-    {200, 10, 12},     /* 0 */
-    {100, 5, 6},       /* 1 */
-    {10000, 100, 1000} /* -1 */
-};
-
-/* Seconds from a flag to ms, bounded so nothing overflows later. */
-static int64_t flag_ms(const char *name) {
-  uint64_t s = osq_flag_uint_by_name(name);
-  const uint64_t cap = 10ull * 365 * 24 * 3600;
-  return (int64_t)(s > cap ? cap : s) * 1000;
-}
-
-void osq_wd_limits_from_flags(osq_wd_limits *l) {
-  int64_t level = OSQ_FLAG_INT(watchdog_level);
-  size_t i = level == 1 ? 1 : level == -1 ? 2 : 0;
-  l->enabled = OSQ_FLAG_BOOL(enable_extensions_watchdog);
-  uint64_t mem = OSQ_FLAG_UINT(watchdog_memory_limit);
-  if (mem == 0)
-    mem = levels[i].memory_mb;
-  if (mem > (UINT64_MAX >> 20))
-    mem = UINT64_MAX >> 20;
-  l->memory_bytes = mem << 20;
-  uint64_t util = OSQ_FLAG_UINT(watchdog_utilization_limit);
-  l->utilization = util ? (util > 100 ? 100 : util) : levels[i].utilization;
-  uint64_t lat = OSQ_FLAG_UINT(watchdog_latency_limit);
-  l->latency_s = lat ? (lat > 1000000 ? 1000000 : lat) : levels[i].latency_s;
-  l->delay_ms = flag_ms("watchdog_delay");
-  l->forced_shutdown_ms = flag_ms("watchdog_forced_shutdown_delay");
-  l->max_delay_ms = flag_ms("watchdog_max_delay");
-}
 
 static ssize_t read_small(const char *path, char *buf, size_t cap) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -155,6 +118,8 @@ int osq_proc_sample_read(pid_t pid, osq_proc_sample *s) {
   int rc = osq_proc_parse_stat(buf, (size_t)n, &ticks, &ppid);
   if (rc)
     return rc;
+  const char *rp = strrchr(buf, ')'); /* parse_stat found one */
+  char state = rp && rp[1] == ' ' ? rp[2] : 0;
   snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
   n = read_small(path, buf, sizeof buf);
   if (n < 0)
@@ -174,5 +139,6 @@ int osq_proc_sample_read(pid_t pid, osq_proc_sample *s) {
   s->cpu_ms = ticks * 1000 / (uint64_t)hz;
   s->rss_bytes = resident * (uint64_t)page;
   s->ppid = ppid;
+  s->state = state;
   return 0;
 }

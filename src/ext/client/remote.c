@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/flags.h"
-#include "../core/log.h"
-#include "../core/parse.h"
+#include "core/log.h"
+#include "core/parse.h"
 #include "client_pool.h"
 
 struct osq_remote_ext {
@@ -19,17 +18,24 @@ struct osq_remote_ext {
   int64_t uuid;
   char *name;
   osq_pool *pool;
+  int64_t call_timeout_ms;
+  /* Why it was removed: written once (claimed through why_claimed), then
+   * published by why_set, so readers need no lock. */
+  atomic_bool why_claimed, why_set;
+  char why[400];
 };
 
 osq_remote_ext *osq_remote_ext_new(int64_t uuid, const char *name,
-                                   const char *socket_path) {
+                                   const char *socket_path,
+                                   const osq_thrift_settings *t) {
   osq_remote_ext *e = calloc(1, sizeof *e);
   if (e == NULL)
     return NULL;
   atomic_init(&e->refs, 1);
   e->uuid = uuid;
   e->name = strdup(name ? name : "");
-  e->pool = osq_pool_new(socket_path);
+  e->call_timeout_ms = t ? t->call_timeout_ms : 0;
+  e->pool = osq_pool_new(socket_path, t);
   if (e->name == NULL || e->pool == NULL) {
     free(e->name);
     osq_pool_free(e->pool);
@@ -53,6 +59,13 @@ void osq_remote_ext_unref(osq_remote_ext *e) {
 }
 
 void osq_remote_ext_close(osq_remote_ext *e) { osq_pool_close(e->pool, true); }
+void osq_remote_ext_close_because(osq_remote_ext *e, const char *why) {
+  if (why && !atomic_exchange(&e->why_claimed, true)) {
+    snprintf(e->why, sizeof e->why, "%s", why);
+    atomic_store(&e->why_set, true);
+  }
+  osq_pool_close(e->pool, true);
+}
 void osq_remote_ext_retire(osq_remote_ext *e) {
   osq_pool_close(e->pool, false);
 }
@@ -67,13 +80,8 @@ void osq_remote_ext_stats(osq_remote_ext *e, struct osq_pool_stats *out) {
   osq_pool_get_stats(e->pool, out);
 }
 
-int64_t osq_remote_default_deadline(void) {
-  uint64_t s = OSQ_FLAG_UINT(thrift_timeout);
-  if (s == 0)
-    return 0;
-  if (s > 86400ull * 365)
-    s = 86400ull * 365;
-  return osq_now_ms() + (int64_t)s * 1000;
+int64_t osq_remote_default_deadline(const osq_remote_ext *e) {
+  return e->call_timeout_ms > 0 ? osq_now_ms() + e->call_timeout_ms : 0;
 }
 
 /* ---- calls ---------------------------------------------------------------- */
@@ -105,7 +113,7 @@ static int rpc(osq_remote_ext *e, enum rpc_kind kind, const char *registry,
                osq_ext_status *st, const osq_row_handler *rows,
                int64_t deadline_ms, char *err, size_t errlen) {
   if (deadline_ms == 0)
-    deadline_ms = osq_remote_default_deadline();
+    deadline_ms = osq_remote_default_deadline(e);
   int64_t started = osq_now_ms();
   struct counting cnt = {rows, 0};
   osq_row_handler wrapped = {count_cell, count_row_end, &cnt};
@@ -141,7 +149,13 @@ static int rpc(osq_remote_ext *e, enum rpc_kind kind, const char *registry,
   const char *what = kind == RPC_PING       ? "ping"
                      : kind == RPC_SHUTDOWN ? "shutdown"
                                             : "call";
-  if (rc == OSQ_ETIMEDOUT)
+  if (atomic_load(&e->why_set))
+    snprintf(err, errlen,
+             "Extension call failed: extension %s (uuid %lld) was removed "
+             "before it answered %s %s%s%s: %s",
+             e->name, (long long)e->uuid, what, registry ? registry : "",
+             item ? " " : "", item ? item : "", e->why);
+  else if (rc == OSQ_ETIMEDOUT)
     snprintf(err, errlen,
              "Extension call failed: extension %s (uuid %lld) did not answer "
              "%s %s%s%s within %lld ms (--thrift_timeout)",
@@ -702,6 +716,9 @@ static void query_features(struct rplugin *p) {
                                    (OSQ_LOGGER_FEATURE_STATUS |
                                     OSQ_LOGGER_FEATURE_EVENT)
                              : 0;
+    /* The plugin is already published and the logger thread reads this
+     * field while we (the health thread, or a logger call) learn it: both
+     * sides use atomic accesses, never a plain read or write. */
     __atomic_store_n(&p->pub.logger.features, f, __ATOMIC_RELEASE);
     atomic_store(&p->features_known, true);
   } else {

@@ -120,6 +120,32 @@ static void on_line(const char *path, unsigned line, void *udata) {
   free(names);
 }
 
+/* The list decides what runs, so whoever may write it may add programs:
+ * warn (as osquery's file checks do) when others could, naming the rule.
+ * It is only a warning because every listed extension is still checked. */
+static void warn_if_unsafe(const char *file, const struct stat *st) {
+  unsigned mode = (unsigned)(st->st_mode & 07777);
+  if (st->st_mode & (S_IWOTH | S_IWGRP))
+    OSQ_WARN("extensions autoload file %s is writable by %s (mode %04o): "
+             "they could add extensions to it; chmod %s %s (each listed "
+             "extension is still checked)",
+             file,
+             (st->st_mode & S_IWOTH) && (st->st_mode & S_IWGRP)
+                 ? "group and others"
+             : (st->st_mode & S_IWOTH) ? "others"
+                                       : "group",
+             mode,
+             (st->st_mode & S_IWOTH) && (st->st_mode & S_IWGRP) ? "go-w"
+             : (st->st_mode & S_IWOTH)                          ? "o-w"
+                                                                : "g-w",
+             file);
+  if (st->st_uid != 0 && st->st_uid != getuid())
+    OSQ_WARN("extensions autoload file %s is owned by uid %u, not root or "
+             "the running user (uid %u): its owner could add extensions to "
+             "it; chown root %s (each listed extension is still checked)",
+             file, (unsigned)st->st_uid, (unsigned)getuid(), file);
+}
+
 int osq_loader_read_autoload(osq_loader *l, const char *file, char *err,
                              size_t errlen) {
   if (err && errlen)
@@ -150,10 +176,7 @@ int osq_loader_read_autoload(osq_loader *l, const char *file, char *err,
              file, (long long)st.st_size, OSQ_LOADER_MAX_FILE);
     return -1;
   }
-  if (st.st_mode & S_IWOTH)
-    OSQ_WARN("extensions autoload file %s is writable by others (mode %04o); "
-             "every listed extension is still checked",
-             file, (unsigned)(st.st_mode & 07777));
+  warn_if_unsafe(file, &st);
   char *text = malloc(OSQ_LOADER_MAX_FILE + 1);
   if (!text) {
     close(fd);

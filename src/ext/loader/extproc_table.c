@@ -1,7 +1,9 @@
 /* osq_extension_processes: the extension processes osq launched and
  * supervises, one row per path, with the extension's uuid/name once it has
- * registered. Registered at run time by the loader. */
-#include "introspect.h"
+ * registered. rss_bytes is read when the query runs; cpu_percent is the
+ * last resource check's (it needs an interval). Registered at run time by
+ * the loader. */
+#include "ext/introspect.h"
 #include "loader.h"
 
 #include "registry/registry.h"
@@ -36,6 +38,16 @@ typedef struct gen {
   int rc;
 } gen;
 
+/* Memory now, not at the last resource check (which runs every few
+ * seconds, and not at all before the first): the snapshot's value only if
+ * /proc cannot tell (the process just exited). */
+static uint64_t live_rss(const osq_ext_proc_info *p) {
+  osq_proc_sample s;
+  if (p->pid > 0 && osq_proc_sample_read(p->pid, &s) == 0)
+    return s.rss_bytes;
+  return p->rss_bytes;
+}
+
 static void emit(const osq_ext_proc_info *p, void *udata) {
   gen *g = udata;
   if (g->rc)
@@ -54,7 +66,7 @@ static void emit(const osq_ext_proc_info *p, void *udata) {
   osq_rows_int(o, C_RESTARTS, p->restarts);
   osq_rows_int(o, C_STARTED, p->started_unix);
   osq_rows_int(o, C_BACKOFF, p->last_backoff_ms);
-  osq_rows_int(o, C_RSS, (int64_t)p->rss_bytes);
+  osq_rows_int(o, C_RSS, (int64_t)live_rss(p));
   osq_rows_double(o, C_CPU, p->cpu_percent);
   osq_rows_cstr(o, C_LAST_EXIT, p->last_exit);
   g->rc = osq_rows_end(o);

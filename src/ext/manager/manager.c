@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/flags.h"
-#include "../core/log.h"
-#include "../registry/registry.h"
-#include "introspect.h"
+#include "core/log.h"
+#include "registry/registry.h"
+#include "ext/introspect.h"
 
 /* One manager per process feeds the introspection tables. */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -66,6 +66,18 @@ bool osq_manager_timedwait(osq_manager *m, int64_t deadline_ms) {
 }
 
 const char *osq_manager_socket(const osq_manager *m) { return m->path; }
+
+void osq_manager_set_unhealthy_hook(osq_manager *m,
+                                    osq_manager_unhealthy_hook fn,
+                                    void *udata) {
+  pthread_mutex_lock(&m->lock);
+  m->on_unhealthy = fn;
+  m->on_unhealthy_udata = udata;
+  /* The old udata may be freed once we return: wait out its calls. */
+  while (m->hook_calls > 0)
+    pthread_cond_wait(&m->changed, &m->lock);
+  pthread_mutex_unlock(&m->lock);
+}
 
 /* ---- introspection -------------------------------------------------------- */
 
@@ -329,18 +341,46 @@ static bool peer_in_group(pid_t pid, gid_t pgid, gid_t group) {
   return hit;
 }
 
+static int64_t request_deadline_ms(const osq_manager *m) {
+  return m->set.request_deadline_ms > 0 ? m->set.request_deadline_ms
+                                        : OSQ_EXT_DEFAULT_REQUEST_DEADLINE_MS;
+}
+
+void osq_manager_request_read(struct osq_conn_rec *cr) {
+  if (cr->conn == NULL)
+    return;
+  osq_tconn_end_request(cr->conn);
+  osq_tconn_set_deadline(cr->conn, 0);
+}
+
+void osq_manager_reply_due(struct osq_conn_rec *cr) {
+  if (cr->conn == NULL)
+    return;
+  /* A large reply to a slow but honest reader may take as long as a call
+   * may; the peer cap bounds what a reader that never reads can hold. */
+  int64_t ms = cr->m->set.thrift.call_timeout_ms > 0
+                   ? cr->m->set.thrift.call_timeout_ms
+                   : request_deadline_ms(cr->m);
+  osq_tconn_set_deadline(cr->conn, osq_now_ms() + ms);
+}
+
 static void *conn_main(void *arg) {
   struct osq_conn_rec *cr = arg;
   osq_manager *m = cr->m;
   osq_tconn *c = osq_tconn_wrap(cr->fd);
   if (c) {
-    uint64_t max = OSQ_FLAG_UINT(thrift_max_message_size);
-    if (max)
-      osq_tconn_set_max_message(c, (size_t)max);
-    uint64_t slimit = OSQ_FLAG_UINT(thrift_string_size_limit);
-    if (slimit)
-      osq_tconn_set_string_limit(c, (size_t)slimit);
+    cr->conn = c;
+    if (m->set.thrift.max_message)
+      osq_tconn_set_max_message(c, m->set.thrift.max_message);
+    if (m->set.thrift.string_limit)
+      osq_tconn_set_string_limit(c, m->set.thrift.string_limit);
+    /* Idle time between requests is free (extensions keep a connection
+     * open); a request, once begun, must arrive whole in time, so a
+     * half-sent one cannot hold its slot. */
+    int64_t rd = request_deadline_ms(m);
+    osq_tconn_set_request_timeout(c, rd > INT32_MAX ? INT32_MAX : (int)rd);
     for (;;) {
+      osq_tconn_set_deadline(c, 0);
       int rc = osq_api_serve_one(c, &osq_manager_handlers, cr);
       if (rc == OSQ_OK)
         continue;
@@ -369,6 +409,49 @@ static void *conn_main(void *arg) {
   return NULL;
 }
 
+/* Log a refused connection, at most once per OSQ_MANAGER_REFUSE_LOG_MS. */
+static void refused(osq_manager *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void refused(osq_manager *m, const char *fmt, ...) {
+  int64_t now = osq_now_ms();
+  pthread_mutex_lock(&m->lock);
+  bool say = m->refuse_logged_ms == 0 ||
+             now - m->refuse_logged_ms >= OSQ_MANAGER_REFUSE_LOG_MS;
+  unsigned quiet = m->refused_quiet;
+  if (say) {
+    m->refuse_logged_ms = now;
+    m->refused_quiet = 0;
+  } else {
+    m->refused_quiet++;
+  }
+  pthread_mutex_unlock(&m->lock);
+  if (!say)
+    return;
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (quiet)
+    OSQ_WARN("%s (and %u more refused in the last %d s)", msg, quiet,
+             OSQ_MANAGER_REFUSE_LOG_MS / 1000);
+  else
+    OSQ_WARN("%s", msg);
+}
+
+/* Connections one peer may hold, so that no single process (a slow or
+ * hostile client) takes every slot from the others. */
+static size_t per_peer_cap(const osq_manager *m) {
+  if (m->set.max_connections_per_peer)
+    return m->set.max_connections_per_peer;
+  /* half the slots; a tiny cap (tests, embedded use) is not split */
+  uint32_t max = m->set.max_connections;
+  if (max == 0)
+    return 512;
+  return max >= 8 ? max / 2 : max;
+}
+
 static void accept_one(osq_manager *m) {
   int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
   if (fd < 0) {
@@ -389,36 +472,50 @@ static void accept_one(osq_manager *m) {
   struct ucred cred;
   socklen_t len = sizeof cred;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    OSQ_WARN("Refusing extension manager connection: SO_PEERCRED: %s",
-             strerror(errno));
+    refused(m, "Refusing extension manager connection: SO_PEERCRED: %s",
+            strerror(errno));
     close(fd);
     return;
   }
   bool ok = cred.uid == 0 || cred.uid == geteuid() ||
             (m->has_group && peer_in_group(cred.pid, cred.gid, m->group));
   if (!ok) {
-    OSQ_WARN("Refusing extension manager connection from pid %d uid %u: "
-             "not root, not uid %u%s",
-             (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid(),
-             m->has_group ? " and not in --extensions_socket_group" : "");
+    refused(m,
+            "Refusing extension manager connection from pid %d uid %u: "
+            "not root, not uid %u%s",
+            (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid(),
+            m->has_group ? " and not in --extensions_socket_group" : "");
     close(fd);
     return;
   }
-  uint32_t max = (uint32_t)OSQ_FLAG_UINT(extensions_max_connections);
+  uint32_t max = m->set.max_connections;
+  size_t peer_max = per_peer_cap(m);
   struct osq_conn_rec *cr = calloc(1, sizeof *cr);
   pthread_mutex_lock(&m->lock);
-  if (cr == NULL || (max && m->nconns >= max) || m->stopping) {
+  size_t mine = 0;
+  for (struct osq_conn_rec *c = m->conns; c; c = c->next)
+    mine += c->pid == cred.pid;
+  if (cr == NULL || (max && m->nconns >= max) || mine >= peer_max ||
+      m->stopping) {
     size_t n = m->nconns;
+    bool stopping = m->stopping;
     pthread_mutex_unlock(&m->lock);
-    if (cr)
-      OSQ_WARN("Refusing extension manager connection from pid %d: %zu "
-               "connections open (--extensions_max_connections=%u)",
-               (int)cred.pid, n, max);
+    if (cr && !stopping && max && n >= max)
+      refused(m,
+              "Refusing extension manager connection from pid %d: %zu "
+              "connections open (--extensions_max_connections=%u)",
+              (int)cred.pid, n, max);
+    else if (cr && !stopping)
+      refused(m,
+              "Refusing extension manager connection from pid %d: it has "
+              "%zu connections open, the most one process may hold",
+              (int)cred.pid, mine);
     free(cr);
     close(fd);
     return;
   }
-  *cr = (struct osq_conn_rec){m, fd, cred.pid, cred.uid, cred.gid, m->conns};
+  *cr = (struct osq_conn_rec){m,         NULL,      fd,      cred.pid,
+                              cred.uid,  cred.gid,  m->conns};
   m->conns = cr;
   m->nconns++;
   pthread_mutex_unlock(&m->lock);
@@ -475,25 +572,30 @@ static int parse_mode(const char *s, unsigned long *mode, char *err,
   return 0;
 }
 
-int osq_manager_check_socket_flags(char *err, size_t errlen) {
+int osq_manager_check_socket_settings(const osq_ext_settings *set, char *err,
+                                      size_t errlen) {
   unsigned long mode;
   gid_t gid;
-  const char *group = OSQ_FLAG_STR(extensions_socket_group);
-  if (parse_mode(OSQ_FLAG_STR(extensions_socket_mode), &mode, err,
-                 errlen) != 0)
+  if (parse_mode(set->socket_mode, &mode, err, errlen) != 0)
     return -1;
-  return *group ? parse_group(group, &gid, err, errlen) : 0;
+  return set->socket_group[0] ? parse_group(set->socket_group, &gid, err, errlen)
+                              : 0;
 }
 
-osq_manager *osq_manager_start(const char *socket_path, char *err,
+osq_manager *osq_manager_start(const char *socket_path,
+                               const osq_ext_settings *settings, char *err,
                                size_t errlen) {
   if (socket_path == NULL || socket_path[0] == '\0') {
     snprintf(err, errlen, "No extension socket path given");
     return NULL;
   }
+  osq_ext_settings set;
+  if (settings)
+    set = *settings;
+  else
+    osq_ext_settings_defaults(&set);
   unsigned long mode;
-  if (parse_mode(OSQ_FLAG_STR(extensions_socket_mode), &mode, err,
-                 errlen) != 0)
+  if (parse_mode(set.socket_mode, &mode, err, errlen) != 0)
     return NULL;
   osq_manager *m = calloc(1, sizeof *m);
   if (m == NULL || (m->path = strdup(socket_path)) == NULL) {
@@ -508,11 +610,12 @@ osq_manager *osq_manager_start(const char *socket_path, char *err,
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  m->set = set;
   m->listen_fd = m->wake[0] = m->wake[1] = -1;
   pthread_mutex_init(&m->lock, NULL);
   init_cond(&m->changed);
   init_cond(&m->conns_done);
-  const char *group = OSQ_FLAG_STR(extensions_socket_group);
+  const char *group = m->set.socket_group;
   if (*group) {
     if (parse_group(group, &m->group, err, errlen) != 0)
       goto fail;
@@ -710,26 +813,40 @@ int osq_manager_wait_names(osq_manager *m, const char *const *names, size_t n,
   }
 }
 
+bool osq_manager_proc_stat(pid_t pid, char *state, pid_t *ppid) {
+  if (pid <= 0)
+    return false;
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t k;
+  do
+    k = read(fd, buf, sizeof buf - 1);
+  while (k < 0 && errno == EINTR);
+  close(fd);
+  if (k <= 0)
+    return false;
+  buf[k] = '\0';
+  char *p = strrchr(buf, ')'); /* the comm may hold spaces and ')' */
+  char st;
+  int pp;
+  if (p == NULL || sscanf(p + 1, " %c %d", &st, &pp) != 2)
+    return false;
+  *state = st;
+  *ppid = (pid_t)pp;
+  return true;
+}
+
 /* Is pid the ancestor (or the process itself) of child? */
 static bool descends_from(pid_t child, pid_t pid) {
   for (int depth = 0; depth < 32 && child > 1; depth++) {
     if (child == pid)
       return true;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)child);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char state;
+    if (!osq_manager_proc_stat(child, &state, &child))
       return false;
-    ssize_t k = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (k <= 0)
-      return false;
-    buf[k] = '\0';
-    char *p = strrchr(buf, ')'); /* the comm may hold spaces and ')' */
-    int ppid;
-    if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1)
-      return false;
-    child = ppid;
   }
   return false;
 }
