@@ -49,6 +49,12 @@ extern const osq_table_plugin osq_table_system_controls;
 extern const osq_table_plugin osq_table_logged_in_users;
 extern const osq_table_plugin osq_table_process_open_sockets;
 
+/* tables I */
+extern const osq_table_plugin osq_table_load_average;
+extern const osq_table_plugin osq_table_ulimit_info;
+extern const osq_table_plugin osq_table_etc_services;
+extern const osq_table_plugin osq_table_etc_protocols;
+
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

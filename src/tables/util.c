@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -463,4 +464,41 @@ bool osq_tbl_mnt_ns(int64_t pid, char *out, size_t cap) {
   *close_ = '\0';
   snprintf(out, cap, "%s", open + 1);
   return true;
+}
+
+int osq_tbl_for_pids(const osq_context *ctx, size_t col, osq_rows *out,
+                     osq_tbl_pid_fn fn, void *u, const char *table) {
+  int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (procfd < 0) {
+    osq_rows_error(out, "%s: cannot open /proc: %s", table, strerror(errno));
+    return OSQ_ERROR;
+  }
+  int rc = OSQ_OK;
+  if (osq_tbl_count_op(ctx, col, OSQ_OP_EQ) > 0) {
+    size_t n;
+    int64_t *pids = osq_tbl_eq_pids(ctx, col, &n);
+    for (size_t i = 0; i < n && rc == OSQ_OK; i++)
+      rc = fn(procfd, pids[i], out, u);
+    free(pids);
+  } else {
+    int dfd = dup(procfd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (d == NULL) {
+      if (dfd >= 0)
+        close(dfd);
+      close(procfd);
+      osq_rows_error(out, "%s: cannot list /proc", table);
+      return OSQ_ERROR;
+    }
+    struct dirent *e;
+    while (rc == OSQ_OK && (e = readdir(d)) != NULL) {
+      int64_t pid;
+      if (isdigit((unsigned char)e->d_name[0]) &&
+          osq_tbl_parse_i64(e->d_name, &pid) && pid > 0)
+        rc = fn(procfd, pid, out, u);
+    }
+    closedir(d);
+  }
+  close(procfd);
+  return rc;
 }
