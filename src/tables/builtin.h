@@ -54,6 +54,10 @@ extern const osq_table_plugin osq_table_load_average;
 extern const osq_table_plugin osq_table_ulimit_info;
 extern const osq_table_plugin osq_table_etc_services;
 extern const osq_table_plugin osq_table_etc_protocols;
+extern const osq_table_plugin osq_table_interface_ipv6;
+extern const osq_table_plugin osq_table_process_namespaces;
+extern const osq_table_plugin osq_table_process_open_pipes;
+extern const osq_table_plugin osq_table_shared_memory;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
