@@ -58,6 +58,11 @@ extern const osq_table_plugin osq_table_interface_ipv6;
 extern const osq_table_plugin osq_table_process_namespaces;
 extern const osq_table_plugin osq_table_process_open_pipes;
 extern const osq_table_plugin osq_table_shared_memory;
+extern const osq_table_plugin osq_table_memory_map;
+extern const osq_table_plugin osq_table_kernel_keys;
+extern const osq_table_plugin osq_table_shadow;
+extern const osq_table_plugin osq_table_selinux_settings;
+extern const osq_table_plugin osq_table_apparmor_profiles;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

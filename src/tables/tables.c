@@ -6,6 +6,7 @@
 #include "tables/builtin.h"
 
 static const osq_table_plugin *const builtin[] = {
+    &osq_table_apparmor_profiles,
     &osq_table_arp_cache,
     &osq_table_authorized_keys,
     &osq_table_block_devices,
@@ -23,6 +24,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_interface_details,
     &osq_table_interface_ipv6,
     &osq_table_kernel_info,
+    &osq_table_kernel_keys,
     &osq_table_kernel_modules,
     &osq_table_known_hosts,
     &osq_table_last,
@@ -30,6 +32,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_load_average,
     &osq_table_logged_in_users,
     &osq_table_memory_info,
+    &osq_table_memory_map,
     &osq_table_mounts,
     &osq_table_os_version,
     &osq_table_osquery_extensions,
@@ -44,6 +47,8 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_process_open_sockets,
     &osq_table_processes,
     &osq_table_routes,
+    &osq_table_selinux_settings,
+    &osq_table_shadow,
     &osq_table_shared_memory,
     &osq_table_shell_history,
     &osq_table_sudoers,

@@ -1,7 +1,8 @@
-/* load_average, ulimit_info, etc_services, etc_protocols: values checked
- * against /proc/loadavg, prlimit(1), getent(1) and a parse of
- * /etc/protocols independent of the table's, plus fixtures for the
- * parsers' edge cases. */
+/* load_average, ulimit_info, etc_services, etc_protocols, memory_map and
+ * kernel_keys: values checked against /proc/loadavg, prlimit(1),
+ * getent(1), parses of /etc/protocols and /proc/iomem independent of the
+ * table's, and a key keyctl(1) adds, plus fixtures for the parsers' edge
+ * cases. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #include "tables/builtin.h"
 #include "tables/linux/netdb.h"
+#include "tables/linux/resources.h"
 #include "tables_fixture.h"
 
 static int setup(void **state) {
@@ -201,6 +203,98 @@ static void test_etc_protocols(void **state) {
   osq_tables_protocols_path = "/etc/protocols";
 }
 
+/* /proc/iomem split by awk: the same rows in the same order. */
+static void test_memory_map(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_memory_map;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  FILE *p = popen("awk -F ' : ' '{split($1, a, \"-\"); gsub(/ /, \"\", a[1]);"
+                  " print \"0x\" a[1] \"|0x\" a[2] \"|\" $2}' /proc/iomem",
+                  "r");
+  assert_non_null(p);
+  char line[512];
+  size_t i = 0;
+  while (fgets(line, sizeof line, p)) {
+    line[strcspn(line, "\n")] = '\0';
+    assert_true(i < r->n);
+    char row[600];
+    snprintf(row, sizeof row, "%s|%s|%s", r->rows[i][tcol(t, "start")].s,
+             r->rows[i][tcol(t, "end")].s, r->rows[i][tcol(t, "name")].s);
+    assert_string_equal(row, line);
+    i++;
+  }
+  pclose(p);
+  assert_true(i > 0);
+  assert_int_equal(r->n, i);
+  tfree(r);
+
+  osq_tables_iomem_path =
+      tfx_put("iomem", "00000000-00000fff : Reserved\n"
+                       "  000a0000-000bffff : PCI Bus 0000:00\n"
+                       "zz-00ff : not hex\n"
+                       "00001000 : no range\n"
+                       "00002000-00002fff :\n"
+                       "100000000-43fffffff : System RAM");
+  r = trun_all(t);
+  assert_int_equal(r->n, 3);
+  tcell *row = tfind_text(r, tcol(t, "name"), "PCI Bus 0000:00");
+  assert_string_equal(row[tcol(t, "start")].s, "0x000a0000");
+  assert_string_equal(row[tcol(t, "end")].s, "0x000bffff");
+  row = tfind_text(r, tcol(t, "name"), "System RAM");
+  assert_string_equal(row[tcol(t, "end")].s, "0x43fffffff");
+  tfree(r);
+  osq_tables_iomem_path = "/nonexistent/iomem";
+  r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 0);
+  tfree(r);
+  osq_tables_iomem_path = "/proc/iomem";
+}
+
+/* A user key keyctl adds is a row with its serial in hex. */
+static void test_kernel_keys(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_kernel_keys;
+  FILE *p = popen("keyctl add user osq-test-key hello @u", "r");
+  assert_non_null(p);
+  long serial = 0;
+  assert_int_equal(fscanf(p, "%ld", &serial), 1);
+  assert_int_equal(pclose(p), 0);
+  char hex[32];
+  snprintf(hex, sizeof hex, "%08lx", serial);
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  tcell *row = tfind_text(r, tcol(t, "serial_number"), hex);
+  assert_non_null(row);
+  assert_string_equal(row[tcol(t, "type")].s, "user");
+  /* "osq-test-key: 5" joined as osquery joins it */
+  assert_string_equal(row[tcol(t, "description")].s, "osq-test-key:5");
+  assert_int_equal(row[tcol(t, "uid")].i, getuid());
+  assert_int_equal(row[tcol(t, "gid")].i, getgid());
+  assert_int_equal(row[tcol(t, "usage")].i, 1);
+  assert_string_equal(row[tcol(t, "timeout")].s, "perm");
+  assert_int_equal(strlen(row[tcol(t, "permissions")].s), 8);
+  tfree(r);
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "keyctl revoke %ld; keyctl unlink %ld @u", serial,
+           serial);
+  assert_int_equal(system(cmd), 0);
+
+  osq_tables_keys_path = tfx_put(
+      "keys", "0d36d910 I--Q---     2 perm 1f3f0000     0 65534 keyring   "
+              "_uid.0: empty\n"
+              "short line\n"
+              "1234abcd I------     1 perm 1f0b0000     0     0 keyring   "
+              "three word desc: 1\n");
+  r = trun_all(t);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "description")].s, "_uid.0:empty");
+  assert_int_equal(r->rows[0][tcol(t, "gid")].i, 65534);
+  tfree(r);
+  osq_tables_keys_path = "/proc/keys";
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_load_average),
@@ -209,6 +303,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_etc_services_fixture, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_etc_protocols, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_memory_map, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kernel_keys, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
