@@ -63,6 +63,7 @@ extern const osq_table_plugin osq_table_kernel_keys;
 extern const osq_table_plugin osq_table_shadow;
 extern const osq_table_plugin osq_table_selinux_settings;
 extern const osq_table_plugin osq_table_apparmor_profiles;
+extern const osq_table_plugin osq_table_extended_attributes;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

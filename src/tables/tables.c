@@ -17,6 +17,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_etc_hosts,
     &osq_table_etc_protocols,
     &osq_table_etc_services,
+    &osq_table_extended_attributes,
     &osq_table_file,
     &osq_table_groups,
     &osq_table_hash,

@@ -197,12 +197,74 @@ static void test_namespace_join_sql(void **state) {
   assert_string_equal(cell(&c, 0, 2), "1");
 }
 
+/* extended_attributes: what setfattr(1) set, as getfattr(1) reports it
+ * (base64 for a binary value); path or directory is required. */
+static void test_extended_attributes_sql(void **state) {
+  (void)state;
+  collected c;
+  char sql[768], err[512], cmd[1024];
+  snprintf(cmd, sizeof cmd,
+           "setfattr -n user.osq_text -v 'plain text' %s/a.txt && "
+           "setfattr -n user.osq_bin -v 0x00ff10 %s/a.txt && "
+           "setfattr -n user.osq_dir -v yes %s/d",
+           root, root, root);
+  assert_int_equal(system(cmd), 0);
+  snprintf(sql, sizeof sql,
+           "SELECT key, value, base64, directory FROM extended_attributes "
+           "WHERE path = '%s/a.txt' AND key LIKE 'user.osq%%' ORDER BY key",
+           root);
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 2);
+  assert_string_equal(cell(&c, 0, 0), "user.osq_bin");
+  assert_string_equal(cell(&c, 0, 2), "1");
+  assert_string_equal(cell(&c, 0, 3), root);
+  assert_string_equal(cell(&c, 1, 1), "plain text");
+  assert_string_equal(cell(&c, 1, 2), "0");
+  /* getfattr's base64 ("0s" prefix) is the table's */
+  snprintf(cmd, sizeof cmd,
+           "getfattr --absolute-names -e base64 -n user.osq_bin %s/a.txt | "
+           "sed -n 's/^user.osq_bin=//p'",
+           root);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  char b64[128] = "";
+  assert_non_null(fgets(b64, sizeof b64, p));
+  pclose(p);
+  b64[strcspn(b64, "\n")] = '\0';
+  assert_string_equal(b64, "0sAP8Q");
+  assert_string_equal(cell(&c, 0, 1), b64 + 2);
+
+  /* a directory's files (not the directory itself, not recursive) */
+  snprintf(sql, sizeof sql,
+           "SELECT path FROM extended_attributes WHERE directory = '%s' "
+           "AND key LIKE 'user.osq%%' GROUP BY path",
+           root);
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 1);
+  /* a directory named by path has attributes too; LIKE is expanded */
+  snprintf(sql, sizeof sql,
+           "SELECT value FROM extended_attributes WHERE path LIKE '%s/%%' "
+           "AND key = 'user.osq_dir'",
+           root);
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 1);
+  assert_string_equal(cell(&c, 0, 0), "yes");
+  /* a missing file is no rows */
+  run_ok("SELECT * FROM extended_attributes WHERE path = '/nonexistent/x'",
+         &c);
+  assert_int_equal(c.nrows, 0);
+  int rc = run("SELECT * FROM extended_attributes", &c, err, sizeof err);
+  assert_int_not_equal(rc, SQLITE_OK);
+  assert_non_null(strstr(err, "required column"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_processes_sql),
       cmocka_unit_test(test_introspection_sql),
       cmocka_unit_test(test_file_hash_sql),
       cmocka_unit_test(test_namespace_join_sql),
+      cmocka_unit_test(test_extended_attributes_sql),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
