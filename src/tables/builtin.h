@@ -64,6 +64,8 @@ extern const osq_table_plugin osq_table_shadow;
 extern const osq_table_plugin osq_table_selinux_settings;
 extern const osq_table_plugin osq_table_apparmor_profiles;
 extern const osq_table_plugin osq_table_extended_attributes;
+extern const osq_table_plugin osq_table_apt_sources;
+extern const osq_table_plugin osq_table_yum_sources;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

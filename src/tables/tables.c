@@ -7,6 +7,7 @@
 
 static const osq_table_plugin *const builtin[] = {
     &osq_table_apparmor_profiles,
+    &osq_table_apt_sources,
     &osq_table_arp_cache,
     &osq_table_authorized_keys,
     &osq_table_block_devices,
@@ -61,6 +62,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_uptime,
     &osq_table_user_groups,
     &osq_table_users,
+    &osq_table_yum_sources,
 };
 
 int osq_tables_register_builtin(void) {
