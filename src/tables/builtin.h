@@ -66,6 +66,8 @@ extern const osq_table_plugin osq_table_apparmor_profiles;
 extern const osq_table_plugin osq_table_extended_attributes;
 extern const osq_table_plugin osq_table_apt_sources;
 extern const osq_table_plugin osq_table_yum_sources;
+extern const osq_table_plugin osq_table_user_ssh_keys;
+extern const osq_table_plugin osq_table_ssh_configs;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

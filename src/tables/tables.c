@@ -53,6 +53,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_shadow,
     &osq_table_shared_memory,
     &osq_table_shell_history,
+    &osq_table_ssh_configs,
     &osq_table_sudoers,
     &osq_table_suid_bin,
     &osq_table_system_controls,
@@ -61,6 +62,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_ulimit_info,
     &osq_table_uptime,
     &osq_table_user_groups,
+    &osq_table_user_ssh_keys,
     &osq_table_users,
     &osq_table_yum_sources,
 };

@@ -16,6 +16,7 @@
 #include "registry/registry.h"
 #include "sql/sql.h"
 #include "tables/tables.h"
+#include "tables/linux/users.h"
 
 static osq_db *db;
 static char root[256];
@@ -258,6 +259,44 @@ static void test_extended_attributes_sql(void **state) {
   assert_non_null(strstr(err, "required column"));
 }
 
+/* User-based tables follow a JOIN against users: one uid per outer row. */
+static void test_user_tables_join_sql(void **state) {
+  (void)state;
+  collected c;
+  char p[512], text[2048];
+  snprintf(p, sizeof p, "%s/passwd", root);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "alice:x:1000:1000::%s/alice:/bin/sh\n"
+          "bob:x:1001:1001::%s/bob:/bin/sh\n",
+          root, root);
+  fclose(f);
+  snprintf(text, sizeof text,
+           "mkdir -p %s/alice/.ssh %s/bob/.ssh && "
+           "printf 'Host a\\n  User alice\\n' > %s/alice/.ssh/config && "
+           "printf 'User bob\\n' > %s/bob/.ssh/config && "
+           "ssh-keygen -q -t ed25519 -N '' -f %s/bob/.ssh/id_ed25519",
+           root, root, root, root, root);
+  assert_int_equal(system(text), 0);
+  osq_tables_passwd_path = p;
+  run_ok("SELECT u.username, c.block, c.option FROM users u JOIN ssh_configs "
+         "c USING (uid) WHERE u.username = 'alice'",
+         &c);
+  assert_int_equal(c.nrows, 1);
+  assert_string_equal(cell(&c, 0, 0), "alice");
+  assert_string_equal(cell(&c, 0, 1), "host a");
+  assert_string_equal(cell(&c, 0, 2), "user alice");
+  run_ok("SELECT u.username, k.key_type, k.encrypted FROM users u JOIN "
+         "user_ssh_keys k USING (uid) ORDER BY u.username",
+         &c);
+  assert_int_equal(c.nrows, 1);
+  assert_string_equal(cell(&c, 0, 0), "bob");
+  assert_string_equal(cell(&c, 0, 1), "ed25519");
+  assert_string_equal(cell(&c, 0, 2), "0");
+  osq_tables_passwd_path = "/etc/passwd";
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_processes_sql),
@@ -265,6 +304,7 @@ int main(void) {
       cmocka_unit_test(test_file_hash_sql),
       cmocka_unit_test(test_namespace_join_sql),
       cmocka_unit_test(test_extended_attributes_sql),
+      cmocka_unit_test(test_user_tables_join_sql),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
