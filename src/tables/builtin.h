@@ -68,6 +68,7 @@ extern const osq_table_plugin osq_table_apt_sources;
 extern const osq_table_plugin osq_table_yum_sources;
 extern const osq_table_plugin osq_table_user_ssh_keys;
 extern const osq_table_plugin osq_table_ssh_configs;
+extern const osq_table_plugin osq_table_startup_items;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

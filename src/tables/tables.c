@@ -54,6 +54,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_shared_memory,
     &osq_table_shell_history,
     &osq_table_ssh_configs,
+    &osq_table_startup_items,
     &osq_table_sudoers,
     &osq_table_suid_bin,
     &osq_table_system_controls,
