@@ -250,6 +250,26 @@ static void test_extended_attributes_sql(void **state) {
   run_ok(sql, &c);
   assert_int_equal(c.nrows, 1);
   assert_string_equal(cell(&c, 0, 0), "yes");
+  /* file capabilities read as getcap(8) prints them */
+  snprintf(cmd, sizeof cmd, "cp /bin/true %s/capped && "
+           "setcap cap_net_raw,cap_net_admin+ep %s/capped", root, root);
+  assert_int_equal(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "getcap %s/capped | sed 's/^[^ ]* //'", root);
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  char caps[128] = "";
+  assert_non_null(fgets(caps, sizeof caps, p));
+  pclose(p);
+  caps[strcspn(caps, "\n")] = '\0';
+  snprintf(sql, sizeof sql,
+           "SELECT value, base64 FROM extended_attributes WHERE path = "
+           "'%s/capped' AND key = 'security.capability'",
+           root);
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 1);
+  assert_string_equal(cell(&c, 0, 0), caps);
+  assert_string_equal(cell(&c, 0, 0), "cap_net_admin,cap_net_raw=ep");
+  assert_string_equal(cell(&c, 0, 1), "0");
   /* a missing file is no rows */
   run_ok("SELECT * FROM extended_attributes WHERE path = '/nonexistent/x'",
          &c);

@@ -1,13 +1,17 @@
 /* extended_attributes: the extended attributes of files named by "path"
  * (or of the files in "directory"), values base64-encoded when they are
- * not printable text. */
+ * not printable text. security.capability is shown as libcap's text
+ * ("cap_net_raw=ep"), as osquery shows it; libcap is loaded on first
+ * need, so the table works (with the raw value) without it. */
 #include "tables/builtin.h"
 #include "tables/fsglob.h"
 #include "tables/util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,49 @@ typedef struct xbuf {
   char value[XVALUE_MAX];
   char encoded[4 * (XVALUE_MAX / 3) + 8];
 } xbuf;
+
+/* ---- security.capability through libcap -------------------------------- */
+
+static struct {
+  void *(*get_file)(const char *);
+  char *(*to_text)(void *, ssize_t *);
+  int (*free_)(void *);
+} libcap;
+static pthread_once_t libcap_once = PTHREAD_ONCE_INIT;
+
+static void libcap_load(void) {
+  void *h = dlopen("libcap.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (h == NULL)
+    return;
+  void *g = dlsym(h, "cap_get_file"), *t = dlsym(h, "cap_to_text"),
+       *f = dlsym(h, "cap_free");
+  if (g == NULL || t == NULL || f == NULL)
+    return; /* the handle stays: unloading a library is never safe here */
+  /* ISO C has no conversion from void * to a function pointer */
+  memcpy(&libcap.free_, &f, sizeof f);
+  memcpy(&libcap.to_text, &t, sizeof t);
+  memcpy(&libcap.get_file, &g, sizeof g);
+}
+
+/* libcap's text for path's file capabilities into buf; false if libcap
+ * is missing or cannot decode them (the raw value is shown then). */
+static bool capability_text(const char *path, char *buf, size_t cap) {
+  pthread_once(&libcap_once, libcap_load);
+  if (libcap.get_file == NULL)
+    return false;
+  void *caps = libcap.get_file(path);
+  if (caps == NULL)
+    return false;
+  char *text = libcap.to_text(caps, NULL);
+  libcap.free_(caps);
+  if (text == NULL)
+    return false;
+  /* older libcap starts with "= " (all cleared, then the rest) */
+  const char *t = strncmp(text, "= ", 2) == 0 ? text + 2 : text;
+  snprintf(buf, cap, "%s", t);
+  libcap.free_(text);
+  return buf[0] != '\0';
+}
 
 static bool printable(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -72,6 +119,11 @@ static int xattr_rows(osq_rows *out, const char *path, xbuf *b) {
     ssize_t vn = getxattr(path, name, b->value, sizeof b->value);
     if (vn < 0)
       continue; /* removed meanwhile, or larger than the kernel allows */
+    if (strcmp(name, "security.capability") == 0 &&
+        capability_text(path, b->encoded, sizeof b->encoded)) {
+      vn = (ssize_t)strlen(b->encoded);
+      memcpy(b->value, b->encoded, (size_t)vn);
+    }
     bool text = printable(b->value, (size_t)vn);
     osq_rows_cstr(out, X_PATH, path);
     osq_rows_cstr(out, X_DIRECTORY, dir);
