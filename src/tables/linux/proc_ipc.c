@@ -33,23 +33,24 @@ static const osq_column ns_columns[] = {
 static const char *const ns_names[] = {"cgroup", "ipc", "mnt", "net",
                                        "pid",    "user", "uts"};
 
+/* One row per process, as osquery gives it: namespaces that cannot be
+ * read (another user's process when not root) are NULL. */
 static int ns_pid(int procfd, int64_t pid, osq_rows *out, void *u) {
   (void)u;
-  int any = 0;
+  char path[64], link[128];
+  struct stat st;
+  snprintf(path, sizeof path, "%" PRId64, pid);
+  if (fstatat(procfd, path, &st, 0) != 0 || !S_ISDIR(st.st_mode))
+    return OSQ_OK; /* not a process (or gone) */
   for (size_t i = 0; i < OSQ_NCOLS(ns_names); i++) {
-    char path[64], link[128];
     snprintf(path, sizeof path, "%" PRId64 "/ns/%s", pid, ns_names[i]);
     ssize_t n = osq_tbl_readlinkat(procfd, path, link, sizeof link);
     /* "net:[4026531840]": the column holds the inode number */
     char *open = n > 0 ? strchr(link, '[') : NULL;
     char *close = open ? strchr(open, ']') : NULL;
-    if (close == NULL)
-      continue;
-    osq_rows_text(out, 1 + i, open + 1, (size_t)(close - open - 1));
-    any++;
+    if (close != NULL)
+      osq_rows_text(out, 1 + i, open + 1, (size_t)(close - open - 1));
   }
-  if (any == 0) /* gone, or another user's process when not root */
-    return OSQ_OK;
   osq_rows_int(out, 0, pid);
   return osq_rows_end(out);
 }
