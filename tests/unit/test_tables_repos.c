@@ -92,7 +92,8 @@ static void test_apt_sources(void **state) {
   tcell *row = tfind_text(r, tcol(t, "name"), "deb.debian.org/debian bookworm");
   assert_non_null(row);
   assert_string_equal(row[tcol(t, "source")].s, "/etc/apt/sources.list");
-  assert_string_equal(row[tcol(t, "base_uri")].s, "http://deb.debian.org/debian");
+  assert_string_equal(row[tcol(t, "base_uri")].s,
+                      "http://deb.debian.org/debian");
   assert_string_equal(row[tcol(t, "release")].s, "bookworm");
   assert_string_equal(row[tcol(t, "version")].s, "12.5");
   assert_string_equal(row[tcol(t, "maintainer")].s, "Debian");

@@ -221,7 +221,8 @@ static void test_apparmor_profiles(void **state) {
   tfx_put("profiles/usr.bin.man.1/sha1", "ABCDEF0123\n");
   tfx_put("profiles/usr.bin.man.1/profiles/man_groff.2/name", "man_groff\n");
   tfx_put("profiles/usr.bin.man.1/profiles/man_groff.2/mode", "complain\n");
-  tfx_put("profiles/usr.bin.man.1/profiles/man_groff.2/attach", "<unconfined>\n");
+  tfx_put("profiles/usr.bin.man.1/profiles/man_groff.2/attach",
+          "<unconfined>\n");
   tfx_put("profiles/broken.3/name", "no mode file\n");
   r = trun_all(t);
   assert_int_equal(r->rc, OSQ_OK);
@@ -238,7 +239,8 @@ static void test_apparmor_profiles(void **state) {
   assert_string_equal(row[tcol(t, "mode")].s, "complain");
   assert_string_equal(row[tcol(t, "attach")].s, "<unconfined>");
   tfree(r);
-  osq_tables_apparmor_profiles = "/sys/kernel/security/apparmor/policy/profiles";
+  osq_tables_apparmor_profiles =
+      "/sys/kernel/security/apparmor/policy/profiles";
 }
 
 int main(void) {

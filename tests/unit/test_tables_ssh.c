@@ -89,24 +89,28 @@ static void test_user_ssh_keys(void **state) {
   assert_int_equal(k[tcol(t, "uid")].i, 1000);
   assert_int_equal(k[tcol(t, "encrypted")].i, 0);
   assert_string_equal(k[tcol(t, "key_type")].s, "ed25519");
-  assert_int_equal(k[tcol(t, "key_length")].i, keygen_bits("alice", "id_ed25519"));
+  assert_int_equal(k[tcol(t, "key_length")].i,
+                   keygen_bits("alice", "id_ed25519"));
   assert_int_equal(k[tcol(t, "key_security_bits")].i, 128);
   k = key_row(r, t, "alice", "id_rsa_pem");
   assert_non_null(k);
   assert_string_equal(k[tcol(t, "key_type")].s, "rsa");
-  assert_int_equal(k[tcol(t, "key_length")].i, keygen_bits("alice", "id_rsa_pem"));
+  assert_int_equal(k[tcol(t, "key_length")].i,
+                   keygen_bits("alice", "id_rsa_pem"));
   assert_int_equal(k[tcol(t, "key_security_bits")].i, 112);
   assert_string_equal(k[tcol(t, "key_group_name")].s, "");
   k = key_row(r, t, "alice", "id_ecdsa");
   assert_non_null(k);
   assert_string_equal(k[tcol(t, "key_type")].s, "ecdsa-p384");
-  assert_int_equal(k[tcol(t, "key_length")].i, keygen_bits("alice", "id_ecdsa"));
+  assert_int_equal(k[tcol(t, "key_length")].i,
+                   keygen_bits("alice", "id_ecdsa"));
   assert_int_equal(k[tcol(t, "key_security_bits")].i, 192);
   k = key_row(r, t, "alice", "id_ec_pem");
   assert_non_null(k);
   assert_string_equal(k[tcol(t, "key_type")].s, "ec");
   assert_string_equal(k[tcol(t, "key_group_name")].s, "prime256v1");
-  assert_int_equal(k[tcol(t, "key_length")].i, keygen_bits("alice", "id_ec_pem"));
+  assert_int_equal(k[tcol(t, "key_length")].i,
+                   keygen_bits("alice", "id_ec_pem"));
   k = key_row(r, t, "bob", "id_locked");
   assert_non_null(k);
   assert_int_equal(k[tcol(t, "uid")].i, 1001);
@@ -115,7 +119,8 @@ static void test_user_ssh_keys(void **state) {
   k = key_row(r, t, "bob", "id_rsa_locked");
   assert_non_null(k);
   assert_int_equal(k[tcol(t, "encrypted")].i, 1);
-  assert_int_equal(k[tcol(t, "key_length")].i, -1); /* unknown without the passphrase */
+  assert_int_equal(k[tcol(t, "key_length")].i,
+                   -1); /* unknown without the passphrase */
   /* public keys, configs: not private keys. A broken OpenSSH key is
    * listed with what is known, as osquery lists it. */
   assert_null(key_row(r, t, "alice", "id_ed25519.pub"));

@@ -297,7 +297,8 @@ static int shm_generate(const osq_context *ctx, osq_rows *out, void *udata) {
     osq_rows_cstr(out, SHM_C_PERMISSIONS, perms);
     osq_rows_int(out, SHM_C_SIZE, (int64_t)ds.shm_segsz);
     osq_rows_int(out, SHM_C_ATTACHED, (int64_t)ds.shm_nattch);
-    osq_rows_cstr(out, SHM_C_STATUS, (ds.shm_perm.mode & SHM_DEST) ? "dest" : "");
+    osq_rows_cstr(out, SHM_C_STATUS,
+                  (ds.shm_perm.mode & SHM_DEST) ? "dest" : "");
     osq_rows_int(out, SHM_C_LOCKED, (ds.shm_perm.mode & SHM_LOCKED) ? 1 : 0);
     rc = osq_rows_end(out);
   }

@@ -151,7 +151,8 @@ static int apt_row(apt_ctx *a, const char *uri, const char *suite) {
   for (size_t i = 0; i < 3 && parts[i]; i++) {
     char copy[PATH_MAX], *save = NULL;
     snprintf(copy, sizeof copy, "%s", parts[i]);
-    for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+    for (char *t = strtok_r(copy, "/", &save); t;
+         t = strtok_r(NULL, "/", &save)) {
       size_t tl = strlen(t);
       if (n + tl + 2 >= sizeof cache)
         return OSQ_OK;

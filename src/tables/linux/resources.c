@@ -197,8 +197,8 @@ static int keys_generate(const osq_context *ctx, osq_rows *out,
     char *tok[11];
     int64_t usage, uid, gid;
     if (got < 0 || osq_tbl_tokens(line, " ", tok, 11) != 10 ||
-        !osq_tbl_parse_i64(tok[2], &usage) || !osq_tbl_parse_i64(tok[5], &uid) ||
-        !osq_tbl_parse_i64(tok[6], &gid))
+        !osq_tbl_parse_i64(tok[2], &usage) ||
+        !osq_tbl_parse_i64(tok[5], &uid) || !osq_tbl_parse_i64(tok[6], &gid))
       continue;
     char desc[OSQ_TBL_LINE_MAX];
     snprintf(desc, sizeof desc, "%s%s", tok[8], tok[9]);

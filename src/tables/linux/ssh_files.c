@@ -219,7 +219,8 @@ static bool parse_key(const char *text, size_t n, key_info *k) {
   ERR_clear_error();
   if (pkey == NULL)
     return k->encrypted || openssh_key(text, n, k);
-  snprintf(k->type, sizeof k->type, "%s", pkey_type_name(EVP_PKEY_base_id(pkey)));
+  snprintf(k->type, sizeof k->type, "%s",
+           pkey_type_name(EVP_PKEY_base_id(pkey)));
   k->length = EVP_PKEY_bits(pkey);
   k->security_bits = EVP_PKEY_security_bits(pkey);
   size_t gl = 0;

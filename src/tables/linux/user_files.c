@@ -241,8 +241,9 @@ static int hist_generate(const osq_context *ctx, osq_rows *out,
                                       ".zhistory", ".history",
                                       ".sh_history"};
   /* two accounts may share a home (root and toor): read it once */
-  return osq_each_user_file(ctx, out, H_UID, files, sizeof files / sizeof *files,
-                        OSQ_TBL_LINE_MAX, true, hist_file);
+  return osq_each_user_file(ctx, out, H_UID, files,
+                            sizeof files / sizeof *files, OSQ_TBL_LINE_MAX,
+                            true, hist_file);
 }
 
 const osq_table_plugin osq_table_shell_history = {
@@ -285,7 +286,8 @@ static int kh_file(osq_rows *out, uint32_t uid, const char *path, char *line) {
 static int kh_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)udata;
   static const char *const names[] = {".ssh/known_hosts"};
-  return osq_each_user_file(ctx, out, 0, names, 1, KEY_LINE_MAX, false, kh_file);
+  return osq_each_user_file(ctx, out, 0, names, 1, KEY_LINE_MAX, false,
+                            kh_file);
 }
 
 const osq_table_plugin osq_table_known_hosts = {
