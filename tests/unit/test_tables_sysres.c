@@ -256,11 +256,19 @@ static void test_memory_map(void **state) {
 static void test_kernel_keys(void **state) {
   (void)state;
   const osq_table_plugin *t = &osq_table_kernel_keys;
-  FILE *p = popen("keyctl add user osq-test-key hello @u", "r");
+  FILE *p = popen("keyctl add user osq-test-key hello @u 2>&1", "r");
   assert_non_null(p);
   long serial = 0;
-  assert_int_equal(fscanf(p, "%ld", &serial), 1);
-  assert_int_equal(pclose(p), 0);
+  char msg[256] = "";
+  bool added = fscanf(p, "%ld", &serial) == 1;
+  if (!added && fgets(msg, sizeof msg, p) == NULL)
+    msg[0] = '\0';
+  int rc = pclose(p);
+  if (!added || rc != 0) {
+    /* container runtimes' seccomp profiles often refuse add_key(2) */
+    fprintf(stderr, "skipping: keyctl cannot add a key here: %s\n", msg);
+    skip();
+  }
   char hex[32];
   snprintf(hex, sizeof hex, "%08lx", serial);
   tresult *r = trun_all(t);
@@ -280,7 +288,13 @@ static void test_kernel_keys(void **state) {
   snprintf(cmd, sizeof cmd, "keyctl revoke %ld; keyctl unlink %ld @u", serial,
            serial);
   assert_int_equal(system(cmd), 0);
+}
 
+/* /proc/keys lines of other shapes, from a fixture. */
+static void test_kernel_keys_fixture(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_kernel_keys;
+  tresult *r;
   osq_tables_keys_path = tfx_put(
       "keys", "0d36d910 I--Q---     2 perm 1f3f0000     0 65534 keyring   "
               "_uid.0: empty\n"
@@ -304,7 +318,9 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_etc_protocols, setup, teardown),
       cmocka_unit_test_setup_teardown(test_memory_map, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_kernel_keys, setup, teardown),
+      cmocka_unit_test(test_kernel_keys),
+      cmocka_unit_test_setup_teardown(test_kernel_keys_fixture, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
