@@ -1,4 +1,4 @@
-/* A complete table extension: SELECT * FROM load_average; */
+/* A complete table extension: SELECT * FROM loadavg; */
 #include <osq/extension.h>
 #include <stdio.h>
 
@@ -28,7 +28,7 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
 }
 
 static const osq_table_plugin table = {
-    .name = "load_average", .columns = columns, .ncolumns = 2,
+    .name = "loadavg", .columns = columns, .ncolumns = 2,
     .generate = generate};
 
 int main(int argc, char **argv) {

@@ -9,6 +9,7 @@ PACKAGES=(
   libsqlite3-dev libjansson-dev libedit-dev libssl-dev libcmocka-dev
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ make
   sqlite3 procps
+  util-linux attr keyutils openssh-client libcap2-bin
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,6 +1,7 @@
-/* The few libcrypto digest calls osq makes (md5/sha1/sha256 SQL
- * functions, the hash table, community_id), with libcrypto loaded by
- * dlopen on first use instead of linked.
+/* The few libcrypto calls osq makes (digests for the md5/sha1/sha256 SQL
+ * functions, the hash table and community_id; private-key parsing for
+ * user_ssh_keys), with libcrypto loaded by dlopen on first use instead of
+ * linked.
  *
  * Why: libcrypto is bound with BIND_NOW and brings ~3,400 symbol
  * relocations, ~0.7 ms of every start of osqi and osqd, while most runs
@@ -19,7 +20,10 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "core/log.h"
 
@@ -37,6 +41,18 @@ static struct {
   int (*init_ex)(EVP_MD_CTX *, const EVP_MD *, ENGINE *);
   int (*update)(EVP_MD_CTX *, const void *, size_t);
   int (*final_ex)(EVP_MD_CTX *, unsigned char *, unsigned int *);
+  /* private keys (user_ssh_keys) */
+  BIO *(*bio_new_mem_buf)(const void *, int);
+  int (*bio_free)(BIO *);
+  EVP_PKEY *(*pem_read_bio_privatekey)(BIO *, EVP_PKEY **, pem_password_cb *,
+                                       void *);
+  void (*pkey_free)(EVP_PKEY *);
+  int (*pkey_base_id)(const EVP_PKEY *);
+  int (*pkey_bits)(const EVP_PKEY *);
+  int (*pkey_security_bits)(const EVP_PKEY *);
+  int (*pkey_group_name)(const EVP_PKEY *, char *, size_t, size_t *);
+  void (*err_clear)(void);
+  int (*decode_block)(unsigned char *, const unsigned char *, int);
 } lc;
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -69,6 +85,16 @@ static void load(void) {
   LC_SYM(h, init_ex, "EVP_DigestInit_ex");
   LC_SYM(h, update, "EVP_DigestUpdate");
   LC_SYM(h, final_ex, "EVP_DigestFinal_ex");
+  LC_SYM(h, bio_new_mem_buf, "BIO_new_mem_buf");
+  LC_SYM(h, bio_free, "BIO_free");
+  LC_SYM(h, pem_read_bio_privatekey, "PEM_read_bio_PrivateKey");
+  LC_SYM(h, pkey_free, "EVP_PKEY_free");
+  LC_SYM(h, pkey_base_id, "EVP_PKEY_get_base_id");
+  LC_SYM(h, pkey_bits, "EVP_PKEY_get_bits");
+  LC_SYM(h, pkey_security_bits, "EVP_PKEY_get_security_bits");
+  LC_SYM(h, pkey_group_name, "EVP_PKEY_get_group_name");
+  LC_SYM(h, err_clear, "ERR_clear_error");
+  LC_SYM(h, decode_block, "EVP_DecodeBlock");
   if (missing) {
     OSQ_ERR("Cannot load %s for hashing: no %s", CRYPTO_SONAME, missing);
     return; /* the handle stays: libcrypto is never unloaded safely */
@@ -168,4 +194,48 @@ int EVP_EncodeBlock(unsigned char *t, const unsigned char *f, int n) {
   }
   t[o] = '\0';
   return o;
+}
+
+/* ---- private keys (user_ssh_keys) ------------------------------------- */
+
+BIO *BIO_new_mem_buf(const void *buf, int len) {
+  return loaded() ? lc.bio_new_mem_buf(buf, len) : NULL;
+}
+
+int BIO_free(BIO *a) { return a && loaded() ? lc.bio_free(a) : 0; }
+
+EVP_PKEY *PEM_read_bio_PrivateKey(BIO *bp, EVP_PKEY **x, pem_password_cb *cb,
+                                  void *u) {
+  return loaded() ? lc.pem_read_bio_privatekey(bp, x, cb, u) : NULL;
+}
+
+void EVP_PKEY_free(EVP_PKEY *pkey) {
+  if (pkey && loaded())
+    lc.pkey_free(pkey);
+}
+
+int EVP_PKEY_get_base_id(const EVP_PKEY *pkey) {
+  return loaded() ? lc.pkey_base_id(pkey) : EVP_PKEY_NONE;
+}
+
+int EVP_PKEY_get_bits(const EVP_PKEY *pkey) {
+  return loaded() ? lc.pkey_bits(pkey) : 0;
+}
+
+int EVP_PKEY_get_security_bits(const EVP_PKEY *pkey) {
+  return loaded() ? lc.pkey_security_bits(pkey) : 0;
+}
+
+int EVP_PKEY_get_group_name(const EVP_PKEY *pkey, char *name, size_t len,
+                            size_t *out) {
+  return loaded() ? lc.pkey_group_name(pkey, name, len, out) : 0;
+}
+
+void ERR_clear_error(void) {
+  if (loaded())
+    lc.err_clear();
+}
+
+int EVP_DecodeBlock(unsigned char *t, const unsigned char *f, int n) {
+  return loaded() ? lc.decode_block(t, f, n) : -1;
 }

@@ -51,6 +51,27 @@ extern const osq_table_plugin osq_table_system_controls;
 extern const osq_table_plugin osq_table_logged_in_users;
 extern const osq_table_plugin osq_table_process_open_sockets;
 
+/* tables I */
+extern const osq_table_plugin osq_table_load_average;
+extern const osq_table_plugin osq_table_ulimit_info;
+extern const osq_table_plugin osq_table_etc_services;
+extern const osq_table_plugin osq_table_etc_protocols;
+extern const osq_table_plugin osq_table_interface_ipv6;
+extern const osq_table_plugin osq_table_process_namespaces;
+extern const osq_table_plugin osq_table_process_open_pipes;
+extern const osq_table_plugin osq_table_shared_memory;
+extern const osq_table_plugin osq_table_memory_map;
+extern const osq_table_plugin osq_table_kernel_keys;
+extern const osq_table_plugin osq_table_shadow;
+extern const osq_table_plugin osq_table_selinux_settings;
+extern const osq_table_plugin osq_table_apparmor_profiles;
+extern const osq_table_plugin osq_table_extended_attributes;
+extern const osq_table_plugin osq_table_apt_sources;
+extern const osq_table_plugin osq_table_yum_sources;
+extern const osq_table_plugin osq_table_user_ssh_keys;
+extern const osq_table_plugin osq_table_ssh_configs;
+extern const osq_table_plugin osq_table_startup_items;
+
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -1,7 +1,9 @@
 #include "util.h"
 #include "core/parse.h"
+#include "core/proc.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -456,4 +458,34 @@ bool osq_tbl_mnt_ns(int64_t pid, char *out, size_t cap) {
   *close_ = '\0';
   snprintf(out, cap, "%s", open + 1);
   return true;
+}
+
+int osq_tbl_for_pids(const osq_context *ctx, size_t col, osq_rows *out,
+                     osq_tbl_pid_fn fn, void *u, const char *table) {
+  int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (procfd < 0) {
+    osq_rows_error(out, "%s: cannot open /proc: %s", table, strerror(errno));
+    return OSQ_ERROR;
+  }
+  int rc = OSQ_OK;
+  if (osq_tbl_count_op(ctx, col, OSQ_OP_EQ) > 0) {
+    size_t n;
+    int64_t *pids = osq_tbl_eq_pids(ctx, col, &n);
+    for (size_t i = 0; i < n && rc == OSQ_OK; i++)
+      rc = fn(procfd, pids[i], out, u);
+    free(pids);
+  } else {
+    osq_proc_walk w;
+    if (osq_proc_walk_open(&w, procfd) != OSQ_OK) {
+      close(procfd);
+      osq_rows_error(out, "%s: cannot list /proc", table);
+      return OSQ_ERROR;
+    }
+    int64_t pid;
+    while (rc == OSQ_OK && osq_proc_walk_next(&w, &pid))
+      rc = fn(procfd, pid, out, u);
+    osq_proc_walk_close(&w);
+  }
+  close(procfd);
+  return rc;
 }

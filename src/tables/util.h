@@ -89,6 +89,18 @@ void osq_tbl_random_uuid(char out[37]);
 bool osq_tbl_os_release(const char *text, const char *key, char *out,
                         size_t cap);
 
+/* ---- /proc walks ----------------------------------------------------- */
+
+/* Called with an O_DIRECTORY descriptor of /proc and one pid; a process
+ * that is gone must not be an error (return OSQ_OK). */
+typedef int (*osq_tbl_pid_fn)(int procfd, int64_t pid, osq_rows *out,
+                              void *u);
+/* Call fn for each pid the "=" constraints of column col name, or for
+ * every process in /proc when there are none. table names the table in
+ * error messages. Stops at the first result other than OSQ_OK. */
+int osq_tbl_for_pids(const osq_context *ctx, size_t col, osq_rows *out,
+                     osq_tbl_pid_fn fn, void *u, const char *table);
+
 /* ---- pid_with_namespace: files as another process sees them ---------- */
 
 /* At most this many pid_with_namespace values per query. */

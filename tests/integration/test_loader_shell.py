@@ -89,7 +89,7 @@ class LoaderShellTest(unittest.TestCase):
         if not os.path.exists(C_EXT):
             self.skipTest("examples not built")
         r = self.osqi("--extension", C_EXT,
-                      "select period from load_average order by period")
+                      "select period from loadavg order by period")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual([x["period"] for x in json.loads(r.stdout)],
                          ["15m", "1m", "5m"])

@@ -279,12 +279,12 @@ def test_minimal_table():
     core = FakeCore(os.path.join(d, "core.em"))
     ext = Ext("minimal_table", core.path)
     _, registry, uuid = core.wait_registered()
-    eq([dict(x) for x in registry["table"]["load_average"]], [
+    eq([dict(x) for x in registry["table"]["loadavg"]], [
         {"id": "column", "name": "period", "type": "TEXT", "op": "0"},
         {"id": "column", "name": "average", "type": "DOUBLE", "op": "0"},
         {"id": "attributes", "attributes": "0"}], "route info")
     c, _ = ext_client(core, uuid)
-    resp = c.call("table", "load_average", {"action": "generate"})
+    resp = c.call("table", "loadavg", {"action": "generate"})
     eq([r["period"] for r in rows(resp)], ["1m", "5m", "15m"], "rows")
     c.close()
     ext.proc.terminate()
@@ -369,7 +369,7 @@ def test_out_of_descriptors():
         s.close()
     c = osqtest.Client(path, service="Extension")
     eq(c.ping().code, 0, "ping after running out of descriptors")
-    resp = c.call("table", "load_average", {"action": "generate"})
+    resp = c.call("table", "loadavg", {"action": "generate"})
     eq(len(resp.response), 3, "rows after running out of descriptors")
     c.shutdown()
     c.close()
@@ -402,7 +402,7 @@ def test_with_osqi():
              "limit_used_percent": "90.0", "oom_kills": "2"}], "SQL on it")
         eq(sh.sql("select count(*) as n from cgroup_memory where depth <= 1"),
            [{"n": "2"}], "depth pushed down")
-        eq(len(sh.sql("select * from load_average")), 3, "load_average")
+        eq(len(sh.sql("select * from loadavg")), 3, "loadavg")
     # the core sends shutdown() as it stops
     eq(cg.wait(), 0, "cgroup_memory exit with the core")
     eq(mt.wait(), 0, "minimal_table exit with the core")

@@ -77,7 +77,7 @@ def test_fresh_directory_extension_under_osqd():
 
         def answered():
             with osqtest.Client(sock) as c:
-                r = c.query("select period from load_average order by period")
+                r = c.query("select period from loadavg order by period")
                 return r if r.status.code == 0 else None
         r = wait_until(answered, 30, "the autoloaded extension's table", proc)
         eq(r.response, [{"period": "15m"}, {"period": "1m"},

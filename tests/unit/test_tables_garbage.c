@@ -18,6 +18,12 @@
 #include "tables/linux/host_config.h"
 #include "tables/linux/misc.h"
 #include "tables/linux/net_config.h"
+#include "tables/linux/netdb.h"
+#include "tables/linux/repo_sources.h"
+#include "tables/linux/resources.h"
+#include "tables/linux/security.h"
+#include "tables/linux/ssh_files.h"
+#include "tables/linux/startup_items.h"
 #include "tables/linux/system_extra.h"
 #include "tables/linux/system.h"
 #include "tables/linux/users.h"
@@ -166,6 +172,72 @@ static void test_garbage_more(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* The netdb, /proc, shadow, ssh, startup and repository parsers, each fed
+ * the same garbage as its file. */
+static void test_garbage_tables_one(void **state) {
+  (void)state;
+  char d[256], passwd[600], cmd[2600];
+  snprintf(d, sizeof d, "/tmp/osq-tables-garbage3.XXXXXX");
+  assert_non_null(mkdtemp(d));
+  snprintf(cmd, sizeof cmd,
+           "mkdir -p %s/.ssh %s/.config/autostart %s/.config/autostart-scripts "
+           "%s/etc/apt/sources.list.d %s/var/lib/apt/lists %s/etc/yum.repos.d "
+           "%s/etc/init.d %s/etc/xdg/autostart",
+           d, d, d, d, d, d, d, d);
+  assert_int_equal(system(cmd), 0);
+  snprintf(passwd, sizeof passwd, "%s/passwd", d);
+  FILE *f = fopen(passwd, "w");
+  fprintf(f, "g:x:1:1::%s:/bin/sh\n", d);
+  fclose(f);
+  static const char *const names[] = {
+      "services", "protocols", "iomem", "keys", "shadow", "ssh_config",
+      ".ssh/config", ".ssh/id_rsa", ".config/autostart/a.desktop",
+      "etc/apt/sources.list", "etc/apt/sources.list.d/x.sources",
+      "var/lib/apt/lists/h_dists_s_Release", "etc/yum.conf",
+      "etc/yum.repos.d/x.repo", "etc/xdg/autostart/b.desktop"};
+  enum { N = sizeof names / sizeof *names };
+  char paths[N][600];
+  for (size_t i = 0; i < N; i++)
+    snprintf(paths[i], sizeof paths[i], "%s/%s", d, names[i]);
+  osq_tables_services_path = paths[0];
+  osq_tables_protocols_path = paths[1];
+  osq_tables_iomem_path = paths[2];
+  osq_tables_keys_path = paths[3];
+  osq_tables_shadow_path = paths[4];
+  osq_tables_ssh_config_path = paths[5];
+  osq_tables_passwd_path = passwd;
+  osq_tables_sources_root = d;
+  osq_tables_startup_root = d;
+  static const size_t sizes[] = {0, 1, 100, 4095, 4097, 40000};
+  for (int flavour = 0; flavour < 4; flavour++)
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+      for (size_t i = 0; i < N; i++)
+        write_garbage(paths[i], sizes[s], flavour);
+      run_ok(&osq_table_etc_services, NULL, NULL);
+      run_ok(&osq_table_etc_protocols, NULL, NULL);
+      run_ok(&osq_table_memory_map, NULL, NULL);
+      run_ok(&osq_table_kernel_keys, NULL, NULL);
+      run_ok(&osq_table_shadow, NULL, NULL);
+      run_ok(&osq_table_shadow, "username", "g");
+      run_ok(&osq_table_ssh_configs, NULL, NULL);
+      run_ok(&osq_table_user_ssh_keys, NULL, NULL);
+      run_ok(&osq_table_startup_items, NULL, NULL);
+      run_ok(&osq_table_apt_sources, NULL, NULL);
+      run_ok(&osq_table_yum_sources, NULL, NULL);
+    }
+  osq_tables_services_path = "/etc/services";
+  osq_tables_protocols_path = "/etc/protocols";
+  osq_tables_iomem_path = "/proc/iomem";
+  osq_tables_keys_path = "/proc/keys";
+  osq_tables_shadow_path = "/etc/shadow";
+  osq_tables_ssh_config_path = "/etc/ssh/ssh_config";
+  osq_tables_passwd_path = "/etc/passwd";
+  osq_tables_sources_root = "/";
+  osq_tables_startup_root = "";
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_hostile_constraints(void **state) {
   (void)state;
   /* values a query may carry: huge, negative, non-numeric, patterns */
@@ -177,7 +249,9 @@ static void test_hostile_constraints(void **state) {
       &osq_table_process_open_files, &osq_table_process_open_sockets,
       &osq_table_user_groups, &osq_table_users, &osq_table_groups,
       &osq_table_system_controls, &osq_table_authorized_keys,
-      &osq_table_shell_history, &osq_table_deb_packages};
+      &osq_table_shell_history, &osq_table_deb_packages,
+      &osq_table_process_namespaces, &osq_table_shadow,
+      &osq_table_user_ssh_keys, &osq_table_ssh_configs};
   for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
     for (size_t v = 0; v < sizeof values / sizeof *values; v++) {
       const char *col = tables[t]->columns[0].name; /* pid/uid/gid */
@@ -227,6 +301,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_garbage_files),
       cmocka_unit_test(test_garbage_more),
+      cmocka_unit_test(test_garbage_tables_one),
       cmocka_unit_test(test_hostile_constraints),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

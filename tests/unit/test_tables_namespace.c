@@ -134,6 +134,43 @@ static tresult *in_ns_with(const osq_table_plugin *t, const char *col,
   return r;
 }
 
+/* apt_sources and yum_sources read the container's /etc/apt, apt lists
+ * and yum files (yum.conf a symlink resolved inside the root). */
+static void test_repo_sources_in_root(void **state) {
+  (void)state;
+  if (child <= 0)
+    skip();
+  /* made here and removed again: the file test counts /etc's entries */
+  tfx_put("etc/apt/sources.list", "deb http://inner.example/debian inner main\n");
+  tfx_put("var/lib/apt/lists/inner.example_debian_dists_inner_Release",
+          "Origin: Inner\nCodename: inner\n");
+  tfx_put("etc/real-yum.conf", "[inner-repo]\nname=Inner Repo\nenabled=1\n");
+  link_rel("etc/yum.conf", "/etc/real-yum.conf");
+  const osq_table_plugin *t = &osq_table_apt_sources;
+  tresult *r = trun_eq(t, "pid_with_namespace", child_pid);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "name")].s,
+                      "inner.example/debian inner");
+  assert_string_equal(r->rows[0][tcol(t, "maintainer")].s, "Inner");
+  assert_int_equal(r->rows[0][tcol(t, "pid_with_namespace")].i, child);
+  tfree(r);
+  t = &osq_table_yum_sources;
+  r = trun_eq(t, "pid_with_namespace", child_pid);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "name")].s, "Inner Repo");
+  assert_string_equal(r->rows[0][tcol(t, "source")].s, "/etc/yum.conf");
+  assert_int_equal(r->rows[0][tcol(t, "pid_with_namespace")].i, child);
+  tfree(r);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && rm -rf etc/apt var/lib/apt etc/real-yum.conf "
+           "etc/yum.conf",
+           tfx_dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_file_hash_in_root(void **state) {
   (void)state;
   if (child <= 0)
@@ -195,6 +232,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_users_groups_in_root),
       cmocka_unit_test(test_os_version_hosts_dpkg_in_root),
+      cmocka_unit_test(test_repo_sources_in_root),
       cmocka_unit_test(test_file_hash_in_root),
       cmocka_unit_test(test_missing_process),
   };

@@ -16,6 +16,7 @@
 #include "registry/registry.h"
 #include "sql/sql.h"
 #include "tables/tables.h"
+#include "tables/linux/users.h"
 
 static osq_db *db;
 static char root[256];
@@ -203,12 +204,140 @@ static void test_namespace_join_sql(void **state) {
   assert_string_equal(cell(&c, 0, 2), "1");
 }
 
+/* extended_attributes: what setfattr(1) set, as getfattr(1) reports it
+ * (base64 for a binary value); path or directory is required. */
+static void test_extended_attributes_sql(void **state) {
+  (void)state;
+  collected c;
+  char sql[768], err[512], cmd[1024];
+  snprintf(cmd, sizeof cmd, "setfattr -x user.none %s/a.txt 2>&1 | "
+           "grep -q 'not supported'", root);
+  if (system(cmd) == 0) {
+    /* tmpfs has user.* attributes only since Linux 6.6 */
+    fprintf(stderr, "skipping: no user xattrs on %s\n", root);
+    skip();
+  }
+  snprintf(cmd, sizeof cmd,
+           "setfattr -n user.osq_text -v 'plain text' %s/a.txt && "
+           "setfattr -n user.osq_bin -v 0x00ff10 %s/a.txt && "
+           "setfattr -n user.osq_dir -v yes %s/d",
+           root, root, root);
+  assert_int_equal(system(cmd), 0);
+  snprintf(sql, sizeof sql,
+           "SELECT key, value, base64, directory FROM extended_attributes "
+           "WHERE path = '%s/a.txt' AND key LIKE 'user.osq%%' ORDER BY key",
+           root);
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 2);
+  assert_string_equal(cell(&c, 0, 0), "user.osq_bin");
+  assert_string_equal(cell(&c, 0, 2), "1");
+  assert_string_equal(cell(&c, 0, 3), root);
+  assert_string_equal(cell(&c, 1, 1), "plain text");
+  assert_string_equal(cell(&c, 1, 2), "0");
+  /* getfattr's base64 ("0s" prefix) is the table's */
+  snprintf(cmd, sizeof cmd,
+           "getfattr --absolute-names -e base64 -n user.osq_bin %s/a.txt | "
+           "sed -n 's/^user.osq_bin=//p'",
+           root);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  char b64[128] = "";
+  assert_non_null(fgets(b64, sizeof b64, p));
+  pclose(p);
+  b64[strcspn(b64, "\n")] = '\0';
+  assert_string_equal(b64, "0sAP8Q");
+  assert_string_equal(cell(&c, 0, 1), b64 + 2);
+
+  /* a directory's files (not the directory itself, not recursive) */
+  snprintf(sql, sizeof sql,
+           "SELECT path FROM extended_attributes WHERE directory = '%s' "
+           "AND key LIKE 'user.osq%%' GROUP BY path",
+           root);
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 1);
+  /* a directory named by path has attributes too; LIKE is expanded */
+  snprintf(sql, sizeof sql,
+           "SELECT value FROM extended_attributes WHERE path LIKE '%s/%%' "
+           "AND key = 'user.osq_dir'",
+           root);
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 1);
+  assert_string_equal(cell(&c, 0, 0), "yes");
+  /* file capabilities read as getcap(8) prints them */
+  snprintf(cmd, sizeof cmd, "cp /bin/true %s/capped && "
+           "setcap cap_net_raw,cap_net_admin+ep %s/capped", root, root);
+  assert_int_equal(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "getcap %s/capped | sed 's/^[^ ]* //'", root);
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  char caps[128] = "";
+  assert_non_null(fgets(caps, sizeof caps, p));
+  pclose(p);
+  caps[strcspn(caps, "\n")] = '\0';
+  snprintf(sql, sizeof sql,
+           "SELECT value, base64 FROM extended_attributes WHERE path = "
+           "'%s/capped' AND key = 'security.capability'",
+           root);
+  run_ok(sql, &c);
+  assert_int_equal(c.nrows, 1);
+  assert_string_equal(cell(&c, 0, 0), caps);
+  assert_string_equal(cell(&c, 0, 0), "cap_net_admin,cap_net_raw=ep");
+  assert_string_equal(cell(&c, 0, 1), "0");
+  /* a missing file is no rows */
+  run_ok("SELECT * FROM extended_attributes WHERE path = '/nonexistent/x'",
+         &c);
+  assert_int_equal(c.nrows, 0);
+  int rc = run("SELECT * FROM extended_attributes", &c, err, sizeof err);
+  assert_int_not_equal(rc, SQLITE_OK);
+  assert_non_null(strstr(err, "required column"));
+}
+
+/* User-based tables follow a JOIN against users: one uid per outer row. */
+static void test_user_tables_join_sql(void **state) {
+  (void)state;
+  collected c;
+  char p[512], text[2048];
+  snprintf(p, sizeof p, "%s/passwd", root);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "alice:x:1000:1000::%s/alice:/bin/sh\n"
+          "bob:x:1001:1001::%s/bob:/bin/sh\n",
+          root, root);
+  fclose(f);
+  snprintf(text, sizeof text,
+           "mkdir -p %s/alice/.ssh %s/bob/.ssh && "
+           "printf 'Host a\\n  User alice\\n' > %s/alice/.ssh/config && "
+           "printf 'User bob\\n' > %s/bob/.ssh/config && "
+           "ssh-keygen -q -t ed25519 -N '' -f %s/bob/.ssh/id_ed25519",
+           root, root, root, root, root);
+  assert_int_equal(system(text), 0);
+  osq_tables_passwd_path = p;
+  run_ok("SELECT u.username, c.block, c.option FROM users u JOIN ssh_configs "
+         "c USING (uid) WHERE u.username = 'alice'",
+         &c);
+  assert_int_equal(c.nrows, 1);
+  assert_string_equal(cell(&c, 0, 0), "alice");
+  assert_string_equal(cell(&c, 0, 1), "host a");
+  assert_string_equal(cell(&c, 0, 2), "user alice");
+  run_ok("SELECT u.username, k.key_type, k.encrypted FROM users u JOIN "
+         "user_ssh_keys k USING (uid) ORDER BY u.username",
+         &c);
+  assert_int_equal(c.nrows, 1);
+  assert_string_equal(cell(&c, 0, 0), "bob");
+  assert_string_equal(cell(&c, 0, 1), "ed25519");
+  assert_string_equal(cell(&c, 0, 2), "0");
+  osq_tables_passwd_path = "/etc/passwd";
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_processes_sql),
       cmocka_unit_test(test_introspection_sql),
       cmocka_unit_test(test_file_hash_sql),
       cmocka_unit_test(test_namespace_join_sql),
+      cmocka_unit_test(test_extended_attributes_sql),
+      cmocka_unit_test(test_user_tables_join_sql),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

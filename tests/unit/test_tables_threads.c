@@ -27,7 +27,13 @@ static void *worker(void *arg) {
       &osq_table_groups,     &osq_table_time,         &osq_table_system_info,
       &osq_table_os_version, &osq_table_uptime,       &osq_table_osquery_flags,
       &osq_table_mounts,     &osq_table_listening_ports,
-      &osq_table_user_groups, &osq_table_routes,      &osq_table_deb_packages};
+      &osq_table_user_groups, &osq_table_routes,      &osq_table_deb_packages,
+      &osq_table_load_average, &osq_table_ulimit_info, &osq_table_etc_services,
+      &osq_table_interface_ipv6, &osq_table_process_namespaces,
+      &osq_table_process_open_pipes, &osq_table_shared_memory,
+      &osq_table_shadow, &osq_table_kernel_keys, &osq_table_user_ssh_keys,
+      &osq_table_ssh_configs, &osq_table_startup_items,
+      &osq_table_apt_sources};
   size_t failures = 0;
   for (int r = 0; r < ROUNDS; r++) {
     for (size_t t = 0; t < sizeof all / sizeof *all; t++) {

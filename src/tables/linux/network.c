@@ -1,5 +1,5 @@
-/* interface_addresses and interface_details, from getifaddrs(3) and
- * /sys/class/net. */
+/* interface_addresses, interface_details and interface_ipv6, from
+ * getifaddrs(3), /sys/class/net and /proc/sys/net/ipv6. */
 #include "tables/builtin.h"
 #include "tables/util.h"
 
@@ -220,4 +220,69 @@ const osq_table_plugin osq_table_interface_details = {
     .ncolumns = OSQ_NCOLS(detail_columns),
     .attributes = OSQ_TABLE_CACHEABLE,
     .generate = detail_generate,
+};
+
+/* ---- interface_ipv6 --------------------------------------------------- */
+
+enum { V6_INTERFACE, V6_HOP_LIMIT, V6_FORWARDING, V6_REDIRECT, V6_RTADV };
+
+static const osq_column ipv6_columns[] = {
+    {"interface", OSQ_TYPE_TEXT, 0},
+    {"hop_limit", OSQ_TYPE_INTEGER, 0},
+    {"forwarding_enabled", OSQ_TYPE_INTEGER, 0},
+    {"redirect_accept", OSQ_TYPE_INTEGER, 0},
+    {"rtadv_accept", OSQ_TYPE_INTEGER, 0},
+};
+
+
+/* /proc/sys/net/ipv6/conf/<conf>/<name> as a number; -1 when it cannot be
+ * read (IPv6 disabled, an interface gone), as osquery reports it. */
+static int64_t ipv6_conf(const char *conf, const char *name) {
+  char path[512], buf[64];
+  int64_t v;
+  snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/%s", conf, name);
+  if (osq_tbl_read(path, buf, sizeof buf, NULL) <= 0 ||
+      !osq_tbl_parse_i64(osq_tbl_trim(buf), &v) || v < INT32_MIN ||
+      v > INT32_MAX)
+    return -1;
+  return v;
+}
+
+static int ipv6_generate(const osq_context *ctx, osq_rows *out,
+                         void *udata) {
+  (void)ctx;
+  (void)udata;
+  struct if_nameindex *ifs = if_nameindex();
+  if (ifs == NULL)
+    return OSQ_OK;
+  int rc = OSQ_OK;
+  for (struct if_nameindex *i = ifs; i->if_name && rc == OSQ_OK; i++) {
+    const char *ifn = i->if_name;
+    int64_t forwarding = ipv6_conf(ifn, "forwarding");
+    int64_t redirect = ipv6_conf("all", "accept_redirects");
+    int64_t if_redirect = ipv6_conf(ifn, "accept_redirects");
+    int64_t rtadv = ipv6_conf(ifn, "accept_ra");
+    /* The effective values combine the interface's and the global
+     * setting as the kernel does (ip-sysctl.txt): redirects are accepted
+     * if both allow them on a router, if either does on a host; router
+     * advertisements are accepted on a host, or always with accept_ra=2.
+     * osquery computes the same, with -1 (unreadable) counting as set. */
+    osq_rows_cstr(out, V6_INTERFACE, ifn);
+    osq_rows_int(out, V6_HOP_LIMIT, ipv6_conf(ifn, "hop_limit"));
+    osq_rows_int(out, V6_FORWARDING, forwarding);
+    osq_rows_int(out, V6_REDIRECT,
+                 forwarding ? (redirect && if_redirect)
+                            : (redirect || if_redirect));
+    osq_rows_int(out, V6_RTADV, rtadv == 2 ? 1 : (rtadv && !forwarding));
+    rc = osq_rows_end(out);
+  }
+  if_freenameindex(ifs);
+  return rc;
+}
+
+const osq_table_plugin osq_table_interface_ipv6 = {
+    .name = "interface_ipv6",
+    .columns = ipv6_columns,
+    .ncolumns = OSQ_NCOLS(ipv6_columns),
+    .generate = ipv6_generate,
 };

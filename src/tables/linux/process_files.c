@@ -18,39 +18,6 @@
  * on argv+envp is ARG_MAX (usually 2 MiB), rarely approached. */
 #define ENVIRON_MAX (256 * 1024)
 
-typedef int (*pid_fn)(int procfd, int64_t pid, osq_rows *out, void *u);
-
-/* Call fn for each pid the constraints name, or for every process. */
-static int for_pids(const osq_context *ctx, size_t col, osq_rows *out,
-                    pid_fn fn, void *u, const char *table) {
-  int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (procfd < 0) {
-    osq_rows_error(out, "%s: cannot open /proc: %s", table, strerror(errno));
-    return OSQ_ERROR;
-  }
-  int rc = OSQ_OK;
-  if (osq_tbl_count_op(ctx, col, OSQ_OP_EQ) > 0) {
-    size_t n;
-    int64_t *pids = osq_tbl_eq_pids(ctx, col, &n);
-    for (size_t i = 0; i < n && rc == OSQ_OK; i++)
-      rc = fn(procfd, pids[i], out, u);
-    free(pids);
-  } else {
-    osq_proc_walk w;
-    if (osq_proc_walk_open(&w, procfd) != OSQ_OK) {
-      close(procfd);
-      osq_rows_error(out, "%s: cannot list /proc", table);
-      return OSQ_ERROR;
-    }
-    int64_t pid;
-    while (rc == OSQ_OK && osq_proc_walk_next(&w, &pid))
-      rc = fn(procfd, pid, out, u);
-    osq_proc_walk_close(&w);
-  }
-  close(procfd);
-  return rc;
-}
-
 /* ---- process_open_files ----------------------------------------------- */
 
 static const osq_column pof_columns[] = {
@@ -93,7 +60,7 @@ static int pof_pid(int procfd, int64_t pid, osq_rows *out, void *u) {
 
 static int pof_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)udata;
-  return for_pids(ctx, 0, out, pof_pid, NULL, "process_open_files");
+  return osq_tbl_for_pids(ctx, 0, out, pof_pid, NULL, "process_open_files");
 }
 
 const osq_table_plugin osq_table_process_open_files = {
@@ -144,7 +111,7 @@ static int env_generate(const osq_context *ctx, osq_rows *out, void *udata) {
     osq_rows_error(out, "process_envs: out of memory");
     return OSQ_ERROR;
   }
-  int rc = for_pids(ctx, 0, out, env_pid, buf, "process_envs");
+  int rc = osq_tbl_for_pids(ctx, 0, out, env_pid, buf, "process_envs");
   free(buf);
   return rc;
 }
@@ -239,7 +206,7 @@ static int map_pid(int procfd, int64_t pid, osq_rows *out, void *u) {
 
 static int map_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)udata;
-  return for_pids(ctx, 0, out, map_pid, NULL, "process_memory_map");
+  return osq_tbl_for_pids(ctx, 0, out, map_pid, NULL, "process_memory_map");
 }
 
 const osq_table_plugin osq_table_process_memory_map = {

@@ -7,6 +7,7 @@
 #include "core/flags.h"
 #include "tables/builtin.h"
 #include "tables/util.h"
+#include "user_files.h"
 #include "users.h"
 
 #include <ctype.h>
@@ -21,9 +22,7 @@
 /* Lines of authorized_keys can carry long certificates. */
 #define KEY_LINE_MAX 16384
 
-/* Open a user's file for reading: a regular file, no symlink at the last
- * component, no larger than --read_max. */
-static FILE *open_user_file(const char *path) {
+FILE *osq_user_file_open(const char *path) {
   int fd;
   do
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
@@ -36,18 +35,9 @@ static FILE *open_user_file(const char *path) {
   return osq_tbl_fdopen_regular(fd, max);
 }
 
-/* Reads one user's file; line is the caller's buffer for it. */
-typedef int (*user_file_fn)(osq_rows *out, uint32_t uid, const char *path,
-                            char *line);
-
-/* Call fn for each of the nnames files (relative to the home directory)
- * of every local user with an absolute home whom the "=" constraints on
- * uid_col let through. fn gets a linecap-byte line buffer. With
- * once_per_home, an account with the uid and home of an earlier one
- * (root and toor) is skipped. */
-static int each_user_file(const osq_context *ctx, osq_rows *out, size_t uid_col,
-                          const char *const *names, size_t nnames,
-                          size_t linecap, bool once_per_home, user_file_fn fn) {
+int osq_each_user_file(const osq_context *ctx, osq_rows *out, size_t uid_col,
+                       const char *const *names, size_t nnames, size_t linecap,
+                       bool once_per_home, osq_user_file_fn fn) {
   osq_local_user *users;
   size_t nu = osq_tables_users_list(&users);
   char *line = malloc(linecap);
@@ -158,7 +148,7 @@ static int key_line(osq_rows *out, uint32_t uid, const char *file,
 }
 
 static int key_file(osq_rows *out, uint32_t uid, const char *path, char *line) {
-  FILE *f = open_user_file(path);
+  FILE *f = osq_user_file_open(path);
   if (f == NULL)
     return OSQ_OK;
   int rc = OSQ_OK, got;
@@ -175,7 +165,7 @@ static int keys_generate(const osq_context *ctx, osq_rows *out,
   (void)udata;
   static const char *const names[] = {".ssh/authorized_keys",
                                       ".ssh/authorized_keys2"};
-  return each_user_file(ctx, out, K_UID, names, 2, KEY_LINE_MAX, false,
+  return osq_each_user_file(ctx, out, K_UID, names, 2, KEY_LINE_MAX, false,
                         key_file);
 }
 
@@ -211,7 +201,7 @@ static int hist_row(osq_rows *out, uint32_t uid, int64_t t, const char *cmd,
  * zsh extended: ": <epoch>:<duration>;<command>". */
 static int hist_file(osq_rows *out, uint32_t uid, const char *path,
                      char *line) {
-  FILE *f = open_user_file(path);
+  FILE *f = osq_user_file_open(path);
   if (f == NULL)
     return OSQ_OK;
   int rc = OSQ_OK, got;
@@ -251,8 +241,9 @@ static int hist_generate(const osq_context *ctx, osq_rows *out,
                                       ".zhistory", ".history",
                                       ".sh_history"};
   /* two accounts may share a home (root and toor): read it once */
-  return each_user_file(ctx, out, H_UID, files, sizeof files / sizeof *files,
-                        OSQ_TBL_LINE_MAX, true, hist_file);
+  return osq_each_user_file(ctx, out, H_UID, files,
+                            sizeof files / sizeof *files, OSQ_TBL_LINE_MAX,
+                            true, hist_file);
 }
 
 const osq_table_plugin osq_table_shell_history = {
@@ -272,7 +263,7 @@ static const osq_column kh_columns[] = {
 };
 
 static int kh_file(osq_rows *out, uint32_t uid, const char *path, char *line) {
-  FILE *f = open_user_file(path);
+  FILE *f = osq_user_file_open(path);
   if (f == NULL)
     return OSQ_OK;
   int rc = OSQ_OK, got;
@@ -295,7 +286,8 @@ static int kh_file(osq_rows *out, uint32_t uid, const char *path, char *line) {
 static int kh_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)udata;
   static const char *const names[] = {".ssh/known_hosts"};
-  return each_user_file(ctx, out, 0, names, 1, KEY_LINE_MAX, false, kh_file);
+  return osq_each_user_file(ctx, out, 0, names, 1, KEY_LINE_MAX, false,
+                            kh_file);
 }
 
 const osq_table_plugin osq_table_known_hosts = {
