@@ -44,4 +44,13 @@ const char *osq_plugin_name_of(osq_registry_kind kind, const void *plugin);
 /* Call the plugin struct's destroy(udata), if it has one. */
 void osq_plugin_destroy_of(osq_registry_kind kind, const void *plugin);
 
+/* One plugin to add to a registry (registry/registry.h's add_all); the
+ * remote client builds these for an extension's routes. */
+typedef struct osq_plugin_spec {
+  osq_registry_kind kind;
+  const void *plugin; /* osq_table_plugin * etc. */
+  uint64_t owner;
+  bool internal;
+} osq_plugin_spec;
+
 #endif

@@ -12,14 +12,6 @@
 
 #include "../plugin/kind.h" /* kinds, names, osq_plugin */
 
-/* One plugin to add. */
-typedef struct osq_plugin_spec {
-  osq_registry_kind kind;
-  const void *plugin; /* osq_table_plugin * etc. */
-  uint64_t owner;
-  bool internal;
-} osq_plugin_spec;
-
 /* Add all or none. On a name clash: OSQ_EEXIST and err gets osquery's
  * message "Registry item NAME conflicts with another item of the same
  * name." On failure nothing was added and no destroy() was called. */

@@ -806,9 +806,8 @@ static struct rplugin *build_plugin(osq_remote_ext *e, osq_registry_kind kind,
   return p;
 }
 
-void osq_remote_query_features(osq_remote_ext *e) {
-  const osq_plugin **list;
-  size_t n = osq_registry_list(OSQ_REGISTRY_LOGGER, &list);
+void osq_remote_query_features(osq_remote_ext *e, const osq_plugin *const *list,
+                               size_t n) {
   for (size_t i = 0; i < n; i++) {
     const osq_logger_plugin *l = list[i]->u.logger;
     if (list[i]->owner != (uint64_t)e->uuid || l->destroy != rplugin_destroy)
@@ -817,7 +816,6 @@ void osq_remote_query_features(osq_remote_ext *e) {
     if (!atomic_load(&p->features_known))
       query_features(p);
   }
-  osq_registry_list_free(list, n);
 }
 
 /* ---- building a registration's plugins ------------------------------------ */

@@ -13,7 +13,7 @@
 #ifndef OSQ_REMOTE_H
 #define OSQ_REMOTE_H
 
-#include "registry/registry.h"
+#include "plugin/kind.h"
 #include "ext/settings.h"
 #include "thrift/api.h"
 
@@ -81,8 +81,10 @@ void osq_remote_specs_free(osq_plugin_spec *specs, size_t n);
 /* Free the array only (the registry owns the plugins now). */
 void osq_remote_specs_release(osq_plugin_spec *specs);
 
-/* Ask the extension's logger plugins for their features (the reply's
- * code is the bitmask) once it serves. */
-void osq_remote_query_features(osq_remote_ext *e);
+/* Ask the extension's logger plugins among loggers (the registered
+ * logger plugins, from the caller's registry) for their features (the
+ * reply's code is the bitmask) once it serves. */
+void osq_remote_query_features(osq_remote_ext *e, const osq_plugin *const *loggers,
+                               size_t n);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/log.h"
+#include "registry/registry.h"
 
 struct check {
   int64_t uuid;
@@ -73,7 +74,10 @@ static bool healthy(osq_manager *m, struct check *c, char *err,
     return false;
   if (!c->checked) {
     mark_checked(m, c);
-    osq_remote_query_features(c->remote);
+    const osq_plugin **loggers;
+    size_t n = osq_registry_list(OSQ_REGISTRY_LOGGER, &loggers);
+    osq_remote_query_features(c->remote, loggers, n);
+    osq_registry_list_free(loggers, n);
   }
   return true;
 }
