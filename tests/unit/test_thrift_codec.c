@@ -679,17 +679,29 @@ static void test_deadline_silent_peer(void **state) {
   assert_string_equal(osq_tconn_error(c), msg);
   osq_tconn_close(c);
 
-  /* a peer that never reads: the write side times out too */
-  c = osq_tconn_wrap(sv[0]);
-  osq_tconn_set_deadline(c, osq_now_ms() + 50);
+  /* The message is built before any deadline starts: building 8 MiB can
+   * take longer than 50 ms on a loaded machine or a fresh VM. */
   osq_twriter w;
   osq_tw_init(&w);
   char *blob = calloc(1, 8 << 20);
+  assert_non_null(blob);
   osq_tw_string(&w, blob, 8 << 20);
-  assert_int_equal(osq_tconn_send(c, &w, NULL), OSQ_ECLOSED); /* sv[1] closed */
+
+  /* A closed peer is reported as closed (the kernel says EPIPE at once on
+   * every Linux), whether or not the deadline has passed by then. */
+  c = osq_tconn_wrap(sv[0]); /* sv[1] is closed */
+  osq_tconn_set_deadline(c, osq_now_ms() + 60000);
+  assert_int_equal(osq_tconn_send(c, &w, NULL), OSQ_ECLOSED);
+  osq_tconn_set_deadline(c, osq_now_ms() - 1);
+  assert_int_equal(osq_tconn_send(c, &w, NULL), OSQ_ECLOSED);
   osq_tconn_close(c);
+
+  /* a peer that never reads: the write side times out too. A small send
+   * buffer makes sure 8 MiB can never fit, whatever the kernel's defaults. */
   int sv2[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv2), 0);
+  int sndbuf = 65536;
+  assert_int_equal(setsockopt(sv2[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
   c = osq_tconn_wrap(sv2[0]);
   osq_tconn_set_deadline(c, osq_now_ms() + 50);
   assert_int_equal(osq_tconn_send(c, &w, NULL), OSQ_ETIMEDOUT);
