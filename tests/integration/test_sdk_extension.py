@@ -36,7 +36,7 @@ class Ext:
                                      stderr=subprocess.PIPE, env=e)
         osqtest._live.append(self.proc)
 
-    def wait(self, timeout=20):
+    def wait(self, timeout=60):
         try:
             out, err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -338,7 +338,7 @@ def test_refused_and_unreachable():
           ext.stderr)
 
     p = subprocess.run([example("minimal_table"), "--help"],
-                       capture_output=True, text=True, timeout=10)
+                       capture_output=True, text=True, timeout=60)
     eq(p.returncode, 0, "--help")
     check("--socket PATH" in p.stdout, p.stdout)
 

@@ -73,6 +73,10 @@ static bool log_find(const char *needle, char *out, size_t cap) {
 
 /* ---- helpers --------------------------------------------------------- */
 
+/* The budget for anything that should happen: a loaded machine meets it;
+ * every wait below ends as soon as its condition holds. */
+#define WAIT_MS 60000
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -218,7 +222,7 @@ static void test_launch_environment(void **state) {
   assert_int_equal(osq_loader_start(l), 1);
   pid_t pid = only_pid(l);
   assert_true(pid > 0);
-  assert_true(wait_file(out, buf, sizeof buf, 10000));
+  assert_true(wait_file(out, buf, sizeof buf, WAIT_MS));
   char want[256];
   assert_non_null(strstr(
       buf, "args=--socket /nonexistent/osq.em --timeout 3 --interval 3\n"));
@@ -271,7 +275,7 @@ static void test_restart_backoff_grows(void **state) {
   for (int i = 0; i < 3; i++) {
     assert_true(pid > 0);
     assert_int_equal(kill(pid, SIGKILL), 0);
-    pid_t np = wait_new_pid(l, pid, 20000);
+    pid_t np = wait_new_pid(l, pid, WAIT_MS);
     assert_true(np > 0);
     /* never two copies: the old one is reaped before the new one runs */
     assert_false(proc_alive(pid));
@@ -310,7 +314,7 @@ static void test_crash_loop_gives_up(void **state) {
   o->giveup_deaths = 3;
   add(l, p);
   osq_loader_start(l);
-  assert_true(wait_state(l, OSQ_EXT_FAILED, 20000));
+  assert_true(wait_state(l, OSQ_EXT_FAILED, WAIT_MS));
   osq_ext_proc_info info;
   assert_true(osq_loader_info(l, 0, &info));
   assert_int_equal(info.restarts, 2);
@@ -358,7 +362,7 @@ static void test_memory_limit_kills_and_restarts(void **state) {
   add(l, p);
   assert_int_equal(osq_loader_start(l), 1);
   pid_t pid = only_pid(l);
-  assert_true(wait_new_pid(l, pid, 30000) > 0);
+  assert_true(wait_new_pid(l, pid, WAIT_MS) > 0);
   osq_ext_proc_info info;
   assert_true(osq_loader_info(l, 0, &info));
   assert_true(info.restarts >= 1);
@@ -393,7 +397,7 @@ static void test_cpu_limit_kills(void **state) {
   add(l, p);
   assert_int_equal(osq_loader_start(l), 1);
   pid_t pid = only_pid(l);
-  assert_true(wait_state(l, OSQ_EXT_BACKOFF, 30000));
+  assert_true(wait_state(l, OSQ_EXT_BACKOFF, WAIT_MS));
   assert_false(proc_alive(pid));
   osq_ext_proc_info info;
   assert_true(osq_loader_info(l, 0, &info));
@@ -430,14 +434,14 @@ static void test_stop_kills_group_and_stubborn(void **state) {
   assert_int_equal(osq_loader_start(l), 2);
   pid_t pids[2];
   assert_int_equal(osq_loader_pids(l, pids, 2), 2);
-  assert_true(wait_file(out, buf, sizeof buf, 10000));
+  assert_true(wait_file(out, buf, sizeof buf, WAIT_MS));
   pid_t grandchild = (pid_t)atoi(buf);
-  assert_true(wait_file(out2, buf, sizeof buf, 10000)); /* trap is set */
+  assert_true(wait_file(out2, buf, sizeof buf, WAIT_MS)); /* trap is set */
   assert_true(grandchild > 0 && proc_alive(grandchild));
   osq_loader_stop(l);
   assert_false(proc_alive(pids[0]));
   assert_false(proc_alive(pids[1]));
-  assert_true(wait_gone(grandchild, 2000));
+  assert_true(wait_gone(grandchild, WAIT_MS));
   char want[PATH_MAX + 64];
   snprintf(want, sizeof want,
            "extension %s (pid %d) did not exit 300 ms after SIGTERM; "
@@ -480,7 +484,7 @@ static void test_core_killed_no_orphan(void **state) {
   kill(core, SIGKILL);
   int st;
   assert_int_equal(waitpid(core, &st, 0), core);
-  assert_true(wait_gone(ext, 2000));
+  assert_true(wait_gone(ext, WAIT_MS));
 }
 
 static void test_relaunch_rechecks(void **state) {
@@ -495,7 +499,7 @@ static void test_relaunch_rechecks(void **state) {
   pid_t pid = only_pid(l);
   assert_int_equal(chmod(p, 0777), 0);
   kill(pid, SIGKILL);
-  assert_true(wait_state(l, OSQ_EXT_FAILED, 10000));
+  assert_true(wait_state(l, OSQ_EXT_FAILED, WAIT_MS));
   char want[2 * PATH_MAX + 128];
   snprintf(want, sizeof want,
            "E|not restarting extension: refusing %s: writable by group and "
