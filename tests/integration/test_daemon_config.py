@@ -103,9 +103,10 @@ def test_log_options():
            "numerics")
         eq(l["hostIdentifier"], "my-host", "specified identifier")
         eq(l["numerics"], True, "numerics flag")
-        check("The CLI only flag --config_path set via config file will be "
-              "ignored, please use a flagfile or pass it to the process at "
-              "startup" in dm.stderr(), dm.stderr())
+        wait_until(lambda: "The CLI only flag --config_path set via config "
+                   "file will be ignored, please use a flagfile or pass it to "
+                   "the process at startup" in dm.stderr(), osqtest.WAIT,
+                   "the CLI-only flag warning", dm.proc)
     finally:
         eq(dm.stop(), 0, "exit code")
 
@@ -182,8 +183,9 @@ def test_config_backup():
     try:
         wait_until(lambda: "Using the config backup" in dm2.stderr(), osqtest.WAIT,
                    "the backup to be used", dm2.proc)
-        check("config file does not exist: %s" % dm.conf in dm2.stderr(),
-              dm2.stderr())
+        wait_until(lambda: "config file does not exist: %s" % dm.conf in
+                   dm2.stderr(), osqtest.WAIT, "the missing config named",
+                   dm2.proc)
         # the manager serves before the schedule is in place: poll
         wait_until(lambda: query(dm2, "select name from osquery_schedule")
                    == [{"name": "kept"}], osqtest.WAIT, "the schedule from the backup",

@@ -180,8 +180,9 @@ def test_results_no_watchdog():
         with open(os.path.join(d, "osqd.pid")) as f:
             eq(f.read(), str(dm.proc.pid), "pidfile holds the pid, no newline")
         # one failing query does not stop the others
-        check("Error executing scheduled query bad: no such table: "
-              "no_such_table" in dm.stderr(), dm.stderr())
+        wait_until(lambda: "Error executing scheduled query bad: no such "
+                   "table: no_such_table" in dm.stderr(), osqtest.WAIT,
+                   "the failing query's error", dm.proc)
         status = os.path.join(dm.logs, "osqueryd.INFO")
         wait_until(lambda: os.path.exists(status) and
                    "osqd started" in open(status).read(), osqtest.WAIT, "status log")
@@ -268,7 +269,8 @@ def test_sigkill_recovery_worker():
         new = open("/proc/%d/task/%d/children" % (dm.proc.pid, dm.proc.pid)
                    ).read().split()
         check(new and new != kids, "a new worker: %r" % new)
-        check("respawning" in dm.stderr(), dm.stderr())
+        wait_until(lambda: "respawning" in dm.stderr(), osqtest.WAIT,
+                   "the watcher's respawn line", dm.proc)
     finally:
         eq(dm.stop(), 0, "exit code")
 

@@ -88,6 +88,18 @@ static void tick(void) {
   nanosleep(&ts, NULL);
 }
 
+/* A line is logged by the supervisor's thread, possibly just after the
+ * state a test waited for: wait for the line too. */
+static bool wait_log(const char *needle, char *out, size_t cap) {
+  int64_t deadline = now_ms() + WAIT_MS;
+  while (!log_find(needle, out, cap)) {
+    if (now_ms() >= deadline)
+      return false;
+    tick();
+  }
+  return true;
+}
+
 /* Alive and not a zombie. */
 static bool proc_alive(pid_t pid) {
   char p[64], buf[512];
@@ -290,7 +302,7 @@ static void test_restart_backoff_grows(void **state) {
   assert_int_equal(seen[1], 200);
   assert_int_equal(seen[2], 400);
   char line[512];
-  assert_true(log_find("restarting it in 400 ms (restart 3)", line,
+  assert_true(wait_log("restarting it in 400 ms (restart 3)", line,
                        sizeof line));
   char want[PATH_MAX + 64];
   snprintf(want, sizeof want, "W|extension %s (pid ", p);
@@ -323,7 +335,7 @@ static void test_crash_loop_gives_up(void **state) {
   char line[1024], want[PATH_MAX + 128];
   snprintf(want, sizeof want,
            "E|extension %s keeps dying: 3 exits within 60 s (last: (pid ", p);
-  assert_true(log_find("keeps dying", line, sizeof line));
+  assert_true(wait_log("keeps dying", line, sizeof line));
   assert_true(strncmp(line, want, strlen(want)) == 0);
   assert_non_null(strstr(line, ") exited with 3); not restarting it. Fix it, "
                                "then restart osq"));
@@ -369,7 +381,7 @@ static void test_memory_limit_kills_and_restarts(void **state) {
   assert_non_null(strstr(info.last_exit, "Memory limits exceeded: "));
   assert_non_null(strstr(info.last_exit, "(limit is 32MB)"));
   char line[1024], want[PATH_MAX + 64];
-  assert_true(log_find("stopping: Memory limits exceeded", line,
+  assert_true(wait_log("stopping: Memory limits exceeded", line,
                        sizeof line));
   snprintf(want, sizeof want, "W|osq extension %s (%d) stopping: ", p,
            (int)pid);
@@ -404,7 +416,7 @@ static void test_cpu_limit_kills(void **state) {
   assert_non_null(strstr(info.last_exit,
                          "Maximum sustainable CPU utilization limit 1% "
                          "exceeded for "));
-  assert_true(log_find("stopping: Maximum sustainable CPU", NULL, 0));
+  assert_true(wait_log("stopping: Maximum sustainable CPU", NULL, 0));
   osq_loader_free(l);
 }
 
@@ -447,7 +459,7 @@ static void test_stop_kills_group_and_stubborn(void **state) {
            "extension %s (pid %d) did not exit 300 ms after SIGTERM; "
            "sending SIGKILL",
            p2, (int)pids[1]);
-  if (!log_find(want, NULL, 0))
+  if (!wait_log(want, NULL, 0))
     fail_msg("log:\n%s\nwant: %s", logbuf, want);
   osq_loader_free(l);
 }
@@ -505,7 +517,7 @@ static void test_relaunch_rechecks(void **state) {
            "E|not restarting extension: refusing %s: writable by group and "
            "others (mode 0777); chmod go-w %s",
            p, p);
-  assert_true(log_find(want, NULL, 0));
+  assert_true(wait_log(want, NULL, 0));
   osq_loader_free(l);
 }
 
