@@ -257,19 +257,34 @@ static inline uint64_t load64(const char *p) {
 }
 static inline void store32(char *p, uint32_t x) { memcpy(p, &x, 4); }
 
-/* Copy n bytes: short values (most cells) with two overlapping loads and
- * stores instead of a call. */
+typedef struct {
+  char b[16];
+} block16;
+
+/* Copy n bytes without a call, so that the per-cell path stays a leaf:
+ * 16-byte blocks and one last block that ends exactly at n (it may
+ * overlap the one before); shorter values with two overlapping loads.
+ * Nothing is read outside v[0..n). */
 static inline void copy_value(char *d, const char *v, size_t n) {
-  if (n >= 8 && n <= 16) {
+  if (n >= 16) {
+    block16 t;
+    for (size_t i = 0; i + 16 < n; i += 16) {
+      memcpy(&t, v + i, 16);
+      memcpy(d + i, &t, 16);
+    }
+    memcpy(&t, v + n - 16, 16);
+    memcpy(d + n - 16, &t, 16);
+  } else if (n >= 8) {
     uint64_t a = load64(v), b = load64(v + n - 8);
     store64(d, a);
     store64(d + n - 8, b);
-  } else if (n >= 4 && n < 8) {
+  } else if (n >= 4) {
     uint32_t a = load32(v), b = load32(v + n - 4);
     store32(d, a);
     store32(d + n - 4, b);
   } else {
-    memcpy(d, v, n);
+    for (size_t i = 0; i < n; i++)
+      d[i] = v[i];
   }
 }
 
