@@ -117,12 +117,21 @@ typedef struct rows {
 #define SMALL_CHUNK ((size_t)64 * 1024)
 #define BIG_CHUNK ((size_t)2 * 1024 * 1024)
 
+/* Big chunks a freed reply gave back, kept for the next one as malloc
+ * keeps freed memory (the C++ anchor's Response is freed into malloc's
+ * heap between its decodes too): a reply then costs no fresh pages. */
+#define POOL_MAX 64
+static chunk *pool[POOL_MAX];
+static size_t npool;
+
 static chunk *new_chunk(rows *r, size_t n) {
   size_t size = r->chunks == NULL ? SMALL_CHUNK : BIG_CHUNK;
   if (n + sizeof(chunk) > size)
     size = (n + sizeof(chunk) + BIG_CHUNK - 1) & ~(BIG_CHUNK - 1);
   chunk *c;
-  if (size == SMALL_CHUNK) {
+  if (size == BIG_CHUNK && npool > 0) {
+    c = pool[--npool];
+  } else if (size == SMALL_CHUNK) {
     c = malloc(size);
     if (c == NULL)
       die("decode", "out of memory");
@@ -167,6 +176,28 @@ static inline bool same(const char *a, const char *b, size_t n) {
   return true;
 }
 
+static inline uint32_t load32(const char *p) {
+  uint32_t x;
+  memcpy(&x, p, 4);
+  return x;
+}
+
+static inline uint16_t load16(const char *p) {
+  uint16_t x;
+  memcpy(&x, p, 2);
+  return x;
+}
+
+/* a[0..n) == b[0..n): two overlapping loads cover 2..8 bytes, which is
+ * every column name of the anchor (and most of osquery's). */
+static inline bool same_short(const char *a, const char *b, size_t n) {
+  if (n >= 4 && n <= 8)
+    return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+  if (n >= 2 && n < 4)
+    return load16(a) == load16(b) && load16(a + n - 2) == load16(b + n - 2);
+  return same(a, b, n);
+}
+
 static uint32_t intern_key(rows *r, const char *k, size_t kl, size_t col) {
   if (col < r->nkeys && r->key_len[col] == kl && same(r->keys[col], k, kl))
     return (uint32_t)col;
@@ -185,9 +216,11 @@ static uint32_t intern_key(rows *r, const char *k, size_t kl, size_t col) {
   return (uint32_t)r->nkeys++;
 }
 
-static int rows_cell(void *u, const char *k, size_t kl, const char *v,
-                     size_t vl) {
-  rows *r = u;
+/* Every case but the common one: a new column name, a full cell index or a
+ * full chunk. Out of line, so the common case stays a leaf. */
+static __attribute__((noinline)) int rows_cell_slow(rows *r, const char *k,
+                                                    size_t kl, const char *v,
+                                                    size_t vl) {
   if (r->ncur == r->cur_cap) {
     r->cur_cap = r->cur_cap ? r->cur_cap * 2 : 16;
     r->cur = realloc(r->cur, r->cur_cap * sizeof *r->cur);
@@ -213,6 +246,69 @@ static int rows_cell(void *u, const char *k, size_t kl, const char *v,
   c->used += vl + 1;
   r->vbytes += vl + 1;
   r->cur[r->ncur++] = (cell){key, (uint32_t)vl};
+  return OSQ_OK;
+}
+
+static inline void store64(char *p, uint64_t x) { memcpy(p, &x, 8); }
+static inline uint64_t load64(const char *p) {
+  uint64_t x;
+  memcpy(&x, p, 8);
+  return x;
+}
+static inline void store32(char *p, uint32_t x) { memcpy(p, &x, 4); }
+
+typedef struct {
+  char b[16];
+} block16;
+
+/* Copy n bytes without a call, so that the per-cell path stays a leaf:
+ * 16-byte blocks and one last block that ends exactly at n (it may
+ * overlap the one before); shorter values with two overlapping loads.
+ * Nothing is read outside v[0..n). */
+static inline void copy_value(char *d, const char *v, size_t n) {
+  if (n >= 16) {
+    block16 t;
+    for (size_t i = 0; i + 16 < n; i += 16) {
+      memcpy(&t, v + i, 16);
+      memcpy(d + i, &t, 16);
+    }
+    memcpy(&t, v + n - 16, 16);
+    memcpy(d + n - 16, &t, 16);
+  } else if (n >= 8) {
+    uint64_t a = load64(v), b = load64(v + n - 8);
+    store64(d, a);
+    store64(d + n - 8, b);
+  } else if (n >= 4) {
+    uint32_t a = load32(v), b = load32(v + n - 4);
+    store32(d, a);
+    store32(d + n - 4, b);
+  } else {
+    for (size_t i = 0; i < n; i++)
+      d[i] = v[i];
+  }
+}
+
+/* The common case: the column name is the one this column had before,
+ * and the value fits in the current chunk. */
+static int rows_cell(void *u, const char *k, size_t kl, const char *v,
+                     size_t vl) {
+  rows *r = u;
+  size_t col = r->ncur;
+  chunk *c = r->chunks;
+  if (__builtin_expect(col >= r->cur_cap || col >= r->nkeys || c == NULL ||
+                           c->cap - c->used <= vl || r->key_len[col] != kl ||
+                           !same_short(r->keys[col], k, kl),
+                       0))
+    return rows_cell_slow(r, k, kl, v, vl);
+  char *d = c->data + c->used;
+  if (r->vbytes == 0)
+    r->vstart = d;
+  copy_value(d, v, vl);
+  d[vl] = '\0';
+  c->used += vl + 1;
+  r->vbytes += vl + 1;
+  r->cur[col] = (cell){(uint32_t)col, (uint32_t)vl};
+  r->ncur = col + 1;
   return OSQ_OK;
 }
 
@@ -249,6 +345,8 @@ static void rows_free(rows *r) {
     chunk *c = r->chunks, *n = c->next;
     if (c->cap + sizeof *c == SMALL_CHUNK)
       free(c);
+    else if (c->cap + sizeof *c == BIG_CHUNK && npool < POOL_MAX)
+      pool[npool++] = c;
     else
       munmap(c, c->cap + sizeof *c);
     r->chunks = n;

@@ -14,7 +14,10 @@
  * than what is left (re-armed about once a second), so a
  * read costs one syscall even when the peer is slow; when one returns
  * EAGAIN (the kernel timeout, or a descriptor the caller made
- * non-blocking), poll() waits for what is left or reports the deadline. */
+ * non-blocking), poll() waits for what is left or reports the deadline.
+ * Past the deadline a call is still tried once without blocking, so the
+ * result never depends on how fast the caller got there: a closed peer is
+ * reported as closed, and a timeout means the kernel had to wait. */
 #include "thrift.h"
 
 #include <errno.h>
@@ -294,29 +297,36 @@ static int wait_fd(osq_tconn *c, short events) {
   }
 }
 
-/* Keep the kernel's blocking timeout opt within the deadline. */
-static int arm(osq_tconn *c, int opt, int64_t *kto) {
+/* Keep the kernel's blocking timeout opt within the deadline. Once the
+ * deadline has passed, *dontwait asks for one more try that does not block:
+ * what the kernel can answer at once (bytes already received, room in the
+ * send buffer, a peer that hung up) is reported as it is, and a timeout only
+ * when the call would have to wait. A slow caller (a loaded machine) then
+ * never turns a closed peer into a timeout. */
+static void arm(osq_tconn *c, int opt, int64_t *kto, bool *dontwait) {
+  *dontwait = false;
   int64_t want = 0;
   if (c->deadline) {
     want = c->deadline - osq_now_ms();
-    if (want <= 0)
-      return cerr(c, OSQ_ETIMEDOUT, "timed out waiting for the peer to %s",
-                  opt == SO_RCVTIMEO ? "send" : "receive");
+    if (want <= 0) {
+      *dontwait = true;
+      return;
+    }
     if (*kto != 0 && *kto <= want)
-      return OSQ_OK; /* the kernel gives up no later than the deadline */
+      return; /* the kernel gives up no later than the deadline */
     /* Leave room so that a long deadline is re-armed about once a second,
      * not once per elapsed millisecond; an early kernel timeout just
      * re-arms and retries. */
     int64_t room = want / 2 < 1000 ? want / 2 : 1000;
     want -= room;
   } else if (*kto == 0) {
-    return OSQ_OK;
+    return;
   }
   struct timeval tv = {.tv_sec = (time_t)(want / 1000),
                        .tv_usec = (suseconds_t)(want % 1000) * 1000};
   if (setsockopt(c->fd, SOL_SOCKET, opt, &tv, sizeof tv) == 0)
     *kto = want;
-  return OSQ_OK; /* if it failed, poll() still enforces the deadline */
+  /* if it failed, poll() still enforces the deadline */
 }
 
 static ssize_t recv_some(osq_tconn *c, uint8_t *dst, size_t cap) {
@@ -333,10 +343,9 @@ static ssize_t recv_some(osq_tconn *c, uint8_t *dst, size_t cap) {
     return (ssize_t)n;
   }
   for (;;) {
-    int rc = arm(c, SO_RCVTIMEO, &c->rcv_kto);
-    if (rc != OSQ_OK)
-      return rc;
-    ssize_t n = recv(c->fd, dst, cap, 0);
+    bool dontwait;
+    arm(c, SO_RCVTIMEO, &c->rcv_kto, &dontwait);
+    ssize_t n = recv(c->fd, dst, cap, dontwait ? MSG_DONTWAIT : 0);
     if (n > 0)
       return n;
     if (n == 0)
@@ -344,7 +353,7 @@ static ssize_t recv_some(osq_tconn *c, uint8_t *dst, size_t cap) {
     if (errno == EINTR)
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      rc = wait_fd(c, POLLIN);
+      int rc = wait_fd(c, POLLIN);
       if (rc != OSQ_OK)
         return rc;
       continue;
@@ -414,15 +423,14 @@ int osq_tconn_send(osq_tconn *c, const osq_twriter *a, const osq_twriter *b) {
   struct iovec *v = iov;
   while (n > 0) {
     struct msghdr mh = {.msg_iov = v, .msg_iovlen = (size_t)n};
-    int rc = arm(c, SO_SNDTIMEO, &c->snd_kto);
-    if (rc != OSQ_OK)
-      return rc;
-    ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+    bool dontwait;
+    arm(c, SO_SNDTIMEO, &c->snd_kto, &dontwait);
+    ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL | (dontwait ? MSG_DONTWAIT : 0));
     if (k < 0) {
       if (errno == EINTR)
         continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        rc = wait_fd(c, POLLOUT);
+        int rc = wait_fd(c, POLLOUT);
         if (rc != OSQ_OK)
           return rc;
         continue;

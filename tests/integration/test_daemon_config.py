@@ -18,7 +18,7 @@ from test_daemon_run import Daemon  # noqa: E402
 
 def query(dm, sql):
     sock = os.path.join(dm.d, "osq.em")
-    osqtest.wait_socket(sock, 20, dm.proc)
+    osqtest.wait_socket(sock, osqtest.WAIT, dm.proc)
     with osqtest.Client(sock) as c:
         r = c.query(sql)
         eq(r.status.code, 0, "query status: %s" % r.status.message)
@@ -59,7 +59,7 @@ def test_reload_and_tables():
         eq(packs["filepack"]["active"], "1", "file pack active")
         wait_until(lambda: query(dm, "select active, discovery_executions "
                                      "from osquery_packs where name = 'disc'"
-                                 )[0]["discovery_executions"] != "0", 20,
+                                 )[0]["discovery_executions"] != "0", osqtest.WAIT,
                    "discovery to run", dm.proc)
         eq(query(dm, "select active from osquery_packs where name = 'disc'"),
            [{"active": "0"}], "discovery gates the pack")
@@ -69,7 +69,7 @@ def test_reload_and_tables():
         with open(dm.conf, "w") as f:
             f.write("{ broken")
         wait_until(lambda: "keeping the last good config" in dm.stderr(),
-                   20, "the failed refresh", dm.proc)
+                   osqtest.WAIT, "the failed refresh", dm.proc)
         n = len([l for l in dm.lines() if l["name"] == "one"])
         eq(n, 1, "no re-logging of an unchanged query")
         # a good config arrives: SIGHUP applies it at once
@@ -103,9 +103,10 @@ def test_log_options():
            "numerics")
         eq(l["hostIdentifier"], "my-host", "specified identifier")
         eq(l["numerics"], True, "numerics flag")
-        check("The CLI only flag --config_path set via config file will be "
-              "ignored, please use a flagfile or pass it to the process at "
-              "startup" in dm.stderr(), dm.stderr())
+        wait_until(lambda: "The CLI only flag --config_path set via config "
+                   "file will be ignored, please use a flagfile or pass it to "
+                   "the process at startup" in dm.stderr(), osqtest.WAIT,
+                   "the CLI-only flag warning", dm.proc)
     finally:
         eq(dm.stop(), 0, "exit code")
 
@@ -155,10 +156,10 @@ def test_distributed():
                 args=["--disable_distributed=false",
                       "--distributed_plugin=pydist",
                       "--distributed_interval=1", "--allow_unsafe",
-                      "--extensions_timeout=20"]).start()
+                      "--extensions_timeout=60"]).start()
     try:
         got = wait_until(lambda: os.path.exists(log) and
-                         open(log).read().splitlines(), 40,
+                         open(log).read().splitlines(), osqtest.WAIT,
                          "writeResults at the extension", dm.proc)
         r = json.loads(got[0])
         eq(r["queries"]["d1"], [{"five": "5"}], "rows as strings")
@@ -180,13 +181,14 @@ def test_config_backup():
     os.unlink(dm.conf)  # the source is gone at the next start
     dm2 = Daemon(d, None, args=["--config_enable_backup"]).start()
     try:
-        wait_until(lambda: "Using the config backup" in dm2.stderr(), 20,
+        wait_until(lambda: "Using the config backup" in dm2.stderr(), osqtest.WAIT,
                    "the backup to be used", dm2.proc)
-        check("config file does not exist: %s" % dm.conf in dm2.stderr(),
-              dm2.stderr())
+        wait_until(lambda: "config file does not exist: %s" % dm.conf in
+                   dm2.stderr(), osqtest.WAIT, "the missing config named",
+                   dm2.proc)
         # the manager serves before the schedule is in place: poll
         wait_until(lambda: query(dm2, "select name from osquery_schedule")
-                   == [{"name": "kept"}], 20, "the schedule from the backup",
+                   == [{"name": "kept"}], osqtest.WAIT, "the schedule from the backup",
                    dm2.proc)
     finally:
         eq(dm2.stop(), 0, "exit code")
@@ -197,18 +199,18 @@ def test_daemonize():
     dm = Daemon(d, {"schedule": {"z": {"query": "select 1 as z",
                                        "interval": 1}}},
                 watchdog=True, args=["--daemonize"])
-    r = subprocess.run(dm.cmd, capture_output=True, text=True, timeout=30)
+    r = subprocess.run(dm.cmd, capture_output=True, text=True, timeout=60)
     eq(r.returncode, 0, "the launching process exits at once")
     pidfile = os.path.join(d, "osqd.pid")
     pid = int(wait_until(lambda: os.path.exists(pidfile) and
-                         open(pidfile).read(), 20, "the pidfile"))
+                         open(pidfile).read(), osqtest.WAIT, "the pidfile"))
     try:
         check(pid != os.getpid(), "a new process")
-        wait_until(lambda: dm.lines(), 20, "results from the daemon")
+        wait_until(lambda: dm.lines(), osqtest.WAIT, "results from the daemon")
         eq(os.getsid(pid), pid, "a session of its own")
     finally:
         os.kill(pid, signal.SIGTERM)
-        wait_until(lambda: gone(pid), 30, "the daemon to stop")
+        wait_until(lambda: gone(pid), osqtest.WAIT, "the daemon to stop")
 
 
 def machine_shard():

@@ -52,7 +52,7 @@ def start(d, args, env, watchdog=False):
            "--pidfile=" + os.path.join(d, "osqd.pid"),
            "--extensions_socket=" + os.path.join(d, "osq.em"),
            "--extensions_autoload=" + os.path.join(d, "ext.load"),
-           "--extensions_timeout=20", "--extensions_interval=1",
+           "--extensions_timeout=60", "--extensions_interval=1",
            "--allow_unsafe"] + args
     if not watchdog:
         cmd.append("--disable_watchdog")
@@ -65,7 +65,7 @@ def start(d, args, env, watchdog=False):
 
 def stop(p):
     p.send_signal(signal.SIGTERM)
-    return p.wait(30)
+    return p.wait(60)
 
 
 def python_ext(d):
@@ -90,7 +90,7 @@ def test_python_config_and_logger():
     try:
         got = wait_until(
             lambda: [r for r in received(env["OSQT_LOG"]) if "string" in r],
-            40, "a result line at the extension logger", p)
+            osqtest.WAIT, "a result line at the extension logger", p)
         line = json.loads(got[0]["string"])
         eq(list(line.keys()), EVENT_KEYS, "keys")
         eq(line["name"], "q", "name")
@@ -98,7 +98,7 @@ def test_python_config_and_logger():
         eq(got[0].get("category"), "event", "category")
         # the filesystem logger got the same line
         res = os.path.join(d, "log", "osqueryd.results.log")
-        wait_until(lambda: os.path.exists(res) and open(res).read(), 20,
+        wait_until(lambda: os.path.exists(res) and open(res).read(), osqtest.WAIT,
                    "the results file", p)
         eq(json.loads(open(res).read().splitlines()[0])["columns"],
            {"answer": "42"}, "filesystem copy")
@@ -113,7 +113,7 @@ def test_python_config_and_logger():
         recs = wait_until(
             lambda: [x for x in status_records()
                      if x["m"].startswith("osqd started")],
-            20, "the start-up status line at the extension logger", p)
+            osqtest.WAIT, "the start-up status line at the extension logger", p)
         eq(list(recs[0].keys()), list("sfimhcu"), "status record keys")
         eq(recs[0]["s"], 0, "severity INFO")
         eq(recs[0]["f"], "worker.c", "file")
@@ -145,7 +145,7 @@ def test_watcher_restarts_with_extension_plugins():
     try:
         def results():
             return [r for r in received(env["OSQT_LOG"]) if "string" in r]
-        wait_until(results, 40, "a result line at the extension logger", p)
+        wait_until(results, osqtest.WAIT, "a result line at the extension logger", p)
         kids = children(p.pid)
         eq(len(kids), 2, "worker and extension are the watcher's children")
         worker = [k for k in kids
@@ -161,7 +161,7 @@ def test_watcher_restarts_with_extension_plugins():
                     n += sum(1 for x in json.loads(r["log"])
                              if x["m"].startswith("osqd started"))
             return n >= 2
-        wait_until(started, 30, "the new worker's status lines", p)
+        wait_until(started, osqtest.WAIT, "the new worker's status lines", p)
         eq(len(results()), 1, "the stored results were not logged again")
     finally:
         rc = stop(p)
@@ -272,7 +272,7 @@ def test_c_examples():
                 if r.get("kind") == "result":
                     out.append(r["line"])
             return out
-        got = wait_until(results, 40, "a result line at file_logger.ext", p)
+        got = wait_until(results, osqtest.WAIT, "a result line at file_logger.ext", p)
         eq(list(got[0].keys()), EVENT_KEYS, "keys")
         eq(got[0]["name"], "c", "name")
         eq(got[0]["columns"], {"c_example": "ok"}, "columns")

@@ -173,7 +173,7 @@ class LoaderShellTest(unittest.TestCase):
                 row = self.proc_row(sh)
                 return row if row["restarts"] == "1" and \
                     row["state"] == "running" else None
-            row = osqtest.wait_until(restarted, 30, "a restart")
+            row = osqtest.wait_until(restarted, osqtest.WAIT, "a restart")
             self.assertEqual(row["last_exit"], "killed by signal 9 SIGKILL")
             self.assertNotEqual(row["pid"], first["pid"])
             self.assertFalse(alive(pid))
@@ -181,12 +181,12 @@ class LoaderShellTest(unittest.TestCase):
             # routes were dropped when the old process died
             osqtest.wait_until(
                 lambda: sh.sql("select count(*) as n from py_loader_table")
-                == [{"n": "2"}], 30, "the table to come back")
+                == [{"n": "2"}], osqtest.WAIT, "the table to come back")
 
     def test_hung_and_stopped_extensions_fail_within_deadline(self):
         p = self.py_ext()
         with osqtest.Osqi(socket=self.sock,
-                          args=["--extension", p, "--thrift_timeout=2",
+                          args=["--extension", p, "--thrift_timeout=5",
                                 "--extensions_timeout=30"]) as sh:
             self.assertEqual(len(sh.sql("select * from py_loader_table")), 2)
             start = len(sh.err.lines)
@@ -277,7 +277,7 @@ class LoaderShellTest(unittest.TestCase):
             self.assertTrue(alive(pid))
             sh.proc.kill()
             sh.proc.wait()
-            osqtest.wait_until(lambda: not alive(pid), 2.0,
+            osqtest.wait_until(lambda: not alive(pid), osqtest.WAIT,
                                "extension %d to die with its core" % pid)
         finally:
             sh.close()

@@ -36,7 +36,7 @@ class Ext:
                                      stderr=subprocess.PIPE, env=e)
         osqtest._live.append(self.proc)
 
-    def wait(self, timeout=20):
+    def wait(self, timeout=60):
         try:
             out, err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -338,7 +338,7 @@ def test_refused_and_unreachable():
           ext.stderr)
 
     p = subprocess.run([example("minimal_table"), "--help"],
-                       capture_output=True, text=True, timeout=10)
+                       capture_output=True, text=True, timeout=60)
     eq(p.returncode, 0, "--help")
     check("--socket PATH" in p.stdout, p.stdout)
 
@@ -353,18 +353,23 @@ def test_out_of_descriptors():
     e = dict(os.environ)
     proc = subprocess.Popen(
         [example("minimal_table"), "--socket", core.path, "--interval", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=e,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
                                               (24, 24)))
     osqtest._live.append(proc)
     _, _, uuid = core.wait_registered()
     path = "%s.%d" % (core.path, uuid)
     osqtest.wait_socket(path)
+    err = osqtest._Lines(proc.stderr)
     held = []
     for _ in range(40):
         s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
-        s.connect(path)  # the listen backlog takes them
+        s.connect(path)  # the listen backlog (64) takes them
         held.append(s)
+    # Held open, the connections pin a descriptor each in the extension
+    # until it runs out; closing them before it has accepted enough would
+    # let it serve them one by one and never reach the limit.
+    err.wait("cannot accept a connection", timeout=60.0)
     for s in held:
         s.close()
     c = osqtest.Client(path, service="Extension")
@@ -373,10 +378,14 @@ def test_out_of_descriptors():
     eq(len(resp.response), 3, "rows after running out of descriptors")
     c.shutdown()
     c.close()
-    ext = Ext.__new__(Ext)
-    ext.proc = proc
-    eq(ext.wait(), 0, "exit")
-    check("cannot accept a connection" in ext.stderr, ext.stderr)
+    try:
+        code = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("extension did not exit: %s" % err.text())
+    eq(code, 0, "exit")
+    err.t.join(60)
+    check("cannot accept a connection" in err.text(), err.text())
 
 
 def test_with_osqi():

@@ -30,7 +30,7 @@ def build_extension(prefix, d):
     env = dict(os.environ)
     env["PKG_CONFIG_PATH"] = os.path.join(prefix, "lib", "pkgconfig")
     r = subprocess.run(["pkg-config", "--cflags", "--libs", "osqext"],
-                       capture_output=True, text=True, env=env, timeout=30)
+                       capture_output=True, text=True, env=env, timeout=60)
     eq(r.returncode, 0, "pkg-config osqext: " + r.stderr)
     flags = r.stdout.split()
     check(any(f.startswith("-I" + prefix) for f in flags),
@@ -73,13 +73,13 @@ def test_fresh_directory_extension_under_osqd():
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
                             env=env)
     try:
-        osqtest.wait_socket(sock, 30, proc)
+        osqtest.wait_socket(sock, osqtest.WAIT, proc)
 
         def answered():
             with osqtest.Client(sock) as c:
                 r = c.query("select period from loadavg order by period")
                 return r if r.status.code == 0 else None
-        r = wait_until(answered, 30, "the autoloaded extension's table", proc)
+        r = wait_until(answered, osqtest.WAIT, "the autoloaded extension's table", proc)
         eq(r.response, [{"period": "15m"}, {"period": "1m"},
                         {"period": "5m"}], "rows from the extension")
         with osqtest.Client(sock) as c:

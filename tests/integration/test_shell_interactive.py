@@ -15,7 +15,7 @@ import unittest
 
 BUILD = os.environ.get("OSQ_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
 OSQI = os.path.join(BUILD, "osqi")
-DEADLINE = 20.0  # seconds to wait for any expected output
+DEADLINE = 60.0  # seconds to wait for any expected output
 
 
 class Pty:

@@ -114,7 +114,7 @@ static void test_registration_and_uuids(void **state) {
 
   /* waits: by name (one shared deadline), by pid, by plugin */
   const char *names[] = {"one"};
-  assert_int_equal(osq_manager_wait_names(m, names, 1, osq_now_ms() + 5000,
+  assert_int_equal(osq_manager_wait_names(m, names, 1, osq_now_ms() + 60000,
                                           err, sizeof err),
                    0);
   const char *missing[] = {"one", "nope", "nada"};
@@ -122,10 +122,10 @@ static void test_registration_and_uuids(void **state) {
                                           err, sizeof err),
                    -1);
   assert_string_equal(err, "nope, nada");
-  assert_int_equal(osq_manager_wait_pid(m, getpid(), osq_now_ms() + 5000),
+  assert_int_equal(osq_manager_wait_pid(m, getpid(), osq_now_ms() + 60000),
                    first);
   /* "or a child of it": we descend from our parent */
-  assert_int_equal(osq_manager_wait_pid(m, getppid(), osq_now_ms() + 5000),
+  assert_int_equal(osq_manager_wait_pid(m, getppid(), osq_now_ms() + 60000),
                    first);
   assert_int_equal(osq_manager_wait_pid(m, 999999, osq_now_ms() + 50), 0);
 
@@ -138,25 +138,32 @@ static void test_registration_and_uuids(void **state) {
   osq_plist_clear(&r.info);
   assert_true(cfg > 0);
   assert_true(osq_manager_wait_plugin(m, "config", "unit_cfg",
-                                      osq_now_ms() + 5000));
+                                      osq_now_ms() + 60000));
   assert_false(osq_manager_wait_plugin(m, "config", "absent",
                                        osq_now_ms() + 50));
+  int64_t cfg_released = osq_now_ms();
   osq_manager_remove(m, cfg);
   assert_false(osq_registry_exists(OSQ_REGISTRY_CONFIG, "unit_cfg"));
 
-  /* churn: a released uuid never comes back within the quarantine */
-  static uint8_t seen[65536];
-  memset(seen, 0, sizeof seen);
-  seen[first] = 1;
-  seen[cfg] = 1;
+  /* churn: a released uuid never comes back within the quarantine. Each
+   * uuid's release time is taken before the call that releases it, so a
+   * reuse is only flagged when it surely fell inside the manager's window,
+   * however slowly the machine runs the 20000 cycles. */
+  static int64_t released[65536];
+  for (size_t i = 0; i < 65536; i++)
+    released[i] = -1;
+  released[first] = INT64_MAX; /* still registered */
+  released[cfg] = cfg_released;
   int64_t t0 = osq_now_ms();
   for (int i = 0; i < 20000; i++) {
     int64_t u = do_register(c, "churn", "", NULL, msg, sizeof msg);
     assert_true(u > 0);
-    if (seen[u])
+    if (released[u] >= 0 &&
+        (released[u] == INT64_MAX ||
+         osq_now_ms() < released[u] + OSQ_MANAGER_UUID_QUARANTINE_MS))
       fail_msg("uuid %lld handed out twice within the quarantine",
                (long long)u);
-    seen[u] = 1;
+    released[u] = osq_now_ms();
     osq_ext_status dst = {0};
     assert_int_equal(osq_api_deregister(c, u, &dst, err, sizeof err), OSQ_OK);
     assert_int_equal(dst.code, 0);
@@ -238,7 +245,7 @@ static void *caller(void *arg) {
     osq_strmap req;
     osq_strmap_init(&req);
     int rc = osq_remote_call(pool_ext, "table", "t", &req, &st, &h,
-                             osq_now_ms() + 20000, err, sizeof err);
+                             osq_now_ms() + 60000, err, sizeof err);
     if (rc != OSQ_OK)
       fail_msg("call failed: %s", err);
     assert_int_equal(rows.n, 1);
@@ -265,7 +272,7 @@ static void test_pool_one_connection_server(void **state) {
   /* sequential calls share one connection */
   caller(NULL);
   char err[256];
-  assert_int_equal(osq_remote_ping(pool_ext, osq_now_ms() + 5000, err,
+  assert_int_equal(osq_remote_ping(pool_ext, osq_now_ms() + 60000, err,
                                    sizeof err),
                    OSQ_OK);
   osq_pool_stats s;
@@ -300,7 +307,7 @@ static void test_pool_one_connection_server(void **state) {
   osq_remote_ext *dead = osq_remote_ext_new(
       8, "dead", a.sun_path, &settings_from_flags()->thrift);
   rc = osq_remote_call(dead, "table", "t", &req, &st, NULL,
-                       osq_now_ms() + 5000, msg, sizeof msg);
+                       osq_now_ms() + 60000, msg, sizeof msg);
   assert_int_not_equal(rc, OSQ_OK);
   assert_non_null(strstr(msg, "Extension call failed"));
   osq_remote_ext_unref(dead);

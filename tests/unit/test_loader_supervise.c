@@ -83,6 +83,10 @@ static bool log_find(const char *needle, char *out, size_t cap) {
 
 /* ---- helpers --------------------------------------------------------- */
 
+/* The budget for anything that should happen: a loaded machine meets it;
+ * every wait below ends as soon as its condition holds. */
+#define WAIT_MS 60000
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -92,6 +96,18 @@ static int64_t now_ms(void) {
 static void tick(void) {
   struct timespec ts = {0, 10 * 1000000L};
   nanosleep(&ts, NULL);
+}
+
+/* A line is logged by the supervisor's thread, possibly just after the
+ * state a test waited for: wait for the line too. */
+static bool wait_log(const char *needle, char *out, size_t cap) {
+  int64_t deadline = now_ms() + WAIT_MS;
+  while (!log_find(needle, out, cap)) {
+    if (now_ms() >= deadline)
+      return false;
+    tick();
+  }
+  return true;
 }
 
 /* Alive and not a zombie. */
@@ -228,7 +244,7 @@ static void test_launch_environment(void **state) {
   assert_int_equal(osq_loader_start(l), 1);
   pid_t pid = only_pid(l);
   assert_true(pid > 0);
-  assert_true(wait_file(out, buf, sizeof buf, 10000));
+  assert_true(wait_file(out, buf, sizeof buf, WAIT_MS));
   char want[256];
   assert_non_null(strstr(
       buf, "args=--socket /nonexistent/osq.em --timeout 3 --interval 3\n"));
@@ -281,7 +297,7 @@ static void test_restart_backoff_grows(void **state) {
   for (int i = 0; i < 3; i++) {
     assert_true(pid > 0);
     assert_int_equal(kill(pid, SIGKILL), 0);
-    pid_t np = wait_new_pid(l, pid, 20000);
+    pid_t np = wait_new_pid(l, pid, WAIT_MS);
     assert_true(np > 0);
     /* never two copies: the old one is reaped before the new one runs */
     assert_false(proc_alive(pid));
@@ -296,7 +312,7 @@ static void test_restart_backoff_grows(void **state) {
   assert_int_equal(seen[1], 200);
   assert_int_equal(seen[2], 400);
   char line[512];
-  assert_true(log_find("restarting it in 400 ms (restart 3)", line,
+  assert_true(wait_log("restarting it in 400 ms (restart 3)", line,
                        sizeof line));
   char want[PATH_MAX + 64];
   snprintf(want, sizeof want, "W|extension %s (pid ", p);
@@ -320,7 +336,7 @@ static void test_crash_loop_gives_up(void **state) {
   o->giveup_deaths = 3;
   add(l, p);
   osq_loader_start(l);
-  assert_true(wait_state(l, OSQ_EXT_FAILED, 20000));
+  assert_true(wait_state(l, OSQ_EXT_FAILED, WAIT_MS));
   osq_ext_proc_info info;
   assert_true(osq_loader_info(l, 0, &info));
   assert_int_equal(info.restarts, 2);
@@ -329,7 +345,7 @@ static void test_crash_loop_gives_up(void **state) {
   char line[1024], want[PATH_MAX + 128];
   snprintf(want, sizeof want,
            "E|extension %s keeps dying: 3 exits within 60 s (last: (pid ", p);
-  assert_true(log_find("keeps dying", line, sizeof line));
+  assert_true(wait_log("keeps dying", line, sizeof line));
   assert_true(strncmp(line, want, strlen(want)) == 0);
   assert_non_null(strstr(line, ") exited with 3); not restarting it. Fix it, "
                                "then restart osq"));
@@ -368,14 +384,14 @@ static void test_memory_limit_kills_and_restarts(void **state) {
   add(l, p);
   assert_int_equal(osq_loader_start(l), 1);
   pid_t pid = only_pid(l);
-  assert_true(wait_new_pid(l, pid, 30000) > 0);
+  assert_true(wait_new_pid(l, pid, WAIT_MS) > 0);
   osq_ext_proc_info info;
   assert_true(osq_loader_info(l, 0, &info));
   assert_true(info.restarts >= 1);
   assert_non_null(strstr(info.last_exit, "Memory limits exceeded: "));
   assert_non_null(strstr(info.last_exit, "(limit is 32MB)"));
   char line[1024], want[PATH_MAX + 64];
-  assert_true(log_find("stopping: Memory limits exceeded", line,
+  assert_true(wait_log("stopping: Memory limits exceeded", line,
                        sizeof line));
   snprintf(want, sizeof want, "W|osq extension %s (%d) stopping: ", p,
            (int)pid);
@@ -403,14 +419,14 @@ static void test_cpu_limit_kills(void **state) {
   add(l, p);
   assert_int_equal(osq_loader_start(l), 1);
   pid_t pid = only_pid(l);
-  assert_true(wait_state(l, OSQ_EXT_BACKOFF, 30000));
+  assert_true(wait_state(l, OSQ_EXT_BACKOFF, WAIT_MS));
   assert_false(proc_alive(pid));
   osq_ext_proc_info info;
   assert_true(osq_loader_info(l, 0, &info));
   assert_non_null(strstr(info.last_exit,
                          "Maximum sustainable CPU utilization limit 1% "
                          "exceeded for "));
-  assert_true(log_find("stopping: Maximum sustainable CPU", NULL, 0));
+  assert_true(wait_log("stopping: Maximum sustainable CPU", NULL, 0));
   osq_loader_free(l);
 }
 
@@ -484,20 +500,20 @@ static void test_stop_kills_group_and_stubborn(void **state) {
   assert_int_equal(osq_loader_start(l), 2);
   pid_t pids[2];
   assert_int_equal(osq_loader_pids(l, pids, 2), 2);
-  assert_true(wait_file(out, buf, sizeof buf, 10000));
+  assert_true(wait_file(out, buf, sizeof buf, WAIT_MS));
   pid_t grandchild = (pid_t)atoi(buf);
-  assert_true(wait_file(out2, buf, sizeof buf, 10000)); /* trap is set */
+  assert_true(wait_file(out2, buf, sizeof buf, WAIT_MS)); /* trap is set */
   assert_true(grandchild > 0 && proc_alive(grandchild));
   osq_loader_stop(l);
   assert_false(proc_alive(pids[0]));
   assert_false(proc_alive(pids[1]));
-  assert_true(wait_gone(grandchild, 2000));
+  assert_true(wait_gone(grandchild, WAIT_MS));
   char want[PATH_MAX + 64];
   snprintf(want, sizeof want,
            "extension %s (pid %d) did not exit 300 ms after SIGTERM; "
            "sending SIGKILL",
            p2, (int)pids[1]);
-  if (!log_find(want, NULL, 0))
+  if (!wait_log(want, NULL, 0))
     fail_msg("log:\n%s\nwant: %s", logbuf, want);
   osq_loader_free(l);
 }
@@ -534,7 +550,7 @@ static void test_core_killed_no_orphan(void **state) {
   kill(core, SIGKILL);
   int st;
   assert_int_equal(waitpid(core, &st, 0), core);
-  assert_true(wait_gone(ext, 2000));
+  assert_true(wait_gone(ext, WAIT_MS));
 }
 
 static void test_relaunch_rechecks(void **state) {
@@ -549,13 +565,13 @@ static void test_relaunch_rechecks(void **state) {
   pid_t pid = only_pid(l);
   assert_int_equal(chmod(p, 0777), 0);
   kill(pid, SIGKILL);
-  assert_true(wait_state(l, OSQ_EXT_FAILED, 10000));
+  assert_true(wait_state(l, OSQ_EXT_FAILED, WAIT_MS));
   char want[2 * PATH_MAX + 128];
   snprintf(want, sizeof want,
            "E|not restarting extension: refusing %s: writable by group and "
            "others (mode 0777); chmod go-w %s",
            p, p);
-  assert_true(log_find(want, NULL, 0));
+  assert_true(wait_log(want, NULL, 0));
   osq_loader_free(l);
 }
 

@@ -161,7 +161,7 @@ static void test_process_envs(void **state) {
   pid_t child = fork();
   assert_true(child >= 0);
   if (child == 0) {
-    char *const argv[] = {"sleep", "30", NULL};
+    char *const argv[] = {"sleep", "3600", NULL}; /* killed below */
     char *const envp[] = {"OSQ_T=a=b", "EMPTY=", "NOEQUALS", NULL};
     execve("/bin/sleep", argv, envp);
     _exit(127);

@@ -679,17 +679,29 @@ static void test_deadline_silent_peer(void **state) {
   assert_string_equal(osq_tconn_error(c), msg);
   osq_tconn_close(c);
 
-  /* a peer that never reads: the write side times out too */
-  c = osq_tconn_wrap(sv[0]);
-  osq_tconn_set_deadline(c, osq_now_ms() + 50);
+  /* The message is built before any deadline starts: building 8 MiB can
+   * take longer than 50 ms on a loaded machine or a fresh VM. */
   osq_twriter w;
   osq_tw_init(&w);
   char *blob = calloc(1, 8 << 20);
+  assert_non_null(blob);
   osq_tw_string(&w, blob, 8 << 20);
-  assert_int_equal(osq_tconn_send(c, &w, NULL), OSQ_ECLOSED); /* sv[1] closed */
+
+  /* A closed peer is reported as closed (the kernel says EPIPE at once on
+   * every Linux), whether or not the deadline has passed by then. */
+  c = osq_tconn_wrap(sv[0]); /* sv[1] is closed */
+  osq_tconn_set_deadline(c, osq_now_ms() + 60000);
+  assert_int_equal(osq_tconn_send(c, &w, NULL), OSQ_ECLOSED);
+  osq_tconn_set_deadline(c, osq_now_ms() - 1);
+  assert_int_equal(osq_tconn_send(c, &w, NULL), OSQ_ECLOSED);
   osq_tconn_close(c);
+
+  /* a peer that never reads: the write side times out too. A small send
+   * buffer makes sure 8 MiB can never fit, whatever the kernel's defaults. */
   int sv2[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv2), 0);
+  int sndbuf = 65536;
+  assert_int_equal(setsockopt(sv2[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
   c = osq_tconn_wrap(sv2[0]);
   osq_tconn_set_deadline(c, osq_now_ms() + 50);
   assert_int_equal(osq_tconn_send(c, &w, NULL), OSQ_ETIMEDOUT);
@@ -698,6 +710,34 @@ static void test_deadline_silent_peer(void **state) {
   close(sv2[1]);
   free(blob);
   osq_tw_free(&w);
+}
+
+/* Past the deadline a call is still tried once without blocking: what the
+ * kernel has at once is used, and only a wait is a timeout. */
+static void test_expired_deadline_tries_once(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  osq_twriter w;
+  osq_tw_init(&w);
+  osq_tw_message_begin(&w, "ping", OSQ_TM_REPLY, 0);
+  osq_tw_field(&w, OSQ_TT_STRUCT, 0);
+  osq_tw_stop(&w);
+  osq_tw_stop(&w);
+  assert_int_equal(write(sv[0], w.buf, w.len), (ssize_t)w.len);
+  osq_tw_free(&w);
+  osq_tconn *c = osq_tconn_wrap(sv[1]);
+  osq_tconn_set_deadline(c, osq_now_ms() - 1);
+  osq_ext_status st = {0};
+  char msg[256];
+  /* the request fits in the send buffer, the reply is already there */
+  assert_int_equal(osq_api_ping(c, &st, msg, sizeof msg), OSQ_OK);
+  osq_ext_status_clear(&st);
+  /* nothing more to read: a timeout */
+  assert_int_equal(osq_api_ping(c, &st, msg, sizeof msg), OSQ_ETIMEDOUT);
+  assert_string_equal(msg, "ping reply: timed out waiting for the peer to send");
+  osq_tconn_close(c);
+  close(sv[0]);
 }
 
 static void test_request_timeout(void **state) {
@@ -836,6 +876,7 @@ int main(void) {
       cmocka_unit_test(test_bad_headers),
       cmocka_unit_test(test_big_values_partial_writes),
       cmocka_unit_test(test_deadline_silent_peer),
+      cmocka_unit_test(test_expired_deadline_tries_once),
       cmocka_unit_test(test_request_timeout),
       cmocka_unit_test(test_peer_gone),
       cmocka_unit_test(test_eintr_retried),

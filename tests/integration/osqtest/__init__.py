@@ -39,6 +39,11 @@ SOURCE = os.environ.get("OSQ_SOURCE") or os.path.abspath(
     os.path.join(HERE, "..", "..", ".."))
 BUILD = os.environ.get("OSQ_BUILD") or os.path.join(SOURCE, "build")
 PYTHON = "/usr/bin/python3"
+# The budget for anything that should happen: generous enough for a machine
+# whose cores are all busy with other work (tests wait on a signal, so a
+# fast machine never waits this long). What must NOT happen is asserted by
+# the signal that it did not (a line, a state), never by a short wait.
+WAIT = 60.0
 IDL = os.path.join(SOURCE, "src", "thrift", "osquery.thrift")
 
 _gen_dir = None
@@ -103,7 +108,7 @@ def can_connect(path):
         s.close()
 
 
-def wait_until(pred, timeout=15.0, what="condition", proc=None):
+def wait_until(pred, timeout=WAIT, what="condition", proc=None):
     """Poll pred() until it returns a true value (returned) or the deadline;
     fail naming what. An exception from pred (e.g. a file not there yet)
     counts as "not yet" and is reported if the deadline passes. Stops
@@ -127,7 +132,7 @@ def wait_until(pred, timeout=15.0, what="condition", proc=None):
                          (timeout, what, "; last error: %r" % last if last else ""))
 
 
-def wait_socket(path, timeout=15.0, proc=None):
+def wait_socket(path, timeout=WAIT, proc=None):
     return wait_until(lambda: can_connect(path), timeout,
                       "socket %s to accept connections" % path, proc)
 
@@ -155,7 +160,7 @@ class _Lines:
             self.closed = True
             self.cond.notify_all()
 
-    def wait(self, pattern, start=0, timeout=15.0):
+    def wait(self, pattern, start=0, timeout=WAIT):
         """Index and text of the first line at or after start matching the
         regex pattern."""
         rx = re.compile(pattern)
@@ -219,7 +224,7 @@ class Osqi:
         self.proc.stdin.write(text.encode())
         self.proc.stdin.flush()
 
-    def sql(self, query, timeout=30.0):
+    def sql(self, query, timeout=WAIT):
         self._mark += 1
         mark = "OSQTEST-MARK-%d" % self._mark
         q = query.strip()
@@ -245,13 +250,13 @@ class Osqi:
             rows.extend(val)
         return rows
 
-    def expect_error(self, query, pattern, timeout=30.0):
+    def expect_error(self, query, pattern, timeout=WAIT):
         """Run query; wait for a stderr line matching pattern; return it."""
         start = len(self.err.lines)
         self.sql(query, timeout)
         return self.err.wait(pattern, start, timeout)[1]
 
-    def close(self, timeout=30.0):
+    def close(self, timeout=WAIT):
         if self.proc.poll() is None:
             try:
                 self.proc.stdin.close()
@@ -262,8 +267,8 @@ class Osqi:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.out.t.join(5)
-        self.err.t.join(5)
+        self.out.t.join(WAIT)
+        self.err.t.join(WAIT)
         text = self.err.text()
         for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
             if bad in text:
@@ -282,7 +287,7 @@ class Client:
     as osquery-python sets up its client: TSocket, TBufferedTransport,
     TBinaryProtocol. Attribute access goes to the generated client."""
 
-    def __init__(self, path, timeout=30.0, service="ExtensionManager"):
+    def __init__(self, path, timeout=WAIT, service="ExtensionManager"):
         from thrift.protocol import TBinaryProtocol
         from thrift.transport import TSocket, TTransport
         a = api()
@@ -317,7 +322,7 @@ class ExtProcess:
         self.uuid = uuid
         self.failure = None
 
-    def wait_ready(self, timeout=20.0):
+    def wait_ready(self, timeout=WAIT):
         """uuid once registered and listening; or raises with the reason
         (see failure for a refused registration)."""
         _, line = self.out.wait(r"^OSQTEST-(READY|FAILED)", 0, timeout)
@@ -331,7 +336,7 @@ class ExtProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
 
-    def stop(self, timeout=10.0):
+    def stop(self, timeout=WAIT):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGCONT)
             self.proc.terminate()
@@ -354,7 +359,7 @@ def _reap():
             p.wait()
 
 
-def spawn_extension(code, socket, args=(), wait=True, timeout=20.0, env=None):
+def spawn_extension(code, socket, args=(), wait=True, timeout=WAIT, env=None):
     """Run Python source `code` (which uses osqtest.ext, see there) as an
     extension process against the manager socket, with osquery's switches
     --socket/--timeout/--interval. Returns an ExtProcess, after its
@@ -367,7 +372,7 @@ def spawn_extension(code, socket, args=(), wait=True, timeout=20.0, env=None):
     e["PYTHONPATH"] = os.pathsep.join([os.path.dirname(HERE), gen_dir()])
     e["OSQTEST_GEN"] = gen_dir()
     e.update(env or {})
-    cmd = [PYTHON, path, "--socket", socket, "--timeout", "10",
+    cmd = [PYTHON, path, "--socket", socket, "--timeout", "%d" % WAIT,
            "--interval", "1"] + list(args)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=e)

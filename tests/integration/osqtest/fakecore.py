@@ -108,7 +108,7 @@ class FakeCore:
         return self.query(sql)
 
     # ---- test controls ------------------------------------------------------
-    def wait_registered(self, n=1, timeout=20.0):
+    def wait_registered(self, n=1, timeout=60.0):
         with self.cond:
             ok = self.cond.wait_for(lambda: len(self.registrations) >= n,
                                     timeout)
@@ -116,12 +116,12 @@ class FakeCore:
             raise AssertionError("no registration within %.0fs" % timeout)
         return self.registrations[n - 1]
 
-    def wait_deregistered(self, uuid, timeout=20.0):
+    def wait_deregistered(self, uuid, timeout=60.0):
         with self.cond:
             return self.cond.wait_for(lambda: uuid in self.deregistered,
                                       timeout)
 
-    def wait_extensions_calls(self, n, timeout=20.0):
+    def wait_extensions_calls(self, n, timeout=60.0):
         with self.cond:
             return self.cond.wait_for(lambda: self.calls >= n, timeout)
 
