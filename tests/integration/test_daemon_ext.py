@@ -201,7 +201,7 @@ def test_stopped_extension_restarted_under_watcher():
         old = ext[0]
         with osqtest.Client(os.path.join(d, "osq.em")) as c:
             first = list(c.extensions().keys())
-        os.kill(old, signal.SIGSTOP)
+        osqtest.stop_process(old)
         try:
             wait_until(lambda: not alive(old), 60,
                        "the stopped extension to be killed", p)

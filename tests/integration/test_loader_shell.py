@@ -196,7 +196,7 @@ class LoaderShellTest(unittest.TestCase):
             sh.err.wait("py_hang_table", start, 60)
             # a SIGSTOPped extension: the same
             pid = int(self.proc_row(sh)["pid"])
-            os.kill(pid, signal.SIGSTOP)
+            osqtest.stop_process(pid)
             try:
                 start = len(sh.err.lines)
                 self.assertEqual(sh.sql("select * from py_loader_table",
@@ -219,7 +219,7 @@ class LoaderShellTest(unittest.TestCase):
             self.assertEqual(len(sh.sql("select * from py_loader_table")), 2)
             first = self.proc_row(sh)
             pid = int(first["pid"])
-            os.kill(pid, signal.SIGSTOP)
+            osqtest.stop_process(pid)
             try:
                 # waits on the stopped extension until the health check
                 # removes it, then fails with the reason (or finds the
@@ -252,7 +252,7 @@ class LoaderShellTest(unittest.TestCase):
 
             # stopped while idle: the ping finds it, with no query waiting
             second = int(self.proc_row(sh)["pid"])
-            os.kill(second, signal.SIGSTOP)
+            osqtest.stop_process(second)
             try:
                 def restarted_again():
                     row = self.proc_row(sh)

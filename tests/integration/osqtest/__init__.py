@@ -108,6 +108,18 @@ def can_connect(path):
         s.close()
 
 
+def stop_process(pid, timeout=WAIT):
+    """SIGSTOP pid and wait until the kernel shows it stopped: kill()
+    returns before a busy or not-yet-scheduled target has stopped, and it
+    may still answer a request meanwhile."""
+    os.kill(pid, signal.SIGSTOP)
+
+    def stopped():
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    wait_until(stopped, timeout, "pid %d to stop" % pid)
+
+
 def wait_until(pred, timeout=WAIT, what="condition", proc=None):
     """Poll pred() until it returns a true value (returned) or the deadline;
     fail naming what. An exception from pred (e.g. a file not there yet)
