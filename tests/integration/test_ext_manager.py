@@ -347,7 +347,7 @@ def test_killed_and_stopped_extension():
         # stopped (SIGSTOP) in the middle of nothing: calls fail in time too
         e2 = one_table(sh.socket, "stoppy", "stoppy_t")
         eq(sh.sql("select v from stoppy_t"), [{"v": "stoppy_t"}], "before stop")
-        osqtest.stop_process(e2.pid)
+        osqtest.stop_process(e2.proc.pid)
         line = sh.expect_error("select v from stoppy_t", "Error")
         check("within 5000 ms" in line or "no such table" in line
               or "failed its health check" in line, line)
