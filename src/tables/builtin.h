@@ -50,6 +50,7 @@ extern const osq_table_plugin osq_table_suid_bin;
 extern const osq_table_plugin osq_table_system_controls;
 extern const osq_table_plugin osq_table_logged_in_users;
 extern const osq_table_plugin osq_table_process_open_sockets;
+extern const osq_table_plugin osq_table_systemd_units;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -43,6 +43,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_suid_bin,
     &osq_table_system_controls,
     &osq_table_system_info,
+    &osq_table_systemd_units,
     &osq_table_time,
     &osq_table_uptime,
     &osq_table_user_groups,
