@@ -34,6 +34,7 @@ extern const osq_table_plugin osq_table_process_envs;
 extern const osq_table_plugin osq_table_interface_addresses;
 extern const osq_table_plugin osq_table_interface_details;
 extern const osq_table_plugin osq_table_deb_packages;
+extern const osq_table_plugin osq_table_deb_package_files;
 extern const osq_table_plugin osq_table_process_memory_map;
 extern const osq_table_plugin osq_table_known_hosts;
 extern const osq_table_plugin osq_table_kernel_modules;

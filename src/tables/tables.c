@@ -11,6 +11,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_block_devices,
     &osq_table_cpu_time,
     &osq_table_crontab,
+    &osq_table_deb_package_files,
     &osq_table_deb_packages,
     &osq_table_dns_resolvers,
     &osq_table_etc_hosts,
