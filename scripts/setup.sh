@@ -9,6 +9,11 @@ PACKAGES=(
   libsqlite3-dev libjansson-dev libedit-dev libssl-dev libcmocka-dev
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ make
   sqlite3 procps
+  # tables that read a format through a library (dlopen'ed on first use:
+  # the -dev packages bring headers and the runtime library), and the
+  # tools their tests compare with
+  libsystemd-dev dbus-daemon systemd
+  librpm-dev rpm
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -52,6 +52,8 @@ extern const osq_table_plugin osq_table_system_controls;
 extern const osq_table_plugin osq_table_logged_in_users;
 extern const osq_table_plugin osq_table_process_open_sockets;
 extern const osq_table_plugin osq_table_systemd_units;
+extern const osq_table_plugin osq_table_rpm_packages;
+extern const osq_table_plugin osq_table_rpm_package_files;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -38,6 +38,8 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_process_open_files,
     &osq_table_process_open_sockets,
     &osq_table_processes,
+    &osq_table_rpm_package_files,
+    &osq_table_rpm_packages,
     &osq_table_routes,
     &osq_table_shell_history,
     &osq_table_sudoers,
