@@ -14,6 +14,7 @@ PACKAGES=(
   # tools their tests compare with
   libsystemd-dev dbus-daemon systemd
   librpm-dev rpm
+  libmagic-dev file
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

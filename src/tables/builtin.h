@@ -54,6 +54,7 @@ extern const osq_table_plugin osq_table_process_open_sockets;
 extern const osq_table_plugin osq_table_systemd_units;
 extern const osq_table_plugin osq_table_rpm_packages;
 extern const osq_table_plugin osq_table_rpm_package_files;
+extern const osq_table_plugin osq_table_magic;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

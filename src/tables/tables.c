@@ -26,6 +26,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_last,
     &osq_table_listening_ports,
     &osq_table_logged_in_users,
+    &osq_table_magic,
     &osq_table_memory_info,
     &osq_table_mounts,
     &osq_table_os_version,
