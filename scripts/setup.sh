@@ -15,6 +15,7 @@ PACKAGES=(
   libsystemd-dev dbus-daemon systemd
   librpm-dev rpm
   libmagic-dev file
+  libyara-dev yara
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "config/load.h"
 #include "tables/atc.h"
+#include "tables/yara.h"
 #include "config/filesystem.h"
 #include "core/flags.h"
 #include "core/log.h"
@@ -150,6 +151,7 @@ static osq_config *restore_config(osq_store *store, char *err,
 static void apply_config(osq_sched *s, osq_config *c) {
   osq_config_apply_options(c->options);
   osq_atc_apply(c->atc);
+  osq_yara_apply(c->yara);
   osq_info_set_config(c->hash, true);
   osq_sched_set_config(s, c);
 }
@@ -446,6 +448,7 @@ int osq_worker_run(bool under_watcher) {
   if (cfg) {
     osq_config_apply_options(cfg->options);
     osq_atc_apply(cfg->atc);
+    osq_yara_apply(cfg->yara);
   }
 
   const char *lplugins = OSQ_FLAG_STR(logger_plugin);

@@ -55,6 +55,8 @@ extern const osq_table_plugin osq_table_systemd_units;
 extern const osq_table_plugin osq_table_rpm_packages;
 extern const osq_table_plugin osq_table_rpm_package_files;
 extern const osq_table_plugin osq_table_magic;
+extern const osq_table_plugin osq_table_yara_file;
+extern const osq_table_plugin osq_table_yara_process;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

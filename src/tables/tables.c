@@ -52,6 +52,8 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_uptime,
     &osq_table_user_groups,
     &osq_table_users,
+    &osq_table_yara_file,
+    &osq_table_yara_process,
 };
 
 int osq_tables_register_builtin(void) {
