@@ -16,6 +16,7 @@ PACKAGES=(
   librpm-dev rpm
   libmagic-dev file
   libyara-dev yara
+  libaugeas-dev augeas-tools augeas-lenses
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

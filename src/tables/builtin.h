@@ -57,6 +57,7 @@ extern const osq_table_plugin osq_table_rpm_package_files;
 extern const osq_table_plugin osq_table_magic;
 extern const osq_table_plugin osq_table_yara_file;
 extern const osq_table_plugin osq_table_yara_process;
+extern const osq_table_plugin osq_table_augeas;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -7,6 +7,7 @@
 
 static const osq_table_plugin *const builtin[] = {
     &osq_table_arp_cache,
+    &osq_table_augeas,
     &osq_table_authorized_keys,
     &osq_table_block_devices,
     &osq_table_cpu_time,
