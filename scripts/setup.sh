@@ -17,6 +17,7 @@ PACKAGES=(
   libmagic-dev file
   libyara-dev yara
   libaugeas-dev augeas-tools augeas-lenses
+  libip4tc-dev iptables
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -21,6 +21,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_hash,
     &osq_table_interface_addresses,
     &osq_table_interface_details,
+    &osq_table_iptables,
     &osq_table_kernel_info,
     &osq_table_kernel_modules,
     &osq_table_known_hosts,
