@@ -59,6 +59,7 @@ extern const osq_table_plugin osq_table_yara_file;
 extern const osq_table_plugin osq_table_yara_process;
 extern const osq_table_plugin osq_table_augeas;
 extern const osq_table_plugin osq_table_iptables;
+extern const osq_table_plugin osq_table_certificates;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -10,6 +10,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_augeas,
     &osq_table_authorized_keys,
     &osq_table_block_devices,
+    &osq_table_certificates,
     &osq_table_cpu_time,
     &osq_table_crontab,
     &osq_table_deb_package_files,
