@@ -18,6 +18,7 @@ PACKAGES=(
   libyara-dev yara
   libaugeas-dev augeas-tools augeas-lenses
   libip4tc-dev iptables
+  libcurl4-openssl-dev openssl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

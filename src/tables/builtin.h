@@ -60,6 +60,7 @@ extern const osq_table_plugin osq_table_yara_process;
 extern const osq_table_plugin osq_table_augeas;
 extern const osq_table_plugin osq_table_iptables;
 extern const osq_table_plugin osq_table_certificates;
+extern const osq_table_plugin osq_table_curl;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
