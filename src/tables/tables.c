@@ -14,6 +14,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_cpu_time,
     &osq_table_crontab,
     &osq_table_curl,
+    &osq_table_curl_certificate,
     &osq_table_deb_package_files,
     &osq_table_deb_packages,
     &osq_table_dns_resolvers,

@@ -94,6 +94,73 @@ def test_https():
         srv.shutdown()
 
 
+def ext_text(cert, name):
+    out = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-ext",
+                          name], capture_output=True, text=True, check=True,
+                         timeout=60).stdout.splitlines()[1:]
+    return ";".join(ln.strip() for ln in out)
+
+
+def test_curl_certificate():
+    d = osqtest.workdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
+                    "-days", "2", "-subj",
+                    "/O=osq tests/OU=tables/CN=cert.test", "-addext",
+                    "subjectAltName=DNS:cert.test,IP:127.0.0.1", "-addext",
+                    "keyUsage=digitalSignature,keyEncipherment"], cwd=d,
+                   check=True, capture_output=True, timeout=120)
+    cert = os.path.join(d, "cert.pem")
+    srv = serve(d)
+    host = "127.0.0.1:%d" % srv.server_address[1]
+    try:
+        rows, _ = osqi_json("select *, dump_certificate, timeout from "
+                            "curl_certificate where hostname = '%s' and "
+                            "dump_certificate = 1" % host)
+        eq(len(rows), 1, "one row")
+        r = rows[0]
+        x = {}
+        for line in subprocess.run(
+                ["openssl", "x509", "-in", cert, "-noout", "-serial",
+                 "-startdate", "-enddate", "-fingerprint", "-sha256"],
+                capture_output=True, text=True, check=True,
+                timeout=60).stdout.splitlines():
+            k, _, v = line.partition("=")
+            x[k] = v
+        sha1 = subprocess.run(["openssl", "x509", "-in", cert, "-noout",
+                               "-fingerprint", "-sha1"], capture_output=True,
+                              text=True, check=True, timeout=60).stdout
+        eq({k: r[k] for k in ("hostname", "common_name", "organization",
+                              "organization_unit", "issuer_common_name",
+                              "issuer_organization", "serial_number",
+                              "valid_from", "valid_to", "sha256_fingerprint",
+                              "sha1_fingerprint", "version",
+                              "signature_algorithm", "has_expired",
+                              "subject_alternative_names", "key_usage",
+                              "dump_certificate", "timeout", "pem")},
+           {"hostname": host, "common_name": "cert.test",
+            "organization": "osq tests", "organization_unit": "tables",
+            "issuer_common_name": "cert.test",
+            "issuer_organization": "osq tests",
+            "serial_number": x["serial"].lstrip("0"),
+            "valid_from": x["notBefore"], "valid_to": x["notAfter"],
+            "sha256_fingerprint":
+                x["sha256 Fingerprint"].replace(":", "").lower(),
+            "sha1_fingerprint":
+                sha1.split("=", 1)[1].strip().replace(":", "").lower(),
+            "version": "3", "signature_algorithm": "RSA-SHA256",
+            "has_expired": "0",
+            "subject_alternative_names": ext_text(cert, "subjectAltName"),
+            "key_usage": ext_text(cert, "keyUsage"),
+            "dump_certificate": "1", "timeout": "4",
+            "pem": open(cert).read()}, "curl_certificate vs openssl x509")
+        rows, _ = osqi_json("select hostname from curl_certificate where "
+                            "hostname = '127.0.0.1:1' and timeout = 2")
+        eq(rows, [], "nothing listening: no row")
+    finally:
+        srv.shutdown()
+
+
 def test_failures():
     rows, err = osqi_json("select url, response_code from curl where "
                           "url = 'http://127.0.0.1:1/'")
@@ -108,4 +175,5 @@ def test_failures():
 
 
 if __name__ == "__main__":
-    osqtest.run_tests([test_http, test_https, test_failures])
+    osqtest.run_tests([test_http, test_https, test_curl_certificate,
+                       test_failures])
