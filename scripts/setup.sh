@@ -19,6 +19,7 @@ PACKAGES=(
   libaugeas-dev augeas-tools augeas-lenses
   libip4tc-dev iptables
   libcurl4-openssl-dev openssl
+  libcryptsetup-dev cryptsetup-bin
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

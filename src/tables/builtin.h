@@ -62,6 +62,7 @@ extern const osq_table_plugin osq_table_iptables;
 extern const osq_table_plugin osq_table_certificates;
 extern const osq_table_plugin osq_table_curl;
 extern const osq_table_plugin osq_table_curl_certificate;
+extern const osq_table_plugin osq_table_disk_encryption;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

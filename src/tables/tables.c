@@ -17,6 +17,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_curl_certificate,
     &osq_table_deb_package_files,
     &osq_table_deb_packages,
+    &osq_table_disk_encryption,
     &osq_table_dns_resolvers,
     &osq_table_etc_hosts,
     &osq_table_file,
