@@ -119,6 +119,8 @@ def test_curl_certificate():
                             "dump_certificate = 1" % host)
         eq(len(rows), 1, "one row")
         r = rows[0]
+        # serials compare as numbers: BN_bn2hex pads to whole bytes
+        r["serial_number"] = r["serial_number"].lstrip("0")
         x = {}
         for line in subprocess.run(
                 ["openssl", "x509", "-in", cert, "-noout", "-serial",
