@@ -29,6 +29,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,10 +360,22 @@ static int on_scan(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *ud) {
   cell_add(&s->matches, ",", "%s", rule->identifier);
   YR_STRING *str;
   yr_rule_strings_foreach(rule, str) {
-    YR_MATCH *m;
-    yr_string_matches_foreach(ctx, str, m) {
-      cell_add(&s->strings, ",", "%s:%llx", str->identifier,
-               (unsigned long long)(m->base + m->offset));
+    /* libyara packs a match right after the previous match's data, so a
+     * YR_MATCH may be misaligned: its fields are copied out, never read
+     * in place (yr_string_matches_foreach would). */
+    const char *m = (const char *)ctx->matches[str->idx].head;
+    while (m != NULL) {
+      int64_t base, offset;
+      bool priv;
+      const char *next;
+      memcpy(&base, m + offsetof(YR_MATCH, base), sizeof base);
+      memcpy(&offset, m + offsetof(YR_MATCH, offset), sizeof offset);
+      memcpy(&priv, m + offsetof(YR_MATCH, is_private), sizeof priv);
+      memcpy(&next, m + offsetof(YR_MATCH, next), sizeof next);
+      if (!priv)
+        cell_add(&s->strings, ",", "%s:%llx", str->identifier,
+                 (unsigned long long)(base + offset));
+      m = next;
     }
   }
   const char *tag;
