@@ -174,6 +174,8 @@ def test_failures():
     check("not supported" in err, "scheme refused: %r" % err)
     rc, err = osqi_fails("select * from curl")
     check(rc != 0 and "required" in err, "url required: %r" % err)
+    rc, err = osqi_fails("select * from curl_certificate")
+    check(rc != 0 and "required" in err, "hostname required: %r" % err)
 
 
 if __name__ == "__main__":
