@@ -10,6 +10,17 @@ PACKAGES=(
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ make
   sqlite3 procps
   util-linux attr keyutils openssh-client libcap2-bin
+  # tables that read a format through a library (dlopen'ed on first use:
+  # the -dev packages bring headers and the runtime library), and the
+  # tools their tests compare with
+  libsystemd-dev dbus-daemon systemd
+  librpm-dev rpm
+  libmagic-dev file
+  libyara-dev yara
+  libaugeas-dev augeas-tools augeas-lenses
+  libip4tc-dev iptables
+  libcurl4-openssl-dev openssl
+  libcryptsetup-dev cryptsetup-bin
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -424,7 +424,8 @@ osq_config *osq_config_build(const osq_strmap *sources, osq_gen_pack_fn gen,
   c->decorators = json_array();
   c->sources = json_object();
   c->atc = json_object();
-  if (!c->options || !c->decorators || !c->sources || !c->atc)
+  c->yara = json_object();
+  if (!c->options || !c->decorators || !c->sources || !c->atc || !c->yara)
     goto oom;
   for (size_t i = 0; i < n; i++)
     names[i] = osq_strmap_key(sources, i);
@@ -468,6 +469,18 @@ osq_config *osq_config_build(const osq_strmap *sources, osq_gen_pack_fn gen,
     const json_t *atc = json_object_get(root, "auto_table_construction");
     if (json_is_object(atc))
       json_object_update(c->atc, (json_t *)atc);
+    /* osquery's yara parser: each source's signature groups are added,
+     * a later source's group replacing one of the same name */
+    const json_t *yara = json_object_get(root, "yara");
+    const json_t *ysigs = json_object_get(yara, "signatures");
+    if (json_is_object(ysigs)) {
+      json_t *all = json_object_get(c->yara, "signatures");
+      if (all == NULL) {
+        all = json_object();
+        json_object_set_new(c->yara, "signatures", all);
+      }
+      json_object_update(all, (json_t *)ysigs);
+    }
     const json_t *dec = json_object_get(root, "decorators");
     if (rc == 0 && json_is_object(dec))
       json_array_append(c->decorators, (json_t *)dec);
@@ -512,6 +525,7 @@ void osq_config_free(osq_config *c) {
   json_decref(c->decorators);
   json_decref(c->sources);
   json_decref(c->atc);
+  json_decref(c->yara);
   free(c);
 }
 

@@ -34,6 +34,7 @@ extern const osq_table_plugin osq_table_process_envs;
 extern const osq_table_plugin osq_table_interface_addresses;
 extern const osq_table_plugin osq_table_interface_details;
 extern const osq_table_plugin osq_table_deb_packages;
+extern const osq_table_plugin osq_table_deb_package_files;
 extern const osq_table_plugin osq_table_process_memory_map;
 extern const osq_table_plugin osq_table_known_hosts;
 extern const osq_table_plugin osq_table_kernel_modules;
@@ -50,6 +51,18 @@ extern const osq_table_plugin osq_table_suid_bin;
 extern const osq_table_plugin osq_table_system_controls;
 extern const osq_table_plugin osq_table_logged_in_users;
 extern const osq_table_plugin osq_table_process_open_sockets;
+extern const osq_table_plugin osq_table_systemd_units;
+extern const osq_table_plugin osq_table_rpm_packages;
+extern const osq_table_plugin osq_table_rpm_package_files;
+extern const osq_table_plugin osq_table_magic;
+extern const osq_table_plugin osq_table_yara_file;
+extern const osq_table_plugin osq_table_yara_process;
+extern const osq_table_plugin osq_table_augeas;
+extern const osq_table_plugin osq_table_iptables;
+extern const osq_table_plugin osq_table_certificates;
+extern const osq_table_plugin osq_table_curl;
+extern const osq_table_plugin osq_table_curl_certificate;
+extern const osq_table_plugin osq_table_disk_encryption;
 
 /* tables I */
 extern const osq_table_plugin osq_table_load_average;

@@ -1,0 +1,559 @@
+/* yara_file (alias yara) and yara_process: YARA rules (libyara, loaded
+ * on first use) over files or a process's memory.
+ *
+ * The rules come from the query, as in osquery: `sig_group = 'g'` (a
+ * group of the config's "yara" section), `sigfile = '/x.yar'` (a source
+ * or compiled rule file; relative to /var/osq/yara/), or `sigrule =
+ * 'rule …'` (rule text; its matched strings stay private unless
+ * --enable_yara_string). One row per target and rule source the scan
+ * succeeded on, with the matching rule names, their count, the matched
+ * strings as "$id:hexoffset" and the tags, comma-joined. `sigurl` is
+ * refused with an error: osq does not fetch rules over the network.
+ *
+ * Files: `path = …` and `path LIKE …` (osquery's wildcards); only regular
+ * files are scanned, through a descriptor opened without following a
+ * final symlink into a FIFO or device. Compiled groups and rule files are
+ * kept between queries (a file is recompiled when it changes); one query
+ * at a time uses libyara here. */
+#include "tables/yara.h"
+
+#include "core/flags.h"
+#include "core/lazylib.h"
+#include "core/log.h"
+#include "tables/builtin.h"
+#include "tables/fsglob.h"
+#include "tables/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yara.h>
+
+#define YARA_HOME "/var/osq/yara/"
+/* A scan that takes longer than this (seconds) gives no row. */
+#define SCAN_TIMEOUT_S 120
+/* Bound on each of matches/strings/tags of one row. */
+#define CELL_MAX (256 * 1024)
+/* Compiled rule sets kept between queries. */
+#define CACHE_MAX 64
+/* Rule text accepted from sigrule. */
+#define SIGRULE_MAX (1024 * 1024)
+
+enum {
+  C_TARGET, C_MATCHES, C_COUNT_, C_SIG_GROUP, C_SIGFILE, C_SIGRULE,
+  C_STRINGS, C_TAGS, C_SIGURL, C_PID_WITH_NAMESPACE, C_NCOLS
+};
+
+static const osq_column file_columns[] = {
+    {"path", OSQ_TYPE_TEXT, OSQ_COL_INDEX | OSQ_COL_REQUIRED},
+    {"matches", OSQ_TYPE_TEXT, 0},
+    {"count", OSQ_TYPE_INTEGER, 0},
+    {"sig_group", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL},
+    {"sigfile", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL},
+    {"sigrule", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
+    {"strings", OSQ_TYPE_TEXT, 0},
+    {"tags", OSQ_TYPE_TEXT, 0},
+    {"sigurl", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
+    {"pid_with_namespace", OSQ_TYPE_INTEGER,
+     OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
+};
+static const osq_column process_columns[] = {
+    {"pid", OSQ_TYPE_INTEGER, OSQ_COL_INDEX | OSQ_COL_REQUIRED},
+    {"matches", OSQ_TYPE_TEXT, 0},
+    {"count", OSQ_TYPE_INTEGER, 0},
+    {"sig_group", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL},
+    {"sigfile", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL},
+    {"sigrule", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
+    {"strings", OSQ_TYPE_TEXT, 0},
+    {"tags", OSQ_TYPE_TEXT, 0},
+    {"sigurl", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
+    {"pid_with_namespace", OSQ_TYPE_INTEGER,
+     OSQ_COL_ADDITIONAL | OSQ_COL_HIDDEN},
+};
+_Static_assert(sizeof file_columns / sizeof *file_columns == C_NCOLS, "c");
+_Static_assert(sizeof process_columns / sizeof *process_columns == C_NCOLS,
+               "c");
+
+/* ---- libyara ------------------------------------------------------------ */
+
+static __typeof__(yr_initialize) *lz_yr_initialize;
+static __typeof__(yr_compiler_create) *lz_yr_compiler_create;
+static __typeof__(yr_compiler_destroy) *lz_yr_compiler_destroy;
+static __typeof__(yr_compiler_set_callback) *lz_yr_compiler_set_callback;
+static __typeof__(yr_compiler_add_file) *lz_yr_compiler_add_file;
+static __typeof__(yr_compiler_add_string) *lz_yr_compiler_add_string;
+static __typeof__(yr_compiler_get_rules) *lz_yr_compiler_get_rules;
+static __typeof__(yr_rules_load) *lz_yr_rules_load;
+static __typeof__(yr_rules_destroy) *lz_yr_rules_destroy;
+static __typeof__(yr_rules_scan_fd) *lz_yr_rules_scan_fd;
+static __typeof__(yr_rules_scan_proc) *lz_yr_rules_scan_proc;
+
+static const osq_lazysym syms[] = {
+    OSQ_LAZYSYM(yr_initialize),          OSQ_LAZYSYM(yr_compiler_create),
+    OSQ_LAZYSYM(yr_compiler_destroy),    OSQ_LAZYSYM(yr_compiler_set_callback),
+    OSQ_LAZYSYM(yr_compiler_add_file),   OSQ_LAZYSYM(yr_compiler_add_string),
+    OSQ_LAZYSYM(yr_compiler_get_rules),  OSQ_LAZYSYM(yr_rules_load),
+    OSQ_LAZYSYM(yr_rules_destroy),       OSQ_LAZYSYM(yr_rules_scan_fd),
+    OSQ_LAZYSYM(yr_rules_scan_proc),
+};
+static osq_lazylib libyara = OSQ_LAZYLIB("libyara.so.9", syms);
+
+/* ---- state: the config's groups and compiled rule sets ----------------- */
+
+typedef enum { SIG_GROUP, SIG_FILE, SIG_RULE } sig_kind;
+
+typedef struct cached {
+  sig_kind kind;
+  char *name;        /* group name or rule file path as queried */
+  time_t mtime;      /* SIG_FILE: the file's, to notice a change */
+  off_t size;
+  YR_RULES *rules;
+} cached;
+
+static pthread_mutex_t yara_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *signatures; /* group -> [rule files]; under yara_mu */
+static cached cache[CACHE_MAX];
+static size_t ncache;
+static bool yr_ready;
+
+static void cache_clear(void) {
+  for (size_t i = 0; i < ncache; i++) {
+    free(cache[i].name);
+    if (cache[i].rules)
+      lz_yr_rules_destroy(cache[i].rules);
+  }
+  ncache = 0;
+}
+
+void osq_yara_apply(const json_t *section) {
+  json_t *sigs = NULL;
+  const json_t *s = json_is_object(section)
+                        ? json_object_get(section, "signatures")
+                        : NULL;
+  if (json_is_object(s))
+    sigs = json_deep_copy(s);
+  else if (s)
+    OSQ_WARN("yara: \"signatures\" must be an object of groups");
+  pthread_mutex_lock(&yara_mu);
+  json_decref(signatures);
+  signatures = sigs;
+  if (atomic_load(&libyara.state) > 0)
+    cache_clear(); /* only libyara can have filled it */
+  pthread_mutex_unlock(&yara_mu);
+}
+
+static void compiler_msg(int level, const char *file, int line,
+                         const YR_RULE *rule, const char *msg, void *ud) {
+  (void)rule;
+  char *err = ud;
+  if (level == YARA_ERROR_LEVEL_ERROR && err[0] == '\0')
+    snprintf(err, 256, "%s(%d): %s", file ? file : "rule string", line, msg);
+}
+
+static void rule_path(const char *name, char *out, size_t cap) {
+  snprintf(out, cap, "%s%s", name[0] == '/' ? "" : YARA_HOME, name);
+}
+
+/* Add one rule file to compiler c, or load it as compiled rules into
+ * *loaded. Returns false with err set. */
+static bool add_rule_file(YR_COMPILER *c, const char *name, YR_RULES **loaded,
+                          char *err) {
+  char path[PATH_MAX];
+  rule_path(name, path, sizeof path);
+  int r = lz_yr_rules_load(path, loaded);
+  if (r == ERROR_SUCCESS)
+    return true;
+  *loaded = NULL;
+  if (r != ERROR_INVALID_FILE && r != ERROR_UNSUPPORTED_FILE_VERSION &&
+      r != ERROR_CORRUPT_FILE) {
+    if (r == ERROR_COULD_NOT_OPEN_FILE)
+      snprintf(err, 256, "cannot open %.200s", path);
+    else
+      snprintf(err, 256, "cannot load %.200s (libyara error %d)", path, r);
+    return false;
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  FILE *f = NULL;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    f = fdopen(fd, "r");
+  if (f == NULL) {
+    if (fd >= 0)
+      close(fd);
+    snprintf(err, 256, "cannot read %.200s", path);
+    return false;
+  }
+  int errors = lz_yr_compiler_add_file(c, f, NULL, path);
+  fclose(f);
+  return errors == 0;
+}
+
+/* Compile a group, a file or a rule string. NULL with err set. */
+static YR_RULES *compile(sig_kind kind, const char *name, char *err) {
+  YR_COMPILER *c = NULL;
+  if (lz_yr_compiler_create(&c) != ERROR_SUCCESS) {
+    snprintf(err, 256, "cannot create a YARA compiler");
+    return NULL;
+  }
+  lz_yr_compiler_set_callback(c, compiler_msg, err);
+  YR_RULES *rules = NULL;
+  bool ok = true;
+  size_t nsources = 0;
+  if (kind == SIG_RULE) {
+    ok = lz_yr_compiler_add_string(c, name, NULL) == 0;
+    nsources = 1;
+  } else if (kind == SIG_FILE) {
+    ok = add_rule_file(c, name, &rules, err);
+    nsources = rules ? 0 : 1;
+  } else {
+    const json_t *files = signatures ? json_object_get(signatures, name) : NULL;
+    if (!json_is_array(files)) {
+      snprintf(err, 256, "no signature group '%s' in the config", name);
+      ok = false;
+    }
+    size_t i;
+    const json_t *v;
+    json_array_foreach(files, i, v) {
+      if (!ok)
+        break;
+      if (!json_is_string(v))
+        continue;
+      YR_RULES *loaded = NULL;
+      ok = add_rule_file(c, json_string_value(v), &loaded, err);
+      if (loaded) { /* compiled rules replace the group (osquery) */
+        if (rules)
+          lz_yr_rules_destroy(rules);
+        rules = loaded;
+      } else if (ok) {
+        nsources++;
+      }
+    }
+  }
+  if (ok && nsources > 0) {
+    if (rules)
+      lz_yr_rules_destroy(rules);
+    rules = NULL;
+    if (lz_yr_compiler_get_rules(c, &rules) != ERROR_SUCCESS) {
+      snprintf(err, 256, "out of memory compiling YARA rules");
+      rules = NULL;
+    }
+  } else if (!ok && rules) {
+    lz_yr_rules_destroy(rules);
+    rules = NULL;
+  }
+  if (!ok && err[0] == '\0')
+    snprintf(err, 256, "compilation failed");
+  lz_yr_compiler_destroy(c);
+  if (rules && kind == SIG_RULE && !OSQ_FLAG_BOOL(enable_yara_string)) {
+    /* rule text from a query: what it matched stays private, so a
+     * query cannot read arbitrary bytes out of files */
+    YR_RULE *rule;
+    yr_rules_foreach(rules, rule) {
+      YR_STRING *s;
+      yr_rule_strings_foreach(rule, s) { s->flags |= STRING_FLAGS_PRIVATE; }
+    }
+  }
+  return rules;
+}
+
+/* Under yara_mu: the compiled rules for one source, from the cache or
+ * compiled now (and kept, except rule strings). *owned is set when the
+ * caller must destroy them. */
+static YR_RULES *rules_for(sig_kind kind, const char *name, bool *owned,
+                           char *err) {
+  *owned = false;
+  struct stat st = {0};
+  if (kind == SIG_FILE) {
+    char path[PATH_MAX];
+    rule_path(name, path, sizeof path);
+    if (stat(path, &st) != 0) {
+      snprintf(err, 256, "cannot open %.200s: %s", path, strerror(errno));
+      return NULL;
+    }
+  }
+  if (kind != SIG_RULE) {
+    for (size_t i = 0; i < ncache; i++) {
+      cached *e = &cache[i];
+      if (e->kind != kind || strcmp(e->name, name) != 0)
+        continue;
+      if (kind == SIG_GROUP ||
+          (e->mtime == st.st_mtime && e->size == st.st_size))
+        return e->rules;
+      lz_yr_rules_destroy(e->rules); /* changed on disk */
+      free(e->name);
+      *e = cache[--ncache];
+      break;
+    }
+  }
+  YR_RULES *rules = compile(kind, name, err);
+  if (rules == NULL)
+    return NULL;
+  char *copy = kind == SIG_RULE ? NULL : strdup(name);
+  if (copy == NULL) {
+    *owned = true;
+    return rules;
+  }
+  if (ncache == CACHE_MAX)
+    cache_clear();
+  cache[ncache++] = (cached){kind, copy, st.st_mtime, st.st_size, rules};
+  return rules;
+}
+
+/* ---- one scan: a row --------------------------------------------------- */
+
+typedef struct cellbuf {
+  char *p;
+  size_t n, cap;
+  bool full;
+} cellbuf;
+
+static void cell_add(cellbuf *b, const char *sep, const char *fmt, ...) {
+  if (b->full)
+    return;
+  char tmp[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int w = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (w < 0)
+    return;
+  size_t add = (b->n ? strlen(sep) : 0) + (size_t)w;
+  if (b->n + add + 1 > CELL_MAX) {
+    b->full = true; /* bounded: further items are dropped */
+    return;
+  }
+  if (b->n + add + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    while (cap < b->n + add + 1)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL) {
+      b->full = true;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  b->n += (size_t)snprintf(b->p + b->n, b->cap - b->n, "%s%s",
+                           b->n ? sep : "", tmp);
+}
+
+typedef struct scan {
+  cellbuf matches, strings, tags;
+  int64_t count;
+} scan;
+
+static int on_scan(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *ud) {
+  if (msg != CALLBACK_MSG_RULE_MATCHING)
+    return CALLBACK_CONTINUE;
+  scan *s = ud;
+  YR_RULE *rule = data;
+  cell_add(&s->matches, ",", "%s", rule->identifier);
+  YR_STRING *str;
+  yr_rule_strings_foreach(rule, str) {
+    /* libyara packs a match right after the previous match's data, so a
+     * YR_MATCH may be misaligned: its fields are copied out, never read
+     * in place (yr_string_matches_foreach would). */
+    const char *m = (const char *)ctx->matches[str->idx].head;
+    while (m != NULL) {
+      int64_t base, offset;
+      bool priv;
+      const char *next;
+      memcpy(&base, m + offsetof(YR_MATCH, base), sizeof base);
+      memcpy(&offset, m + offsetof(YR_MATCH, offset), sizeof offset);
+      memcpy(&priv, m + offsetof(YR_MATCH, is_private), sizeof priv);
+      memcpy(&next, m + offsetof(YR_MATCH, next), sizeof next);
+      if (!priv)
+        cell_add(&s->strings, ",", "%s:%llx", str->identifier,
+                 (unsigned long long)(base + offset));
+      m = next;
+    }
+  }
+  const char *tag;
+  yr_rule_tags_foreach(rule, tag) { cell_add(&s->tags, ",", "%s", tag); }
+  s->count++;
+  return CALLBACK_CONTINUE;
+}
+
+static void scan_free(scan *s) {
+  free(s->matches.p);
+  free(s->strings.p);
+  free(s->tags.p);
+}
+
+static const size_t source_col[] = {C_SIG_GROUP, C_SIGFILE, C_SIGRULE};
+
+/* Scan one target (a file path, or a pid when path is NULL) with rules
+ * and emit its row. */
+static int scan_target(osq_rows *out, YR_RULES *rules, sig_kind kind,
+                       const char *source, const char *path, int64_t pid) {
+  scan s = {0};
+  int r;
+  if (path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    if (fd < 0)
+      return OSQ_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      close(fd); /* FIFOs, devices, directories: never scanned */
+      return OSQ_OK;
+    }
+    r = lz_yr_rules_scan_fd(rules, fd, SCAN_FLAGS_FAST_MODE, on_scan, &s,
+                            SCAN_TIMEOUT_S);
+    close(fd);
+  } else {
+    r = lz_yr_rules_scan_proc(rules, (int)pid, SCAN_FLAGS_FAST_MODE, on_scan,
+                              &s, SCAN_TIMEOUT_S);
+  }
+  if (r != ERROR_SUCCESS) {
+    if (r == ERROR_SCAN_TIMEOUT)
+      OSQ_WARN("yara: scanning %s%s took over %d s: skipped",
+               path ? path : "pid ", path ? "" : "", SCAN_TIMEOUT_S);
+    scan_free(&s);
+    return OSQ_OK; /* osquery: a failed scan gives no row */
+  }
+  if (path)
+    osq_rows_cstr(out, C_TARGET, path);
+  else
+    osq_rows_int(out, C_TARGET, pid);
+  osq_rows_text(out, C_MATCHES, s.matches.p ? s.matches.p : "", s.matches.n);
+  osq_rows_int(out, C_COUNT_, s.count);
+  for (int k = 0; k < 3; k++)
+    osq_rows_cstr(out, source_col[k], (int)kind == k ? source : "");
+  osq_rows_text(out, C_STRINGS, s.strings.p ? s.strings.p : "", s.strings.n);
+  osq_rows_text(out, C_TAGS, s.tags.p ? s.tags.p : "", s.tags.n);
+  scan_free(&s);
+  return osq_rows_end(out);
+}
+
+/* ---- generate ---------------------------------------------------------- */
+
+static bool eq_value(const osq_constraint *c) {
+  return c->op == OSQ_OP_EQ && c->len > 0 && strlen(c->expr) == c->len;
+}
+
+typedef struct targets {
+  osq_pathlist paths; /* yara_file */
+  int64_t *pids;      /* yara_process */
+  size_t npids;
+} targets;
+
+static int scan_all(const osq_context *ctx, osq_rows *out, const targets *t,
+                    const char *table) {
+  int rc = OSQ_OK;
+  bool any_source = false;
+  for (int k = 0; k < 3 && rc == OSQ_OK; k++) {
+    size_t col = source_col[k];
+    size_t n = osq_context_nconstraints(ctx, col);
+    for (size_t i = 0; i < n && rc == OSQ_OK; i++) {
+      const osq_constraint *c = osq_context_constraint(ctx, col, i);
+      if (!eq_value(c))
+        continue;
+      any_source = true;
+      if (k == SIG_RULE && c->len > SIGRULE_MAX) {
+        osq_rows_error(out, "%s: sigrule longer than %d bytes", table,
+                       SIGRULE_MAX);
+        return OSQ_ERROR;
+      }
+      char err[256] = "";
+      bool owned;
+      YR_RULES *rules = rules_for((sig_kind)k, c->expr, &owned, err);
+      if (rules == NULL) {
+        OSQ_WARN("%s: YARA rules from %s: %s", table,
+                 k == SIG_GROUP ? "sig_group" : k == SIG_FILE ? "sigfile"
+                                                              : "sigrule",
+                 err);
+        continue;
+      }
+      for (size_t j = 0; j < t->paths.n && rc == OSQ_OK; j++)
+        rc = scan_target(out, rules, (sig_kind)k, c->expr, t->paths.items[j],
+                         0);
+      for (size_t j = 0; j < t->npids && rc == OSQ_OK; j++)
+        rc = scan_target(out, rules, (sig_kind)k, c->expr, NULL, t->pids[j]);
+      if (owned)
+        lz_yr_rules_destroy(rules);
+    }
+  }
+  if (!any_source)
+    OSQ_WARN("%s: the query must give sig_group, sigfile or sigrule", table);
+  return rc;
+}
+
+static int prepare(const osq_context *ctx, osq_rows *out, const char *table) {
+  for (size_t i = 0; i < osq_context_nconstraints(ctx, C_SIGURL); i++)
+    if (osq_context_constraint(ctx, C_SIGURL, i)->op == OSQ_OP_EQ) {
+      osq_rows_error(out,
+                     "%s: sigurl is not supported: osq does not fetch YARA "
+                     "rules over the network; use sigfile or sig_group",
+                     table);
+      return OSQ_ERROR;
+    }
+  if (!osq_lazylib_load(&libyara)) {
+    osq_rows_error(out, "%s: %s", table, osq_lazylib_error(&libyara));
+    return OSQ_ERROR;
+  }
+  if (!yr_ready) {
+    if (lz_yr_initialize() != ERROR_SUCCESS) {
+      osq_rows_error(out, "%s: cannot initialise libyara", table);
+      return OSQ_ERROR;
+    }
+    yr_ready = true;
+  }
+  return OSQ_OK;
+}
+
+static int gen_file(const osq_context *ctx, osq_rows *out, void *ud) {
+  (void)ud;
+  targets t = {0};
+  if (osq_glob_collect(ctx, C_TARGET, OSQ_GLOB_FILES, &t.paths) != 0) {
+    osq_pathlist_free(&t.paths);
+    osq_rows_error(out, "yara: out of memory");
+    return OSQ_ERROR;
+  }
+  pthread_mutex_lock(&yara_mu);
+  int rc = prepare(ctx, out, "yara");
+  if (rc == OSQ_OK)
+    rc = scan_all(ctx, out, &t, "yara");
+  pthread_mutex_unlock(&yara_mu);
+  osq_pathlist_free(&t.paths);
+  return rc;
+}
+
+static int gen_process(const osq_context *ctx, osq_rows *out, void *ud) {
+  (void)ud;
+  targets t = {0};
+  t.pids = osq_tbl_eq_pids(ctx, C_TARGET, &t.npids);
+  pthread_mutex_lock(&yara_mu);
+  int rc = prepare(ctx, out, "yara_process");
+  if (rc == OSQ_OK)
+    rc = scan_all(ctx, out, &t, "yara_process");
+  pthread_mutex_unlock(&yara_mu);
+  free(t.pids);
+  return rc;
+}
+
+static const char *const yara_aliases[] = {"yara", NULL};
+
+const osq_table_plugin osq_table_yara_file = {
+    .name = "yara_file",
+    .columns = file_columns,
+    .ncolumns = OSQ_NCOLS(file_columns),
+    .aliases = yara_aliases,
+    .generate = gen_file,
+};
+
+const osq_table_plugin osq_table_yara_process = {
+    .name = "yara_process",
+    .columns = process_columns,
+    .ncolumns = OSQ_NCOLS(process_columns),
+    .generate = gen_process,
+};
