@@ -57,14 +57,14 @@ static void expect_topic(const char *bootstrap, const char *topic,
                          const char *key, const char *const *values,
                          int n) {
   kmsg got[16];
-  /* one more than expected is asked for, so an extra line is seen; the
-   * wait for it is short once the expected ones have come */
   int k = kmock_read(bootstrap, topic, got, 16, n, READ_MS);
   assert_int_equal(k, n);
   for (int i = 0; i < n; i++) {
     assert_string_equal(got[i].value, values[i]);
     assert_string_equal(got[i].key, key);
   }
+  /* no more than those: one more is asked for, briefly (the expected
+   * ones are all there already) */
   kmsg extra[16];
   int more = kmock_read(bootstrap, topic, extra, 16, n + 1, 1500);
   kmock_free(extra, more < 0 ? 0 : more);
