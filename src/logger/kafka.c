@@ -13,8 +13,8 @@
  *   and every line is refused.
  *
  * Delivery: a line is taken once librdkafka has queued it; librdkafka
- * retries until message.timeout.ms. A line it cannot queue (queue full,
- * not initialised) is refused, so osqd keeps it in the results store and
+ * retries until message.timeout.ms. A line it cannot queue for now
+ * (queue full, not initialised) is refused, so osqd keeps it in the results store and
  * offers it again. Shutdown flushes with a bounded wait. */
 #include "logger/kafka.h"
 
@@ -185,12 +185,8 @@ static bool set_conf(rd_kafka_conf_t *conf, const char *key,
   return true;
 }
 
+/* The base topic always has room: kafka_topics stops at MAX_TOPICS. */
 static rd_kafka_topic_t *new_topic(const char *name) {
-  if (kp.ntopics >= MAX_TOPICS + 1) {
-    OSQ_ERR("Kafka logger: more than %d topics; %s is not used", MAX_TOPICS,
-            name);
-    return NULL;
-  }
   char e[512] = "";
   rd_kafka_topic_conf_t *tc = rk.topic_conf_new();
   if (rk.topic_conf_set(tc, "acks", OSQ_FLAG_STR(logger_kafka_acks), e,
@@ -239,6 +235,12 @@ static void configure_query_topics(const json_t *topics) {
     if (!json_is_array(names)) {
       OSQ_WARN("Query names for a topic must be in JSON array format");
       continue;
+    }
+    if (kp.ntopics >= MAX_TOPICS) {
+      OSQ_ERR("Kafka logger: kafka_topics has more than %d topics; %.64s "
+              "and later ones are not used",
+              MAX_TOPICS, tname);
+      return;
     }
     rd_kafka_topic_t *t = new_topic(tname);
     if (t == NULL)
@@ -382,12 +384,18 @@ static int produce_line(const char *line, size_t len) {
   int rc = OSQ_OK;
   if (rk.produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)line,
                  len, kp.key, strlen(kp.key), NULL) == -1) {
-    if (!kp.produce_failing)
+    rd_kafka_resp_err_t e = rk.last_error();
+    /* Only a full queue passes: that line is refused and offered again.
+     * Any other refusal (a line over message.max.bytes, a topic the
+     * cluster does not have) would refuse it for ever and hold back
+     * every later line: it is reported and dropped, as osquery does. */
+    bool transient = e == RD_KAFKA_RESP_ERR__QUEUE_FULL;
+    if (!transient || !kp.produce_failing)
       OSQ_ERR("Could not publish message: Failed to produce on Kafka topic "
               "%s : %s",
-              rk.topic_name(t), rk.err2str(rk.last_error()));
-    kp.produce_failing = true;
-    rc = OSQ_EIO;
+              rk.topic_name(t), rk.err2str(e));
+    kp.produce_failing = transient;
+    rc = transient ? OSQ_EIO : OSQ_OK;
   } else {
     kp.produce_failing = false;
   }
