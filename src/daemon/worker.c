@@ -16,6 +16,7 @@
 #include "ext/loader/loader.h"
 #include "settings/ext_settings.h"
 #include "ext/manager/manager.h"
+#include "logger/kafka.h"
 #include "logger/logger.h"
 #include "plugin/plugin_impl.h"
 #include "registry/registry.h"
@@ -466,6 +467,28 @@ static osq_config *config_fallback(osq_store *store, const char *err) {
   return cfg;
 }
 
+/* The config's kafka_topics (docs/daemon.md): each source's entries,
+ * a later source's topic replacing an earlier one of the same name. */
+static void give_kafka_topics(const osq_config *cfg) {
+  json_t *all = json_object();
+  const char *name;
+  json_t *text;
+  json_object_foreach(cfg ? cfg->sources : NULL, name, text) {
+    char err[256];
+    json_t *doc = osq_config_parse_text(name, json_string_value(text),
+                                        json_string_length(text), err,
+                                        sizeof err);
+    json_t *topics = json_object_get(doc, "kafka_topics");
+    if (topics != NULL && !json_is_object(topics))
+      OSQ_WARN("Config source %s: kafka_topics must be an object", name);
+    else if (topics != NULL)
+      json_object_update(all, topics);
+    json_decref(doc);
+  }
+  osq_kafka_set_topics(all);
+  json_decref(all);
+}
+
 static int setup_loggers(char *err, size_t errlen) {
   const char *lplugins = OSQ_FLAG_STR(logger_plugin);
   if (strstr(lplugins, "filesystem") && osq_fslog_setup(err, errlen) != 0)
@@ -527,6 +550,7 @@ static int run(worker *w, sigctl *sc, bool under_watcher, bool check,
     osq_atc_apply(cfg->atc);
     osq_yara_apply(cfg->yara);
   }
+  give_kafka_topics(cfg);
   if (setup_loggers(err, sizeof err) != 0) {
     osq_config_free(cfg);
     return OSQ_EXIT_CATASTROPHIC;

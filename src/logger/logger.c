@@ -4,6 +4,7 @@
 #include "core/identity.h"
 #include "core/log.h"
 #include "logger/format.h"
+#include "logger/kafka.h"
 #include "registry/registry.h"
 
 #include <pthread.h>
@@ -25,6 +26,7 @@ int osq_loggers_register_builtin(void) {
       {OSQ_REGISTRY_LOGGER, &osq_logger_filesystem, OSQ_CORE_UUID, false},
       {OSQ_REGISTRY_LOGGER, &osq_logger_stdout, OSQ_CORE_UUID, false},
       {OSQ_REGISTRY_LOGGER, &osq_logger_syslog, OSQ_CORE_UUID, false},
+      {OSQ_REGISTRY_LOGGER, &osq_logger_kafka, OSQ_CORE_UUID, false},
   };
   char err[256];
   size_t n = sizeof specs / sizeof specs[0];
@@ -280,7 +282,11 @@ void osq_loggers_flush_status(const char *host) {
   free(core_text);
 }
 
+/* osquery's bound on the Kafka producer's flush at shutdown */
+#define KAFKA_FLUSH_MS 3000
+
 void osq_loggers_shutdown(void) {
+  osq_kafka_shutdown(KAFKA_FLUSH_MS);
   osq_log_set_sink(NULL, NULL);
   pthread_mutex_lock(&status_lock);
   for (size_t i = 0; i < nheld; i++) {
