@@ -489,3 +489,27 @@ int osq_tbl_for_pids(const osq_context *ctx, size_t col, osq_rows *out,
   close(procfd);
   return rc;
 }
+
+/* The name under /dev/disk/by-<kind> that links to /dev/<dev>. */
+void osq_tbl_disk_link(const char *kind, const char *dev, char *out,
+                       size_t cap) {
+  out[0] = '\0';
+  char dir[64];
+  snprintf(dir, sizeof dir, "/dev/disk/by-%s", kind);
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  char link[PATH_MAX];
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    ssize_t n = osq_tbl_readlinkat(dirfd(d), e->d_name, link, sizeof link);
+    const char *base = n > 0 ? strrchr(link, '/') : NULL;
+    if (base && strcmp(base + 1, dev) == 0) {
+      snprintf(out, cap, "%s", e->d_name);
+      break;
+    }
+  }
+  closedir(d);
+}

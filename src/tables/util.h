@@ -32,6 +32,10 @@ FILE *osq_tbl_fdopen_regular(int fd, uint64_t max);
 /* readlink into buf (NUL-terminated); returns length or -errno. */
 ssize_t osq_tbl_readlinkat(int dirfd, const char *path, char *buf,
                            size_t cap);
+/* The name under /dev/disk/by-<kind> ("uuid", "label", ...) that links to
+ * /dev/<dev>, or "" (truncated to cap). */
+void osq_tbl_disk_link(const char *kind, const char *dev, char *out,
+                       size_t cap);
 
 /* The next line of f into buf (cap bytes: up to cap - 1 bytes of text),
  * without its '\n'. A line that does not fit is read to its end and

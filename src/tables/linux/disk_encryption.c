@@ -81,27 +81,6 @@ typedef struct seen {
   size_t n;
 } seen;
 
-/* The /dev/disk/by-uuid name linking to /dev/<dev>, or "". */
-static void dev_uuid(const char *dev, char *out, size_t cap) {
-  out[0] = '\0';
-  DIR *d = opendir("/dev/disk/by-uuid");
-  if (d == NULL)
-    return;
-  struct dirent *e;
-  char link[PATH_MAX];
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.')
-      continue;
-    ssize_t n = osq_tbl_readlinkat(dirfd(d), e->d_name, link, sizeof link);
-    const char *base = n > 0 ? strrchr(link, '/') : NULL;
-    if (base && strcmp(base + 1, dev) == 0) {
-      snprintf(out, cap, "%.120s", e->d_name);
-      break;
-    }
-  }
-  closedir(d);
-}
-
 static void crypt_type(const char *name, char *type, size_t cap) {
   struct crypt_device *cd = NULL;
   type[0] = '\0';
@@ -159,7 +138,7 @@ static int scan_sys_block(osq_rows *out, seen *s) {
     const char *disk = disks.items[i];
     char name[96], uuid[128], dir[PATH_MAX];
     snprintf(name, sizeof name, "/dev/%.80s", disk);
-    dev_uuid(disk, uuid, sizeof uuid);
+    osq_tbl_disk_link("uuid", disk, uuid, sizeof uuid);
     rc = device_row(out, name, uuid, NULL, s);
     if (snprintf(dir, sizeof dir, "%s/%s", osq_tables_sys_block, disk) >= (int)sizeof dir)
       continue;
@@ -181,7 +160,7 @@ static int scan_sys_block(osq_rows *out, seen *s) {
     for (size_t k = 0; k < parts.n && rc == OSQ_OK; k++) {
       char pname[96];
       snprintf(pname, sizeof pname, "/dev/%.80s", parts.items[k]);
-      dev_uuid(parts.items[k], uuid, sizeof uuid);
+      osq_tbl_disk_link("uuid", parts.items[k], uuid, sizeof uuid);
       rc = device_row(out, pname, uuid, name, s);
     }
     osq_pathlist_free(&parts);

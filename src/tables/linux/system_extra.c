@@ -157,29 +157,6 @@ static void attr(const char *dir, const char *name, char *out, size_t cap) {
   memmove(out, t, strlen(t) + 1);
 }
 
-/* The name under /dev/disk/by-<kind> that links to /dev/<dev>. */
-static void disk_link(const char *kind, const char *dev, char *out,
-                      size_t cap) {
-  out[0] = '\0';
-  char dir[64];
-  snprintf(dir, sizeof dir, "/dev/disk/by-%s", kind);
-  DIR *d = opendir(dir);
-  if (d == NULL)
-    return;
-  struct dirent *e;
-  char link[PATH_MAX];
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.')
-      continue;
-    ssize_t n = osq_tbl_readlinkat(dirfd(d), e->d_name, link, sizeof link);
-    const char *base = n > 0 ? strrchr(link, '/') : NULL;
-    if (base && strcmp(base + 1, dev) == 0) {
-      snprintf(out, cap, "%s", e->d_name);
-      break;
-    }
-  }
-  closedir(d);
-}
 
 static int block_row(osq_rows *out, const char *sysdir, const char *dev,
                      const char *parent, const char *devdir) {
@@ -209,9 +186,9 @@ static int block_row(osq_rows *out, const char *sysdir, const char *dev,
   attr(devdir, "queue/logical_block_size", buf, sizeof buf);
   if (osq_tbl_parse_i64(buf, &v))
     osq_rows_int(out, B_BLOCK_SIZE, v);
-  disk_link("uuid", dev, buf, sizeof buf);
+  osq_tbl_disk_link("uuid", dev, buf, sizeof buf);
   osq_rows_cstr(out, B_UUID, buf);
-  disk_link("label", dev, buf, sizeof buf);
+  osq_tbl_disk_link("label", dev, buf, sizeof buf);
   osq_rows_cstr(out, B_LABEL, buf);
   osq_rows_cstr(out, B_TYPE, "");
   return osq_rows_end(out);
