@@ -92,6 +92,15 @@ extern const osq_table_plugin osq_table_docker_networks;
 extern const osq_table_plugin osq_table_docker_network_labels;
 extern const osq_table_plugin osq_table_docker_volumes;
 extern const osq_table_plugin osq_table_docker_volume_labels;
+extern const osq_table_plugin osq_table_lxd_certificates;
+extern const osq_table_plugin osq_table_lxd_cluster;
+extern const osq_table_plugin osq_table_lxd_cluster_members;
+extern const osq_table_plugin osq_table_lxd_images;
+extern const osq_table_plugin osq_table_lxd_instance_config;
+extern const osq_table_plugin osq_table_lxd_instance_devices;
+extern const osq_table_plugin osq_table_lxd_instances;
+extern const osq_table_plugin osq_table_lxd_networks;
+extern const osq_table_plugin osq_table_lxd_storage_pools;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
