@@ -102,6 +102,13 @@ extern const osq_table_plugin osq_table_lxd_instances;
 extern const osq_table_plugin osq_table_lxd_networks;
 extern const osq_table_plugin osq_table_lxd_storage_pools;
 
+/* cloud */
+extern const osq_table_plugin osq_table_ec2_instance_metadata;
+extern const osq_table_plugin osq_table_ec2_instance_tags;
+extern const osq_table_plugin osq_table_azure_instance_metadata;
+extern const osq_table_plugin osq_table_azure_instance_tags;
+extern const osq_table_plugin osq_table_ycloud_instance_metadata;
+
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

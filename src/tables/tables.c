@@ -10,6 +10,8 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_apt_sources,
     &osq_table_arp_cache,
     &osq_table_authorized_keys,
+    &osq_table_azure_instance_metadata,
+    &osq_table_azure_instance_tags,
     &osq_table_block_devices,
     &osq_table_cpu_time,
     &osq_table_crontab,
@@ -34,6 +36,8 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_docker_version,
     &osq_table_docker_volume_labels,
     &osq_table_docker_volumes,
+    &osq_table_ec2_instance_metadata,
+    &osq_table_ec2_instance_tags,
     &osq_table_etc_hosts,
     &osq_table_etc_protocols,
     &osq_table_etc_services,
@@ -93,6 +97,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_user_groups,
     &osq_table_user_ssh_keys,
     &osq_table_users,
+    &osq_table_ycloud_instance_metadata,
     &osq_table_yum_sources,
 };
 
