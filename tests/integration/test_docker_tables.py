@@ -499,6 +499,29 @@ def _real_dockerd():
     return (p, sock), None
 
 
+def _docker(sock, *args, stdin=None):
+    r = subprocess.run(["docker", "-H", "unix://" + sock] + list(args),
+                       input=stdin, capture_output=True, timeout=120)
+    if r.returncode != 0:
+        raise AssertionError("docker %s: %s" % (" ".join(args),
+                                                r.stderr.decode()[-500:]))
+    return r.stdout.decode().strip()
+
+
+def _tiny_image_tar():
+    """A one-file root filesystem as a tar stream: `docker import` makes an
+    image of it with no registry."""
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        data = b"osq test image\n"
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 def test_real_dockerd():
     got, why = _real_dockerd()
     if got is None:
@@ -506,14 +529,54 @@ def test_real_dockerd():
         return
     p, sock = got
     try:
-        version = subprocess.run(["docker", "-H", "unix://" + sock, "version",
-                                  "--format", "{{.Server.Version}}"],
-                                 capture_output=True, text=True, timeout=60)
+        version = _docker(sock, "version", "--format", "{{.Server.Version}}")
+        image = _docker(sock, "import", "-c", "LABEL osq.test=image", "-",
+                        "osqtest/tiny:1", stdin=_tiny_image_tar())
+        image = image.split(":", 1)[-1]
+        _docker(sock, "volume", "create", "--label", "osq.vol=1", "osqvol")
+        cid = _docker(sock, "create", "--name", "osqc", "--label", "osq.c=yes",
+                      "-e", "OSQ_ENV=on", "--network", "none",
+                      "osqtest/tiny:1", "/hello.txt")
         with osqtest.Osqi(args=["--docker_socket=" + sock]) as sh:
-            rows = sh.sql("select version from docker_version")
-            eq(rows, [{"version": version.stdout.strip()}], "real version")
-            eq(len(sh.sql("select * from docker_info")), 1, "real info")
-            eq(sh.sql("select * from docker_containers"), [], "no containers")
+            eq(sh.sql("select version from docker_version"),
+               [{"version": version}], "real version")
+            info = sh.sql("select server_version, containers, images "
+                          "from docker_info")
+            eq(info, [{"server_version": version, "containers": "1",
+                       "images": "1"}], "real info")
+            rows = sh.sql("select id, name, image, image_id, state, pid "
+                          "from docker_containers")
+            eq(rows, [{"id": cid, "name": "/osqc", "image": "osqtest/tiny:1",
+                       "image_id": image, "state": "created", "pid": "0"}],
+               "real container")
+            eq(sh.sql("select id from docker_containers where id = '%s'"
+                      % cid[:10]), [{"id": cid[:10]}], "real id prefix")
+            # a container carries its image's labels too
+            eq(sh.sql("select key, value from docker_container_labels "
+                      "order by key"),
+               [{"key": "osq.c", "value": "yes"},
+                {"key": "osq.test", "value": "image"}],
+               "real container labels")
+            envs = sh.sql("select key, value from docker_container_envs "
+                          "where id = '%s'" % cid)
+            check({"key": "OSQ_ENV", "value": "on"} in envs, repr(envs))
+            eq(sh.sql("select id, tags from docker_images"),
+               [{"id": image, "tags": "osqtest/tiny:1"}], "real image")
+            eq(sh.sql("select key, value from docker_image_labels"),
+               [{"key": "osq.test", "value": "image"}], "real image labels")
+            layers = sh.sql("select layer_order from docker_image_layers "
+                            "where id = '%s'" % image)
+            eq(layers, [{"layer_order": "1"}], "one imported layer")
+            check(len(sh.sql("select * from docker_image_history where "
+                             "id = '%s'" % image)) >= 1, "history")
+            eq(sh.sql("select name, driver from docker_volumes"),
+               [{"name": "osqvol", "driver": "local"}], "real volume")
+            eq(sh.sql("select * from docker_volume_labels"),
+               [{"name": "osqvol", "key": "osq.vol", "value": "1"}],
+               "real volume labels")
+            names = sorted(r["name"] for r in
+                           sh.sql("select name from docker_networks"))
+            check("none" in names and "host" in names, repr(names))
     finally:
         p.terminate()
         try:
