@@ -189,7 +189,8 @@ def _networks(method, path, query, headers):
 def _volumes(method, path, query, headers):
     f = _filters(query)
     if f and "name" in f:
-        return {"Volumes": [v for v in VOLUMES["Volumes"] if v["Name"] in f["name"]],
+        return {"Volumes": [v for v in VOLUMES["Volumes"]
+                            if any(n in v["Name"] for n in f["name"])],
                 "Warnings": []}
     return VOLUMES
 
@@ -437,6 +438,12 @@ def test_networks_volumes():
        [{"name": "webdata", "key": "com.example.vol", "value": "web"}],
        "volume labels")
     check(any("filters=" in r for r in e.srv.requests), "name filter pushed")
+    # Docker's name filter matches parts of names: "web" finds "webdata",
+    # which must not come back as a row named "web"
+    eq(sql("select * from docker_volume_labels where name = 'web'"), [],
+       "partial name")
+    eq(sql("select * from docker_volumes where name = 'web'"), [],
+       "partial volume name")
 
 
 def test_bad_replies():

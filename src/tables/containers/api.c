@@ -30,6 +30,12 @@ json_t *osq_api_get(const char *socket, const char *what, const char *path,
   *rc = osq_http_do(&req, &rep);
   if (*rc != OSQ_OK)
     return NULL;
+  if (rep.status == 404) {
+    /* No message: for many callers a missing object is no error. */
+    free(rep.body);
+    *rc = OSQ_ENOTFOUND;
+    return NULL;
+  }
   if (rep.status != 200) {
     /* The service's own message, bounded, helps the user. */
     json_t *e = json_loadb(rep.body, rep.len, 0, NULL);

@@ -17,10 +17,11 @@
 
 /* GET path (starting with '/') from the HTTP service on socket; the reply
  * must be 200 with a JSON body. Returns the parsed document, or NULL with
- * *rc set: OSQ_EIO when the service is not there (no socket, refused:
- * the table then has no rows, as osquery's), anything else with
- * osq_error() naming the service, path and reason. what names the
- * service in messages ("docker"). */
+ * *rc set: OSQ_ENOTFOUND for a 404 (no message set: the caller decides
+ * whether a missing object is an error), OSQ_EIO when the service is not
+ * there (no socket, refused: the table then has no rows, as osquery's),
+ * anything else with osq_error() naming the service, path and reason.
+ * what names the service in messages ("docker"). */
 json_t *osq_api_get(const char *socket, const char *what, const char *path,
                     int *rc);
 

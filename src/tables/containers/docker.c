@@ -25,20 +25,40 @@
 
 /* ---- the API ---------------------------------------------------------- */
 
-/* GET path; NULL with *rc: OSQ_OK (daemon absent: no rows) or an error. */
-static json_t *dk_get(const char *path, int *rc) {
+/* GET path; NULL with *rc: OSQ_OK (daemon absent: no rows; or, with
+ * missing_ok, no such object) or an error. */
+static json_t *dk_fetch(const char *path, bool missing_ok, int *rc) {
   const char *sock = OSQ_FLAG_STR(docker_socket);
   json_t *doc = osq_api_get(sock, "docker", path, rc);
-  if (doc == NULL && *rc == OSQ_EIO) {
+  if (doc != NULL)
+    return doc;
+  if (*rc == OSQ_EIO) {
     OSQ_VLOG("docker: %s", osq_last_error());
     *rc = OSQ_OK;
+  } else if (*rc == OSQ_ENOTFOUND) {
+    if (missing_ok) {
+      *rc = OSQ_OK;
+    } else {
+      osq_error("docker API %s: HTTP status 404", path);
+      *rc = OSQ_EPROTO;
+    }
   }
-  return doc;
+  return NULL;
 }
 
-/* Like dk_get, and the document must be of the given JSON type. */
-static json_t *dk_get_type(const char *path, json_type type, int *rc) {
-  json_t *doc = dk_get(path, rc);
+static json_t *dk_get(const char *path, int *rc) {
+  return dk_fetch(path, false, rc);
+}
+
+/* For one object (a container, an image): one that is gone has no rows. */
+static json_t *dk_get_object(const char *path, int *rc) {
+  return dk_fetch(path, true, rc);
+}
+
+/* Like dk_fetch, and the document must be of the given JSON type. */
+static json_t *dk_fetch_type(const char *path, bool missing_ok,
+                             json_type type, int *rc) {
+  json_t *doc = dk_fetch(path, missing_ok, rc);
   if (doc != NULL && json_typeof(doc) != type) {
     osq_error("docker API %s: expected a JSON %s", path,
               type == JSON_ARRAY ? "array" : "object");
@@ -47,6 +67,10 @@ static json_t *dk_get_type(const char *path, json_type type, int *rc) {
     return NULL;
   }
   return doc;
+}
+
+static json_t *dk_get_type(const char *path, json_type type, int *rc) {
+  return dk_fetch_type(path, false, type, rc);
 }
 
 /* ---- constraints ------------------------------------------------------ */
@@ -189,7 +213,7 @@ static const char *const ns_names[] = {"cgroup", "ipc", "mnt", "net",
 static json_t *inspect(const char *id, int *rc) {
   char path[160];
   snprintf(path, sizeof path, "/containers/%s/json", id);
-  return dk_get_type(path, JSON_OBJECT, rc);
+  return dk_fetch_type(path, true, JSON_OBJECT, rc);
 }
 
 static int emit_joined(osq_rows *out, size_t col, const json_t *arr,
@@ -308,9 +332,14 @@ static const osq_column volume_labels_columns[] = {
     {"value", OSQ_TYPE_TEXT, 0},
 };
 
-/* One row per label of each object in arr. */
+/* One row per label of each object in arr. Volume names are exact (the
+ * API's name filter matches parts of names, so a query's value must not
+ * stand in for the name); ids may be prefixes. */
 static int emit_labels(const json_t *arr, const char *pk, const keys *k,
                        osq_rows *out) {
+  static const keys none = {.n = 0};
+  if (strcmp(pk, "Name") == 0)
+    k = &none;
   size_t i;
   json_t *o;
   int rc = OSQ_OK;
@@ -603,13 +632,10 @@ static int for_each_id(const osq_context *ctx, const char *fmt,
   for (size_t i = 0; i < k.n && rc == OSQ_OK; i++) {
     char path[512];
     snprintf(path, sizeof path, fmt, k.v[i]);
-    json_t *doc = dk_get(path, &rc);
-    if (doc == NULL) {
-      /* A container that does not exist has no rows. */
-      if (rc == OSQ_EPROTO && strstr(osq_last_error(), "HTTP status 404"))
-        rc = OSQ_OK;
+    /* A container that does not exist has no rows. */
+    json_t *doc = dk_get_object(path, &rc);
+    if (doc == NULL)
       continue;
-    }
     if (json_typeof(doc) != type) {
       osq_error("docker API %s: unexpected JSON type", path);
       rc = OSQ_EPROTO;
@@ -880,12 +906,9 @@ static int changes_generate(const osq_context *ctx, osq_rows *out, void *u) {
   for (size_t i = 0; i < k.n && rc == OSQ_OK; i++) {
     char path[160];
     snprintf(path, sizeof path, "/containers/%s/changes", k.v[i]);
-    json_t *doc = dk_get(path, &rc);
-    if (doc == NULL) {
-      if (rc == OSQ_EPROTO && strstr(osq_last_error(), "HTTP status 404"))
-        rc = OSQ_OK;
+    json_t *doc = dk_get_object(path, &rc);
+    if (doc == NULL)
       continue;
-    }
     if (json_is_array(doc)) {
       rc = changes_one(k.v[i], doc, out);
     } else if (!json_is_null(doc)) {
@@ -978,11 +1001,7 @@ static json_t *image_get(const char *id, const char *what, json_type type,
                          int *rc) {
   char path[160];
   snprintf(path, sizeof path, "/images/%s/%s", id, what);
-  json_t *doc = dk_get_type(path, type, rc);
-  if (doc == NULL && *rc == OSQ_EPROTO &&
-      strstr(osq_last_error(), "HTTP status 404"))
-    *rc = OSQ_OK;
-  return doc;
+  return dk_fetch_type(path, true, type, rc);
 }
 
 static const osq_column layers_columns[] = {

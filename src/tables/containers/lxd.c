@@ -26,9 +26,13 @@ static json_t *lx_get(const char *path, bool missing_ok, json_t **meta,
     if (*rc == OSQ_EIO) {
       OSQ_VLOG("LXD: %s", osq_last_error());
       *rc = OSQ_OK;
-    } else if (missing_ok && *rc == OSQ_EPROTO &&
-               strstr(osq_last_error(), "HTTP status 404")) {
-      *rc = OSQ_OK;
+    } else if (*rc == OSQ_ENOTFOUND) {
+      if (missing_ok) {
+        *rc = OSQ_OK;
+      } else {
+        osq_error("LXD API %s: HTTP status 404", path);
+        *rc = OSQ_EPROTO;
+      }
     }
     return NULL;
   }
