@@ -451,10 +451,26 @@ def test_bad_replies():
     d = osqtest.workdir("osqt-dkbad-")
     sock = os.path.join(d, "docker.sock")
     big = b"[" + b"1," * (40 << 20) + b"1]"
+    huge = 9223372036854775807
     bad = {"/containers/json": (200, b"[{\"Id\": "),
            "/info": (500, {"message": "daemon is sick"}),
            "/version": [1, 2],
-           "/images/json": (200, big)}
+           "/images/json": (200, big),
+           # numbers at the edges: sums saturate, nothing overflows
+           "/containers/%s/stats" % C1: {
+               "read": "9999-12-31T23:59:59.999999999Z",
+               "preread": "0001-01-01T00:00:00Z", "name": 7,
+               "blkio_stats": {"io_service_bytes_recursive": [
+                   {"op": "Read", "value": huge}, {"op": "Read", "value": huge},
+                   {"op": "Write", "value": -huge}, {"op": "Write", "value": -huge}]},
+               "networks": {"a": {"rx_bytes": huge}, "b": {"rx_bytes": huge}},
+               "memory_stats": {"usage": 1e300, "limit": "many"}},
+           "/containers/%s/top" % C1: {"Processes": [
+               ["1", "S", "0", "0", "0", "0", "0", "0",
+                "-9223372036854775807", "9223372036854775807",
+                "99999999999999-00:00:00", "0", "0", "1", "0", "root",
+                "00:00:00", "x", "y", "sh", "sh"],
+               "not a list", None, 5]}}
     with fakehttp.UnixServer(sock, bad), \
             osqtest.Osqi(args=["--docker_socket=" + sock]) as sh:
         line = sh.expect_error("select * from docker_containers",
@@ -465,6 +481,17 @@ def test_bad_replies():
         check("daemon is sick" in line, line)
         sh.expect_error("select * from docker_version", r"expected a JSON object")
         sh.expect_error("select * from docker_images", r"larger than")
+        st = sh.sql("select name, read, interval, disk_read, disk_write, "
+                    "network_rx_bytes, memory_usage, memory_limit "
+                    "from docker_container_stats where id = '%s'" % C1)
+        eq(st, [{"name": "", "read": "253402300799", "interval": "0",
+                 "disk_read": str(huge), "disk_write": str(-huge - 1),
+                 "network_rx_bytes": str(huge), "memory_usage": "0",
+                 "memory_limit": "0"}], "edge stats")
+        ps = sh.sql("select pid, resident_size, total_size, start_time, cpu "
+                    "from docker_container_processes where id = '%s'" % C1)
+        eq(ps, [{"pid": "1", "resident_size": "", "total_size": "",
+                 "start_time": "", "cpu": "0.0"}], "edge ps row")
         eq(sh.sql("select 1 as alive"), [{"alive": "1"}], "osqi survives")
     # no daemon at all: empty tables, as osquery
     with osqtest.Osqi(args=["--docker_socket=" + os.path.join(d, "none")]) as sh:
@@ -474,9 +501,13 @@ def test_bad_replies():
 
 def test_curl_not_loaded_at_start():
     """libcurl is loaded on first use only: osqi's start-up maps none."""
-    with osqtest.Osqi() as sh:
+    d = osqtest.workdir("osqt-dkmap-")
+    with osqtest.Osqi(args=["--docker_socket=" + os.path.join(d, "none")]) as sh:
         maps = open("/proc/%d/maps" % sh.proc.pid).read()
         check("libcurl" not in maps, "libcurl mapped at start")
+        eq(sh.sql("select * from docker_version"), [], "no daemon")
+        maps = open("/proc/%d/maps" % sh.proc.pid).read()
+        check("libcurl" in maps, "libcurl loaded by the first docker query")
 
 
 def _real_dockerd():

@@ -681,9 +681,9 @@ static const osq_column procs_columns[] = {
 enum { PS_NFIELDS = 21 };
 
 static void int_cell(osq_rows *out, size_t col, const char *s, int64_t mul) {
-  int64_t v;
-  if (osq_tbl_parse_i64(s, &v) && (v <= INT64_MAX / mul))
-    osq_rows_int(out, col, v * mul);
+  int64_t v, r;
+  if (osq_tbl_parse_i64(s, &v) && !__builtin_mul_overflow(v, mul, &r))
+    osq_rows_int(out, col, r);
 }
 
 /* ps's etime "[[dd-]hh:]mm:ss" in seconds, or -1. */
@@ -705,8 +705,12 @@ static int64_t etime_seconds(const char *s) {
       return -1;
     s = *end ? end + 1 : end;
   }
-  if (*s || n < 2)
+  /* bounds keep the sum below from overflowing on nonsense input */
+  if (*s || n < 2 || days < 0 || days > 1000000)
     return -1;
+  for (int i = 0; i < n; i++)
+    if (parts[i] < 0 || parts[i] > 10000000)
+      return -1;
   int64_t hms = n == 3 ? parts[0] * 3600 + parts[1] * 60 + parts[2]
                        : parts[0] * 60 + parts[1];
   return days * 86400 + hms;
@@ -818,6 +822,14 @@ static const char *const stats_paths[] = {
     "memory_stats.limit",
 };
 
+/* Counters from the daemon: a sum that would overflow stays at the max. */
+static int64_t add_sat(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r))
+    return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
 static int64_t io_bytes(const json_t *doc, const char *op) {
   int64_t sum = 0;
   size_t i;
@@ -825,7 +837,7 @@ static int64_t io_bytes(const json_t *doc, const char *op) {
   json_array_foreach(osq_jpath(doc, "blkio_stats.io_service_bytes_recursive"),
                      i, e) {
     if (strcasecmp(osq_js(e, "op"), op) == 0)
-      sum += osq_jint(e, "value");
+      sum = add_sat(sum, osq_jint(e, "value"));
   }
   return sum;
 }
@@ -835,7 +847,7 @@ static int64_t net_bytes(const json_t *doc, const char *key) {
   const char *k;
   json_t *n;
   json_object_foreach(json_object_get(doc, "networks"), k, n) {
-    sum += osq_jint(n, key);
+    sum = add_sat(sum, osq_jint(n, key));
   }
   return sum;
 }
@@ -849,7 +861,12 @@ static int stats_one(const char *id, json_t *doc, osq_rows *out) {
   int64_t p = osq_rfc3339(osq_js(doc, "preread"), &pn);
   osq_rows_int(out, 3, r);
   osq_rows_int(out, 4, p);
-  osq_rows_int(out, 5, p > 0 ? (r - p) * 1000000000 + (rn - pn) : 0);
+  /* nanoseconds between the two samples; 0 when preread is unset (the
+   * first sample) or the times make no sense */
+  int64_t interval = 0;
+  if (p > 0 && r >= p && r - p < 9000000000)
+    interval = (r - p) * 1000000000 + (rn - pn);
+  osq_rows_int(out, 5, interval);
   osq_rows_int(out, 6, io_bytes(doc, "Read"));
   osq_rows_int(out, 7, io_bytes(doc, "Write"));
   osq_rows_int(out, 8, osq_jint(doc, "num_procs"));
