@@ -50,7 +50,8 @@ json_t *osq_api_get(const char *socket, const char *what, const char *path,
     return NULL;
   }
   json_error_t err;
-  json_t *doc = json_loadb(rep.body, rep.len, 0, &err);
+  /* JSON_DECODE_ANY: some endpoints answer null (no changes). */
+  json_t *doc = json_loadb(rep.body, rep.len, JSON_DECODE_ANY, &err);
   free(rep.body);
   if (doc == NULL) {
     osq_error("%s API %s: reply is not JSON (line %d: %s)", what, path,
