@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang
   libsqlite3-dev libjansson-dev libedit-dev libssl-dev libcmocka-dev
   librdkafka-dev
+  libcurl4-openssl-dev
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ make
   sqlite3 procps
   util-linux attr keyutils openssh-client libcap2-bin

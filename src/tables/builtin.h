@@ -85,6 +85,43 @@ extern const osq_table_plugin osq_table_user_ssh_keys;
 extern const osq_table_plugin osq_table_ssh_configs;
 extern const osq_table_plugin osq_table_startup_items;
 
+/* containers */
+extern const osq_table_plugin osq_table_docker_containers;
+extern const osq_table_plugin osq_table_docker_container_labels;
+extern const osq_table_plugin osq_table_docker_container_mounts;
+extern const osq_table_plugin osq_table_docker_container_networks;
+extern const osq_table_plugin osq_table_docker_container_ports;
+extern const osq_table_plugin osq_table_docker_container_envs;
+extern const osq_table_plugin osq_table_docker_container_processes;
+extern const osq_table_plugin osq_table_docker_container_stats;
+extern const osq_table_plugin osq_table_docker_container_fs_changes;
+extern const osq_table_plugin osq_table_docker_images;
+extern const osq_table_plugin osq_table_docker_image_labels;
+extern const osq_table_plugin osq_table_docker_image_layers;
+extern const osq_table_plugin osq_table_docker_image_history;
+extern const osq_table_plugin osq_table_docker_info;
+extern const osq_table_plugin osq_table_docker_version;
+extern const osq_table_plugin osq_table_docker_networks;
+extern const osq_table_plugin osq_table_docker_network_labels;
+extern const osq_table_plugin osq_table_docker_volumes;
+extern const osq_table_plugin osq_table_docker_volume_labels;
+extern const osq_table_plugin osq_table_lxd_certificates;
+extern const osq_table_plugin osq_table_lxd_cluster;
+extern const osq_table_plugin osq_table_lxd_cluster_members;
+extern const osq_table_plugin osq_table_lxd_images;
+extern const osq_table_plugin osq_table_lxd_instance_config;
+extern const osq_table_plugin osq_table_lxd_instance_devices;
+extern const osq_table_plugin osq_table_lxd_instances;
+extern const osq_table_plugin osq_table_lxd_networks;
+extern const osq_table_plugin osq_table_lxd_storage_pools;
+
+/* cloud */
+extern const osq_table_plugin osq_table_ec2_instance_metadata;
+extern const osq_table_plugin osq_table_ec2_instance_tags;
+extern const osq_table_plugin osq_table_azure_instance_metadata;
+extern const osq_table_plugin osq_table_azure_instance_tags;
+extern const osq_table_plugin osq_table_ycloud_instance_metadata;
+
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
