@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang
   libsqlite3-dev libjansson-dev libedit-dev libssl-dev libcmocka-dev
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ make
-  sqlite3 procps
+  sqlite3 procps libcurl4-openssl-dev zlib1g-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

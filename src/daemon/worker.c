@@ -9,6 +9,7 @@
 #include "core/flags.h"
 #include "core/log.h"
 #include "daemon/distributed.h"
+#include "daemon/fleet.h"
 #include "daemon/pidfile.h"
 #include "daemon/scheduler.h"
 #include "daemon/store.h"
@@ -389,7 +390,9 @@ int osq_worker_run(bool under_watcher) {
   }
   if (osq_tables_register_builtin() < 0 || osq_sched_register_tables() != 0 ||
       osq_loggers_register_builtin() != 0 ||
-      osq_config_register_builtin(err, sizeof err) != 0) {
+      osq_config_register_builtin(err, sizeof err) != 0 ||
+      osq_fleet_register(w.store, memdb ? NULL : OSQ_FLAG_STR(database_path),
+                         err, sizeof err) != 0) {
     OSQ_ERR("Cannot register the built-in plugins: %s", err);
     rc = OSQ_EXIT_CATASTROPHIC;
     goto out;
@@ -497,6 +500,7 @@ out:
   }
   stop_extensions(&w);
   osq_sched_free(w.sched);
+  osq_fleet_shutdown();
   osq_loggers_shutdown();
   osq_store_close(w.store);
   osq_pidfile_release(w.pidfd);
