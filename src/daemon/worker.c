@@ -270,7 +270,7 @@ static int loop(worker *w, sigctl *sc) {
     if (refresh && now >= next_refresh)
       reload = true;
     if (!OSQ_FLAG_BOOL(disable_distributed) && now >= next_dist) {
-      uint64_t nd = osq_distributed_round(osq_sched_db(w->sched));
+      uint64_t nd = osq_distributed_round(osq_sched_db(w->sched), w->store);
       next_dist = osq_now_ms() + (int64_t)nd * 1000;
     }
     if (w->watcher > 0 && getppid() != w->watcher) {

@@ -278,6 +278,46 @@ def test_node_invalid_reenrolls():
         srv.kill()
 
 
+def test_denylisted_live_query():
+    """A query still marked as running in the store (what a worker killed
+    by it leaves behind) is not run again within
+    --distributed_denylist_duration; others are."""
+    import hashlib
+    import sqlite3
+    d = osqtest.workdir("fleet-deny-")
+    srv = fleetserver.FleetServer(d, certs()).start()
+    try:
+        srv.set_config({})
+        crash = "select 1 as crashed_before"
+        os.makedirs(os.path.join(d, "db"))
+        db = sqlite3.connect(os.path.join(d, "db", "osq.db"))
+        db.execute("CREATE TABLE settings(key TEXT PRIMARY KEY,"
+                   " value TEXT NOT NULL)")
+        db.execute("INSERT INTO settings VALUES(?, ?)",
+                   ("distributed_running." +
+                    hashlib.sha1(crash.encode()).hexdigest(),
+                    str(int(time.time()))))
+        db.commit()
+        db.close()
+        srv.add_queries({"again": crash, "fine": "select 2 as two"})
+        od = Osqd(d, short_flags(d, srv, [
+            "--logger_plugin=filesystem", "--disable_distributed=false",
+            "--distributed_plugin=tls", "--distributed_interval=1",
+            "--distributed_tls_read_endpoint=/api/v1/osquery/distributed/read",
+            "--distributed_tls_write_endpoint="
+            "/api/v1/osquery/distributed/write"])).start()
+        try:
+            w = wait_until(lambda: srv.requests("write"), WAIT,
+                           "a distributed write", od.proc)[0]["body"]
+        finally:
+            eq(od.stop(), 0, "osqd exit code")
+        eq(w["statuses"], {"again": 1, "fine": 0}, "statuses")
+        eq(w["messages"], {"again": "Query is denylisted"}, "messages")
+        eq(w["queries"]["fine"], [{"two": "2"}], "the other query ran")
+    finally:
+        srv.kill()
+
+
 def refused(cert, use_ca, expect):
     d = osqtest.workdir("fleet-bad-")
     srv = fleetserver.FleetServer(d, certs(), cert=cert).start()
@@ -312,5 +352,6 @@ def test_wrong_hostname_refused():
 
 if __name__ == "__main__":
     osqtest.run_tests([test_fleet_flagfile, test_outage_and_restart_lose_nothing,
-                       test_node_invalid_reenrolls, test_unknown_ca_refused,
+                       test_node_invalid_reenrolls, test_denylisted_live_query,
+                       test_unknown_ca_refused,
                        test_expired_refused, test_wrong_hostname_refused])
