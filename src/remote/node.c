@@ -58,7 +58,14 @@ int osq_node_open(const osq_tls_env *e, char *err, size_t errlen) {
   char *msg = NULL;
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(db, 10000);
-    rc = sqlite3_exec(db, kSchema, NULL, NULL, &msg);
+    /* the results store's durability: WAL survives a killed process */
+    rc = sqlite3_exec(db,
+                      env_path ? "PRAGMA journal_mode=WAL;"
+                                 "PRAGMA synchronous=NORMAL;"
+                               : "",
+                      NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_exec(db, kSchema, NULL, NULL, &msg);
   }
   if (rc != SQLITE_OK) {
     snprintf(err, errlen, "cannot open the remote state in %s: %s", path,
