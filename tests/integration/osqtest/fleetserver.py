@@ -183,6 +183,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _record(self, body, accepted=True, **extra):
         rec = {"path": self.path, "body": body, "accepted": accepted,
+               "t": time.time(), "bytes": int(self.headers.get("Content-Length") or 0),
                "content_encoding": self.headers.get("Content-Encoding"),
                "user_agent": self.headers.get("User-Agent")}
         rec.update(extra)
