@@ -65,8 +65,10 @@ def fleet_flagfile(d, srv, ca):
 
 
 class Osqd:
-    def __init__(self, d, args):
+    def __init__(self, d, args, env=None):
         self.d = d
+        self.env = dict(os.environ)
+        self.env.update(env or {})
         self.cmd = [osqtest.binary("osqd"),
                     "--database_path=" + os.path.join(d, "db", "osq.db"),
                     "--pidfile=" + os.path.join(d, "osqd.pid"),
@@ -80,7 +82,7 @@ class Osqd:
     def start(self):
         self.err = open(self.errpath, "w")
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL,
-                                     stderr=self.err)
+                                     stderr=self.err, env=self.env)
         return self
 
     def stderr(self):
@@ -160,6 +162,10 @@ def test_fleet_flagfile():
             check(w["statuses"]["bad"] != 0, "failing query status")
             check("no_such_table" in w["messages"]["bad"], w["messages"])
             check(w["node_key"].startswith("node-key-"), "write node key")
+            # one kept-alive connection per plugin: requests share peers
+            peers = [r["peer"] for r in srv.requests("log")]
+            check(len(set(peers)) < len(peers),
+                  "log requests reuse a connection: %r" % peers)
         finally:
             eq(od.stop(), 0, "osqd exit code: " + od.stderr()[-2000:])
         eq(len(srv.requests("enroll")), 1, "enrolled once")
@@ -249,7 +255,10 @@ def test_node_invalid_reenrolls():
         srv.set_config({"schedule": {"tick": {
             "query": "select unix_time from time", "interval": 1,
             "snapshot": True}}})
-        od = Osqd(d, short_flags(d, srv, ["--logger_plugin=tls"])).start()
+        flags = [f for f in short_flags(d, srv, ["--logger_plugin=tls"])
+                 if not f.startswith("--enroll_secret_path")]
+        od = Osqd(d, flags + ["--enroll_secret_env=OSQ_FLEET_SECRET"],
+                  env={"OSQ_FLEET_SECRET": "s3cret"}).start()
         try:
             wait_until(lambda: srv.log_data("result"), WAIT, "a result line",
                        od.proc)
@@ -338,6 +347,33 @@ def refused(cert, use_ca, expect):
         srv.kill()
 
 
+def test_client_certificate():
+    """A server that requires TLS client authentication refuses osqd
+    without --tls_client_cert and accepts it with one."""
+    d = osqtest.workdir("fleet-cli-")
+    srv = fleetserver.FleetServer(d, certs(), client_auth=True).start()
+    try:
+        srv.set_config({})
+        pem, key = certs()["client"]
+        flags = short_flags(d, srv, ["--logger_plugin=filesystem"])
+        od = Osqd(d, flags).start()
+        try:
+            wait_until(lambda: "Enrollment failed" in od.stderr(), WAIT,
+                       "the enrollment failure", od.proc)
+        finally:
+            od.stop()
+        eq(srv.requests(), [], "nothing reached the server without a cert")
+        od = Osqd(d, flags + ["--tls_client_cert=" + pem,
+                              "--tls_client_key=" + key]).start()
+        try:
+            wait_until(lambda: srv.requests("config"), WAIT,
+                       "a config request with a client cert", od.proc)
+        finally:
+            eq(od.stop(), 0, "osqd exit code")
+    finally:
+        srv.kill()
+
+
 def test_unknown_ca_refused():
     refused("good", False, "unable to get local issuer certificate")
 
@@ -353,5 +389,5 @@ def test_wrong_hostname_refused():
 if __name__ == "__main__":
     osqtest.run_tests([test_fleet_flagfile, test_outage_and_restart_lose_nothing,
                        test_node_invalid_reenrolls, test_denylisted_live_query,
-                       test_unknown_ca_refused,
+                       test_client_certificate, test_unknown_ca_refused,
                        test_expired_refused, test_wrong_hostname_refused])

@@ -44,9 +44,9 @@ def _openssl(*args, cwd):
 
 
 def make_certs(d):
-    """A CA and three server certs signed by it in d: good (127.0.0.1 and
-    localhost), expired, and wronghost (only wrong.example). Returns a dict
-    of paths."""
+    """A CA and four certs signed by it in d: good (127.0.0.1 and
+    localhost), expired, wronghost (only wrong.example), and client (for
+    TLS client authentication). Returns a dict of paths."""
     c = os.path.join(d, "certs")
     os.makedirs(c, exist_ok=True)
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
@@ -55,13 +55,15 @@ def make_certs(d):
     out = {"ca": os.path.join(c, "ca.pem")}
     for name, san, days in (("good", "IP:127.0.0.1,DNS:localhost", "30"),
                             ("expired", "IP:127.0.0.1,DNS:localhost", "-1"),
-                            ("wronghost", "DNS:wrong.example", "30")):
+                            ("wronghost", "DNS:wrong.example", "30"),
+                            ("client", "DNS:osq-client", "30")):
         with open(os.path.join(c, name + ".ext"), "w") as f:
             f.write("subjectAltName=%s\n" % san)
         _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout",
                  name + ".key", "-out", name + ".csr", "-subj",
-                 "/CN=" + ("wrong.example" if name == "wronghost"
-                           else "127.0.0.1"), cwd=c)
+                 "/CN=" + {"wronghost": "wrong.example",
+                           "client": "osq-client"}.get(name, "127.0.0.1"),
+                 cwd=c)
         _openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem",
                  "-CAkey", "ca.key", "-CAcreateserial", "-out",
                  name + ".pem", "-days", days, "-extfile", name + ".ext",
@@ -82,8 +84,10 @@ def free_port():
 class FleetServer:
     """The server process, controlled through files in d."""
 
-    def __init__(self, d, certs, cert="good", port=None, secret="s3cret"):
+    def __init__(self, d, certs, cert="good", port=None, secret="s3cret",
+                 client_auth=False):
         self.d = d
+        self.client_auth = client_auth
         self.certs = certs
         self.cert = cert
         self.port = port or free_port()
@@ -103,7 +107,8 @@ class FleetServer:
             os.unlink(ready)
         self.proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), self.d,
-             str(self.port), pem, key],
+             str(self.port), pem, key] +
+            ([self.certs["ca"]] if self.client_auth else []),
             stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
         deadline = time.monotonic() + timeout
         while not os.path.exists(ready):
@@ -183,7 +188,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _record(self, body, accepted=True, **extra):
         rec = {"path": self.path, "body": body, "accepted": accepted,
-               "t": time.time(), "bytes": int(self.headers.get("Content-Length") or 0),
+               "t": time.time(), "peer": self.client_address[1], "bytes": int(self.headers.get("Content-Length") or 0),
                "content_encoding": self.headers.get("Content-Encoding"),
                "user_agent": self.headers.get("User-Agent")}
         rec.update(extra)
@@ -276,7 +281,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reply(404, {"error": "no such endpoint"})
 
 
-def _serve(d, port, pem, key):
+def _serve(d, port, pem, key, client_ca=None):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler)
     srv.daemon_threads = True
     srv.dir = d
@@ -285,6 +290,9 @@ def _serve(d, port, pem, key):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(pem, key)
+    if client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(os.path.join(d, "ready"), "w") as f:
         f.write(str(os.getpid()))
@@ -292,4 +300,5 @@ def _serve(d, port, pem, key):
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    _serve(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4],
+           sys.argv[5] if len(sys.argv) > 5 else None)
