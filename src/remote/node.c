@@ -19,6 +19,7 @@ static pthread_mutex_t enroll_lock = PTHREAD_MUTEX_INITIALIZER;
 static sqlite3 *db;
 static osq_tls_env env;
 static char *env_path, *env_host;
+static bool have_env, open_failed;
 
 /* enrollment state, under enroll_lock */
 static char *node_key;
@@ -41,15 +42,24 @@ static const char *kSchema =
 
 int osq_node_open(const osq_tls_env *e, char *err, size_t errlen) {
   pthread_mutex_lock(&db_lock);
-  if (db) {
-    pthread_mutex_unlock(&db_lock);
-    return 0;
+  if (!have_env) {
+    env = *e;
+    env_path = e->database_path ? strdup(e->database_path) : NULL;
+    env_host = strdup(e->host_identifier ? e->host_identifier : "");
+    env.database_path = env_path;
+    env.host_identifier = env_host;
+    have_env = true;
   }
-  env = *e;
-  env_path = e->database_path ? strdup(e->database_path) : NULL;
-  env_host = strdup(e->host_identifier ? e->host_identifier : "");
-  env.database_path = env_path;
-  env.host_identifier = env_host;
+  pthread_mutex_unlock(&db_lock);
+  (void)err, (void)errlen;
+  return 0;
+}
+
+/* The connection is opened on first use, so that a daemon without tls
+ * plugins never touches the store through it. db_lock held. */
+static void ensure_open(void) {
+  if (db || !have_env || open_failed)
+    return;
   const char *path = env_path ? env_path : ":memory:";
   int rc = sqlite3_open_v2(path, &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -68,16 +78,13 @@ int osq_node_open(const osq_tls_env *e, char *err, size_t errlen) {
       rc = sqlite3_exec(db, kSchema, NULL, NULL, &msg);
   }
   if (rc != SQLITE_OK) {
-    snprintf(err, errlen, "cannot open the remote state in %s: %s", path,
-             msg ? msg : (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    OSQ_ERR("Cannot open the remote state in %s: %s", path,
+            msg ? msg : (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
     sqlite3_free(msg);
     sqlite3_close(db);
     db = NULL;
-    pthread_mutex_unlock(&db_lock);
-    return -1;
+    open_failed = true;
   }
-  pthread_mutex_unlock(&db_lock);
-  return 0;
 }
 
 void osq_node_close(void) {
@@ -87,6 +94,7 @@ void osq_node_close(void) {
   free(env_path);
   free(env_host);
   env_path = env_host = NULL;
+  have_env = open_failed = false;
   pthread_mutex_unlock(&db_lock);
   pthread_mutex_lock(&enroll_lock);
   free(node_key);
@@ -98,6 +106,7 @@ void osq_node_close(void) {
 
 sqlite3 *osq_node_lock(void) {
   pthread_mutex_lock(&db_lock);
+  ensure_open();
   return db;
 }
 

@@ -13,7 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Open the state connection (idempotent). */
+/* Keep env (copied; idempotent). The state connection opens on first
+ * use; a failure to open is logged once and the callers' writes fail. */
 int osq_node_open(const osq_tls_env *env, char *err, size_t errlen);
 void osq_node_close(void);
 
