@@ -197,7 +197,8 @@ def test_outage_and_restart_lose_nothing():
             "query": "select unix_time from time", "interval": 1,
             "snapshot": True}}})
         flags = short_flags(d, srv, ["--logger_plugin=tls,filesystem",
-                                     "--logger_tls_compress=true"])
+                                     "--logger_tls_compress=true",
+                                     "--logger_tls_max_lines=2"])
         od = Osqd(d, flags).start()
         wait_until(lambda: len(srv.log_data("result")) >= 3, WAIT,
                    "three result lines", od.proc)
@@ -242,6 +243,8 @@ def test_outage_and_restart_lose_nothing():
         gz = [r for r in srv.requests("log")]
         check(all(r["content_encoding"] == "gzip" for r in gz),
               "--logger_tls_compress sends gzip")
+        check(all(len(r["body"]["data"]) <= 2 for r in gz),
+              "--logger_tls_max_lines=2 per request")
         eq(od.stop(), 0, "osqd exit code")
         eq(len(srv.requests("enroll")), 1, "the node key survived restarts")
     finally:
@@ -314,7 +317,7 @@ def test_denylisted_live_query():
             "--distributed_plugin=tls", "--distributed_interval=1",
             "--distributed_tls_read_endpoint=/api/v1/osquery/distributed/read",
             "--distributed_tls_write_endpoint="
-            "/api/v1/osquery/distributed/write"])).start()
+            "/api/v1/osquery/distributed/write", "--tls_dump"])).start()
         try:
             w = wait_until(lambda: srv.requests("write"), WAIT,
                            "a distributed write", od.proc)[0]["body"]
@@ -323,6 +326,10 @@ def test_denylisted_live_query():
         eq(w["statuses"], {"again": 1, "fine": 0}, "statuses")
         eq(w["messages"], {"again": "Query is denylisted"}, "messages")
         eq(w["queries"]["fine"], [{"two": "2"}], "the other query ran")
+        err = od.stderr()
+        check("[tls_dump] POST https://%s/api/v1/osquery/distributed/read"
+              % srv.hostname in err, "--tls_dump shows requests")
+        check("[tls_dump] REPLY" in err, "--tls_dump shows replies")
     finally:
         srv.kill()
 
