@@ -12,7 +12,12 @@ from the first to the last accepted log request, against the floor: one
 curl process posting the same bodies, batch for batch, over one
 kept-alive connection to the same server, in the same run.
 
+idle: osqd enrolled with the same server (config refresh 10 s,
+distributed interval 10 s, tls logger) and an empty schedule: RSS and
+CPU of the worker over a window (default 60 s).
+
     bench/fleet_log_bench.py BUILD_DIR [lines]
+    bench/fleet_log_bench.py BUILD_DIR idle [seconds]
 """
 import json
 import os
@@ -35,8 +40,71 @@ def cpu_s(pid):
     return (int(parts[11]) + int(parts[12])) / TCK
 
 
+def rss_kb(pid, field="VmRSS:"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return 0
+
+
+def idle(build, seconds):
+    d = tempfile.mkdtemp(prefix="fleet-bench-")
+    certs = fleetserver.make_certs(d)
+    srv = fleetserver.FleetServer(d, certs).start()
+    srv.set_config({})
+    secret = os.path.join(d, "secret.txt")
+    with open(secret, "w") as f:
+        f.write("s3cret")
+    cmd = [os.path.join(build, "osqd"), "--flagfile=/dev/null",
+           "--disable_watchdog",
+           "--database_path=" + os.path.join(d, "db", "osq.db"),
+           "--pidfile=" + os.path.join(d, "osqd.pid"),
+           "--extensions_socket=" + os.path.join(d, "osq.em"),
+           "--tls_hostname=" + srv.hostname,
+           "--tls_server_certs=" + certs["ca"],
+           "--enroll_secret_path=" + secret,
+           "--enroll_tls_endpoint=/api/osquery/enroll",
+           "--config_plugin=tls", "--config_refresh=10",
+           "--config_tls_endpoint=/api/v1/osquery/config",
+           "--disable_distributed=false", "--distributed_plugin=tls",
+           "--distributed_interval=10",
+           "--distributed_tls_read_endpoint=/api/v1/osquery/distributed/read",
+           "--distributed_tls_write_endpoint="
+           "/api/v1/osquery/distributed/write",
+           "--logger_plugin=tls", "--logger_tls_period=10",
+           "--logger_tls_endpoint=/api/v1/osquery/log"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not srv.requests("read"):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("osqd did not start polling")
+            time.sleep(0.2)
+        c0, t0 = cpu_s(proc.pid), time.monotonic()
+        peak = anon = 0
+        while time.monotonic() - t0 < seconds:
+            peak = max(peak, rss_kb(proc.pid))
+            anon = max(anon, rss_kb(proc.pid, "RssAnon:"))
+            time.sleep(1)
+        c1, t1 = cpu_s(proc.pid), time.monotonic()
+    finally:
+        proc.terminate()
+        proc.wait()
+        srv.kill()
+    print("idle %.0f s: RSS peak %.1f MB (anonymous %.1f MB), CPU %.3f s = "
+          "%.3f%%, %d config and %d distributed requests in all" %
+          (t1 - t0, peak / 1024, anon / 1024, c1 - c0,
+           100 * (c1 - c0) / (t1 - t0),
+           len(srv.requests("config")), len(srv.requests("read"))))
+
+
 def main():
     build = sys.argv[1]
+    if len(sys.argv) > 2 and sys.argv[2] == "idle":
+        idle(build, float(sys.argv[3]) if len(sys.argv) > 3 else 60)
+        return
     lines = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
     d = tempfile.mkdtemp(prefix="fleet-bench-")
     certs = fleetserver.make_certs(d)
