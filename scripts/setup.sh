@@ -23,6 +23,7 @@ PACKAGES=(
   libip4tc-dev iptables
   libcurl4-openssl-dev openssl
   libcryptsetup-dev cryptsetup-bin
+  zlib1g-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,5 +1,6 @@
 #include "daemon/distributed.h"
 
+#include "config/sha1.h"
 #include "core/flags.h"
 #include "core/log.h"
 #include "plugin/plugin_impl.h"
@@ -8,6 +9,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_DISTRIBUTED_QUERIES 1024
 
@@ -47,7 +49,45 @@ static json_t *run(osq_db *db, const char *sql, char **err) {
   return r.rows;
 }
 
-uint64_t osq_distributed_round(osq_db *db) {
+#define RUNNING_PREFIX "distributed_running."
+
+static void running_key(const char *sql, char key[64]) {
+  char hex[41];
+  osq_sha1_hex(sql, strlen(sql), hex);
+  snprintf(key, 64, "%s%s", RUNNING_PREFIX, hex);
+}
+
+/* True if sql is denylisted: marked as running by an earlier worker that
+ * never finished it, less than --distributed_denylist_duration ago.
+ * Otherwise marks it as running now. */
+static bool check_and_mark_running(osq_store *store, const char *sql) {
+  if (store == NULL)
+    return false;
+  char key[64];
+  running_key(sql, key);
+  uint64_t now = (uint64_t)time(NULL);
+  char *v = osq_store_get(store, key);
+  if (v) {
+    uint64_t started = strtoull(v, NULL, 10);
+    free(v);
+    if (now <= started + OSQ_FLAG_UINT(distributed_denylist_duration))
+      return true;
+  }
+  char ts[32];
+  snprintf(ts, sizeof ts, "%llu", (unsigned long long)now);
+  osq_store_set(store, key, ts);
+  return false;
+}
+
+static void mark_not_running(osq_store *store, const char *sql) {
+  if (store == NULL)
+    return;
+  char key[64];
+  running_key(sql, key);
+  osq_store_del(store, key);
+}
+
+uint64_t osq_distributed_round(osq_db *db, osq_store *store) {
   uint64_t next = OSQ_FLAG_UINT(distributed_interval);
   const char *name = OSQ_FLAG_STR(distributed_plugin);
   const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_DISTRIBUTED, name);
@@ -111,8 +151,18 @@ uint64_t osq_distributed_round(osq_db *db) {
     if (OSQ_FLAG_BOOL(distributed_loginfo))
       OSQ_INFO("Executing distributed query: %s: %s", qname,
                json_string_value(sql));
+    if (check_and_mark_running(store, json_string_value(sql))) {
+      OSQ_WARN("Distributed query %s is denylisted: an earlier run did not "
+               "finish",
+               qname);
+      json_object_set_new(rq, qname, json_array());
+      json_object_set_new(rs, qname, json_integer(1));
+      json_object_set_new(rm, qname, json_string("Query is denylisted"));
+      continue;
+    }
     char *e = NULL;
     json_t *rows = run(db, json_string_value(sql), &e);
+    mark_not_running(store, json_string_value(sql));
     if (rows) {
       json_object_set_new(rq, qname, rows);
       json_object_set_new(rs, qname, json_integer(0));

@@ -7,10 +7,16 @@
 
 #include <stdint.h>
 
+#include "daemon/store.h"
 #include "sql/sql.h"
 
 /* One round. Returns the seconds until the next round: the plugin's
- * "accelerate" when it asked for one, else --distributed_interval. */
-uint64_t osq_distributed_round(osq_db *db);
+ * "accelerate" when it asked for one, else --distributed_interval.
+ *
+ * store (may be NULL) marks each query as running while it runs; a query
+ * still marked when it comes again (it took the worker down) is not run
+ * for --distributed_denylist_duration seconds after it started, and is
+ * reported failed with "Query is denylisted". */
+uint64_t osq_distributed_round(osq_db *db, osq_store *store);
 
 #endif

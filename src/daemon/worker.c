@@ -10,6 +10,7 @@
 #include "core/flags.h"
 #include "core/log.h"
 #include "daemon/distributed.h"
+#include "daemon/fleet.h"
 #include "daemon/pidfile.h"
 #include "daemon/scheduler.h"
 #include "daemon/store.h"
@@ -351,7 +352,7 @@ static int loop(worker *w, sigctl *sc) {
     int64_t now = osq_now_ms();
     bool reload = refresh && now >= next_refresh;
     if (!OSQ_FLAG_BOOL(disable_distributed) && now >= next_dist) {
-      uint64_t nd = osq_distributed_round(osq_sched_db(w->sched));
+      uint64_t nd = osq_distributed_round(osq_sched_db(w->sched), w->store);
       next_dist = osq_now_ms() + (int64_t)nd * 1000;
     }
     if (w->watcher > 0 && getppid() != w->watcher) {
@@ -404,10 +405,12 @@ static void stop_signals(sigctl *sc) {
   close(sc->pipe[1]);
 }
 
-static int register_builtins(char *err, size_t errlen) {
+static int register_builtins(osq_store *store, const char *store_path,
+                             char *err, size_t errlen) {
   if (osq_tables_register_builtin() < 0 || osq_sched_register_tables() != 0 ||
       osq_loggers_register_builtin() != 0 ||
-      osq_config_register_builtin(err, errlen) != 0) {
+      osq_config_register_builtin(err, errlen) != 0 ||
+      osq_fleet_register(store, store_path, err, errlen) != 0) {
     OSQ_ERR("Cannot register the built-in plugins: %s", err);
     return -1;
   }
@@ -533,7 +536,8 @@ static int run(worker *w, sigctl *sc, bool under_watcher, bool check,
     fflush(stdout);
     return 0;
   }
-  if (register_builtins(err, sizeof err) != 0)
+  if (register_builtins(w->store, memdb ? NULL : OSQ_FLAG_STR(database_path),
+                        err, sizeof err) != 0)
     return OSQ_EXIT_CATASTROPHIC;
   if (check || dump)
     return osq_config_check_main(dump, stdout, stderr);
@@ -610,6 +614,7 @@ int osq_worker_run(bool under_watcher) {
   stop_signals(&sc);
   stop_extensions(&w);
   osq_sched_free(w.sched);
+  osq_fleet_shutdown();
   osq_loggers_shutdown();
   osq_store_close(w.store);
   osq_pidfile_release(w.pidfd);

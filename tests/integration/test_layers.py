@@ -6,6 +6,8 @@ The layers, top to bottom (docs/architecture.md explains each):
                             both the shell and the daemon
     shell daemon            the shell and the daemon; they start the
                             services and register the plugin homes
+    remote                  the TLS fleet client's plugins (read config's
+                            limits; the daemon hands in the rest)
     ext/manager ext/loader  services: the extension manager (serves
     tables config logger    extensions: routes into the registry, query()
     settings                through sql) and the loader (starts and
@@ -41,6 +43,7 @@ import tempfile
 LAYERS = [
     ("programs",),
     ("shell", "daemon"),
+    ("remote",),
     ("ext/manager", "ext/loader", "tables", "config", "logger", "settings"),
     ("sql",),
     ("registry",),

@@ -13,11 +13,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import osqtest  # noqa: E402
 from osqtest import check, eq, wait_until  # noqa: E402
 
-UNIMPLEMENTED = ["--tls_hostname=fleet.example:8080", "--logger_tls_period",
+UNIMPLEMENTED = ["--aws_firehose_stream=fleet.example:8080",
+                 "--aws_kinesis_period",
                  "7", "--enable_foreign", "--nodisable_audit",
                  "--aws_region=eu-west-1", "--ignore_registry_exceptions"]
-NAMES = ["aws_region", "disable_audit", "enable_foreign",
-         "ignore_registry_exceptions", "logger_tls_period", "tls_hostname"]
+NAMES = ["aws_firehose_stream", "aws_kinesis_period", "aws_region",
+         "disable_audit", "enable_foreign", "ignore_registry_exceptions"]
 OSQUERY_COLUMNS = ["name", "type", "description", "default_value", "value",
                    "shell_only"]
 
@@ -50,8 +51,9 @@ def test_osqi_command_line():
     eq(len(w), 1, err)
     check(w[0].endswith(": " + ", ".join("--" + n for n in NAMES)), w[0])
     rows = {r["name"]: r for r in json.loads(out)}
-    eq(rows["tls_hostname"]["value"], "fleet.example:8080", "value kept")
-    eq(rows["logger_tls_period"]["value"], "7", "value kept")
+    eq(rows["aws_firehose_stream"]["value"], "fleet.example:8080",
+       "value kept")
+    eq(rows["aws_kinesis_period"]["value"], "7", "value kept")
     eq(rows["disable_audit"]["value"], "false", "negated bool")
     for n in NAMES:
         eq(rows[n]["osq_implemented"], "0", n)
@@ -77,7 +79,8 @@ def test_osqi_flagfile():
     d = osqtest.workdir("osqi-flags-")
     ff = os.path.join(d, "osquery.flags")
     with open(ff, "w") as f:
-        f.write("--tls_hostname=fleet.example\n--enroll_secret_path=/x\n"
+        f.write("--aws_firehose_stream=fleet.example\n"
+                "--carver_start_endpoint=/x\n"
                 "--carver_block_size=4096\n--header=false\n")
     env = dict(os.environ, HOME=d)
     p = subprocess.run([osqtest.binary("osqi"), "--flagfile=" + ff,
@@ -90,8 +93,8 @@ def test_osqi_flagfile():
     eq(p.returncode, 0, err)
     w = warnings(err)
     eq(len(w), 1, err)
-    check(w[0].endswith(": --carver_block_size, --enroll_secret_path, "
-                        "--tls_hostname"), w[0])
+    check(w[0].endswith(": --aws_firehose_stream, --carver_block_size, "
+                        "--carver_start_endpoint"), w[0])
     eq(p.stdout.decode().strip(), ff, "flagfile recorded")
     # .show names the flagfile read (it printed an empty line before)
     p = subprocess.run([osqtest.binary("osqi"), "--flagfile=" + ff,
@@ -104,10 +107,10 @@ def test_osqi_flagfile():
 
 def test_osqi_unimplemented_value_is_checked():
     d = osqtest.workdir("osqi-flags-")
-    rc, out, err = osqi(d, "--tls_session_timeout=soon", "select 1")
+    rc, out, err = osqi(d, "--carver_block_size=soon", "select 1")
     eq(rc, 1, err)
     check("illegal value 'soon' specified for uint32 flag "
-          "'tls_session_timeout'" in err, err)
+          "'carver_block_size'" in err, err)
 
 
 def test_osqd_flags_and_options():
@@ -115,7 +118,7 @@ def test_osqd_flags_and_options():
     conf = os.path.join(d, "osq.conf")
     logs = os.path.join(d, "log")
     with open(conf, "w") as f:
-        json.dump({"options": {"logger_tls_period": 9,
+        json.dump({"options": {"aws_kinesis_period": 9,
                                "aws_kinesis_stream": "s"},
                    "schedule": {"seven": {"query": "select 7 as seven",
                                           "interval": 1,
@@ -141,7 +144,7 @@ def test_osqd_flags_and_options():
         eq(len(w), 2, text)
         check(w[0].endswith(": " + ", ".join("--" + n for n in NAMES)), w[0])
         check(w[1].endswith(": --aws_kinesis_stream"), w[1])
-        # logger_tls_period, already named, is not named again
+        # aws_kinesis_period, already named, is not named again
     finally:
         proc.terminate()
         eq(proc.wait(30), 0, "exit code on SIGTERM")

@@ -408,8 +408,8 @@ static void test_unimplemented_warned_once(void **state) {
   osq_flags_init(OSQ_PERSONALITY_SHELL);
   char buf[4096] = {0};
   FILE *err = fmemopen(buf, sizeof buf - 1, "w");
-  char *argv[] = {"osqi",      "--tls_hostname=fleet.example",
-                  "--verbose", "--logger_tls_period",
+  char *argv[] = {"osqi",      "--aws_firehose_stream=fleet.example",
+                  "--verbose", "--aws_kinesis_period",
                   "7",         "--enable_foreign",
                   "select 1",  NULL};
   int argc = 7;
@@ -422,11 +422,12 @@ static void test_unimplemented_warned_once(void **state) {
   assert_non_null(line);
   assert_null(strstr(line + 1, "not implemented by osq"));
   assert_non_null(
-      strstr(buf, "--enable_foreign, --logger_tls_period, --tls_hostname\n"));
+      strstr(buf, "--aws_firehose_stream, --aws_kinesis_period, "
+                  "--enable_foreign\n"));
   assert_null(strstr(buf, "--verbose"));
   /* the values are kept and type-checked */
-  assert_int_equal(OSQ_FLAG_UINT(logger_tls_period), 7);
-  assert_string_equal(OSQ_FLAG_STR(tls_hostname), "fleet.example");
+  assert_int_equal(OSQ_FLAG_UINT(aws_kinesis_period), 7);
+  assert_string_equal(OSQ_FLAG_STR(aws_firehose_stream), "fleet.example");
   /* a flag set later (config "options") is named once, by itself */
   char msg[256], names[256];
   const char *option = "disable_memory";
@@ -437,7 +438,7 @@ static void test_unimplemented_warned_once(void **state) {
   assert_string_equal(names, "");
   osq_flag_info *list = NULL;
   size_t n = osq_flags_list(&list);
-  assert_true(find(list, n, "tls_hostname")->unimplemented);
+  assert_true(find(list, n, "aws_firehose_stream")->unimplemented);
   assert_false(find(list, n, "verbose")->unimplemented);
   free(list);
 }
@@ -451,7 +452,7 @@ static void test_help_lists_implemented_only(void **state) {
   osq_flags_usage(o, "osqd");
   fclose(o);
   assert_non_null(strstr(out, "--config_path VALUE"));
-  assert_null(strstr(out, "--tls_hostname"));
+  assert_null(strstr(out, "--aws_firehose_stream"));
   assert_non_null(strstr(out, "more osquery flags are accepted but not "
                               "implemented"));
   free(out);

@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""Log shipping through the tls logger (see bench/README.md, "## Fleet
+log shipping").
+
+One scheduled query whose first run logs N result lines (event format,
+one line per row) is shipped by osqd's tls logger to the in-project test
+server (tests/integration/osqtest/fleetserver.py) on 127.0.0.1. The log
+endpoint answers HTTP 500 until all N lines are buffered in the results
+store, so that shipping is timed on its own. Reported: osqd's CPU per 10k
+lines (query, diff, buffering and sending together), and the wall time
+from the first to the last accepted log request, against the floor: one
+curl process posting the same bodies, batch for batch, over one
+kept-alive connection to the same server, in the same run.
+
+idle: osqd enrolled with the same server (config refresh 10 s,
+distributed interval 10 s, tls logger) and an empty schedule: RSS and
+CPU of the worker over a window (default 60 s).
+
+    bench/fleet_log_bench.py BUILD_DIR [lines]
+    bench/fleet_log_bench.py BUILD_DIR idle [seconds]
+"""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+from osqtest import fleetserver  # noqa: E402
+
+TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / TCK
+
+
+def rss_kb(pid, field="VmRSS:"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return 0
+
+
+def idle(build, seconds):
+    d = tempfile.mkdtemp(prefix="fleet-bench-")
+    certs = fleetserver.make_certs(d)
+    srv = fleetserver.FleetServer(d, certs).start()
+    srv.set_config({})
+    secret = os.path.join(d, "secret.txt")
+    with open(secret, "w") as f:
+        f.write("s3cret")
+    cmd = [os.path.join(build, "osqd"), "--flagfile=/dev/null",
+           "--disable_watchdog",
+           "--database_path=" + os.path.join(d, "db", "osq.db"),
+           "--pidfile=" + os.path.join(d, "osqd.pid"),
+           "--extensions_socket=" + os.path.join(d, "osq.em"),
+           "--tls_hostname=" + srv.hostname,
+           "--tls_server_certs=" + certs["ca"],
+           "--enroll_secret_path=" + secret,
+           "--enroll_tls_endpoint=/api/osquery/enroll",
+           "--config_plugin=tls", "--config_refresh=10",
+           "--config_tls_endpoint=/api/v1/osquery/config",
+           "--disable_distributed=false", "--distributed_plugin=tls",
+           "--distributed_interval=10",
+           "--distributed_tls_read_endpoint=/api/v1/osquery/distributed/read",
+           "--distributed_tls_write_endpoint="
+           "/api/v1/osquery/distributed/write",
+           "--logger_plugin=tls", "--logger_tls_period=10",
+           "--logger_tls_endpoint=/api/v1/osquery/log"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not srv.requests("read"):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("osqd did not start polling")
+            time.sleep(0.2)
+        c0, t0 = cpu_s(proc.pid), time.monotonic()
+        peak = anon = 0
+        while time.monotonic() - t0 < seconds:
+            peak = max(peak, rss_kb(proc.pid))
+            anon = max(anon, rss_kb(proc.pid, "RssAnon:"))
+            time.sleep(1)
+        c1, t1 = cpu_s(proc.pid), time.monotonic()
+    finally:
+        proc.terminate()
+        proc.wait()
+        srv.kill()
+    print("idle %.0f s: RSS peak %.1f MB (anonymous %.1f MB), CPU %.3f s = "
+          "%.3f%%, %d config and %d distributed requests in all" %
+          (t1 - t0, peak / 1024, anon / 1024, c1 - c0,
+           100 * (c1 - c0) / (t1 - t0),
+           len(srv.requests("config")), len(srv.requests("read"))))
+
+
+def main():
+    build = sys.argv[1]
+    if len(sys.argv) > 2 and sys.argv[2] == "idle":
+        idle(build, float(sys.argv[3]) if len(sys.argv) > 3 else 60)
+        return
+    lines = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
+    d = tempfile.mkdtemp(prefix="fleet-bench-")
+    certs = fleetserver.make_certs(d)
+    srv = fleetserver.FleetServer(d, certs).start()
+    sql = ("with recursive c(x) as (select 1 union all select x + 1 from c "
+           "where x < %d) select x, 'some text for a line' as t from c"
+           % lines)
+    srv.set_config({"schedule": {"many": {"query": sql, "interval": 3600,
+                                          "startup_priority": 1}}})
+    secret = os.path.join(d, "secret.txt")
+    with open(secret, "w") as f:
+        f.write("s3cret")
+    cmd = [os.path.join(build, "osqd"), "--flagfile=/dev/null",
+           "--disable_watchdog",
+           "--database_path=" + os.path.join(d, "db", "osq.db"),
+           "--pidfile=" + os.path.join(d, "osqd.pid"),
+           "--extensions_socket=" + os.path.join(d, "osq.em"),
+           "--tls_hostname=" + srv.hostname,
+           "--tls_server_certs=" + certs["ca"],
+           "--enroll_secret_path=" + secret,
+           "--enroll_tls_endpoint=/api/osquery/enroll",
+           "--config_plugin=tls",
+           "--config_tls_endpoint=/api/v1/osquery/config",
+           "--logger_plugin=tls", "--tls_disable_status_log",
+           "--logger_tls_endpoint=/api/v1/osquery/log",
+           "--logger_tls_period=1"]
+    srv.fail_logs(True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 600
+
+        def buffered():
+            try:
+                db = sqlite3.connect(os.path.join(d, "db", "osq.db"),
+                                     timeout=30)
+                n = db.execute("select count(*) from remote_logs").fetchone()
+                db.close()
+                return n[0]
+            except sqlite3.Error:
+                return 0
+        while buffered() < lines:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("osqd did not buffer %d lines" % lines)
+            time.sleep(0.5)
+        srv.fail_logs(False)
+        while len(srv.log_data("result")) < lines:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("osqd did not ship %d lines" % lines)
+            time.sleep(2)
+        cpu = cpu_s(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait()
+    logs = [r for r in srv.requests("log") if r["accepted"]]
+    osqd_wall = logs[-1]["t"] - logs[0]["t"]
+    nbytes = sum(r["bytes"] for r in logs)
+    # the floor: the same bodies, the same batches, one curl process
+    args = ["curl", "-s", "-o", "/dev/null", "--cacert", certs["ca"]]
+    for i, r in enumerate(logs):
+        p = os.path.join(d, "body%d.json" % i)
+        with open(p, "w") as f:
+            json.dump(r["body"], f, separators=(",", ":"))
+        if i:
+            args += ["--next", "-s", "-o", "/dev/null", "--cacert",
+                     certs["ca"]]
+        args += ["-H", "Content-Type: application/json", "--data-binary",
+                 "@" + p, "https://%s/api/v1/osquery/log" % srv.hostname]
+    t0 = time.monotonic()
+    subprocess.run(args, check=True)
+    curl_total = time.monotonic() - t0
+    srv.kill()
+    # timed as osqd's: server-side, first to last request
+    replayed = [r for r in srv.requests("log") if r["accepted"]][len(logs):]
+    curl_wall = replayed[-1]["t"] - replayed[0]["t"]
+    print("lines %d in %d requests, %.1f MB" % (lines, len(logs),
+                                                  nbytes / 1e6))
+    print("osqd CPU      %.3f s total, %.3f s per 10k lines" %
+          (cpu, cpu * 10000 / lines))
+    print("wall first->last request: osqd %.2f s  curl %.2f s  ratio %.2fx"
+          % (osqd_wall, curl_wall, osqd_wall / curl_wall))
+    print("(curl process in all: %.2f s)" % curl_total)
+
+
+if __name__ == "__main__":
+    main()
