@@ -10,6 +10,7 @@ PACKAGES=(
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ make
   sqlite3 procps
   util-linux attr keyutils openssh-client libcap2-bin
+  hwdata pciutils usbutils dmidecode mdadm
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -72,6 +72,10 @@ extern const osq_table_plugin osq_table_user_ssh_keys;
 extern const osq_table_plugin osq_table_ssh_configs;
 extern const osq_table_plugin osq_table_startup_items;
 
+/* tables II: hardware */
+extern const osq_table_plugin osq_table_pci_devices;
+extern const osq_table_plugin osq_table_usb_devices;
+
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
