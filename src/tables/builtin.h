@@ -75,6 +75,15 @@ extern const osq_table_plugin osq_table_startup_items;
 /* tables II: hardware */
 extern const osq_table_plugin osq_table_pci_devices;
 extern const osq_table_plugin osq_table_usb_devices;
+extern const osq_table_plugin osq_table_smbios_tables;
+extern const osq_table_plugin osq_table_platform_info;
+extern const osq_table_plugin osq_table_cpu_info;
+extern const osq_table_plugin osq_table_oem_strings;
+extern const osq_table_plugin osq_table_memory_arrays;
+extern const osq_table_plugin osq_table_memory_devices;
+extern const osq_table_plugin osq_table_memory_array_mapped_addresses;
+extern const osq_table_plugin osq_table_memory_device_mapped_addresses;
+extern const osq_table_plugin osq_table_memory_error_info;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
