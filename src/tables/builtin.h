@@ -84,6 +84,7 @@ extern const osq_table_plugin osq_table_memory_devices;
 extern const osq_table_plugin osq_table_memory_array_mapped_addresses;
 extern const osq_table_plugin osq_table_memory_device_mapped_addresses;
 extern const osq_table_plugin osq_table_memory_error_info;
+extern const osq_table_plugin osq_table_cpuid;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -13,6 +13,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_block_devices,
     &osq_table_cpu_info,
     &osq_table_cpu_time,
+    &osq_table_cpuid,
     &osq_table_crontab,
     &osq_table_deb_packages,
     &osq_table_dns_resolvers,
