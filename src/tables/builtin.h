@@ -85,6 +85,9 @@ extern const osq_table_plugin osq_table_memory_array_mapped_addresses;
 extern const osq_table_plugin osq_table_memory_device_mapped_addresses;
 extern const osq_table_plugin osq_table_memory_error_info;
 extern const osq_table_plugin osq_table_cpuid;
+extern const osq_table_plugin osq_table_acpi_tables;
+extern const osq_table_plugin osq_table_msr;
+extern const osq_table_plugin osq_table_intel_me_info;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -6,6 +6,7 @@
 #include "tables/builtin.h"
 
 static const osq_table_plugin *const builtin[] = {
+    &osq_table_acpi_tables,
     &osq_table_apparmor_profiles,
     &osq_table_apt_sources,
     &osq_table_arp_cache,
@@ -24,6 +25,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_file,
     &osq_table_groups,
     &osq_table_hash,
+    &osq_table_intel_me_info,
     &osq_table_interface_addresses,
     &osq_table_interface_details,
     &osq_table_interface_ipv6,
@@ -43,6 +45,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_memory_info,
     &osq_table_memory_map,
     &osq_table_mounts,
+    &osq_table_msr,
     &osq_table_oem_strings,
     &osq_table_os_version,
     &osq_table_osquery_extensions,
