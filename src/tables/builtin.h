@@ -88,6 +88,9 @@ extern const osq_table_plugin osq_table_cpuid;
 extern const osq_table_plugin osq_table_acpi_tables;
 extern const osq_table_plugin osq_table_msr;
 extern const osq_table_plugin osq_table_intel_me_info;
+extern const osq_table_plugin osq_table_md_devices;
+extern const osq_table_plugin osq_table_md_drives;
+extern const osq_table_plugin osq_table_md_personalities;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
