@@ -10,7 +10,7 @@ PACKAGES=(
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ make
   sqlite3 procps
   util-linux attr keyutils openssh-client libcap2-bin
-  hwdata pciutils usbutils dmidecode mdadm
+  hwdata pciutils usbutils dmidecode mdadm libtsk-dev sleuthkit e2fsprogs
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

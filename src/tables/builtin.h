@@ -91,6 +91,9 @@ extern const osq_table_plugin osq_table_intel_me_info;
 extern const osq_table_plugin osq_table_md_devices;
 extern const osq_table_plugin osq_table_md_drives;
 extern const osq_table_plugin osq_table_md_personalities;
+extern const osq_table_plugin osq_table_device_partitions;
+extern const osq_table_plugin osq_table_device_file;
+extern const osq_table_plugin osq_table_device_hash;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
