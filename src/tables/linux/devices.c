@@ -40,11 +40,15 @@ typedef struct device {
 } device;
 
 /* Open the image and its volume system; false (nothing to close) when
- * either is missing, as osquery (a bare filesystem has no partitions). */
+ * either is missing, as osquery (a bare filesystem has no partitions).
+ * The image is read raw (a disk, a partition or a dd image): libtsk's
+ * format detection leaks its VMDK/VHD probes' handles on every open
+ * (libtsk 4.11), which a daemon asking every few minutes cannot afford,
+ * so E01/VMDK/VHD containers are not opened. */
 static bool dev_open(device *d, const osq_tsk_api *t, const char *path) {
   d->t = t;
   d->vs = NULL;
-  d->img = t->img_open(path, TSK_IMG_TYPE_DETECT, 0);
+  d->img = t->img_open(path, TSK_IMG_TYPE_RAW, 0);
   if (d->img == NULL)
     return false;
   d->vs = t->vs_open(d->img, 0, TSK_VS_TYPE_DETECT);
