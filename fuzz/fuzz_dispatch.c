@@ -169,8 +169,13 @@ static int dist_write(const char *json, size_t len, void *u) {
   return len % 7 == 3 ? OSQ_EIO : OSQ_OK;
 }
 
-static osq_table_plugin table = {"fuzz_table", cols, NCOLS, OSQ_TABLE_CACHEABLE,
-                                 aliases, gen, wr, NULL, NULL};
+static osq_table_plugin table = {.name = "fuzz_table",
+                                 .columns = cols,
+                                 .ncolumns = NCOLS,
+                                 .attributes = OSQ_TABLE_CACHEABLE,
+                                 .aliases = aliases,
+                                 .generate = gen,
+                                 .write = wr};
 static const osq_config_plugin config = {"fuzz_config", cfg_gen, cfg_pack,
                                          NULL, NULL};
 static const osq_logger_plugin logger = {

@@ -121,6 +121,28 @@ extern const osq_table_plugin osq_table_ec2_instance_tags;
 extern const osq_table_plugin osq_table_azure_instance_metadata;
 extern const osq_table_plugin osq_table_azure_instance_tags;
 extern const osq_table_plugin osq_table_ycloud_instance_metadata;
+/* tables II: hardware */
+extern const osq_table_plugin osq_table_pci_devices;
+extern const osq_table_plugin osq_table_usb_devices;
+extern const osq_table_plugin osq_table_smbios_tables;
+extern const osq_table_plugin osq_table_platform_info;
+extern const osq_table_plugin osq_table_cpu_info;
+extern const osq_table_plugin osq_table_oem_strings;
+extern const osq_table_plugin osq_table_memory_arrays;
+extern const osq_table_plugin osq_table_memory_devices;
+extern const osq_table_plugin osq_table_memory_array_mapped_addresses;
+extern const osq_table_plugin osq_table_memory_device_mapped_addresses;
+extern const osq_table_plugin osq_table_memory_error_info;
+extern const osq_table_plugin osq_table_cpuid;
+extern const osq_table_plugin osq_table_acpi_tables;
+extern const osq_table_plugin osq_table_msr;
+extern const osq_table_plugin osq_table_intel_me_info;
+extern const osq_table_plugin osq_table_md_devices;
+extern const osq_table_plugin osq_table_md_drives;
+extern const osq_table_plugin osq_table_md_personalities;
+extern const osq_table_plugin osq_table_device_partitions;
+extern const osq_table_plugin osq_table_device_file;
+extern const osq_table_plugin osq_table_device_hash;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
