@@ -72,6 +72,9 @@ extern const osq_table_plugin osq_table_user_ssh_keys;
 extern const osq_table_plugin osq_table_ssh_configs;
 extern const osq_table_plugin osq_table_startup_items;
 
+/* applications: package managers, browsers, editors */
+extern const osq_table_plugin osq_table_python_packages;
+
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

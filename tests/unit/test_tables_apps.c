@@ -1,0 +1,245 @@
+/* The application tables (package managers, browsers, editors) against
+ * fixture trees, each cross-checked with an independent reader where one
+ * exists here: Python's importlib.metadata for python_packages, the npm
+ * CLI for npm_packages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tables/builtin.h"
+#include "tables/linux/apps.h"
+#include "tables/linux/users.h"
+#include "tables_fixture.h"
+
+static char passwd[700], root[300];
+
+static int setup(void **state) {
+  (void)state;
+  tfx_make_dir("osq-tables-apps");
+  char text[1200];
+  snprintf(text, sizeof text,
+           "alice:x:1000:1000::%s/home/alice:/bin/sh\n"
+           "bob:x:1001:1001::%s/home/bob:/bin/sh\n"
+           "nohome:x:1002:1002::relative/dir:/bin/sh\n",
+           tfx_dir, tfx_dir);
+  snprintf(passwd, sizeof passwd, "%s", tfx_put("passwd", text));
+  snprintf(root, sizeof root, "%s/root", tfx_dir);
+  osq_tables_passwd_path = passwd;
+  osq_tables_apps_root = root;
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  osq_tables_passwd_path = "/etc/passwd";
+  osq_tables_apps_root = "";
+  tfx_remove_dir();
+  return 0;
+}
+
+/* Rows of r whose column col is v. */
+static size_t tcount_text(tresult *r, int col, const char *v) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->n; i++)
+    n += r->rows[i][col].s != NULL && strcmp(r->rows[i][col].s, v) == 0;
+  return n;
+}
+
+/* Each "name\tversion" line cmd prints must be a row of r with that name
+ * and version; returns how many lines there were. */
+static size_t check_against(tresult *r, const osq_table_plugin *t,
+                            const char *cmd) {
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  char line[1024];
+  size_t n = 0;
+  int cn = tcol(t, "name"), cv = tcol(t, "version");
+  while (fgets(line, sizeof line, p)) {
+    line[strcspn(line, "\n")] = '\0';
+    char *tab = strchr(line, '\t');
+    assert_non_null(tab);
+    *tab = '\0';
+    bool found = false;
+    for (size_t i = 0; i < r->n && !found; i++)
+      found = r->rows[i][cn].s && strcmp(r->rows[i][cn].s, line) == 0 &&
+              r->rows[i][cv].s && strcmp(r->rows[i][cv].s, tab + 1) == 0;
+    if (!found)
+      fail_msg("%s %s (from: %s) is not a row", line, tab + 1, cmd);
+    n++;
+  }
+  assert_int_equal(pclose(p), 0);
+  return n;
+}
+
+/* ---- python_packages --------------------------------------------------- */
+
+static const char metadata_fmt[] =
+    "Metadata-Version: 2.1\n"
+    "Name: %s\n"
+    "Version: %s\n"
+    "Summary: A summary: with a colon\n"
+    "Author: Some One\n"
+    "License: MIT\n"
+    "        continued license text\n"
+    "Classifier: License :: OSI Approved\n"
+    "\n"
+    "Name: not-the-name (body text)\n";
+
+static void put_dist(const char *site, const char *name, const char *version,
+                     bool egg) {
+  char rel[200], text[1024];
+  snprintf(rel, sizeof rel, "%s/%s-%s.%s/%s", site, name, version,
+           egg ? "egg-info" : "dist-info", egg ? "PKG-INFO" : "METADATA");
+  snprintf(text, sizeof text, metadata_fmt, name, version);
+  tfx_put(rel, text);
+}
+
+static void test_python_packages(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_python_packages;
+  put_dist("root/usr/lib/python3/dist-packages", "alpha", "1.0", false);
+  put_dist("root/usr/lib/python3/dist-packages", "beta", "2.0b1", true);
+  tfx_put("root/usr/lib/python3/dist-packages/gamma-3.0.egg-info",
+          "Metadata-Version: 1.1\nName: gamma\nVersion: 3.0\n");
+  put_dist("root/usr/local/lib/python3.11/site-packages", "delta", "4.1",
+           false);
+  put_dist("root/usr/local/lib/python3.11/dist-packages", "epsilon", "5",
+           false);
+  put_dist("home/alice/.local/lib/python3.11/site-packages", "zeta", "6.0",
+           false);
+  put_dist("home/bob/.local/lib/python3.12/site-packages", "eta", "7.0",
+           false);
+  /* malformed: no METADATA, garbage, an endless line */
+  char dir[600];
+  snprintf(dir, sizeof dir,
+           "%s/root/usr/lib/python3/dist-packages/empty-0.dist-info", tfx_dir);
+  assert_int_equal(mkdir(dir, 0755), 0);
+  tfx_put("root/usr/lib/python3/dist-packages/junk-0.dist-info/METADATA",
+          "\x01\x02\xff:\xfe\nName\nVersion:: x\n");
+  char *big = malloc(20000);
+  memset(big, 'x', 19999);
+  big[19999] = '\0';
+  memcpy(big, "Summary: ", 9);
+  tfx_put("root/usr/lib/python3/dist-packages/long-0.dist-info/METADATA", big);
+  free(big);
+  tfx_put("root/usr/lib/python3/dist-packages/not_a_package.py", "");
+
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 10);
+  tcell *a = tfind_text(r, tcol(t, "name"), "alpha");
+  assert_non_null(a);
+  assert_string_equal(a[tcol(t, "version")].s, "1.0");
+  assert_string_equal(a[tcol(t, "summary")].s, "A summary: with a colon");
+  assert_string_equal(a[tcol(t, "author")].s, "Some One");
+  assert_string_equal(a[tcol(t, "license")].s, "MIT");
+  assert_int_equal(a[tcol(t, "uid")].kind, OSQ_VALUE_NULL);
+  char want[700];
+  snprintf(want, sizeof want, "%s/root/usr/lib/python3/dist-packages",
+           tfx_dir);
+  assert_string_equal(a[tcol(t, "directory")].s, want);
+  snprintf(want, sizeof want,
+           "%s/root/usr/lib/python3/dist-packages/alpha-1.0.dist-info",
+           tfx_dir);
+  assert_string_equal(a[tcol(t, "path")].s, want);
+  assert_non_null(tfind_text(r, tcol(t, "name"), "beta"));
+  assert_non_null(tfind_text(r, tcol(t, "name"), "gamma"));
+  assert_non_null(tfind_text(r, tcol(t, "name"), "delta"));
+  assert_non_null(tfind_text(r, tcol(t, "name"), "epsilon"));
+  tcell *z = tfind_text(r, tcol(t, "name"), "zeta");
+  assert_non_null(z);
+  assert_int_equal(z[tcol(t, "uid")].i, 1000);
+  tcell *e = tfind_text(r, tcol(t, "name"), "eta");
+  assert_non_null(e);
+  assert_int_equal(e[tcol(t, "uid")].i, 1001);
+  /* the malformed ones are rows with what could be read */
+  snprintf(want, sizeof want,
+           "%s/root/usr/lib/python3/dist-packages/empty-0.dist-info", tfx_dir);
+  tcell *m = tfind_text(r, tcol(t, "path"), want);
+  assert_non_null(m);
+  assert_int_equal(m[tcol(t, "name")].kind, OSQ_VALUE_NULL);
+  snprintf(want, sizeof want,
+           "%s/root/usr/lib/python3/dist-packages/long-0.dist-info", tfx_dir);
+  m = tfind_text(r, tcol(t, "path"), want);
+  assert_non_null(m);
+  assert_int_equal(m[tcol(t, "summary")].kind, OSQ_VALUE_NULL);
+
+  /* Python's own reader agrees on every package of every site */
+  char cmd[2000];
+  snprintf(cmd, sizeof cmd,
+           "python3 -c 'import importlib.metadata as m, glob\n"
+           "for d in m.distributions(path=glob.glob(\"%s/root/usr/*/lib/"
+           "python*/*-packages\")+glob.glob(\"%s/root/usr/lib/python*/"
+           "*-packages\")+glob.glob(\"%s/home/*/.local/lib/python*/"
+           "site-packages\")):\n"
+           "  try: n = d.metadata[\"Name\"]\n"
+           "  except Exception: continue\n"
+           "  if n: print(n + \"\\t\" + d.version)'",
+           tfx_dir, tfx_dir, tfx_dir);
+  assert_int_equal(check_against(r, t, cmd), 7);
+  tfree(r);
+
+  /* uid: only that user's site; JOINs against users arrive this way */
+  r = trun_eq(t, "uid", "1001");
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "name")].s, "eta");
+  tfree(r);
+
+  /* directory: that site only, a virtualenv's too */
+  put_dist("venv/lib/python3.11/site-packages", "theta", "8.0", false);
+  snprintf(want, sizeof want, "%s/venv/lib/python3.11/site-packages",
+           tfx_dir);
+  r = trun_eq(t, "directory", want);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 1);
+  assert_string_equal(r->rows[0][tcol(t, "name")].s, "theta");
+  assert_int_equal(tcount_text(r, tcol(t, "directory"), want), 1);
+  tfree(r);
+  snprintf(want, sizeof want, "%s/home/alice/.local/lib/python3.11/"
+           "site-packages", tfx_dir);
+  r = trun_eq(t, "directory", want);
+  assert_int_equal(r->n, 1);
+  assert_int_equal(r->rows[0][tcol(t, "uid")].i, 1000);
+  tfree(r);
+}
+
+/* The real system site, where Debian's python3 packages live: every
+ * distribution importlib finds there is a row with its version. */
+static void test_python_packages_system(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_python_packages;
+  const char *site = "/usr/lib/python3/dist-packages";
+  struct stat st;
+  if (stat(site, &st) != 0 || system("python3 -c '' 2>/dev/null") != 0)
+    skip();
+  osq_tables_apps_root = "";
+  tresult *r = trun_eq(t, "directory", site);
+  osq_tables_apps_root = root;
+  assert_int_equal(r->rc, OSQ_OK);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd,
+           "python3 -c 'import importlib.metadata as m\n"
+           "for d in m.distributions(path=[\"%s\"]):\n"
+           "  print(d.metadata[\"Name\"] + \"\\t\" + d.version)'",
+           site);
+  size_t n = check_against(r, t, cmd);
+  assert_int_equal(n, r->n);
+  tfree(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_python_packages),
+      cmocka_unit_test(test_python_packages_system),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
