@@ -74,6 +74,7 @@ extern const osq_table_plugin osq_table_startup_items;
 
 /* applications: package managers, browsers, editors */
 extern const osq_table_plugin osq_table_python_packages;
+extern const osq_table_plugin osq_table_npm_packages;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -37,6 +37,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_memory_map,
     &osq_table_mounts,
     &osq_table_os_version,
+    &osq_table_npm_packages,
     &osq_table_osquery_extensions,
     &osq_table_osquery_flags,
     &osq_table_osquery_info,

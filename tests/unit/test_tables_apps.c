@@ -236,10 +236,179 @@ static void test_python_packages_system(void **state) {
   tfree(r);
 }
 
+/* ---- npm_packages ------------------------------------------------------ */
+
+/* Every package line of `npm ls --all --parseable --long` run in dir
+ * ("<path>:<name>@<version>[:…]") must be a row of r with that package.json
+ * path, name and version; returns how many there were. */
+static size_t check_npm_ls(tresult *r, const osq_table_plugin *t,
+                           const char *args) {
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd,
+           "npm ls --all --parseable --long %s 2>/dev/null", args);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  char line[2048];
+  size_t n = 0;
+  bool first = true;
+  while (fgets(line, sizeof line, p)) {
+    line[strcspn(line, "\n")] = '\0';
+    if (first) { /* the root project itself */
+      first = false;
+      continue;
+    }
+    char *c1 = strchr(line, ':');
+    assert_non_null(c1);
+    *c1 = '\0';
+    char *spec = c1 + 1;
+    spec[strcspn(spec, ":")] = '\0';
+    char *at = strrchr(spec, '@');
+    assert_non_null(at);
+    *at = '\0';
+    char path[2100];
+    snprintf(path, sizeof path, "%s/package.json", line);
+    if (access(path, F_OK) != 0)
+      continue; /* npm lists a bare directory; without a manifest it is
+                   no package to osquery */
+    tcell *row = tfind_text(r, tcol(t, "path"), path);
+    if (row == NULL)
+      fail_msg("npm lists %s, the table does not", path);
+    n++;
+    struct stat st;
+    if (at[1] == '\0' || (lstat(line, &st) == 0 && S_ISLNK(st.st_mode)))
+      continue; /* npm could not read it either, or names a link by its
+                   link name: either way its name is the directory's */
+    assert_string_equal(row[tcol(t, "name")].s, spec);
+    assert_string_equal(row[tcol(t, "version")].s, at + 1);
+  }
+  pclose(p);
+  return n;
+}
+
+static void test_npm_packages(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_npm_packages;
+  tfx_put("proj/package.json", "{\"name\":\"proj\",\"version\":\"0.0.1\"}");
+  tfx_put("proj/node_modules/a/package.json",
+          "{\"name\":\"a\",\"version\":\"1.0.0\",\"description\":\"A\","
+          "\"author\":{\"name\":\"Ann\",\"email\":\"a@x\"},"
+          "\"license\":{\"type\":\"MIT\",\"url\":\"http://l\"},"
+          "\"homepage\":\"http://a\"}");
+  tfx_put("proj/node_modules/a/node_modules/b/package.json",
+          "{\"name\":\"b\",\"version\":\"2.0.0\",\"author\":\"Bo <b@x>\","
+          "\"license\":\"ISC\"}");
+  tfx_put("proj/node_modules/a/node_modules/b/node_modules/c/package.json",
+          "{\"name\":\"c\",\"version\":\"3.0.0\"}");
+  tfx_put("proj/node_modules/@scope/d/package.json",
+          "{\"name\":\"@scope/d\",\"version\":\"4.0.0\",\"version2\":1}");
+  tfx_put("proj/node_modules/.bin/x", "");
+  tfx_put("proj/node_modules/broken/package.json", "{\"name\": \"bro");
+  tfx_put("proj/node_modules/notpkg/index.js", "");
+  /* a symlink loop must not be walked forever */
+  char link[600];
+  snprintf(link, sizeof link, "%s/proj/node_modules/a/node_modules/b/"
+           "node_modules/c/node_modules", tfx_dir);
+  assert_int_equal(mkdir(link, 0755), 0);
+  strcat(link, "/loop");
+  assert_int_equal(symlink("..", link), 0);
+  tfx_put("root/usr/lib/node_modules/g/package.json",
+          "{\"name\":\"g\",\"version\":\"9.9.9\"}");
+  tfx_put("home/alice/.npm-global/lib/node_modules/u/package.json",
+          "{\"name\":\"u\",\"version\":\"1.2.3\"}");
+
+  char proj[400];
+  snprintf(proj, sizeof proj, "%s/proj", tfx_dir);
+  tresult *r = trun_eq(t, "directory", proj);
+  assert_int_equal(r->rc, OSQ_OK);
+  tcell *a = tfind_text(r, tcol(t, "name"), "a");
+  assert_non_null(a);
+  assert_string_equal(a[tcol(t, "description")].s, "A");
+  assert_string_equal(a[tcol(t, "author")].s, "Ann");
+  assert_string_equal(a[tcol(t, "license")].s, "http://l");
+  assert_string_equal(a[tcol(t, "homepage")].s, "http://a");
+  assert_string_equal(a[tcol(t, "directory")].s, proj);
+  assert_int_equal(a[tcol(t, "depth")].i, 0);
+  assert_int_equal(a[tcol(t, "max_depth")].i, 100);
+  tcell *b = tfind_text(r, tcol(t, "name"), "b");
+  assert_non_null(b);
+  assert_string_equal(b[tcol(t, "author")].s, "Bo <b@x>");
+  assert_string_equal(b[tcol(t, "license")].s, "ISC");
+  assert_int_equal(b[tcol(t, "depth")].i, 1);
+  assert_int_equal(tfind_text(r, tcol(t, "name"), "c")[tcol(t, "depth")].i,
+                   2);
+  assert_non_null(tfind_text(r, tcol(t, "name"), "@scope/d"));
+  char path[600];
+  snprintf(path, sizeof path, "%s/node_modules/broken/package.json", proj);
+  tcell *broken = tfind_text(r, tcol(t, "path"), path);
+  assert_non_null(broken);
+  assert_int_equal(broken[tcol(t, "name")].kind, OSQ_VALUE_NULL);
+  /* a, b, c, @scope/d, broken, and c once more through the loop */
+  assert_int_equal(r->n, 6);
+  snprintf(path, sizeof path, "%s/node_modules/a/node_modules/b/node_modules/"
+           "c/node_modules/loop/package.json", proj);
+  tcell *loop = tfind_text(r, tcol(t, "path"), path);
+  assert_non_null(loop);
+  assert_int_equal(loop[tcol(t, "depth")].i, 3);
+  /* the npm CLI reads the same tree */
+  if (system("npm --version >/dev/null 2>&1") == 0) {
+    char args[500];
+    snprintf(args, sizeof args, "--prefix '%s'", proj);
+    assert_true(check_npm_ls(r, t, args) >= 4);
+  }
+  tfree(r);
+
+  /* max_depth = 0: the direct ones only */
+  osq_context *ctx = osq_context_new(t->columns, t->ncolumns);
+  osq_context_add(ctx, tcol(t, "directory"), OSQ_OP_EQ, proj, strlen(proj));
+  osq_context_add(ctx, tcol(t, "max_depth"), OSQ_OP_EQ, "0", 1);
+  r = trun(t, ctx);
+  osq_context_free(ctx);
+  assert_int_equal(r->n, 3); /* a, @scope/d, broken */
+  assert_null(tfind_text(r, tcol(t, "name"), "b"));
+  tfree(r);
+
+  /* no directory: the global prefixes and ~/.npm-global/lib */
+  r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 2);
+  assert_non_null(tfind_text(r, tcol(t, "name"), "g"));
+  tcell *u = tfind_text(r, tcol(t, "name"), "u");
+  assert_non_null(u);
+  snprintf(path, sizeof path, "%s/home/alice/.npm-global/lib", tfx_dir);
+  assert_string_equal(u[tcol(t, "directory")].s, path);
+  tfree(r);
+}
+
+/* The host's global packages, as `npm ls -g` lists them. */
+static void test_npm_packages_global(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_npm_packages;
+  if (system("npm --version >/dev/null 2>&1") != 0)
+    skip();
+  FILE *p = popen("npm root -g 2>/dev/null", "r");
+  assert_non_null(p);
+  char groot[512] = "";
+  if (fgets(groot, sizeof groot, p) == NULL)
+    groot[0] = '\0';
+  pclose(p);
+  groot[strcspn(groot, "\n")] = '\0';
+  char *slash = strrchr(groot, '/');
+  if (slash == NULL || strcmp(slash, "/node_modules") != 0)
+    skip();
+  *slash = '\0'; /* the prefix's lib directory */
+  tresult *r = trun_eq(t, "directory", groot);
+  assert_int_equal(r->rc, OSQ_OK);
+  size_t n = check_npm_ls(r, t, "-g");
+  assert_int_equal(n, r->n);
+  tfree(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_python_packages),
       cmocka_unit_test(test_python_packages_system),
+      cmocka_unit_test(test_npm_packages),
+      cmocka_unit_test(test_npm_packages_global),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
