@@ -75,6 +75,8 @@ extern const osq_table_plugin osq_table_startup_items;
 /* applications: package managers, browsers, editors */
 extern const osq_table_plugin osq_table_python_packages;
 extern const osq_table_plugin osq_table_npm_packages;
+extern const osq_table_plugin osq_table_chrome_extensions;
+extern const osq_table_plugin osq_table_chrome_extension_content_scripts;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -11,6 +11,8 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_arp_cache,
     &osq_table_authorized_keys,
     &osq_table_block_devices,
+    &osq_table_chrome_extension_content_scripts,
+    &osq_table_chrome_extensions,
     &osq_table_cpu_time,
     &osq_table_crontab,
     &osq_table_deb_packages,

@@ -403,12 +403,215 @@ static void test_npm_packages_global(void **state) {
   tfree(r);
 }
 
+/* ---- chrome_extensions, chrome_extension_content_scripts --------------- */
+
+/* A fresh RSA public key in base64 DER (a manifest's "key") and the
+ * extension id Chrome derives from it, computed by openssl and coreutils. */
+static void make_key(char *key, size_t kcap, char id[33]) {
+  char *kp = tfx_put("key.b64", "");
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd,
+           "openssl genrsa 1024 2>/dev/null | openssl rsa -pubout -outform "
+           "DER 2>/dev/null | base64 -w0 > '%s'", kp);
+  assert_int_equal(system(cmd), 0);
+  FILE *f = fopen(kp, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(key, (int)kcap, f));
+  fclose(f);
+  snprintf(cmd, sizeof cmd,
+           "base64 -d '%s' | sha256sum | cut -c1-32 | tr 0-9a-f a-p", kp);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  assert_non_null(fgets(id, 33, p));
+  pclose(p);
+  assert_int_equal(strlen(id), 32);
+}
+
+static void sha256_of(const char *path, char out[65]) {
+  char cmd[800];
+  snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  assert_non_null(fgets(out, 65, p));
+  pclose(p);
+}
+
+static tcell *row_by_path(tresult *r, const osq_table_plugin *t,
+                          const char *rel) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/%s", tfx_dir, rel);
+  return tfind_text(r, tcol(t, "path"), path);
+}
+
+#define CHROME "home/alice/.config/google-chrome/Default"
+
+static void put_chrome_fixture(const char *key) {
+  char text[4096];
+  snprintf(text, sizeof text,
+           "{\"manifest_version\":2,\"name\":\"__MSG_appName__\","
+           "\"version\":\"1.2.3\",\"default_locale\":\"en\","
+           "\"description\":\"Plain\",\"author\":\"Ann\","
+           "\"update_url\":\"https://clients2.google.com/service/update2/crx\","
+           "\"background\":{\"persistent\":true},"
+           "\"permissions\":[\"tabs\",\"storage\",{\"x\":1}],"
+           "\"optional_permissions\":[\"https://*/*\"],"
+           "\"key\":\"%s\","
+           "\"content_scripts\":[{\"matches\":[\"https://a/*\",\"https://b/*\"],"
+           "\"js\":[\"c1.js\",\"c2.js\"]},{\"matches\":[\"https://c/*\"]}]}",
+           key);
+  tfx_put(CHROME "/Extensions/aaaa/1.2.3_0/manifest.json", text);
+  tfx_put(CHROME "/Extensions/aaaa/1.2.3_0/_locales/en/messages.json",
+          "{\"APPNAME\":{\"message\":\"Localized Name\"}}");
+  tfx_put(CHROME "/Extensions/bbbb/0.1_0/manifest.json",
+          "{\"name\":\"Loose\",\"version\":\"0.1\"}");
+  tfx_put(CHROME "/Extensions/cccc/9_0/manifest.json", "{\"name\": broken");
+  tfx_put(CHROME "/Extensions/dddd/1_0/readme.txt", "no manifest");
+  tfx_put("unpacked/ext/manifest.json",
+          "{\"name\":\"Unpacked\",\"version\":\"7\","
+          "\"background\":{\"persistent\":false}}");
+  snprintf(text, sizeof text,
+           "{\"profile\":{\"name\":\"Person 1\"},\"extensions\":{\"settings\":{"
+           "\"idaaaa\":{\"path\":\"aaaa/1.2.3_0\",\"state\":1,"
+           "\"from_webstore\":true,\"install_time\":\"13300000000000000\"},"
+           "\"idunpacked\":{\"path\":\"%s/unpacked/ext\",\"state\":0,"
+           "\"from_webstore\":false},"
+           "\"idgone\":{\"path\":\"gone/1\"},"
+           "\"nopath\":{\"state\":1}}}}",
+           tfx_dir);
+  tfx_put(CHROME "/Preferences", text);
+  tfx_put(CHROME "/Secure Preferences", "{}");
+  /* bob: Brave, settings only in Secure Preferences */
+  tfx_put("home/bob/.config/BraveSoftware/Brave-Browser/Profile 1/"
+          "Extensions/eeee/2_0/manifest.json",
+          "{\"name\":\"Bravely\",\"version\":\"2\"}");
+  tfx_put("home/bob/.config/BraveSoftware/Brave-Browser/Profile 1/"
+          "Preferences",
+          "{\"profile\":{\"name\":\"Bob\"}}");
+  tfx_put("home/bob/.config/BraveSoftware/Brave-Browser/Profile 1/"
+          "Secure Preferences",
+          "{\"extensions\":{\"settings\":{\"ideeee\":{\"path\":\"eeee/2_0\","
+          "\"state\":0}}}}");
+  /* a profile whose Preferences are not JSON: no rows */
+  tfx_put("home/bob/.config/chromium/Default/Preferences", "{{{");
+  tfx_put("home/bob/.config/chromium/Default/Extensions/ffff/1/"
+          "manifest.json", "{\"name\":\"Hidden\",\"version\":\"1\"}");
+  /* Opera: the user-data directory is the profile, no profile name */
+  tfx_put("home/bob/.config/opera/Preferences",
+          "{\"extensions\":{\"opsettings\":{\"idgggg\":{\"path\":\"gggg/3\","
+          "\"state\":1}}}}");
+  tfx_put("home/bob/.config/opera/Extensions/gggg/3/manifest.json",
+          "{\"name\":\"Op\",\"version\":\"3\"}");
+}
+
+static void test_chrome_extensions(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_chrome_extensions;
+  char key[2048], id[33];
+  make_key(key, sizeof key, id);
+  put_chrome_fixture(key);
+
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  /* aaaa, bbbb, unpacked (alice); eeee, gggg (bob) */
+  assert_int_equal(r->n, 5);
+  tcell *a = row_by_path(r, t, CHROME "/Extensions/aaaa/1.2.3_0");
+  assert_non_null(a);
+  assert_string_equal(a[tcol(t, "browser_type")].s, "chrome");
+  assert_int_equal(a[tcol(t, "uid")].i, 1000);
+  assert_string_equal(a[tcol(t, "name")].s, "Localized Name");
+  assert_string_equal(a[tcol(t, "profile")].s, "Person 1");
+  char want[700];
+  snprintf(want, sizeof want, "%s/" CHROME, tfx_dir);
+  assert_string_equal(a[tcol(t, "profile_path")].s, want);
+  assert_string_equal(a[tcol(t, "referenced_identifier")].s, "idaaaa");
+  assert_string_equal(a[tcol(t, "identifier")].s, id);
+  assert_string_equal(a[tcol(t, "version")].s, "1.2.3");
+  assert_string_equal(a[tcol(t, "description")].s, "Plain");
+  assert_string_equal(a[tcol(t, "default_locale")].s, "en");
+  assert_string_equal(a[tcol(t, "locale")].s, "en");
+  assert_string_equal(a[tcol(t, "current_locale")].s, "");
+  assert_string_equal(a[tcol(t, "author")].s, "Ann");
+  assert_int_equal(a[tcol(t, "persistent")].i, 1);
+  assert_string_equal(a[tcol(t, "permissions")].s, "tabs, storage");
+  assert_string_equal(a[tcol(t, "optional_permissions")].s, "https://*/*");
+  assert_int_equal(a[tcol(t, "referenced")].i, 1);
+  assert_string_equal(a[tcol(t, "from_webstore")].s, "true");
+  assert_string_equal(a[tcol(t, "state")].s, "1");
+  assert_string_equal(a[tcol(t, "install_time")].s, "13300000000000000");
+  assert_int_equal(a[tcol(t, "install_timestamp")].i, 1655526400);
+  assert_string_equal(a[tcol(t, "key")].s, key);
+  char hash[65];
+  snprintf(want, sizeof want, "%s/" CHROME "/Extensions/aaaa/1.2.3_0/"
+           "manifest.json", tfx_dir);
+  sha256_of(want, hash);
+  assert_string_equal(a[tcol(t, "manifest_hash")].s, hash);
+
+  tcell *b = row_by_path(r, t, CHROME "/Extensions/bbbb/0.1_0");
+  assert_non_null(b);
+  assert_int_equal(b[tcol(t, "referenced")].i, 0);
+  assert_string_equal(b[tcol(t, "identifier")].s, "");
+  assert_string_equal(b[tcol(t, "state")].s, "");
+  assert_int_equal(b[tcol(t, "install_timestamp")].i, 0);
+  assert_string_equal(b[tcol(t, "permissions")].s, "");
+
+  tcell *u = row_by_path(r, t, "unpacked/ext");
+  assert_non_null(u);
+  assert_int_equal(u[tcol(t, "referenced")].i, 1);
+  assert_string_equal(u[tcol(t, "referenced_identifier")].s, "idunpacked");
+  assert_string_equal(u[tcol(t, "from_webstore")].s, "false");
+  assert_int_equal(u[tcol(t, "persistent")].i, 0);
+
+  tcell *e = tfind_text(r, tcol(t, "name"), "Bravely");
+  assert_non_null(e);
+  assert_string_equal(e[tcol(t, "browser_type")].s, "brave");
+  assert_int_equal(e[tcol(t, "uid")].i, 1001);
+  assert_string_equal(e[tcol(t, "profile")].s, "Bob");
+  assert_string_equal(e[tcol(t, "referenced_identifier")].s, "ideeee");
+  assert_string_equal(e[tcol(t, "state")].s, "0");
+
+  tcell *o = tfind_text(r, tcol(t, "name"), "Op");
+  assert_non_null(o);
+  assert_string_equal(o[tcol(t, "browser_type")].s, "opera");
+  assert_string_equal(o[tcol(t, "profile")].s, "");
+  assert_string_equal(o[tcol(t, "referenced_identifier")].s, "idgggg");
+  assert_null(tfind_text(r, tcol(t, "name"), "Hidden"));
+  tfree(r);
+
+  /* uid: that user's profiles only (a JOIN against users arrives so) */
+  r = trun_eq(t, "uid", "1001");
+  assert_int_equal(r->n, 2);
+  assert_null(tfind_text(r, tcol(t, "name"), "Localized Name"));
+  tfree(r);
+
+  /* the content scripts of the same profiles: 2 matches x 2 scripts; an
+   * entry without "js" has none */
+  const osq_table_plugin *cs = &osq_table_chrome_extension_content_scripts;
+  r = trun_all(cs);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 4);
+  for (size_t i = 0; i < r->n; i++) {
+    tcell *c = r->rows[i];
+    assert_string_equal(c[tcol(cs, "identifier")].s, id);
+    assert_string_equal(c[tcol(cs, "version")].s, "1.2.3");
+    assert_string_equal(c[tcol(cs, "browser_type")].s, "chrome");
+    assert_int_equal(c[tcol(cs, "uid")].i, 1000);
+    assert_int_equal(c[tcol(cs, "referenced")].i, 1);
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < r->n; i++)
+    n += strcmp(r->rows[i][tcol(cs, "match")].s, "https://b/*") == 0 &&
+         strcmp(r->rows[i][tcol(cs, "script")].s, "c2.js") == 0;
+  assert_int_equal(n, 1);
+  tfree(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_python_packages),
       cmocka_unit_test(test_python_packages_system),
       cmocka_unit_test(test_npm_packages),
       cmocka_unit_test(test_npm_packages_global),
+      cmocka_unit_test(test_chrome_extensions),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
