@@ -77,6 +77,8 @@ extern const osq_table_plugin osq_table_python_packages;
 extern const osq_table_plugin osq_table_npm_packages;
 extern const osq_table_plugin osq_table_chrome_extensions;
 extern const osq_table_plugin osq_table_chrome_extension_content_scripts;
+extern const osq_table_plugin osq_table_firefox_addons;
+extern const osq_table_plugin osq_table_vscode_extensions;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -18,6 +18,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_deb_packages,
     &osq_table_dns_resolvers,
     &osq_table_etc_hosts,
+    &osq_table_firefox_addons,
     &osq_table_etc_protocols,
     &osq_table_etc_services,
     &osq_table_extended_attributes,
@@ -69,6 +70,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_user_groups,
     &osq_table_user_ssh_keys,
     &osq_table_users,
+    &osq_table_vscode_extensions,
     &osq_table_yum_sources,
 };
 

@@ -605,6 +605,122 @@ static void test_chrome_extensions(void **state) {
   tfree(r);
 }
 
+/* ---- firefox_addons ---------------------------------------------------- */
+
+static void test_firefox_addons(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_firefox_addons;
+  tfx_put("home/alice/.mozilla/firefox/abcd.default-release/extensions.json",
+          "{\"schemaVersion\":36,\"addons\":["
+          "{\"id\":\"uBlock0@raymondhill.net\",\"type\":\"extension\","
+          "\"version\":\"1.50.0\",\"sourceURI\":\"https://addons/u.xpi\","
+          "\"visible\":true,\"active\":true,\"userDisabled\":false,"
+          "\"appDisabled\":false,\"applyBackgroundUpdates\":1,"
+          "\"location\":\"app-profile\",\"path\":\"/p/u.xpi\","
+          "\"defaultLocale\":{\"name\":\"uBlock Origin\","
+          "\"creator\":\"Raymond Hill\",\"description\":\"Blocker\"}},"
+          "{\"id\":\"off@x\",\"type\":\"theme\",\"version\":\"2\","
+          "\"visible\":false,\"active\":false,\"userDisabled\":true},"
+          "\"not an object\",{}]}");
+  tfx_put("home/alice/.mozilla/firefox/broken.default/extensions.json",
+          "{\"addons\": [");
+  tfx_put("home/alice/.mozilla/firefox/profiles.ini", "[General]\n");
+  tfx_put("home/bob/snap/firefox/common/.mozilla/firefox/x.default/"
+          "extensions.json",
+          "{\"addons\":[{\"id\":\"snap@x\",\"version\":\"3\","
+          "\"appDisabled\":true}]}");
+
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 4);
+  tcell *u = tfind_text(r, tcol(t, "identifier"), "uBlock0@raymondhill.net");
+  assert_non_null(u);
+  assert_int_equal(u[tcol(t, "uid")].i, 1000);
+  assert_string_equal(u[tcol(t, "name")].s, "uBlock Origin");
+  assert_string_equal(u[tcol(t, "creator")].s, "Raymond Hill");
+  assert_string_equal(u[tcol(t, "description")].s, "Blocker");
+  assert_string_equal(u[tcol(t, "type")].s, "extension");
+  assert_string_equal(u[tcol(t, "version")].s, "1.50.0");
+  assert_string_equal(u[tcol(t, "source_url")].s, "https://addons/u.xpi");
+  assert_int_equal(u[tcol(t, "visible")].i, 1);
+  assert_int_equal(u[tcol(t, "active")].i, 1);
+  assert_int_equal(u[tcol(t, "disabled")].i, 0);
+  assert_int_equal(u[tcol(t, "autoupdate")].i, 1);
+  assert_string_equal(u[tcol(t, "location")].s, "app-profile");
+  assert_string_equal(u[tcol(t, "path")].s, "/p/u.xpi");
+  tcell *o = tfind_text(r, tcol(t, "identifier"), "off@x");
+  assert_non_null(o);
+  assert_int_equal(o[tcol(t, "disabled")].i, 1);
+  assert_int_equal(o[tcol(t, "visible")].i, 0);
+  assert_string_equal(o[tcol(t, "name")].s, "");
+  assert_int_equal(o[tcol(t, "autoupdate")].kind, OSQ_VALUE_NULL);
+  tcell *s = tfind_text(r, tcol(t, "identifier"), "snap@x");
+  assert_non_null(s);
+  assert_int_equal(s[tcol(t, "uid")].i, 1001);
+  assert_int_equal(s[tcol(t, "disabled")].i, 1);
+  tfree(r);
+
+  r = trun_eq(t, "uid", "1001");
+  assert_int_equal(r->n, 1);
+  tfree(r);
+}
+
+/* ---- vscode_extensions ------------------------------------------------- */
+
+static void test_vscode_extensions(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_vscode_extensions;
+  tfx_put("home/alice/.vscode/extensions/extensions.json",
+          "[{\"identifier\":{\"id\":\"ms-python.python\","
+          "\"uuid\":\"f1f59ae4-9318-4f3c-a9b5-81b2eaa5f8a5\"},"
+          "\"version\":\"2024.0.1\",\"location\":{\"$mid\":1,"
+          "\"path\":\"/home/alice/.vscode/extensions/ms-python.python-2024.0.1\","
+          "\"scheme\":\"file\"},\"relativeLocation\":\"ms-python.python-2024.0.1\","
+          "\"metadata\":{\"installedTimestamp\":1700000000000,"
+          "\"publisherId\":\"998b010b-e2af-44a5-a6cd-0b5fd3b9b6f8\","
+          "\"publisherDisplayName\":\"Microsoft\","
+          "\"isPreReleaseVersion\":false}},"
+          "{\"identifier\":{\"id\":\"no.metadata\"},\"version\":\"1\","
+          "\"location\":{\"path\":\"/x\"}},"
+          "{\"identifier\":{\"id\":\"pre.release\"},\"version\":\"0.1\","
+          "\"location\":{\"path\":\"/y\"},"
+          "\"metadata\":{\"isPreReleaseVersion\":true}}]");
+  tfx_put("home/bob/.vscode-server-insiders/extensions/extensions.json",
+          "[{\"identifier\":{\"id\":\"a.b\"},\"version\":\"9\","
+          "\"location\":{\"path\":\"/z\"},\"metadata\":{}}]");
+  tfx_put("home/bob/.vscode/extensions/extensions.json", "{\"not\":\"array\"}");
+
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 3);
+  tcell *p = tfind_text(r, tcol(t, "name"), "ms-python.python");
+  assert_non_null(p);
+  assert_string_equal(p[tcol(t, "uuid")].s,
+                      "f1f59ae4-9318-4f3c-a9b5-81b2eaa5f8a5");
+  assert_string_equal(p[tcol(t, "version")].s, "2024.0.1");
+  assert_string_equal(p[tcol(t, "path")].s,
+                      "/home/alice/.vscode/extensions/ms-python.python-2024.0.1");
+  assert_string_equal(p[tcol(t, "publisher")].s, "Microsoft");
+  assert_string_equal(p[tcol(t, "publisher_id")].s,
+                      "998b010b-e2af-44a5-a6cd-0b5fd3b9b6f8");
+  assert_int_equal(p[tcol(t, "installed_at")].i, 1700000000000);
+  assert_int_equal(p[tcol(t, "prerelease")].i, 0);
+  assert_int_equal(p[tcol(t, "uid")].i, 1000);
+  assert_string_equal(p[tcol(t, "vscode_edition")].s, "vscode");
+  tcell *q = tfind_text(r, tcol(t, "name"), "pre.release");
+  assert_non_null(q);
+  assert_int_equal(q[tcol(t, "prerelease")].i, 1);
+  assert_int_equal(q[tcol(t, "installed_at")].kind, OSQ_VALUE_NULL);
+  tcell *b = tfind_text(r, tcol(t, "name"), "a.b");
+  assert_non_null(b);
+  assert_string_equal(b[tcol(t, "vscode_edition")].s, "vscode_insiders");
+  assert_int_equal(b[tcol(t, "uid")].i, 1001);
+  tfree(r);
+  r = trun_eq(t, "uid", "1000");
+  assert_int_equal(r->n, 2);
+  tfree(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_python_packages),
@@ -612,6 +728,8 @@ int main(void) {
       cmocka_unit_test(test_npm_packages),
       cmocka_unit_test(test_npm_packages_global),
       cmocka_unit_test(test_chrome_extensions),
+      cmocka_unit_test(test_firefox_addons),
+      cmocka_unit_test(test_vscode_extensions),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
