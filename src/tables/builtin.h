@@ -79,6 +79,7 @@ extern const osq_table_plugin osq_table_chrome_extensions;
 extern const osq_table_plugin osq_table_chrome_extension_content_scripts;
 extern const osq_table_plugin osq_table_firefox_addons;
 extern const osq_table_plugin osq_table_vscode_extensions;
+extern const osq_table_plugin osq_table_jetbrains_plugins;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -28,6 +28,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_interface_addresses,
     &osq_table_interface_details,
     &osq_table_interface_ipv6,
+    &osq_table_jetbrains_plugins,
     &osq_table_kernel_info,
     &osq_table_kernel_keys,
     &osq_table_kernel_modules,

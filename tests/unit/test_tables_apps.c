@@ -721,6 +721,97 @@ static void test_vscode_extensions(void **state) {
   tfree(r);
 }
 
+/* ---- jetbrains_plugins ------------------------------------------------- */
+
+/* Jars are made by Python's zipfile (deflated unless "stored"). */
+static void make_jar(const char *rel, const char *plugin_xml, bool stored) {
+  char *path = tfx_put(rel, "");
+  char *xml = tfx_put("plugin.xml.tmp", plugin_xml ? plugin_xml : "");
+  char cmd[2000];
+  snprintf(cmd, sizeof cmd,
+           "python3 -c 'import zipfile, sys\n"
+           "z = zipfile.ZipFile(sys.argv[1], \"w\", zipfile.%s)\n"
+           "z.writestr(\"META-INF/MANIFEST.MF\", \"Manifest-Version: 1.0\\n\")\n"
+           "if sys.argv[3] == \"1\": z.write(sys.argv[2], "
+           "\"META-INF/plugin.xml\")\n"
+           "z.writestr(\"a/B.class\", b\"\\xca\\xfe\" * 5000)\n"
+           "z.close()' '%s' '%s' %d",
+           stored ? "ZIP_STORED" : "ZIP_DEFLATED", path, xml,
+           plugin_xml != NULL);
+  assert_int_equal(system(cmd), 0);
+}
+
+#define JB "home/alice/.local/share/JetBrains"
+
+static void test_jetbrains_plugins(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_jetbrains_plugins;
+  if (system("python3 -c 'import zipfile' 2>/dev/null") != 0)
+    skip();
+  make_jar(JB "/IntelliJIdea2024.3/plugins/simple.jar",
+           "<idea-plugin>\n  <id>com.acme.simple</id>\n"
+           "  <name>Simple</name>\n"
+           "  <vendor url=\"https://acme\" email=\"a@acme\">\n    Acme\n"
+           "  </vendor>\n  <version>1.3.18</version>\n"
+           "  <depends>com.intellij.modules.platform</depends>\n"
+           "</idea-plugin>\n",
+           false);
+  make_jar(JB "/IntelliJIdea2024.3/plugins/big-plugin/lib/resources_en.jar",
+           "<idea-plugin><name>Wrong</name></idea-plugin>", false);
+  make_jar(JB "/IntelliJIdea2024.3/plugins/big-plugin/lib/gson-2.8.0.jar",
+           "<idea-plugin><name>Wrong too</name></idea-plugin>", false);
+  make_jar(JB "/IntelliJIdea2024.3/plugins/big-plugin/lib/big-plugin.jar",
+           "<idea-plugin><name>Big</name><version>2.0</version>"
+           "<vendor>Big Co</vendor></idea-plugin>",
+           true);
+  make_jar(JB "/IntelliJIdea2024.3/plugins/noxml.jar", NULL, false);
+  tfx_put(JB "/IntelliJIdea2024.3/plugins/garbage.jar", "PK\x03\x04 junk");
+  make_jar(JB "/PyCharmCE2024.1/plugins/ce.jar",
+           "<idea-plugin><name>CE</name><version>1</version></idea-plugin>",
+           false);
+  make_jar("home/bob/.local/share/JetBrains/GoLand2023.2/plugins/go.jar",
+           "<idea-plugin><name>Go</name><version>3</version></idea-plugin>",
+           false);
+  /* a jar cut short: no row, no failure */
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "head -c 300 '%s/" JB "/IntelliJIdea2024.3/"
+           "plugins/simple.jar' > '%s/" JB "/IntelliJIdea2024.3/plugins/"
+           "cut.jar'", tfx_dir, tfx_dir);
+  assert_int_equal(system(cmd), 0);
+
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 4);
+  tcell *s = tfind_text(r, tcol(t, "name"), "Simple");
+  assert_non_null(s);
+  assert_string_equal(s[tcol(t, "product_type")].s, "intellij_idea");
+  assert_int_equal(s[tcol(t, "uid")].i, 1000);
+  assert_string_equal(s[tcol(t, "vendor")].s, "Acme");
+  assert_string_equal(s[tcol(t, "version")].s, "1.3.18");
+  char want[700];
+  snprintf(want, sizeof want, "%s/" JB "/IntelliJIdea2024.3/plugins/"
+           "simple.jar", tfx_dir);
+  assert_string_equal(s[tcol(t, "path")].s, want);
+  tcell *b = tfind_text(r, tcol(t, "name"), "Big");
+  assert_non_null(b);
+  assert_string_equal(b[tcol(t, "vendor")].s, "Big Co");
+  snprintf(want, sizeof want, "%s/" JB "/IntelliJIdea2024.3/plugins/"
+           "big-plugin", tfx_dir);
+  assert_string_equal(b[tcol(t, "path")].s, want);
+  tcell *ce = tfind_text(r, tcol(t, "name"), "CE");
+  assert_non_null(ce);
+  assert_string_equal(ce[tcol(t, "product_type")].s,
+                      "pycharm_community_edition");
+  tcell *g = tfind_text(r, tcol(t, "name"), "Go");
+  assert_non_null(g);
+  assert_string_equal(g[tcol(t, "product_type")].s, "goland");
+  assert_int_equal(g[tcol(t, "uid")].i, 1001);
+  tfree(r);
+  r = trun_eq(t, "uid", "1001");
+  assert_int_equal(r->n, 1);
+  tfree(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_python_packages),
@@ -730,6 +821,7 @@ int main(void) {
       cmocka_unit_test(test_chrome_extensions),
       cmocka_unit_test(test_firefox_addons),
       cmocka_unit_test(test_vscode_extensions),
+      cmocka_unit_test(test_jetbrains_plugins),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
