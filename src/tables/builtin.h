@@ -80,6 +80,9 @@ extern const osq_table_plugin osq_table_chrome_extension_content_scripts;
 extern const osq_table_plugin osq_table_firefox_addons;
 extern const osq_table_plugin osq_table_vscode_extensions;
 extern const osq_table_plugin osq_table_jetbrains_plugins;
+extern const osq_table_plugin osq_table_portage_packages;
+extern const osq_table_plugin osq_table_portage_use;
+extern const osq_table_plugin osq_table_portage_keywords;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -812,6 +812,109 @@ static void test_jetbrains_plugins(void **state) {
   tfree(r);
 }
 
+/* ---- portage_packages, portage_use, portage_keywords ------------------- */
+
+static void test_portage(void **state) {
+  (void)state;
+  tfx_put("root/var/db/pkg/sys-apps/portage-3.0.49-r1/SLOT", "0\n");
+  tfx_put("root/var/db/pkg/sys-apps/portage-3.0.49-r1/SIZE", "12345\n");
+  tfx_put("root/var/db/pkg/sys-apps/portage-3.0.49-r1/EAPI", "8\n");
+  tfx_put("root/var/db/pkg/sys-apps/portage-3.0.49-r1/BUILD_TIME",
+          "1700000000\n");
+  tfx_put("root/var/db/pkg/sys-apps/portage-3.0.49-r1/repository",
+          "gentoo\n");
+  tfx_put("root/var/db/pkg/sys-apps/portage-3.0.49-r1/USE",
+          "amd64 ipc native-extensions\n");
+  tfx_put("root/var/db/pkg/dev-lang/python-3.11.8_p1/SLOT", "3.11\n");
+  tfx_put("root/var/db/pkg/dev-lang/python-3.11.8_p1/EAPI", "not a number");
+  tfx_put("root/var/db/pkg/app-misc/foo-bar-1.0/USE", "");
+  tfx_put("root/var/db/pkg/app-misc/stray-file", "");
+  tfx_put("root/var/lib/portage/world",
+          "sys-apps/portage\n# comment\n\ndev-lang/python:3.11\n");
+
+  const osq_table_plugin *t = &osq_table_portage_packages;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 3);
+  tcell *p = tfind_text(r, tcol(t, "package"), "sys-apps/portage");
+  assert_non_null(p);
+  assert_string_equal(p[tcol(t, "version")].s, "3.0.49-r1");
+  assert_string_equal(p[tcol(t, "slot")].s, "0");
+  assert_int_equal(p[tcol(t, "size")].i, 12345);
+  assert_int_equal(p[tcol(t, "eapi")].i, 8);
+  assert_int_equal(p[tcol(t, "build_time")].i, 1700000000);
+  assert_string_equal(p[tcol(t, "repository")].s, "gentoo");
+  assert_int_equal(p[tcol(t, "world")].i, 1);
+  tcell *py = tfind_text(r, tcol(t, "package"), "dev-lang/python");
+  assert_non_null(py);
+  assert_string_equal(py[tcol(t, "version")].s, "3.11.8_p1");
+  assert_int_equal(py[tcol(t, "world")].i, 1);
+  assert_int_equal(py[tcol(t, "eapi")].kind, OSQ_VALUE_NULL);
+  assert_int_equal(py[tcol(t, "size")].kind, OSQ_VALUE_NULL);
+  tcell *f = tfind_text(r, tcol(t, "package"), "app-misc/foo-bar");
+  assert_non_null(f);
+  assert_string_equal(f[tcol(t, "version")].s, "1.0");
+  assert_int_equal(f[tcol(t, "world")].i, 0);
+  tfree(r);
+
+  t = &osq_table_portage_use;
+  r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 3);
+  for (size_t i = 0; i < r->n; i++) {
+    assert_string_equal(r->rows[i][tcol(t, "package")].s, "sys-apps/portage");
+    assert_string_equal(r->rows[i][tcol(t, "version")].s, "3.0.49-r1");
+  }
+  assert_non_null(tfind_text(r, tcol(t, "use"), "native-extensions"));
+  tfree(r);
+
+  tfx_put("root/etc/portage/package.keywords/local",
+          "=sys-apps/portage-3.0.49-r1 ~amd64\n# c\n"
+          ">=dev-lang/python-3.12 ~amd64\napp-misc/hashed #comment\n");
+  tfx_put("root/etc/portage/package.mask",
+          ">=dev-lang/python-3.12\n<app-misc/foo-bar-2\n");
+  tfx_put("root/etc/portage/package.unmask", "app-misc/baz\n");
+  t = &osq_table_portage_keywords;
+  r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 4);
+  tcell *k = tfind_text(r, tcol(t, "package"), "sys-apps/portage");
+  assert_non_null(k);
+  assert_string_equal(k[tcol(t, "version")].s, "3.0.49-r1");
+  assert_string_equal(k[tcol(t, "keyword")].s, "~amd64");
+  assert_int_equal(k[tcol(t, "mask")].i, 0);
+  assert_int_equal(k[tcol(t, "unmask")].i, 0);
+  k = tfind_text(r, tcol(t, "package"), "dev-lang/python");
+  assert_non_null(k);
+  assert_string_equal(k[tcol(t, "version")].s, ">=3.12");
+  assert_int_equal(k[tcol(t, "mask")].i, 1);
+  k = tfind_text(r, tcol(t, "package"), "app-misc/foo-bar");
+  assert_non_null(k);
+  assert_string_equal(k[tcol(t, "version")].s, "<2");
+  assert_string_equal(k[tcol(t, "keyword")].s, "");
+  assert_int_equal(k[tcol(t, "mask")].i, 1);
+  k = tfind_text(r, tcol(t, "package"), "app-misc/baz");
+  assert_non_null(k);
+  assert_string_equal(k[tcol(t, "version")].s, "");
+  assert_int_equal(k[tcol(t, "unmask")].i, 1);
+  tfree(r);
+}
+
+/* No portage at all: empty, not an error. */
+static void test_portage_absent(void **state) {
+  (void)state;
+  osq_tables_apps_root = "/nonexistent-osq-root";
+  tresult *r = trun_all(&osq_table_portage_packages);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 0);
+  tfree(r);
+  r = trun_all(&osq_table_portage_keywords);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 0);
+  tfree(r);
+  osq_tables_apps_root = root;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_python_packages),
@@ -822,6 +925,8 @@ int main(void) {
       cmocka_unit_test(test_firefox_addons),
       cmocka_unit_test(test_vscode_extensions),
       cmocka_unit_test(test_jetbrains_plugins),
+      cmocka_unit_test(test_portage),
+      cmocka_unit_test(test_portage_absent),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
