@@ -83,6 +83,8 @@ extern const osq_table_plugin osq_table_jetbrains_plugins;
 extern const osq_table_plugin osq_table_portage_packages;
 extern const osq_table_plugin osq_table_portage_use;
 extern const osq_table_plugin osq_table_portage_keywords;
+extern const osq_table_plugin osq_table_secureboot;
+extern const osq_table_plugin osq_table_secureboot_certificates;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

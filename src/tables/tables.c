@@ -58,6 +58,8 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_processes,
     &osq_table_python_packages,
     &osq_table_routes,
+    &osq_table_secureboot,
+    &osq_table_secureboot_certificates,
     &osq_table_selinux_settings,
     &osq_table_shadow,
     &osq_table_shared_memory,

@@ -915,6 +915,134 @@ static void test_portage_absent(void **state) {
   osq_tables_apps_root = root;
 }
 
+/* ---- secureboot, secureboot_certificates ------------------------------- */
+
+#define GG "8be4df61-93ca-11d2-aa0d-00e098032b8c"
+#define DBG "d719b2cb-3d3a-4596-a3bc-dad00e67656f"
+
+/* One line of a command's output (without its newline). */
+static void run_line(const char *cmd, char *out, size_t cap) {
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  if (fgets(out, (int)cap, p) == NULL)
+    out[0] = '\0';
+  out[strcspn(out, "\n")] = '\0';
+  assert_int_equal(pclose(p), 0);
+}
+
+static void test_secureboot(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_secureboot;
+  /* no efivars (this machine, like any BIOS boot): no row */
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 0);
+  tfree(r);
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd,
+           "mkdir -p '%s/root/sys/firmware/efi/efivars' && cd '%s/root/sys/"
+           "firmware/efi/efivars' && printf '\\006\\000\\000\\000\\001' > "
+           "SecureBoot-" GG " && printf '\\006\\000\\000\\000\\000' > "
+           "SetupMode-" GG,
+           tfx_dir, tfx_dir);
+  assert_int_equal(system(cmd), 0);
+  r = trun_all(t);
+  assert_int_equal(r->n, 1);
+  assert_int_equal(r->rows[0][tcol(t, "secure_boot")].i, 1);
+  assert_int_equal(r->rows[0][tcol(t, "setup_mode")].i, 0);
+  tfree(r);
+  /* a value that is not a boolean reads -1 */
+  snprintf(cmd, sizeof cmd,
+           "printf '\\006\\000\\000\\000\\007' > '%s/root/sys/firmware/efi/"
+           "efivars/SetupMode-" GG "'", tfx_dir);
+  assert_int_equal(system(cmd), 0);
+  r = trun_all(t);
+  assert_int_equal(r->rows[0][tcol(t, "setup_mode")].i, -1);
+  tfree(r);
+}
+
+static void test_secureboot_certificates(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_secureboot_certificates;
+  tresult *r = trun_all(t);
+  assert_int_equal(r->n, 0);
+  tfree(r);
+  /* certificates by openssl(1), signature lists by Python */
+  char cmd[4000];
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key"
+           " -subj '/C=US/O=Osq Test/CN=osq db ca' -days 3650 -outform DER "
+           "-out ca.der -addext basicConstraints=critical,CA:TRUE "
+           "-addext keyUsage=keyCertSign,cRLSign 2>/dev/null && "
+           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+           "-nodes -keyout ec.key -subj '/CN=osq revoked' -days 30 "
+           "-outform DER -out ec.der 2>/dev/null && python3 -c '"
+           "import struct, sys\n"
+           "x509 = bytes.fromhex(\"a159c0a5e494a74a87b5ab155c2bf072\")\n"
+           "sha = bytes.fromhex(\"2616c4c14c509240aca941f936934328\")\n"
+           "owner = b\"\\x11\" * 16\n"
+           "def esl(t, sig): return t + struct.pack(\"<III\", 28 + 16 + "
+           "len(sig), 0, 16 + len(sig)) + owner + sig\n"
+           "attrs = b\"\\x27\\x00\\x00\\x00\"\n"
+           "ca = open(\"ca.der\", \"rb\").read(); ec = open(\"ec.der\", "
+           "\"rb\").read()\n"
+           "d = \"root/sys/firmware/efi/efivars/\"\n"
+           "open(d + \"db-" DBG "\", \"wb\").write(attrs + esl(sha, b\"\\x22\" "
+           "* 32) + esl(x509, ca) + esl(x509, b\"\\x30\\x03junk\"))\n"
+           "open(d + \"dbx-" DBG "\", \"wb\").write(attrs + esl(x509, ec) + "
+           "struct.pack(\"<16sIII\", x509, 999999, 0, 0))\n'",
+           tfx_dir);
+  assert_int_equal(system(cmd), 0);
+  r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 2);
+  tcell *ca = tfind_text(r, tcol(t, "common_name"), "osq db ca");
+  assert_non_null(ca);
+  assert_string_equal(ca[tcol(t, "subject")].s, "/C=US/O=Osq Test/CN=osq db ca");
+  assert_string_equal(ca[tcol(t, "issuer")].s, "/C=US/O=Osq Test/CN=osq db ca");
+  assert_int_equal(ca[tcol(t, "revoked")].i, 0);
+  assert_int_equal(ca[tcol(t, "is_ca")].i, 1);
+  assert_int_equal(ca[tcol(t, "self_signed")].i, 1);
+  assert_string_equal(ca[tcol(t, "key_usage")].s, "CRL Sign, Key Cert Sign");
+  assert_string_equal(ca[tcol(t, "key_algorithm")].s, "rsaEncryption");
+  assert_string_equal(ca[tcol(t, "key_strength")].s, "2048");
+  assert_string_equal(ca[tcol(t, "signing_algorithm")].s,
+                      "sha256WithRSAEncryption");
+  char want[600];
+  snprintf(cmd, sizeof cmd,
+           "openssl x509 -inform DER -in '%s/ca.der' -noout -fingerprint "
+           "-sha1 | cut -d= -f2 | tr -d : | tr A-F a-f", tfx_dir);
+  run_line(cmd, want, sizeof want);
+  assert_string_equal(ca[tcol(t, "sha1")].s, want);
+  snprintf(cmd, sizeof cmd,
+           "openssl x509 -inform DER -in '%s/ca.der' -noout -serial | "
+           "cut -d= -f2", tfx_dir);
+  run_line(cmd, want, sizeof want);
+  assert_string_equal(ca[tcol(t, "serial")].s, want);
+  snprintf(cmd, sizeof cmd,
+           "date -u -d \"$(openssl x509 -inform DER -in '%s/ca.der' -noout "
+           "-enddate | cut -d= -f2)\" +%%s", tfx_dir);
+  run_line(cmd, want, sizeof want);
+  assert_string_equal(ca[tcol(t, "not_valid_after")].s, want);
+  snprintf(cmd, sizeof cmd,
+           "openssl x509 -inform DER -in '%s/ca.der' -noout -ext "
+           "subjectKeyIdentifier | tail -1 | tr -d ' :' | tr A-F a-f",
+           tfx_dir);
+  run_line(cmd, want, sizeof want);
+  assert_string_equal(ca[tcol(t, "subject_key_id")].s, want);
+  snprintf(want, sizeof want,
+           "%s/root/sys/firmware/efi/efivars/db-" DBG, tfx_dir);
+  assert_string_equal(ca[tcol(t, "path")].s, want);
+
+  tcell *ec = tfind_text(r, tcol(t, "common_name"), "osq revoked");
+  assert_non_null(ec);
+  assert_int_equal(ec[tcol(t, "revoked")].i, 1);
+  assert_string_equal(ec[tcol(t, "key_algorithm")].s, "id-ecPublicKey");
+  assert_string_equal(ec[tcol(t, "key_strength")].s, "prime256v1");
+  assert_string_equal(ec[tcol(t, "signing_algorithm")].s, "ecdsa-with-SHA256");
+  tfree(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_python_packages),
@@ -927,6 +1055,8 @@ int main(void) {
       cmocka_unit_test(test_jetbrains_plugins),
       cmocka_unit_test(test_portage),
       cmocka_unit_test(test_portage_absent),
+      cmocka_unit_test(test_secureboot),
+      cmocka_unit_test(test_secureboot_certificates),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
