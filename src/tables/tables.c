@@ -11,6 +11,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_arp_cache,
     &osq_table_authorized_keys,
     &osq_table_block_devices,
+    &osq_table_carbon_black_info,
     &osq_table_chrome_extension_content_scripts,
     &osq_table_chrome_extensions,
     &osq_table_cpu_time,

@@ -1043,6 +1043,56 @@ static void test_secureboot_certificates(void **state) {
   tfree(r);
 }
 
+/* ---- carbon_black_info -------------------------------------------------- */
+
+static void put_bytes(const char *rel, size_t n) {
+  char *buf = malloc(n + 1);
+  memset(buf, 'q', n);
+  buf[n] = '\0';
+  tfx_put(rel, buf);
+  free(buf);
+}
+
+static void test_carbon_black_info(void **state) {
+  (void)state;
+  const osq_table_plugin *t = &osq_table_carbon_black_info;
+  assert_string_equal(t->aliases[0], "cb_info");
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 0); /* no sensor */
+  tfree(r);
+  tfx_put("root/var/lib/cb/sensor.id", "0123456789a0001f");
+  tfx_put("root/var/lib/cb/sensorsettings.ini",
+          "; Carbon Black\n[Other]\nCollectStoreFiles=7\n"
+          "[CB]\nConfigName=Default%20Group\nCollectStoreFiles = 1\n"
+          "CollectModuleLoads=0\nCollectProcesses=1\nCollectCrossProcess=1\n"
+          "SensorBackendServer=https%3A//cb.example%3A443\n"
+          "CollectNetConns=not a number\n");
+  put_bytes("root/var/lib/cb/store/filedata", 100);
+  put_bytes("root/var/lib/cb/store/metadata", 50);
+  put_bytes("root/var/lib/cb/events.log", 30);
+  put_bytes("root/var/lib/cb/q/events", 20);
+  put_bytes("root/var/lib/cb/q/other", 1000);
+  r = trun_all(t);
+  assert_int_equal(r->n, 1);
+  tcell *c = r->rows[0];
+  assert_int_equal(c[tcol(t, "sensor_id")].i, 31);
+  assert_string_equal(c[tcol(t, "config_name")].s, "Default Group");
+  assert_int_equal(c[tcol(t, "collect_store_files")].i, 1);
+  assert_int_equal(c[tcol(t, "collect_module_loads")].i, 0);
+  assert_int_equal(c[tcol(t, "collect_processes")].i, 1);
+  assert_int_equal(c[tcol(t, "collect_cross_processes")].i, 1);
+  assert_int_equal(c[tcol(t, "collect_net_conns")].i, -1);
+  assert_int_equal(c[tcol(t, "collect_emet_events")].i, -1);
+  assert_int_equal(c[tcol(t, "protection_disabled")].i, 0);
+  assert_string_equal(c[tcol(t, "sensor_backend_server")].s,
+                      "https://cb.example:443");
+  assert_string_equal(c[tcol(t, "sensor_ip_addr")].s, "");
+  assert_int_equal(c[tcol(t, "binary_queue")].i, 150);
+  assert_int_equal(c[tcol(t, "event_queue")].i, 50);
+  tfree(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_python_packages),
@@ -1057,6 +1107,7 @@ int main(void) {
       cmocka_unit_test(test_portage_absent),
       cmocka_unit_test(test_secureboot),
       cmocka_unit_test(test_secureboot_certificates),
+      cmocka_unit_test(test_carbon_black_info),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
