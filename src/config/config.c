@@ -468,6 +468,11 @@ osq_config *osq_config_build(const osq_strmap *sources, osq_gen_pack_fn gen,
     const json_t *atc = json_object_get(root, "auto_table_construction");
     if (json_is_object(atc))
       json_object_update(c->atc, (json_t *)atc);
+    json_t *prom = json_object_get(root, "prometheus_targets");
+    if (json_is_object(prom)) { /* as osquery's parser: the last one wins */
+      json_decref(c->prometheus);
+      c->prometheus = json_incref(prom);
+    }
     const json_t *dec = json_object_get(root, "decorators");
     if (rc == 0 && json_is_object(dec))
       json_array_append(c->decorators, (json_t *)dec);
@@ -512,6 +517,7 @@ void osq_config_free(osq_config *c) {
   json_decref(c->decorators);
   json_decref(c->sources);
   json_decref(c->atc);
+  json_decref(c->prometheus);
   free(c);
 }
 

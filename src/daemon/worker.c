@@ -152,6 +152,7 @@ static osq_config *restore_config(osq_store *store, char *err,
 static void apply_config(osq_sched *s, osq_config *c) {
   osq_config_apply_options(c->options);
   osq_atc_apply(c->atc);
+  osq_tables_set_prometheus_targets(c->prometheus);
   osq_info_set_config(c->hash, true);
   osq_sched_set_config(s, c);
 }
@@ -523,6 +524,7 @@ static int run(worker *w, sigctl *sc, bool under_watcher, bool check,
   if (cfg) {
     osq_config_apply_options(cfg->options);
     osq_atc_apply(cfg->atc);
+    osq_tables_set_prometheus_targets(cfg->prometheus);
   }
   if (setup_loggers(err, sizeof err) != 0) {
     osq_config_free(cfg);

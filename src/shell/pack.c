@@ -11,6 +11,7 @@
 #include "registry/registry.h"
 #include "shell.h"
 #include "tables/atc.h"
+#include "tables/tables.h"
 
 #include <unistd.h>
 
@@ -60,5 +61,6 @@ void shell_load_atc(void) {
     return;
   }
   osq_atc_apply(c->atc);
+  osq_tables_set_prometheus_targets(c->prometheus);
   osq_config_free(c);
 }

@@ -86,6 +86,7 @@ extern const osq_table_plugin osq_table_portage_keywords;
 extern const osq_table_plugin osq_table_secureboot;
 extern const osq_table_plugin osq_table_secureboot_certificates;
 extern const osq_table_plugin osq_table_carbon_black_info;
+extern const osq_table_plugin osq_table_prometheus_metrics;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

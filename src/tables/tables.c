@@ -57,6 +57,7 @@ static const osq_table_plugin *const builtin[] = {
     &osq_table_process_open_pipes,
     &osq_table_process_open_sockets,
     &osq_table_processes,
+    &osq_table_prometheus_metrics,
     &osq_table_python_packages,
     &osq_table_routes,
     &osq_table_secureboot,

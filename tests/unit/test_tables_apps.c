@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <math.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tables/builtin.h"
@@ -1093,6 +1095,154 @@ static void test_carbon_black_info(void **state) {
   tfree(r);
 }
 
+/* ---- prometheus_metrics ------------------------------------------------- */
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "tables/tables.h"
+
+static const char exposition[] =
+    "# HELP node_load1 1m load average.\n"
+    "# TYPE node_load1 gauge\n"
+    "node_load1 0.25\n"
+    "\n"
+    "http_requests_total{method=\"post\",code=\"200\"} 1027 1395066363000\n"
+    "weird{path=\"a b}\"} +Inf\n"
+    "nan_metric NaN\n"
+    "no_value\n"
+    "bad_value abc\r\n"
+    "  go_goroutines   8\n";
+
+typedef struct server {
+  int fd;
+  int requests; /* how many to answer before the thread ends */
+} server;
+
+/* Answers /metrics with the exposition, anything else with 404. */
+static void *serve(void *u) {
+  server *s = u;
+  for (int i = 0; i < s->requests; i++) {
+    int c = accept(s->fd, NULL, NULL);
+    if (c < 0)
+      break;
+    char req[4096];
+    size_t n = 0;
+    while (n < sizeof req - 1) {
+      ssize_t r = recv(c, req + n, sizeof req - 1 - n, 0);
+      if (r <= 0)
+        break;
+      n += (size_t)r;
+      req[n] = '\0';
+      if (strstr(req, "\r\n\r\n"))
+        break;
+    }
+    req[n] = '\0';
+    char resp[2048];
+    if (strncmp(req, "GET /metrics ", 13) == 0)
+      snprintf(resp, sizeof resp,
+               "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+               "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+               strlen(exposition), exposition);
+    else
+      snprintf(resp, sizeof resp,
+               "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n"
+               "Connection: close\r\n\r\nnot found");
+    size_t off = 0, len = strlen(resp);
+    while (off < len) {
+      ssize_t w = send(c, resp + off, len - off, MSG_NOSIGNAL);
+      if (w <= 0)
+        break;
+      off += (size_t)w;
+    }
+    close(c);
+  }
+  return NULL;
+}
+
+static int listen_loopback(int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(fd, 8), 0);
+  socklen_t al = sizeof a;
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+static void test_prometheus_metrics(void **state) {
+  (void)state;
+  void *curl = dlopen("libcurl.so.4", RTLD_NOW | RTLD_NOLOAD);
+  if (curl == NULL)
+    curl = dlopen("libcurl.so.4", RTLD_NOW);
+  if (curl == NULL)
+    curl = dlopen("libcurl-gnutls.so.4", RTLD_NOW);
+  if (curl == NULL)
+    skip(); /* the table is empty without libcurl: nothing to compare */
+  const osq_table_plugin *t = &osq_table_prometheus_metrics;
+  /* no section: no rows, no error */
+  osq_tables_set_prometheus_targets(NULL);
+  tresult *r = trun_all(t);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 0);
+  tfree(r);
+
+  int port, dead_port;
+  server s = {.requests = 2};
+  s.fd = listen_loopback(&port);
+  int dead = listen_loopback(&dead_port);
+  close(dead); /* nothing listens there now: connection refused */
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, serve, &s), 0);
+  char text[600];
+  snprintf(text, sizeof text,
+           "{\"timeout\": 60, \"urls\": [\"http://127.0.0.1:%d/metrics\", "
+           "\"http://127.0.0.1:%d/missing\", \"http://127.0.0.1:%d/metrics\", "
+           "\"ftp://127.0.0.1:%d/x\", 7]}",
+           port, port, dead_port, port);
+  json_t *cfg = json_loads(text, 0, NULL);
+  assert_non_null(cfg);
+  osq_tables_set_prometheus_targets(cfg);
+  json_decref(cfg);
+  int64_t before = (int64_t)time(NULL) * 1000;
+  r = trun_all(t);
+  int64_t after = (int64_t)time(NULL) * 1000 + 1000;
+  assert_int_equal(pthread_join(th, NULL), 0);
+  close(s.fd);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 5);
+  char url[100];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+  for (size_t i = 0; i < r->n; i++) {
+    assert_string_equal(r->rows[i][tcol(t, "target_name")].s, url);
+    int64_t ts = r->rows[i][tcol(t, "timestamp_ms")].i;
+    assert_true(ts >= before && ts <= after);
+  }
+  tcell *c = tfind_text(r, tcol(t, "metric_name"), "node_load1");
+  assert_non_null(c);
+  assert_true(c[tcol(t, "metric_value")].d == 0.25);
+  c = tfind_text(r, tcol(t, "metric_name"),
+                 "http_requests_total{method=\"post\",code=\"200\"}");
+  assert_non_null(c);
+  assert_true(c[tcol(t, "metric_value")].d == 1027);
+  c = tfind_text(r, tcol(t, "metric_name"), "weird{path=\"a b}\"}");
+  assert_non_null(c);
+  assert_true(isinf(c[tcol(t, "metric_value")].d));
+  assert_non_null(tfind_text(r, tcol(t, "metric_name"), "nan_metric"));
+  c = tfind_text(r, tcol(t, "metric_name"), "go_goroutines");
+  assert_non_null(c);
+  assert_true(c[tcol(t, "metric_value")].d == 8);
+  tfree(r);
+  osq_tables_set_prometheus_targets(NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_python_packages),
@@ -1108,6 +1258,7 @@ int main(void) {
       cmocka_unit_test(test_secureboot),
       cmocka_unit_test(test_secureboot_certificates),
       cmocka_unit_test(test_carbon_black_info),
+      cmocka_unit_test(test_prometheus_metrics),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
