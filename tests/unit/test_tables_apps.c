@@ -212,6 +212,19 @@ static void test_python_packages(void **state) {
   assert_int_equal(r->n, 1);
   assert_int_equal(r->rows[0][tcol(t, "uid")].i, 1000);
   tfree(r);
+
+  /* pid_with_namespace: the system sites as that process sees them (this
+   * process: the same files), without the host's users */
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  r = trun_eq(t, "pid_with_namespace", pid);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 8);
+  assert_null(tfind_text(r, tcol(t, "name"), "zeta"));
+  for (size_t i = 0; i < r->n; i++)
+    assert_int_equal(r->rows[i][tcol(t, "pid_with_namespace")].i, getpid());
+  assert_non_null(tfind_text(r, tcol(t, "name"), "alpha"));
+  tfree(r);
 }
 
 /* The real system site, where Debian's python3 packages live: every
@@ -367,6 +380,24 @@ static void test_npm_packages(void **state) {
   osq_context_free(ctx);
   assert_int_equal(r->n, 3); /* a, @scope/d, broken */
   assert_null(tfind_text(r, tcol(t, "name"), "b"));
+  tfree(r);
+
+  /* pid_with_namespace: the same tree as this process sees it */
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  ctx = osq_context_new(t->columns, t->ncolumns);
+  osq_context_add(ctx, tcol(t, "directory"), OSQ_OP_EQ, proj, strlen(proj));
+  osq_context_add(ctx, tcol(t, "pid_with_namespace"), OSQ_OP_EQ, pid,
+                  strlen(pid));
+  r = trun(t, ctx);
+  osq_context_free(ctx);
+  assert_int_equal(r->rc, OSQ_OK);
+  assert_int_equal(r->n, 6);
+  for (size_t i = 0; i < r->n; i++) {
+    assert_int_equal(r->rows[i][tcol(t, "pid_with_namespace")].i, getpid());
+    assert_non_null(r->rows[i][tcol(t, "mount_namespace_id")].s);
+  }
+  assert_non_null(tfind_text(r, tcol(t, "name"), "@scope/d"));
   tfree(r);
 
   /* no directory: the global prefixes and ~/.npm-global/lib */

@@ -59,6 +59,8 @@ typedef struct npm_scan {
   int64_t max_depth;
   size_t dirs_read;
   bool warned;
+  int64_t ns_pid;    /* pid_with_namespace, 0 for the host */
+  char mnt_ns[32];   /* its mount namespace id, "" for the host */
   /* (device, inode) of the node_modules directories on the way down */
   dev_t dev[HARD_MAX_DEPTH + 1];
   ino_t ino[HARD_MAX_DEPTH + 1];
@@ -103,7 +105,7 @@ static int package(npm_scan *s, const char *pkgdir, int64_t depth) {
       (int)sizeof manifest)
     return OSQ_OK;
   struct stat st;
-  if (stat(manifest, &st) != 0 || !S_ISREG(st.st_mode))
+  if (osq_apps_stat(manifest, &st) != 0 || !S_ISREG(st.st_mode))
     return OSQ_OK; /* not a package (.bin, a stray directory) */
   json_t *j = osq_apps_json_file(manifest, OSQ_APPS_MANIFEST_MAX);
   if (json_is_object(j))
@@ -113,7 +115,9 @@ static int package(npm_scan *s, const char *pkgdir, int64_t depth) {
   osq_rows_cstr(s->out, C_DIRECTORY, s->site);
   osq_rows_int(s->out, C_DEPTH, depth);
   osq_rows_int(s->out, C_MAX_DEPTH, s->max_depth);
-  osq_rows_int(s->out, C_PID_WITH_NAMESPACE, 0);
+  osq_rows_int(s->out, C_PID_WITH_NAMESPACE, s->ns_pid);
+  if (s->mnt_ns[0] != '\0')
+    osq_rows_cstr(s->out, C_MOUNT_NAMESPACE_ID, s->mnt_ns);
   int rc = osq_rows_end(s->out);
   if (rc == OSQ_OK && (s->max_depth < 0 || depth < s->max_depth) &&
       depth < HARD_MAX_DEPTH)
@@ -127,7 +131,7 @@ static int walk_modules(npm_scan *s, const char *dir, int64_t depth) {
   if (snprintf(nm, sizeof nm, "%s/node_modules", dir) >= (int)sizeof nm)
     return OSQ_OK;
   struct stat st;
-  if (stat(nm, &st) != 0 || !S_ISDIR(st.st_mode))
+  if (osq_apps_stat(nm, &st) != 0 || !S_ISDIR(st.st_mode))
     return OSQ_OK;
   for (int64_t i = 0; i < depth; i++)
     if (s->dev[i] == st.st_dev && s->ino[i] == st.st_ino)
@@ -143,7 +147,7 @@ static int walk_modules(npm_scan *s, const char *dir, int64_t depth) {
   }
   s->dirs_read++;
   osq_pathlist names = {0};
-  osq_pathlist_readdir(&names, nm, osq_name_not_hidden);
+  osq_apps_readdir(&names, nm, osq_name_not_hidden);
   int rc = OSQ_OK;
   for (size_t i = 0; i < names.n && rc == OSQ_OK && !osq_cancelled(); i++) {
     char sub[PATH_MAX];
@@ -155,7 +159,7 @@ static int walk_modules(npm_scan *s, const char *dir, int64_t depth) {
       continue;
     }
     osq_pathlist scoped = {0}; /* @scope/<name> */
-    osq_pathlist_readdir(&scoped, sub, osq_name_not_hidden);
+    osq_apps_readdir(&scoped, sub, osq_name_not_hidden);
     for (size_t k = 0; k < scoped.n && rc == OSQ_OK; k++) {
       char pkgdir[PATH_MAX];
       if (snprintf(pkgdir, sizeof pkgdir, "%s/%s", sub, scoped.items[k]) <
@@ -183,12 +187,17 @@ static int user_site(osq_rows *out, uint32_t uid, const char *path,
   return scan_site(current_scan, path);
 }
 
-static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
-  (void)udata;
+/* The packages as process ns_pid sees them (0: the host). Inside a
+ * container ~/.npm-global is not read: its users are not the host's. */
+static int generate_in(const osq_context *ctx, osq_rows *out,
+                       int64_t ns_pid) {
   npm_scan *s = calloc(1, sizeof *s);
   if (s == NULL)
     return OSQ_ENOMEM;
   s->out = out;
+  s->ns_pid = ns_pid;
+  if (ns_pid > 0 && !osq_tbl_mnt_ns(ns_pid, s->mnt_ns, sizeof s->mnt_ns))
+    s->mnt_ns[0] = '\0';
   s->max_depth = DEFAULT_MAX_DEPTH;
   size_t nmax = osq_context_nconstraints(ctx, C_MAX_DEPTH);
   for (size_t i = 0; i < nmax; i++) {
@@ -196,6 +205,10 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
     int64_t v;
     if (c->op == OSQ_OP_EQ && osq_tbl_parse_i64(c->expr, &v))
       s->max_depth = v < 0 ? -1 : v;
+  }
+  if (!osq_apps_enter_root(ns_pid)) {
+    free(s);
+    return OSQ_OK; /* the process is gone */
   }
   int rc = OSQ_OK;
   osq_pathlist dirs = {0};
@@ -220,13 +233,27 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
      * every user's is read */
     static const char *const names[] = {".npm-global/lib"};
     current_scan = s;
-    if (rc == OSQ_OK)
+    if (rc == OSQ_OK && ns_pid <= 0)
       rc = osq_each_user_file(ctx, out, (size_t)-1, names, 1, 1, true,
                               user_site);
     current_scan = NULL;
   }
+  osq_apps_leave_root();
   osq_pathlist_free(&dirs);
   free(s);
+  return rc;
+}
+
+static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  int64_t pids[OSQ_TBL_NS_PIDS_MAX];
+  size_t np = osq_tbl_ns_pids(ctx, C_PID_WITH_NAMESPACE, pids,
+                              OSQ_TBL_NS_PIDS_MAX);
+  if (np == 0)
+    return generate_in(ctx, out, 0);
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < np && rc == OSQ_OK; i++)
+    rc = generate_in(ctx, out, pids[i]);
   return rc;
 }
 

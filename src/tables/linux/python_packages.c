@@ -16,6 +16,8 @@
 #include "tables/util.h"
 #include "user_files.h"
 
+#include <stdint.h>
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,7 @@ typedef struct site_scan {
   const osq_context *ctx;
   osq_rows *out;
   osq_pathlist scanned; /* sites read so far */
+  int64_t ns_pid;       /* pid_with_namespace, 0 for the host */
   char line[OSQ_TBL_LINE_MAX];
 } site_scan;
 
@@ -77,7 +80,7 @@ static bool is_package_dir_name(const char *name) {
 /* Name, Version, … from the header of a METADATA / PKG-INFO file. */
 static void read_metadata(const char *file, char *line,
                           char values[NFIELDS][VALUE_MAX], bool *set) {
-  FILE *f = osq_user_file_open(file);
+  FILE *f = osq_apps_fopen(file);
   if (f == NULL)
     return;
   int got;
@@ -109,7 +112,7 @@ static int package_row(site_scan *s, const char *site, const char *entry,
   if (snprintf(path, sizeof path, "%s/%s", site, entry) >= (int)sizeof path)
     return OSQ_OK;
   struct stat st;
-  if (stat(path, &st) != 0)
+  if (osq_apps_stat(path, &st) != 0)
     return OSQ_OK;
   if (S_ISDIR(st.st_mode))
     snprintf(meta, sizeof meta, "%s/%s", path,
@@ -128,7 +131,7 @@ static int package_row(site_scan *s, const char *site, const char *entry,
     osq_rows_int(s->out, C_UID, uid);
   osq_rows_cstr(s->out, C_PATH, path);
   osq_rows_cstr(s->out, C_DIRECTORY, site);
-  osq_rows_int(s->out, C_PID_WITH_NAMESPACE, 0);
+  osq_rows_int(s->out, C_PID_WITH_NAMESPACE, s->ns_pid);
   return osq_rows_end(s->out);
 }
 
@@ -153,7 +156,7 @@ static int scan_site(site_scan *s, const char *site, bool has_uid,
   if (osq_pathlist_add(&s->scanned, site) != OSQ_OK)
     return OSQ_ENOMEM;
   osq_pathlist entries = {0};
-  osq_pathlist_readdir(&entries, site, is_package_dir_name);
+  osq_apps_readdir(&entries, site, is_package_dir_name);
   int rc = OSQ_OK;
   for (size_t i = 0; i < entries.n && i < SITE_ENTRIES_MAX && rc == OSQ_OK;
        i++)
@@ -170,7 +173,7 @@ static bool is_python_dir_name(const char *name) {
 static int scan_lib(site_scan *s, const char *lib, const char *const *leaves,
                     size_t nleaves, bool has_uid, uint32_t uid) {
   osq_pathlist pythons = {0};
-  osq_pathlist_readdir(&pythons, lib, is_python_dir_name);
+  osq_apps_readdir(&pythons, lib, is_python_dir_name);
   int rc = OSQ_OK;
   for (size_t i = 0; i < pythons.n && rc == OSQ_OK; i++)
     for (size_t k = 0; k < nleaves && rc == OSQ_OK; k++) {
@@ -194,15 +197,23 @@ static int user_lib(osq_rows *out, uint32_t uid, const char *path,
   return scan_lib(current_scan, path, leaves, 1, true, uid);
 }
 
-static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
-  (void)udata;
+/* The packages as process ns_pid sees them (0: the host). Inside a
+ * container only the system sites and "directory =" values are read: its
+ * users are not the host's passwd users. */
+static int generate_in(const osq_context *ctx, osq_rows *out,
+                       int64_t ns_pid) {
   site_scan *s = malloc(sizeof *s);
   if (s == NULL)
     return OSQ_ENOMEM;
   s->ctx = ctx;
   s->out = out;
   s->scanned = (osq_pathlist){0};
+  s->ns_pid = ns_pid;
   int rc = OSQ_OK;
+  if (!osq_apps_enter_root(ns_pid)) {
+    free(s);
+    return OSQ_OK; /* the process is gone */
+  }
   /* the system sites have no owner: a "uid =" constraint leaves them out */
   if (osq_tbl_count_op(ctx, C_UID, OSQ_OP_EQ) == 0) {
     static const char *const libs[] = {"/usr/local/lib", "/usr/lib"};
@@ -213,7 +224,7 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
         rc = scan_lib(s, lib, leaves, 2, false, 0);
     }
   }
-  if (rc == OSQ_OK) {
+  if (rc == OSQ_OK && ns_pid <= 0) {
     static const char *const names[] = {".local/lib"};
     current_scan = s;
     rc = osq_each_user_file(ctx, out, C_UID, names, 1, 1, true, user_lib);
@@ -231,8 +242,22 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
         osq_tbl_count_op(ctx, C_UID, OSQ_OP_EQ) == 0)
       rc = scan_site(s, c->expr, false, 0);
   }
+  osq_apps_leave_root();
   osq_pathlist_free(&s->scanned);
   free(s);
+  return rc;
+}
+
+static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)udata;
+  int64_t pids[OSQ_TBL_NS_PIDS_MAX];
+  size_t np = osq_tbl_ns_pids(ctx, C_PID_WITH_NAMESPACE, pids,
+                              OSQ_TBL_NS_PIDS_MAX);
+  if (np == 0)
+    return generate_in(ctx, out, 0);
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < np && rc == OSQ_OK; i++)
+    rc = generate_in(ctx, out, pids[i]);
   return rc;
 }
 
