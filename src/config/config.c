@@ -481,6 +481,11 @@ osq_config *osq_config_build(const osq_strmap *sources, osq_gen_pack_fn gen,
       }
       json_object_update(all, (json_t *)ysigs);
     }
+    json_t *prom = json_object_get(root, "prometheus_targets");
+    if (json_is_object(prom)) { /* as osquery's parser: the last one wins */
+      json_decref(c->prometheus);
+      c->prometheus = json_incref(prom);
+    }
     const json_t *dec = json_object_get(root, "decorators");
     if (rc == 0 && json_is_object(dec))
       json_array_append(c->decorators, (json_t *)dec);
@@ -526,6 +531,7 @@ void osq_config_free(osq_config *c) {
   json_decref(c->sources);
   json_decref(c->atc);
   json_decref(c->yara);
+  json_decref(c->prometheus);
   free(c);
 }
 

@@ -56,6 +56,8 @@ typedef struct osq_config {
   json_t *sources;    /* source name -> raw text (for --config_dump) */
   json_t *atc;        /* auto_table_construction: table name -> spec */
   json_t *yara;       /* "yara": signatures merged across sources */
+  json_t *prometheus; /* "prometheus_targets" of the last source with one,
+                         or NULL (the prometheus_metrics table) */
   char hash[41];      /* SHA-1 over the per-source SHA-1 hex digests */
 } osq_config;
 

@@ -156,6 +156,7 @@ static void apply_config(osq_sched *s, osq_config *c) {
   osq_config_apply_options(c->options);
   osq_atc_apply(c->atc);
   osq_yara_apply(c->yara);
+  osq_tables_set_prometheus_targets(c->prometheus);
   osq_info_set_config(c->hash, true);
   osq_sched_set_config(s, c);
 }
@@ -553,6 +554,7 @@ static int run(worker *w, sigctl *sc, bool under_watcher, bool check,
     osq_config_apply_options(cfg->options);
     osq_atc_apply(cfg->atc);
     osq_yara_apply(cfg->yara);
+    osq_tables_set_prometheus_targets(cfg->prometheus);
   }
   give_kafka_topics(cfg);
   if (setup_loggers(err, sizeof err) != 0) {

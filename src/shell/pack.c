@@ -12,6 +12,7 @@
 #include "shell.h"
 #include "tables/atc.h"
 #include "tables/yara.h"
+#include "tables/tables.h"
 
 #include <unistd.h>
 
@@ -62,5 +63,6 @@ void shell_load_atc(void) {
   }
   osq_atc_apply(c->atc);
   osq_yara_apply(c->yara);
+  osq_tables_set_prometheus_targets(c->prometheus);
   osq_config_free(c);
 }

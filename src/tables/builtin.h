@@ -143,6 +143,21 @@ extern const osq_table_plugin osq_table_md_personalities;
 extern const osq_table_plugin osq_table_device_partitions;
 extern const osq_table_plugin osq_table_device_file;
 extern const osq_table_plugin osq_table_device_hash;
+/* applications: package managers, browsers, editors */
+extern const osq_table_plugin osq_table_python_packages;
+extern const osq_table_plugin osq_table_npm_packages;
+extern const osq_table_plugin osq_table_chrome_extensions;
+extern const osq_table_plugin osq_table_chrome_extension_content_scripts;
+extern const osq_table_plugin osq_table_firefox_addons;
+extern const osq_table_plugin osq_table_vscode_extensions;
+extern const osq_table_plugin osq_table_jetbrains_plugins;
+extern const osq_table_plugin osq_table_portage_packages;
+extern const osq_table_plugin osq_table_portage_use;
+extern const osq_table_plugin osq_table_portage_keywords;
+extern const osq_table_plugin osq_table_secureboot;
+extern const osq_table_plugin osq_table_secureboot_certificates;
+extern const osq_table_plugin osq_table_carbon_black_info;
+extern const osq_table_plugin osq_table_prometheus_metrics;
 
 #define OSQ_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 

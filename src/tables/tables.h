@@ -8,4 +8,11 @@
  * a negative OSQ_E* code. */
 int osq_tables_register_builtin(void);
 
+#include <jansson.h>
+
+/* The config's "prometheus_targets" section ({"urls": [...], "timeout":
+ * seconds}) for the prometheus_metrics table; NULL clears it. Copied:
+ * any thread, at any time. */
+void osq_tables_set_prometheus_targets(const json_t *section);
+
 #endif
