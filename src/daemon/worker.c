@@ -12,6 +12,7 @@
 #include "daemon/pidfile.h"
 #include "daemon/scheduler.h"
 #include "daemon/store.h"
+#include "events/events.h"
 #include "ext/loader.h"
 #include "ext/manager.h"
 #include "logger/logger.h"
@@ -150,6 +151,7 @@ static osq_config *restore_config(osq_store *store, char *err,
 static void apply_config(osq_sched *s, osq_config *c) {
   osq_config_apply_options(c->options);
   osq_atc_apply(c->atc);
+  osq_events_configure(c->sources);
   osq_info_set_config(c->hash, true);
   osq_sched_set_config(s, c);
 }
@@ -388,6 +390,7 @@ int osq_worker_run(bool under_watcher) {
     goto out;
   }
   if (osq_tables_register_builtin() < 0 || osq_sched_register_tables() != 0 ||
+      osq_events_register_tables() < 0 ||
       osq_loggers_register_builtin() != 0 ||
       osq_config_register_builtin(err, sizeof err) != 0) {
     OSQ_ERR("Cannot register the built-in plugins: %s", err);
@@ -447,6 +450,7 @@ int osq_worker_run(bool under_watcher) {
     osq_config_apply_options(cfg->options);
     osq_atc_apply(cfg->atc);
   }
+  osq_events_configure(cfg ? cfg->sources : NULL);
 
   const char *lplugins = OSQ_FLAG_STR(logger_plugin);
   if (strstr(lplugins, "filesystem") && osq_fslog_setup(err, sizeof err) != 0)
@@ -496,6 +500,7 @@ out:
     close(sc.pipe[1]);
   }
   stop_extensions(&w);
+  osq_events_shutdown();
   osq_sched_free(w.sched);
   osq_loggers_shutdown();
   osq_store_close(w.store);

@@ -1,0 +1,88 @@
+/* The event tables' schemas (osquery's columns) and their generate. */
+#include "events/events_internal.h"
+
+enum {
+  H = OSQ_COL_HIDDEN,
+  A = OSQ_COL_ADDITIONAL,
+  NC = OSQ_COL_COLLATE_NOCASE,
+};
+
+static const osq_column process_events_columns[] = {
+    {"pid", OSQ_TYPE_BIGINT, 0},
+    {"path", OSQ_TYPE_TEXT, 0},
+    {"mode", OSQ_TYPE_TEXT, 0},
+    {"cmdline", OSQ_TYPE_TEXT, 0},
+    {"cmdline_size", OSQ_TYPE_BIGINT, H},
+    {"env", OSQ_TYPE_TEXT, H},
+    {"environment", OSQ_TYPE_TEXT, H},
+    {"env_count", OSQ_TYPE_BIGINT, H},
+    {"environment_count", OSQ_TYPE_BIGINT, H},
+    {"env_size", OSQ_TYPE_BIGINT, H},
+    {"environment_size", OSQ_TYPE_BIGINT, H},
+    {"cwd", OSQ_TYPE_TEXT, 0},
+    {"auid", OSQ_TYPE_BIGINT, 0},
+    {"uid", OSQ_TYPE_BIGINT, 0},
+    {"euid", OSQ_TYPE_BIGINT, 0},
+    {"gid", OSQ_TYPE_BIGINT, 0},
+    {"egid", OSQ_TYPE_BIGINT, 0},
+    {"owner_uid", OSQ_TYPE_BIGINT, 0},
+    {"owner_gid", OSQ_TYPE_BIGINT, 0},
+    {"atime", OSQ_TYPE_BIGINT, 0},
+    {"access_time", OSQ_TYPE_BIGINT, H},
+    {"mtime", OSQ_TYPE_BIGINT, 0},
+    {"modify_time", OSQ_TYPE_BIGINT, H},
+    {"ctime", OSQ_TYPE_BIGINT, 0},
+    {"change_time", OSQ_TYPE_BIGINT, H},
+    {"btime", OSQ_TYPE_BIGINT, 0},
+    {"create_time", OSQ_TYPE_BIGINT, H},
+    {"overflows", OSQ_TYPE_TEXT, H},
+    {"parent", OSQ_TYPE_BIGINT, 0},
+    {"time", OSQ_TYPE_BIGINT, A},
+    {"uptime", OSQ_TYPE_BIGINT, 0},
+    {"eid", OSQ_TYPE_TEXT, H},
+    {"status", OSQ_TYPE_BIGINT, H},
+    {"fsuid", OSQ_TYPE_BIGINT, 0},
+    {"suid", OSQ_TYPE_BIGINT, 0},
+    {"fsgid", OSQ_TYPE_BIGINT, 0},
+    {"sgid", OSQ_TYPE_BIGINT, 0},
+    {"syscall", OSQ_TYPE_TEXT, 0},
+};
+
+const osq_table_plugin osq_table_process_events = {
+    .name = "process_events",
+    .columns = process_events_columns,
+    .ncolumns = sizeof process_events_columns / sizeof *process_events_columns,
+    .attributes = OSQ_TABLE_EVENT_BASED,
+    .generate = osq_ev_generate,
+    .udata = (void *)"process_events",
+};
+
+static const osq_column file_events_columns[] = {
+    {"target_path", OSQ_TYPE_TEXT, 0},
+    {"category", OSQ_TYPE_TEXT, 0},
+    {"action", OSQ_TYPE_TEXT, 0},
+    {"transaction_id", OSQ_TYPE_BIGINT, 0},
+    {"inode", OSQ_TYPE_BIGINT, 0},
+    {"uid", OSQ_TYPE_BIGINT, 0},
+    {"gid", OSQ_TYPE_BIGINT, 0},
+    {"mode", OSQ_TYPE_TEXT, 0},
+    {"size", OSQ_TYPE_BIGINT, 0},
+    {"atime", OSQ_TYPE_BIGINT, 0},
+    {"mtime", OSQ_TYPE_BIGINT, 0},
+    {"ctime", OSQ_TYPE_BIGINT, 0},
+    {"md5", OSQ_TYPE_TEXT, NC},
+    {"sha1", OSQ_TYPE_TEXT, NC},
+    {"sha256", OSQ_TYPE_TEXT, NC},
+    {"hashed", OSQ_TYPE_INTEGER, 0},
+    {"time", OSQ_TYPE_BIGINT, A},
+    {"eid", OSQ_TYPE_TEXT, H},
+};
+
+const osq_table_plugin osq_table_file_events = {
+    .name = "file_events",
+    .columns = file_events_columns,
+    .ncolumns = sizeof file_events_columns / sizeof *file_events_columns,
+    .attributes = OSQ_TABLE_EVENT_BASED,
+    .generate = osq_ev_generate,
+    .udata = (void *)"file_events",
+};
