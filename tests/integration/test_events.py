@@ -1,0 +1,260 @@
+"""Evented tables from real kernel sources (run as root): process_events
+from the process connector in osqi and osqd, file_events from inotify with
+file_paths/exclude_paths and a reload, each event logged once by a
+scheduled query (--events_optimize), and stored events surviving a SIGKILL
+of osqd during a burst."""
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import osqtest  # noqa: E402
+from osqtest import check, eq, wait_until  # noqa: E402
+from test_daemon_run import Daemon  # noqa: E402
+
+CONNECTOR = ["--disable_events=false", "--process_events_source=connector"]
+PY = os.path.realpath(sys.executable)
+
+
+def query(dm, sql):
+    sock = os.path.join(dm.d, "osq.em")
+    osqtest.wait_socket(sock, 30, dm.proc)
+    with osqtest.Client(sock) as c:
+        r = c.query(sql)
+        eq(r.status.code, 0, "query status: %s" % r.status.message)
+        return r.response
+
+
+def sleeper(mark, cwd, env=None):
+    """A process that lives until killed, its command line unique."""
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.Popen([PY, "-c", "import time; time.sleep(120)", mark],
+                            cwd=cwd, env=e)
+
+
+def test_osqi_process_events():
+    wd = osqtest.workdir("evt-proc-")
+    mark = "osqevt-%d-%d" % (os.getpid(), time.monotonic_ns())
+    with osqtest.Osqi(args=CONNECTOR) as sh:
+        wait_until(lambda: sh.sql("select active from osquery_events where "
+                                  "name = 'proc_connector'") ==
+                   [{"active": "1"}], 30, "the connector publisher",
+                   sh.proc)
+        t0 = int(time.time())
+        a = sleeper(mark + "-a", wd, {"OSQ_EVT_MARK": mark})
+        b = None
+        try:
+            sql = ("select pid, path, cmdline, cwd, parent, uid, euid, gid, "
+                   "syscall, time, eid, env from process_events where "
+                   "cmdline like '%%%s%%' order by eid" % mark)
+            wait_until(lambda: len(sh.sql(sql)) == 1, 30, "row a", sh.proc)
+            b = sleeper(mark + "-b", wd)
+            wait_until(lambda: len(sh.sql(sql)) == 2, 30, "row b", sh.proc)
+            rows = sh.sql(sql)
+            t1 = int(time.time())
+        finally:
+            for p in (a, b):
+                if p:
+                    p.kill()
+                    p.wait()
+        ra, rb = rows
+        eq(ra["pid"], str(a.pid), "pid a")
+        eq(rb["pid"], str(b.pid), "pid b")
+        eq(ra["path"], PY, "path")
+        eq(ra["cmdline"], "%s -c import time; time.sleep(120) %s-a" %
+           (PY, mark), "cmdline")
+        eq(ra["cwd"], os.path.realpath(wd), "cwd")
+        eq(ra["parent"], str(os.getpid()), "parent")
+        eq(ra["uid"], str(os.getuid()), "uid")
+        eq(ra["euid"], str(os.geteuid()), "euid")
+        eq(ra["gid"], str(os.getgid()), "gid")
+        eq(ra["syscall"], "execve", "syscall")
+        check("OSQ_EVT_MARK=" + mark in ra["env"], "env: %r" % ra["env"][:200])
+        check(t0 <= int(ra["time"]) <= int(rb["time"]) <= t1,
+              "time order: %s %s in [%d, %d]" % (ra["time"], rb["time"],
+                                                 t0, t1))
+        check(len(ra["eid"]) == 10 and ra["eid"] < rb["eid"],
+              "eid order: %s %s" % (ra["eid"], rb["eid"]))
+        # time and eid constraints reach the store
+        eq(sh.sql("select pid from process_events where eid = '%s'" %
+                  rb["eid"]), [{"pid": rb["pid"]}], "eid = pushdown")
+        eq(sh.sql("select count(*) as n from process_events where time > %d"
+                  % (t1 + 3600)), [{"n": "0"}], "time > pushdown")
+        got = sh.sql("select pid from process_events where eid >= '%s' and "
+                     "cmdline like '%%%s%%'" % (rb["eid"], mark))
+        eq(got, [{"pid": rb["pid"]}], "eid >= pushdown")
+        ev = {r["name"]: r for r in sh.sql("select * from osquery_events")}
+        eq(ev["process_events"]["type"], "subscriber", "subscriber row")
+        eq(ev["process_events"]["publisher"], "proc_connector", "publisher")
+        check(int(ev["process_events"]["events"]) >= 2, ev)
+        check(int(ev["proc_connector"]["events"]) >= 2, ev)
+        loss = sh.sql("select * from osq_events_loss where name = "
+                      "'proc_connector'")
+        eq(len(loss), 1, "osq_events_loss row")
+
+
+def test_osqi_events_disabled():
+    """osqi's default (as osqueryi): events off, no publisher runs."""
+    with osqtest.Osqi(args=["--process_events_source=connector"]) as sh:
+        eq(sh.sql("select sum(active) as a from osquery_events"),
+           [{"a": "0"}], "no publisher active")
+        eq(sh.sql("select count(*) as n from process_events"), [{"n": "0"}],
+           "no events")
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def test_file_events_and_reload():
+    d = osqtest.workdir("evt-fim-")
+    w1 = os.path.join(d, "w1")
+    w2 = os.path.join(d, "w2")
+    for p in (w1, os.path.join(w1, "skip"), os.path.join(w1, "sub"), w2):
+        os.makedirs(p)
+    cfg = {"file_paths": {"one": [w1 + "/%%"]},
+           "exclude_paths": {"one": [w1 + "/skip/%%"]},
+           "schedule": {"fim": {
+               "query": "select target_path, category, action, md5, hashed "
+                        "from file_events", "interval": 1}}}
+    dm = Daemon(d, cfg).start()
+    try:
+        wait_until(lambda: query(dm, "select active from osquery_events "
+                                     "where name = 'inotify'") ==
+                   [{"active": "1"}], 30, "the inotify publisher", dm.proc)
+        f = os.path.join(w1, "sub", "a.txt")
+        with open(f, "wb") as fh:
+            fh.write(b"hello osq\n")
+        with open(os.path.join(w1, "skip", "x"), "w") as fh:
+            fh.write("x")
+        os.mkdir(os.path.join(w1, "newdir"))
+        # a directory made after start is watched too (%%)
+        g = os.path.join(w1, "newdir", "b")
+        wait_until(lambda: query(dm, "select 1 from file_events where "
+                                     "target_path = '%s'" %
+                                 os.path.join(w1, "newdir")), 30,
+                   "newdir CREATED", dm.proc)
+        with open(g, "wb") as fh:
+            fh.write(b"b")
+        os.unlink(f)
+
+        def rows():
+            return query(dm, "select target_path, category, action, md5, "
+                             "sha256, hashed from file_events order by eid")
+        wait_until(lambda: any(r["target_path"] == f and
+                               r["action"] == "DELETED" for r in rows()) and
+                   any(r["target_path"] == g and r["action"] == "UPDATED"
+                       for r in rows()), 30, "the file events", dm.proc)
+        got = rows()
+        acts = [(r["target_path"], r["action"]) for r in got]
+        check((f, "CREATED") in acts, acts)
+        check((f, "UPDATED") in acts, acts)
+        check(acts.index((f, "UPDATED")) < acts.index((f, "DELETED")), acts)
+        upd = [r for r in got if r["target_path"] == f and
+               r["action"] == "UPDATED"][0]
+        eq(upd["md5"], md5(b"hello osq\n"), "md5 on UPDATED")
+        eq(upd["sha256"], hashlib.sha256(b"hello osq\n").hexdigest(),
+           "sha256")
+        eq(upd["hashed"], "1", "hashed")
+        eq(upd["category"], "one", "category")
+        dele = [r for r in got if r["action"] == "DELETED"][0]
+        eq(dele["hashed"], "0", "a deleted file is not hashed")
+        check(not [r for r in got if "/skip/" in r["target_path"]],
+              "exclude_paths: %r" % acts)
+        # the scheduled query logs each event once (--events_optimize)
+        dm.wait_line(lambda l: l["name"] == "fim" and
+                     l["columns"]["target_path"] == f and
+                     l["columns"]["action"] == "DELETED")
+        n0 = len([l for l in dm.lines() if l["name"] == "fim"])
+        ex = int(query(dm, "select executions from osquery_schedule where "
+                           "name = 'fim'")[0]["executions"])
+        wait_until(lambda: int(query(dm, "select executions from "
+                                         "osquery_schedule where name = "
+                                         "'fim'")[0]["executions"]) >= ex + 2,
+                   30, "two more runs", dm.proc)
+        lines = [l for l in dm.lines() if l["name"] == "fim"]
+        eq(len(lines), n0, "no event logged twice")
+        keys = [(l["columns"]["target_path"], l["columns"]["action"])
+                for l in lines]
+        eq(len(keys), len(set(keys)), "each event once: %r" % keys)
+        check(all(l["action"] == "added" for l in lines), "added only")
+
+        # a reload moves file_paths to w2 without a restart
+        cfg["file_paths"] = {"two": [w2 + "/%"]}
+        with open(dm.conf, "w") as fh:
+            json.dump(cfg, fh)
+        dm.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "Config reloaded" in dm.stderr() or
+                   query(dm, "select subscriptions from osquery_events where "
+                             "name = 'inotify'") == [{"subscriptions": "1"}],
+                   30, "the reload", dm.proc)
+        h = os.path.join(w2, "c")
+
+        def wrote_h():
+            with open(h, "w") as fh:
+                fh.write("c")
+            return query(dm, "select category from file_events where "
+                             "target_path = '%s'" % h)
+        # the swap happens on the worker's next step: retry the write
+        got = wait_until(wrote_h, 30, "an event under w2", dm.proc)
+        eq(got[0]["category"], "two", "new category")
+        before = len(query(dm, "select 1 from file_events where "
+                               "target_path like '%s/%%'" % w1))
+        with open(os.path.join(w1, "late"), "w") as fh:
+            fh.write("late")
+        with open(os.path.join(w2, "d"), "w") as fh:
+            fh.write("d")
+        wait_until(lambda: query(dm, "select 1 from file_events where "
+                                     "target_path = '%s'" %
+                                 os.path.join(w2, "d")), 30, "w2/d", dm.proc)
+        eq(len(query(dm, "select 1 from file_events where target_path like "
+                         "'%s/%%'" % w1)), before, "w1 no longer watched")
+        eq(dm.proc.poll(), None, "osqd still running")
+    finally:
+        eq(dm.stop(), 0, "osqd exit code")
+
+
+def test_sigkill_keeps_stored_events():
+    d = osqtest.workdir("evt-kill-")
+    dm = Daemon(d, {}, args=CONNECTOR).start()
+    burst = None
+    try:
+        wait_until(lambda: query(dm, "select active from osquery_events "
+                                     "where name = 'proc_connector'") ==
+                   [{"active": "1"}], 30, "the connector", dm.proc)
+        burst = subprocess.Popen(
+            ["/bin/sh", "-c", "i=0; while [ $i -lt 3000 ]; do /bin/true; "
+             "i=$((i+1)); done"])
+        seen = wait_until(
+            lambda: (lambda r: r if len(r) >= 100 else None)(
+                query(dm, "select eid, pid from process_events")),
+            60, "events during the burst", dm.proc)
+        dm.proc.send_signal(signal.SIGKILL)
+        dm.proc.wait()
+        dm.err.close()
+    finally:
+        if burst:
+            burst.wait()
+    dm2 = Daemon(d, {}, args=CONNECTOR).start()
+    try:
+        after = {r["eid"]: r["pid"] for r in
+                 query(dm2, "select eid, pid from process_events")}
+        lost = [r for r in seen if after.get(r["eid"]) != r["pid"]]
+        eq(lost, [], "stored events kept across SIGKILL (%d seen)" %
+           len(seen))
+    finally:
+        dm2.stop()
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("SKIP: the kernel event sources need root")
+        sys.exit(0)
+    osqtest.run_tests([test_osqi_process_events, test_osqi_events_disabled,
+                       test_file_events_and_reload,
+                       test_sigkill_keeps_stored_events])
