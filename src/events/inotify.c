@@ -25,6 +25,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
+#include "events/parse.h"
 #include "tables/fsglob.h"
 #include "tables/linux/hash.h"
 
@@ -339,54 +340,50 @@ static void publish(const char *path, const char *category, const char *action,
   osq_ev_add("file_events", osq_ev_now(), row);
 }
 
-/* One read's worth of inotify records: every length checked first. */
-static void handle(state *s, const char *buf, size_t len) {
-  size_t off = 0;
-  while (len - off >= sizeof(struct inotify_event)) {
-    struct inotify_event ev;
-    memcpy(&ev, buf + off, sizeof ev);
-    if (ev.len > len - off - sizeof ev) {
-      atomic_fetch_add(&stats.errors, 1);
-      return;
-    }
-    const char *name = buf + off + sizeof ev;
-    size_t nlen = strnlen(name, ev.len);
-    off += sizeof ev + ev.len;
-    atomic_fetch_add(&stats.events, 1);
-    if (ev.mask & IN_Q_OVERFLOW) {
-      osq_ev_note_loss("inotify", &stats, 1,
-                       "the inotify queue overflowed (IN_Q_OVERFLOW; see "
-                       "/proc/sys/fs/inotify/max_queued_events)");
-      continue;
-    }
-    if (ev.wd < 0 || (size_t)ev.wd >= s->nw || s->w[ev.wd].path == NULL)
-      continue;
-    watch *w = &s->w[ev.wd];
-    if (ev.mask & IN_IGNORED) {
-      free(w->path);
-      w->path = NULL;
-      s->count--;
-      continue;
-    }
-    char path[PATH_MAX];
-    int n = nlen ? snprintf(path, sizeof path, "%s/%.*s",
-                            strcmp(w->path, "/") ? w->path : "", (int)nlen,
-                            name)
-                 : snprintf(path, sizeof path, "%s", w->path);
-    if (n < 0 || n >= (int)sizeof path)
-      continue;
-    const subscription *sub = &s->subs[w->sub];
-    if ((ev.mask & (IN_CREATE | IN_MOVED_TO)) && (ev.mask & IN_ISDIR) &&
-        w->recursive)
-      add_watch(s, path, w->sub, true, 0);
-    /* a directory's own IN_DELETE_SELF repeats its parent's IN_DELETE */
-    if ((ev.mask & IN_DELETE_SELF) && nlen == 0 && w->recursive)
-      continue;
-    const char *action = action_of(ev.mask);
-    if (action == NULL || excluded(s, sub->category, path))
-      continue;
-    publish(path, sub->category, action, ev.cookie);
+static void on_record(void *u, const osq_in_event *ev) {
+  state *s = u;
+  atomic_fetch_add(&stats.events, 1);
+  if (ev->mask & IN_Q_OVERFLOW) {
+    osq_ev_note_loss("inotify", &stats, 1,
+                     "the inotify queue overflowed (IN_Q_OVERFLOW; see "
+                     "/proc/sys/fs/inotify/max_queued_events)");
+    return;
   }
+  if (ev->wd < 0 || (size_t)ev->wd >= s->nw || s->w[ev->wd].path == NULL)
+    return;
+  watch *w = &s->w[ev->wd];
+  if (ev->mask & IN_IGNORED) {
+    free(w->path);
+    w->path = NULL;
+    s->count--;
+    return;
+  }
+  char path[PATH_MAX];
+  int n = ev->nlen ? snprintf(path, sizeof path, "%s/%.*s",
+                              strcmp(w->path, "/") ? w->path : "",
+                              (int)ev->nlen, ev->name)
+                   : snprintf(path, sizeof path, "%s", w->path);
+  if (n < 0 || n >= (int)sizeof path)
+    return;
+  size_t sub = w->sub;
+  bool recursive = w->recursive;
+  if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && (ev->mask & IN_ISDIR) &&
+      recursive)
+    add_watch(s, path, sub, true, 0); /* may move s->w */
+  /* a directory's own IN_DELETE_SELF repeats its parent's IN_DELETE */
+  if ((ev->mask & IN_DELETE_SELF) && ev->nlen == 0 && recursive)
+    return;
+  const char *action = action_of(ev->mask);
+  const char *category = s->subs[sub].category;
+  if (action == NULL || excluded(s, category, path))
+    return;
+  publish(path, category, action, ev->cookie);
+}
+
+static void handle(state *s, const char *buf, size_t len) {
+  osq_parse_counts c = {0};
+  osq_in_parse(buf, len, on_record, s, &c);
+  atomic_fetch_add(&stats.errors, c.malformed);
 }
 
 static void *run(void *arg) {

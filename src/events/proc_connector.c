@@ -23,6 +23,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
+#include "events/parse.h"
 
 /* Bounds on what is read from /proc per event. */
 #define CMDLINE_MAX 32768
@@ -191,57 +192,27 @@ static void publish(int64_t pid, int64_t parent, uint64_t ts_ns,
   osq_ev_add("process_events", osq_ev_now(), row);
 }
 
-/* One netlink datagram: every check before every read. */
+typedef struct handler {
+  bool forks;
+} handler;
+
+static void on_event(void *u, const osq_cn_event *ev) {
+  const handler *h = u;
+  if (ev->kind == OSQ_CN_EXEC)
+    publish(ev->pid, -1, ev->timestamp_ns, "execve");
+  else if (ev->kind == OSQ_CN_FORK && h->forks && !ev->thread)
+    publish(ev->pid, ev->parent, ev->timestamp_ns, "fork");
+  /* exits carry nothing process_events shows */
+}
+
 static void handle(const char *buf, size_t len, bool forks) {
-  for (const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
-       NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
-    if (nh->nlmsg_type == NLMSG_NOOP)
-      continue;
-    if (nh->nlmsg_type == NLMSG_ERROR || nh->nlmsg_type == NLMSG_OVERRUN) {
-      osq_ev_note_loss("proc_connector", &stats, 1, "netlink overrun");
-      continue;
-    }
-    size_t payload = NLMSG_PAYLOAD(nh, 0);
-    if (payload < sizeof(struct cn_msg)) {
-      atomic_fetch_add(&stats.errors, 1);
-      continue;
-    }
-    const struct cn_msg *cn = NLMSG_DATA(nh);
-    if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
-      continue;
-    if (cn->len > payload - sizeof *cn ||
-        cn->len < offsetof(struct proc_event, event_data)) {
-      atomic_fetch_add(&stats.errors, 1);
-      continue;
-    }
-    struct proc_event ev;
-    memset(&ev, 0, sizeof ev);
-    memcpy(&ev, cn->data, cn->len < sizeof ev ? cn->len : sizeof ev);
-    size_t have = cn->len - offsetof(struct proc_event, event_data);
-    atomic_fetch_add(&stats.events, 1);
-    switch (ev.what) {
-    case PROC_EVENT_EXEC:
-      if (have < sizeof ev.event_data.exec) {
-        atomic_fetch_add(&stats.errors, 1);
-        break;
-      }
-      publish(ev.event_data.exec.process_tgid, -1, ev.timestamp_ns, "execve");
-      break;
-    case PROC_EVENT_FORK:
-      if (have < sizeof ev.event_data.fork) {
-        atomic_fetch_add(&stats.errors, 1);
-        break;
-      }
-      /* a new process, not a new thread */
-      if (forks &&
-          ev.event_data.fork.child_pid == ev.event_data.fork.child_tgid)
-        publish(ev.event_data.fork.child_tgid,
-                ev.event_data.fork.parent_tgid, ev.timestamp_ns, "fork");
-      break;
-    default:
-      break; /* exits and id changes carry nothing process_events shows */
-    }
-  }
+  handler h = {.forks = forks};
+  osq_parse_counts c = {0};
+  osq_cn_parse(buf, len, on_event, &h, &c);
+  atomic_fetch_add(&stats.events, c.records);
+  atomic_fetch_add(&stats.errors, c.malformed);
+  if (c.overruns)
+    osq_ev_note_loss("proc_connector", &stats, c.overruns, "netlink overrun");
 }
 
 static int send_op(int fd, enum proc_cn_mcast_op op) {

@@ -1,0 +1,59 @@
+/* Bounded decoders of what the kernel sends the event publishers: the
+ * process connector's netlink datagrams and inotify's records. Each checks
+ * every length before it reads; a malformed record is counted and skipped,
+ * never read past. No state, no allocation: fuzzed in fuzz/fuzz_events.c.
+ *
+ * Thread-safe: any thread. */
+#ifndef OSQ_EVENTS_PARSE_H
+#define OSQ_EVENTS_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct osq_parse_counts {
+  uint64_t records;   /* well-formed records passed on */
+  uint64_t malformed; /* records skipped as malformed */
+  uint64_t overruns;  /* the source said it dropped records */
+} osq_parse_counts;
+
+/* ---- process connector ---- */
+
+typedef enum osq_cn_kind {
+  OSQ_CN_EXEC = 1,
+  OSQ_CN_FORK = 2,
+  OSQ_CN_EXIT = 3,
+} osq_cn_kind;
+
+typedef struct osq_cn_event {
+  osq_cn_kind kind;
+  int64_t pid;    /* EXEC/EXIT: the process (tgid); FORK: the child tgid */
+  int64_t parent; /* FORK: the parent tgid; else -1 */
+  bool thread;    /* FORK: a new thread, not a new process */
+  uint64_t timestamp_ns; /* the kernel's monotonic clock */
+} osq_cn_event;
+
+typedef void (*osq_cn_fn)(void *u, const osq_cn_event *ev);
+
+/* Decode one datagram read from a NETLINK_CONNECTOR socket. */
+void osq_cn_parse(const void *buf, size_t len, osq_cn_fn fn, void *u,
+                  osq_parse_counts *counts);
+
+/* ---- inotify ---- */
+
+typedef struct osq_in_event {
+  int32_t wd;
+  uint32_t mask;
+  uint32_t cookie;
+  const char *name; /* not NUL-terminated; nlen bytes (0: none) */
+  size_t nlen;
+} osq_in_event;
+
+typedef void (*osq_in_fn)(void *u, const osq_in_event *ev);
+
+/* Decode one read() of an inotify descriptor. IN_Q_OVERFLOW is counted in
+ * overruns and passed on too. */
+void osq_in_parse(const void *buf, size_t len, osq_in_fn fn, void *u,
+                  osq_parse_counts *counts);
+
+#endif

@@ -1,0 +1,235 @@
+/* The event publishers' kernel-record decoders and the event store:
+ * well-formed records decode; truncated, oversized and foreign ones are
+ * counted and skipped without reading past the buffer; overruns count as
+ * loss; the store keeps eid order, honours ranges, trims to events_max
+ * (counting the drops) and remembers what a scheduled query has seen. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+
+#include "events/evstore.h"
+#include "events/parse.h"
+
+typedef struct seen_cn {
+  osq_cn_event ev[8];
+  size_t n;
+} seen_cn;
+
+static void on_cn(void *u, const osq_cn_event *ev) {
+  seen_cn *s = u;
+  if (s->n < 8)
+    s->ev[s->n++] = *ev;
+}
+
+/* One connector datagram carrying a proc_event of cn_len bytes. */
+static size_t cn_msg_of(unsigned char *buf, const struct proc_event *pe,
+                        uint32_t cn_len, uint32_t idx) {
+  size_t total = NLMSG_LENGTH(sizeof(struct cn_msg) + sizeof *pe);
+  memset(buf, 0, NLMSG_SPACE(sizeof(struct cn_msg) + sizeof *pe));
+  struct nlmsghdr nh = {.nlmsg_len = (uint32_t)total, .nlmsg_type = NLMSG_DONE};
+  memcpy(buf, &nh, sizeof nh);
+  struct cn_msg cn = {.id = {.idx = idx, .val = CN_VAL_PROC}, .len = (uint16_t)cn_len};
+  memcpy(buf + NLMSG_HDRLEN, &cn, sizeof cn);
+  memcpy(buf + NLMSG_HDRLEN + sizeof cn, pe, sizeof *pe);
+  return NLMSG_ALIGN(total);
+}
+
+static void test_connector_records(void **state) {
+  (void)state;
+  unsigned char buf[1024];
+  struct proc_event pe = {0};
+  pe.what = PROC_EVENT_EXEC;
+  pe.timestamp_ns = 5000000000ull;
+  pe.event_data.exec.process_pid = 42;
+  pe.event_data.exec.process_tgid = 42;
+  size_t n = cn_msg_of(buf, &pe, sizeof pe, CN_IDX_PROC);
+  memset(&pe, 0, sizeof pe);
+  pe.what = PROC_EVENT_FORK;
+  pe.event_data.fork.parent_tgid = 42;
+  pe.event_data.fork.child_pid = 44;
+  pe.event_data.fork.child_tgid = 43; /* a thread of 43 */
+  n += cn_msg_of(buf + n, &pe, sizeof pe, CN_IDX_PROC);
+  seen_cn s = {0};
+  osq_parse_counts c = {0};
+  osq_cn_parse(buf, n, on_cn, &s, &c);
+  assert_int_equal(s.n, 2);
+  assert_int_equal(s.ev[0].kind, OSQ_CN_EXEC);
+  assert_int_equal(s.ev[0].pid, 42);
+  assert_int_equal(s.ev[0].timestamp_ns, 5000000000ull);
+  assert_int_equal(s.ev[1].kind, OSQ_CN_FORK);
+  assert_int_equal(s.ev[1].pid, 43);
+  assert_int_equal(s.ev[1].parent, 42);
+  assert_true(s.ev[1].thread);
+  assert_int_equal(c.records, 2);
+  assert_int_equal(c.malformed, 0);
+}
+
+static void test_connector_malformed(void **state) {
+  (void)state;
+  unsigned char buf[512];
+  struct proc_event pe = {0};
+  pe.what = PROC_EVENT_EXEC;
+  pe.event_data.exec.process_tgid = 7;
+  seen_cn s = {0};
+  osq_parse_counts c = {0};
+  /* cn.len shorter than an exec event */
+  size_t n = cn_msg_of(buf, &pe, offsetof(struct proc_event, event_data) + 2,
+                       CN_IDX_PROC);
+  osq_cn_parse(buf, n, on_cn, &s, &c);
+  assert_int_equal(s.n, 0);
+  assert_int_equal(c.malformed, 1);
+  /* cn.len longer than the datagram */
+  memset(&c, 0, sizeof c);
+  n = cn_msg_of(buf, &pe, 400, CN_IDX_PROC);
+  osq_cn_parse(buf, n, on_cn, &s, &c);
+  assert_int_equal(s.n, 0);
+  assert_int_equal(c.malformed, 1);
+  /* nlmsg_len past the end: cut the buffer short */
+  memset(&c, 0, sizeof c);
+  n = cn_msg_of(buf, &pe, sizeof pe, CN_IDX_PROC);
+  unsigned char *cut = malloc(n - 8);
+  memcpy(cut, buf, n - 8);
+  osq_cn_parse(cut, n - 8, on_cn, &s, &c);
+  free(cut);
+  assert_int_equal(s.n, 0);
+  assert_int_equal(c.malformed, 1);
+  /* another connector index is not ours: ignored, not malformed */
+  memset(&c, 0, sizeof c);
+  n = cn_msg_of(buf, &pe, sizeof pe, CN_IDX_PROC + 1);
+  osq_cn_parse(buf, n, on_cn, &s, &c);
+  assert_int_equal(s.n, 0);
+  assert_int_equal(c.malformed, 0);
+  /* an overrun is loss */
+  memset(&c, 0, sizeof c);
+  struct nlmsghdr nh = {.nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = NLMSG_OVERRUN};
+  osq_cn_parse(&nh, sizeof nh, on_cn, &s, &c);
+  assert_int_equal(c.overruns, 1);
+  /* a few stray bytes */
+  memset(&c, 0, sizeof c);
+  osq_cn_parse("abc", 3, on_cn, &s, &c);
+  assert_int_equal(c.malformed, 1);
+}
+
+typedef struct seen_in {
+  char names[4][32];
+  uint32_t masks[4];
+  size_t n;
+} seen_in;
+
+static void on_in(void *u, const osq_in_event *ev) {
+  seen_in *s = u;
+  if (s->n < 4) {
+    snprintf(s->names[s->n], 32, "%.*s", (int)ev->nlen, ev->name);
+    s->masks[s->n++] = ev->mask;
+  }
+}
+
+static size_t in_rec(unsigned char *buf, int wd, uint32_t mask,
+                     const char *name, uint32_t len) {
+  struct inotify_event ev = {.wd = wd, .mask = mask, .len = len};
+  memcpy(buf, &ev, sizeof ev);
+  memset(buf + sizeof ev, 0, len);
+  if (name)
+    memcpy(buf + sizeof ev, name, strlen(name));
+  return sizeof ev + len;
+}
+
+static void test_inotify_records(void **state) {
+  (void)state;
+  unsigned char buf[256];
+  size_t n = in_rec(buf, 1, IN_CREATE, "a.txt", 16);
+  n += in_rec(buf + n, -1, IN_Q_OVERFLOW, NULL, 0);
+  n += in_rec(buf + n, 1, IN_CLOSE_WRITE, "0123456789abcdef", 16); /* no NUL */
+  seen_in s = {0};
+  osq_parse_counts c = {0};
+  osq_in_parse(buf, n, on_in, &s, &c);
+  assert_int_equal(s.n, 3);
+  assert_string_equal(s.names[0], "a.txt");
+  assert_int_equal(s.masks[1], IN_Q_OVERFLOW);
+  assert_string_equal(s.names[2], "0123456789abcdef");
+  assert_int_equal(c.overruns, 1);
+  assert_int_equal(c.malformed, 0);
+  /* a name length past the end */
+  memset(&s, 0, sizeof s);
+  memset(&c, 0, sizeof c);
+  n = in_rec(buf, 1, IN_CREATE, "x", 16);
+  osq_in_parse(buf, n - 4, on_in, &s, &c);
+  assert_int_equal(s.n, 0);
+  assert_int_equal(c.malformed, 1);
+}
+
+typedef struct scanned {
+  uint64_t eids[16];
+  size_t n;
+} scanned;
+
+static int on_row(void *u, uint64_t eid, int64_t t, const char *row,
+                  size_t len) {
+  (void)t;
+  (void)row;
+  (void)len;
+  scanned *s = u;
+  if (s->n < 16)
+    s->eids[s->n++] = eid;
+  return 0;
+}
+
+static void test_store(void **state) {
+  (void)state;
+  char err[256];
+  assert_int_equal(osq_evstore_open(NULL, err, sizeof err), 0);
+  for (int i = 0; i < 6; i++)
+    assert_int_equal(osq_evstore_add("t", 100 + i, "[1]", 3), 0);
+  assert_int_equal(osq_evstore_add("u", 100, "[2]", 3), 0);
+  osq_evstore_commit(0, 0);
+  assert_int_equal(osq_evstore_count("t"), 6);
+  scanned s = {0};
+  uint64_t last = 0;
+  osq_ev_range all = {0, UINT64_MAX, INT64_MIN, INT64_MAX};
+  assert_int_equal(osq_evstore_scan("t", &all, on_row, &s, &last), 0);
+  assert_int_equal(s.n, 6);
+  assert_int_equal(s.eids[0], 1);
+  assert_int_equal(last, 6);
+  /* time range 102..103 */
+  memset(&s, 0, sizeof s);
+  osq_ev_range r = {0, UINT64_MAX, 102, 103};
+  osq_evstore_scan("t", &r, on_row, &s, &last);
+  assert_int_equal(s.n, 2);
+  assert_int_equal(s.eids[0], 3);
+  /* events_max=4: the two oldest are dropped and counted */
+  assert_int_equal(osq_evstore_add("t", 106, "[1]", 3), 0);
+  osq_evstore_commit(4, 0);
+  assert_int_equal(osq_evstore_count("t"), 4);
+  assert_int_equal(osq_evstore_dropped("t"), 3);
+  memset(&s, 0, sizeof s);
+  osq_evstore_scan("t", &all, on_row, &s, &last);
+  assert_int_equal(s.n, 4);
+  assert_int_equal(s.eids[0], 4);
+  assert_int_equal(osq_evstore_count("u"), 1);
+  /* what a query has seen */
+  assert_int_equal(osq_evstore_seen("q1", "t"), 0);
+  osq_evstore_set_seen("q1", "t", 5);
+  assert_int_equal(osq_evstore_seen("q1", "t"), 5);
+  assert_int_equal(osq_evstore_seen("q2", "t"), 0);
+  osq_evstore_close();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_connector_records),
+      cmocka_unit_test(test_connector_malformed),
+      cmocka_unit_test(test_inotify_records),
+      cmocka_unit_test(test_store),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
