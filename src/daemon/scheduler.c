@@ -628,7 +628,9 @@ int osq_sched_step(osq_sched *s, uint64_t tick, bool first) {
         OSQ_INFO("Scheduled denylisted query has expired: %s", q->name);
         deny_remove(s, (size_t)di);
         deny_save(s);
-      } else if (!q->denylist) {
+      } else if (!q->denylist || (!OSQ_FLAG_BOOL(events_enforce_denylist) &&
+                                  osq_events_sql_is_evented(q->sql))) {
+        /* osquery exempts event queries: skipping one loses its events */
         deny_remove(s, (size_t)di);
         deny_save(s);
       } else {

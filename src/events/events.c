@@ -55,6 +55,22 @@ void osq_events_set_query(const char *name) {
 
 bool osq_events_query_used(void) { return used_events; }
 
+static bool ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_';
+}
+
+bool osq_events_sql_is_evented(const char *sql) {
+  for (size_t i = 0; sql && i < NTAB; i++) {
+    const char *name = event_tables[i]->name;
+    size_t n = strlen(name);
+    for (const char *p = sql; (p = strcasestr(p, name)) != NULL; p += n)
+      if ((p == sql || !ident_char(p[-1])) && !ident_char(p[n]))
+        return true;
+  }
+  return false;
+}
+
 /* ---- rows ------------------------------------------------------------- */
 
 static int column_of(const osq_table_plugin *t, const char *col) {

@@ -40,6 +40,9 @@ void osq_events_set_query(const char *name);
  * are then all "added" (osquery does not diff event queries: with
  * --events_optimize each run returns only new events). */
 bool osq_events_query_used(void);
+/* Does sql name an event table (as a word)? --events_enforce_denylist:
+ * only then does a crash denylist such a query. */
+bool osq_events_sql_is_evented(const char *sql);
 
 /* ---- for publishers and subscribers in src/events/ ------------------ */
 

@@ -251,10 +251,54 @@ def test_sigkill_keeps_stored_events():
         dm2.stop()
 
 
+def run_burning_event_query(enforce):
+    """A CPU-bound scheduled query that reads an event table: the watchdog
+    stops the worker; the restarted worker denylists the query only with
+    --events_enforce_denylist (osquery exempts event queries)."""
+    d = osqtest.workdir("evt-deny-")
+    burn = ("with recursive c(x) as (select 1 union all select x + 1 from c "
+            "where x < 2000000000) select count(*) from c, (select count(*) "
+            "from process_events)")
+    cfg = {"schedule": {"burn": {"query": burn, "interval": 1}}}
+    dm = Daemon(d, cfg, watchdog=True,
+                args=["--watchdog_utilization_limit=5",
+                      "--watchdog_memory_limit=100000",
+                      "--watchdog_latency_limit=2", "--watchdog_delay=0",
+                      "--watchdog_forced_shutdown_delay=1",
+                      "--events_enforce_denylist=%s" %
+                      ("true" if enforce else "false")]).start()
+    try:
+        wait_until(lambda: "Scheduled query may have failed: burn" in
+                   dm.stderr(), 90, "the new worker to see the killed query",
+                   dm.proc)
+        if enforce:
+            wait_until(lambda: "skipping denied scheduled query: burn" in
+                       dm.stderr(), 60, "the denylist", dm.proc)
+        else:
+            # it runs again and is stopped again
+            wait_until(lambda: dm.stderr().count(
+                "Maximum sustainable CPU utilization limit") >= 2, 90,
+                "the exempt query to run again", dm.proc)
+            check("skipping denied scheduled query: burn" not in dm.stderr(),
+                  "an event query is not denylisted by default")
+    finally:
+        eq(dm.stop(), 0, "exit code")
+
+
+def test_event_queries_exempt_from_denylist():
+    run_burning_event_query(enforce=False)
+
+
+def test_events_enforce_denylist():
+    run_burning_event_query(enforce=True)
+
+
 if __name__ == "__main__":
     if os.geteuid() != 0:
         print("SKIP: the kernel event sources need root")
         sys.exit(0)
     osqtest.run_tests([test_osqi_process_events, test_osqi_events_disabled,
                        test_file_events_and_reload,
-                       test_sigkill_keeps_stored_events])
+                       test_sigkill_keeps_stored_events,
+                       test_event_queries_exempt_from_denylist,
+                       test_events_enforce_denylist])
