@@ -86,3 +86,32 @@ const osq_table_plugin osq_table_file_events = {
     .generate = osq_ev_generate,
     .udata = (void *)"file_events",
 };
+
+static const osq_column socket_events_columns[] = {
+    {"action", OSQ_TYPE_TEXT, 0},
+    {"pid", OSQ_TYPE_BIGINT, 0},
+    {"path", OSQ_TYPE_TEXT, 0},
+    {"fd", OSQ_TYPE_TEXT, 0},
+    {"auid", OSQ_TYPE_BIGINT, 0},
+    {"family", OSQ_TYPE_INTEGER, 0},
+    {"protocol", OSQ_TYPE_INTEGER, H},
+    {"local_address", OSQ_TYPE_TEXT, 0},
+    {"remote_address", OSQ_TYPE_TEXT, 0},
+    {"local_port", OSQ_TYPE_INTEGER, 0},
+    {"remote_port", OSQ_TYPE_INTEGER, 0},
+    {"socket", OSQ_TYPE_TEXT, H},
+    {"time", OSQ_TYPE_BIGINT, A},
+    {"uptime", OSQ_TYPE_BIGINT, 0},
+    {"eid", OSQ_TYPE_TEXT, H},
+    {"success", OSQ_TYPE_INTEGER, H},
+    {"status", OSQ_TYPE_TEXT, 0},
+};
+
+const osq_table_plugin osq_table_socket_events = {
+    .name = "socket_events",
+    .columns = socket_events_columns,
+    .ncolumns = sizeof socket_events_columns / sizeof *socket_events_columns,
+    .attributes = OSQ_TABLE_EVENT_BASED,
+    .generate = osq_ev_generate,
+    .udata = (void *)"socket_events",
+};

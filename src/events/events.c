@@ -25,18 +25,21 @@
 static const osq_ev_publisher *const publishers[] = {
     &osq_ev_proc_connector,
     &osq_ev_inotify,
+    &osq_ev_audit,
 };
 enum { NPUB = sizeof publishers / sizeof *publishers };
 
 static const osq_table_plugin *const event_tables[] = {
     &osq_table_process_events,
     &osq_table_file_events,
+    &osq_table_socket_events,
 };
 enum { NTAB = sizeof event_tables / sizeof *event_tables };
 
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool running[NPUB];
 static json_t *current_cfg;
+static pid_t owner; /* the process whose threads run the publishers */
 /* per event table: store drops already logged */
 static uint64_t drops_logged[NTAB];
 static int64_t drops_logged_at[NTAB];
@@ -302,6 +305,12 @@ void osq_events_configure(const json_t *sources) {
     char err[512] = "";
     if (want && !running[i]) {
       if (p->start(cfg, err, sizeof err) == 0) {
+        /* a program that exits without osq_events_shutdown still removes
+         * the audit rules it installed */
+        owner = getpid();
+        static bool at_exit;
+        if (!at_exit && atexit(osq_events_shutdown) == 0)
+          at_exit = true;
         running[i] = true;
         atomic_store(&p->stats->active, true);
         atomic_fetch_add(&p->stats->refreshes, 1);
@@ -325,6 +334,8 @@ void osq_events_configure(const json_t *sources) {
 }
 
 void osq_events_shutdown(void) {
+  if (owner != 0 && owner != getpid())
+    return; /* a forked child has no publisher threads to stop */
   pthread_mutex_lock(&cfg_lock);
   for (size_t i = 0; i < NPUB; i++)
     if (running[i]) {
@@ -490,6 +501,10 @@ static const osq_column osquery_events_columns[] = {
 };
 
 static const osq_ev_publisher *publisher_of(const char *table) {
+  if (strcmp(table, "process_events") == 0)
+    return strcmp(OSQ_FLAG_STR(process_events_source), "connector") == 0
+               ? &osq_ev_proc_connector
+               : &osq_ev_audit;
   for (size_t i = 0; i < NPUB; i++)
     for (const char *const *t = publishers[i]->tables; *t; t++)
       if (strcmp(*t, table) == 0)

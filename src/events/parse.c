@@ -111,3 +111,140 @@ void osq_in_parse(const void *buf, size_t len, osq_in_fn fn, void *u,
   if (off < len)
     counts->malformed++;
 }
+
+/* ---- audit ---------------------------------------------------------------- */
+
+void osq_audit_parse_nl(const void *buf, size_t len, osq_audit_msg_fn fn,
+                        void *u, osq_parse_counts *counts) {
+  const unsigned char *p = buf;
+  size_t off = 0;
+  while (len - off >= sizeof(struct nlmsghdr)) {
+    struct nlmsghdr nh;
+    memcpy(&nh, p + off, sizeof nh);
+    /* The kernel's audit records (one per datagram) carry the length of
+     * their text without the header; its replies to requests (status,
+     * acks) carry the full length. */
+    size_t avail = len - off - NLMSG_HDRLEN, tlen;
+    if (nh.nlmsg_type >= 1100 && nh.nlmsg_len <= avail && off == 0 &&
+        NLMSG_ALIGN(nh.nlmsg_len) >= avail)
+      tlen = nh.nlmsg_len;
+    else if (nh.nlmsg_len >= NLMSG_HDRLEN && nh.nlmsg_len <= len - off)
+      tlen = nh.nlmsg_len - NLMSG_HDRLEN;
+    else {
+      counts->malformed++;
+      return;
+    }
+    const char *text = (const char *)p + off + NLMSG_HDRLEN;
+    size_t step = NLMSG_ALIGN(NLMSG_HDRLEN + tlen);
+    off = step > len - off ? len : off + step;
+    if (nh.nlmsg_type == NLMSG_OVERRUN) {
+      counts->overruns++;
+      continue;
+    }
+    if (nh.nlmsg_type == NLMSG_NOOP || nh.nlmsg_type == NLMSG_DONE)
+      continue;
+    /* a text record may end in NULs */
+    while (tlen > 0 && text[tlen - 1] == '\0')
+      tlen--;
+    counts->records++;
+    fn(u, nh.nlmsg_type, text, tlen);
+  }
+  if (off < len)
+    counts->malformed++;
+}
+
+static bool digits(const char *s, size_t len, size_t *i, uint64_t *v) {
+  size_t start = *i;
+  uint64_t x = 0;
+  while (*i < len && s[*i] >= '0' && s[*i] <= '9' && *i - start < 19)
+    x = x * 10 + (uint64_t)(s[(*i)++] - '0');
+  *v = x;
+  return *i > start;
+}
+
+bool osq_audit_header(const char *text, size_t len, osq_audit_hdr *h,
+                      size_t *body) {
+  static const char pre[] = "audit(";
+  size_t n = sizeof pre - 1;
+  if (len < n || memcmp(text, pre, n) != 0)
+    return false;
+  size_t i = n;
+  uint64_t sec, msec, serial;
+  if (!digits(text, len, &i, &sec) || i >= len || text[i++] != '.' ||
+      !digits(text, len, &i, &msec) || i >= len || text[i++] != ':' ||
+      !digits(text, len, &i, &serial) || i + 1 >= len || text[i] != ')' ||
+      text[i + 1] != ':')
+    return false;
+  i += 2;
+  while (i < len && text[i] == ' ')
+    i++;
+  h->sec = (int64_t)sec;
+  h->msec = (int64_t)msec;
+  h->serial = serial;
+  *body = i;
+  return true;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+bool osq_audit_field(const char *text, size_t len, const char *key, bool hex,
+                     char *out, size_t cap) {
+  size_t klen = strlen(key);
+  size_t i = 0;
+  if (cap == 0)
+    return false;
+  while (i < len) {
+    while (i < len && text[i] == ' ')
+      i++;
+    size_t ks = i;
+    while (i < len && text[i] != '=' && text[i] != ' ')
+      i++;
+    if (i >= len || text[i] != '=') {
+      continue; /* a word without a value */
+    }
+    bool match = i - ks == klen && memcmp(text + ks, key, klen) == 0;
+    i++; /* '=' */
+    size_t vs, ve;
+    bool quoted = i < len && text[i] == '"';
+    if (quoted) {
+      vs = ++i;
+      while (i < len && text[i] != '"')
+        i++;
+      ve = i;
+      if (i < len)
+        i++;
+    } else {
+      vs = i;
+      while (i < len && text[i] != ' ')
+        i++;
+      ve = i;
+    }
+    if (!match)
+      continue;
+    size_t n = ve - vs, o = 0;
+    bool is_hex = hex && !quoted && n % 2 == 0 && n > 0;
+    for (size_t k = vs; is_hex && k < ve; k++)
+      if (hexval(text[k]) < 0)
+        is_hex = false;
+    if (is_hex) {
+      for (size_t k = vs; k + 1 < ve && o + 1 < cap; k += 2) {
+        char c = (char)(hexval(text[k]) << 4 | hexval(text[k + 1]));
+        out[o++] = c == '\0' ? ' ' : c;
+      }
+    } else {
+      for (size_t k = vs; k < ve && o + 1 < cap; k++)
+        out[o++] = text[k];
+    }
+    out[o] = '\0';
+    return true;
+  }
+  return false;
+}

@@ -57,3 +57,31 @@ void osq_in_parse(const void *buf, size_t len, osq_in_fn fn, void *u,
                   osq_parse_counts *counts);
 
 #endif
+
+/* ---- audit (netlink NETLINK_AUDIT) ---- */
+
+/* The netlink messages of one datagram read from an audit socket:
+ * fn(u, type, text, len) per message; text is the record's body, not
+ * NUL-terminated. */
+typedef void (*osq_audit_msg_fn)(void *u, uint16_t type, const char *text,
+                                 size_t len);
+void osq_audit_parse_nl(const void *buf, size_t len, osq_audit_msg_fn fn,
+                        void *u, osq_parse_counts *counts);
+
+/* "audit(1700000000.123:456): ..." -> time, serial and where the fields
+ * start. False if the header is not there. */
+typedef struct osq_audit_hdr {
+  int64_t sec;
+  int64_t msec;
+  uint64_t serial;
+} osq_audit_hdr;
+bool osq_audit_header(const char *text, size_t len, osq_audit_hdr *h,
+                      size_t *body);
+
+/* The value of field key in a record's fields ("k1=v1 k2="v 2" ..."),
+ * NUL-terminated into out (truncated to cap - 1 bytes). A quoted value is
+ * taken as is; an unquoted one is hex-decoded when hex is true and it is
+ * even-length hex (audit's encoding of strings with special bytes; NUL
+ * bytes become spaces). False if the field is absent. */
+bool osq_audit_field(const char *text, size_t len, const char *key, bool hex,
+                     char *out, size_t cap);
