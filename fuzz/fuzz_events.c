@@ -1,8 +1,8 @@
 /* libFuzzer target: the decoders of what the kernel sends the event
- * publishers (src/events/parse.c). Byte 0 picks the decoder (process
- * connector datagram or inotify read); the rest is the record buffer,
- * copied to its own allocation so ASan sees any read past its end. Every
- * decoded field is touched. */
+ * publishers (src/events/parse.c). Byte 0 % 3 picks the decoder (process
+ * connector datagram, inotify read, audit netlink records); the rest is
+ * the buffer, copied to its own allocation so ASan sees any read past its
+ * end. Every decoded field is touched. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +24,22 @@ static void on_in(void *u, const osq_in_event *ev) {
     sink += (unsigned char)ev->name[i];
 }
 
+static void on_audit(void *u, uint16_t type, const char *text, size_t len) {
+  (void)u;
+  sink += type;
+  osq_audit_hdr h;
+  size_t body = 0;
+  if (osq_audit_header(text, len, &h, &body))
+    sink += (uint64_t)h.sec + (uint64_t)h.msec + h.serial;
+  static const char *const keys[] = {"syscall", "exe", "a0", "a1", "saddr",
+                                     "argc", "cwd", "mode"};
+  char v[64];
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    if (osq_audit_field(text + body, len - body, keys[i], i % 2 == 1, v,
+                        sizeof v))
+      sink += strlen(v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
@@ -34,10 +50,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   memcpy(buf, data + 1, n);
   osq_parse_counts c = {0};
-  if (data[0] & 1)
-    osq_in_parse(buf, n, on_in, NULL, &c);
-  else
+  switch (data[0] % 3) {
+  case 0:
     osq_cn_parse(buf, n, on_cn, NULL, &c);
+    break;
+  case 1:
+    osq_in_parse(buf, n, on_in, NULL, &c);
+    break;
+  default:
+    osq_audit_parse_nl(buf, n, on_audit, NULL, &c);
+    break;
+  }
   sink += c.records + c.malformed + c.overruns;
   free(buf);
   return 0;

@@ -107,6 +107,101 @@ def test_osqi_events_disabled():
            "no events")
 
 
+AUDIT = ["--disable_events=false", "--disable_audit=false",
+         "--audit_allow_config=true", "--audit_allow_sockets=true"]
+
+
+def audit_state():
+    """(enabled, number of audit rules) from the kernel."""
+    import socket
+    import struct
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)  # NETLINK_AUDIT
+    try:
+        s.settimeout(10)
+        s.bind((0, 0))
+        s.send(struct.pack("=IHHII", 16, 1000, 1, 1, 0))  # AUDIT_GET
+        while True:
+            d = s.recv(8192)
+            if struct.unpack("=IHHII", d[:16])[1] == 1000:
+                enabled = struct.unpack("=II", d[16:24])[1]
+                break
+        s.send(struct.pack("=IHHII", 16, 1013, 0x301, 2, 0))  # LIST_RULES
+        rules = 0
+        while True:
+            d = s.recv(65536)
+            t = struct.unpack("=IHHII", d[:16])[1]
+            if t in (2, 3):  # NLMSG_ERROR (ack), NLMSG_DONE
+                break
+            rules += 1
+        return enabled, rules
+    finally:
+        s.close()
+
+
+def test_audit_process_and_socket_events():
+    import socket
+    before = audit_state()
+    wd = osqtest.workdir("evt-audit-")
+    mark = "osqaudit-%d-%d" % (os.getpid(), time.monotonic_ns())
+    with osqtest.Osqi(args=AUDIT) as sh:
+        wait_until(lambda: sh.sql("select active from osquery_events where "
+                                  "name = 'auditeventpublisher'") ==
+                   [{"active": "1"}], 30, "the audit publisher", sh.proc)
+        eq(audit_state()[0], 1, "audit enabled while osqi runs")
+        a = sleeper(mark, wd)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # a free port, bound by number below
+        probe.close()
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv_fd = srv.fileno()
+        srv.listen(1)
+        cli = socket.socket()
+        cli.connect(("127.0.0.1", port))
+        conn, peer = srv.accept()
+        try:
+            sql = ("select pid, path, cmdline, cwd, parent, uid, mode, "
+                   "owner_uid, syscall from process_events where cmdline "
+                   "like '%%%s%%'" % mark)
+            rows = wait_until(lambda: sh.sql(sql), 30, "the exec row",
+                              sh.proc)
+            sq = ("select action, fd, family, local_address, local_port, "
+                  "remote_address, remote_port, status from socket_events "
+                  "where pid = %d and (local_port = %d or remote_port = %d "
+                  "or action = 'accept') order by eid" %
+                  (os.getpid(), port, port))
+            socks = wait_until(
+                lambda: (lambda r: r if len(r) >= 3 else None)(sh.sql(sq)),
+                30, "the socket rows", sh.proc)
+        finally:
+            a.kill()
+            a.wait()
+            for x in (conn, cli, srv):
+                x.close()
+        r = rows[0]
+        eq(r["pid"], str(a.pid), "pid")
+        eq(r["path"], PY, "path")
+        eq(r["cmdline"], "%s -c import time; time.sleep(120) %s" % (PY, mark),
+           "cmdline (from the EXECVE record)")
+        eq(r["cwd"], os.path.realpath(wd), "cwd")
+        eq(r["parent"], str(os.getpid()), "parent")
+        eq(r["uid"], str(os.getuid()), "uid")
+        eq(r["syscall"], "execve", "syscall")
+        eq(r["mode"], "0%o" % os.stat(PY).st_mode, "mode")
+        by = {x["action"]: x for x in socks}
+        eq(by["bind"]["local_address"], "127.0.0.1", "bind address")
+        eq(by["bind"]["local_port"], str(port), "bind port")
+        eq(by["bind"]["fd"], str(srv_fd), "bind fd")
+        eq(by["connect"]["remote_address"], "127.0.0.1", "connect address")
+        eq(by["connect"]["remote_port"], str(port), "connect port")
+        eq(by["connect"]["family"], "2", "AF_INET")
+        eq(by["connect"]["status"], "succeeded", "status")
+        eq(by["accept"]["remote_port"], str(peer[1]), "accepted peer port")
+    eq(audit_state(), before, "the rules osq installed are removed at exit")
+
+
 def md5(data):
     return hashlib.md5(data).hexdigest()
 
@@ -298,6 +393,7 @@ if __name__ == "__main__":
         print("SKIP: the kernel event sources need root")
         sys.exit(0)
     osqtest.run_tests([test_osqi_process_events, test_osqi_events_disabled,
+                       test_audit_process_and_socket_events,
                        test_file_events_and_reload,
                        test_sigkill_keeps_stored_events,
                        test_event_queries_exempt_from_denylist,

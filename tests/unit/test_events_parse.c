@@ -224,12 +224,107 @@ static void test_store(void **state) {
   osq_evstore_close();
 }
 
+static void test_audit_header_and_fields(void **state) {
+  (void)state;
+  const char *rec = "audit(1700000000.123:456): arch=c000003e syscall=59 "
+                    "success=yes exit=0 a0=55d0 pid=12 exe=\"/usr/bin/ls\" "
+                    "a1=2D6C61 a10=\"ten\" name=2F746D70 odd=ABC";
+  osq_audit_hdr h;
+  size_t body;
+  assert_true(osq_audit_header(rec, strlen(rec), &h, &body));
+  assert_int_equal(h.sec, 1700000000);
+  assert_int_equal(h.msec, 123);
+  assert_int_equal(h.serial, 456);
+  const char *f = rec + body;
+  size_t n = strlen(f);
+  char v[64];
+  assert_true(osq_audit_field(f, n, "syscall", false, v, sizeof v));
+  assert_string_equal(v, "59");
+  assert_true(osq_audit_field(f, n, "exe", true, v, sizeof v));
+  assert_string_equal(v, "/usr/bin/ls");
+  /* a1 is hex-encoded; a10 is another field, not a1's continuation */
+  assert_true(osq_audit_field(f, n, "a1", true, v, sizeof v));
+  assert_string_equal(v, "-la");
+  assert_true(osq_audit_field(f, n, "a10", true, v, sizeof v));
+  assert_string_equal(v, "ten");
+  assert_true(osq_audit_field(f, n, "name", true, v, sizeof v));
+  assert_string_equal(v, "/tmp");
+  /* odd-length hex stays as is; hex=false keeps the digits */
+  assert_true(osq_audit_field(f, n, "odd", true, v, sizeof v));
+  assert_string_equal(v, "ABC");
+  assert_true(osq_audit_field(f, n, "a0", false, v, sizeof v));
+  assert_string_equal(v, "55d0");
+  assert_false(osq_audit_field(f, n, "missing", true, v, sizeof v));
+  /* truncated to the buffer */
+  assert_true(osq_audit_field(f, n, "exe", true, v, 5));
+  assert_string_equal(v, "/usr");
+  /* an unterminated quote ends at the end of the record */
+  const char *bad = "exe=\"/bin/sh";
+  assert_true(osq_audit_field(bad, strlen(bad), "exe", true, v, sizeof v));
+  assert_string_equal(v, "/bin/sh");
+  /* no header, a bad header */
+  assert_false(osq_audit_header("type=1300", 9, &h, &body));
+  assert_false(osq_audit_header("audit(12.3:)", 12, &h, &body));
+  assert_false(osq_audit_header("audit(12", 8, &h, &body));
+}
+
+typedef struct seen_audit {
+  uint16_t types[4];
+  char texts[4][64];
+  size_t n;
+} seen_audit;
+
+static void on_audit(void *u, uint16_t type, const char *text, size_t len) {
+  seen_audit *s = u;
+  if (s->n < 4) {
+    s->types[s->n] = type;
+    snprintf(s->texts[s->n++], 64, "%.*s", (int)len, text);
+  }
+}
+
+static void test_audit_netlink(void **state) {
+  (void)state;
+  unsigned char buf[256] = {0};
+  const char *text = "audit(1.2:3): pid=1";
+  size_t tl = strlen(text);
+  /* the kernel's records: nlmsg_len is the text's length alone */
+  struct nlmsghdr nh = {.nlmsg_len = (uint32_t)tl, .nlmsg_type = 1300};
+  memcpy(buf, &nh, sizeof nh);
+  memcpy(buf + NLMSG_HDRLEN, text, tl);
+  seen_audit s = {0};
+  osq_parse_counts c = {0};
+  osq_audit_parse_nl(buf, NLMSG_HDRLEN + tl, on_audit, &s, &c);
+  assert_int_equal(s.n, 1);
+  assert_int_equal(s.types[0], 1300);
+  assert_string_equal(s.texts[0], text);
+  /* a reply with the full length */
+  memset(&s, 0, sizeof s);
+  nh.nlmsg_len = (uint32_t)(NLMSG_HDRLEN + 8);
+  nh.nlmsg_type = 1000;
+  memcpy(buf, &nh, sizeof nh);
+  memcpy(buf + NLMSG_HDRLEN, "abcdefgh", 8);
+  osq_audit_parse_nl(buf, NLMSG_HDRLEN + 8, on_audit, &s, &c);
+  assert_int_equal(s.n, 1);
+  assert_string_equal(s.texts[0], "abcdefgh");
+  /* a length past the datagram */
+  memset(&s, 0, sizeof s);
+  memset(&c, 0, sizeof c);
+  nh.nlmsg_len = 200;
+  nh.nlmsg_type = 1300;
+  memcpy(buf, &nh, sizeof nh);
+  osq_audit_parse_nl(buf, NLMSG_HDRLEN + 8, on_audit, &s, &c);
+  assert_int_equal(s.n, 0);
+  assert_int_equal(c.malformed, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connector_records),
       cmocka_unit_test(test_connector_malformed),
       cmocka_unit_test(test_inotify_records),
       cmocka_unit_test(test_store),
+      cmocka_unit_test(test_audit_header_and_fields),
+      cmocka_unit_test(test_audit_netlink),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
