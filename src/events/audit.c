@@ -492,9 +492,10 @@ static void *run(void *arg) {
   struct timespec last;
   clock_gettime(CLOCK_MONOTONIC, &last);
   send_msg(AUDIT_GET, 0, NULL, 0, NULL);
+  int wait = STATUS_EVERY_MS;
   while (buf) {
     struct pollfd p[2] = {{sock, POLLIN, 0}, {waker.rd, POLLIN, 0}};
-    int rc = poll(p, 2, STATUS_EVERY_MS);
+    int rc = poll(p, 2, wait);
     if (rc < 0 && errno == EINTR)
       continue;
     if (rc < 0 || (p[1].revents & POLLIN))
@@ -515,7 +516,8 @@ static void *run(void *arg) {
       atomic_fetch_add(&stats.events, c.records);
       atomic_fetch_add(&stats.errors, c.malformed);
     }
-    osq_ev_commit();
+    int due = osq_ev_commit_due();
+    wait = due >= 0 ? due : STATUS_EVERY_MS;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if ((now.tv_sec - last.tv_sec) * 1000 +
@@ -526,6 +528,7 @@ static void *run(void *arg) {
     }
   }
   free(buf);
+  osq_ev_commit();
   return NULL;
 }
 

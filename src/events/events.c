@@ -161,6 +161,27 @@ void osq_ev_commit(void) {
   log_store_drops();
 }
 
+#define COMMIT_EVERY_MS 20
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static _Atomic int64_t last_commit_ms;
+
+int osq_ev_commit_due(void) {
+  int64_t now = mono_ms();
+  int64_t since = now - atomic_load(&last_commit_ms);
+  if (since >= COMMIT_EVERY_MS) {
+    osq_ev_commit();
+    atomic_store(&last_commit_ms, now);
+    return -1;
+  }
+  return osq_evstore_pending() ? (int)(COMMIT_EVERY_MS - since) : -1;
+}
+
 void osq_ev_note_loss(const char *publisher, osq_ev_stats *st, uint64_t n,
                       const char *what) {
   int64_t now = osq_ev_now();

@@ -69,7 +69,7 @@ void osq_ev_note_loss(const char *publisher, osq_ev_stats *st, uint64_t n,
  * the reference is stolen. Becomes visible to queries after
  * osq_ev_commit(). Returns 0, or -1 when the store dropped it (counted). */
 int osq_ev_add(const char *type, int64_t time, json_t *row);
-/* Commit what was added: publishers call it after each read burst. */
+/* Commit what was added now. */
 void osq_ev_commit(void);
 
 /* A generate() for any event table (udata: the table name). */

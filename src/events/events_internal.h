@@ -38,6 +38,12 @@ void osq_ev_row_str(json_t *row, const osq_table_plugin *table,
 void osq_ev_row_strn(json_t *row, const osq_table_plugin *table,
                      const char *col, const char *s, size_t len);
 
+/* After a read burst: commit if the last commit is COMMIT_EVERY_MS old
+ * (batching commits under load; a query commits before it reads anyway).
+ * Returns how long the caller may wait before calling again, -1 if
+ * nothing is left uncommitted. */
+int osq_ev_commit_due(void);
+
 /* A stop pipe for a publisher's poll loop. */
 typedef struct osq_ev_waker {
   int rd, wr;

@@ -253,6 +253,13 @@ int osq_evstore_scan(const char *type, const osq_ev_range *r, osq_evstore_fn fn,
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
+bool osq_evstore_pending(void) {
+  pthread_mutex_lock(&lock);
+  bool p = in_txn;
+  pthread_mutex_unlock(&lock);
+  return p;
+}
+
 uint64_t osq_evstore_count(const char *type) {
   pthread_mutex_lock(&lock);
   type_state *t = db ? type_locked(type, true) : NULL;

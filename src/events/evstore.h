@@ -28,6 +28,8 @@ int osq_evstore_add(const char *type, int64_t time, const char *row,
 /* Commit added events; trims each type to max events and expires events
  * older than expiry seconds (0: keep). */
 void osq_evstore_commit(uint64_t max, uint64_t expiry);
+/* Are there added events not committed yet? */
+bool osq_evstore_pending(void);
 
 /* Call fn for each stored event of type within r, in eid order; fn returns
  * non-zero to stop. *last gets the highest eid passed to fn (unchanged if

@@ -389,12 +389,13 @@ static void handle(state *s, const char *buf, size_t len) {
 static void *run(void *arg) {
   (void)arg;
   char *buf = aligned_alloc(__alignof__(struct inotify_event), READ_BUF);
+  int wait = -1;
   while (buf && !atomic_load(&stopping)) {
     pthread_mutex_lock(&lock);
     int fd = cur ? cur->fd : -1;
     pthread_mutex_unlock(&lock);
     struct pollfd p[2] = {{fd, POLLIN, 0}, {waker.rd, POLLIN, 0}};
-    int rc = poll(p, 2, -1);
+    int rc = poll(p, 2, wait);
     if (rc < 0 && errno == EINTR)
       continue;
     if (rc < 0)
@@ -416,9 +417,10 @@ static void *run(void *arg) {
       handle(cur, buf, (size_t)n);
     }
     pthread_mutex_unlock(&lock);
-    osq_ev_commit();
+    wait = osq_ev_commit_due();
   }
   free(buf);
+  osq_ev_commit();
   return NULL;
 }
 

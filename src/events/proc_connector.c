@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "core/flags.h"
@@ -215,34 +216,51 @@ static void handle(const char *buf, size_t len, bool forks) {
     osq_ev_note_loss("proc_connector", &stats, c.overruns, "netlink overrun");
 }
 
-static int send_op(int fd, enum proc_cn_mcast_op op) {
+/* Linux 6.6 lets a listener name the events it wants (struct proc_input:
+ * the operation, then an event mask); older kernels ignore that form, so
+ * they get the plain operation and every event. */
+static bool kernel_filters(void) {
+  struct utsname u;
+  unsigned major = 0, minor = 0;
+  if (uname(&u) != 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+    return false;
+  return major > 6 || (major == 6 && minor >= 6);
+}
+
+static int send_op(int fd, enum proc_cn_mcast_op op, uint32_t events) {
   struct {
     struct nlmsghdr nh;
     struct cn_msg cn;
-    enum proc_cn_mcast_op op;
+    uint32_t op;
+    uint32_t events;
   } __attribute__((packed)) msg;
+  bool filter = events != 0 && kernel_filters();
+  size_t data = filter ? 2 * sizeof(uint32_t) : sizeof(uint32_t);
+  size_t len = sizeof msg.nh + sizeof msg.cn + data;
   memset(&msg, 0, sizeof msg);
-  msg.nh.nlmsg_len = sizeof msg;
+  msg.nh.nlmsg_len = (uint32_t)len;
   msg.nh.nlmsg_type = NLMSG_DONE;
   msg.nh.nlmsg_pid = 0;
   msg.cn.id.idx = CN_IDX_PROC;
   msg.cn.id.val = CN_VAL_PROC;
-  msg.cn.len = sizeof op;
-  msg.op = op;
+  msg.cn.len = (uint16_t)data;
+  msg.op = (uint32_t)op;
+  msg.events = events;
   ssize_t n;
   do
-    n = send(fd, &msg, sizeof msg, 0);
+    n = send(fd, &msg, len, 0);
   while (n < 0 && errno == EINTR);
-  return n == (ssize_t)sizeof msg ? 0 : -1;
+  return n == (ssize_t)len ? 0 : -1;
 }
 
 static void *run(void *arg) {
   (void)arg;
   char *buf = malloc(RECV_BUF);
   bool forks = OSQ_FLAG_BOOL(audit_allow_fork_process_events);
+  int wait = -1;
   while (buf) {
     struct pollfd p[2] = {{sock, POLLIN, 0}, {waker.rd, POLLIN, 0}};
-    int rc = poll(p, 2, -1);
+    int rc = poll(p, 2, wait);
     if (rc < 0 && errno == EINTR)
       continue;
     if (rc < 0 || (p[1].revents & POLLIN))
@@ -260,9 +278,10 @@ static void *run(void *arg) {
         break;
       handle(buf, (size_t)n, forks);
     }
-    osq_ev_commit();
+    wait = osq_ev_commit_due();
   }
   free(buf);
+  osq_ev_commit();
   return NULL;
 }
 
@@ -280,7 +299,11 @@ static int start(const json_t *cfg, char *err, size_t errlen) {
                            .nl_groups = CN_IDX_PROC,
                            .nl_pid = 0};
   if (bind(sock, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-      send_op(sock, PROC_CN_MCAST_LISTEN) != 0) {
+      send_op(sock, PROC_CN_MCAST_LISTEN,
+              PROC_EVENT_EXEC |
+                  (OSQ_FLAG_BOOL(audit_allow_fork_process_events)
+                       ? PROC_EVENT_FORK
+                       : 0)) != 0) {
     snprintf(err, errlen, "process connector subscription: %s (needs root "
              "and CONFIG_PROC_EVENTS)", strerror(errno));
     close(sock);
@@ -302,7 +325,7 @@ static int start(const json_t *cfg, char *err, size_t errlen) {
 static void stop(void) {
   osq_ev_waker_wake(&waker);
   pthread_join(thread, NULL);
-  send_op(sock, PROC_CN_MCAST_IGNORE);
+  send_op(sock, PROC_CN_MCAST_IGNORE, 0);
   close(sock);
   sock = -1;
   osq_ev_waker_close(&waker);
