@@ -120,7 +120,8 @@ def files_run(build, m):
     d = tempfile.mkdtemp(prefix="osq-evbench-")
     tree = os.path.join(d, "tree")
     os.makedirs(tree)
-    dm = Osqd(build, d, {"file_paths": {"bench": [tree + "/%%"]}}, [])
+    dm = Osqd(build, d, {"file_paths": {"bench": [tree + "/%%"]}},
+              ["--enable_file_events=true"])
     try:
         dm.wait_active("inotify")
         c0 = cpu_s(dm.proc.pid)

@@ -1,8 +1,8 @@
-/* libFuzzer target: the decoders of what the kernel sends the event
- * publishers (src/events/parse.c). Byte 0 % 3 picks the decoder (process
- * connector datagram, inotify read, audit netlink records); the rest is
- * the buffer, copied to its own allocation so ASan sees any read past its
- * end. Every decoded field is touched. */
+/* libFuzzer target: the decoders of what the kernel (and rsyslog) send
+ * the event publishers (src/events/parse.c). Byte 0 % 4 picks the decoder (process
+ * connector datagram, inotify read, audit netlink records, a syslog CSV
+ * line); the rest is the buffer, copied to its own allocation so ASan sees
+ * any read past its end. Every decoded field is touched. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,16 +50,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   memcpy(buf, data + 1, n);
   osq_parse_counts c = {0};
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
   case 0:
     osq_cn_parse(buf, n, on_cn, NULL, &c);
     break;
   case 1:
     osq_in_parse(buf, n, on_in, NULL, &c);
     break;
-  default:
+  case 2:
     osq_audit_parse_nl(buf, n, on_audit, NULL, &c);
     break;
+  default: {
+    char out[512];
+    const char *f[6];
+    int k = osq_syslog_csv((const char *)buf, n, out, sizeof out, f, 6);
+    for (int i = 0; i < k; i++)
+      sink += strlen(f[i]);
+    break;
+  }
   }
   sink += c.records + c.malformed + c.overruns;
   free(buf);

@@ -115,3 +115,26 @@ const osq_table_plugin osq_table_socket_events = {
     .generate = osq_ev_generate,
     .udata = (void *)"socket_events",
 };
+
+static const osq_column syslog_events_columns[] = {
+    {"time", OSQ_TYPE_BIGINT, A},
+    {"datetime", OSQ_TYPE_TEXT, 0},
+    {"host", OSQ_TYPE_TEXT, 0},
+    {"severity", OSQ_TYPE_INTEGER, 0},
+    {"facility", OSQ_TYPE_TEXT, 0},
+    {"tag", OSQ_TYPE_TEXT, 0},
+    {"message", OSQ_TYPE_TEXT, 0},
+    {"eid", OSQ_TYPE_TEXT, H},
+};
+
+static const char *const syslog_aliases[] = {"syslog", NULL};
+
+const osq_table_plugin osq_table_syslog_events = {
+    .name = "syslog_events",
+    .columns = syslog_events_columns,
+    .ncolumns = sizeof syslog_events_columns / sizeof *syslog_events_columns,
+    .attributes = OSQ_TABLE_EVENT_BASED,
+    .aliases = syslog_aliases,
+    .generate = osq_ev_generate,
+    .udata = (void *)"syslog_events",
+};

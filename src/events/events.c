@@ -26,6 +26,7 @@ static const osq_ev_publisher *const publishers[] = {
     &osq_ev_proc_connector,
     &osq_ev_inotify,
     &osq_ev_audit,
+    &osq_ev_syslog,
 };
 enum { NPUB = sizeof publishers / sizeof *publishers };
 
@@ -33,6 +34,7 @@ static const osq_table_plugin *const event_tables[] = {
     &osq_table_process_events,
     &osq_table_file_events,
     &osq_table_socket_events,
+    &osq_table_syslog_events,
 };
 enum { NTAB = sizeof event_tables / sizeof *event_tables };
 

@@ -19,6 +19,8 @@ typedef struct type_state {
   uint64_t dropped;
   int64_t last_expire;
   bool dirty; /* added to since the last commit */
+  bool own_limits;
+  uint64_t max, expiry;
 } type_state;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -177,7 +179,7 @@ static int64_t exec_changes(const char *sql, const char *type, int64_t arg) {
   return n;
 }
 
-void osq_evstore_commit(uint64_t max, uint64_t expiry) {
+void osq_evstore_commit(uint64_t max_all, uint64_t expiry_all) {
   pthread_mutex_lock(&lock);
   if (db == NULL) {
     pthread_mutex_unlock(&lock);
@@ -185,14 +187,18 @@ void osq_evstore_commit(uint64_t max, uint64_t expiry) {
   }
   int64_t now = (int64_t)time(NULL);
   bool expire_due = false;
-  for (size_t i = 0; i < ntypes; i++)
+  for (size_t i = 0; i < ntypes; i++) {
+    uint64_t expiry = types[i].own_limits ? types[i].expiry : expiry_all;
     if (expiry && now - types[i].last_expire >= EXPIRE_EVERY_S)
       expire_due = true;
+  }
   if (!in_txn && expire_due &&
       sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
     in_txn = true;
   for (size_t i = 0; in_txn && i < ntypes; i++) {
     type_state *t = &types[i];
+    uint64_t max = t->own_limits ? t->max : max_all;
+    uint64_t expiry = t->own_limits ? t->expiry : expiry_all;
     /* eids of a type are contiguous from the oldest kept: the newest max
      * are those above next_eid - 1 - max */
     if (t->dirty && max && t->count > max) {
@@ -251,6 +257,17 @@ int osq_evstore_scan(const char *type, const osq_ev_range *r, osq_evstore_fn fn,
   sqlite3_finalize(st);
   pthread_mutex_unlock(&lock);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+void osq_evstore_set_limits(const char *type, uint64_t max, uint64_t expiry) {
+  pthread_mutex_lock(&lock);
+  type_state *t = db ? type_locked(type, true) : NULL;
+  if (t) {
+    t->own_limits = true;
+    t->max = max;
+    t->expiry = expiry;
+  }
+  pthread_mutex_unlock(&lock);
 }
 
 bool osq_evstore_pending(void) {

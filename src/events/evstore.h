@@ -28,6 +28,9 @@ int osq_evstore_add(const char *type, int64_t time, const char *row,
 /* Commit added events; trims each type to max events and expires events
  * older than expiry seconds (0: keep). */
 void osq_evstore_commit(uint64_t max, uint64_t expiry);
+/* Limits of one type that replace commit's (syslog_events has its own
+ * --syslog_events_max and --syslog_events_expiry). */
+void osq_evstore_set_limits(const char *type, uint64_t max, uint64_t expiry);
 /* Are there added events not committed yet? */
 bool osq_evstore_pending(void);
 

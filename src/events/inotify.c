@@ -71,7 +71,8 @@ static pthread_t thread;
 static atomic_bool stopping;
 
 static bool wanted(const json_t *cfg) {
-  return json_object_size(json_object_get(cfg, "file_paths")) > 0;
+  return OSQ_FLAG_BOOL(enable_file_events) &&
+         json_object_size(json_object_get(cfg, "file_paths")) > 0;
 }
 
 static void state_free(state *s) {

@@ -248,3 +248,49 @@ bool osq_audit_field(const char *text, size_t len, const char *key, bool hex,
   }
   return false;
 }
+
+/* ---- syslog ---------------------------------------------------------------- */
+
+int osq_syslog_csv(const char *line, size_t len, char *out, size_t cap,
+                   const char **fields, int nmax) {
+  size_t i = 0, o = 0;
+  int n = 0;
+  for (;;) {
+    if (n == nmax || o >= cap)
+      return -1;
+    fields[n++] = out + o;
+    if (i < len && line[i] == '"') {
+      i++;
+      for (;;) {
+        if (i >= len)
+          return -1; /* unterminated quote */
+        if (line[i] == '"') {
+          if (i + 1 < len && line[i + 1] == '"') {
+            if (o + 1 >= cap)
+              return -1;
+            out[o++] = '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        if (o + 1 >= cap)
+          return -1;
+        out[o++] = line[i++];
+      }
+    } else {
+      while (i < len && line[i] != ',') {
+        if (o + 1 >= cap)
+          return -1;
+        out[o++] = line[i++];
+      }
+    }
+    out[o++] = '\0';
+    if (i >= len)
+      return n;
+    if (line[i] != ',')
+      return -1; /* text after a closing quote */
+    i++;
+  }
+}

@@ -85,3 +85,13 @@ bool osq_audit_header(const char *text, size_t len, osq_audit_hdr *h,
  * bytes become spaces). False if the field is absent. */
 bool osq_audit_field(const char *text, size_t len, const char *key, bool hex,
                      char *out, size_t cap);
+
+/* ---- syslog (rsyslog's CSV template through a named pipe) ---- */
+
+/* Split one line (without its newline) into at most nmax CSV fields as
+ * rsyslog's csv property writes them: a field is either bare or in
+ * double quotes with inner quotes doubled. Each field is decoded into out
+ * (NUL-separated, within cap bytes) and fields[i] points at it. Returns
+ * the number of fields, or -1 if the line is malformed or does not fit. */
+int osq_syslog_csv(const char *line, size_t len, char *out, size_t cap,
+                   const char **fields, int nmax);

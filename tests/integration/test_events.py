@@ -202,6 +202,38 @@ def test_audit_process_and_socket_events():
     eq(audit_state(), before, "the rules osq installed are removed at exit")
 
 
+def test_syslog_events():
+    d = osqtest.workdir("evt-syslog-")
+    pipe = os.path.join(d, "syslog_pipe")
+    with osqtest.Osqi(args=["--disable_events=false", "--enable_syslog",
+                            "--syslog_pipe_path=" + pipe,
+                            "--syslog_rate_limit=5"]) as sh:
+        wait_until(lambda: sh.sql("select active from osquery_events where "
+                                  "name = 'syslog'") == [{"active": "1"}],
+                   30, "the syslog publisher", sh.proc)
+        check(os.path.exists(pipe), "the pipe is created")
+        lines = ['2026-12-02T07:30:%02d+00:00,vm,%d,daemon,"app[%d]:",'
+                 '"msg %d with ""quotes"", and a comma"' % (i, i % 8, i, i)
+                 for i in range(20)]
+        with open(pipe, "w") as f:
+            f.write("\n".join(lines[:10]) + "\nnot,csv,\"enough\n" +
+                    "\n".join(lines[10:]) + "\n")
+        # 21 lines at 5 per 200 ms: all arrive, none lost
+        rows = wait_until(
+            lambda: (lambda r: r if len(r) == 20 else None)(
+                sh.sql("select datetime, host, severity, facility, tag, "
+                       "message from syslog_events order by eid")),
+            30, "the 20 good lines", sh.proc)
+        eq(rows[3], {"datetime": "2026-12-02T07:30:03+00:00", "host": "vm",
+                     "severity": "3", "facility": "daemon", "tag": "app[3]:",
+                     "message": 'msg 3 with "quotes", and a comma'},
+           "a parsed line")
+        eq(sh.sql("select count(*) as n from syslog"), [{"n": "20"}],
+           "the syslog alias")
+        eq(sh.sql("select malformed from osq_events_loss where name = "
+                  "'syslog'"), [{"malformed": "1"}], "the bad line counted")
+
+
 def md5(data):
     return hashlib.md5(data).hexdigest()
 
@@ -217,7 +249,7 @@ def test_file_events_and_reload():
            "schedule": {"fim": {
                "query": "select target_path, category, action, md5, hashed "
                         "from file_events", "interval": 1}}}
-    dm = Daemon(d, cfg).start()
+    dm = Daemon(d, cfg, args=["--enable_file_events=true"]).start()
     try:
         wait_until(lambda: query(dm, "select active from osquery_events "
                                      "where name = 'inotify'") ==
@@ -394,6 +426,7 @@ if __name__ == "__main__":
         sys.exit(0)
     osqtest.run_tests([test_osqi_process_events, test_osqi_events_disabled,
                        test_audit_process_and_socket_events,
+                       test_syslog_events,
                        test_file_events_and_reload,
                        test_sigkill_keeps_stored_events,
                        test_event_queries_exempt_from_denylist,

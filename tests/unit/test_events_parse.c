@@ -317,6 +317,28 @@ static void test_audit_netlink(void **state) {
   assert_int_equal(c.malformed, 1);
 }
 
+static void test_syslog_csv(void **state) {
+  (void)state;
+  char out[128];
+  const char *f[6];
+  const char *line = "2026-12-02T07:30:00+00:00,vm,6,daemon,\"t[1]:\","
+                     "\"a \"\"b\"\", c\"";
+  assert_int_equal(osq_syslog_csv(line, strlen(line), out, sizeof out, f, 6),
+                   6);
+  assert_string_equal(f[1], "vm");
+  assert_string_equal(f[4], "t[1]:");
+  assert_string_equal(f[5], "a \"b\", c");
+  /* empty fields, too many fields, an open quote, text after a quote */
+  assert_int_equal(osq_syslog_csv(",,", 2, out, sizeof out, f, 6), 3);
+  assert_string_equal(f[2], "");
+  assert_int_equal(osq_syslog_csv("1,2,3,4,5,6,7", 13, out, sizeof out, f, 6),
+                   -1);
+  assert_int_equal(osq_syslog_csv("\"abc", 4, out, sizeof out, f, 6), -1);
+  assert_int_equal(osq_syslog_csv("\"a\"b", 4, out, sizeof out, f, 6), -1);
+  /* the output buffer bounds the decoded text */
+  assert_int_equal(osq_syslog_csv("abcdef", 6, out, 4, f, 6), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connector_records),
@@ -325,6 +347,7 @@ int main(void) {
       cmocka_unit_test(test_store),
       cmocka_unit_test(test_audit_header_and_fields),
       cmocka_unit_test(test_audit_netlink),
+      cmocka_unit_test(test_syslog_csv),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
