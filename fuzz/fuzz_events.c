@@ -1,8 +1,9 @@
 /* libFuzzer target: the decoders of what the kernel (and rsyslog) send
- * the event publishers (src/events/parse.c). Byte 0 % 4 picks the decoder (process
- * connector datagram, inotify read, audit netlink records, a syslog CSV
- * line); the rest is the buffer, copied to its own allocation so ASan sees
- * any read past its end. Every decoded field is touched. */
+ * the event publishers (src/events/parse.c). Byte 0 % 5 picks the
+ * decoder (process connector datagram, inotify read, audit netlink
+ * records, a syslog CSV line, a kernel uevent); the rest is the buffer,
+ * copied to its own allocation so ASan sees any read past its end. Every
+ * decoded field is touched. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,15 @@ static void on_audit(void *u, uint16_t type, const char *text, size_t len) {
       sink += strlen(v);
 }
 
+static void on_kv(void *u, const char *key, size_t klen, const char *val,
+                  size_t vlen) {
+  (void)u;
+  for (size_t i = 0; i < klen; i++)
+    sink += (unsigned char)key[i];
+  for (size_t i = 0; i < vlen; i++)
+    sink += (unsigned char)val[i];
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
@@ -50,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   memcpy(buf, data + 1, n);
   osq_parse_counts c = {0};
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
   case 0:
     osq_cn_parse(buf, n, on_cn, NULL, &c);
     break;
@@ -60,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   case 2:
     osq_audit_parse_nl(buf, n, on_audit, NULL, &c);
     break;
-  default: {
+  case 3: {
     char out[512];
     const char *f[6];
     int k = osq_syslog_csv((const char *)buf, n, out, sizeof out, f, 6);
@@ -68,6 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       sink += strlen(f[i]);
     break;
   }
+  default:
+    osq_uevent_parse(buf, n, on_kv, NULL);
+    break;
   }
   sink += c.records + c.malformed + c.overruns;
   free(buf);

@@ -138,3 +138,27 @@ const osq_table_plugin osq_table_syslog_events = {
     .generate = osq_ev_generate,
     .udata = (void *)"syslog_events",
 };
+
+static const osq_column hardware_events_columns[] = {
+    {"action", OSQ_TYPE_TEXT, 0},
+    {"path", OSQ_TYPE_TEXT, 0},
+    {"type", OSQ_TYPE_TEXT, 0},
+    {"driver", OSQ_TYPE_TEXT, 0},
+    {"vendor", OSQ_TYPE_TEXT, 0},
+    {"vendor_id", OSQ_TYPE_TEXT, NC},
+    {"model", OSQ_TYPE_TEXT, 0},
+    {"model_id", OSQ_TYPE_TEXT, NC},
+    {"serial", OSQ_TYPE_TEXT, 0},
+    {"revision", OSQ_TYPE_TEXT, 0},
+    {"time", OSQ_TYPE_BIGINT, A},
+    {"eid", OSQ_TYPE_TEXT, H},
+};
+
+const osq_table_plugin osq_table_hardware_events = {
+    .name = "hardware_events",
+    .columns = hardware_events_columns,
+    .ncolumns = sizeof hardware_events_columns / sizeof *hardware_events_columns,
+    .attributes = OSQ_TABLE_EVENT_BASED,
+    .generate = osq_ev_generate,
+    .udata = (void *)"hardware_events",
+};

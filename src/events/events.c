@@ -27,6 +27,7 @@ static const osq_ev_publisher *const publishers[] = {
     &osq_ev_inotify,
     &osq_ev_audit,
     &osq_ev_syslog,
+    &osq_ev_udev,
 };
 enum { NPUB = sizeof publishers / sizeof *publishers };
 
@@ -35,6 +36,7 @@ static const osq_table_plugin *const event_tables[] = {
     &osq_table_file_events,
     &osq_table_socket_events,
     &osq_table_syslog_events,
+    &osq_table_hardware_events,
 };
 enum { NTAB = sizeof event_tables / sizeof *event_tables };
 

@@ -25,11 +25,13 @@ extern const osq_ev_publisher osq_ev_proc_connector;
 extern const osq_ev_publisher osq_ev_inotify;
 extern const osq_ev_publisher osq_ev_audit;
 extern const osq_ev_publisher osq_ev_syslog;
+extern const osq_ev_publisher osq_ev_udev;
 
 extern const osq_table_plugin osq_table_process_events;
 extern const osq_table_plugin osq_table_file_events;
 extern const osq_table_plugin osq_table_socket_events;
 extern const osq_table_plugin osq_table_syslog_events;
+extern const osq_table_plugin osq_table_hardware_events;
 
 /* A row under construction: one JSON value per table column. */
 json_t *osq_ev_row_new(const osq_table_plugin *table);

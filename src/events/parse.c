@@ -294,3 +294,24 @@ int osq_syslog_csv(const char *line, size_t len, char *out, size_t cap,
     i++;
   }
 }
+
+/* ---- uevents --------------------------------------------------------------- */
+
+bool osq_uevent_parse(const void *buf, size_t len, osq_uevent_fn fn, void *u) {
+  const char *p = buf;
+  size_t first = strnlen(p, len);
+  const char *at = memchr(p, '@', first);
+  if (first == 0 || first == len || at == NULL || at == p)
+    return false; /* also udevd's "libudev" messages */
+  fn(u, "@", 1, p, first);
+  size_t off = first + 1;
+  while (off < len) {
+    const char *s = p + off;
+    size_t n = strnlen(s, len - off);
+    const char *eq = memchr(s, '=', n);
+    if (eq && eq != s)
+      fn(u, s, (size_t)(eq - s), eq + 1, n - (size_t)(eq - s) - 1);
+    off += n + 1;
+  }
+  return true;
+}

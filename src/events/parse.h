@@ -95,3 +95,12 @@ bool osq_audit_field(const char *text, size_t len, const char *key, bool hex,
  * the number of fields, or -1 if the line is malformed or does not fit. */
 int osq_syslog_csv(const char *line, size_t len, char *out, size_t cap,
                    const char **fields, int nmax);
+
+/* ---- kernel uevents (NETLINK_KOBJECT_UEVENT, group 1) ---- */
+
+/* One uevent datagram: "action@devpath\0KEY=VALUE\0...". fn gets the
+ * action and devpath first (key "@", value "action@devpath"), then each
+ * KEY=VALUE; false if the datagram is not a kernel uevent. */
+typedef void (*osq_uevent_fn)(void *u, const char *key, size_t klen,
+                              const char *val, size_t vlen);
+bool osq_uevent_parse(const void *buf, size_t len, osq_uevent_fn fn, void *u);

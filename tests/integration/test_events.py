@@ -234,6 +234,21 @@ def test_syslog_events():
                   "'syslog'"), [{"malformed": "1"}], "the bad line counted")
 
 
+def test_hardware_events():
+    """A "change" uevent asked of the kernel for /dev/null (harmless: udev
+    rules, if any, re-apply its permissions)."""
+    with osqtest.Osqi(args=["--disable_events=false"]) as sh:
+        wait_until(lambda: sh.sql("select active from osquery_events where "
+                                  "name = 'udev'") == [{"active": "1"}],
+                   30, "the udev publisher", sh.proc)
+        with open("/sys/devices/virtual/mem/null/uevent", "w") as f:
+            f.write("change")
+        rows = wait_until(lambda: sh.sql(
+            "select action, path from hardware_events where path = "
+            "'/dev/null'"), 30, "the uevent", sh.proc)
+        eq(rows[0], {"action": "change", "path": "/dev/null"}, "row")
+
+
 def md5(data):
     return hashlib.md5(data).hexdigest()
 
@@ -426,7 +441,7 @@ if __name__ == "__main__":
         sys.exit(0)
     osqtest.run_tests([test_osqi_process_events, test_osqi_events_disabled,
                        test_audit_process_and_socket_events,
-                       test_syslog_events,
+                       test_syslog_events, test_hardware_events,
                        test_file_events_and_reload,
                        test_sigkill_keeps_stored_events,
                        test_event_queries_exempt_from_denylist,

@@ -339,6 +339,37 @@ static void test_syslog_csv(void **state) {
   assert_int_equal(osq_syslog_csv("abcdef", 6, out, 4, f, 6), -1);
 }
 
+typedef struct seen_kv {
+  char text[256];
+} seen_kv;
+
+static void on_kv(void *u, const char *key, size_t klen, const char *val,
+                  size_t vlen) {
+  seen_kv *s = u;
+  size_t used = strlen(s->text);
+  snprintf(s->text + used, sizeof s->text - used, "%.*s=%.*s;", (int)klen,
+           key, (int)vlen, val);
+}
+
+static void test_uevent(void **state) {
+  (void)state;
+  static const char ev[] = "change@/devices/virtual/mem/null\0ACTION=change"
+                           "\0DEVNAME=null\0NOEQUALS\0=novalue\0EMPTY=";
+  seen_kv s = {{0}};
+  assert_true(osq_uevent_parse(ev, sizeof ev - 1, on_kv, &s));
+  assert_string_equal(s.text, "@=change@/devices/virtual/mem/null;"
+                              "ACTION=change;DEVNAME=null;EMPTY=;");
+  /* an unterminated last pair ends at the datagram's end */
+  memset(&s, 0, sizeof s);
+  static const char cut[] = "add@/x\0A=b";
+  assert_true(osq_uevent_parse(cut, sizeof cut - 1, on_kv, &s));
+  assert_string_equal(s.text, "@=add@/x;A=b;");
+  /* udevd's messages and junk are not kernel uevents */
+  assert_false(osq_uevent_parse("libudev\0xyz", 11, on_kv, &s));
+  assert_false(osq_uevent_parse("no-at-sign", 10, on_kv, &s));
+  assert_false(osq_uevent_parse("", 0, on_kv, &s));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connector_records),
@@ -348,6 +379,7 @@ int main(void) {
       cmocka_unit_test(test_audit_header_and_fields),
       cmocka_unit_test(test_audit_netlink),
       cmocka_unit_test(test_syslog_csv),
+      cmocka_unit_test(test_uevent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
