@@ -29,6 +29,15 @@ def query(dm, sql):
         return r.response
 
 
+def stop_clean(dm):
+    """Stop osqd: exit code 0 and no sanitizer report (ASan builds)."""
+    rc = dm.stop()
+    text = dm.stderr()
+    for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        check(bad not in text, "osqd reported %s:\n%s" % (bad, text[-4000:]))
+    return rc
+
+
 def sleeper(mark, cwd, env=None):
     """A process that lives until killed, its command line unique."""
     e = dict(os.environ)
@@ -358,7 +367,7 @@ def test_file_events_and_reload():
                          "'%s/%%'" % w1)), before, "w1 no longer watched")
         eq(dm.proc.poll(), None, "osqd still running")
     finally:
-        eq(dm.stop(), 0, "osqd exit code")
+        eq(stop_clean(dm), 0, "osqd exit code")
 
 
 def test_sigkill_keeps_stored_events():
@@ -390,7 +399,7 @@ def test_sigkill_keeps_stored_events():
         eq(lost, [], "stored events kept across SIGKILL (%d seen)" %
            len(seen))
     finally:
-        dm2.stop()
+        eq(stop_clean(dm2), 0, "osqd exit code")
 
 
 def run_burning_event_query(enforce):
@@ -424,7 +433,7 @@ def run_burning_event_query(enforce):
             check("skipping denied scheduled query: burn" not in dm.stderr(),
                   "an event query is not denylisted by default")
     finally:
-        eq(dm.stop(), 0, "exit code")
+        eq(stop_clean(dm), 0, "exit code")
 
 
 def test_event_queries_exempt_from_denylist():
