@@ -14,9 +14,9 @@ import osqtest  # noqa: E402
 from osqtest import check, eq, wait_until  # noqa: E402
 
 UNIMPLEMENTED = ["--tls_hostname=fleet.example:8080", "--logger_tls_period",
-                 "7", "--enable_foreign", "--nodisable_audit",
+                 "7", "--enable_foreign", "--nodisable_endpointsecurity",
                  "--aws_region=eu-west-1", "--ignore_registry_exceptions"]
-NAMES = ["aws_region", "disable_audit", "enable_foreign",
+NAMES = ["aws_region", "disable_endpointsecurity", "enable_foreign",
          "ignore_registry_exceptions", "logger_tls_period", "tls_hostname"]
 OSQUERY_COLUMNS = ["name", "type", "description", "default_value", "value",
                    "shell_only"]
@@ -52,7 +52,7 @@ def test_osqi_command_line():
     rows = {r["name"]: r for r in json.loads(out)}
     eq(rows["tls_hostname"]["value"], "fleet.example:8080", "value kept")
     eq(rows["logger_tls_period"]["value"], "7", "value kept")
-    eq(rows["disable_audit"]["value"], "false", "negated bool")
+    eq(rows["disable_endpointsecurity"]["value"], "false", "negated bool")
     for n in NAMES:
         eq(rows[n]["osq_implemented"], "0", n)
     eq(rows["verbose"]["osq_implemented"], "1", "verbose works")
