@@ -1,7 +1,8 @@
 /* osquery's audit publisher (netlink NETLINK_AUDIT) for process_events
  * (--process_events_source=audit, the default, with
- * --audit_allow_process_events) and socket_events
- * (--audit_allow_sockets), enabled with --disable_audit=false.
+ * --audit_allow_process_events), socket_events (--audit_allow_sockets)
+ * and user_events (--audit_allow_user_events), enabled with
+ * --disable_audit=false.
  *
  * With --audit_allow_config osq enables auditing and installs its own
  * syscall rules, and removes the rules it added when it stops; without it
@@ -52,7 +53,8 @@ enum { SYS_EXECVE = -1, SYS_EXECVEAT = -1, SYS_CONNECT = -1, SYS_ACCEPT = -1,
 #define STATUS_EVERY_MS 5000
 
 static osq_ev_stats stats;
-static const char *const tables[] = {"process_events", "socket_events", NULL};
+static const char *const tables[] = {"process_events", "socket_events",
+                                     "user_events", NULL};
 static int sock = -1;
 static osq_ev_waker waker = {-1, -1};
 static pthread_t thread;
@@ -85,7 +87,8 @@ static bool want_process(void) {
 static bool wanted(const json_t *cfg) {
   (void)cfg;
   return !OSQ_FLAG_BOOL(disable_audit) &&
-         (want_process() || OSQ_FLAG_BOOL(audit_allow_sockets));
+         (want_process() || OSQ_FLAG_BOOL(audit_allow_sockets) ||
+          OSQ_FLAG_BOOL(audit_allow_user_events));
 }
 
 /* ---- requests to the kernel --------------------------------------------- */
@@ -419,6 +422,36 @@ static void finish(pending *p) {
   drop_pending(p);
 }
 
+static bool user_type(uint16_t type) {
+  return (type >= AUDIT_FIRST_USER_MSG && type <= AUDIT_LAST_USER_MSG) ||
+         (type >= AUDIT_FIRST_USER_MSG2 && type <= AUDIT_LAST_USER_MSG2);
+}
+
+/* A user-space message (PAM, shadow's tools, sudo …) relayed by the
+ * kernel: one record, no end-of-event. */
+static void on_user(uint16_t type, const osq_audit_hdr *h, const char *f,
+                    size_t n) {
+  const osq_table_plugin *t = &osq_table_user_events;
+  json_t *row = osq_ev_row_new(t);
+  if (row == NULL)
+    return;
+  put_num(row, t, "pid", f, n, "pid");
+  put_num(row, t, "uid", f, n, "uid");
+  put_num(row, t, "auid", f, n, "auid");
+  osq_ev_row_int(row, t, "type", type);
+  osq_ev_row_int(row, t, "uptime", uptime_s());
+  char *msg = malloc(FIELD_MAX);
+  if (msg && osq_audit_field(f, n, "msg", false, msg, FIELD_MAX)) {
+    osq_ev_row_str(row, t, "message", msg);
+    size_t mlen = strlen(msg);
+    put_str(row, t, "path", msg, mlen, "exe");
+    put_str(row, t, "address", msg, mlen, "addr");
+    put_str(row, t, "terminal", msg, mlen, "terminal");
+  }
+  free(msg);
+  osq_ev_add("user_events", h->sec, row);
+}
+
 static void on_record(void *u, uint16_t type, const char *text, size_t len) {
   (void)u;
   if (type == AUDIT_GET) {
@@ -444,8 +477,8 @@ static void on_record(void *u, uint16_t type, const char *text, size_t len) {
     }
     return;
   }
-  if (type < AUDIT_FIRST_USER_MSG || type == NLMSG_ERROR)
-    return;
+  if (type < AUDIT_FIRST_USER_MSG)
+    return; /* acks and control replies */
   osq_audit_hdr h;
   size_t body;
   if (!osq_audit_header(text, len, &h, &body)) {
@@ -454,6 +487,11 @@ static void on_record(void *u, uint16_t type, const char *text, size_t len) {
   }
   const char *f = text + body;
   size_t n = len - body;
+  if (user_type(type)) {
+    if (OSQ_FLAG_BOOL(audit_allow_user_events))
+      on_user(type, &h, f, n);
+    return;
+  }
   if (type == AUDIT_SYSCALL) {
     on_syscall(&h, f, n);
     return;
@@ -607,7 +645,8 @@ static int start(const json_t *cfg, char *err, size_t errlen) {
     return -1;
   }
   atomic_store(&stats.subscriptions,
-               (unsigned)(want_process() + OSQ_FLAG_BOOL(audit_allow_sockets)));
+               (unsigned)(want_process() + OSQ_FLAG_BOOL(audit_allow_sockets) +
+                          OSQ_FLAG_BOOL(audit_allow_user_events)));
   return 0;
 }
 

@@ -162,3 +162,26 @@ const osq_table_plugin osq_table_hardware_events = {
     .generate = osq_ev_generate,
     .udata = (void *)"hardware_events",
 };
+
+static const osq_column user_events_columns[] = {
+    {"uid", OSQ_TYPE_BIGINT, 0},
+    {"auid", OSQ_TYPE_BIGINT, 0},
+    {"pid", OSQ_TYPE_BIGINT, 0},
+    {"message", OSQ_TYPE_TEXT, 0},
+    {"type", OSQ_TYPE_INTEGER, 0},
+    {"path", OSQ_TYPE_TEXT, 0},
+    {"address", OSQ_TYPE_TEXT, 0},
+    {"terminal", OSQ_TYPE_TEXT, 0},
+    {"time", OSQ_TYPE_BIGINT, A},
+    {"uptime", OSQ_TYPE_BIGINT, 0},
+    {"eid", OSQ_TYPE_TEXT, H},
+};
+
+const osq_table_plugin osq_table_user_events = {
+    .name = "user_events",
+    .columns = user_events_columns,
+    .ncolumns = sizeof user_events_columns / sizeof *user_events_columns,
+    .attributes = OSQ_TABLE_EVENT_BASED,
+    .generate = osq_ev_generate,
+    .udata = (void *)"user_events",
+};

@@ -37,6 +37,7 @@ static const osq_table_plugin *const event_tables[] = {
     &osq_table_socket_events,
     &osq_table_syslog_events,
     &osq_table_hardware_events,
+    &osq_table_user_events,
 };
 enum { NTAB = sizeof event_tables / sizeof *event_tables };
 

@@ -213,10 +213,12 @@ bool osq_audit_field(const char *text, size_t len, const char *key, bool hex,
     bool match = i - ks == klen && memcmp(text + ks, key, klen) == 0;
     i++; /* '=' */
     size_t vs, ve;
-    bool quoted = i < len && text[i] == '"';
+    /* user-space messages quote their msg='...' in single quotes */
+    char q = i < len && (text[i] == '"' || text[i] == '\'') ? text[i] : 0;
+    bool quoted = q != 0;
     if (quoted) {
       vs = ++i;
-      while (i < len && text[i] != '"')
+      while (i < len && text[i] != q)
         i++;
       ve = i;
       if (i < len)

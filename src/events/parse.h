@@ -79,8 +79,8 @@ bool osq_audit_header(const char *text, size_t len, osq_audit_hdr *h,
                       size_t *body);
 
 /* The value of field key in a record's fields ("k1=v1 k2="v 2" ..."),
- * NUL-terminated into out (truncated to cap - 1 bytes). A quoted value is
- * taken as is; an unquoted one is hex-decoded when hex is true and it is
+ * NUL-terminated into out (truncated to cap - 1 bytes). A value quoted
+ * in double or single quotes is taken as is; an unquoted one is hex-decoded when hex is true and it is
  * even-length hex (audit's encoding of strings with special bytes; NUL
  * bytes become spaces). False if the field is absent. */
 bool osq_audit_field(const char *text, size_t len, const char *key, bool hex,

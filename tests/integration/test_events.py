@@ -208,6 +208,29 @@ def test_audit_process_and_socket_events():
         eq(by["connect"]["family"], "2", "AF_INET")
         eq(by["connect"]["status"], "succeeded", "status")
         eq(by["accept"]["remote_port"], str(peer[1]), "accepted peer port")
+        # a user-space message (as PAM or useradd send), relayed by the
+        # kernel: AUDIT_USER_LOGIN
+        import struct
+        text = ("op=login acct=\"%s\" exe=\"/usr/bin/login\" hostname=vm "
+                "addr=10.1.2.3 terminal=pts/7 res=success" % mark).encode()
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)
+        try:
+            s.bind((0, 0))
+            s.send(struct.pack("=IHHII", 16 + len(text), 1112, 5, 1, 0) +
+                   text)
+        finally:
+            s.close()
+        ue = wait_until(lambda: sh.sql(
+            "select uid, pid, type, path, address, terminal, message from "
+            "user_events where message like '%%%s%%'" % mark), 30,
+            "the user event", sh.proc)[0]
+        eq(ue["type"], "1112", "type")
+        eq(ue["pid"], str(os.getpid()), "pid")
+        eq(ue["uid"], str(os.getuid()), "uid")
+        eq(ue["path"], "/usr/bin/login", "path (exe)")
+        eq(ue["address"], "10.1.2.3", "address")
+        eq(ue["terminal"], "pts/7", "terminal")
+        check(ue["message"].startswith("op=login acct="), ue["message"])
     eq(audit_state(), before, "the rules osq installed are removed at exit")
 
 

@@ -262,6 +262,12 @@ static void test_audit_header_and_fields(void **state) {
   const char *bad = "exe=\"/bin/sh";
   assert_true(osq_audit_field(bad, strlen(bad), "exe", true, v, sizeof v));
   assert_string_equal(v, "/bin/sh");
+  /* a user-space message's msg is in single quotes */
+  const char *um = "pid=1 uid=0 msg='op=login exe=\"/bin/login\" res=ok' x=1";
+  assert_true(osq_audit_field(um, strlen(um), "msg", false, v, sizeof v));
+  assert_string_equal(v, "op=login exe=\"/bin/login\" res=ok");
+  assert_true(osq_audit_field(um, strlen(um), "x", false, v, sizeof v));
+  assert_string_equal(v, "1");
   /* no header, a bad header */
   assert_false(osq_audit_header("type=1300", 9, &h, &body));
   assert_false(osq_audit_header("audit(12.3:)", 12, &h, &body));
