@@ -575,8 +575,10 @@ static int run_query(osq_sched *s, size_t idx) {
     rc = -1;
     goto done;
   }
-  if (osq_events_query_used() && !d.new_epoch) {
-    /* event rows are new events, never a diff against the last run */
+  if (osq_events_query_used() && OSQ_FLAG_BOOL(events_optimize) &&
+      !d.new_epoch) {
+    /* with --events_optimize an event query returns only new events:
+     * they are all added, never a diff against the last run */
     json_decref(d.added);
     json_decref(d.removed);
     d.added = json_deep_copy(rows);

@@ -36,9 +36,10 @@ void osq_events_shutdown(void);
 /* The scheduled query running on this thread (NULL outside one):
  * --events_optimize hands each scheduled query an event once. */
 void osq_events_set_query(const char *name);
-/* Did the last query set on this thread read an event table? Its results
- * are then all "added" (osquery does not diff event queries: with
- * --events_optimize each run returns only new events). */
+/* Did the last query set on this thread read an event table? With
+ * --events_optimize its results are then all "added": each run returns
+ * only new events, so a diff against the last run would call the old
+ * ones removed. */
 bool osq_events_query_used(void);
 /* Does sql name an event table (as a word)? --events_enforce_denylist:
  * only then does a crash denylist such a query. */
