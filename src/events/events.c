@@ -494,6 +494,14 @@ int osq_ev_generate(const osq_context *ctx, osq_rows *out, void *udata) {
                   .rc = OSQ_OK};
   int64_t tlo = INT64_MIN, thi = INT64_MAX, elo = 0, ehi = INT64_MAX;
   narrow(ctx, e.time_col, false, &tlo, &thi);
+  /* expired events are gone for readers at once, whenever the store
+   * deletes them */
+  uint64_t expiry = strcmp(type, "syslog_events") == 0
+                        ? OSQ_FLAG_UINT(syslog_events_expiry)
+                        : OSQ_FLAG_UINT(events_expiry);
+  if (expiry > 0 && expiry < (uint64_t)INT64_MAX &&
+      osq_ev_now() - (int64_t)expiry > tlo)
+    tlo = osq_ev_now() - (int64_t)expiry;
   narrow(ctx, e.eid_col, true, &elo, &ehi);
   const char *q = current_query;
   bool optimize = q && OSQ_FLAG_BOOL(events_optimize);

@@ -107,6 +107,32 @@ def test_osqi_process_events():
         eq(len(loss), 1, "osq_events_loss row")
 
 
+def test_events_max_and_expiry():
+    """--events_max keeps the newest and counts the drops as loss;
+    --events_expiry hides (then deletes) old events."""
+    wd = osqtest.workdir("evt-max-")
+    with osqtest.Osqi(args=CONNECTOR + ["--events_max=3",
+                                        "--events_expiry=3"]) as sh:
+        wait_until(lambda: sh.sql("select active from osquery_events where "
+                                  "name = 'proc_connector'") ==
+                   [{"active": "1"}], 30, "the connector publisher",
+                   sh.proc)
+        for i in range(6):
+            subprocess.run(["/bin/true"], cwd=wd, check=True)
+        wait_until(lambda: int(sh.sql(
+            "select dropped from osq_events_loss where name = "
+            "'process_events'")[0]["dropped"]) >= 3, 30,
+            "three or more drops counted", sh.proc)
+        n = int(sh.sql("select count(*) as n from process_events")[0]["n"])
+        check(1 <= n <= 3, "at most events_max kept: %d" % n)
+        newest = sh.sql("select max(eid) as e from process_events")[0]["e"]
+        # quiet now? expiry needs events older than 3 s: wait for the
+        # newest to age out (other processes on the host may add more)
+        wait_until(lambda: not sh.sql(
+            "select 1 from process_events where eid = '%s'" % newest), 30,
+            "the event to expire", sh.proc)
+
+
 def test_osqi_events_disabled():
     """osqi's default (as osqueryi): events off, no publisher runs."""
     with osqtest.Osqi(args=["--process_events_source=connector"]) as sh:
@@ -471,7 +497,8 @@ if __name__ == "__main__":
     if os.geteuid() != 0:
         print("SKIP: the kernel event sources need root")
         sys.exit(0)
-    osqtest.run_tests([test_osqi_process_events, test_osqi_events_disabled,
+    osqtest.run_tests([test_osqi_process_events, test_events_max_and_expiry,
+                       test_osqi_events_disabled,
                        test_audit_process_and_socket_events,
                        test_syslog_events, test_hardware_events,
                        test_file_events_and_reload,
