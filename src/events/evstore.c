@@ -179,12 +179,21 @@ static int64_t exec_changes(const char *sql, const char *type, int64_t arg) {
   return n;
 }
 
+/* The limits of the last commit: a scan commits with them too. */
+static uint64_t last_max, last_expiry;
+
+static void commit_all_locked(uint64_t max_all, uint64_t expiry_all);
+
 void osq_evstore_commit(uint64_t max_all, uint64_t expiry_all) {
   pthread_mutex_lock(&lock);
-  if (db == NULL) {
-    pthread_mutex_unlock(&lock);
-    return;
-  }
+  last_max = max_all;
+  last_expiry = expiry_all;
+  if (db)
+    commit_all_locked(max_all, expiry_all);
+  pthread_mutex_unlock(&lock);
+}
+
+static void commit_all_locked(uint64_t max_all, uint64_t expiry_all) {
   int64_t now = (int64_t)time(NULL);
   bool expire_due = false;
   for (size_t i = 0; i < ntypes; i++) {
@@ -217,7 +226,6 @@ void osq_evstore_commit(uint64_t max_all, uint64_t expiry_all) {
     }
   }
   commit_locked();
-  pthread_mutex_unlock(&lock);
 }
 
 int osq_evstore_scan(const char *type, const osq_ev_range *r, osq_evstore_fn fn,
@@ -227,7 +235,9 @@ int osq_evstore_scan(const char *type, const osq_ev_range *r, osq_evstore_fn fn,
     pthread_mutex_unlock(&lock);
     return 0;
   }
-  commit_locked(); /* a query sees everything read so far */
+  /* a query sees everything read so far, trimmed to the limits */
+  if (in_txn)
+    commit_all_locked(last_max, last_expiry);
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(
       db,

@@ -111,8 +111,7 @@ def test_events_max_and_expiry():
     """--events_max keeps the newest and counts the drops as loss;
     --events_expiry hides (then deletes) old events."""
     wd = osqtest.workdir("evt-max-")
-    with osqtest.Osqi(args=CONNECTOR + ["--events_max=3",
-                                        "--events_expiry=3"]) as sh:
+    with osqtest.Osqi(args=CONNECTOR + ["--events_max=3"]) as sh:
         wait_until(lambda: sh.sql("select active from osquery_events where "
                                   "name = 'proc_connector'") ==
                    [{"active": "1"}], 30, "the connector publisher",
@@ -125,12 +124,24 @@ def test_events_max_and_expiry():
             "three or more drops counted", sh.proc)
         n = int(sh.sql("select count(*) as n from process_events")[0]["n"])
         check(1 <= n <= 3, "at most events_max kept: %d" % n)
-        newest = sh.sql("select max(eid) as e from process_events")[0]["e"]
-        # quiet now? expiry needs events older than 3 s: wait for the
-        # newest to age out (other processes on the host may add more)
-        wait_until(lambda: not sh.sql(
-            "select 1 from process_events where eid = '%s'" % newest), 30,
-            "the event to expire", sh.proc)
+    mark = "osqexp-%d-%d" % (os.getpid(), time.monotonic_ns())
+    with osqtest.Osqi(args=CONNECTOR + ["--events_expiry=2"]) as sh:
+        wait_until(lambda: sh.sql("select active from osquery_events where "
+                                  "name = 'proc_connector'") ==
+                   [{"active": "1"}], 30, "the connector publisher",
+                   sh.proc)
+        a = sleeper(mark, wd)
+        sql = ("select pid from process_events where cmdline like '%%%s%%'"
+               % mark)
+        try:
+            wait_until(lambda: sh.sql(sql), 30, "the row", sh.proc)
+            t0 = time.monotonic()
+            wait_until(lambda: not sh.sql(sql), 30, "the row to expire",
+                       sh.proc)
+            check(time.monotonic() - t0 >= 0.5, "expired after ~2 s")
+        finally:
+            a.kill()
+            a.wait()
 
 
 def test_osqi_events_disabled():
