@@ -30,6 +30,7 @@
 #include "core/flags.h"
 #include "core/log.h"
 #include "events/parse.h"
+#include "events/syscall_names_x86_64.h"
 
 #if defined(__x86_64__)
 #define ARCH AUDIT_ARCH_X86_64
@@ -54,7 +55,7 @@ enum { SYS_EXECVE = -1, SYS_EXECVEAT = -1, SYS_CONNECT = -1, SYS_ACCEPT = -1,
 
 static osq_ev_stats stats;
 static const char *const tables[] = {"process_events", "socket_events",
-                                     "user_events", NULL};
+                                     "user_events", "seccomp_events", NULL};
 static int sock = -1;
 static osq_ev_waker waker = {-1, -1};
 static pthread_t thread;
@@ -88,7 +89,8 @@ static bool wanted(const json_t *cfg) {
   (void)cfg;
   return !OSQ_FLAG_BOOL(disable_audit) &&
          (want_process() || OSQ_FLAG_BOOL(audit_allow_sockets) ||
-          OSQ_FLAG_BOOL(audit_allow_user_events));
+          OSQ_FLAG_BOOL(audit_allow_user_events) ||
+          OSQ_FLAG_BOOL(audit_allow_seccomp_events));
 }
 
 /* ---- requests to the kernel --------------------------------------------- */
@@ -452,6 +454,65 @@ static void on_user(uint16_t type, const osq_audit_hdr *h, const char *f,
   osq_ev_add("user_events", h->sec, row);
 }
 
+/* AUDIT_SECCOMP: one record per logged or enforced filter action. Arch,
+ * syscall and action become names where known (x86_64 syscalls), else
+ * stay as the kernel wrote them. */
+static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
+  const osq_table_plugin *t = &osq_table_seccomp_events;
+  json_t *row = osq_ev_row_new(t);
+  if (row == NULL)
+    return;
+  osq_ev_row_int(row, t, "uptime", uptime_s());
+  static const char *const nums[] = {"auid", "uid", "gid", "ses",
+                                     "pid",  "sig", "compat"};
+  for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+    put_num(row, t, nums[i], f, n, nums[i]);
+  put_str(row, t, "comm", f, n, "comm");
+  put_str(row, t, "exe", f, n, "exe");
+  char arch[32], sc[32], ip[32], code[32];
+  bool x86_64 = false;
+  if (osq_audit_field(f, n, "arch", false, arch, sizeof arch)) {
+    unsigned long a = strtoul(arch, NULL, 16);
+    const char *name = a == AUDIT_ARCH_X86_64    ? "x86_64"
+                       : a == AUDIT_ARCH_I386    ? "i386"
+                       : a == AUDIT_ARCH_AARCH64 ? "aarch64"
+                       : a == AUDIT_ARCH_ARM     ? "arm"
+                                                 : NULL;
+    x86_64 = a == AUDIT_ARCH_X86_64;
+    osq_ev_row_str(row, t, "arch", name ? name : arch);
+  }
+  if (osq_audit_field(f, n, "syscall", false, sc, sizeof sc)) {
+    char *end;
+    unsigned long nr = strtoul(sc, &end, 10);
+    size_t known = sizeof osq_syscall_names_x86_64 /
+                   sizeof *osq_syscall_names_x86_64;
+    const char *name = x86_64 && end != sc && nr < known
+                           ? osq_syscall_names_x86_64[nr]
+                           : NULL;
+    osq_ev_row_str(row, t, "syscall", name ? name : sc);
+  }
+  if (osq_audit_field(f, n, "ip", false, ip, sizeof ip))
+    osq_ev_row_str(row, t, "ip", ip);
+  if (osq_audit_field(f, n, "code", false, code, sizeof code)) {
+    static const struct {
+      unsigned long code;
+      const char *name;
+    } actions[] = {
+        {0x80000000ul, "KILL_PROCESS"}, {0x00000000ul, "KILL_THREAD"},
+        {0x00030000ul, "TRAP"},         {0x00050000ul, "ERRNO"},
+        {0x7fc00000ul, "USER_NOTIF"},   {0x7ff00000ul, "TRACE"},
+        {0x7ffc0000ul, "LOG"},          {0x7fff0000ul, "ALLOW"},
+    };
+    unsigned long c = strtoul(code, NULL, 16) & 0xffff0000ul;
+    const char *name = NULL;
+    for (size_t i = 0; i < sizeof actions / sizeof *actions; i++)
+      if (actions[i].code == c)
+        name = actions[i].name;
+    osq_ev_row_str(row, t, "code", name ? name : code);
+  }
+  osq_ev_add("seccomp_events", h->sec, row);
+}
+
 static void on_record(void *u, uint16_t type, const char *text, size_t len) {
   (void)u;
   if (type == AUDIT_GET) {
@@ -490,6 +551,11 @@ static void on_record(void *u, uint16_t type, const char *text, size_t len) {
   if (user_type(type)) {
     if (OSQ_FLAG_BOOL(audit_allow_user_events))
       on_user(type, &h, f, n);
+    return;
+  }
+  if (type == AUDIT_SECCOMP) {
+    if (OSQ_FLAG_BOOL(audit_allow_seccomp_events))
+      on_seccomp(&h, f, n);
     return;
   }
   if (type == AUDIT_SYSCALL) {
@@ -646,7 +712,8 @@ static int start(const json_t *cfg, char *err, size_t errlen) {
   }
   atomic_store(&stats.subscriptions,
                (unsigned)(want_process() + OSQ_FLAG_BOOL(audit_allow_sockets) +
-                          OSQ_FLAG_BOOL(audit_allow_user_events)));
+                          OSQ_FLAG_BOOL(audit_allow_user_events) +
+                          OSQ_FLAG_BOOL(audit_allow_seccomp_events)));
   return 0;
 }
 

@@ -185,3 +185,30 @@ const osq_table_plugin osq_table_user_events = {
     .generate = osq_ev_generate,
     .udata = (void *)"user_events",
 };
+
+static const osq_column seccomp_events_columns[] = {
+    {"time", OSQ_TYPE_BIGINT, A},
+    {"uptime", OSQ_TYPE_BIGINT, 0},
+    {"auid", OSQ_TYPE_UNSIGNED_BIGINT, 0},
+    {"uid", OSQ_TYPE_UNSIGNED_BIGINT, 0},
+    {"gid", OSQ_TYPE_UNSIGNED_BIGINT, 0},
+    {"ses", OSQ_TYPE_UNSIGNED_BIGINT, 0},
+    {"pid", OSQ_TYPE_UNSIGNED_BIGINT, 0},
+    {"comm", OSQ_TYPE_TEXT, 0},
+    {"exe", OSQ_TYPE_TEXT, 0},
+    {"sig", OSQ_TYPE_BIGINT, 0},
+    {"arch", OSQ_TYPE_TEXT, 0},
+    {"syscall", OSQ_TYPE_TEXT, 0},
+    {"compat", OSQ_TYPE_BIGINT, 0},
+    {"ip", OSQ_TYPE_TEXT, 0},
+    {"code", OSQ_TYPE_TEXT, 0},
+};
+
+const osq_table_plugin osq_table_seccomp_events = {
+    .name = "seccomp_events",
+    .columns = seccomp_events_columns,
+    .ncolumns = sizeof seccomp_events_columns / sizeof *seccomp_events_columns,
+    .attributes = OSQ_TABLE_EVENT_BASED,
+    .generate = osq_ev_generate,
+    .udata = (void *)"seccomp_events",
+};

@@ -38,6 +38,7 @@ static const osq_table_plugin *const event_tables[] = {
     &osq_table_syslog_events,
     &osq_table_hardware_events,
     &osq_table_user_events,
+    &osq_table_seccomp_events,
 };
 enum { NTAB = sizeof event_tables / sizeof *event_tables };
 

@@ -33,6 +33,7 @@ extern const osq_table_plugin osq_table_socket_events;
 extern const osq_table_plugin osq_table_syslog_events;
 extern const osq_table_plugin osq_table_hardware_events;
 extern const osq_table_plugin osq_table_user_events;
+extern const osq_table_plugin osq_table_seccomp_events;
 
 /* A row under construction: one JSON value per table column. */
 json_t *osq_ev_row_new(const osq_table_plugin *table);

@@ -318,6 +318,49 @@ def test_hardware_events():
         eq(rows[0], {"action": "change", "path": "/dev/null"}, "row")
 
 
+SECCOMP_CHILD = r"""
+import ctypes, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+def ins(code, jt, jf, k):
+    return struct.pack("=HBBI", code, jt, jf, k)
+prog = b"".join([ins(0x20, 0, 0, 0),            # load the syscall number
+                 ins(0x15, 0, 1, 110),          # getppid (x86_64)?
+                 ins(0x06, 0, 0, 0x7ffc0000),   # SECCOMP_RET_LOG
+                 ins(0x06, 0, 0, 0x7fff0000)])  # SECCOMP_RET_ALLOW
+buf = ctypes.create_string_buffer(prog)
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fp = Fprog(len(prog) // 8, ctypes.addressof(buf))
+assert libc.prctl(38, 1, 0, 0, 0) == 0           # PR_SET_NO_NEW_PRIVS
+assert libc.prctl(22, 2, ctypes.byref(fp), 0, 0) == 0  # seccomp filter
+os.getppid()
+"""
+
+
+def test_seccomp_events():
+    import platform
+    if platform.machine() != "x86_64":
+        print("SKIP test_seccomp_events: the filter uses x86_64 numbers")
+        return
+    before = audit_state()
+    with osqtest.Osqi(args=["--disable_events=false", "--disable_audit=false",
+                            "--audit_allow_config=true",
+                            "--audit_allow_seccomp_events=true"]) as sh:
+        wait_until(lambda: sh.sql("select active from osquery_events where "
+                                  "name = 'auditeventpublisher'") ==
+                   [{"active": "1"}], 30, "the audit publisher", sh.proc)
+        child = subprocess.Popen([sys.executable, "-c", SECCOMP_CHILD])
+        eq(child.wait(), 0, "the seccomp child")
+        row = wait_until(lambda: sh.sql(
+            "select pid, arch, syscall, code, exe, sig from seccomp_events "
+            "where pid = %d" % child.pid), 30, "the seccomp row",
+            sh.proc)[0]
+        eq(row, {"pid": str(child.pid), "arch": "x86_64",
+                 "syscall": "getppid", "code": "LOG", "exe": PY, "sig": "0"},
+           "seccomp row")
+    eq(audit_state(), before, "audit state restored at exit")
+
+
 def md5(data):
     return hashlib.md5(data).hexdigest()
 
@@ -511,7 +554,8 @@ if __name__ == "__main__":
     osqtest.run_tests([test_osqi_process_events, test_events_max_and_expiry,
                        test_osqi_events_disabled,
                        test_audit_process_and_socket_events,
-                       test_syslog_events, test_hardware_events,
+                       test_seccomp_events, test_syslog_events,
+                       test_hardware_events,
                        test_file_events_and_reload,
                        test_sigkill_keeps_stored_events,
                        test_event_queries_exempt_from_denylist,
