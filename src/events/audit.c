@@ -62,6 +62,8 @@ static pthread_t thread;
 static uint32_t seq;
 static bool rule_added[2];
 static bool enabled_by_us;
+static struct audit_status before; /* restored on stop if osq configured */
+static bool configured;
 static uint32_t last_lost;
 static bool lost_known;
 
@@ -674,6 +676,8 @@ static int start(const json_t *cfg, char *err, size_t errlen) {
              "over. Consider --process_events_source=connector",
              st.pid);
   bool config = OSQ_FLAG_BOOL(audit_allow_config);
+  before = st;
+  configured = config;
   uint32_t mask = AUDIT_STATUS_PID;
   if (config) {
     mask |= AUDIT_STATUS_ENABLED | AUDIT_STATUS_BACKLOG_LIMIT |
@@ -734,7 +738,15 @@ static void stop(void) {
   }
   set_status(AUDIT_STATUS_PID | (enabled_by_us ? AUDIT_STATUS_ENABLED : 0), 0,
              0);
-  enabled_by_us = false;
+  if (configured) {
+    /* the backlog settings osq changed go back to what they were */
+    struct audit_status st = {0};
+    st.mask = AUDIT_STATUS_BACKLOG_LIMIT | AUDIT_STATUS_BACKLOG_WAIT_TIME;
+    st.backlog_limit = before.backlog_limit;
+    st.backlog_wait_time = before.backlog_wait_time;
+    request(AUDIT_SET, &st, sizeof st);
+  }
+  enabled_by_us = configured = false;
   close_sock();
   for (size_t i = 0; i < MAX_PENDING; i++)
     drop_pending(&pend[i]);

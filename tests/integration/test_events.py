@@ -158,7 +158,7 @@ AUDIT = ["--disable_events=false", "--disable_audit=false",
 
 
 def audit_state():
-    """(enabled, number of audit rules) from the kernel."""
+    """(enabled, backlog limit, number of audit rules) from the kernel."""
     import socket
     import struct
     s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)  # NETLINK_AUDIT
@@ -169,7 +169,8 @@ def audit_state():
         while True:
             d = s.recv(8192)
             if struct.unpack("=IHHII", d[:16])[1] == 1000:
-                enabled = struct.unpack("=II", d[16:24])[1]
+                status = struct.unpack("=IIIIII", d[16:40])
+                enabled, backlog_limit = status[1], status[5]
                 break
         s.send(struct.pack("=IHHII", 16, 1013, 0x301, 2, 0))  # LIST_RULES
         rules = 0
@@ -179,7 +180,7 @@ def audit_state():
             if t in (2, 3):  # NLMSG_ERROR (ack), NLMSG_DONE
                 break
             rules += 1
-        return enabled, rules
+        return enabled, backlog_limit, rules
     finally:
         s.close()
 
@@ -268,7 +269,9 @@ def test_audit_process_and_socket_events():
         eq(ue["address"], "10.1.2.3", "address")
         eq(ue["terminal"], "pts/7", "terminal")
         check(ue["message"].startswith("op=login acct="), ue["message"])
-    eq(audit_state(), before, "the rules osq installed are removed at exit")
+    eq(audit_state(), before,
+       "the rules osq installed are removed and the settings restored at "
+       "exit")
 
 
 def test_syslog_events():
