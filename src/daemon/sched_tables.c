@@ -1,6 +1,5 @@
 /* osquery_schedule and osquery_packs, read from the running scheduler
- * (empty without one, as in osqi), and osquery_events, empty until osq
- * has event publishers. */
+ * (empty without one, as in osqi). osquery_events is src/events/'s. */
 #include "daemon/sched_internal.h"
 #include "daemon/scheduler.h"
 #include "registry/registry.h"
@@ -124,34 +123,9 @@ static const osq_table_plugin packs_table = {
     .generate = gen_packs,
 };
 
-static const osq_column events_cols[] = {
-    {"name", OSQ_TYPE_TEXT, 0},
-    {"publisher", OSQ_TYPE_TEXT, 0},
-    {"type", OSQ_TYPE_TEXT, 0},
-    {"subscriptions", OSQ_TYPE_INTEGER, 0},
-    {"events", OSQ_TYPE_INTEGER, 0},
-    {"refreshes", OSQ_TYPE_INTEGER, 0},
-    {"active", OSQ_TYPE_INTEGER, 0},
-};
-
-static int gen_events(const osq_context *ctx, osq_rows *out, void *udata) {
-  (void)ctx;
-  (void)out;
-  (void)udata;
-  return OSQ_OK; /* no publisher or subscriber exists yet */
-}
-
-static const osq_table_plugin events_table = {
-    .name = "osquery_events",
-    .columns = events_cols,
-    .ncolumns = sizeof events_cols / sizeof events_cols[0],
-    .attributes = OSQ_TABLE_UTILITY,
-    .generate = gen_events,
-};
-
 int osq_sched_register_tables(void) {
   char err[256];
-  const osq_table_plugin *t[] = {&schedule_table, &packs_table, &events_table};
+  const osq_table_plugin *t[] = {&schedule_table, &packs_table};
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
     if (osq_registry_exists(OSQ_REGISTRY_TABLE, t[i]->name))
       continue;

@@ -7,6 +7,7 @@
 #include "daemon/hostid.h"
 #include "daemon/outbox.h"
 #include "daemon/sched_internal.h"
+#include "events/events.h"
 #include "logger/format.h"
 #include "logger/logger.h"
 #include "sql/sql.h"
@@ -516,7 +517,9 @@ static int run_query(osq_sched *s, size_t idx) {
   int64_t t0 = osq_now_ms();
   char *err = NULL;
   uint64_t out_size = 0;
+  osq_events_set_query(q->name); /* --events_optimize */
   json_t *rows = run_sql(s, q->sql, !q->snapshot, &out_size, &err);
+  osq_events_set_query(NULL);
   int64_t wall = osq_now_ms() - t0;
   getrusage(RUSAGE_SELF, &r1);
   uint64_t m1 = rss_bytes();
@@ -569,6 +572,18 @@ static int run_query(osq_sched *s, size_t idx) {
     rc = -1;
     goto done;
   }
+  if (osq_events_query_used() && OSQ_FLAG_BOOL(events_optimize) &&
+      !d.new_epoch) {
+    /* with --events_optimize an event query returns only new events:
+     * they are all added, never a diff against the last run */
+    json_decref(d.added);
+    json_decref(d.removed);
+    d.added = json_deep_copy(rows);
+    d.removed = json_array();
+    if (json_array_size(rows) > 0 && !d.store)
+      d.counter++; /* the diff saw no change, yet these are new events */
+    d.log = d.store = json_array_size(rows) > 0;
+  }
   m.counter = d.counter;
   /* Lines first (taken by each logger or waiting for it in the store),
    * then the new previous-results: a kill in between makes the next run
@@ -613,7 +628,9 @@ int osq_sched_step(osq_sched *s, uint64_t tick, bool first) {
         OSQ_INFO("Scheduled denylisted query has expired: %s", q->name);
         deny_remove(s, (size_t)di);
         deny_save(s);
-      } else if (!q->denylist) {
+      } else if (!q->denylist || (!OSQ_FLAG_BOOL(events_enforce_denylist) &&
+                                  osq_events_sql_is_evented(q->sql))) {
+        /* osquery exempts event queries: skipping one loses its events */
         deny_remove(s, (size_t)di);
         deny_save(s);
       } else {

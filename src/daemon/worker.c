@@ -10,6 +10,7 @@
 #include "core/flags.h"
 #include "core/log.h"
 #include "daemon/distributed.h"
+#include "events/events.h"
 #include "daemon/fleet.h"
 #include "daemon/pidfile.h"
 #include "daemon/scheduler.h"
@@ -157,6 +158,7 @@ static void apply_config(osq_sched *s, osq_config *c) {
   osq_atc_apply(c->atc);
   osq_yara_apply(c->yara);
   osq_tables_set_prometheus_targets(c->prometheus);
+  osq_events_configure(c->sources);
   osq_info_set_config(c->hash, true);
   osq_sched_set_config(s, c);
 }
@@ -409,6 +411,7 @@ static void stop_signals(sigctl *sc) {
 static int register_builtins(osq_store *store, const char *store_path,
                              char *err, size_t errlen) {
   if (osq_tables_register_builtin() < 0 || osq_sched_register_tables() != 0 ||
+      osq_events_register_tables() < 0 ||
       osq_loggers_register_builtin() != 0 ||
       osq_config_register_builtin(err, errlen) != 0 ||
       osq_fleet_register(store, store_path, err, errlen) != 0) {
@@ -556,6 +559,7 @@ static int run(worker *w, sigctl *sc, bool under_watcher, bool check,
     osq_yara_apply(cfg->yara);
     osq_tables_set_prometheus_targets(cfg->prometheus);
   }
+  osq_events_configure(cfg ? cfg->sources : NULL);
   give_kafka_topics(cfg);
   if (setup_loggers(err, sizeof err) != 0) {
     osq_config_free(cfg);
@@ -615,6 +619,7 @@ int osq_worker_run(bool under_watcher) {
 
   stop_signals(&sc);
   stop_extensions(&w);
+  osq_events_shutdown();
   osq_sched_free(w.sched);
   osq_fleet_shutdown();
   osq_loggers_shutdown();

@@ -15,6 +15,7 @@
 #include "core/flags.h"
 #include "core/identity.h"
 #include "core/log.h"
+#include "events/events.h"
 #include <osq/plugin.h>
 #include "shell.h"
 #include "tables/tables.h"
@@ -254,6 +255,8 @@ int osq_shell_main(int argc, char **argv, int (*register_tables)(void)) {
   int trc = osq_tables_register_builtin();
   if (trc >= 0 && register_tables && register_tables() != 0)
     trc = OSQ_ERROR;
+  if (trc >= 0)
+    trc = osq_events_register_tables();
   char err[512] = "";
   if (trc < 0 || osq_config_register_builtin(err, sizeof err) != 0) {
     fprintf(stderr, "Error: cannot register the built-in plugins: %s\n",
@@ -261,6 +264,9 @@ int osq_shell_main(int argc, char **argv, int (*register_tables)(void)) {
     rc = EXIT_CATASTROPHIC;
     goto done_flags;
   }
+  /* osqi's event tables hold the events since it started */
+  if (!OSQ_FLAG_BOOL(config_check) && !OSQ_FLAG_BOOL(config_dump))
+    osq_events_configure(NULL);
   if (OSQ_FLAG_BOOL(config_check) || OSQ_FLAG_BOOL(config_dump)) {
     /* as osqueryi: check or print the config, then exit */
     rc = osq_config_check_main(OSQ_FLAG_BOOL(config_dump), stdout, stderr);

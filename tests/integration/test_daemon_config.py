@@ -258,10 +258,12 @@ def test_version_gates_and_main_pack():
 
 def test_shell_tables_and_osqd_S():
     """osquery_schedule, osquery_packs and osquery_events exist in osqi
-    (empty: osqi runs no schedule) and osqd -S runs the shell."""
+    (the first two empty: osqi runs no schedule; osquery_events lists the
+    publishers and subscribers, none active while events are off) and
+    osqd -S runs the shell."""
     sql = ("select (select count(*) from osquery_schedule) as s, "
            "(select count(*) from osquery_packs) as p, "
-           "(select count(*) from osquery_events) as e")
+           "(select count(*) from osquery_events where active) as e")
     for cmd in ([osqtest.binary("osqi")], [osqtest.binary("osqd"), "-S"]):
         r = subprocess.run(cmd + ["--json", sql], capture_output=True,
                            text=True, timeout=60)

@@ -6,8 +6,9 @@ The layers, top to bottom (docs/architecture.md explains each):
                             both the shell and the daemon
     shell daemon            the shell and the daemon; they start the
                             services and register the plugin homes
-    remote                  the TLS fleet client's plugins (read config's
-                            limits; the daemon hands in the rest)
+    remote events           the TLS fleet client's plugins (read config's
+                            limits; the daemon hands in the rest); event
+                            publishers and evented tables
     ext/manager ext/loader  services: the extension manager (serves
     tables config logger    extensions: routes into the registry, query()
     settings                through sql) and the loader (starts and
@@ -43,7 +44,7 @@ import tempfile
 LAYERS = [
     ("programs",),
     ("shell", "daemon"),
-    ("remote",),
+    ("remote", "events"),
     ("ext/manager", "ext/loader", "tables", "config", "logger", "settings"),
     ("sql",),
     ("registry",),

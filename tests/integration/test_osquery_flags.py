@@ -15,10 +15,11 @@ from osqtest import check, eq, wait_until  # noqa: E402
 
 UNIMPLEMENTED = ["--aws_firehose_stream=fleet.example:8080",
                  "--aws_kinesis_period",
-                 "7", "--enable_foreign", "--nodisable_audit",
+                 "7", "--enable_foreign", "--nodisable_endpointsecurity",
                  "--aws_region=eu-west-1", "--ignore_registry_exceptions"]
 NAMES = ["aws_firehose_stream", "aws_kinesis_period", "aws_region",
-         "disable_audit", "enable_foreign", "ignore_registry_exceptions"]
+         "disable_endpointsecurity", "enable_foreign",
+         "ignore_registry_exceptions"]
 OSQUERY_COLUMNS = ["name", "type", "description", "default_value", "value",
                    "shell_only"]
 
@@ -54,7 +55,7 @@ def test_osqi_command_line():
     eq(rows["aws_firehose_stream"]["value"], "fleet.example:8080",
        "value kept")
     eq(rows["aws_kinesis_period"]["value"], "7", "value kept")
-    eq(rows["disable_audit"]["value"], "false", "negated bool")
+    eq(rows["disable_endpointsecurity"]["value"], "false", "negated bool")
     for n in NAMES:
         eq(rows[n]["osq_implemented"], "0", n)
     eq(rows["verbose"]["osq_implemented"], "1", "verbose works")

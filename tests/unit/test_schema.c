@@ -15,6 +15,7 @@
 
 #include "core/flags.h"
 #include "daemon/scheduler.h"
+#include "events/events.h"
 #include "registry/registry.h"
 #include "sql/sql.h"
 #include "tables/tables.h"
@@ -279,6 +280,7 @@ static void test_every_table_has_osquerys_schema(void **state) {
   osq_registry_reset();
   assert_int_equal(osq_tables_register_builtin(), OSQ_OK);
   assert_int_equal(osq_sched_register_tables(), 0);
+  assert_int_equal(osq_events_register_tables(), OSQ_OK);
   char err[256];
   osq_db *db = osq_db_open(err, sizeof err);
   if (db == NULL)

@@ -245,6 +245,17 @@ static bool hash_fd(int fd, uint64_t limit, unsigned want, digests *d) {
   return ok;
 }
 
+bool osq_hash_fd_all(int fd, uint64_t limit, char md5[33], char sha1[41],
+                     char sha256[65]) {
+  digests d = {0};
+  if (!hash_fd(fd, limit, D_MD5 | D_SHA1 | D_SHA256, &d))
+    return false;
+  memcpy(md5, d.md5, sizeof d.md5);
+  memcpy(sha1, d.sha1, sizeof d.sha1);
+  memcpy(sha256, d.sha256, sizeof d.sha256);
+  return true;
+}
+
 typedef struct gen {
   const osq_context *ctx;
   osq_rows *out;

@@ -1,0 +1,659 @@
+/* The event framework: publishers' lifecycle, the event tables' generate
+ * with time/eid pushdown and --events_optimize, osquery_events and
+ * osq_events_loss. */
+#include "events/events_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/flags.h"
+#include "core/log.h"
+#include "events/evstore.h"
+#include "registry/registry.h"
+
+/* Losses are logged at most once per this many seconds per source. */
+#define LOSS_LOG_INTERVAL_S 60
+
+static const osq_ev_publisher *const publishers[] = {
+    &osq_ev_proc_connector,
+    &osq_ev_inotify,
+    &osq_ev_audit,
+    &osq_ev_syslog,
+    &osq_ev_udev,
+};
+enum { NPUB = sizeof publishers / sizeof *publishers };
+
+static const osq_table_plugin *const event_tables[] = {
+    &osq_table_process_events,
+    &osq_table_file_events,
+    &osq_table_socket_events,
+    &osq_table_syslog_events,
+    &osq_table_hardware_events,
+    &osq_table_user_events,
+    &osq_table_seccomp_events,
+};
+enum { NTAB = sizeof event_tables / sizeof *event_tables };
+
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool running[NPUB];
+static json_t *current_cfg;
+static pid_t owner; /* the process whose threads run the publishers */
+/* per event table: store drops already logged */
+static uint64_t drops_logged[NTAB];
+static int64_t drops_logged_at[NTAB];
+
+static _Thread_local const char *current_query;
+
+int64_t osq_ev_now(void) { return (int64_t)time(NULL); }
+
+static _Thread_local bool used_events;
+
+void osq_events_set_query(const char *name) {
+  current_query = name;
+  if (name)
+    used_events = false;
+}
+
+bool osq_events_query_used(void) { return used_events; }
+
+static bool ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_';
+}
+
+bool osq_events_sql_is_evented(const char *sql) {
+  for (size_t i = 0; sql && i < NTAB; i++) {
+    const char *name = event_tables[i]->name;
+    size_t n = strlen(name);
+    for (const char *p = sql; (p = strcasestr(p, name)) != NULL; p += n)
+      if ((p == sql || !ident_char(p[-1])) && !ident_char(p[n]))
+        return true;
+  }
+  return false;
+}
+
+/* ---- rows ------------------------------------------------------------- */
+
+static int column_of(const osq_table_plugin *t, const char *col) {
+  for (size_t i = 0; i < t->ncolumns; i++)
+    if (strcmp(t->columns[i].name, col) == 0)
+      return (int)i;
+  return -1;
+}
+
+json_t *osq_ev_row_new(const osq_table_plugin *t) {
+  json_t *row = json_array();
+  for (size_t i = 0; row && i < t->ncolumns; i++)
+    json_array_append_new(row, json_null());
+  return row;
+}
+
+void osq_ev_row_int(json_t *row, const osq_table_plugin *t, const char *col,
+                    int64_t v) {
+  int i = column_of(t, col);
+  if (i >= 0)
+    json_array_set_new(row, (size_t)i, json_integer(v));
+}
+
+void osq_ev_row_strn(json_t *row, const osq_table_plugin *t, const char *col,
+                     const char *s, size_t len) {
+  int i = column_of(t, col);
+  if (i < 0 || s == NULL)
+    return;
+  /* kernel-supplied text may be any bytes: keep valid UTF-8 only */
+  json_t *v = json_stringn(s, len);
+  if (v == NULL) {
+    char *clean = malloc(len + 1);
+    if (clean == NULL)
+      return;
+    for (size_t k = 0; k < len; k++)
+      clean[k] = (unsigned char)s[k] < 0x80 && s[k] != '\0' ? s[k] : '?';
+    v = json_stringn(clean, len);
+    free(clean);
+  }
+  if (v)
+    json_array_set_new(row, (size_t)i, v);
+}
+
+void osq_ev_row_str(json_t *row, const osq_table_plugin *t, const char *col,
+                    const char *s) {
+  if (s)
+    osq_ev_row_strn(row, t, col, s, strlen(s));
+}
+
+/* ---- adding and committing --------------------------------------------- */
+
+static int table_index(const char *type) {
+  for (size_t i = 0; i < NTAB; i++)
+    if (strcmp(event_tables[i]->name, type) == 0)
+      return (int)i;
+  return -1;
+}
+
+int osq_ev_add(const char *type, int64_t t, json_t *row) {
+  char *text = row ? json_dumps(row, JSON_COMPACT) : NULL;
+  json_decref(row);
+  int rc = text ? osq_evstore_add(type, t, text, strlen(text)) : -1;
+  free(text);
+  return rc;
+}
+
+static void log_store_drops(void) {
+  int64_t now = osq_ev_now();
+  for (size_t i = 0; i < NTAB; i++) {
+    uint64_t d = osq_evstore_dropped(event_tables[i]->name);
+    if (d > drops_logged[i] && now - drops_logged_at[i] >= LOSS_LOG_INTERVAL_S) {
+      OSQ_WARN("Event table %s: %" PRIu64 " events dropped by the store "
+               "(--events_max=%" PRIu64 " or a failed write); %" PRIu64
+               " since start",
+               event_tables[i]->name, d - drops_logged[i],
+               OSQ_FLAG_UINT(events_max), d);
+      drops_logged[i] = d;
+      drops_logged_at[i] = now;
+    }
+  }
+}
+
+void osq_ev_commit(void) {
+  osq_evstore_commit(OSQ_FLAG_UINT(events_max), OSQ_FLAG_UINT(events_expiry));
+  log_store_drops();
+}
+
+#define COMMIT_EVERY_MS 20
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static _Atomic int64_t last_commit_ms;
+
+int osq_ev_commit_due(void) {
+  int64_t now = mono_ms();
+  int64_t since = now - atomic_load(&last_commit_ms);
+  if (since >= COMMIT_EVERY_MS) {
+    osq_ev_commit();
+    atomic_store(&last_commit_ms, now);
+    return -1;
+  }
+  return osq_evstore_pending() ? (int)(COMMIT_EVERY_MS - since) : -1;
+}
+
+void osq_ev_note_loss(const char *publisher, osq_ev_stats *st, uint64_t n,
+                      const char *what) {
+  int64_t now = osq_ev_now();
+  atomic_fetch_add(&st->overflows, n);
+  atomic_store(&st->last_loss, now);
+  uint64_t pending = atomic_fetch_add(&st->unlogged, n) + n;
+  int64_t last = atomic_load(&st->last_logged);
+  if (now - last >= LOSS_LOG_INTERVAL_S &&
+      atomic_compare_exchange_strong(&st->last_logged, &last, now)) {
+    atomic_fetch_sub(&st->unlogged, pending);
+    OSQ_WARN("Event publisher %s lost events: %s (%" PRIu64
+             " losses since the last warning, %" PRIu64 " since start)",
+             publisher, what, pending, (uint64_t)atomic_load(&st->overflows));
+  }
+}
+
+/* ---- the stop pipe ------------------------------------------------------ */
+
+int osq_ev_waker_open(osq_ev_waker *w) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
+    return -1;
+  w->rd = fds[0];
+  w->wr = fds[1];
+  return 0;
+}
+
+void osq_ev_waker_wake(osq_ev_waker *w) {
+  ssize_t n;
+  do
+    n = write(w->wr, "x", 1);
+  while (n < 0 && errno == EINTR);
+}
+
+void osq_ev_waker_close(osq_ev_waker *w) {
+  if (w->rd >= 0)
+    close(w->rd);
+  if (w->wr >= 0)
+    close(w->wr);
+  w->rd = w->wr = -1;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+/* Merge one source's file_paths-like object into dst: category -> array. */
+static void merge_paths(json_t *dst, const json_t *src, const char *source,
+                        const char *key) {
+  if (src == NULL)
+    return;
+  if (!json_is_object(src)) {
+    OSQ_WARN("Config source %s: %s must be an object of category -> list "
+             "of paths; ignored",
+             source, key);
+    return;
+  }
+  const char *cat;
+  json_t *v;
+  json_object_foreach((json_t *)src, cat, v) {
+    json_t *arr = json_object_get(dst, cat);
+    if (arr == NULL) {
+      arr = json_array();
+      json_object_set_new(dst, cat, arr);
+    }
+    if (json_is_string(v)) {
+      json_array_append(arr, v);
+      continue;
+    }
+    size_t i;
+    json_t *p;
+    json_array_foreach(v, i, p) {
+      if (json_is_string(p))
+        json_array_append(arr, p);
+      else
+        OSQ_WARN("Config source %s: %s.%s[%zu] is not a string; ignored",
+                 source, key, cat, i);
+    }
+  }
+}
+
+/* The events part of the config, merged across sources in name order. */
+static json_t *merge_config(const json_t *sources) {
+  json_t *cfg = json_pack("{s:o,s:o,s:o}", "file_paths", json_object(),
+                          "exclude_paths", json_object(), "file_accesses",
+                          json_array());
+  if (cfg == NULL || sources == NULL)
+    return cfg;
+  const char *name;
+  json_t *text;
+  json_object_foreach((json_t *)sources, name, text) {
+    if (!json_is_string(text))
+      continue;
+    char err[256];
+    json_t *root = osq_config_parse_text(name, json_string_value(text),
+                                         json_string_length(text), err,
+                                         sizeof err);
+    if (root == NULL)
+      continue; /* the config itself reports it */
+    merge_paths(json_object_get(cfg, "file_paths"),
+                json_object_get(root, "file_paths"), name, "file_paths");
+    merge_paths(json_object_get(cfg, "exclude_paths"),
+                json_object_get(root, "exclude_paths"), name, "exclude_paths");
+    const json_t *acc = json_object_get(root, "file_accesses");
+    size_t i;
+    json_t *c;
+    json_array_foreach(acc, i, c) {
+      if (json_is_string(c))
+        json_array_append(json_object_get(cfg, "file_accesses"), c);
+    }
+    json_decref(root);
+  }
+  return cfg;
+}
+
+static char *store_path(void) {
+  if (osq_flags_personality() != OSQ_PERSONALITY_DAEMON ||
+      OSQ_FLAG_BOOL(ephemeral) || OSQ_FLAG_BOOL(disable_database))
+    return NULL;
+  const char *db = OSQ_FLAG_STR(database_path);
+  size_t n = strlen(db) + sizeof ".events";
+  char *p = malloc(n);
+  if (p)
+    snprintf(p, n, "%s.events", db);
+  return p;
+}
+
+void osq_events_configure(const json_t *sources) {
+  pthread_mutex_lock(&cfg_lock);
+  json_t *cfg = merge_config(sources);
+  bool enabled = !OSQ_FLAG_BOOL(disable_events) && cfg != NULL;
+  if (enabled && !osq_evstore_is_open()) {
+    char err[512];
+    char *path = store_path();
+    if (osq_evstore_open(path, err, sizeof err) != 0) {
+      OSQ_ERR("Events are off: %s", err);
+      enabled = false;
+    }
+    free(path);
+  }
+  for (size_t i = 0; i < NPUB; i++) {
+    const osq_ev_publisher *p = publishers[i];
+    bool want = enabled && p->wanted(cfg);
+    char err[512] = "";
+    if (want && !running[i]) {
+      if (p->start(cfg, err, sizeof err) == 0) {
+        /* a program that exits without osq_events_shutdown still removes
+         * the audit rules it installed */
+        owner = getpid();
+        static bool at_exit;
+        if (!at_exit && atexit(osq_events_shutdown) == 0)
+          at_exit = true;
+        running[i] = true;
+        atomic_store(&p->stats->active, true);
+        atomic_fetch_add(&p->stats->refreshes, 1);
+        OSQ_VLOG("Event publisher %s started", p->name);
+      } else {
+        OSQ_WARN("Event publisher %s cannot start: %s", p->name, err);
+      }
+    } else if (want && running[i]) {
+      if (p->reconfigure)
+        p->reconfigure(cfg);
+    } else if (!want && running[i]) {
+      p->stop();
+      running[i] = false;
+      atomic_store(&p->stats->active, false);
+      OSQ_VLOG("Event publisher %s stopped", p->name);
+    }
+  }
+  json_decref(current_cfg);
+  current_cfg = cfg;
+  pthread_mutex_unlock(&cfg_lock);
+}
+
+void osq_events_shutdown(void) {
+  if (owner != 0 && owner != getpid())
+    return; /* a forked child has no publisher threads to stop */
+  pthread_mutex_lock(&cfg_lock);
+  for (size_t i = 0; i < NPUB; i++)
+    if (running[i]) {
+      publishers[i]->stop();
+      running[i] = false;
+      atomic_store(&publishers[i]->stats->active, false);
+    }
+  json_decref(current_cfg);
+  current_cfg = NULL;
+  pthread_mutex_unlock(&cfg_lock);
+  osq_evstore_close();
+}
+
+/* ---- generate ----------------------------------------------------------- */
+
+/* A constraint value as a plain decimal integer, or false. */
+static bool plain_int(const osq_constraint *c, int64_t *out) {
+  if (c->len == 0 || c->len > 19)
+    return false;
+  size_t i = c->expr[0] == '-' ? 1 : 0;
+  if (i == c->len)
+    return false;
+  for (size_t k = i; k < c->len; k++)
+    if (c->expr[k] < '0' || c->expr[k] > '9')
+      return false;
+  *out = strtoll(c->expr, NULL, 10);
+  return true;
+}
+
+/* Narrow [lo, hi] by the constraints on col. eid is TEXT zero-padded to 10
+ * digits: only 10-digit values compare the same as text and as numbers. */
+static void narrow(const osq_context *ctx, int col, bool is_eid, int64_t *lo,
+                   int64_t *hi) {
+  if (col < 0)
+    return;
+  for (size_t i = 0; i < osq_context_nconstraints(ctx, (size_t)col); i++) {
+    const osq_constraint *c = osq_context_constraint(ctx, (size_t)col, i);
+    int64_t v;
+    if (is_eid && c->len != 10)
+      continue;
+    if (!plain_int(c, &v))
+      continue;
+    switch (c->op) {
+    case OSQ_OP_EQ:
+      if (v > *lo)
+        *lo = v;
+      if (v < *hi)
+        *hi = v;
+      break;
+    case OSQ_OP_GT:
+      if (v < INT64_MAX && v + 1 > *lo)
+        *lo = v + 1;
+      break;
+    case OSQ_OP_GE:
+      if (v > *lo)
+        *lo = v;
+      break;
+    case OSQ_OP_LT:
+      if (v > INT64_MIN && v - 1 < *hi)
+        *hi = v - 1;
+      break;
+    case OSQ_OP_LE:
+      if (v < *hi)
+        *hi = v;
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+typedef struct emit_state {
+  const osq_context *ctx;
+  const osq_table_plugin *table;
+  osq_rows *out;
+  int time_col, eid_col;
+  int rc;
+} emit_state;
+
+static int emit(void *u, uint64_t eid, int64_t t, const char *text,
+                size_t len) {
+  emit_state *e = u;
+  json_error_t jerr;
+  json_t *row = json_loadb(text, len, 0, &jerr);
+  if (!json_is_array(row)) {
+    json_decref(row);
+    return 0; /* a damaged stored row is skipped, not fatal */
+  }
+  for (size_t i = 0; i < e->table->ncolumns; i++) {
+    if (!osq_context_column_used(e->ctx, i))
+      continue;
+    if ((int)i == e->time_col) {
+      osq_rows_int(e->out, i, t);
+      continue;
+    }
+    if ((int)i == e->eid_col) {
+      char b[24];
+      snprintf(b, sizeof b, "%010" PRIu64, eid);
+      osq_rows_cstr(e->out, i, b);
+      continue;
+    }
+    json_t *v = json_array_get(row, i);
+    if (json_is_integer(v))
+      osq_rows_int(e->out, i, (int64_t)json_integer_value(v));
+    else if (json_is_string(v))
+      osq_rows_text(e->out, i, json_string_value(v), json_string_length(v));
+    else if (json_is_real(v))
+      osq_rows_double(e->out, i, json_real_value(v));
+  }
+  json_decref(row);
+  if (osq_rows_end(e->out) != OSQ_OK) {
+    e->rc = OSQ_ERROR;
+    return 1;
+  }
+  return 0;
+}
+
+int osq_ev_generate(const osq_context *ctx, osq_rows *out, void *udata) {
+  const char *type = udata;
+  int ti = table_index(type);
+  if (ti < 0 || !osq_evstore_is_open())
+    return OSQ_OK; /* events are off: the SQL layer has warned */
+  const osq_table_plugin *table = event_tables[ti];
+  used_events = true;
+  emit_state e = {.ctx = ctx,
+                  .table = table,
+                  .out = out,
+                  .time_col = osq_context_column_index(ctx, "time"),
+                  .eid_col = osq_context_column_index(ctx, "eid"),
+                  .rc = OSQ_OK};
+  int64_t tlo = INT64_MIN, thi = INT64_MAX, elo = 0, ehi = INT64_MAX;
+  narrow(ctx, e.time_col, false, &tlo, &thi);
+  /* expired events are gone for readers at once, whenever the store
+   * deletes them */
+  uint64_t expiry = strcmp(type, "syslog_events") == 0
+                        ? OSQ_FLAG_UINT(syslog_events_expiry)
+                        : OSQ_FLAG_UINT(events_expiry);
+  if (expiry > 0 && expiry < (uint64_t)INT64_MAX &&
+      osq_ev_now() - (int64_t)expiry > tlo)
+    tlo = osq_ev_now() - (int64_t)expiry;
+  narrow(ctx, e.eid_col, true, &elo, &ehi);
+  const char *q = current_query;
+  bool optimize = q && OSQ_FLAG_BOOL(events_optimize);
+  if (optimize) {
+    uint64_t seen = osq_evstore_seen(q, type);
+    if ((int64_t)seen >= elo)
+      elo = (int64_t)seen + 1;
+  }
+  osq_ev_range r = {.eid_lo = (uint64_t)(elo < 0 ? 0 : elo),
+                    .eid_hi = (uint64_t)(ehi < 0 ? 0 : ehi),
+                    .time_lo = tlo,
+                    .time_hi = thi};
+  uint64_t last = 0;
+  if (elo <= ehi && tlo <= thi &&
+      osq_evstore_scan(type, &r, emit, &e, &last) != 0) {
+    osq_rows_error(out, "cannot read the event store for %s", type);
+    return OSQ_ERROR;
+  }
+  if (optimize && last > 0 && e.rc == OSQ_OK)
+    osq_evstore_set_seen(q, type, last);
+  return e.rc;
+}
+
+/* ---- osquery_events ----------------------------------------------------- */
+
+static const osq_column osquery_events_columns[] = {
+    {"name", OSQ_TYPE_TEXT, 0},          {"publisher", OSQ_TYPE_TEXT, 0},
+    {"type", OSQ_TYPE_TEXT, 0},          {"subscriptions", OSQ_TYPE_INTEGER, 0},
+    {"events", OSQ_TYPE_INTEGER, 0},     {"refreshes", OSQ_TYPE_INTEGER, 0},
+    {"active", OSQ_TYPE_INTEGER, 0},
+};
+
+static const osq_ev_publisher *publisher_of(const char *table) {
+  if (strcmp(table, "process_events") == 0)
+    return strcmp(OSQ_FLAG_STR(process_events_source), "connector") == 0
+               ? &osq_ev_proc_connector
+               : &osq_ev_audit;
+  for (size_t i = 0; i < NPUB; i++)
+    for (const char *const *t = publishers[i]->tables; *t; t++)
+      if (strcmp(*t, table) == 0)
+        return publishers[i];
+  return NULL;
+}
+
+static int gen_osquery_events(const osq_context *ctx, osq_rows *out,
+                              void *udata) {
+  (void)ctx;
+  (void)udata;
+  bool open = osq_evstore_is_open();
+  for (size_t i = 0; i < NPUB; i++) {
+    const osq_ev_publisher *p = publishers[i];
+    osq_rows_cstr(out, 0, p->name);
+    osq_rows_cstr(out, 1, p->name);
+    osq_rows_cstr(out, 2, "publisher");
+    osq_rows_int(out, 3, atomic_load(&p->stats->subscriptions));
+    osq_rows_int(out, 4, (int64_t)atomic_load(&p->stats->events));
+    osq_rows_int(out, 5, (int64_t)atomic_load(&p->stats->refreshes));
+    osq_rows_int(out, 6, atomic_load(&p->stats->active) ? 1 : 0);
+    if (osq_rows_end(out) != OSQ_OK)
+      return OSQ_ERROR;
+  }
+  for (size_t i = 0; i < NTAB; i++) {
+    const osq_ev_publisher *p = publisher_of(event_tables[i]->name);
+    bool active = p && atomic_load(&p->stats->active);
+    osq_rows_cstr(out, 0, event_tables[i]->name);
+    osq_rows_cstr(out, 1, p ? p->name : "");
+    osq_rows_cstr(out, 2, "subscriber");
+    osq_rows_int(out, 3, active ? 1 : 0);
+    osq_rows_int(out, 4,
+                 open ? (int64_t)osq_evstore_count(event_tables[i]->name) : 0);
+    osq_rows_int(out, 5, 0);
+    osq_rows_int(out, 6, active ? 1 : 0);
+    if (osq_rows_end(out) != OSQ_OK)
+      return OSQ_ERROR;
+  }
+  return OSQ_OK;
+}
+
+static const osq_table_plugin osquery_events_table = {
+    .name = "osquery_events",
+    .columns = osquery_events_columns,
+    .ncolumns = sizeof osquery_events_columns / sizeof *osquery_events_columns,
+    .attributes = OSQ_TABLE_UTILITY,
+    .generate = gen_osquery_events,
+};
+
+/* ---- osq_events_loss: what osquery_events cannot show ------------------ */
+
+static const osq_column loss_columns[] = {
+    {"name", OSQ_TYPE_TEXT, 0},          {"type", OSQ_TYPE_TEXT, 0},
+    {"overflows", OSQ_TYPE_BIGINT, 0},   {"dropped", OSQ_TYPE_BIGINT, 0},
+    {"malformed", OSQ_TYPE_BIGINT, 0},   {"last_loss", OSQ_TYPE_BIGINT, 0},
+};
+
+static int gen_loss(const osq_context *ctx, osq_rows *out, void *udata) {
+  (void)ctx;
+  (void)udata;
+  for (size_t i = 0; i < NPUB; i++) {
+    const osq_ev_publisher *p = publishers[i];
+    osq_rows_cstr(out, 0, p->name);
+    osq_rows_cstr(out, 1, "publisher");
+    osq_rows_int(out, 2, (int64_t)atomic_load(&p->stats->overflows));
+    osq_rows_int(out, 3, 0);
+    osq_rows_int(out, 4, (int64_t)atomic_load(&p->stats->errors));
+    osq_rows_int(out, 5, atomic_load(&p->stats->last_loss));
+    if (osq_rows_end(out) != OSQ_OK)
+      return OSQ_ERROR;
+  }
+  for (size_t i = 0; i < NTAB; i++) {
+    osq_rows_cstr(out, 0, event_tables[i]->name);
+    osq_rows_cstr(out, 1, "subscriber");
+    osq_rows_int(out, 2, 0);
+    osq_rows_int(out, 3, (int64_t)osq_evstore_dropped(event_tables[i]->name));
+    osq_rows_int(out, 4, 0);
+    osq_rows_int(out, 5, 0);
+    if (osq_rows_end(out) != OSQ_OK)
+      return OSQ_ERROR;
+  }
+  return OSQ_OK;
+}
+
+static const osq_table_plugin loss_table = {
+    .name = "osq_events_loss",
+    .columns = loss_columns,
+    .ncolumns = sizeof loss_columns / sizeof *loss_columns,
+    .attributes = OSQ_TABLE_UTILITY,
+    .generate = gen_loss,
+};
+
+int osq_events_register_tables(void) {
+  const osq_table_plugin *all[NTAB + 2];
+  size_t n = 0;
+  all[n++] = &osquery_events_table;
+  all[n++] = &loss_table;
+  for (size_t i = 0; i < NTAB; i++)
+    all[n++] = event_tables[i];
+  osq_plugin_spec specs[NTAB + 2];
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (osq_registry_exists(OSQ_REGISTRY_TABLE, all[i]->name))
+      continue;
+    specs[k++] = (osq_plugin_spec){.kind = OSQ_REGISTRY_TABLE,
+                                   .plugin = all[i],
+                                   .owner = OSQ_CORE_UUID,
+                                   .internal = false};
+  }
+  if (k == 0)
+    return OSQ_OK;
+  char err[256];
+  int rc = osq_registry_add_all(specs, k, err, sizeof err);
+  if (rc != OSQ_OK)
+    OSQ_ERR("Cannot register the event tables: %s", err);
+  return rc;
+}
