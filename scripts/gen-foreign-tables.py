@@ -26,6 +26,7 @@ OPTIONS = {"index": "OSQ_COL_INDEX", "required": "OSQ_COL_REQUIRED",
 COLLATIONS = ("binary", "nocase", "rtrim", "version", "version_arch",
               "version_dpkg", "version_rhel")
 NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # system_extensions.UUID
 
 
 def table_names(path):
@@ -54,7 +55,7 @@ def parse(path):
                 sys.exit("%s: want '  COLUMN TYPE [OPTION ...]' in a table"
                          % where)
             name, typ, opts = words[0], words[1], words[2:]
-            if not NAME.match(name) or typ not in TYPES:
+            if not COLUMN.match(name) or typ not in TYPES:
                 sys.exit("%s: bad column name or type" % where)
             bits = []
             for o in opts:
