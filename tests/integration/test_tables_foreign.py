@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""--enable_foreign through osqi: osquery's tables of other platforms
-exist, answer every query with no rows, show their spec's columns (hidden
-ones hidden) and are listed by .tables; without the flag they do not
-exist."""
+"""--enable_foreign through osqi and osqd: osquery's tables of other
+platforms exist, answer every query with no rows, show their spec's
+columns (hidden ones hidden) and are listed by .tables; without the flag
+they do not exist."""
 import os
 import subprocess
 import sys
@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import osqtest  # noqa: E402
 from osqtest import check, eq  # noqa: E402
 from tablelib import osqi_fails, osqi_json  # noqa: E402
+from test_daemon_run import Daemon  # noqa: E402
 
 SAMPLE = ["launchd", "apps", "programs", "services", "registry", "patches",
           "windows_events"]
@@ -75,6 +76,35 @@ def test_off_by_default():
     check(rc != 0 and "no such table" in err, "explicitly off: %r" % err)
 
 
+def daemon_config():
+    return {"schedule": {
+        q: {"query": "select count(*) as n from %s" % q, "interval": 1,
+            "snapshot": True} for q in ("launchd", "services")}}
+
+
+def test_daemon_schedules_them():
+    dm = Daemon(osqtest.workdir("osqd-"), daemon_config(),
+                args=["--enable_foreign"]).start()
+    try:
+        for q in ("launchd", "services"):
+            snap = dm.wait_line(lambda l, q=q: l.get("name") == q,
+                                "osqueryd.snapshots.log",
+                                what="the %s snapshot" % q)[0]
+            eq(snap["snapshot"], [{"n": "0"}], q + " snapshot")
+    finally:
+        eq(dm.stop(), 0, "osqd exit code on SIGTERM")
+
+
+def test_daemon_off_by_default():
+    dm = Daemon(osqtest.workdir("osqd-"), daemon_config()).start()
+    try:
+        osqtest.wait_until(lambda: "no such table: launchd" in dm.stderr(),
+                           osqtest.WAIT, "the launchd query's error", dm.proc)
+    finally:
+        eq(dm.stop(), 0, "osqd exit code on SIGTERM")
+
+
 if __name__ == "__main__":
     osqtest.run_tests([test_queries_return_nothing, test_columns_as_declared,
-                       test_dot_tables_lists_them, test_off_by_default])
+                       test_dot_tables_lists_them, test_off_by_default,
+                       test_daemon_schedules_them, test_daemon_off_by_default])
