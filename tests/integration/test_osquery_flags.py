@@ -14,9 +14,9 @@ import osqtest  # noqa: E402
 from osqtest import check, eq, wait_until  # noqa: E402
 
 UNIMPLEMENTED = ["--tls_hostname=fleet.example:8080", "--logger_tls_period",
-                 "7", "--enable_foreign", "--nodisable_audit",
+                 "7", "--enable_syslog", "--nodisable_audit",
                  "--aws_region=eu-west-1", "--ignore_registry_exceptions"]
-NAMES = ["aws_region", "disable_audit", "enable_foreign",
+NAMES = ["aws_region", "disable_audit", "enable_syslog",
          "ignore_registry_exceptions", "logger_tls_period", "tls_hostname"]
 OSQUERY_COLUMNS = ["name", "type", "description", "default_value", "value",
                    "shell_only"]

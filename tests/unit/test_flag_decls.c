@@ -410,7 +410,7 @@ static void test_unimplemented_warned_once(void **state) {
   FILE *err = fmemopen(buf, sizeof buf - 1, "w");
   char *argv[] = {"osqi",      "--tls_hostname=fleet.example",
                   "--verbose", "--logger_tls_period",
-                  "7",         "--enable_foreign",
+                  "7",         "--enable_syslog",
                   "select 1",  NULL};
   int argc = 7;
   assert_int_equal(osq_flags_parse(&argc, argv, NULL, stdout, err),
@@ -422,7 +422,7 @@ static void test_unimplemented_warned_once(void **state) {
   assert_non_null(line);
   assert_null(strstr(line + 1, "not implemented by osq"));
   assert_non_null(
-      strstr(buf, "--enable_foreign, --logger_tls_period, --tls_hostname\n"));
+      strstr(buf, "--enable_syslog, --logger_tls_period, --tls_hostname\n"));
   assert_null(strstr(buf, "--verbose"));
   /* the values are kept and type-checked */
   assert_int_equal(OSQ_FLAG_UINT(logger_tls_period), 7);
