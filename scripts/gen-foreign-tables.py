@@ -47,8 +47,12 @@ def parse(path):
                 if len(words) < 2 or not NAME.match(words[1]):
                     sys.exit("%s: want 'table NAME ...'" % where)
                 source = [w[7:] for w in words[2:] if w.startswith("source=")]
+                aliases = [w[8:] for w in words[2:] if w.startswith("aliases=")]
                 t = {"name": words[1], "columns": [],
-                     "source": source[0] if source else "other"}
+                     "source": source[0] if source else "other",
+                     "aliases": aliases[0].split(",") if aliases else []}
+                if not all(NAME.match(a) for a in t["aliases"]):
+                    sys.exit("%s: bad alias" % where)
                 tables.append(t)
                 continue
             if t is None or not line.startswith("  ") or len(words) < 2:
@@ -89,10 +93,15 @@ def generated_c(tables):
         for name, typ, bits in t["columns"]:
             out.append('    {"%s", %s, %s},' % (name, typ, bits))
         out.append("};")
-    out += ["", "#define FOREIGN_TABLE(t) \\",
-            "  {#t, foreign_##t, sizeof foreign_##t / sizeof *foreign_##t}",
+        if t["aliases"]:
+            out.append("static const char *const foreign_%s_aliases[] = {%s, NULL};"
+                       % (t["name"], ", ".join('"%s"' % a for a in t["aliases"])))
+    out += ["", "#define FOREIGN_TABLE(t, aliases) \\",
+            "  {#t, foreign_##t, sizeof foreign_##t / sizeof *foreign_##t, aliases}",
             "", "static const foreign_table foreign_tables[] = {"]
-    out += ["    FOREIGN_TABLE(%s)," % t["name"] for t in tables]
+    out += ["    FOREIGN_TABLE(%s, %s)," % (t["name"], "foreign_%s_aliases" % t["name"]
+                                          if t["aliases"] else "NULL")
+            for t in tables]
     out += ["};", "", "#undef FOREIGN_TABLE", ""]
     return "\n".join(out)
 

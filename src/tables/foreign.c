@@ -2,7 +2,7 @@
  * --enable_foreign is on: a query or pack written for macOS or Windows
  * then parses and returns no rows instead of failing on an unknown table.
  * As in osquery, such a table has its spec's columns (options included)
- * and nothing else: no attributes, no aliases. */
+ * and table aliases, and no attributes. */
 #include "tables/foreign.h"
 
 #include "core/log.h"
@@ -12,6 +12,7 @@ typedef struct foreign_table {
   const char *name;
   const osq_column *columns;
   size_t ncolumns;
+  const char *const *aliases; /* NULL-terminated, or NULL */
 } foreign_table;
 
 #include "tables/foreign_tables.inc"
@@ -44,6 +45,7 @@ int osq_tables_register_foreign(void) {
     plugins[i] = (osq_table_plugin){.name = foreign_tables[i].name,
                                     .columns = foreign_tables[i].columns,
                                     .ncolumns = foreign_tables[i].ncolumns,
+                                    .aliases = foreign_tables[i].aliases,
                                     .generate = generate_nothing};
     specs[n++] = (osq_plugin_spec){.kind = OSQ_REGISTRY_TABLE,
                                    .plugin = &plugins[i],

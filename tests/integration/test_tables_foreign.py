@@ -28,6 +28,9 @@ def test_queries_return_nothing():
     rows, _ = osqi_json("select count(*) as n from registry where "
                         "key = 'HKEY_LOCAL_MACHINE'", args=["--enable_foreign"])
     eq(rows, [{"n": "0"}], "count over a foreign table")
+    for alias in ("programs_and_features", "hvci_status"):
+        rows, _ = osqi_json("select * from " + alias, args=["--enable_foreign"])
+        eq(rows, [], "the table alias " + alias)
     rows, _ = osqi_json("select p.pid from processes p join services s "
                         "on s.pid = p.pid", args=["--enable_foreign"])
     eq(rows, [], "a join with a Linux table")
