@@ -1,9 +1,11 @@
 /* Registration of the built-in tables. */
 #include "tables/tables.h"
 
+#include "core/flags.h"
 #include "core/log.h"
 #include "registry/registry.h"
 #include "tables/builtin.h"
+#include "tables/foreign.h"
 
 static const osq_table_plugin *const builtin[] = {
     &osq_table_acpi_tables,
@@ -163,11 +165,13 @@ int osq_tables_register_builtin(void) {
                                    .owner = OSQ_CORE_UUID,
                                    .internal = false};
   }
-  if (n == 0)
-    return OSQ_OK;
-  char err[256];
-  int rc = osq_registry_add_all(specs, n, err, sizeof err);
-  if (rc != OSQ_OK)
-    OSQ_ERR("Cannot register the built-in tables: %s", err);
-  return rc;
+  if (n > 0) {
+    char err[256];
+    int rc = osq_registry_add_all(specs, n, err, sizeof err);
+    if (rc != OSQ_OK) {
+      OSQ_ERR("Cannot register the built-in tables: %s", err);
+      return rc;
+    }
+  }
+  return OSQ_FLAG_BOOL(enable_foreign) ? osq_tables_register_foreign() : OSQ_OK;
 }

@@ -4,8 +4,9 @@
 #ifndef OSQ_TABLES_H
 #define OSQ_TABLES_H
 
-/* Register every built-in table with the registry (owner 0). Returns 0 or
- * a negative OSQ_E* code. */
+/* Register every built-in table with the registry (owner 0), and with
+ * --enable_foreign osquery's tables of other platforms as empty tables.
+ * Returns 0 or a negative OSQ_E* code. */
 int osq_tables_register_builtin(void);
 
 #include <jansson.h>

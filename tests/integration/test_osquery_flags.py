@@ -15,10 +15,10 @@ from osqtest import check, eq, wait_until  # noqa: E402
 
 UNIMPLEMENTED = ["--aws_firehose_stream=fleet.example:8080",
                  "--aws_kinesis_period",
-                 "7", "--enable_foreign", "--nodisable_endpointsecurity",
+                 "7", "--aws_debug", "--nodisable_endpointsecurity",
                  "--aws_region=eu-west-1", "--ignore_registry_exceptions"]
-NAMES = ["aws_firehose_stream", "aws_kinesis_period", "aws_region",
-         "disable_endpointsecurity", "enable_foreign",
+NAMES = ["aws_debug", "aws_firehose_stream", "aws_kinesis_period",
+         "aws_region", "disable_endpointsecurity",
          "ignore_registry_exceptions"]
 OSQUERY_COLUMNS = ["name", "type", "description", "default_value", "value",
                    "shell_only"]

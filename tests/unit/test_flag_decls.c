@@ -410,7 +410,7 @@ static void test_unimplemented_warned_once(void **state) {
   FILE *err = fmemopen(buf, sizeof buf - 1, "w");
   char *argv[] = {"osqi",      "--aws_firehose_stream=fleet.example",
                   "--verbose", "--aws_kinesis_period",
-                  "7",         "--enable_foreign",
+                  "7",         "--aws_debug"    ,
                   "select 1",  NULL};
   int argc = 7;
   assert_int_equal(osq_flags_parse(&argc, argv, NULL, stdout, err),
@@ -422,8 +422,7 @@ static void test_unimplemented_warned_once(void **state) {
   assert_non_null(line);
   assert_null(strstr(line + 1, "not implemented by osq"));
   assert_non_null(
-      strstr(buf, "--aws_firehose_stream, --aws_kinesis_period, "
-                  "--enable_foreign\n"));
+      strstr(buf, "--aws_debug, --aws_firehose_stream, --aws_kinesis_period\n"));
   assert_null(strstr(buf, "--verbose"));
   /* the values are kept and type-checked */
   assert_int_equal(OSQ_FLAG_UINT(aws_kinesis_period), 7);

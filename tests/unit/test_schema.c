@@ -1,8 +1,11 @@
 /* Every table osq registers has osquery's schema: the columns, types,
  * options, collations and aliases in schema/linux.schema (osquery's Linux
  * table specs, written down as facts). Tables osq adds of its own carry
- * the "osq_" prefix and are not checked. All mismatches are reported at
- * once, so one run lists everything a table still lacks. */
+ * the "osq_" prefix and are not checked. With --enable_foreign, every
+ * table of schema/foreign.schema (osquery's tables of other platforms)
+ * is there too, with its columns and aliases and, as in osquery, no
+ * attributes. All mismatches are reported at once, so one run lists
+ * everything a table still lacks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,6 +42,7 @@ typedef struct spec_table {
 
 static spec_table specs[MAX_TABLES];
 static size_t nspecs;
+static const char *spec_file; /* the file being read, for messages */
 
 static const struct {
   const char *word;
@@ -85,13 +89,13 @@ static uint32_t word_bits(const char *list, bool table) {
 
 static void parse_column(spec_table *t, char *line, int lineno) {
   if (t == NULL || t->ncolumns == MAX_COLUMNS)
-    fail_msg("schema/linux.schema:%d: column outside a table or too many", lineno);
+    fail_msg("%s:%d: column outside a table or too many", spec_file, lineno);
   spec_column *c = &t->columns[t->ncolumns++];
   char *save;
   char *name = strtok_r(line, " ", &save);
   char *type = strtok_r(NULL, " ", &save);
   if (name == NULL || type == NULL)
-    fail_msg("schema/linux.schema:%d: want NAME TYPE", lineno);
+    fail_msg("%s:%d: want NAME TYPE", spec_file, lineno);
   snprintf(c->name, sizeof c->name, "%s", name);
   snprintf(c->type, sizeof c->type, "%s", type);
   for (char *u = c->type; *u; u++)
@@ -107,12 +111,17 @@ static void parse_column(spec_table *t, char *line, int lineno) {
         known = true;
       }
     if (!known)
-      fail_msg("schema/linux.schema:%d: unknown column option '%s'", lineno, w);
+      fail_msg("%s:%d: unknown column option '%s'", spec_file, lineno, w);
   }
 }
 
-static void load_specs(void) {
-  FILE *f = fopen(OSQ_SOURCE_DIR "/schema/linux.schema", "r");
+/* Adds the tables of schema/NAME to specs; returns how many. */
+static size_t load_specs(const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/schema/%s", OSQ_SOURCE_DIR, name);
+  spec_file = name;
+  size_t first = nspecs;
+  FILE *f = fopen(path, "r");
   assert_non_null(f);
   char line[512];
   int lineno = 0;
@@ -139,7 +148,7 @@ static void load_specs(void) {
     }
   }
   fclose(f);
-  assert_true(nspecs > 100);
+  return nspecs - first;
 }
 
 static const spec_table *find_spec(const char *name) {
@@ -275,7 +284,8 @@ static void compare_sql(osq_db *db, const spec_table *s) {
 
 static void test_every_table_has_osquerys_schema(void **state) {
   (void)state;
-  load_specs();
+  nspecs = 0;
+  assert_true(load_specs("linux.schema") > 100);
   osq_flags_init(OSQ_PERSONALITY_DAEMON);
   osq_registry_reset();
   assert_int_equal(osq_tables_register_builtin(), OSQ_OK);
@@ -310,9 +320,60 @@ static void test_every_table_has_osquerys_schema(void **state) {
   }
 }
 
+/* A foreign table has its spec's columns and aliases; osquery gives its
+ * foreign tables no attributes. */
+static void test_foreign_tables_have_osquerys_schema(void **state) {
+  (void)state;
+  nspecs = 0;
+  assert_true(load_specs("linux.schema") > 100);
+  size_t first_foreign = nspecs;
+  assert_true(load_specs("foreign.schema") > 0);
+  nmismatch = 0, nreport = 0, report[0] = '\0';
+  osq_flags_init(OSQ_PERSONALITY_DAEMON);
+  char err[256];
+  assert_int_equal(OSQ_FLAG_SET(enable_foreign, "true", err, sizeof err), 0);
+  osq_registry_reset();
+  assert_int_equal(osq_tables_register_builtin(), OSQ_OK);
+  osq_db *db = osq_db_open(err, sizeof err);
+  if (db == NULL)
+    fail_msg("osq_db_open: %s", err);
+
+  size_t checked = 0;
+  for (size_t i = first_foreign; i < nspecs; i++) {
+    const spec_table *s = &specs[i];
+    /* a table osquery also has on Linux is osq's own, checked above */
+    bool also_linux = false;
+    for (size_t j = 0; j < first_foreign; j++)
+      also_linux |= strcmp(specs[j].name, s->name) == 0;
+    if (also_linux)
+      continue;
+    const osq_plugin *p = osq_registry_get(OSQ_REGISTRY_TABLE, s->name);
+    if (p == NULL) {
+      mismatch("%s: in schema/foreign.schema but not registered\n", s->name);
+      continue;
+    }
+    spec_table bare = *s;
+    bare.attributes = 0;
+    compare_table(p->u.table, &bare);
+    osq_plugin_release(p);
+    compare_sql(db, s);
+    checked++;
+  }
+  osq_db_close(db);
+  osq_registry_reset();
+  osq_flags_shutdown();
+  print_message("checked %zu foreign tables against schema/foreign.schema\n",
+                checked);
+  if (nmismatch) {
+    fputs(report, stderr);
+    fail_msg("%d schema mismatches (listed above)", nmismatch);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_table_has_osquerys_schema),
+      cmocka_unit_test(test_foreign_tables_have_osquerys_schema),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
