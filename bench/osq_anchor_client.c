@@ -71,24 +71,26 @@ static void die(const char *what, const char *why) {
 
 /* ---- rows the caller owns ---------------------------------------------
  * A reply is kept in three flat arrays, one allocation each per reply,
- * filled by the codec itself (osq_cells_handler, no call per cell):
+ * filled by the codec itself (osq_cells_handler, no call per cell or row):
  *   vals   every value's bytes, back to back (no separator)
  *   ends   per cell, the offset in vals where its value ends (it starts
  *          where the cell before ended)
- *   recs   per row, its first cell and its shape: the list of column
- *          names its cells have, interned once (most rows share one)
- * That is 4 bytes per cell and 8 per row besides the values. Everything is
- * an offset, so an array can move when it grows. */
+ *   rowe   per row, the index in ends where its cells end
+ * and each row's shape, the list of column names its cells have, interned
+ * once, in a short list of the rows where the shape changes (one entry
+ * for the anchor's reply). That is 4 bytes per cell and 4 per row besides
+ * the values. Everything is an offset, so an array can move when it
+ * grows. */
 
 typedef struct growbuf {
   char *p;
   size_t len, cap;
 } growbuf;
 
-typedef struct rowrec {
-  uint32_t first; /* index into ends */
+typedef struct shape_change {
+  size_t row;     /* from this row on */
   uint32_t shape; /* index into rows.shapes */
-} rowrec;
+} shape_change;
 
 typedef struct shape {
   uint32_t n;
@@ -100,12 +102,13 @@ typedef struct shape {
 #define MAX_KEYS 256
 #define MAX_SHAPES 1024
 
-enum { VALS, ENDS, RECS, NBUF };
+enum { VALS, ENDS, ROWE, NBUF };
 
 typedef struct rows {
   osq_tr_cells t; /* vals and ends, in b[VALS] and b[ENDS] */
   growbuf b[NBUF];
-  size_t nrows;
+  shape_change *changes;
+  size_t nchanges, changes_cap;
   /* the row being decoded: its names are shapes[like]'s until one
    * differs; from then on each cell's key id is kept in cur_keys */
   uint32_t like;
@@ -179,12 +182,16 @@ static int rows_room(osq_tr_cells *t, size_t vbytes) {
   rows *r = t->u;
   r->b[VALS].len = t->vlen;
   r->b[ENDS].len = t->nends * sizeof(uint32_t);
+  r->b[ROWE].len = t->nrows * sizeof(uint32_t);
   grow(r, VALS, vbytes);
   grow(r, ENDS, sizeof(uint32_t));
+  grow(r, ROWE, sizeof(uint32_t));
   t->vals = r->b[VALS].p;
   t->vcap = r->b[VALS].cap < UINT32_MAX ? r->b[VALS].cap : UINT32_MAX;
   t->ends = (uint32_t *)(void *)r->b[ENDS].p;
   t->ecap = r->b[ENDS].cap / sizeof(uint32_t);
+  t->row_ends = (uint32_t *)(void *)r->b[ROWE].p;
+  t->rcap = r->b[ROWE].cap / sizeof(uint32_t);
   return OSQ_OK;
 }
 
@@ -253,25 +260,29 @@ static uint32_t intern_shape(rows *r, size_t n) {
   return (uint32_t)r->nshapes++;
 }
 
+/* Called only for a row whose names were not all the ones expected or
+ * whose cell count differs: it is the last of t->row_ends. */
 static int rows_row_end(osq_tr_cells *t, size_t ncells) {
   rows *r = t->u;
-  if (r->diverged || r->nshapes == 0 || ncells != r->shapes[r->like].n) {
-    if (!r->diverged && r->nshapes)
-      for (size_t i = 0; i < ncells; i++)
-        keep_key(r, i, r->shapes[r->like].key[i]);
-    r->like = intern_shape(r, ncells);
-    const shape *s = &r->shapes[r->like];
-    t->names = s->name;
-    t->name_len = s->name_len;
-    t->nnames = s->n;
-    r->diverged = false;
+  if (!r->diverged && r->nshapes)
+    for (size_t i = 0; i < ncells; i++)
+      keep_key(r, i, r->shapes[r->like].key[i]);
+  uint32_t like = intern_shape(r, ncells);
+  r->diverged = false;
+  if (r->nchanges == 0 || like != r->like) {
+    if (r->nchanges == r->changes_cap) {
+      r->changes_cap = r->changes_cap ? r->changes_cap * 2 : 16;
+      r->changes = realloc(r->changes, r->changes_cap * sizeof *r->changes);
+      if (r->changes == NULL)
+        die("decode", "out of memory");
+    }
+    r->changes[r->nchanges++] = (shape_change){t->nrows - 1, like};
   }
-  growbuf *b = &r->b[RECS];
-  grow(r, RECS, sizeof(rowrec));
-  rowrec w = {(uint32_t)(t->nends - ncells), r->like};
-  memcpy(b->p + b->len, &w, sizeof w);
-  b->len += sizeof w;
-  r->nrows++;
+  r->like = like;
+  const shape *s = &r->shapes[like];
+  t->names = s->name;
+  t->name_len = s->name_len;
+  t->nnames = s->n;
   return OSQ_OK;
 }
 
@@ -284,27 +295,40 @@ static osq_row_handler rows_handler(rows *r) {
   return osq_cells_handler(&r->t);
 }
 
-static const rowrec *row_at(const rows *r, size_t i) {
-  return (const rowrec *)(const void *)(r->b[RECS].p + i * sizeof(rowrec));
+static size_t nrows_of(const rows *r) { return r->t.nrows; }
+
+/* the shape of row i: the last change at or before it */
+static const shape *row_shape(const rows *r, size_t i) {
+  static const shape none = {0, NULL, NULL, NULL}; /* rows before any */
+  if (r->nchanges == 0 || r->changes[0].row > i)
+    return &none;
+  size_t lo = 0, hi = r->nchanges;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (r->changes[mid].row <= i)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return &r->shapes[r->changes[lo].shape];
 }
 
 static size_t row_cells(const rows *r, size_t i) {
-  return i < r->nrows ? r->shapes[row_at(r, i)->shape].n : 0;
+  return i < nrows_of(r) ? row_shape(r, i)->n : 0;
 }
 
 /* Cell c of row i: its column name and value (vl bytes). */
 static const char *row_value(const rows *r, size_t i, size_t c,
                              const char **key, size_t *vl) {
-  const rowrec *w = row_at(r, i);
-  size_t cell = w->first + c;
+  size_t cell = (i ? r->t.row_ends[i - 1] : 0) + c;
   uint32_t start = cell ? r->t.ends[cell - 1] : 0;
-  *key = r->keys[r->shapes[w->shape].key[c]];
+  *key = r->keys[row_shape(r, i)->key[c]];
   *vl = r->t.ends[cell] - start;
   return r->t.vals + start;
 }
 
 static void rows_free(rows *r) {
-  r->b[VALS].len = r->b[ENDS].len = 0;
+  free(r->changes);
   for (int i = 0; i < NBUF; i++) {
     growbuf *b = &r->b[i];
     if (b->p && npool[i] < POOL_MAX)
@@ -329,8 +353,8 @@ static void check_rows(const rows *r, const osq_ext_status *st, size_t want) {
     snprintf(why, sizeof why, "status %d %s", st->code, st->message);
     die("call", why);
   }
-  if (r->nrows != want) {
-    snprintf(why, sizeof why, "got %zu rows, want %zu", r->nrows, want);
+  if (nrows_of(r) != want) {
+    snprintf(why, sizeof why, "got %zu rows, want %zu", nrows_of(r), want);
     die("call", why);
   }
   if (want > 0 && row_cells(r, 0) != 5)
@@ -558,7 +582,7 @@ static void decode_bench(const char *file) {
   rows r = {0};
   osq_row_handler h = rows_handler(&r);
   decode_into(bytes, (size_t)size, &h, &st); /* warm-up and check */
-  size_t want = r.nrows;
+  size_t want = nrows_of(&r);
   check_rows(&r, &st, want);
   rows_free(&r);
 
@@ -573,7 +597,7 @@ static void decode_bench(const char *file) {
     decode_into(bytes, (size_t)size, &hx, &st);
     dec[i] = now_us() - t0;
     cpu[i] = cpu_us() - c0;
-    if (x.nrows != want)
+    if (nrows_of(&x) != want)
       die("decode", "row count changed");
     t0 = now_us();
     rows_free(&x);

@@ -134,13 +134,21 @@ static int cells_room(osq_tr_cells *t, size_t vbytes) {
     return OSQ_ENOMEM;
   t->ends = e;
   t->ecap += 3;
+  uint32_t *re = realloc(t->row_ends, (t->rcap + 2) * sizeof *re);
+  if (re == NULL)
+    return OSQ_ENOMEM;
+  t->row_ends = re;
+  t->rcap += 2;
   return OSQ_OK;
 }
 
 static int cells_row_end(osq_tr_cells *t, size_t ncells) {
   size_t *n = t->u;
   /* every value of the row, through its offsets */
-  for (size_t c = t->nends - ncells; c < t->nends; c++) {
+  size_t first = t->nrows > 1 ? t->row_ends[t->nrows - 2] : 0;
+  if (t->nrows == 0 || t->row_ends[t->nrows - 1] - first != ncells)
+    abort(); /* the row just ended has ncells cells */
+  for (size_t c = first; c < t->nends; c++) {
     uint32_t start = c ? t->ends[c - 1] : 0;
     for (uint32_t i = start; i < t->ends[c]; i++)
       *n += (unsigned char)t->vals[i];
@@ -225,6 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   osq_plist_clear(&l);
   free(cells.vals);
   free(cells.ends);
+  free(cells.row_ends);
   osq_ext_status_clear(&st);
   osq_tconn_close(c);
   osq_tw_free(&out);

@@ -275,17 +275,11 @@ osq_row_handler osq_plist_handler(osq_plist *l) {
   return (osq_row_handler){plist_cell, plist_row_end, l};
 }
 
-static int cells_row_end(void *u) {
-  osq_tr_cells *t = u;
-  size_t n = t->col;
-  t->col = 0;
-  return t->row_end(t, n);
-}
-
 osq_row_handler osq_cells_handler(osq_tr_cells *t) {
   /* read_rows decodes into t without a call per cell */
   t->col = 0;
-  return (osq_row_handler){osq_tr_cells_put, cells_row_end, t};
+  t->named = false;
+  return (osq_row_handler){osq_tr_cells_put, osq_tr_cells_row_end, t};
 }
 
 static int ignore_cell(void *u, const char *k, size_t kl, const char *v,

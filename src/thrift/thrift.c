@@ -1092,17 +1092,32 @@ static inline void copy_bytes(char *d, const uint8_t *v, size_t n) {
   }
 }
 
-/* room() for vl more value bytes and one more end, checked */
+/* room() for vl more value bytes, one more end and one more row, checked */
 static int cells_room(osq_tr_cells *t, size_t vl) {
-  if (t->vcap - t->vlen < vl || t->nends == t->ecap) {
+  if (t->vcap - t->vlen < vl || t->nends == t->ecap || t->nrows == t->rcap) {
     int rc = t->room(t, vl);
     if (rc != OSQ_OK)
       return rc;
-    if (t->vcap - t->vlen < vl || t->nends == t->ecap || t->vlen > t->vcap ||
-        t->nends > t->ecap)
+    if (t->vcap - t->vlen < vl || t->nends >= t->ecap ||
+        t->nrows >= t->rcap || t->vlen > t->vcap)
       return OSQ_ENOMEM;
   }
   return t->vcap > UINT32_MAX ? OSQ_ERANGE : OSQ_OK;
+}
+
+int osq_tr_cells_row_end(void *u) {
+  osq_tr_cells *t = u;
+  size_t n = t->col;
+  bool named = t->named;
+  t->col = 0;
+  t->named = false;
+  int rc = cells_room(t, 0);
+  if (rc != OSQ_OK)
+    return rc;
+  t->row_ends[t->nrows++] = (uint32_t)t->nends;
+  if ((named || n != t->nnames) && t->row_end)
+    return t->row_end(t, n);
+  return OSQ_OK;
 }
 
 int osq_tr_cells_put(void *u, const char *k, size_t kl, const char *v,
@@ -1111,6 +1126,7 @@ int osq_tr_cells_put(void *u, const char *k, size_t kl, const char *v,
   size_t col = t->col;
   if (col >= t->nnames || t->name_len[col] != kl ||
       !same_bytes((const uint8_t *)k, t->names[col], kl)) {
+    t->named = true;
     int rc = t->name(t, col, k, kl);
     if (rc != OSQ_OK)
       return rc;
@@ -1127,7 +1143,8 @@ int osq_tr_cells_put(void *u, const char *k, size_t kl, const char *v,
 
 int osq_tr_strmap_list_cells(osq_treader *r, int32_t count, const char *what,
                              osq_tr_cells *t) {
-  if (t->vlen > t->vcap || t->nends > t->ecap || t->vcap > UINT32_MAX)
+  if (t->vlen > t->vcap || t->nends > t->ecap || t->nrows > t->rcap ||
+      t->vcap > UINT32_MAX)
     return osq_tr_fail(r, OSQ_EINVAL, "%s: bad cell arrays", what);
   for (int32_t i = 0; i < count; i++) {
     if (r->err)
@@ -1150,6 +1167,7 @@ int osq_tr_strmap_list_cells(osq_treader *r, int32_t count, const char *what,
                            what, i, kt, vt);
     }
     t->col = 0;
+    t->named = false;
     int32_t j = 0;
     int rc = OSQ_OK;
     if (cells > 0) {
@@ -1207,7 +1225,7 @@ int osq_tr_strmap_list_cells(osq_treader *r, int32_t count, const char *what,
     if (j < cells &&
         strmap_each(r, cells - j, what, i, j, osq_tr_cells_put, t) != OSQ_OK)
       return r->err;
-    rc = t->row_end(t, (size_t)cells);
+    rc = osq_tr_cells_row_end(t);
     if (rc != OSQ_OK)
       return osq_tr_fail(r, rc, "%s %d: handler failed", what, i);
   }

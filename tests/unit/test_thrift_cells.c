@@ -21,11 +21,9 @@ typedef struct sink {
   char keys[64][16];
   const char *names[64];
   uint32_t name_len[64];
-  int name_calls, room_calls, rows;
-  size_t row_cells[64];
-  char seen_keys[256][16]; /* per cell, the key the sink was told about */
-  size_t ncells_named;
-  int fail_row_end;
+  int name_calls, room_calls, row_end_calls;
+  size_t row_end_rows[64];
+  int fail_row_end; /* fail the n-th row_end() call */
 } sink;
 
 static int sink_name(osq_tr_cells *t, size_t col, const char *k, size_t kl) {
@@ -45,16 +43,23 @@ static int sink_room(osq_tr_cells *t, size_t vbytes) {
   t->vcap = vcap;
   t->ends = realloc(t->ends, (t->ecap + 2) * sizeof *t->ends);
   t->ecap += 2;
+  t->row_ends = realloc(t->row_ends, (t->rcap + 1) * sizeof *t->row_ends);
+  t->rcap += 1;
   assert_non_null(t->vals);
   assert_non_null(t->ends);
+  assert_non_null(t->row_ends);
   return OSQ_OK;
 }
 
 static int sink_row_end(osq_tr_cells *t, size_t ncells) {
   sink *s = t->u;
-  if (s->fail_row_end && s->rows + 1 == s->fail_row_end)
+  if (s->fail_row_end && s->row_end_calls + 1 == s->fail_row_end)
     return OSQ_ENOMEM;
-  s->row_cells[s->rows++] = ncells;
+  /* only a row that differs: the last one recorded */
+  assert_true(t->nrows > 0);
+  s->row_end_rows[s->row_end_calls++] = t->nrows - 1;
+  size_t first = t->nrows > 1 ? t->row_ends[t->nrows - 2] : 0;
+  assert_int_equal(t->row_ends[t->nrows - 1] - first, ncells);
   /* the next row is expected to have this one's names */
   for (size_t i = 0; i < ncells && i < 64; i++) {
     s->names[i] = s->keys[i];
@@ -77,6 +82,7 @@ static void sink_init(sink *s) {
 static void sink_free(sink *s) {
   free(s->t.vals);
   free(s->t.ends);
+  free(s->t.row_ends);
 }
 
 static const char *value(const sink *s, size_t cell, size_t *len) {
@@ -136,10 +142,11 @@ static void test_cells_match_input(void **state) {
       char msg[256];
       assert_int_equal(decode(c, &s, &n, msg, sizeof msg), OSQ_OK);
       osq_tconn_close(c);
-      assert_int_equal(s.rows, 6);
+      assert_int_equal(s.t.nrows, 6);
       size_t cell = 0;
       for (int i = 0; i < 6; i++) {
-        assert_int_equal(s.row_cells[i], cells[i]);
+        size_t first = i ? s.t.row_ends[i - 1] : 0;
+        assert_int_equal(s.t.row_ends[i] - first, cells[i]);
         for (int j = 0; j < cells[i]; j++, cell++) {
           char want[48];
           if (j == 2)
@@ -159,6 +166,12 @@ static void test_cells_match_input(void **state) {
        * (nothing expected yet), row 2's "other", all 7 of row 4 (the
        * empty row 3 left nothing expected) */
       assert_int_equal(s.name_calls, 5 + 1 + 7);
+      /* row_end() for the rows that differ from the one before: 0 (names),
+       * 2 (a name), 3 (no cells), 4 (names), 5 (fewer cells) */
+      static const size_t differ[] = {0, 2, 3, 4, 5};
+      assert_int_equal(s.row_end_calls, 5);
+      for (int i = 0; i < 5; i++)
+        assert_int_equal(s.row_end_rows[i], differ[i]);
       assert_true(s.room_calls > 0);
       sink_free(&s);
     }
@@ -180,7 +193,7 @@ static void test_cells_checks(void **state) {
     osq_tconn *c = osq_tconn_memory(w.buf, k, NULL);
     sink_init(&s);
     assert_int_not_equal(decode(c, &s, &n, msg, sizeof msg), OSQ_OK);
-    assert_true(s.rows < 3);
+    assert_true(s.t.nrows < 3);
     osq_tconn_close(c);
     sink_free(&s);
   }
@@ -196,9 +209,9 @@ static void test_cells_checks(void **state) {
   /* a callback's failure names the row */
   c = osq_tconn_memory(w.buf, w.len, NULL);
   sink_init(&s);
-  s.fail_row_end = 2;
+  s.fail_row_end = 1; /* row 0: its names are all new */
   assert_int_equal(decode(c, &s, &n, msg, sizeof msg), OSQ_ENOMEM);
-  assert_string_equal(msg, "response row 1: handler failed");
+  assert_string_equal(msg, "response row 0: handler failed");
   osq_tconn_close(c);
   sink_free(&s);
   osq_tw_free(&w);
