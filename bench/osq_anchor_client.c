@@ -13,7 +13,8 @@
  * It prints the same "key value" lines as the anchor's bench_client_cpp
  * (medians after untimed warm-up runs; ANCHOR_QUICK=1 runs a tenth).
  * Every decode materialises the rows' strings into memory the caller owns
- * (an arena plus a cell index), as Thrift's Response does; extra keys:
+ * (flat arrays: values, cell and row end offsets; see "rows the caller
+ * owns"), as Thrift's Response does; extra keys:
  *   decode_cpu_ms    decode_ms as CPU time of the thread (less sensitive
  *                    to other load on the machine)
  *   decode_plist_ms  the same bytes decoded into osq_plist (one malloc'd
