@@ -13,7 +13,8 @@
  * It prints the same "key value" lines as the anchor's bench_client_cpp
  * (medians after untimed warm-up runs; ANCHOR_QUICK=1 runs a tenth).
  * Every decode materialises the rows' strings into memory the caller owns
- * (an arena plus a cell index), as Thrift's Response does; extra keys:
+ * (flat arrays: values, cell and row end offsets; see "rows the caller
+ * owns"), as Thrift's Response does; extra keys:
  *   decode_cpu_ms    decode_ms as CPU time of the thread (less sensitive
  *                    to other load on the machine)
  *   decode_plist_ms  the same bytes decoded into osq_plist (one malloc'd
@@ -70,143 +71,138 @@ static void die(const char *what, const char *why) {
 }
 
 /* ---- rows the caller owns ---------------------------------------------
- * A row is stored like a SQLite record: its values packed one after the
- * other (each NUL-terminated) in an arena, then a footer with the cells'
- * key ids and value lengths. Column names repeat in every row, so each
- * distinct key is copied once and cells refer to it by index, as a C
- * caller keeping column names would. row_value() walks to a cell. */
+ * A reply is kept in three flat arrays, one allocation each per reply,
+ * filled by the codec itself (osq_cells_handler, no call per cell or row):
+ *   vals   every value's bytes, back to back (no separator)
+ *   ends   per cell, the offset in vals where its value ends (it starts
+ *          where the cell before ended)
+ *   rowe   per row, the index in ends where its cells end
+ * and each row's shape, the list of column names its cells have, interned
+ * once, in a short list of the rows where the shape changes (one entry
+ * for the anchor's reply). That is 4 bytes per cell and 4 per row besides
+ * the values. Everything is an offset, so an array can move when it
+ * grows. */
 
-typedef struct cell {
-  uint32_t key; /* index into rows.keys */
-  uint32_t vl;
-} cell;
+typedef struct growbuf {
+  char *p;
+  size_t len, cap;
+} growbuf;
 
-typedef struct row {
-  struct row *next;
-  const char *values;
-  uint32_t n, bytes;
-  cell c[];
-} row;
+typedef struct shape_change {
+  size_t row;     /* from this row on */
+  uint32_t shape; /* index into rows.shapes */
+} shape_change;
 
-typedef struct chunk {
-  struct chunk *next;
-  size_t used, cap;
-  _Alignas(16) char data[];
-} chunk;
+typedef struct shape {
+  uint32_t n;
+  uint32_t *key;     /* n indexes into rows.keys */
+  const char **name; /* the same as strings, for the codec's check */
+  uint32_t *name_len;
+} shape;
 
 #define MAX_KEYS 256
+#define MAX_SHAPES 1024
+
+enum { VALS, ENDS, ROWE, NBUF };
 
 typedef struct rows {
-  chunk *chunks;
-  row *first, **tail;
-  size_t nrows;
-  /* the row being decoded */
-  cell *cur;
-  size_t ncur, cur_cap;
-  char *vstart; /* its values so far, in the current chunk */
-  size_t vbytes;
+  osq_tr_cells t; /* vals and ends, in b[VALS] and b[ENDS] */
+  growbuf b[NBUF];
+  shape_change *changes;
+  size_t nchanges, changes_cap;
+  /* the row being decoded: its names are shapes[like]'s until one
+   * differs; from then on each cell's key id is kept in cur_keys */
+  uint32_t like;
+  bool diverged;
+  uint32_t *cur_keys;
+  size_t cur_cap;
   /* distinct keys, owned */
   const char *keys[MAX_KEYS];
   uint32_t key_len[MAX_KEYS];
   size_t nkeys;
+  shape shapes[MAX_SHAPES];
+  size_t nshapes;
 } rows;
 
-/* The first chunk is 64 KiB from malloc (a 1-row reply needs no more);
- * later ones are 2 MiB mappings advised as huge pages, so a large reply
- * costs a few page faults instead of one per 4 KiB. */
-#define SMALL_CHUNK ((size_t)64 * 1024)
 #define BIG_CHUNK ((size_t)2 * 1024 * 1024)
 
-/* Big chunks a freed reply gave back, kept for the next one as malloc
+/* size bytes (a multiple of BIG_CHUNK), 2 MiB-aligned and advised as huge
+ * pages, so the kernel can back them with huge pages: far fewer page faults
+ * and TLB misses for megabytes. */
+static void *huge_alloc(size_t size) {
+  void *m = mmap(NULL, size + BIG_CHUNK, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED)
+    die("decode", "out of memory");
+  uintptr_t a = ((uintptr_t)m + BIG_CHUNK - 1) & ~(uintptr_t)(BIG_CHUNK - 1);
+  if (a > (uintptr_t)m)
+    munmap(m, a - (uintptr_t)m);
+  size_t tail = (uintptr_t)m + size + BIG_CHUNK - (a + size);
+  if (tail)
+    munmap((void *)(a + size), tail);
+  madvise((void *)a, size, MADV_HUGEPAGE);
+  return (void *)a;
+}
+
+/* The buffers freed replies gave back, kept for the next ones as malloc
  * keeps freed memory (the C++ anchor's Response is freed into malloc's
  * heap between its decodes too): a reply then costs no fresh pages. */
-#define POOL_MAX 64
-static chunk *pool[POOL_MAX];
-static size_t npool;
+#define POOL_MAX 4
+static growbuf pool[NBUF][POOL_MAX];
+static size_t npool[NBUF];
 
-static chunk *new_chunk(rows *r, size_t n) {
-  size_t size = r->chunks == NULL ? SMALL_CHUNK : BIG_CHUNK;
-  if (n + sizeof(chunk) > size)
-    size = (n + sizeof(chunk) + BIG_CHUNK - 1) & ~(BIG_CHUNK - 1);
-  chunk *c;
-  if (size == BIG_CHUNK && npool > 0) {
-    c = pool[--npool];
-  } else if (size == SMALL_CHUNK) {
-    c = malloc(size);
-    if (c == NULL)
-      die("decode", "out of memory");
+static void grow(rows *r, int kind, size_t need) {
+  growbuf *b = &r->b[kind];
+  if (b->cap - b->len >= need)
+    return;
+  if (b->p == NULL && npool[kind] > 0) {
+    *b = pool[kind][--npool[kind]];
+    b->len = 0;
+    if (b->cap >= need)
+      return;
+  }
+  if (need > (size_t)UINT32_MAX - b->len)
+    die("decode", "reply larger than 4 GiB");
+  size_t cap = b->cap ? b->cap : BIG_CHUNK;
+  while (cap - b->len < need)
+    cap *= 2;
+  if (b->p == NULL) {
+    b->p = huge_alloc(cap);
   } else {
-    /* 2 MiB-aligned so the kernel can back it with huge pages */
-    void *m = mmap(NULL, size + BIG_CHUNK, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* the mapping moves without a copy of its pages */
+    void *m = mremap(b->p, b->cap, cap, MREMAP_MAYMOVE);
     if (m == MAP_FAILED)
       die("decode", "out of memory");
-    uintptr_t a = ((uintptr_t)m + BIG_CHUNK - 1) & ~(uintptr_t)(BIG_CHUNK - 1);
-    if (a > (uintptr_t)m)
-      munmap(m, a - (uintptr_t)m);
-    size_t tail = (uintptr_t)m + size + BIG_CHUNK - (a + size);
-    if (tail)
-      munmap((void *)(a + size), tail);
-    madvise((void *)a, size, MADV_HUGEPAGE);
-    c = (chunk *)a;
+    b->p = m;
+    madvise(b->p, cap, MADV_HUGEPAGE);
   }
-  c->next = r->chunks;
-  c->used = 0;
-  c->cap = size - sizeof *c;
-  r->chunks = c;
-  return c;
+  b->cap = cap;
 }
 
-/* n bytes aligned to 8, after the current row's values */
-static void *arena_alloc(rows *r, size_t n) {
-  chunk *c = r->chunks;
-  size_t at = c ? (c->used + 7) & ~(size_t)7 : 0;
-  if (c == NULL || at > c->cap || c->cap - at < n) {
-    c = new_chunk(r, n);
-    at = 0;
-  }
-  c->used = at + n;
-  return c->data + at;
+static int rows_room(osq_tr_cells *t, size_t vbytes) {
+  rows *r = t->u;
+  r->b[VALS].len = t->vlen;
+  r->b[ENDS].len = t->nends * sizeof(uint32_t);
+  r->b[ROWE].len = t->nrows * sizeof(uint32_t);
+  grow(r, VALS, vbytes);
+  grow(r, ENDS, sizeof(uint32_t));
+  grow(r, ROWE, sizeof(uint32_t));
+  t->vals = r->b[VALS].p;
+  t->vcap = r->b[VALS].cap < UINT32_MAX ? r->b[VALS].cap : UINT32_MAX;
+  t->ends = (uint32_t *)(void *)r->b[ENDS].p;
+  t->ecap = r->b[ENDS].cap / sizeof(uint32_t);
+  t->row_ends = (uint32_t *)(void *)r->b[ROWE].p;
+  t->rcap = r->b[ROWE].cap / sizeof(uint32_t);
+  return OSQ_OK;
 }
 
-static inline bool same(const char *a, const char *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (a[i] != b[i])
-      return false;
-  return true;
-}
-
-static inline uint32_t load32(const char *p) {
-  uint32_t x;
-  memcpy(&x, p, 4);
-  return x;
-}
-
-static inline uint16_t load16(const char *p) {
-  uint16_t x;
-  memcpy(&x, p, 2);
-  return x;
-}
-
-/* a[0..n) == b[0..n): two overlapping loads cover 2..8 bytes, which is
- * every column name of the anchor (and most of osquery's). */
-static inline bool same_short(const char *a, const char *b, size_t n) {
-  if (n >= 4 && n <= 8)
-    return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
-  if (n >= 2 && n < 4)
-    return load16(a) == load16(b) && load16(a + n - 2) == load16(b + n - 2);
-  return same(a, b, n);
-}
-
-static uint32_t intern_key(rows *r, const char *k, size_t kl, size_t col) {
-  if (col < r->nkeys && r->key_len[col] == kl && same(r->keys[col], k, kl))
-    return (uint32_t)col;
+static uint32_t intern_key(rows *r, const char *k, size_t kl) {
   for (size_t i = 0; i < r->nkeys; i++)
     if (r->key_len[i] == kl && memcmp(r->keys[i], k, kl) == 0)
       return (uint32_t)i;
   if (r->nkeys == MAX_KEYS)
     die("decode", "more distinct column names than this bench keeps");
-  char *d = malloc(kl + 1); /* not in the arena: a row's values are there */
+  char *d = malloc(kl + 1);
   if (d == NULL)
     die("decode", "out of memory");
   memcpy(d, k, kl);
@@ -216,152 +212,140 @@ static uint32_t intern_key(rows *r, const char *k, size_t kl, size_t col) {
   return (uint32_t)r->nkeys++;
 }
 
-/* Every case but the common one: a new column name, a full cell index or a
- * full chunk. Out of line, so the common case stays a leaf. */
-static __attribute__((noinline)) int rows_cell_slow(rows *r, const char *k,
-                                                    size_t kl, const char *v,
-                                                    size_t vl) {
-  if (r->ncur == r->cur_cap) {
+static void keep_key(rows *r, size_t col, uint32_t key) {
+  while (col >= r->cur_cap) {
     r->cur_cap = r->cur_cap ? r->cur_cap * 2 : 16;
-    r->cur = realloc(r->cur, r->cur_cap * sizeof *r->cur);
-    if (r->cur == NULL)
-      return OSQ_ENOMEM;
+    r->cur_keys = realloc(r->cur_keys, r->cur_cap * sizeof *r->cur_keys);
+    if (r->cur_keys == NULL)
+      die("decode", "out of memory");
   }
-  uint32_t key = intern_key(r, k, kl, r->ncur);
-  chunk *c = r->chunks;
-  if (c == NULL || c->cap - c->used <= vl) {
-    /* the row's values stay contiguous: move them to a fresh chunk */
-    chunk *n = new_chunk(r, r->vbytes + vl + 1);
-    if (r->vbytes)
-      memcpy(n->data, r->vstart, r->vbytes);
-    r->vstart = n->data;
-    n->used = r->vbytes;
-    c = n;
+  r->cur_keys[col] = key;
+}
+
+/* Cell col's name is not the one the rows before had there: from here on
+ * this row's names are kept one by one (nnames = col sends them all
+ * here). */
+static int rows_name(osq_tr_cells *t, size_t col, const char *k, size_t kl) {
+  rows *r = t->u;
+  if (!r->diverged) {
+    for (size_t i = 0; i < col; i++)
+      keep_key(r, i, r->shapes[r->like].key[i]);
+    r->diverged = true;
+    t->nnames = col;
   }
-  char *d = c->data + c->used;
-  if (r->vbytes == 0)
-    r->vstart = d;
-  memcpy(d, v, vl);
-  d[vl] = '\0';
-  c->used += vl + 1;
-  r->vbytes += vl + 1;
-  r->cur[r->ncur++] = (cell){key, (uint32_t)vl};
+  keep_key(r, col, intern_key(r, k, kl));
   return OSQ_OK;
 }
 
-static inline void store64(char *p, uint64_t x) { memcpy(p, &x, 8); }
-static inline uint64_t load64(const char *p) {
-  uint64_t x;
-  memcpy(&x, p, 8);
-  return x;
+static uint32_t intern_shape(rows *r, size_t n) {
+  for (size_t i = 0; i < r->nshapes; i++)
+    if (r->shapes[i].n == n &&
+        (n == 0 ||
+         memcmp(r->shapes[i].key, r->cur_keys, n * sizeof(uint32_t)) == 0))
+      return (uint32_t)i;
+  if (r->nshapes == MAX_SHAPES)
+    die("decode", "more distinct row shapes than this bench keeps");
+  shape *s = &r->shapes[r->nshapes];
+  size_t m = n ? n : 1;
+  s->n = (uint32_t)n;
+  s->key = malloc(m * sizeof *s->key);
+  s->name = malloc(m * sizeof *s->name);
+  s->name_len = malloc(m * sizeof *s->name_len);
+  if (s->key == NULL || s->name == NULL || s->name_len == NULL)
+    die("decode", "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    s->key[i] = r->cur_keys[i];
+    s->name[i] = r->keys[s->key[i]];
+    s->name_len[i] = r->key_len[s->key[i]];
+  }
+  return (uint32_t)r->nshapes++;
 }
-static inline void store32(char *p, uint32_t x) { memcpy(p, &x, 4); }
 
-typedef struct {
-  char b[16];
-} block16;
-
-/* Copy n bytes without a call, so that the per-cell path stays a leaf:
- * 16-byte blocks and one last block that ends exactly at n (it may
- * overlap the one before); shorter values with two overlapping loads.
- * Nothing is read outside v[0..n). */
-static inline void copy_value(char *d, const char *v, size_t n) {
-  if (n >= 16) {
-    block16 t;
-    for (size_t i = 0; i + 16 < n; i += 16) {
-      memcpy(&t, v + i, 16);
-      memcpy(d + i, &t, 16);
+/* Called only for a row whose names were not all the ones expected or
+ * whose cell count differs: it is the last of t->row_ends. */
+static int rows_row_end(osq_tr_cells *t, size_t ncells) {
+  rows *r = t->u;
+  if (!r->diverged && r->nshapes)
+    for (size_t i = 0; i < ncells; i++)
+      keep_key(r, i, r->shapes[r->like].key[i]);
+  uint32_t like = intern_shape(r, ncells);
+  r->diverged = false;
+  if (r->nchanges == 0 || like != r->like) {
+    if (r->nchanges == r->changes_cap) {
+      r->changes_cap = r->changes_cap ? r->changes_cap * 2 : 16;
+      r->changes = realloc(r->changes, r->changes_cap * sizeof *r->changes);
+      if (r->changes == NULL)
+        die("decode", "out of memory");
     }
-    memcpy(&t, v + n - 16, 16);
-    memcpy(d + n - 16, &t, 16);
-  } else if (n >= 8) {
-    uint64_t a = load64(v), b = load64(v + n - 8);
-    store64(d, a);
-    store64(d + n - 8, b);
-  } else if (n >= 4) {
-    uint32_t a = load32(v), b = load32(v + n - 4);
-    store32(d, a);
-    store32(d + n - 4, b);
-  } else {
-    for (size_t i = 0; i < n; i++)
-      d[i] = v[i];
+    r->changes[r->nchanges++] = (shape_change){t->nrows - 1, like};
   }
-}
-
-/* The common case: the column name is the one this column had before,
- * and the value fits in the current chunk. */
-static int rows_cell(void *u, const char *k, size_t kl, const char *v,
-                     size_t vl) {
-  rows *r = u;
-  size_t col = r->ncur;
-  chunk *c = r->chunks;
-  if (__builtin_expect(col >= r->cur_cap || col >= r->nkeys || c == NULL ||
-                           c->cap - c->used <= vl || r->key_len[col] != kl ||
-                           !same_short(r->keys[col], k, kl),
-                       0))
-    return rows_cell_slow(r, k, kl, v, vl);
-  char *d = c->data + c->used;
-  if (r->vbytes == 0)
-    r->vstart = d;
-  copy_value(d, v, vl);
-  d[vl] = '\0';
-  c->used += vl + 1;
-  r->vbytes += vl + 1;
-  r->cur[col] = (cell){(uint32_t)col, (uint32_t)vl};
-  r->ncur = col + 1;
+  r->like = like;
+  const shape *s = &r->shapes[like];
+  t->names = s->name;
+  t->name_len = s->name_len;
+  t->nnames = s->n;
   return OSQ_OK;
 }
 
-static int rows_row_end(void *u) {
-  rows *r = u;
-  row *w = arena_alloc(r, sizeof *w + r->ncur * sizeof(cell));
-  w->next = NULL;
-  w->values = r->vbytes ? r->vstart : "";
-  w->n = (uint32_t)r->ncur;
-  w->bytes = (uint32_t)r->vbytes;
-  memcpy(w->c, r->cur, r->ncur * sizeof(cell));
-  if (r->tail == NULL)
-    r->tail = &r->first;
-  *r->tail = w;
-  r->tail = &w->next;
-  r->nrows++;
-  r->ncur = 0;
-  r->vbytes = 0;
-  return OSQ_OK;
-}
-
-/* Cell i of a row: its column name and value. */
-static const char *row_value(const rows *r, const row *w, size_t i,
-                             const char **key) {
-  const char *v = w->values;
-  for (size_t j = 0; j < i; j++)
-    v += w->c[j].vl + 1;
-  *key = r->keys[w->c[i].key];
-  return v;
-}
-
-static void rows_free(rows *r) {
-  while (r->chunks) {
-    chunk *c = r->chunks, *n = c->next;
-    if (c->cap + sizeof *c == SMALL_CHUNK)
-      free(c);
-    else if (c->cap + sizeof *c == BIG_CHUNK && npool < POOL_MAX)
-      pool[npool++] = c;
-    else
-      munmap(c, c->cap + sizeof *c);
-    r->chunks = n;
-  }
-  free(r->cur);
-  for (size_t i = 0; i < r->nkeys; i++)
-    free((char *)r->keys[i]);
+static osq_row_handler rows_handler(rows *r) {
   memset(r, 0, sizeof *r);
+  r->t.name = rows_name;
+  r->t.room = rows_room;
+  r->t.row_end = rows_row_end;
+  r->t.u = r;
+  return osq_cells_handler(&r->t);
+}
+
+static size_t nrows_of(const rows *r) { return r->t.nrows; }
+
+/* the shape of row i: the last change at or before it */
+static const shape *row_shape(const rows *r, size_t i) {
+  static const shape none = {0, NULL, NULL, NULL}; /* rows before any */
+  if (r->nchanges == 0 || r->changes[0].row > i)
+    return &none;
+  size_t lo = 0, hi = r->nchanges;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (r->changes[mid].row <= i)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return &r->shapes[r->changes[lo].shape];
 }
 
 static size_t row_cells(const rows *r, size_t i) {
-  const row *w = r->first;
-  while (i-- > 0 && w)
-    w = w->next;
-  return w ? w->n : 0;
+  return i < nrows_of(r) ? row_shape(r, i)->n : 0;
+}
+
+/* Cell c of row i: its column name and value (vl bytes). */
+static const char *row_value(const rows *r, size_t i, size_t c,
+                             const char **key, size_t *vl) {
+  size_t cell = (i ? r->t.row_ends[i - 1] : 0) + c;
+  uint32_t start = cell ? r->t.ends[cell - 1] : 0;
+  *key = r->keys[row_shape(r, i)->key[c]];
+  *vl = r->t.ends[cell] - start;
+  return r->t.vals + start;
+}
+
+static void rows_free(rows *r) {
+  free(r->changes);
+  for (int i = 0; i < NBUF; i++) {
+    growbuf *b = &r->b[i];
+    if (b->p && npool[i] < POOL_MAX)
+      pool[i][npool[i]++] = *b;
+    else if (b->p)
+      munmap(b->p, b->cap);
+  }
+  free(r->cur_keys);
+  for (size_t i = 0; i < r->nkeys; i++)
+    free((char *)r->keys[i]);
+  for (size_t i = 0; i < r->nshapes; i++) {
+    free(r->shapes[i].key);
+    free(r->shapes[i].name);
+    free(r->shapes[i].name_len);
+  }
+  memset(r, 0, sizeof *r);
 }
 
 static void check_rows(const rows *r, const osq_ext_status *st, size_t want) {
@@ -370,16 +354,25 @@ static void check_rows(const rows *r, const osq_ext_status *st, size_t want) {
     snprintf(why, sizeof why, "status %d %s", st->code, st->message);
     die("call", why);
   }
-  if (r->nrows != want) {
-    snprintf(why, sizeof why, "got %zu rows, want %zu", r->nrows, want);
+  if (nrows_of(r) != want) {
+    snprintf(why, sizeof why, "got %zu rows, want %zu", nrows_of(r), want);
     die("call", why);
   }
   if (want > 0 && row_cells(r, 0) != 5)
     die("call", "a row does not have 5 columns");
   if (want > 0) {
-    const char *key, *v = row_value(r, r->first, 3, &key);
-    if (strcmp(key, "pid") != 0 || strcmp(v, "1000") != 0)
+    const char *key;
+    size_t vl;
+    const char *v = row_value(r, 0, 3, &key, &vl);
+    if (strcmp(key, "pid") != 0 || vl != 4 || memcmp(v, "1000", 4) != 0)
       die("call", "row 0 is not the anchor's first row");
+    /* the last row's pid: 1000 + want - 1 */
+    char last[24];
+    int ll = snprintf(last, sizeof last, "%zu", 1000 + want - 1);
+    v = row_value(r, want - 1, 3, &key, &vl);
+    if (row_cells(r, want - 1) != 5 || strcmp(key, "pid") != 0 ||
+        vl != (size_t)ll || memcmp(v, last, vl) != 0)
+      die("call", "the last row is not the anchor's last row");
   }
 }
 
@@ -408,7 +401,7 @@ static void ping(osq_tconn *c) {
 static void call(osq_tconn *c, const osq_strmap *req, rows *out, size_t want) {
   osq_ext_status st = {0};
   char msg[256];
-  osq_row_handler h = {rows_cell, rows_row_end, out};
+  osq_row_handler h = rows_handler(out);
   if (osq_api_call(c, "table", "anchor", req, &st, &h, msg, sizeof msg) !=
       OSQ_OK)
     die("call", msg);
@@ -588,9 +581,9 @@ static void decode_bench(const char *file) {
 
   osq_ext_status st = {0};
   rows r = {0};
-  osq_row_handler h = {rows_cell, rows_row_end, &r};
+  osq_row_handler h = rows_handler(&r);
   decode_into(bytes, (size_t)size, &h, &st); /* warm-up and check */
-  size_t want = r.nrows;
+  size_t want = nrows_of(&r);
   check_rows(&r, &st, want);
   rows_free(&r);
 
@@ -600,12 +593,12 @@ static void decode_bench(const char *file) {
   double *cpu = malloc(sizeof(double) * (size_t)n);
   for (int i = 0; i < n; i++) {
     rows x = {0};
-    osq_row_handler hx = {rows_cell, rows_row_end, &x};
+    osq_row_handler hx = rows_handler(&x);
     double c0 = cpu_us(), t0 = now_us();
     decode_into(bytes, (size_t)size, &hx, &st);
     dec[i] = now_us() - t0;
     cpu[i] = cpu_us() - c0;
-    if (x.nrows != want)
+    if (nrows_of(&x) != want)
       die("decode", "row count changed");
     t0 = now_us();
     rows_free(&x);

@@ -11,6 +11,7 @@
  *                    as from a socket (refills, strings longer than the
  *                    buffer, entries split between reads)
  *   b / 10 bit 2     thrift_string_size_limit 64
+ *   b / 10 bit 3     rows into flat arrays (osq_cells_handler) instead
  *
  * Each input costs at most one connection: anything but a crash, a leak or
  * an unbounded allocation is a pass. */
@@ -108,6 +109,53 @@ static int count_row(void *u) {
   return OSQ_OK;
 }
 
+/* osq_tr_cells callbacks: names that sometimes match, arrays that grow in
+ * small steps so that room() is exercised */
+static const char *const kNames[] = {"a", "bb", "pid", "name", "cmdline",
+                                     "0123456789abcdef0"};
+static const uint32_t kNameLen[] = {1, 2, 3, 4, 7, 17};
+
+static int cells_name(osq_tr_cells *t, size_t col, const char *k, size_t kl) {
+  size_t *n = t->u;
+  *n += col;
+  for (size_t i = 0; i < kl; i++)
+    *n += (unsigned char)k[i];
+  return OSQ_OK;
+}
+
+static int cells_room(osq_tr_cells *t, size_t vbytes) {
+  char *v = realloc(t->vals, t->vcap + vbytes + 7);
+  if (v == NULL)
+    return OSQ_ENOMEM;
+  t->vals = v;
+  t->vcap += vbytes + 7;
+  uint32_t *e = realloc(t->ends, (t->ecap + 3) * sizeof *e);
+  if (e == NULL)
+    return OSQ_ENOMEM;
+  t->ends = e;
+  t->ecap += 3;
+  uint32_t *re = realloc(t->row_ends, (t->rcap + 2) * sizeof *re);
+  if (re == NULL)
+    return OSQ_ENOMEM;
+  t->row_ends = re;
+  t->rcap += 2;
+  return OSQ_OK;
+}
+
+static int cells_row_end(osq_tr_cells *t, size_t ncells) {
+  size_t *n = t->u;
+  /* every value of the row, through its offsets */
+  size_t first = t->nrows > 1 ? t->row_ends[t->nrows - 2] : 0;
+  if (t->nrows == 0 || t->row_ends[t->nrows - 1] - first != ncells)
+    abort(); /* the row just ended has ncells cells */
+  for (size_t c = first; c < t->nends; c++) {
+    uint32_t start = c ? t->ends[c - 1] : 0;
+    for (uint32_t i = start; i < t->ends[c]; i++)
+      *n += (unsigned char)t->vals[i];
+  }
+  return OSQ_OK;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
@@ -131,7 +179,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   osq_plist l;
   osq_plist_init(&l);
   osq_row_handler plist = osq_plist_handler(&l);
-  const osq_row_handler *rows = variant & 1 ? &plist : &counter;
+  osq_tr_cells cells = {.names = kNames,
+                        .name_len = kNameLen,
+                        .nnames = 6,
+                        .name = cells_name,
+                        .room = cells_room,
+                        .row_end = cells_row_end,
+                        .u = &sum};
+  osq_row_handler flat = osq_cells_handler(&cells);
+  const osq_row_handler *rows =
+      variant & 8 ? &flat : variant & 1 ? &plist : &counter;
   switch (mode) {
   case 0:
     for (int i = 0; i < 64 && osq_api_serve_one(c, &handlers, NULL) == OSQ_OK; i++)
@@ -174,6 +231,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     break;
   }
   osq_plist_clear(&l);
+  free(cells.vals);
+  free(cells.ends);
+  free(cells.row_ends);
   osq_ext_status_clear(&st);
   osq_tconn_close(c);
   osq_tw_free(&out);

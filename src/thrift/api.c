@@ -275,6 +275,13 @@ osq_row_handler osq_plist_handler(osq_plist *l) {
   return (osq_row_handler){plist_cell, plist_row_end, l};
 }
 
+osq_row_handler osq_cells_handler(osq_tr_cells *t) {
+  /* read_rows decodes into t without a call per cell */
+  t->col = 0;
+  t->named = false;
+  return (osq_row_handler){osq_tr_cells_put, osq_tr_cells_row_end, t};
+}
+
 static int ignore_cell(void *u, const char *k, size_t kl, const char *v,
                        size_t vl) {
   (void)u, (void)k, (void)kl, (void)v, (void)vl;
@@ -292,6 +299,8 @@ static int read_rows(osq_treader *r, const osq_row_handler *h) {
                        "response: expected list<map<string,string>>, got a "
                        "list of type %d",
                        et);
+  if (h && h->cell == osq_tr_cells_put)
+    return osq_tr_strmap_list_cells(r, n, "response row", h->u);
   bool plist = h && h->cell == plist_cell;
   return osq_tr_strmap_list_each(r, n, "response row",
                                  plist ? plist_row_begin : NULL,

@@ -101,6 +101,10 @@ typedef struct osq_row_handler {
  * ~30x cheaper through a handler of its own that keeps what it needs. */
 osq_row_handler osq_plist_handler(osq_plist *l);
 
+/* A handler that keeps the rows in t's flat arrays (osq_tr_cells in
+ * thrift.h): the bulk path for a large reply, no call per cell. */
+osq_row_handler osq_cells_handler(osq_tr_cells *t);
+
 /* ---- client side: one request/reply on an open connection --------------- */
 
 /* Each returns OSQ_OK when a reply was decoded (check status->code), or a

@@ -956,11 +956,15 @@ int osq_tr_strmap_each(osq_treader *r, int32_t count, const char *what,
   return strmap_each(r, count, what, -1, 0, fn, u);
 }
 
+/* Columns whose key length the row loop remembers. */
+#define KEY_LEN_SEEN 32
+
 int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
                             int (*row_begin)(void *u),
                             int (*fn)(void *u, const char *k, size_t klen,
                                       const char *v, size_t vlen),
                             int (*row_end)(void *u), void *u) {
+  uint32_t seen[KEY_LEN_SEEN] = {0}; /* key lengths of the row before */
   for (int32_t i = 0; i < count; i++) {
     if (r->err)
       return r->err;
@@ -999,11 +1003,24 @@ int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
         uint32_t n1 = get32(p);
         if (n1 > slimit || (size_t)(end - p) - 8 < n1)
           break;
-        uint32_t n2 = get32(p + 4 + n1);
+        /* Where the value's length is depends on the key's length, so
+         * every entry would wait on two loads in a row. Column names
+         * repeat from row to row: with the length the key had in the row
+         * before (checked equal, so the checks above hold for it), the
+         * value's length is read without waiting for the key's. */
+        uint32_t k = j < KEY_LEN_SEEN ? seen[j] : n1;
+        if (__builtin_expect(k == n1, 1))
+          __asm__("" : "+r"(k)); /* k, not n1, in the address below */
+        else if (j < KEY_LEN_SEEN)
+          seen[j] = k = n1;
+        else
+          k = n1;
+        const uint8_t *pv = p + 4 + k;
+        uint32_t n2 = get32(pv);
         if (n2 > slimit || (size_t)(end - p) - 8 - n1 < n2)
           break;
-        rc = fn(u, (const char *)p + 4, n1, (const char *)p + 8 + n1, n2);
-        p += 8 + (size_t)n1 + n2;
+        rc = fn(u, (const char *)p + 4, n1, (const char *)pv + 4, n2);
+        p = pv + 4 + n2;
         j++;
         if (rc != OSQ_OK)
           break;
@@ -1015,6 +1032,200 @@ int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
     if (j < cells && strmap_each(r, cells - j, what, i, j, fn, u) != OSQ_OK)
       return r->err;
     rc = row_end ? row_end(u) : OSQ_OK;
+    if (rc != OSQ_OK)
+      return osq_tr_fail(r, rc, "%s %d: handler failed", what, i);
+  }
+  return r->err;
+}
+
+static inline bool same_bytes(const uint8_t *a, const char *b, size_t n) {
+  if (n >= 4 && n <= 8) {
+    uint32_t a0, a1, b0, b1;
+    memcpy(&a0, a, 4);
+    memcpy(&a1, a + n - 4, 4);
+    memcpy(&b0, b, 4);
+    memcpy(&b1, b + n - 4, 4);
+    return a0 == b0 && a1 == b1;
+  }
+  if (n >= 1 && n < 4) /* first, middle and last cover 1..3 bytes */
+    return a[0] == (uint8_t)b[0] && a[n / 2] == (uint8_t)b[n / 2] &&
+           a[n - 1] == (uint8_t)b[n - 1];
+  if (n > 8 && n <= 16) {
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + n - 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + n - 8, 8);
+    return a0 == b0 && a1 == b1;
+  }
+  return n == 0 || memcmp(a, b, n) == 0;
+}
+
+/* n bytes without a call for the short values rows mostly hold: 16-byte
+ * blocks, the last ending exactly at n (it may overlap the one before). */
+static inline void copy_bytes(char *d, const uint8_t *v, size_t n) {
+  if (n >= 16 && n <= 64) {
+    char t[16];
+    for (size_t i = 0; i + 16 < n; i += 16) {
+      memcpy(t, v + i, 16);
+      memcpy(d + i, t, 16);
+    }
+    memcpy(t, v + n - 16, 16);
+    memcpy(d + n - 16, t, 16);
+  } else if (n >= 8 && n < 16) {
+    uint64_t a, b;
+    memcpy(&a, v, 8);
+    memcpy(&b, v + n - 8, 8);
+    memcpy(d, &a, 8);
+    memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    memcpy(&a, v, 4);
+    memcpy(&b, v + n - 4, 4);
+    memcpy(d, &a, 4);
+    memcpy(d + n - 4, &b, 4);
+  } else if (n < 4) {
+    for (size_t i = 0; i < n; i++)
+      d[i] = (char)v[i];
+  } else {
+    memcpy(d, v, n);
+  }
+}
+
+/* room() for vl more value bytes, one more end and one more row, checked */
+static int cells_room(osq_tr_cells *t, size_t vl) {
+  if (t->vcap - t->vlen < vl || t->nends == t->ecap || t->nrows == t->rcap) {
+    int rc = t->room(t, vl);
+    if (rc != OSQ_OK)
+      return rc;
+    if (t->vcap - t->vlen < vl || t->nends >= t->ecap ||
+        t->nrows >= t->rcap || t->vlen > t->vcap)
+      return OSQ_ENOMEM;
+  }
+  return t->vcap > UINT32_MAX ? OSQ_ERANGE : OSQ_OK;
+}
+
+int osq_tr_cells_row_end(void *u) {
+  osq_tr_cells *t = u;
+  size_t n = t->col;
+  bool named = t->named;
+  t->col = 0;
+  t->named = false;
+  int rc = cells_room(t, 0);
+  if (rc != OSQ_OK)
+    return rc;
+  t->row_ends[t->nrows++] = (uint32_t)t->nends;
+  if ((named || n != t->nnames) && t->row_end)
+    return t->row_end(t, n);
+  return OSQ_OK;
+}
+
+int osq_tr_cells_put(void *u, const char *k, size_t kl, const char *v,
+                     size_t vl) {
+  osq_tr_cells *t = u;
+  size_t col = t->col;
+  if (col >= t->nnames || t->name_len[col] != kl ||
+      !same_bytes((const uint8_t *)k, t->names[col], kl)) {
+    t->named = true;
+    int rc = t->name(t, col, k, kl);
+    if (rc != OSQ_OK)
+      return rc;
+  }
+  int rc = cells_room(t, vl);
+  if (rc != OSQ_OK)
+    return rc;
+  copy_bytes(t->vals + t->vlen, (const uint8_t *)v, vl);
+  t->vlen += vl;
+  t->ends[t->nends++] = (uint32_t)t->vlen;
+  t->col = col + 1;
+  return OSQ_OK;
+}
+
+int osq_tr_strmap_list_cells(osq_treader *r, int32_t count, const char *what,
+                             osq_tr_cells *t) {
+  if (t->vlen > t->vcap || t->nends > t->ecap || t->nrows > t->rcap ||
+      t->vcap > UINT32_MAX)
+    return osq_tr_fail(r, OSQ_EINVAL, "%s: bad cell arrays", what);
+  for (int32_t i = 0; i < count; i++) {
+    if (r->err)
+      return r->err;
+    int32_t cells;
+    const uint8_t *p = r->conn ? r->conn->rbuf + r->conn->rpos : r->mem + r->pos;
+    size_t avail = r->conn ? r->conn->rlen - r->conn->rpos : r->memlen - r->pos;
+    if (avail >= 6 && budget(r) >= 6 && p[0] == OSQ_TT_STRING &&
+        p[1] == OSQ_TT_STRING && (cells = (int32_t)get32(p + 2)) >= 0 &&
+        (uint64_t)cells * 8 <= budget(r) - 6) {
+      advance(r, 6);
+    } else {
+      int kt, vt;
+      if (osq_tr_map_begin(r, &kt, &vt, &cells) != OSQ_OK)
+        return r->err;
+      if (cells > 0 && (kt != OSQ_TT_STRING || vt != OSQ_TT_STRING))
+        return osq_tr_fail(r, OSQ_EPROTO,
+                           "%s %d: expected map<string,string>, got key type "
+                           "%d and value type %d",
+                           what, i, kt, vt);
+    }
+    t->col = 0;
+    t->named = false;
+    int32_t j = 0;
+    int rc = OSQ_OK;
+    if (cells > 0) {
+      p = r->conn ? r->conn->rbuf + r->conn->rpos : r->mem + r->pos;
+      avail = r->conn ? r->conn->rlen - r->conn->rpos : r->memlen - r->pos;
+      if (avail > budget(r))
+        avail = budget(r);
+      const uint8_t *start = p, *end = p + avail;
+      size_t slimit = r->string_limit ? r->string_limit : INT32_MAX;
+      /* the arrays in registers; written back before any callback */
+      char *vals = t->vals;
+      size_t vlen = t->vlen, vcap = t->vcap, nends = t->nends, ecap = t->ecap;
+      uint32_t *ends = t->ends;
+      while (j < cells && end - p >= 8) {
+        uint32_t n1 = get32(p);
+        if (n1 > slimit || (size_t)(end - p) - 8 < n1)
+          break;
+        /* as in osq_tr_strmap_list_each: the expected key's length in the
+         * address, so the value's length need not wait for the key's */
+        uint32_t k = (size_t)j < t->nnames ? t->name_len[j] : n1;
+        if (__builtin_expect(k == n1, 1))
+          __asm__("" : "+r"(k));
+        else
+          k = n1;
+        const uint8_t *pv = p + 4 + k;
+        uint32_t n2 = get32(pv);
+        if (n2 > slimit || (size_t)(end - p) - 8 - n1 < n2)
+          break;
+        if (__builtin_expect((size_t)j >= t->nnames || t->name_len[j] != n1 ||
+                                 !same_bytes(p + 4, t->names[j], n1) ||
+                                 vcap - vlen < n2 || nends == ecap,
+                             0)) {
+          t->vlen = vlen, t->nends = nends, t->col = (size_t)j;
+          rc = osq_tr_cells_put(t, (const char *)p + 4, n1,
+                                (const char *)pv + 4, n2);
+          vals = t->vals, vlen = t->vlen, vcap = t->vcap;
+          ends = t->ends, nends = t->nends, ecap = t->ecap;
+          if (rc != OSQ_OK) {
+            j++;
+            break;
+          }
+        } else {
+          copy_bytes(vals + vlen, pv + 4, n2);
+          vlen += n2;
+          ends[nends++] = (uint32_t)vlen;
+        }
+        p = pv + 4 + n2;
+        j++;
+      }
+      t->vlen = vlen, t->nends = nends, t->col = (size_t)j;
+      advance(r, (size_t)(p - start));
+      if (rc != OSQ_OK)
+        return handler_failed(r, rc, what, i, j - 1);
+    }
+    if (j < cells &&
+        strmap_each(r, cells - j, what, i, j, osq_tr_cells_put, t) != OSQ_OK)
+      return r->err;
+    rc = osq_tr_cells_row_end(t);
     if (rc != OSQ_OK)
       return osq_tr_fail(r, rc, "%s %d: handler failed", what, i);
   }

@@ -208,6 +208,43 @@ int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
                             int (*fn)(void *u, const char *k, size_t klen,
                                       const char *v, size_t vlen),
                             int (*row_end)(void *u), void *u);
+/* A sink that keeps the cells of a list<map<string,string>> in flat
+ * arrays the caller owns: every value's bytes back to back in vals, per
+ * cell the offset in vals where its value ends (it starts where the cell
+ * before ended), per row the index in ends where its cells end. The
+ * decoder compares each cell's key with names[col] (the column names the
+ * caller expects, e.g. the row before's) and calls name() only when it
+ * differs or col >= nnames; room() when vals has less than vbytes free,
+ * ends or row_ends is full (vcap must stay within UINT32_MAX); row_end()
+ * (may be NULL) only after a row that had a name() call or a cell count
+ * other than nnames, the row being the last of row_ends. col is the
+ * current row's cell count so far. A callback's non-OSQ_OK return stops
+ * the decode as a handler failure. */
+typedef struct osq_tr_cells {
+  char *vals;
+  size_t vlen, vcap;
+  uint32_t *ends;
+  size_t nends, ecap;
+  uint32_t *row_ends;
+  size_t nrows, rcap;
+  const char *const *names;
+  const uint32_t *name_len;
+  size_t nnames, col;
+  bool named; /* name() was called in this row */
+  int (*name)(struct osq_tr_cells *t, size_t col, const char *k, size_t kl);
+  int (*room)(struct osq_tr_cells *t, size_t vbytes);
+  int (*row_end)(struct osq_tr_cells *t, size_t ncells);
+  void *u;
+} osq_tr_cells;
+/* One cell into t (u is an osq_tr_cells), and a row's end: what
+ * osq_tr_strmap_list_cells does, as an osq_row_handler's two calls. */
+int osq_tr_cells_put(void *u, const char *k, size_t klen, const char *v,
+                     size_t vlen);
+int osq_tr_cells_row_end(void *u);
+/* osq_tr_strmap_list_each into t, without a call per cell in the common
+ * case (key as expected, room left). Same checks and limits. */
+int osq_tr_strmap_list_cells(osq_treader *r, int32_t count, const char *what,
+                             osq_tr_cells *t);
 /* A malloc'd NUL-terminated copy. */
 int osq_tr_string(osq_treader *r, char **s, size_t *len);
 int osq_tr_map_begin(osq_treader *r, int *ktype, int *vtype, int32_t *count);
