@@ -228,27 +228,31 @@ static bool kernel_filters(void) {
 }
 
 static int send_op(int fd, enum proc_cn_mcast_op op, uint32_t events) {
-  struct {
-    struct nlmsghdr nh;
-    struct cn_msg cn;
-    uint32_t op;
-    uint32_t events;
-  } __attribute__((packed)) msg;
+  /* nlmsghdr, cn_msg, then the op and (on kernels that filter) the event
+   * mask: laid out by hand, since cn_msg ends in a flexible array */
+  union {
+    unsigned char bytes[sizeof(struct nlmsghdr) + sizeof(struct cn_msg) +
+                        2 * sizeof(uint32_t)];
+    struct nlmsghdr align;
+  } msg;
   bool filter = events != 0 && kernel_filters();
   size_t data = filter ? 2 * sizeof(uint32_t) : sizeof(uint32_t);
-  size_t len = sizeof msg.nh + sizeof msg.cn + data;
+  size_t len = sizeof(struct nlmsghdr) + sizeof(struct cn_msg) + data;
   memset(&msg, 0, sizeof msg);
-  msg.nh.nlmsg_len = (uint32_t)len;
-  msg.nh.nlmsg_type = NLMSG_DONE;
-  msg.nh.nlmsg_pid = 0;
-  msg.cn.id.idx = CN_IDX_PROC;
-  msg.cn.id.val = CN_VAL_PROC;
-  msg.cn.len = (uint16_t)data;
-  msg.op = (uint32_t)op;
-  msg.events = events;
+  struct nlmsghdr *nh = &msg.align;
+  nh->nlmsg_len = (uint32_t)len;
+  nh->nlmsg_type = NLMSG_DONE;
+  nh->nlmsg_pid = 0;
+  struct cn_msg *cn = (struct cn_msg *)(msg.bytes + sizeof(struct nlmsghdr));
+  cn->id.idx = CN_IDX_PROC;
+  cn->id.val = CN_VAL_PROC;
+  cn->len = (uint16_t)data;
+  uint32_t words[2] = {(uint32_t)op, events};
+  memcpy(msg.bytes + sizeof(struct nlmsghdr) + sizeof(struct cn_msg), words,
+         data);
   ssize_t n;
   do
-    n = send(fd, &msg, len, 0);
+    n = send(fd, msg.bytes, len, 0);
   while (n < 0 && errno == EINTR);
   return n == (ssize_t)len ? 0 : -1;
 }

@@ -518,7 +518,9 @@ def run_burning_event_query(enforce):
             "from process_events)")
     cfg = {"schedule": {"burn": {"query": burn, "interval": 1}}}
     dm = Daemon(d, cfg, watchdog=True,
-                args=["--watchdog_utilization_limit=5",
+                # 1% of all CPUs: the burning worker stays above it even
+                # when other work leaves it a small share of a core
+                args=["--watchdog_utilization_limit=1",
                       "--watchdog_memory_limit=100000",
                       "--watchdog_latency_limit=2", "--watchdog_delay=0",
                       "--watchdog_forced_shutdown_delay=1",
