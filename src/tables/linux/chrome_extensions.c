@@ -181,10 +181,12 @@ static const json_t *json_path(const json_t *j, const char *path) {
 /* Is there a Preferences or Secure Preferences file in dir? */
 static bool is_profile_dir(const char *dir) {
   char p[PATH_MAX + 32];
-  snprintf(p, sizeof p, "%s/Preferences", dir);
+  if (snprintf(p, sizeof p, "%s/Preferences", dir) >= (int)sizeof p)
+    return false; /* a longer path is no profile of a browser's */
   if (access(p, R_OK) == 0)
     return true;
-  snprintf(p, sizeof p, "%s/Secure Preferences", dir);
+  if (snprintf(p, sizeof p, "%s/Secure Preferences", dir) >= (int)sizeof p)
+    return false;
   return access(p, R_OK) == 0;
 }
 
