@@ -183,12 +183,32 @@ static const char *kSchema =
     " status TEXT NOT NULL, request_id TEXT NOT NULL,"
     " ended INTEGER)";
 
+/* The table, and carves a previous run left PENDING marked FAILED: no
+ * carve of this process has started before its first use of the state.
+ * Under the state lock. */
+static int ensure_schema(sqlite3 *db) {
+  static bool swept;
+  if (sqlite3_exec(db, kSchema, NULL, NULL, NULL) != SQLITE_OK)
+    return -1;
+  if (!swept) {
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "UPDATE carves SET status='FAILED', ended=%lld"
+             " WHERE status='PENDING'",
+             (long long)time(NULL));
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+      return -1;
+    swept = true;
+  }
+  return 0;
+}
+
 /* Run sql with up to 6 text/int binds; ints are given as "#<n>". */
 static int state_exec(const char *sql, const char *const *binds, int n) {
   sqlite3 *db = osq_node_lock();
   int rc = -1;
   sqlite3_stmt *st = NULL;
-  if (db && sqlite3_exec(db, kSchema, NULL, NULL, NULL) == SQLITE_OK &&
+  if (db && ensure_schema(db) == 0 &&
       sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
     for (int i = 0; i < n; i++) {
       if (binds[i][0] == '#')
@@ -480,7 +500,7 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   sqlite3 *db = osq_node_lock();
   sqlite3_stmt *st = NULL;
   int rc = OSQ_OK;
-  if (db == NULL ||
+  if (db == NULL || ensure_schema(db) != 0 ||
       sqlite3_prepare_v2(db,
                          "SELECT time, sha256, size, path, status, carve_guid,"
                          " request_id FROM carves ORDER BY time",
