@@ -428,40 +428,42 @@ static bool wants_carve(const osq_context *ctx) {
   return false;
 }
 
-/* Record a carve of the paths the constraints name and start it. */
-static void start_carve(const osq_context *ctx) {
+/* Record a carve of paths (taken over, freed) and start it; its guid in
+ * guid. 0, or -1 (logged). */
+static int start_paths(osq_pathlist *paths, char guid[40]) {
   if (OSQ_FLAG_BOOL(disable_carver)) {
     OSQ_WARN("A carve was asked for, but the carver is disabled "
              "(--disable_carver)");
-    return;
+    osq_pathlist_free(paths);
+    return -1;
   }
-  osq_pathlist paths = {0};
-  if (osq_glob_collect(ctx, C_PATH, OSQ_GLOB_FILES, &paths) != 0 ||
-      paths.n == 0) {
+  if (paths->n == 0) {
     OSQ_WARN("A carve was asked for without a path that exists");
-    osq_pathlist_free(&paths);
-    return;
+    osq_pathlist_free(paths);
+    return -1;
   }
   carve_job *j = calloc(1, sizeof *j);
   size_t joined_len = 1;
-  for (size_t i = 0; i < paths.n; i++)
-    joined_len += strlen(paths.items[i]) + 1;
+  for (size_t i = 0; i < paths->n; i++)
+    joined_len += strlen(paths->items[i]) + 1;
   char *joined = malloc(joined_len);
   if (j == NULL || joined == NULL || make_guid(j->guid) != 0) {
     OSQ_WARN("Cannot start a carve: out of memory or no /dev/urandom");
     free(j);
     free(joined);
-    osq_pathlist_free(&paths);
-    return;
+    osq_pathlist_free(paths);
+    return -1;
   }
   joined[0] = '\0';
-  for (size_t i = 0; i < paths.n; i++) {
+  for (size_t i = 0; i < paths->n; i++) {
     if (i)
       strcat(joined, ",");
-    strcat(joined, paths.items[i]);
+    strcat(joined, paths->items[i]);
   }
-  j->paths = paths.items;
-  j->npaths = paths.n;
+  j->paths = paths->items;
+  j->npaths = paths->n;
+  memset(paths, 0, sizeof *paths);
+  memcpy(guid, j->guid, sizeof j->guid);
   j->request_id = strdup(current_request_id ? current_request_id : "");
   char now[32];
   snprintf(now, sizeof now, "#%lld", (long long)time(NULL));
@@ -483,8 +485,73 @@ static void start_carve(const osq_context *ctx) {
     if (rc == 0)
       set_status(j->guid, "FAILED", "", 0);
     job_free(j);
+    rc = -1;
   }
   pthread_attr_destroy(&attr);
+  return rc;
+}
+
+/* Start a carve of the paths the constraints name. */
+static void start_carve(const osq_context *ctx) {
+  osq_pathlist paths = {0};
+  char guid[40];
+  if (osq_glob_collect(ctx, C_PATH, OSQ_GLOB_FILES, &paths) != 0) {
+    OSQ_WARN("Cannot start a carve: out of memory");
+    osq_pathlist_free(&paths);
+    return;
+  }
+  start_paths(&paths, guid);
+}
+
+/* carve(path): an aggregate collecting the paths of its rows; at the end
+ * one carve of them all starts and the result is its carve_guid. */
+static void carve_step(sqlite3_context *c, int argc, sqlite3_value **argv) {
+  osq_pathlist **l = sqlite3_aggregate_context(c, sizeof *l);
+  if (l == NULL) {
+    sqlite3_result_error_nomem(c);
+    return;
+  }
+  if (*l == NULL && (*l = calloc(1, sizeof **l)) == NULL) {
+    sqlite3_result_error_nomem(c);
+    return;
+  }
+  const char *p = argc == 1 ? (const char *)sqlite3_value_text(argv[0]) : NULL;
+  if (p && *p && osq_pathlist_add(*l, p) != 0)
+    sqlite3_result_error_nomem(c);
+}
+
+static void carve_final(sqlite3_context *c) {
+  osq_pathlist **l = sqlite3_aggregate_context(c, 0);
+  osq_pathlist *paths = l ? *l : NULL;
+  if (OSQ_FLAG_BOOL(carver_disable_function)) {
+    sqlite3_result_error(c,
+                         "carve(): the function is disabled "
+                         "(--carver_disable_function)",
+                         -1);
+  } else if (paths == NULL || paths->n == 0) {
+    sqlite3_result_null(c);
+  } else {
+    char guid[40];
+    osq_pathlist_unique(paths);
+    if (start_paths(paths, guid) == 0)
+      sqlite3_result_text(c, guid, -1, SQLITE_TRANSIENT);
+    else
+      sqlite3_result_error(c, "carve(): the carve could not start (see the "
+                              "status log)", -1);
+  }
+  if (paths) {
+    osq_pathlist_free(paths);
+    free(paths);
+  }
+}
+
+int osq_carve_register_function(sqlite3 *db, char *err, size_t errlen) {
+  int rc = sqlite3_create_function(db, "carve", 1, SQLITE_UTF8, NULL, NULL,
+                                    carve_step, carve_final);
+  if (rc != SQLITE_OK)
+    snprintf(err, errlen, "cannot register SQL function carve: %s",
+             sqlite3_errmsg(db));
+  return rc;
 }
 
 static int generate(const osq_context *ctx, osq_rows *out, void *udata) {

@@ -12,6 +12,7 @@
 
 #include <osq/plugin.h>
 
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -19,6 +20,11 @@
 #define OSQ_CARVE_MAX_BYTES (512u * 1024 * 1024)
 
 extern const osq_table_plugin osq_remote_carves_table;
+
+/* The carve(path) aggregate SQL function on db (an osq_sql_functions_fn):
+ * one carve of every path of its rows; the result is the carve_guid. With
+ * --carver_disable_function (the default) it fails saying so. */
+int osq_carve_register_function(sqlite3 *db, char *err, size_t errlen);
 
 /* The distributed query id the calling thread runs (NULL: none); the
  * carves table records it as a carve's request_id. */

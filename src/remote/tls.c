@@ -4,6 +4,7 @@
 #include "registry/registry.h"
 #include "remote/carve.h"
 #include "remote/plugins.h"
+#include "sql/sql.h"
 
 #include <stdio.h>
 
@@ -11,6 +12,10 @@ int osq_tls_register(const osq_tls_env *env, char *err,
                         size_t errlen) {
   if (osq_node_open(env, err, errlen) != 0)
     return -1;
+  if (osq_sql_add_functions(osq_carve_register_function) != 0) {
+    snprintf(err, errlen, "cannot add the carve() SQL function");
+    return -1;
+  }
   const osq_plugin_spec specs[] = {
       {OSQ_REGISTRY_CONFIG, &osq_remote_tls_config, OSQ_CORE_UUID, false},
       {OSQ_REGISTRY_LOGGER, &osq_remote_tls_logger, OSQ_CORE_UUID, false},

@@ -4,7 +4,8 @@ the carves table for carve=1 and a path; osqd uploads a tar of the file
 in blocks to the carve begin/block endpoints; the reassembled archive
 holds the file byte-identical, and the carves table then reports the
 carve's status, size and sha256. Once more with --carver_compression
-(zstd) when the zstd CLI is there to decompress it."""
+(zstd) when the zstd CLI is there to decompress it, and through the
+carve() SQL function (refused unless --carver_disable_function=false)."""
 import hashlib
 import io
 import os
@@ -51,7 +52,7 @@ def live(srv, name, sql, od):
     return body["queries"][name]
 
 
-def carve_once(compression):
+def carve_once(compression, function=False):
     d = osqtest.workdir("fleet-carve-")
     srv = fleetserver.FleetServer(d, certs()).start()
     target = os.path.join(d, "evidence.bin")
@@ -59,16 +60,25 @@ def carve_once(compression):
     with open(target, "wb") as f:
         f.write(data)
     extra = ["--carver_compression=true"] if compression else []
+    if function:
+        extra.append("--carver_disable_function=false")
     od = Osqd(d, ["--flagfile=" + flagfile(d, srv, extra)]).start()
     try:
-        rows = live(srv, "carve1", "SELECT * FROM carves WHERE carve = 1 "
-                    "AND path = '%s'" % target, od)
-        eq(len(rows), 1, "rows of the carve query: %r" % rows)
-        guid = rows[0]["carve_guid"]
-        eq(rows[0]["path"], target, "carve path")
-        eq(rows[0]["request_id"], "carve1", "carve request_id")
-        check(rows[0]["status"] in ("PENDING", "SUCCESS"),
-              "status when started: %r" % rows[0]["status"])
+        if function:
+            rows = live(srv, "carve1", "SELECT carve(path) AS guid FROM file "
+                        "WHERE path = '%s'" % target, od)
+            eq(len(rows), 1, "rows of the carve() query: %r" % rows)
+            guid = rows[0]["guid"]
+            check(len(guid) == 36, "carve() gave a carve_guid: %r" % guid)
+        else:
+            rows = live(srv, "carve1", "SELECT * FROM carves WHERE carve = 1 "
+                        "AND path = '%s'" % target, od)
+            eq(len(rows), 1, "rows of the carve query: %r" % rows)
+            guid = rows[0]["carve_guid"]
+            eq(rows[0]["path"], target, "carve path")
+            eq(rows[0]["request_id"], "carve1", "carve request_id")
+            check(rows[0]["status"] in ("PENDING", "SUCCESS"),
+                  "status when started: %r" % rows[0]["status"])
         archive = wait_until(lambda: srv.carve(guid), WAIT,
                              "every block of carve " + guid, od.proc)
         begin = [r["body"] for r in srv.requests("carve_begin")][-1]
@@ -110,6 +120,29 @@ def test_carve_arrives_byte_identical():
     carve_once(False)
 
 
+def test_carve_function():
+    carve_once(False, function=True)
+
+
+def test_carve_function_disabled_by_default():
+    d = osqtest.workdir("fleet-carve-")
+    srv = fleetserver.FleetServer(d, certs()).start()
+    od = Osqd(d, ["--flagfile=" + flagfile(d, srv, [])]).start()
+    try:
+        srv.add_queries({"f": "SELECT carve(path) FROM file "
+                              "WHERE path = '/etc/hostname'"})
+        w = wait_until(lambda: [r["body"] for r in srv.requests("write")
+                                if "f" in r["body"].get("queries", {})],
+                       WAIT, "the answer to f", od.proc)[0]
+        eq(w["statuses"]["f"], 1, "status of a disabled carve()")
+        check("carver_disable_function" in w.get("messages", {}).get("f", ""),
+              "the message names the flag: %r" % w.get("messages"))
+        eq(srv.requests("carve_begin"), [], "no carve started")
+    finally:
+        od.stop()
+        srv.kill()
+
+
 def test_carve_compressed():
     if shutil.which("zstd") is None:
         print("SKIP: no zstd CLI to decompress with (scripts/setup.sh)")
@@ -119,4 +152,6 @@ def test_carve_compressed():
 
 if __name__ == "__main__":
     osqtest.run_tests([test_carve_arrives_byte_identical,
+                       test_carve_function,
+                       test_carve_function_disabled_by_default,
                        test_carve_compressed])
