@@ -24,6 +24,7 @@ PACKAGES=(
   libcurl4-openssl-dev openssl
   libcryptsetup-dev cryptsetup-bin
   zlib1g-dev
+  libzstd-dev zstd
   hwdata pciutils usbutils dmidecode mdadm libtsk-dev sleuthkit e2fsprogs
 )
 missing=()

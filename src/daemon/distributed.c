@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "plugin/plugin_impl.h"
 #include "registry/registry.h"
+#include "remote/carve.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -161,7 +162,9 @@ uint64_t osq_distributed_round(osq_db *db, osq_store *store) {
       continue;
     }
     char *e = NULL;
+    osq_carve_set_request_id(qname); /* a carve's request_id */
     json_t *rows = run(db, json_string_value(sql), &e);
+    osq_carve_set_request_id(NULL);
     mark_not_running(store, json_string_value(sql));
     if (rows) {
       json_object_set_new(rq, qname, rows);

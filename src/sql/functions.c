@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <regex.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -589,6 +590,19 @@ struct fdef {
   bool nondeterministic;
 };
 
+#define MAX_FUNCTION_HOOKS 8
+static _Atomic(osq_sql_functions_fn) hooks[MAX_FUNCTION_HOOKS];
+
+int osq_sql_add_functions(osq_sql_functions_fn fn) {
+  for (size_t i = 0; i < MAX_FUNCTION_HOOKS; i++) {
+    osq_sql_functions_fn none = NULL;
+    if (atomic_load(&hooks[i]) == fn ||
+        atomic_compare_exchange_strong(&hooks[i], &none, fn))
+      return SQLITE_OK;
+  }
+  return SQLITE_FULL;
+}
+
 int osq_sql_register_functions(sqlite3 *db, char *err, size_t errlen) {
   const struct fdef defs[] = {
       {"split", 3, split_fn, NULL, false},
@@ -628,6 +642,12 @@ int osq_sql_register_functions(sqlite3 *db, char *err, size_t errlen) {
     snprintf(err, errlen, "cannot register SQL functions: %s",
              sqlite3_errmsg(db));
     return SQLITE_ERROR;
+  }
+  for (size_t i = 0; i < MAX_FUNCTION_HOOKS; i++) {
+    osq_sql_functions_fn fn = atomic_load(&hooks[i]);
+    int rc = fn ? fn(db, err, errlen) : SQLITE_OK;
+    if (rc != SQLITE_OK)
+      return rc;
   }
   return SQLITE_OK;
 }

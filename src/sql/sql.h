@@ -17,6 +17,13 @@ typedef struct osq_db osq_db;
 osq_db *osq_db_open(char *err, size_t errlen);
 void osq_db_close(osq_db *db);
 sqlite3 *osq_db_sqlite(osq_db *db);
+/* SQL functions of a layer above sql/ (the carver's carve()): fn runs on
+ * every connection opened after this call, after the built-in functions,
+ * and returns SQLITE_OK or a code with err set. Call at start-up, before
+ * the first query; at most 8 (SQLITE_FULL beyond). */
+typedef int (*osq_sql_functions_fn)(sqlite3 *db, char *err, size_t errlen);
+int osq_sql_add_functions(osq_sql_functions_fn fn);
+
 /* Attach and detach virtual tables so they match the registry now. Done
  * by osq_db_exec before every statement; callers that read the schema
  * directly (the shell's .tables) call it first. */

@@ -81,8 +81,8 @@ def test_osqi_flagfile():
     ff = os.path.join(d, "osquery.flags")
     with open(ff, "w") as f:
         f.write("--aws_firehose_stream=fleet.example\n"
-                "--carver_start_endpoint=/x\n"
-                "--carver_block_size=4096\n--header=false\n")
+                "--aws_kinesis_stream=x\n"
+                "--aws_proxy_port=4096\n--header=false\n")
     env = dict(os.environ, HOME=d)
     p = subprocess.run([osqtest.binary("osqi"), "--flagfile=" + ff,
                         "--extensions_socket=" + os.path.join(d, "o.em"),
@@ -94,8 +94,8 @@ def test_osqi_flagfile():
     eq(p.returncode, 0, err)
     w = warnings(err)
     eq(len(w), 1, err)
-    check(w[0].endswith(": --aws_firehose_stream, --carver_block_size, "
-                        "--carver_start_endpoint"), w[0])
+    check(w[0].endswith(": --aws_firehose_stream, --aws_kinesis_stream, "
+                        "--aws_proxy_port"), w[0])
     eq(p.stdout.decode().strip(), ff, "flagfile recorded")
     # .show names the flagfile read (it printed an empty line before)
     p = subprocess.run([osqtest.binary("osqi"), "--flagfile=" + ff,

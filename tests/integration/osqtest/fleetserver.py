@@ -14,7 +14,12 @@ Control files in <dir>: config.json (served to /config), queries.json
 (handed out once by /distributed/read), invalidate (the next request
 carrying a node key gets {"node_invalid": true}), secret (the enroll
 secret), fail_logs (answer /log with HTTP 500 while it exists).
+
+Carves: /carve/begin answers {"session_id"}; each /carve/block's data is
+recorded like every request; srv.carve(carve_id) reassembles a carve's
+blocks (in block_id order) once all block_count blocks arrived.
 """
+import base64
 import gzip
 import http.server
 import json
@@ -35,6 +40,8 @@ ENDPOINTS = {
     "log": "/api/v1/osquery/log",
     "read": "/api/v1/osquery/distributed/read",
     "write": "/api/v1/osquery/distributed/write",
+    "carve_begin": "/api/v1/osquery/carve/begin",
+    "carve_block": "/api/v1/osquery/carve/block",
 }
 
 
@@ -166,6 +173,22 @@ class FleetServer:
                     out.append(r)
         return out
 
+    def carve(self, carve_id):
+        """The bytes of carve carve_id, or None until every block came."""
+        begin = [r for r in self.requests("carve_begin")
+                 if r["body"].get("carve_id") == carve_id]
+        if not begin:
+            return None
+        session = begin[-1]["session_id"]
+        count = begin[-1]["body"]["block_count"]
+        blocks = {}
+        for r in self.requests("carve_block"):
+            if r["body"].get("session_id") == session:
+                blocks[r["body"]["block_id"]] = r["body"]["data"]
+        if len(blocks) < count:
+            return None
+        return b"".join(base64.b64decode(blocks[i]) for i in range(count))
+
     def log_data(self, log_type):
         """Every data item of every accepted /log request of log_type."""
         out = []
@@ -276,6 +299,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif path == ENDPOINTS["write"]:
             self._record(body)
             self._reply(200, {})
+        elif path == ENDPOINTS["carve_begin"]:
+            with self.server.lock:
+                self.server.sessions += 1
+                session = "session-%d-%d" % (os.getpid(),
+                                             self.server.sessions)
+            self._record(body, True, session_id=session)
+            self._reply(200, {"session_id": session})
+        elif path == ENDPOINTS["carve_block"]:
+            self._record(body)
+            self._reply(200, {"success": True})
         else:
             self._record(body, False)
             self._reply(404, {"error": "no such endpoint"})
@@ -287,6 +320,7 @@ def _serve(d, port, pem, key, client_ca=None):
     srv.dir = d
     srv.lock = threading.Lock()
     srv.enrolls = 0
+    srv.sessions = 0
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(pem, key)
