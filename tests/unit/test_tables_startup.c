@@ -60,6 +60,8 @@ static void test_startup_items_system(void **state) {
                              "-maxdepth 1 -type f 2>/dev/null | wc -l"));
   for (size_t i = 0; i < r->n; i++) {
     tcell *row = r->rows[i];
+    if (strcmp(row[tcol(t, "type")].s, "systemd unit") == 0)
+      continue; /* a running manager's units: test_table_startup_items.py */
     assert_string_equal(row[tcol(t, "type")].s, "Startup Item");
     assert_string_equal(row[tcol(t, "status")].s, "enabled");
     if (strcmp(row[tcol(t, "source")].s, "/etc/init.d/") == 0) {
@@ -98,7 +100,7 @@ static void test_startup_items_fixture(void **state) {
           "[Desktop Entry]\nName=Agent\nExec=/usr/libexec/agent\n");
   tresult *r = trun_all(t);
   assert_int_equal(r->rc, OSQ_OK);
-  assert_int_equal(r->n, 5);
+  assert_int_equal(r->n, 5); /* a fixture root: no systemd units asked for */
   char src[600];
   tcell *row = tfind_text(r, tcol(t, "name"), "My App");
   assert_non_null(row);

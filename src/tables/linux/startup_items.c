@@ -3,12 +3,17 @@
  * XDG autostart entries (~/.config/autostart/ of every passwd user and
  * /etc/xdg/autostart/) give name and path from their Name= and Exec=
  * lines; autostart scripts (~/.config/autostart-scripts/) and SysV init
- * scripts (/etc/init.d/) are listed by file name. osquery also lists
- * systemd units through D-Bus; osq does not (see docs/tables.md). */
+ * scripts (/etc/init.d/) are listed by file name. Then, as osquery does,
+ * every unit systemd's manager has loaded (ListUnits over D-Bus,
+ * systemd_bus.h): type "systemd unit", status its active state, path its
+ * FragmentPath, source its SourcePath, username the service's User. On a
+ * machine without a system bus or manager those rows are simply absent:
+ * the reason is logged with --verbose only, since the file rows stand. */
 #include "tables/builtin.h"
 #include "tables/fsglob.h"
 #include "tables/util.h"
 #include "startup_items.h"
+#include "systemd_bus.h"
 #include "user_files.h"
 #include "users.h"
 
@@ -107,8 +112,39 @@ static size_t home_len(const char *home) {
   return n;
 }
 
+/* A unit property as a cell, read only when the query uses the column; ""
+ * when the unit lacks it, as osquery reports it. */
+static void unit_property(const osq_context *ctx, osq_rows *out, size_t col,
+                          sd_bus *bus, const char *path, const char *iface,
+                          const char *member) {
+  if (!osq_context_column_used(ctx, col))
+    return;
+  char *v = osq_sd_unit_property(bus, path, iface, member);
+  osq_rows_cstr(out, col, v != NULL ? v : "");
+  free(v);
+}
+
+typedef struct unit_gen {
+  const osq_context *ctx;
+  osq_rows *out;
+} unit_gen;
+
+static int unit_row(sd_bus *bus, const osq_sd_unit *u, void *udata) {
+  unit_gen *g = udata;
+  const char *path = u->object_path;
+  osq_rows_cstr(g->out, SI_NAME, u->id);
+  osq_rows_cstr(g->out, SI_TYPE, "systemd unit");
+  osq_rows_cstr(g->out, SI_STATUS, u->active_state);
+  unit_property(g->ctx, g->out, SI_PATH, bus, path, OSQ_SD_UNIT_IFACE,
+                "FragmentPath");
+  unit_property(g->ctx, g->out, SI_SOURCE, bus, path, OSQ_SD_UNIT_IFACE,
+                "SourcePath");
+  unit_property(g->ctx, g->out, SI_USERNAME, bus, path, OSQ_SD_SERVICE_IFACE,
+                "User");
+  return osq_rows_end(g->out);
+}
+
 static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
-  (void)ctx;
   (void)udata;
   osq_local_user *users;
   size_t nu = osq_tables_users_list(&users);
@@ -139,6 +175,11 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   if (rc == OSQ_OK) {
     snprintf(dir, sizeof dir, "%s/etc/xdg/autostart/", osq_tables_startup_root);
     rc = startup_dir(out, dir, true, NULL);
+  }
+  /* A fixture root stands for another machine: not this one's manager. */
+  if (rc == OSQ_OK && osq_tables_startup_root[0] == '\0') {
+    unit_gen g = {ctx, out};
+    rc = osq_sd_each_unit("startup_items", true, unit_row, &g);
   }
   return rc;
 }

@@ -1,5 +1,5 @@
 /* A prefix for the system directories startup_items reads (tests point it
- * at a fixture root). */
+ * at a fixture root; with one set, systemd's units are not asked for). */
 #ifndef OSQ_TABLES_STARTUP_ITEMS_H
 #define OSQ_TABLES_STARTUP_ITEMS_H
 
