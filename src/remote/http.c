@@ -202,18 +202,27 @@ int osq_http_post(osq_http *h, const char *endpoint, const char *body,
              endpoint ? endpoint : "");
     return -1;
   }
-  char url[2048];
-  if (snprintf(url, sizeof url, "https://%s%s", h->host, endpoint) >=
-      (int)sizeof url) {
-    snprintf(err, errlen, "URL for endpoint %s is too long", endpoint);
+  /* the endpoint may carry a secret and a node key (--tls_secret_always,
+   * --tls_node_api): up to a few KiB */
+  size_t urlcap = strlen(h->host) + strlen(endpoint) + 16;
+  if (urlcap > OSQ_HTTP_MAX_URL) {
+    snprintf(err, errlen, "URL for endpoint %.200s is too long", endpoint);
     return -1;
   }
+  char *url = malloc(urlcap);
+  if (url == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  snprintf(url, urlcap, "https://%s%s", h->host, endpoint);
   unsigned char *gz = NULL;
   size_t gzlen = 0;
   if (gzip) {
     gz = osq_gzip(body, len, &gzlen, err, errlen);
-    if (gz == NULL)
+    if (gz == NULL) {
+      free(url);
       return -1;
+    }
   }
   if (h->o.dump)
     dump("POST", url, body, len);
@@ -270,13 +279,16 @@ int osq_http_post(osq_http *h, const char *endpoint, const char *body,
   cu->slist_free_all(hdr);
   free(gz);
   if (rc != CURLE_OK) {
+    /* not the query: --tls_secret_always puts the secret there */
+    int shown = (int)strcspn(url, "?&");
     if (s.too_big)
-      snprintf(err, errlen, "reply from %s exceeds %u bytes", url,
+      snprintf(err, errlen, "reply from %.*s exceeds %u bytes", shown, url,
                OSQ_HTTP_MAX_REPLY);
     else
-      snprintf(err, errlen, "request to %s failed: %s%s%s", url,
+      snprintf(err, errlen, "request to %.*s failed: %s%s%s", shown, url,
                cu->easy_strerror(rc), cerr[0] ? ": " : "", cerr);
     free(s.p);
+    free(url);
     return -1;
   }
   cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
@@ -286,5 +298,6 @@ int osq_http_post(osq_http *h, const char *endpoint, const char *body,
   out->len = s.n;
   if (h->o.dump)
     dump("REPLY", url, out->body, out->len);
+  free(url);
   return 0;
 }
