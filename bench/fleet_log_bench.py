@@ -48,6 +48,21 @@ def rss_kb(pid, field="VmRSS:"):
     return 0
 
 
+def rss_by_mapping(pid):
+    """Resident kB of each mapped file (by base name) and of anonymous
+    memory, from /proc/<pid>/smaps."""
+    out = {}
+    name = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5 and ":" in head[3]:
+                name = os.path.basename(head[5]) if len(head) > 5 else "[anon]"
+            elif head[0] == "Rss:":
+                out[name] = out.get(name, 0) + int(head[1])
+    return out
+
+
 def idle(build, seconds):
     d = tempfile.mkdtemp(prefix="fleet-bench-")
     certs = fleetserver.make_certs(d)
@@ -89,6 +104,8 @@ def idle(build, seconds):
             anon = max(anon, rss_kb(proc.pid, "RssAnon:"))
             time.sleep(1)
         c1, t1 = cpu_s(proc.pid), time.monotonic()
+        maps = rss_by_mapping(proc.pid)
+        threads = len(os.listdir("/proc/%d/task" % proc.pid))
     finally:
         proc.terminate()
         proc.wait()
@@ -98,6 +115,11 @@ def idle(build, seconds):
           (t1 - t0, peak / 1024, anon / 1024, c1 - c0,
            100 * (c1 - c0) / (t1 - t0),
            len(srv.requests("config")), len(srv.requests("read"))))
+    # Where the resident memory is at the end (one process: the watchdog
+    # is off, so osqd is the worker itself).
+    top = sorted(maps.items(), key=lambda kv: -kv[1])[:12]
+    print("  %d threads; resident at the end, kB: %s" %
+          (threads, ", ".join("%s %d" % kv for kv in top)))
 
 
 def main():
