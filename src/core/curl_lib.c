@@ -20,14 +20,16 @@ static const osq_lazysym syms[] = {
     {"curl_slist_append", &fns.slist_append},
     {"curl_slist_free_all", &fns.slist_free_all},
 };
+/* Debian's OpenSSL flavour, else its GnuTLS one (the same API) */
 static osq_lazylib lib = OSQ_LAZYLIB("libcurl.so.4", syms);
+static osq_lazylib lib_gnutls = OSQ_LAZYLIB("libcurl-gnutls.so.4", syms);
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static bool ready;
 static char why[300];
 
 static void init(void) {
-  if (!osq_lazylib_load(&lib)) {
+  if (!osq_lazylib_load(&lib) && !osq_lazylib_load(&lib_gnutls)) {
     snprintf(why, sizeof why, "%s", osq_lazylib_error(&lib));
     return;
   }
