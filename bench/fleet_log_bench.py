@@ -12,9 +12,13 @@ from the first to the last accepted log request, against the floor: one
 curl process posting the same bodies, batch for batch, over one
 kept-alive connection to the same server, in the same run.
 
-idle: osqd enrolled with the same server (config refresh 10 s,
-distributed interval 10 s, tls logger) and an empty schedule: RSS and
-CPU of the worker over a window (default 60 s).
+idle: osqd (watcher and worker) enrolled with the same server (config
+refresh 10 s, distributed interval 10 s, tls logger) and an empty
+schedule: peak RSS (also PSS, private, anonymous) and CPU of the worker
+and of the watcher over a window (default 60 s), where the worker's
+resident memory is (per mapping), and, in the same run, two baselines:
+the same osqd without fleet plugins, and one curl process (the same
+libcurl) posting the same requests.
 
     bench/fleet_log_bench.py BUILD_DIR [lines]
     bench/fleet_log_bench.py BUILD_DIR idle [seconds]
@@ -48,6 +52,99 @@ def rss_kb(pid, field="VmRSS:"):
     return 0
 
 
+def rss_by_mapping(pid):
+    """Resident kB of each mapped file (by base name) and of anonymous
+    memory, from /proc/<pid>/smaps."""
+    out = {}
+    name = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5 and ":" in head[3]:
+                name = os.path.basename(head[5]) if len(head) > 5 else "[anon]"
+            elif head[0] == "Rss:":
+                out[name] = out.get(name, 0) + int(head[1])
+    return out
+
+
+def rollup_kb(pid):
+    """Rss, Pss, private (clean + dirty) and anonymous kB of a process."""
+    v = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                v[parts[0].rstrip(":")] = int(parts[1])
+    return {"rss": v.get("Rss", 0), "pss": v.get("Pss", 0),
+            "private": v.get("Private_Clean", 0) + v.get("Private_Dirty", 0),
+            "anon": v.get("Anonymous", 0)}
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def watch(procs, seconds):
+    """Peak memory of each named pid over the window, sampled each second,
+    and each one's CPU seconds in it."""
+    c0 = {n: cpu_s(p) for n, p in procs.items()}
+    t0 = time.monotonic()
+    peak = {n: {} for n in procs}
+    while time.monotonic() - t0 < seconds:
+        for n, p in procs.items():
+            for k, v in rollup_kb(p).items():
+                peak[n][k] = max(peak[n].get(k, 0), v)
+        time.sleep(1)
+    wall = time.monotonic() - t0
+    cpu = {n: cpu_s(p) - c0[n] for n, p in procs.items()}
+    return peak, cpu, wall
+
+
+def start_osqd(build, d, flags):
+    cmd = [os.path.join(build, "osqd"), "--flagfile=/dev/null",
+           "--database_path=" + os.path.join(d, "db", "osq.db"),
+           "--pidfile=" + os.path.join(d, "osqd.pid"),
+           "--extensions_socket=" + os.path.join(d, "osq.em"),
+           "--logger_path=" + os.path.join(d, "log")] + flags
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not children(proc.pid):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit("osqd did not start its worker")
+        time.sleep(0.2)
+    return proc
+
+
+def stop(proc):
+    proc.terminate()
+    proc.wait()
+
+
+def curl_floor(srv, certs, requests):
+    """Peak RSS of one curl process (the same libcurl, linked) posting
+    the idle osqd's requests over one connection, a few seconds apart."""
+    body = json.dumps({"node_key": "node-key-floor"})
+    args = ["curl", "-s", "--rate", "30/m", "--cacert", certs["ca"],
+            "-H", "Content-Type: application/json", "-d", body]
+    for i in range(requests):
+        args += ["-o", "/dev/null", "https://%s%s" % (
+            srv.hostname, fleetserver.ENDPOINTS[("config", "read")[i % 2]])]
+    proc = subprocess.Popen(args)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, rollup_kb(proc.pid)["rss"])
+        except OSError:
+            break
+        time.sleep(0.25)
+    return peak
+
+
 def idle(build, seconds):
     d = tempfile.mkdtemp(prefix="fleet-bench-")
     certs = fleetserver.make_certs(d)
@@ -56,48 +153,73 @@ def idle(build, seconds):
     secret = os.path.join(d, "secret.txt")
     with open(secret, "w") as f:
         f.write("s3cret")
-    cmd = [os.path.join(build, "osqd"), "--flagfile=/dev/null",
-           "--disable_watchdog",
-           "--database_path=" + os.path.join(d, "db", "osq.db"),
-           "--pidfile=" + os.path.join(d, "osqd.pid"),
-           "--extensions_socket=" + os.path.join(d, "osq.em"),
-           "--tls_hostname=" + srv.hostname,
-           "--tls_server_certs=" + certs["ca"],
-           "--enroll_secret_path=" + secret,
-           "--enroll_tls_endpoint=/api/osquery/enroll",
-           "--config_plugin=tls", "--config_refresh=10",
-           "--config_tls_endpoint=/api/v1/osquery/config",
-           "--disable_distributed=false", "--distributed_plugin=tls",
-           "--distributed_interval=10",
-           "--distributed_tls_read_endpoint=/api/v1/osquery/distributed/read",
-           "--distributed_tls_write_endpoint="
-           "/api/v1/osquery/distributed/write",
-           "--logger_plugin=tls", "--logger_tls_period=10",
-           "--logger_tls_endpoint=/api/v1/osquery/log"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    fleet = ["--tls_hostname=" + srv.hostname,
+             "--tls_server_certs=" + certs["ca"],
+             "--enroll_secret_path=" + secret,
+             "--enroll_tls_endpoint=/api/osquery/enroll",
+             "--config_plugin=tls", "--config_refresh=10",
+             "--config_tls_endpoint=/api/v1/osquery/config",
+             "--disable_distributed=false", "--distributed_plugin=tls",
+             "--distributed_interval=10",
+             "--distributed_tls_read_endpoint="
+             "/api/v1/osquery/distributed/read",
+             "--distributed_tls_write_endpoint="
+             "/api/v1/osquery/distributed/write",
+             "--logger_plugin=tls", "--logger_tls_period=10",
+             "--logger_tls_endpoint=/api/v1/osquery/log"]
     try:
-        deadline = time.monotonic() + 60
-        while not srv.requests("read"):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit("osqd did not start polling")
-            time.sleep(0.2)
-        c0, t0 = cpu_s(proc.pid), time.monotonic()
-        peak = anon = 0
-        while time.monotonic() - t0 < seconds:
-            peak = max(peak, rss_kb(proc.pid))
-            anon = max(anon, rss_kb(proc.pid, "RssAnon:"))
-            time.sleep(1)
-        c1, t1 = cpu_s(proc.pid), time.monotonic()
+        # 1. enrolled with the server, watchdog on (as deployed)
+        proc = start_osqd(build, os.path.join(d, "fleet"), fleet)
+        try:
+            deadline = time.monotonic() + 60
+            while not srv.requests("read"):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("osqd did not start polling")
+                time.sleep(0.2)
+            worker = children(proc.pid)[0]
+            peak, cpu, wall = watch({"worker": worker, "watcher": proc.pid},
+                                    seconds)
+            maps = rss_by_mapping(worker)
+            threads = len(os.listdir("/proc/%d/task" % worker))
+        finally:
+            stop(proc)
+        # 2. the same osqd without fleet plugins (a config file, the
+        # filesystem logger), same window
+        plain_d = os.path.join(d, "plain")
+        os.makedirs(plain_d)
+        conf = os.path.join(plain_d, "osq.conf")
+        with open(conf, "w") as f:
+            f.write("{}")
+        proc = start_osqd(build, plain_d, ["--config_path=" + conf])
+        try:
+            time.sleep(3)
+            plain, _, _ = watch({"worker": children(proc.pid)[0]},
+                                min(seconds, 20))
+        finally:
+            stop(proc)
+        counts = (len(srv.requests("config")), len(srv.requests("read")))
+        # 3. curl posting the same requests
+        floor = curl_floor(srv, certs, 6)
     finally:
-        proc.terminate()
-        proc.wait()
         srv.kill()
-    print("idle %.0f s: RSS peak %.1f MB (anonymous %.1f MB), CPU %.3f s = "
-          "%.3f%%, %d config and %d distributed requests in all" %
-          (t1 - t0, peak / 1024, anon / 1024, c1 - c0,
-           100 * (c1 - c0) / (t1 - t0),
-           len(srv.requests("config")), len(srv.requests("read"))))
+    w, wd = peak["worker"], peak["watcher"]
+    print("idle %.0f s, enrolled; %d config and %d distributed requests" %
+          ((wall,) + counts))
+    print("  worker  RSS %.1f MB (anonymous %.1f, PSS %.1f, private %.1f), "
+          "CPU %.3f s = %.3f%%, %d threads" %
+          (w["rss"] / 1024, w["anon"] / 1024, w["pss"] / 1024,
+           w["private"] / 1024, cpu["worker"],
+           100 * cpu["worker"] / wall, threads))
+    print("  watcher RSS %.1f MB (anonymous %.1f, PSS %.1f), CPU %.3f%%" %
+          (wd["rss"] / 1024, wd["anon"] / 1024, wd["pss"] / 1024,
+           100 * cpu["watcher"] / wall))
+    print("  same run: worker without fleet plugins RSS %.1f MB; curl "
+          "posting the same requests RSS %.1f MB; worker / curl %.2fx" %
+          (plain["worker"]["rss"] / 1024, floor / 1024,
+           w["rss"] / floor))
+    top = sorted(maps.items(), key=lambda kv: -kv[1])[:12]
+    print("  worker resident at the end, kB: %s" %
+          ", ".join("%s %d" % kv for kv in top))
 
 
 def main():

@@ -1,116 +1,40 @@
-/* libcurl is loaded on first use: it pulls in libssl, libcrypto and a
- * dozen more libraries whose relocations would cost every osqi and osqd
- * start, while only a daemon with tls plugins ever sends a request. */
+/* libcurl is loaded on first use (core/curl_lib.h): it pulls in libssl,
+ * libcrypto and a dozen more libraries whose relocations would cost every
+ * osqi and osqd start, while only a daemon with tls plugins ever sends a
+ * request. zlib, for gzip bodies, likewise. */
 #include "remote/http.h"
 
 #include "core/flags.h"
 #include "core/log.h"
 
-#include <curl/curl.h>
+#include "core/curl_lib.h"
+#include "core/lazylib.h"
+
 #include <zlib.h>
 
-#include <dlfcn.h>
-#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CURL_SONAME "libcurl.so.4"
-#define ZLIB_SONAME "libz.so.1"
-
-static struct {
-  bool ok;
-  char why[256];
-  CURLcode (*global_init)(long);
-  CURL *(*init)(void);
-  void (*cleanup)(CURL *);
-  CURLcode (*setopt)(CURL *, CURLoption, ...);
-  CURLcode (*perform)(CURL *);
-  CURLcode (*getinfo)(CURL *, CURLINFO, ...);
-  const char *(*strerror)(CURLcode);
-  struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-  void (*slist_free_all)(struct curl_slist *);
-} cu;
-
-static struct {
-  bool ok;
-  char why[256];
-  int (*init2)(z_streamp, int, int, int, int, int, const char *, int);
-  int (*deflate)(z_streamp, int);
-  int (*end)(z_streamp);
-} zl;
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static pthread_once_t zlib_once = PTHREAD_ONCE_INIT;
-
-/* ISO C has no conversion from void * to a function pointer. */
-#define SYM(h, dst, name, miss)                                               \
-  do {                                                                        \
-    void *s_ = dlsym(h, name);                                                \
-    if (s_ == NULL)                                                           \
-      miss = name;                                                            \
-    else                                                                      \
-      memcpy(&(dst), &s_, sizeof(dst));                                       \
-  } while (0)
-
-static void load_curl(void) {
-  void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-  if (h == NULL) {
-    const char *e = dlerror();
-    snprintf(cu.why, sizeof cu.why, "cannot load %s: %s", CURL_SONAME,
-             e ? e : "unknown error");
-    return;
-  }
-  const char *miss = NULL;
-  SYM(h, cu.global_init, "curl_global_init", miss);
-  SYM(h, cu.init, "curl_easy_init", miss);
-  SYM(h, cu.cleanup, "curl_easy_cleanup", miss);
-  SYM(h, cu.setopt, "curl_easy_setopt", miss);
-  SYM(h, cu.perform, "curl_easy_perform", miss);
-  SYM(h, cu.getinfo, "curl_easy_getinfo", miss);
-  SYM(h, cu.strerror, "curl_easy_strerror", miss);
-  SYM(h, cu.slist_append, "curl_slist_append", miss);
-  SYM(h, cu.slist_free_all, "curl_slist_free_all", miss);
-  if (miss) {
-    snprintf(cu.why, sizeof cu.why, "%s lacks %s", CURL_SONAME, miss);
-    return;
-  }
-  if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    snprintf(cu.why, sizeof cu.why, "curl_global_init failed");
-    return;
-  }
-  cu.ok = true;
-}
-
-static void load_zlib(void) {
-  void *h = dlopen(ZLIB_SONAME, RTLD_NOW | RTLD_LOCAL);
-  if (h == NULL) {
-    const char *e = dlerror();
-    snprintf(zl.why, sizeof zl.why, "cannot load %s: %s", ZLIB_SONAME,
-             e ? e : "unknown error");
-    return;
-  }
-  const char *miss = NULL;
-  SYM(h, zl.init2, "deflateInit2_", miss);
-  SYM(h, zl.deflate, "deflate", miss);
-  SYM(h, zl.end, "deflateEnd", miss);
-  if (miss)
-    snprintf(zl.why, sizeof zl.why, "%s lacks %s", ZLIB_SONAME, miss);
-  else
-    zl.ok = true;
-}
+static __typeof__(deflateInit2_) *lz_deflateInit2_;
+static __typeof__(deflate) *lz_deflate;
+static __typeof__(deflateEnd) *lz_deflateEnd;
+static const osq_lazysym zsyms[] = {OSQ_LAZYSYM(deflateInit2_),
+                                    OSQ_LAZYSYM(deflate),
+                                    OSQ_LAZYSYM(deflateEnd)};
+static osq_lazylib zlib = OSQ_LAZYLIB("libz.so.1", zsyms);
 
 unsigned char *osq_gzip(const void *in, size_t len, size_t *outlen,
                         char *err, size_t errlen) {
-  pthread_once(&zlib_once, load_zlib);
-  if (!zl.ok) {
-    snprintf(err, errlen, "%s", zl.why);
+  if (!osq_lazylib_load(&zlib)) {
+    snprintf(err, errlen, "%s", osq_lazylib_error(&zlib));
     return NULL;
   }
   z_stream z;
   memset(&z, 0, sizeof z);
   /* 15 + 16: a gzip wrapper rather than zlib's */
-  if (zl.init2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+  if (lz_deflateInit2_(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
                Z_DEFAULT_STRATEGY, ZLIB_VERSION, (int)sizeof z) != Z_OK) {
     snprintf(err, errlen, "gzip: cannot initialise");
     return NULL;
@@ -118,7 +42,7 @@ unsigned char *osq_gzip(const void *in, size_t len, size_t *outlen,
   size_t cap = len + len / 1000 + 64;
   unsigned char *out = malloc(cap);
   if (out == NULL || len > UINT32_MAX || cap > UINT32_MAX) {
-    zl.end(&z);
+    lz_deflateEnd(&z);
     free(out);
     snprintf(err, errlen, "gzip: body of %zu bytes too large", len);
     return NULL;
@@ -127,8 +51,8 @@ unsigned char *osq_gzip(const void *in, size_t len, size_t *outlen,
   z.avail_in = (uInt)len;
   z.next_out = out;
   z.avail_out = (uInt)cap;
-  int rc = zl.deflate(&z, Z_FINISH);
-  zl.end(&z);
+  int rc = lz_deflate(&z, Z_FINISH);
+  lz_deflateEnd(&z);
   if (rc != Z_STREAM_END) {
     free(out);
     snprintf(err, errlen, "gzip: deflate failed (%d)", rc);
@@ -139,6 +63,7 @@ unsigned char *osq_gzip(const void *in, size_t len, size_t *outlen,
 }
 
 struct osq_http {
+  const osq_curl_fns *cu;
   CURL *curl;
   osq_http_opts o;
   char *host, *certs, *cert, *key, *proxy;
@@ -195,11 +120,10 @@ static bool hostname_ok(const char *h, char *err, size_t errlen) {
 osq_http *osq_http_new(const osq_http_opts *o, char *err, size_t errlen) {
   if (!hostname_ok(o->hostname, err, errlen))
     return NULL;
-  pthread_once(&curl_once, load_curl);
-  if (!cu.ok) {
-    snprintf(err, errlen, "%s", cu.why);
+  const osq_curl_fns *fns = osq_curl(err, errlen);
+  if (fns == NULL)
     return NULL;
-  }
+
   osq_http *h = calloc(1, sizeof *h);
   if (h == NULL) {
     snprintf(err, errlen, "out of memory");
@@ -211,7 +135,8 @@ osq_http *osq_http_new(const osq_http_opts *o, char *err, size_t errlen) {
   h->cert = dup_or_null(o->client_cert);
   h->key = dup_or_null(o->client_key);
   h->proxy = dup_or_null(o->proxy);
-  h->curl = cu.init();
+  h->cu = fns;
+  h->curl = fns->easy_init();
   if (h->curl == NULL || h->host == NULL) {
     snprintf(err, errlen, "cannot create a libcurl handle");
     osq_http_free(h);
@@ -224,7 +149,7 @@ void osq_http_free(osq_http *h) {
   if (h == NULL)
     return;
   if (h->curl)
-    cu.cleanup(h->curl);
+    h->cu->easy_cleanup(h->curl);
   free(h->host);
   free(h->certs);
   free(h->cert);
@@ -277,88 +202,102 @@ int osq_http_post(osq_http *h, const char *endpoint, const char *body,
              endpoint ? endpoint : "");
     return -1;
   }
-  char url[2048];
-  if (snprintf(url, sizeof url, "https://%s%s", h->host, endpoint) >=
-      (int)sizeof url) {
-    snprintf(err, errlen, "URL for endpoint %s is too long", endpoint);
+  /* the endpoint may carry a secret and a node key (--tls_secret_always,
+   * --tls_node_api): up to a few KiB */
+  size_t urlcap = strlen(h->host) + strlen(endpoint) + 16;
+  if (urlcap > OSQ_HTTP_MAX_URL) {
+    snprintf(err, errlen, "URL for endpoint %.200s is too long", endpoint);
     return -1;
   }
+  char *url = malloc(urlcap);
+  if (url == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  snprintf(url, urlcap, "https://%s%s", h->host, endpoint);
   unsigned char *gz = NULL;
   size_t gzlen = 0;
   if (gzip) {
     gz = osq_gzip(body, len, &gzlen, err, errlen);
-    if (gz == NULL)
+    if (gz == NULL) {
+      free(url);
       return -1;
+    }
   }
   if (h->o.dump)
     dump("POST", url, body, len);
+  const osq_curl_fns *cu = h->cu;
   CURL *c = h->curl;
   struct curl_slist *hdr = NULL;
-  hdr = cu.slist_append(hdr, "Content-Type: application/json");
-  hdr = cu.slist_append(hdr, "Accept: application/json");
+  hdr = cu->slist_append(hdr, "Content-Type: application/json");
+  hdr = cu->slist_append(hdr, "Accept: application/json");
   if (gzip)
-    hdr = cu.slist_append(hdr, "Content-Encoding: gzip");
+    hdr = cu->slist_append(hdr, "Content-Encoding: gzip");
   sink s = {0};
   char ua[64];
   snprintf(ua, sizeof ua, "osquery/%s", OSQ_VERSION);
   char cerr[CURL_ERROR_SIZE] = "";
-  cu.setopt(c, CURLOPT_URL, url);
-  cu.setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-  cu.setopt(c, CURLOPT_NOSIGNAL, 1L);
-  cu.setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-  cu.setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  cu.setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  cu->easy_setopt(c, CURLOPT_URL, url);
+  cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+  cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  cu->easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+  cu->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  cu->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   if (h->certs)
-    cu.setopt(c, CURLOPT_CAINFO, h->certs);
+    cu->easy_setopt(c, CURLOPT_CAINFO, h->certs);
   if (h->cert)
-    cu.setopt(c, CURLOPT_SSLCERT, h->cert);
+    cu->easy_setopt(c, CURLOPT_SSLCERT, h->cert);
   if (h->key)
-    cu.setopt(c, CURLOPT_SSLKEY, h->key);
-  cu.setopt(c, CURLOPT_PROXY, h->proxy ? h->proxy : "");
-  cu.setopt(c, CURLOPT_SSL_SESSIONID_CACHE, h->o.session_reuse ? 1L : 0L);
-  cu.setopt(c, CURLOPT_FORBID_REUSE, h->o.session_reuse ? 0L : 1L);
+    cu->easy_setopt(c, CURLOPT_SSLKEY, h->key);
+  cu->easy_setopt(c, CURLOPT_PROXY, h->proxy ? h->proxy : "");
+  cu->easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, h->o.session_reuse ? 1L : 0L);
+  cu->easy_setopt(c, CURLOPT_FORBID_REUSE, h->o.session_reuse ? 0L : 1L);
   if (h->o.session_timeout > 0)
-    cu.setopt(c, CURLOPT_MAXAGE_CONN, h->o.session_timeout);
-  cu.setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  cu.setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-  cu.setopt(c, CURLOPT_TIMEOUT, h->o.timeout > 0 ? h->o.timeout : 60L);
-  cu.setopt(c, CURLOPT_USERAGENT, ua);
-  cu.setopt(c, CURLOPT_HTTPHEADER, hdr);
-  cu.setopt(c, CURLOPT_POST, 1L);
-  cu.setopt(c, CURLOPT_POSTFIELDS, gz ? (const char *)gz : body);
-  cu.setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+    cu->easy_setopt(c, CURLOPT_MAXAGE_CONN, h->o.session_timeout);
+  cu->easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+  cu->easy_setopt(c, CURLOPT_TIMEOUT, h->o.timeout > 0 ? h->o.timeout : 60L);
+  cu->easy_setopt(c, CURLOPT_USERAGENT, ua);
+  cu->easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+  cu->easy_setopt(c, CURLOPT_POST, 1L);
+  cu->easy_setopt(c, CURLOPT_POSTFIELDS, gz ? (const char *)gz : body);
+  cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
             (curl_off_t)(gz ? gzlen : len));
-  cu.setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* any the library decodes */
-  cu.setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  cu.setopt(c, CURLOPT_WRITEDATA, &s);
-  cu.setopt(c, CURLOPT_ERRORBUFFER, cerr);
-  cu.setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  cu->easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* any the library decodes */
+  cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  cu->easy_setopt(c, CURLOPT_WRITEDATA, &s);
+  cu->easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+  cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   if (h->cancel) {
-    cu.setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    cu.setopt(c, CURLOPT_XFERINFODATA, (void *)(uintptr_t)h->cancel);
-    cu.setopt(c, CURLOPT_NOPROGRESS, 0L);
+    cu->easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    cu->easy_setopt(c, CURLOPT_XFERINFODATA, (void *)(uintptr_t)h->cancel);
+    cu->easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   }
-  CURLcode rc = cu.perform(c);
-  cu.setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-  cu.setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
-  cu.slist_free_all(hdr);
+  CURLcode rc = cu->easy_perform(c);
+  cu->easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+  cu->easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
+  cu->slist_free_all(hdr);
   free(gz);
   if (rc != CURLE_OK) {
+    /* not the query: --tls_secret_always puts the secret there */
+    int shown = (int)strcspn(url, "?&");
     if (s.too_big)
-      snprintf(err, errlen, "reply from %s exceeds %u bytes", url,
+      snprintf(err, errlen, "reply from %.*s exceeds %u bytes", shown, url,
                OSQ_HTTP_MAX_REPLY);
     else
-      snprintf(err, errlen, "request to %s failed: %s%s%s", url,
-               cu.strerror(rc), cerr[0] ? ": " : "", cerr);
+      snprintf(err, errlen, "request to %.*s failed: %s%s%s", shown, url,
+               cu->easy_strerror(rc), cerr[0] ? ": " : "", cerr);
     free(s.p);
+    free(url);
     return -1;
   }
-  cu.getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+  cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
   if (s.p == NULL)
     s.p = calloc(1, 1);
   out->body = s.p;
   out->len = s.n;
   if (h->o.dump)
     dump("REPLY", url, out->body, out->len);
+  free(url);
   return 0;
 }

@@ -18,6 +18,10 @@
 /* Replies larger than this are refused (a config is at most 4 MiB). */
 #define OSQ_HTTP_MAX_REPLY (16u * 1024 * 1024)
 
+/* URLs longer than this are refused (an endpoint with the secret and a
+ * node key, each at most 4 KiB, percent-encoded, fits). */
+#define OSQ_HTTP_MAX_URL (32u * 1024)
+
 typedef struct osq_http osq_http;
 
 typedef struct osq_http_opts {

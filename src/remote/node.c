@@ -25,7 +25,7 @@ static bool have_env, open_failed;
 static char *node_key;
 static bool enrolled_once;
 static int64_t next_enroll_ms;
-static int64_t backoff_ms;
+static uint64_t round_failures; /* failed attempts in the current round */
 
 int64_t osq_node_now_ms(void) {
   struct timespec ts;
@@ -100,7 +100,8 @@ void osq_node_close(void) {
   free(node_key);
   node_key = NULL;
   enrolled_once = false;
-  next_enroll_ms = backoff_ms = 0;
+  next_enroll_ms = 0;
+  round_failures = 0;
   pthread_mutex_unlock(&enroll_lock);
 }
 
@@ -190,6 +191,82 @@ static char *enroll_secret(char *err, size_t errlen) {
   return strdup("");
 }
 
+typedef struct osq_node_buf {
+  char *p;
+  size_t n, cap;
+  bool failed;
+} osq_node_buf;
+
+static void osq_node_buf_put(osq_node_buf *b, const char *p, size_t n) {
+  if (b->failed)
+    return;
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->n + n + 1)
+      cap *= 2;
+    char *q = realloc(b->p, cap);
+    if (q == NULL) {
+      b->failed = true;
+      return;
+    }
+    b->p = q;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, p, n);
+  b->n += n;
+  b->p[b->n] = '\0';
+}
+
+/* Percent-encode s (all but RFC 3986's unreserved characters) onto b. */
+static void put_escaped(osq_node_buf *b, const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || strchr("-._~", c)) {
+      osq_node_buf_put(b, s, 1);
+    } else {
+      char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+      osq_node_buf_put(b, e, 3);
+    }
+  }
+}
+
+char *osq_node_target(const char *endpoint, const char *key, char *err,
+                      size_t errlen) {
+  bool node_api = key && OSQ_FLAG_BOOL(tls_node_api);
+  osq_node_buf b = {0};
+  if (node_api) {
+    osq_node_buf_put(&b, "/", 1);
+    put_escaped(&b, key);
+  }
+  osq_node_buf_put(&b, endpoint, strlen(endpoint));
+  if (OSQ_FLAG_BOOL(tls_secret_always)) {
+    char *secret = enroll_secret(err, errlen);
+    if (secret == NULL) {
+      free(b.p);
+      return NULL;
+    }
+    osq_node_buf_put(&b, strchr(b.p ? b.p : "", '?') ? "&" : "?", 1);
+    put_escaped(&b, OSQ_FLAG_STR(tls_enroll_override));
+    osq_node_buf_put(&b, "=", 1);
+    put_escaped(&b, secret);
+    free(secret);
+  }
+  if (node_api) {
+    /* osquery adds it with '&' even when there is no query yet; servers
+     * written for osquery parse exactly that. */
+    osq_node_buf_put(&b, "&node_key=", 10);
+    put_escaped(&b, key);
+  }
+  if (b.failed || b.p == NULL) {
+    free(b.p);
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  return b.p;
+}
+
 int osq_node_check_reply(const osq_http_reply *r, const char *endpoint,
                        json_t **out, char *err, size_t errlen) {
   if (r->status != 200) {
@@ -243,9 +320,12 @@ static int enroll(osq_http *h, char *err, size_t errlen) {
     return -1;
   }
   OSQ_INFO("Requesting a node key from %s", endpoint);
+  char *target = osq_node_target(endpoint, NULL, err, errlen);
   osq_http_reply r;
-  int rc = osq_http_post(h, endpoint, text, strlen(text), false, &r, err,
-                         errlen);
+  int rc = target ? osq_http_post(h, target, text, strlen(text), false, &r,
+                                  err, errlen)
+                  : -1;
+  free(target);
   free(text);
   if (rc != 0)
     return -1;
@@ -273,6 +353,17 @@ static int enroll(osq_http *h, char *err, size_t errlen) {
   return node_key ? 0 : -1;
 }
 
+int64_t osq_node_enroll_wait(uint64_t failures, uint64_t max_attempts,
+                             uint64_t max_interval) {
+  if (max_attempts > 0 && failures >= max_attempts)
+    return -1;
+  /* osquery's 1, 4, 9, ... s; squared only while below the cap */
+  uint64_t step = failures > 0 ? failures : 1;
+  if (step > max_interval || step * step > max_interval)
+    return (int64_t)max_interval;
+  return (int64_t)(step * step);
+}
+
 char *osq_node_key(osq_http *h, char *err, size_t errlen) {
   if (OSQ_FLAG_BOOL(disable_enrollment))
     return strdup("");
@@ -294,16 +385,23 @@ char *osq_node_key(osq_http *h, char *err, size_t errlen) {
   }
   if (enroll(h, err, errlen) == 0) {
     enrolled_once = true;
-    backoff_ms = 0;
+    round_failures = 0;
     next_enroll_ms = 0;
     out = strdup(node_key);
   } else {
-    int64_t cap = (int64_t)OSQ_FLAG_UINT(tls_enroll_max_interval) * 1000;
-    backoff_ms = backoff_ms ? backoff_ms * 2 : 1000;
-    if (cap > 0 && backoff_ms > cap)
-      backoff_ms = cap;
-    next_enroll_ms = osq_node_now_ms() + backoff_ms;
     OSQ_WARN("Enrollment failed: %s", err);
+    int64_t wait_s = osq_node_enroll_wait(
+        ++round_failures, OSQ_FLAG_UINT(tls_enroll_max_attempts),
+        OSQ_FLAG_UINT(tls_enroll_max_interval));
+    if (wait_s < 0) {
+      OSQ_WARN("Enrollment failed %llu times in a row "
+               "(--tls_enroll_max_attempts); the next request that needs a "
+               "node key starts over",
+               (unsigned long long)round_failures);
+      round_failures = 0;
+      wait_s = 0;
+    }
+    next_enroll_ms = osq_node_now_ms() + wait_s * 1000;
   }
 done:
   pthread_mutex_unlock(&enroll_lock);
@@ -347,16 +445,22 @@ int osq_node_request(osq_http *h, const char *endpoint, json_t *body,
     char *key = osq_node_key(h, err, errlen);
     if (key == NULL)
       continue;
-    json_object_set_new(body, "node_key", json_string(key));
-    char *text = json_dumps(body, JSON_COMPACT);
+    /* --tls_node_api: the key travels in the URL instead (osquery) */
+    if (!OSQ_FLAG_BOOL(tls_node_api))
+      json_object_set_new(body, "node_key", json_string(key));
+    char *target = osq_node_target(endpoint, key, err, errlen);
+    char *text = target ? json_dumps(body, JSON_COMPACT) : NULL;
     if (text == NULL) {
+      if (target)
+        snprintf(err, errlen, "out of memory");
+      free(target);
       free(key);
-      snprintf(err, errlen, "out of memory");
       return -1;
     }
     osq_http_reply r;
-    int rc = osq_http_post(h, endpoint, text, strlen(text), gzip, &r, err,
+    int rc = osq_http_post(h, target, text, strlen(text), gzip, &r, err,
                            errlen);
+    free(target);
     free(text);
     json_t *j = NULL;
     if (rc == 0) {

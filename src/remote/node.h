@@ -30,6 +30,23 @@ int osq_node_set(const char *key, const char *value);
  * once with --enroll_always). NULL with err when enrollment failed or is
  * backing off. --disable_enrollment: "" without asking the server. */
 char *osq_node_key(osq_http *h, char *err, size_t errlen);
+/* An enrollment round (osquery's): after the failures-th failed attempt
+ * in a row, the seconds to wait before the next one: failures squared,
+ * at most max_interval; -1 when max_attempts (0: no limit) are spent and
+ * the round is over, so the next request that needs a key starts a new
+ * one. */
+int64_t osq_node_enroll_wait(uint64_t failures, uint64_t max_attempts,
+                             uint64_t max_interval);
+
+/* The path (and query) to send a request for endpoint to, as osquery
+ * builds it: with --tls_node_api the node key (key; NULL for enrollment)
+ * is a path segment before the endpoint and a node_key parameter; with
+ * --tls_secret_always the enroll secret is a parameter named by
+ * --tls_enroll_override. Values are percent-encoded. malloc'd, or NULL
+ * with err (the secret cannot be read). */
+char *osq_node_target(const char *endpoint, const char *key, char *err,
+                      size_t errlen);
+
 /* The server said node_invalid for key: forget it so the next call
  * enrolls again. */
 void osq_node_invalidate(const char *key);

@@ -156,6 +156,52 @@ static void delete_upto(const char *type, int64_t last) {
   osq_node_unlock();
 }
 
+/* POST one batch (data: the lines joined by commas) with osquery's body
+ * ({"node_key", "log_type", "data"}; the key goes in the URL instead with
+ * --tls_node_api). 1 when the server took it, -1 with err otherwise. */
+static int post_lines(osq_http *h, const char *endpoint, const char *key,
+                      const char *type, const buf *data, char *err,
+                      size_t errlen) {
+  buf body = {0};
+  put(&body, "{", 1);
+  if (!OSQ_FLAG_BOOL(tls_node_api)) {
+    json_t *jk = json_string(key);
+    char *kq = jk ? json_dumps(jk, JSON_ENCODE_ANY) : NULL;
+    json_decref(jk);
+    put(&body, "\"node_key\":", 11);
+    put(&body, kq ? kq : "\"\"", kq ? strlen(kq) : 2);
+    put(&body, ",", 1);
+    free(kq);
+  }
+  put(&body, "\"log_type\":\"", 12);
+  put(&body, type, strlen(type));
+  put(&body, "\",\"data\":[", 10);
+  put(&body, data->p, data->n);
+  put(&body, "]}", 2);
+  char *target = osq_node_target(endpoint, key, err, errlen);
+  int rc = -1;
+  osq_http_reply r;
+  if (target && !body.failed &&
+      osq_http_post(h, target, body.p, body.n,
+                    OSQ_FLAG_BOOL(logger_tls_compress), &r, err,
+                    errlen) == 0) {
+    json_t *j = NULL;
+    if (osq_node_check_reply(&r, endpoint, &j, err, errlen) == 0) {
+      if (json_is_true(json_object_get(j, "node_invalid"))) {
+        osq_node_invalidate(key);
+        snprintf(err, errlen, "%s: node_invalid", endpoint);
+      } else {
+        rc = 1;
+      }
+    }
+    json_decref(j);
+    free(r.body);
+  }
+  free(target);
+  free(body.p);
+  return rc;
+}
+
 /* Send one batch. 1 sent (maybe more waiting), 0 nothing to send, -1
  * failed (the lines stay). */
 static int send_batch(osq_http *h, const char *type) {
@@ -174,36 +220,7 @@ static int send_batch(osq_http *h, const char *type) {
   int rc = -1;
   char *key = osq_node_key(h, err, sizeof err);
   if (key) {
-    json_t *jk = json_string(key);
-    char *kq = jk ? json_dumps(jk, JSON_ENCODE_ANY) : NULL;
-    json_decref(jk);
-    buf body = {0};
-    put(&body, "{\"node_key\":", 12);
-    put(&body, kq ? kq : "\"\"", kq ? strlen(kq) : 2);
-    put(&body, ",\"log_type\":\"", 13);
-    put(&body, type, strlen(type));
-    put(&body, "\",\"data\":[", 10);
-    put(&body, data.p, data.n);
-    put(&body, "]}", 2);
-    free(kq);
-    osq_http_reply r;
-    if (!body.failed &&
-        osq_http_post(h, endpoint, body.p, body.n,
-                      OSQ_FLAG_BOOL(logger_tls_compress), &r, err,
-                      sizeof err) == 0) {
-      json_t *j = NULL;
-      if (osq_node_check_reply(&r, endpoint, &j, err, sizeof err) == 0) {
-        if (json_is_true(json_object_get(j, "node_invalid"))) {
-          osq_node_invalidate(key);
-          snprintf(err, sizeof err, "%s: node_invalid", endpoint);
-        } else {
-          rc = 1;
-        }
-      }
-      json_decref(j);
-      free(r.body);
-    }
-    free(body.p);
+    rc = post_lines(h, endpoint, key, type, &data, err, sizeof err);
     free(key);
   }
   free(data.p);

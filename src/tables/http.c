@@ -1,77 +1,16 @@
-/* HTTP for the service-backed tables, through a dlopen'ed libcurl.
- *
- * Why dlopen: linking libcurl would bring its dependency tree (OpenSSL,
- * nghttp2, ssh, ldap, ...) into every start of osqi and osqd; only the
+/* HTTP for the service-backed tables, through libcurl loaded on first
+ * use by core/curl_lib.h (shared with the remote layer): only the
  * container and cloud tables need it. */
 #include "tables/http.h"
 
-#include <dlfcn.h>
-#include <pthread.h>
+#include "core/curl_lib.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <osq/plugin.h>
-
-#define CURL_SONAME "libcurl.so.4"
-
-static struct {
-  bool ok;
-  char why[256];
-  CURLcode (*global_init)(long);
-  CURL *(*easy_init)(void);
-  CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-  CURLcode (*easy_perform)(CURL *);
-  CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-  void (*easy_cleanup)(CURL *);
-  const char *(*easy_strerror)(CURLcode);
-  struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-  void (*slist_free_all)(struct curl_slist *);
-} lc;
-
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-
-/* ISO C has no conversion from void * to a function pointer. */
-#define LC_SYM(h, field, name)                                                \
-  do {                                                                        \
-    void *sym_ = dlsym(h, name);                                              \
-    if (sym_ == NULL)                                                         \
-      missing = name;                                                         \
-    else                                                                      \
-      memcpy(&lc.field, &sym_, sizeof lc.field);                              \
-  } while (0)
-
-static void load(void) {
-  void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-  if (h == NULL) {
-    const char *e = dlerror();
-    snprintf(lc.why, sizeof lc.why, "cannot load %s: %s", CURL_SONAME,
-             e ? e : "unknown error");
-    return;
-  }
-  const char *missing = NULL;
-  LC_SYM(h, global_init, "curl_global_init");
-  LC_SYM(h, easy_init, "curl_easy_init");
-  LC_SYM(h, easy_setopt, "curl_easy_setopt");
-  LC_SYM(h, easy_perform, "curl_easy_perform");
-  LC_SYM(h, easy_getinfo, "curl_easy_getinfo");
-  LC_SYM(h, easy_cleanup, "curl_easy_cleanup");
-  LC_SYM(h, easy_strerror, "curl_easy_strerror");
-  LC_SYM(h, slist_append, "curl_slist_append");
-  LC_SYM(h, slist_free_all, "curl_slist_free_all");
-  if (missing != NULL) {
-    snprintf(lc.why, sizeof lc.why, "%s lacks %s", CURL_SONAME, missing);
-    return;
-  }
-  /* curl_global_init is not thread-safe: once, here. */
-  if (lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    snprintf(lc.why, sizeof lc.why, "curl_global_init failed");
-    return;
-  }
-  lc.ok = true;
-}
 
 typedef struct sink {
   char *buf;
@@ -104,45 +43,46 @@ static size_t on_data(char *p, size_t size, size_t n, void *u) {
 
 int osq_http_do(const osq_http_request *req, osq_http_reply *out) {
   memset(out, 0, sizeof *out);
-  pthread_once(&load_once, load);
-  if (!lc.ok) {
-    osq_error("%s", lc.why);
+  char why[320];
+  const osq_curl_fns *lc = osq_curl(why, sizeof why);
+  if (lc == NULL) {
+    osq_error("%s", why);
     return OSQ_ERROR;
   }
-  CURL *c = lc.easy_init();
+  CURL *c = lc->easy_init();
   if (c == NULL) {
     osq_error("curl_easy_init failed");
     return OSQ_ENOMEM;
   }
   struct curl_slist *hdrs = NULL;
   for (const char *const *h = req->headers; h != NULL && *h != NULL; h++) {
-    struct curl_slist *n = lc.slist_append(hdrs, *h);
+    struct curl_slist *n = lc->slist_append(hdrs, *h);
     if (n == NULL) {
-      lc.slist_free_all(hdrs);
-      lc.easy_cleanup(c);
+      lc->slist_free_all(hdrs);
+      lc->easy_cleanup(c);
       return OSQ_ENOMEM;
     }
     hdrs = n;
   }
   sink s = {.max = req->max_body};
-  lc.easy_setopt(c, CURLOPT_URL, req->url);
+  lc->easy_setopt(c, CURLOPT_URL, req->url);
   if (req->unix_socket != NULL)
-    lc.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
+    lc->easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
   if (req->method != NULL && strcmp(req->method, "GET") != 0)
-    lc.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+    lc->easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
   if (hdrs != NULL)
-    lc.easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    lc->easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
   /* Only plain HTTP, never a proxy from the environment, no redirects. */
-  lc.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-  lc.easy_setopt(c, CURLOPT_NOPROXY, "*");
-  lc.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  lc.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  lc.easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-  lc.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, req->timeout_ms);
-  lc.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  lc.easy_setopt(c, CURLOPT_WRITEDATA, &s);
+  lc->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+  lc->easy_setopt(c, CURLOPT_NOPROXY, "*");
+  lc->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  lc->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  lc->easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  lc->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, req->timeout_ms);
+  lc->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  lc->easy_setopt(c, CURLOPT_WRITEDATA, &s);
 
-  CURLcode rc = lc.easy_perform(c);
+  CURLcode rc = lc->easy_perform(c);
   int ret = OSQ_OK;
   if (rc != CURLE_OK) {
     if (s.over) {
@@ -157,19 +97,19 @@ int osq_http_do(const osq_http_request *req, osq_http_reply *out) {
                 req->unix_socket ? req->unix_socket : req->url);
       ret = OSQ_EIO;
     } else {
-      osq_error("%s: %s", req->url, lc.easy_strerror(rc));
+      osq_error("%s: %s", req->url, lc->easy_strerror(rc));
       ret = rc == CURLE_WRITE_ERROR ? OSQ_ENOMEM : OSQ_EPROTO;
     }
   } else {
-    lc.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    lc->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
     if (s.buf == NULL) {
       s.buf = strdup("");
       if (s.buf == NULL)
         ret = OSQ_ENOMEM;
     }
   }
-  lc.slist_free_all(hdrs);
-  lc.easy_cleanup(c);
+  lc->slist_free_all(hdrs);
+  lc->easy_cleanup(c);
   if (ret != OSQ_OK) {
     free(s.buf);
     return ret;

@@ -393,8 +393,79 @@ def test_wrong_hostname_refused():
     refused("wronghost", True, "no alternative certificate subject name matches")
 
 
+def test_node_api_and_secret_always():
+    """--tls_node_api puts the node key in the URL (a path segment and a
+    node_key parameter, not the body); --tls_secret_always adds the enroll
+    secret to every URL under --tls_enroll_override's name."""
+    d = osqtest.workdir("fleet-nodeapi-")
+    srv = fleetserver.FleetServer(d, certs()).start()
+    try:
+        srv.set_config({"schedule": {"tick": {
+            "query": "select 1 as one", "interval": 1, "snapshot": True}}})
+        od = Osqd(d, short_flags(d, srv, [
+            "--logger_plugin=tls", "--tls_node_api", "--tls_secret_always",
+            "--tls_enroll_override=enroll_secret"])).start()
+        try:
+            logs = wait_until(
+                lambda: [r for r in srv.requests("log") if r["accepted"]],
+                WAIT, "an accepted log request", od.proc)
+            enr = srv.requests("enroll")[0]
+            eq(enr["raw_path"], "/api/osquery/enroll?enroll_secret=s3cret",
+               "enroll URL")
+            eq(enr["body"]["enroll_secret"], "s3cret", "secret in the body")
+            k = enr["node_key"]
+            cfg = srv.requests("config")[0]
+            eq(cfg["raw_path"], "/%s/api/v1/osquery/config?enroll_secret="
+               "s3cret&node_key=%s" % (k, k), "config URL")
+            check("node_key" not in cfg["body"], "no node_key in the body")
+            eq(logs[0]["raw_path"], "/%s/api/v1/osquery/log?enroll_secret="
+               "s3cret&node_key=%s" % (k, k), "log URL")
+            check("node_key" not in logs[0]["body"], "no node_key in the log")
+            check(logs[0]["body"]["log_type"] in ("result", "status"),
+                  "log_type")
+        finally:
+            eq(od.stop(), 0, "osqd exit code")
+    finally:
+        srv.kill()
+
+
+def test_enroll_max_attempts():
+    """--tls_enroll_max_attempts ends a round of failed enrollments; the
+    next request that needs a key starts a new round, which succeeds once
+    the server takes the secret."""
+    d = osqtest.workdir("fleet-enrmax-")
+    srv = fleetserver.FleetServer(d, certs(), secret="other").start()
+    try:
+        srv.set_config({})
+        od = Osqd(d, short_flags(d, srv, [
+            "--logger_plugin=filesystem", "--config_refresh=1",
+            "--config_accelerated_refresh=1", "--tls_enroll_max_attempts=2",
+            "--tls_enroll_max_interval=1"])).start()
+        try:
+            wait_until(lambda: "Enrollment failed 2 times in a row" in
+                       od.stderr(), WAIT, "the end of a round", od.proc)
+            refused = [r for r in srv.requests("enroll")
+                       if not r["accepted"]]
+            check(len(refused) >= 2, "two refused enrollments: %d" %
+                  len(refused))
+            check("Enrollment failed 3 times" not in od.stderr(),
+                  "a round is at most 2 attempts")
+            with open(os.path.join(d, "secret"), "w") as f:
+                f.write("s3cret")
+            wait_until(lambda: srv.requests("config"), WAIT,
+                       "a config request after a later round", od.proc)
+            check(any(r["accepted"] for r in srv.requests("enroll")),
+                  "an accepted enrollment")
+        finally:
+            eq(od.stop(), 0, "osqd exit code")
+    finally:
+        srv.kill()
+
+
 if __name__ == "__main__":
     osqtest.run_tests([test_fleet_flagfile, test_outage_and_restart_lose_nothing,
                        test_node_invalid_reenrolls, test_denylisted_live_query,
                        test_client_certificate, test_unknown_ca_refused,
-                       test_expired_refused, test_wrong_hostname_refused])
+                       test_expired_refused, test_wrong_hostname_refused,
+                       test_node_api_and_secret_always,
+                       test_enroll_max_attempts])

@@ -4,17 +4,21 @@ the topic kafka_topics names for their query, other lines on the base
 topic, keyed "<hostname>_<binary name>" as osquery keys them; every line
 the daemon logged arrives although the broker was down for a while; a
 daemon whose Kafka settings are unusable keeps its lines in the results
-store."""
+store; over ssl:// through a TLS front to the mock (test_ssl_brokers)."""
 import json
 import os
 import signal
 import socket
+import ssl
+import struct
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import osqtest  # noqa: E402
 from osqtest import check, eq, wait_until  # noqa: E402
+from osqtest import fleetserver  # noqa: E402
 
 READ_MS = 60000  # a loaded machine meets it; a pass returns early
 
@@ -180,6 +184,146 @@ def test_unusable_settings_keep_lines_waiting():
             daemon.stop()
 
 
+class TlsFront:
+    """TLS in front of the mock broker, which speaks plaintext only.
+
+    Kafka clients connect to the brokers that metadata replies name, so
+    each reply frame from the broker has the broker's port, right after
+    its host name, replaced by the front's (same length: a fixed int32);
+    every connection thus comes back through the front. Requests pass
+    unchanged."""
+
+    def __init__(self, bootstrap, pem, key):
+        self.host, port = bootstrap.rsplit(":", 1)
+        self.up_port = int(port)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.ctx.load_cert_chain(pem, key)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.handshakes = 0
+        self.rewrites = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(raw,),
+                             daemon=True).start()
+
+    def _serve(self, raw):
+        try:
+            tls = self.ctx.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError):
+            raw.close()
+            return
+        self.handshakes += 1
+        up = socket.create_connection((self.host, self.up_port))
+        threading.Thread(target=self._requests, args=(tls, up),
+                         daemon=True).start()
+        self._replies(up, tls)
+
+    @staticmethod
+    def _read(s, n):
+        out = b""
+        while len(out) < n:
+            chunk = s.recv(n - len(out))
+            if not chunk:
+                raise EOFError
+            out += chunk
+        return out
+
+    def _requests(self, tls, up):
+        try:
+            while True:
+                data = tls.recv(65536)
+                if not data:
+                    break
+                up.sendall(data)
+        except (OSError, ssl.SSLError):
+            pass
+        up.close()
+
+    def _replies(self, up, tls):
+        old = self.host.encode() + struct.pack(">i", self.up_port)
+        new = self.host.encode() + struct.pack(">i", self.port)
+        try:
+            while True:
+                head = self._read(up, 4)
+                body = self._read(up, struct.unpack(">i", head)[0])
+                if old in body:
+                    self.rewrites += 1
+                    body = body.replace(old, new)
+                tls.sendall(head + body)
+        except (OSError, EOFError, ssl.SSLError):
+            pass
+        tls.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_ssl_brokers():
+    """--logger_kafka_brokers=ssl://...: TLS with --tls_server_certs as
+    the CA, as osquery's plugin does; lines arrive through the front."""
+    d = osqtest.workdir()
+    certs = fleetserver.make_certs(d)
+    mock = KafkaMock(["osq_base", "osq_a"])
+    pem, key = certs["good"]
+    front = TlsFront(mock.bootstrap, pem, key)
+    daemon = Daemon(d, "osqd", CONFIG, [
+        "--logger_plugin=kafka_producer,filesystem",
+        "--logger_kafka_brokers=ssl://127.0.0.1:%d" % front.port,
+        "--logger_kafka_topic=osq_base",
+        "--tls_server_certs=" + certs["ca"]])
+    try:
+        on_a = mock.read("osq_a", 2)
+        eq(len(on_a), 2, "result lines on osq_a through TLS")
+        eq(names(on_a), {"qa"}, "queries on osq_a")
+        check(front.handshakes >= 1, "osqd spoke TLS to the front")
+        check(front.rewrites >= 1, "metadata named the front")
+        eq(daemon.stop(), 0, "osqd's exit code")
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.stop()
+        front.close()
+        mock.close()
+
+
+def test_ssl_unknown_ca_sends_nothing():
+    """The same front with a CA osqd does not trust: no line arrives and
+    librdkafka's reason is in osqd's log."""
+    d = osqtest.workdir()
+    certs = fleetserver.make_certs(d)
+    other = fleetserver.make_certs(os.path.join(d, "other"))
+    mock = KafkaMock(["osq_base"])
+    pem, key = certs["good"]
+    front = TlsFront(mock.bootstrap, pem, key)
+    daemon = Daemon(d, "osqd", {"schedule": CONFIG["schedule"]}, [
+        "--logger_plugin=kafka_producer,filesystem",
+        "--logger_kafka_brokers=ssl://127.0.0.1:%d" % front.port,
+        "--logger_kafka_topic=osq_base",
+        "--tls_server_certs=" + other["ca"]])
+    try:
+        wait_until(lambda: "certificate verify failed" in daemon.stderr(),
+                   60, "the TLS failure in osqd's log", daemon.proc)
+        eq(daemon.stop(), 0, "osqd's exit code")
+        eq(front.handshakes, 0, "no TLS session was established")
+        # osqd is gone: what the broker holds now is all it will get
+        eq(mock.read("osq_base", 1, 100), [], "nothing reached the broker")
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.stop()
+        front.close()
+        mock.close()
+
+
 if __name__ == "__main__":
     osqtest.run_tests([test_topics_keys_and_outage,
-                       test_unusable_settings_keep_lines_waiting])
+                       test_unusable_settings_keep_lines_waiting,
+                       test_ssl_brokers, test_ssl_unknown_ca_sends_nothing])

@@ -9,6 +9,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "core/flags.h"
 #include "remote/http.h"
@@ -158,6 +160,69 @@ static void test_logger_buffer(void **state) {
   osq_node_close();
 }
 
+static void test_enroll_wait(void **state) {
+  (void)state;
+  /* osquery's round: 1, 4, 9, ... s, capped; over after max attempts */
+  assert_int_equal(osq_node_enroll_wait(1, 12, 600), 1);
+  assert_int_equal(osq_node_enroll_wait(2, 12, 600), 4);
+  assert_int_equal(osq_node_enroll_wait(3, 12, 600), 9);
+  assert_int_equal(osq_node_enroll_wait(11, 12, 600), 121);
+  assert_int_equal(osq_node_enroll_wait(12, 12, 600), -1);
+  assert_int_equal(osq_node_enroll_wait(30, 0, 600), 600);
+  assert_int_equal(osq_node_enroll_wait(3, 0, 5), 5);
+  assert_int_equal(osq_node_enroll_wait(1, 1, 600), -1);
+  assert_int_equal(osq_node_enroll_wait(UINT64_MAX / 2, 0, 600), 600);
+}
+
+static void test_target(void **state) {
+  (void)state;
+  char err[256];
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/osq-test-secret-%d", (int)getpid());
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("s e&cret\n", f);
+  fclose(f);
+  assert_int_equal(OSQ_FLAG_SET(enroll_secret_path, path, err, sizeof err),
+                   0);
+  char *t = osq_node_target("/config", "k1", err, sizeof err);
+  assert_string_equal(t, "/config");
+  free(t);
+  assert_int_equal(OSQ_FLAG_SET(tls_secret_always, "true", err, sizeof err),
+                   0);
+  t = osq_node_target("/enroll", NULL, err, sizeof err);
+  assert_string_equal(t, "/enroll?enroll_secret=s%20e%26cret");
+  free(t);
+  t = osq_node_target("/c?x=1", "k1", err, sizeof err);
+  assert_string_equal(t, "/c?x=1&enroll_secret=s%20e%26cret");
+  free(t);
+  assert_int_equal(OSQ_FLAG_SET(tls_node_api, "true", err, sizeof err), 0);
+  assert_int_equal(OSQ_FLAG_SET(tls_enroll_override, "token", err,
+                                sizeof err),
+                   0);
+  t = osq_node_target("/config", "k/1", err, sizeof err);
+  assert_string_equal(t, "/k%2F1/config?token=s%20e%26cret&node_key=k%2F1");
+  free(t);
+  t = osq_node_target("/enroll", NULL, err, sizeof err);
+  assert_string_equal(t, "/enroll?token=s%20e%26cret");
+  free(t);
+  assert_int_equal(OSQ_FLAG_SET(tls_secret_always, "false", err, sizeof err),
+                   0);
+  /* osquery's own form: '&' even with no query before it */
+  t = osq_node_target("/config", "k1", err, sizeof err);
+  assert_string_equal(t, "/k1/config&node_key=k1");
+  free(t);
+  unlink(path);
+  assert_int_equal(OSQ_FLAG_SET(tls_secret_always, "true", err, sizeof err),
+                   0);
+  assert_null(osq_node_target("/config", "k1", err, sizeof err));
+  assert_non_null(strstr(err, "--enroll_secret_path"));
+  OSQ_FLAG_SET(tls_secret_always, "false", err, sizeof err);
+  OSQ_FLAG_SET(tls_node_api, "false", err, sizeof err);
+  OSQ_FLAG_SET(tls_enroll_override, "enroll_secret", err, sizeof err);
+  OSQ_FLAG_SET(enroll_secret_path, "", err, sizeof err);
+}
+
 int main(void) {
   osq_flags_init(OSQ_PERSONALITY_DAEMON);
   const struct CMUnitTest tests[] = {
@@ -165,6 +230,8 @@ int main(void) {
       cmocka_unit_test(test_hostname_rules),
       cmocka_unit_test(test_check_reply),
       cmocka_unit_test(test_logger_buffer),
+      cmocka_unit_test(test_enroll_wait),
+      cmocka_unit_test(test_target),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,11 +10,10 @@
  * system's CAs or --tls_server_certs, the request gives up after
  * CURL_TIMEOUT_S and the body kept is at most --read_max bytes. */
 #include "core/flags.h"
-#include "core/lazylib.h"
+#include "core/curl_lib.h"
 #include "core/log.h"
 #include "tables/builtin.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,28 +39,6 @@ static const osq_column columns[] = {
     {"result", OSQ_TYPE_TEXT, 0},
 };
 _Static_assert(sizeof columns / sizeof *columns == C_COUNT, "cols");
-
-static __typeof__(curl_global_init) *lz_curl_global_init;
-static __typeof__(curl_easy_init) *lz_curl_easy_init;
-static __typeof__(curl_easy_setopt) *lz_curl_easy_setopt;
-static __typeof__(curl_easy_perform) *lz_curl_easy_perform;
-static __typeof__(curl_easy_getinfo) *lz_curl_easy_getinfo;
-static __typeof__(curl_easy_cleanup) *lz_curl_easy_cleanup;
-static __typeof__(curl_easy_strerror) *lz_curl_easy_strerror;
-
-static const osq_lazysym syms[] = {
-    OSQ_LAZYSYM(curl_global_init),  OSQ_LAZYSYM(curl_easy_init),
-    OSQ_LAZYSYM(curl_easy_setopt),  OSQ_LAZYSYM(curl_easy_perform),
-    OSQ_LAZYSYM(curl_easy_getinfo), OSQ_LAZYSYM(curl_easy_cleanup),
-    OSQ_LAZYSYM(curl_easy_strerror),
-};
-static osq_lazylib libcurl = OSQ_LAZYLIB("libcurl.so.4", syms);
-
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static bool global_ok;
-static void global_init(void) {
-  global_ok = lz_curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-}
 
 typedef struct body {
   char *p;
@@ -91,34 +68,35 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ud) {
   return len;
 }
 
-static int fetch(osq_rows *out, const char *url, const char *agent) {
+static int fetch(const osq_curl_fns *cu, osq_rows *out, const char *url,
+                 const char *agent) {
   osq_rows_cstr(out, C_URL, url);
   osq_rows_cstr(out, C_METHOD, "GET");
   osq_rows_cstr(out, C_USER_AGENT, agent);
-  CURL *h = lz_curl_easy_init();
+  CURL *h = cu->easy_init();
   if (h == NULL) {
     OSQ_WARN("curl: cannot create a request for %s", url);
     return osq_rows_end(out);
   }
   body b = {.max = OSQ_FLAG_UINT(read_max)};
   char errbuf[CURL_ERROR_SIZE] = "";
-  lz_curl_easy_setopt(h, CURLOPT_URL, url);
-  lz_curl_easy_setopt(h, CURLOPT_USERAGENT, agent);
-  lz_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  lz_curl_easy_setopt(h, CURLOPT_TIMEOUT, CURL_TIMEOUT_S);
-  lz_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  lz_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-  lz_curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-  lz_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  cu->easy_setopt(h, CURLOPT_URL, url);
+  cu->easy_setopt(h, CURLOPT_USERAGENT, agent);
+  cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  cu->easy_setopt(h, CURLOPT_TIMEOUT, CURL_TIMEOUT_S);
+  cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+  cu->easy_setopt(h, CURLOPT_WRITEDATA, &b);
+  cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   const char *ca = OSQ_FLAG_STR(tls_server_certs);
   if (ca && ca[0])
-    lz_curl_easy_setopt(h, CURLOPT_CAINFO, ca);
-  CURLcode rc = lz_curl_easy_perform(h);
+    cu->easy_setopt(h, CURLOPT_CAINFO, ca);
+  CURLcode rc = cu->easy_perform(h);
   if (rc == CURLE_OK) {
     long code = 0;
     curl_off_t us = 0;
-    lz_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    lz_curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &us);
+    cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    cu->easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &us);
     osq_rows_int(out, C_RESPONSE_CODE, code);
     osq_rows_int(out, C_ROUND_TRIP_TIME, (int64_t)us);
     osq_rows_int(out, C_BYTES, (int64_t)b.n);
@@ -128,10 +106,10 @@ static int fetch(osq_rows *out, const char *url, const char *agent) {
              url, b.max);
   } else {
     OSQ_WARN("curl: %s: %s", url, errbuf[0] ? errbuf
-                                            : lz_curl_easy_strerror(rc));
+                                            : cu->easy_strerror(rc));
   }
   free(b.p);
-  lz_curl_easy_cleanup(h);
+  cu->easy_cleanup(h);
   return osq_rows_end(out);
 }
 
@@ -153,13 +131,10 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
         agent[n++] = c->expr[j];
     agent[n] = '\0';
   }
-  if (!osq_lazylib_load(&libcurl)) {
-    osq_rows_error(out, "curl: %s", osq_lazylib_error(&libcurl));
-    return OSQ_ERROR;
-  }
-  pthread_once(&global_once, global_init);
-  if (!global_ok) {
-    osq_rows_error(out, "curl: cannot initialise libcurl");
+  char why[320];
+  const osq_curl_fns *cu = osq_curl(why, sizeof why);
+  if (cu == NULL) {
+    osq_rows_error(out, "curl: %s", why);
     return OSQ_ERROR;
   }
   int rc = OSQ_OK;
@@ -169,7 +144,7 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
       OSQ_WARN("curl: LIKE on url is not supported");
     if (c->op != OSQ_OP_EQ || c->len == 0 || strlen(c->expr) != c->len)
       continue;
-    if ((rc = fetch(out, c->expr, agent)) != OSQ_OK)
+    if ((rc = fetch(cu, out, c->expr, agent)) != OSQ_OK)
       break;
   }
   return rc;

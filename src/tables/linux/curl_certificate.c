@@ -12,8 +12,8 @@
  * signature as colon-separated hex, extensions as OpenSSL prints them
  * with line breaks turned into ';'. A host that cannot be reached gives
  * no row (logged). */
+#include "core/curl_lib.h"
 #include "core/lazylib.h"
-#include <pthread.h>
 #include "core/log.h"
 #include "tables/builtin.h"
 
@@ -80,9 +80,6 @@ static const osq_column columns[] = {
 _Static_assert(sizeof columns / sizeof *columns == C_COUNT, "cols");
 
 #define LZ(fn) static __typeof__(fn) *lz_##fn
-LZ(curl_global_init); LZ(curl_easy_init); LZ(curl_easy_setopt);
-LZ(curl_easy_perform); LZ(curl_easy_getinfo); LZ(curl_easy_cleanup);
-LZ(curl_easy_strerror);
 LZ(X509_free); LZ(X509_get_subject_name); LZ(X509_get_issuer_name);
 LZ(X509_NAME_get_text_by_NID); LZ(X509_get_serialNumber);
 LZ(ASN1_INTEGER_to_BN); LZ(BN_bn2hex); LZ(BN_free); LZ(CRYPTO_free);
@@ -96,13 +93,6 @@ LZ(X509_cmp_current_time); LZ(PEM_write_bio_X509); LZ(BIO_new_mem_buf);
 LZ(PEM_read_bio_X509);
 #undef LZ
 
-static const osq_lazysym curl_syms[] = {
-    OSQ_LAZYSYM(curl_global_init),  OSQ_LAZYSYM(curl_easy_init),
-    OSQ_LAZYSYM(curl_easy_setopt),  OSQ_LAZYSYM(curl_easy_perform),
-    OSQ_LAZYSYM(curl_easy_getinfo), OSQ_LAZYSYM(curl_easy_cleanup),
-    OSQ_LAZYSYM(curl_easy_strerror),
-};
-static osq_lazylib libcurl = OSQ_LAZYLIB("libcurl.so.4", curl_syms);
 static const osq_lazysym crypto_syms[] = {
     OSQ_LAZYSYM(X509_free), OSQ_LAZYSYM(X509_get_subject_name),
     OSQ_LAZYSYM(X509_get_issuer_name), OSQ_LAZYSYM(X509_NAME_get_text_by_NID),
@@ -122,11 +112,6 @@ static const osq_lazysym crypto_syms[] = {
 };
 static osq_lazylib libcrypto = OSQ_LAZYLIB("libcrypto.so.3", crypto_syms);
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static bool global_ok;
-static void global_init(void) {
-  global_ok = lz_curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-}
 
 /* A memory BIO's text as a cell, trailing line breaks dropped and inner
  * ones turned into ';' (osquery's form for extensions). */
@@ -272,31 +257,32 @@ static int cert_row(osq_rows *out, X509 *x, const char *hostname, int dump,
   return osq_rows_end(out);
 }
 
-static int fetch(osq_rows *out, const char *hostname, int dump, long timeout) {
+static int fetch(const osq_curl_fns *cu, osq_rows *out, const char *hostname,
+                 int dump, long timeout) {
   char url[HOSTNAME_MAX + 16];
   size_t hl = strlen(hostname);
   /* "host:" means the default port, as in osquery */
   snprintf(url, sizeof url, "https://%.*s/",
            (int)(hl && hostname[hl - 1] == ':' ? hl - 1 : hl), hostname);
-  CURL *h = lz_curl_easy_init();
+  CURL *h = cu->easy_init();
   if (h == NULL)
     return OSQ_OK;
   char errbuf[CURL_ERROR_SIZE] = "";
-  lz_curl_easy_setopt(h, CURLOPT_URL, url);
-  lz_curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
-  lz_curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
-  lz_curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-  lz_curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-  lz_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  lz_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  cu->easy_setopt(h, CURLOPT_URL, url);
+  cu->easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+  cu->easy_setopt(h, CURLOPT_CERTINFO, 1L);
+  cu->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+  cu->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   if (timeout > 0) /* 0: libcurl's own connect bound */
-    lz_curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+    cu->easy_setopt(h, CURLOPT_TIMEOUT, timeout);
   int rc = OSQ_OK;
-  CURLcode r = lz_curl_easy_perform(h);
+  CURLcode r = cu->easy_perform(h);
   struct curl_certinfo *ci = NULL;
   X509 *x = NULL;
   if (r == CURLE_OK &&
-      lz_curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
+      cu->easy_getinfo(h, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
       ci->num_of_certs > 0) {
     /* the server's own certificate comes first, its PEM under "Cert:" */
     for (struct curl_slist *f = ci->certinfo[0]; f && !x; f = f->next) {
@@ -315,10 +301,10 @@ static int fetch(osq_rows *out, const char *hostname, int dump, long timeout) {
   } else {
     OSQ_INFO("curl_certificate: cannot get the certificate of %s: %s",
              hostname, r != CURLE_OK ? (errbuf[0] ? errbuf
-                                                  : lz_curl_easy_strerror(r))
+                                                  : cu->easy_strerror(r))
                                      : "no certificate");
   }
-  lz_curl_easy_cleanup(h);
+  cu->easy_cleanup(h);
   return rc;
 }
 
@@ -345,16 +331,14 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
     OSQ_WARN("curl_certificate: ignoring out of range timeout: %ld", timeout);
     timeout = DEFAULT_TIMEOUT_S;
   }
-  osq_lazylib *libs[] = {&libcurl, &libcrypto};
-  for (size_t i = 0; i < 2; i++)
-    if (!osq_lazylib_load(libs[i])) {
-      osq_rows_error(out, "curl_certificate: %s",
-                     osq_lazylib_error(libs[i]));
-      return OSQ_ERROR;
-    }
-  pthread_once(&global_once, global_init);
-  if (!global_ok) {
-    osq_rows_error(out, "curl_certificate: cannot initialise libcurl");
+  char why[320];
+  const osq_curl_fns *cu = osq_curl(why, sizeof why);
+  if (cu == NULL) {
+    osq_rows_error(out, "curl_certificate: %s", why);
+    return OSQ_ERROR;
+  }
+  if (!osq_lazylib_load(&libcrypto)) {
+    osq_rows_error(out, "curl_certificate: %s", osq_lazylib_error(&libcrypto));
     return OSQ_ERROR;
   }
   int rc = OSQ_OK;
@@ -363,7 +347,7 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
     if (c->op != OSQ_OP_EQ || c->len == 0 || c->len > HOSTNAME_MAX ||
         strlen(c->expr) != c->len || strpbrk(c->expr, "/?#@ ") != NULL)
       continue; /* a host[:port], nothing a URL could smuggle in */
-    if ((rc = fetch(out, c->expr, dump == 1, timeout)) != OSQ_OK)
+    if ((rc = fetch(cu, out, c->expr, dump == 1, timeout)) != OSQ_OK)
       break;
   }
   return rc;

@@ -8,7 +8,7 @@
  * error status or a body over BODY_MAX, gives no rows (a warning says
  * why); the other targets are still read.
  *
- * HTTP is libcurl's, loaded with dlopen on the first scrape: http and
+ * HTTP is libcurl's, loaded on the first scrape (core/curl_lib.h): http and
  * https with redirects, as osquery's client does, without osq linking
  * libcurl for one table that most configurations never use. Without
  * libcurl the table is empty and says so once. */
@@ -18,8 +18,8 @@
 #include "tables/util.h"
 
 #define CURL_DISABLE_DEPRECATION 1
-#include <curl/curl.h>
-#include <dlfcn.h>
+#include "core/curl_lib.h"
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,51 +65,14 @@ static json_t *targets_get(void) {
 
 /* ---- libcurl ----------------------------------------------------------- */
 
-static struct {
-  bool ok;
-  CURLcode (*global_init)(long);
-  CURL *(*init)(void);
-  CURLcode (*setopt)(CURL *, CURLoption, ...);
-  CURLcode (*perform)(CURL *);
-  CURLcode (*getinfo)(CURL *, CURLINFO, ...);
-  void (*cleanup)(CURL *);
-  const char *(*strerror)(CURLcode);
-} cu;
-static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
-
-#define CU_SYM(h, field, name)                                                \
-  do {                                                                        \
-    void *sym_ = dlsym(h, name);                                              \
-    if (sym_ == NULL)                                                         \
-      missing = name;                                                         \
-    else /* ISO C has no conversion from void * to a function pointer */     \
-      memcpy(&cu.field, &sym_, sizeof cu.field);                              \
-  } while (0)
-
-static void cu_load(void) {
-  void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (h == NULL)
-    h = dlopen("libcurl-gnutls.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (h == NULL) {
-    const char *e = dlerror();
-    OSQ_WARN("prometheus_metrics: cannot load libcurl.so.4: %s",
-             e ? e : "unknown error");
-    return;
-  }
-  const char *missing = NULL;
-  CU_SYM(h, global_init, "curl_global_init");
-  CU_SYM(h, init, "curl_easy_init");
-  CU_SYM(h, setopt, "curl_easy_setopt");
-  CU_SYM(h, perform, "curl_easy_perform");
-  CU_SYM(h, getinfo, "curl_easy_getinfo");
-  CU_SYM(h, cleanup, "curl_easy_cleanup");
-  CU_SYM(h, strerror, "curl_easy_strerror");
-  if (missing != NULL) {
-    OSQ_WARN("prometheus_metrics: libcurl has no %s", missing);
-    return; /* the handle stays: unloading is never safe here */
-  }
-  /* once, before any handle: curl's global set-up is not thread-safe */
-  cu.ok = cu.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+/* libcurl's entry points (core/curl_lib.h); NULL, said once, without it */
+static const osq_curl_fns *curl_fns(void) {
+  static atomic_bool warned;
+  char err[320];
+  const osq_curl_fns *f = osq_curl(err, sizeof err);
+  if (f == NULL && !atomic_exchange(&warned, true))
+    OSQ_WARN("prometheus_metrics: %s", err);
+  return f;
 }
 
 typedef struct body {
@@ -142,34 +105,35 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *u) {
 }
 
 /* GET url into b; false (with a warning) when it fails. */
-static bool fetch(const char *url, long timeout, body *b) {
-  CURL *h = cu.init();
+static bool fetch(const osq_curl_fns *cu, const char *url, long timeout,
+                  body *b) {
+  CURL *h = cu->easy_init();
   if (h == NULL)
     return false;
   char err[CURL_ERROR_SIZE] = "";
-  cu.setopt(h, CURLOPT_URL, url);
-  cu.setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-  cu.setopt(h, CURLOPT_REDIR_PROTOCOLS,
+  cu->easy_setopt(h, CURLOPT_URL, url);
+  cu->easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  cu->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
             (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-  cu.setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  cu.setopt(h, CURLOPT_MAXREDIRS, 5L);
-  cu.setopt(h, CURLOPT_TIMEOUT, timeout);
-  cu.setopt(h, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM in a threaded process */
-  cu.setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-  cu.setopt(h, CURLOPT_WRITEDATA, b);
-  cu.setopt(h, CURLOPT_ERRORBUFFER, err);
-  cu.setopt(h, CURLOPT_USERAGENT, "osquery");
+  cu->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  cu->easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+  cu->easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+  cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM in a threaded process */
+  cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+  cu->easy_setopt(h, CURLOPT_WRITEDATA, b);
+  cu->easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+  cu->easy_setopt(h, CURLOPT_USERAGENT, "osquery");
   /* as osquery's client: no proxy from the environment */
-  cu.setopt(h, CURLOPT_PROXY, "");
-  CURLcode rc = cu.perform(h);
+  cu->easy_setopt(h, CURLOPT_PROXY, "");
+  CURLcode rc = cu->easy_perform(h);
   long status = 0;
-  cu.getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  cu.cleanup(h);
+  cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  cu->easy_cleanup(h);
   if (rc != CURLE_OK) {
     OSQ_WARN("prometheus_metrics: failed on scrape of target %s: %s", url,
              b->too_big ? "the response is larger than 16 MiB"
              : err[0]   ? err
-                        : cu.strerror(rc));
+                        : cu->easy_strerror(rc));
     return false;
   }
   if (status < 200 || status > 299) {
@@ -258,17 +222,17 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
   if (json_is_integer(t) && json_integer_value(t) > 0 &&
       json_integer_value(t) <= 3600)
     timeout = (long)json_integer_value(t);
-  pthread_once(&cu_once, cu_load);
+  const osq_curl_fns *cu = curl_fns();
   int rc = OSQ_OK;
   size_t i;
   const json_t *u;
   json_array_foreach(urls, i, u) {
     if (rc != OSQ_OK || i >= TARGETS_MAX)
       break;
-    if (!json_is_string(u) || !cu.ok)
+    if (!json_is_string(u) || cu == NULL)
       continue;
     body b = {0};
-    if (fetch(json_string_value(u), timeout, &b) && b.p != NULL)
+    if (fetch(cu, json_string_value(u), timeout, &b) && b.p != NULL)
       rc = sample_rows(out, json_string_value(u), b.p, now_ms());
     free(b.p);
   }

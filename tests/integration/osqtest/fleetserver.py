@@ -15,6 +15,12 @@ Control files in <dir>: config.json (served to /config), queries.json
 carrying a node key gets {"node_invalid": true}), secret (the enroll
 secret), fail_logs (answer /log with HTTP 500 while it exists).
 
+osquery's --tls_node_api and --tls_secret_always forms are understood:
+a leading /<node key> path segment, the secret and node_key as URL
+parameters (osquery adds "&node_key=" even when there is no "?"). The
+record's "path" is the endpoint alone; "raw_path" is what was sent,
+"query" the parameters.
+
 Carves: /carve/begin answers {"session_id"}; each /carve/block's data is
 recorded like every request; srv.carve(carve_id) reassembles a carve's
 blocks (in block_id order) once all block_count blocks arrived.
@@ -30,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 MAX_BODY = 64 * 1024 * 1024
 NODE_KEY_PREFIX = "node-key-"
@@ -209,8 +216,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _file(self, name):
         return os.path.join(self.server.dir, name)
 
+    def _split_path(self):
+        """(endpoint, node key from the path or None, URL parameters)."""
+        raw = self.path
+        path, _, query = raw.partition("?")
+        if "&" in path:  # osquery's "&node_key=" with no "?"
+            path, _, more = path.partition("&")
+            query = query + "&" + more if query else more
+        path_key = None
+        first = path.split("/")[1] if path.count("/") > 1 else ""
+        first = urllib.parse.unquote(first)
+        if first.startswith(NODE_KEY_PREFIX):
+            path_key = first
+            path = path[path.index("/", 1):]
+        params = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+        return path, path_key, params
+
     def _record(self, body, accepted=True, **extra):
-        rec = {"path": self.path, "body": body, "accepted": accepted,
+        path, _, params = self._split_path()
+        rec = {"path": path, "raw_path": self.path, "query": params,
+               "body": body, "accepted": accepted,
                "t": time.time(), "peer": self.client_address[1], "bytes": int(self.headers.get("Content-Length") or 0),
                "content_encoding": self.headers.get("Content-Encoding"),
                "user_agent": self.headers.get("User-Agent")}
@@ -242,7 +267,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._record({"unparsed": raw[:200].decode("latin-1")}, False)
             self._reply(400, {"error": "bad json"})
             return
-        path = self.path
+        path, path_key, params = self._split_path()
         if path == ENDPOINTS["enroll"]:
             with open(self._file("secret")) as f:
                 secret = f.read().strip()
@@ -257,7 +282,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._record(body, True, node_key=key)
             self._reply(200, {"node_key": key})
             return
-        key = body.get("node_key", "")
+        key = body.get("node_key") or params.get("node_key") or path_key or ""
         if os.path.exists(self._file("invalidate")):
             try:
                 os.unlink(self._file("invalidate"))
