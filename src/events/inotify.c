@@ -63,7 +63,7 @@ typedef struct state {
 } state;
 
 static osq_ev_stats stats;
-static const char *const tables[] = {"file_events", NULL};
+static const char *const tables[] = {"file_events", "yara_events", NULL};
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static state *cur;
 static osq_ev_waker waker = {-1, -1};
@@ -379,6 +379,7 @@ static void on_record(void *u, const osq_in_event *ev) {
   if (action == NULL || excluded(s, category, path))
     return;
   publish(path, category, action, ev->cookie);
+  osq_ev_yara_file(path, category, action);
 }
 
 static void handle(state *s, const char *buf, size_t len) {

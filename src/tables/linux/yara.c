@@ -392,6 +392,19 @@ static void scan_free(scan *s) {
 
 static const size_t source_col[] = {C_SIG_GROUP, C_SIGFILE, C_SIGRULE};
 
+/* A descriptor on the regular file at path, or -1: FIFOs, devices and
+ * directories are never scanned. st gets its stat. */
+static int open_regular(const char *path, struct stat *st) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return -1;
+  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 /* Scan one target (a file path, or a pid when path is NULL) with rules
  * and emit its row. */
 static int scan_target(osq_rows *out, YR_RULES *rules, sig_kind kind,
@@ -399,14 +412,10 @@ static int scan_target(osq_rows *out, YR_RULES *rules, sig_kind kind,
   scan s = {0};
   int r;
   if (path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     struct stat st;
+    int fd = open_regular(path, &st);
     if (fd < 0)
       return OSQ_OK;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      close(fd); /* FIFOs, devices, directories: never scanned */
-      return OSQ_OK;
-    }
     r = lz_yr_rules_scan_fd(rules, fd, SCAN_FLAGS_FAST_MODE, on_scan, &s,
                             SCAN_TIMEOUT_S);
     close(fd);
@@ -488,6 +497,22 @@ static int scan_all(const osq_context *ctx, osq_rows *out, const targets *t,
   return rc;
 }
 
+/* Under yara_mu: libyara loaded and initialised, or false with err. */
+static bool engine_ready(char *err, size_t errlen) {
+  if (!osq_lazylib_load(&libyara)) {
+    snprintf(err, errlen, "%s", osq_lazylib_error(&libyara));
+    return false;
+  }
+  if (!yr_ready) {
+    if (lz_yr_initialize() != ERROR_SUCCESS) {
+      snprintf(err, errlen, "cannot initialise libyara");
+      return false;
+    }
+    yr_ready = true;
+  }
+  return true;
+}
+
 static int prepare(const osq_context *ctx, osq_rows *out, const char *table) {
   for (size_t i = 0; i < osq_context_nconstraints(ctx, C_SIGURL); i++)
     if (osq_context_constraint(ctx, C_SIGURL, i)->op == OSQ_OP_EQ) {
@@ -497,16 +522,10 @@ static int prepare(const osq_context *ctx, osq_rows *out, const char *table) {
                      table);
       return OSQ_ERROR;
     }
-  if (!osq_lazylib_load(&libyara)) {
-    osq_rows_error(out, "%s: %s", table, osq_lazylib_error(&libyara));
+  char err[256];
+  if (!engine_ready(err, sizeof err)) {
+    osq_rows_error(out, "%s: %s", table, err);
     return OSQ_ERROR;
-  }
-  if (!yr_ready) {
-    if (lz_yr_initialize() != ERROR_SUCCESS) {
-      osq_rows_error(out, "%s: cannot initialise libyara", table);
-      return OSQ_ERROR;
-    }
-    yr_ready = true;
   }
   return OSQ_OK;
 }
@@ -557,3 +576,75 @@ const osq_table_plugin osq_table_yara_process = {
     .ncolumns = OSQ_NCOLS(process_columns),
     .generate = gen_process,
 };
+
+/* ---- for yara_events (src/events/yara_events.c) ------------------------ */
+
+static char *cell_take(cellbuf *b) {
+  char *p = b->p ? b->p : strdup("");
+  b->p = NULL;
+  return p;
+}
+
+int osq_yara_scan_groups(const char *path, const json_t *groups,
+                         osq_yara_hits *hits, char *err, size_t errlen) {
+  memset(hits, 0, sizeof *hits);
+  err[0] = '\0';
+  struct stat st;
+  int fd = open_regular(path, &st);
+  if (fd < 0) {
+    snprintf(err, errlen, "not a regular file that can be opened");
+    return -1;
+  }
+  if ((uint64_t)st.st_size > OSQ_FLAG_UINT(read_max)) {
+    close(fd);
+    snprintf(err, errlen, "larger than --read_max");
+    return -1;
+  }
+  scan s = {0};
+  int rc = 0;
+  pthread_mutex_lock(&yara_mu);
+  if (!engine_ready(err, errlen))
+    rc = -1;
+  size_t i;
+  const json_t *g;
+  json_array_foreach(groups, i, g) {
+    if (rc != 0 || !json_is_string(g))
+      break;
+    char why[256] = "";
+    bool owned;
+    YR_RULES *rules = rules_for(SIG_GROUP, json_string_value(g), &owned, why);
+    if (rules == NULL) { /* as osquery: a group that fails is skipped */
+      OSQ_VLOG("yara_events: signature group %s: %s", json_string_value(g),
+               why);
+      continue;
+    }
+    /* each group reads the file from its start */
+    int r = lseek(fd, 0, SEEK_SET) == 0
+                ? lz_yr_rules_scan_fd(rules, fd, SCAN_FLAGS_FAST_MODE, on_scan,
+                                      &s, SCAN_TIMEOUT_S)
+                : ERROR_COULD_NOT_OPEN_FILE;
+    if (owned)
+      lz_yr_rules_destroy(rules);
+    if (r != ERROR_SUCCESS) {
+      snprintf(err, errlen, "libyara error %d", r);
+      rc = -1;
+    }
+  }
+  pthread_mutex_unlock(&yara_mu);
+  close(fd);
+  if (rc == 0) {
+    hits->matches = cell_take(&s.matches);
+    hits->strings = cell_take(&s.strings);
+    hits->tags = cell_take(&s.tags);
+    hits->count = (long long)s.count;
+  }
+  scan_free(&s);
+  return rc;
+}
+
+void osq_yara_hits_free(osq_yara_hits *h) {
+  free(h->matches);
+  free(h->strings);
+  free(h->tags);
+  memset(h, 0, sizeof *h);
+}
