@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "core/flags.h"
 #include "core/log.h"
 #include "events/parse.h"
@@ -428,7 +430,17 @@ static void *run(void *arg) {
 
 static unsigned count_subs(const state *s) { return (unsigned)s->nsubs; }
 
+/* libcrypto initialises itself in the first thread that hashes, and
+ * the per-thread state it makes then is never freed when that thread
+ * exits: let the long-lived config thread do it, not the publisher. */
+static void crypto_warm_up(void) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n;
+  EVP_Digest("", 0, md, &n, EVP_md5(), NULL);
+}
+
 static int start(const json_t *cfg, char *err, size_t errlen) {
+  crypto_warm_up();
   state *s = build(cfg);
   if (s == NULL) {
     snprintf(err, errlen, "cannot set up inotify watches");
@@ -456,9 +468,22 @@ static int start(const json_t *cfg, char *err, size_t errlen) {
   return 0;
 }
 
+/* Do a and b ask for the same watches? (yara_events' part of the config
+ * does not change them.) */
+static bool same_watches(const json_t *a, const json_t *b) {
+  static const char *const keys[] = {"file_paths", "exclude_paths",
+                                     "file_accesses"};
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+    json_t *x = json_object_get(a, keys[i]), *y = json_object_get(b, keys[i]);
+    if (!(x == NULL && y == NULL) && !json_equal(x, y))
+      return false;
+  }
+  return true;
+}
+
 static void reconfigure(const json_t *cfg) {
   pthread_mutex_lock(&lock);
-  bool same = cur && json_equal(cur->cfg, (json_t *)cfg);
+  bool same = cur && same_watches(cur->cfg, cfg);
   pthread_mutex_unlock(&lock);
   if (same)
     return;
