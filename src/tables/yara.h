@@ -23,8 +23,8 @@ typedef struct osq_yara_hits {
   long long count;
 } osq_yara_hits;
 
-/* yara_events: scan the regular file at path (at most --read_max bytes)
- * with the rules of each signature group named in groups (a JSON array
+/* yara_events: scan a copy of the regular file at path (read whole, at
+ * most --read_max bytes) with the rules of each signature group named in groups (a JSON array
  * of group names of the config's "yara" section); the hits of all groups
  * add up in *hits. A group that is missing or does not compile is
  * skipped. Returns 0 (free *hits with osq_yara_hits_free), or -1 with

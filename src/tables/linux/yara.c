@@ -95,6 +95,7 @@ static __typeof__(yr_compiler_get_rules) *lz_yr_compiler_get_rules;
 static __typeof__(yr_rules_load) *lz_yr_rules_load;
 static __typeof__(yr_rules_destroy) *lz_yr_rules_destroy;
 static __typeof__(yr_rules_scan_fd) *lz_yr_rules_scan_fd;
+static __typeof__(yr_rules_scan_mem) *lz_yr_rules_scan_mem;
 static __typeof__(yr_rules_scan_proc) *lz_yr_rules_scan_proc;
 
 static const osq_lazysym syms[] = {
@@ -103,7 +104,7 @@ static const osq_lazysym syms[] = {
     OSQ_LAZYSYM(yr_compiler_add_file),   OSQ_LAZYSYM(yr_compiler_add_string),
     OSQ_LAZYSYM(yr_compiler_get_rules),  OSQ_LAZYSYM(yr_rules_load),
     OSQ_LAZYSYM(yr_rules_destroy),       OSQ_LAZYSYM(yr_rules_scan_fd),
-    OSQ_LAZYSYM(yr_rules_scan_proc),
+    OSQ_LAZYSYM(yr_rules_scan_proc),     OSQ_LAZYSYM(yr_rules_scan_mem),
 };
 static osq_lazylib libyara = OSQ_LAZYLIB("libyara.so.9", syms);
 
@@ -585,6 +586,42 @@ static char *cell_take(cellbuf *b) {
   return p;
 }
 
+/* The file's bytes, read now (at most limit): a changed file is scanned
+ * as one consistent copy, and a file truncated while it is scanned cannot
+ * fault a mapping (libyara maps files it scans by descriptor). */
+static unsigned char *read_all(int fd, uint64_t limit, size_t *len) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || (uint64_t)st.st_size > limit)
+    return NULL;
+  size_t cap = (size_t)st.st_size + 1, n = 0;
+  unsigned char *buf = malloc(cap);
+  while (buf) {
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      if (r == 0)
+        break;
+      free(buf);
+      return NULL;
+    }
+    n += (size_t)r;
+    if (n == cap) { /* grew while read */
+      if (cap > limit) {
+        free(buf);
+        return NULL;
+      }
+      unsigned char *b = realloc(buf, cap * 2);
+      if (b == NULL)
+        free(buf);
+      buf = b;
+      cap *= 2;
+    }
+  }
+  *len = n;
+  return buf;
+}
+
 int osq_yara_scan_groups(const char *path, const json_t *groups,
                          osq_yara_hits *hits, char *err, size_t errlen) {
   memset(hits, 0, sizeof *hits);
@@ -595,9 +632,11 @@ int osq_yara_scan_groups(const char *path, const json_t *groups,
     snprintf(err, errlen, "not a regular file that can be opened");
     return -1;
   }
-  if ((uint64_t)st.st_size > OSQ_FLAG_UINT(read_max)) {
-    close(fd);
-    snprintf(err, errlen, "larger than --read_max");
+  size_t len = 0;
+  unsigned char *data = read_all(fd, OSQ_FLAG_UINT(read_max), &len);
+  close(fd);
+  if (data == NULL) {
+    snprintf(err, errlen, "unreadable or larger than --read_max");
     return -1;
   }
   scan s = {0};
@@ -608,8 +647,10 @@ int osq_yara_scan_groups(const char *path, const json_t *groups,
   size_t i;
   const json_t *g;
   json_array_foreach(groups, i, g) {
-    if (rc != 0 || !json_is_string(g))
+    if (rc != 0)
       break;
+    if (!json_is_string(g))
+      continue;
     char why[256] = "";
     bool owned;
     YR_RULES *rules = rules_for(SIG_GROUP, json_string_value(g), &owned, why);
@@ -618,11 +659,8 @@ int osq_yara_scan_groups(const char *path, const json_t *groups,
                why);
       continue;
     }
-    /* each group reads the file from its start */
-    int r = lseek(fd, 0, SEEK_SET) == 0
-                ? lz_yr_rules_scan_fd(rules, fd, SCAN_FLAGS_FAST_MODE, on_scan,
-                                      &s, SCAN_TIMEOUT_S)
-                : ERROR_COULD_NOT_OPEN_FILE;
+    int r = lz_yr_rules_scan_mem(rules, data, len, SCAN_FLAGS_FAST_MODE,
+                                 on_scan, &s, SCAN_TIMEOUT_S);
     if (owned)
       lz_yr_rules_destroy(rules);
     if (r != ERROR_SUCCESS) {
@@ -631,7 +669,7 @@ int osq_yara_scan_groups(const char *path, const json_t *groups,
     }
   }
   pthread_mutex_unlock(&yara_mu);
-  close(fd);
+  free(data);
   if (rc == 0) {
     hits->matches = cell_take(&s.matches);
     hits->strings = cell_take(&s.strings);
