@@ -39,6 +39,7 @@ static const osq_table_plugin *const event_tables[] = {
     &osq_table_hardware_events,
     &osq_table_user_events,
     &osq_table_seccomp_events,
+    &osq_table_yara_events,
 };
 enum { NTAB = sizeof event_tables / sizeof *event_tables };
 
@@ -269,9 +270,9 @@ static void merge_paths(json_t *dst, const json_t *src, const char *source,
 
 /* The events part of the config, merged across sources in name order. */
 static json_t *merge_config(const json_t *sources) {
-  json_t *cfg = json_pack("{s:o,s:o,s:o}", "file_paths", json_object(),
+  json_t *cfg = json_pack("{s:o,s:o,s:o,s:o}", "file_paths", json_object(),
                           "exclude_paths", json_object(), "file_accesses",
-                          json_array());
+                          json_array(), "yara_file_paths", json_object());
   if (cfg == NULL || sources == NULL)
     return cfg;
   const char *name;
@@ -289,6 +290,11 @@ static json_t *merge_config(const json_t *sources) {
                 json_object_get(root, "file_paths"), name, "file_paths");
     merge_paths(json_object_get(cfg, "exclude_paths"),
                 json_object_get(root, "exclude_paths"), name, "exclude_paths");
+    const json_t *yara = json_object_get(root, "yara");
+    if (json_is_object(yara))
+      merge_paths(json_object_get(cfg, "yara_file_paths"),
+                  json_object_get(yara, "file_paths"), name,
+                  "yara.file_paths");
     const json_t *acc = json_object_get(root, "file_accesses");
     size_t i;
     json_t *c;
@@ -326,6 +332,9 @@ void osq_events_configure(const json_t *sources) {
     }
     free(path);
   }
+  /* before the publishers: what they read from now on is scanned as the
+   * new config says */
+  osq_ev_yara_configure(enabled ? cfg : NULL);
   for (size_t i = 0; i < NPUB; i++) {
     const osq_ev_publisher *p = publishers[i];
     bool want = enabled && p->wanted(cfg);
@@ -372,6 +381,7 @@ void osq_events_shutdown(void) {
     }
   json_decref(current_cfg);
   current_cfg = NULL;
+  osq_ev_yara_shutdown();
   pthread_mutex_unlock(&cfg_lock);
   osq_evstore_close();
 }

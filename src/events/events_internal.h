@@ -6,7 +6,8 @@
 
 /* A publisher: one kernel source, one thread. cfg is the merged events
  * part of the config: {"file_paths": {category: [pattern...]},
- * "exclude_paths": {...}, "file_accesses": [category...]}. */
+ * "exclude_paths": {...}, "file_accesses": [category...],
+ * "yara_file_paths": {category: [signature group...]}}. */
 typedef struct osq_ev_publisher {
   const char *name;
   const char *const *tables; /* the event tables it feeds, NULL-ended */
@@ -34,6 +35,17 @@ extern const osq_table_plugin osq_table_syslog_events;
 extern const osq_table_plugin osq_table_hardware_events;
 extern const osq_table_plugin osq_table_user_events;
 extern const osq_table_plugin osq_table_seccomp_events;
+extern const osq_table_plugin osq_table_yara_events;
+
+/* yara_events (yara_events.c), a subscriber of the inotify publisher.
+ * configure: take cfg's "yara_file_paths" (category -> [signature
+ * group]); from the config thread. file: the publisher hands it each
+ * change it stores in file_events; scans and stores a row when a rule
+ * matched (publisher thread). shutdown: forget the config. */
+void osq_ev_yara_configure(const json_t *cfg);
+void osq_ev_yara_file(const char *path, const char *category,
+                      const char *action);
+void osq_ev_yara_shutdown(void);
 
 /* A row under construction: one JSON value per table column. */
 json_t *osq_ev_row_new(const osq_table_plugin *table);

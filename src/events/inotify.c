@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "core/flags.h"
 #include "core/log.h"
 #include "events/parse.h"
@@ -63,7 +65,7 @@ typedef struct state {
 } state;
 
 static osq_ev_stats stats;
-static const char *const tables[] = {"file_events", NULL};
+static const char *const tables[] = {"file_events", "yara_events", NULL};
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static state *cur;
 static osq_ev_waker waker = {-1, -1};
@@ -379,6 +381,7 @@ static void on_record(void *u, const osq_in_event *ev) {
   if (action == NULL || excluded(s, category, path))
     return;
   publish(path, category, action, ev->cookie);
+  osq_ev_yara_file(path, category, action);
 }
 
 static void handle(state *s, const char *buf, size_t len) {
@@ -427,7 +430,17 @@ static void *run(void *arg) {
 
 static unsigned count_subs(const state *s) { return (unsigned)s->nsubs; }
 
+/* libcrypto initialises itself in the first thread that hashes, and
+ * the per-thread state it makes then is never freed when that thread
+ * exits: let the long-lived config thread do it, not the publisher. */
+static void crypto_warm_up(void) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n;
+  EVP_Digest("", 0, md, &n, EVP_md5(), NULL);
+}
+
 static int start(const json_t *cfg, char *err, size_t errlen) {
+  crypto_warm_up();
   state *s = build(cfg);
   if (s == NULL) {
     snprintf(err, errlen, "cannot set up inotify watches");
@@ -455,9 +468,22 @@ static int start(const json_t *cfg, char *err, size_t errlen) {
   return 0;
 }
 
+/* Do a and b ask for the same watches? (yara_events' part of the config
+ * does not change them.) */
+static bool same_watches(const json_t *a, const json_t *b) {
+  static const char *const keys[] = {"file_paths", "exclude_paths",
+                                     "file_accesses"};
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+    json_t *x = json_object_get(a, keys[i]), *y = json_object_get(b, keys[i]);
+    if (!(x == NULL && y == NULL) && !json_equal(x, y))
+      return false;
+  }
+  return true;
+}
+
 static void reconfigure(const json_t *cfg) {
   pthread_mutex_lock(&lock);
-  bool same = cur && json_equal(cur->cfg, (json_t *)cfg);
+  bool same = cur && same_watches(cur->cfg, cfg);
   pthread_mutex_unlock(&lock);
   if (same)
     return;

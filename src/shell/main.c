@@ -264,15 +264,13 @@ int osq_shell_main(int argc, char **argv, int (*register_tables)(void)) {
     rc = EXIT_CATASTROPHIC;
     goto done_flags;
   }
-  /* osqi's event tables hold the events since it started */
-  if (!OSQ_FLAG_BOOL(config_check) && !OSQ_FLAG_BOOL(config_dump))
-    osq_events_configure(NULL);
   if (OSQ_FLAG_BOOL(config_check) || OSQ_FLAG_BOOL(config_dump)) {
     /* as osqueryi: check or print the config, then exit */
     rc = osq_config_check_main(OSQ_FLAG_BOOL(config_dump), stdout, stderr);
     goto done_flags;
   }
-  shell_load_atc();
+  /* osqi's event tables hold the events since it started */
+  shell_load_config();
   sh.db = osq_db_open(err, sizeof err);
   if (sh.db == NULL) {
     fprintf(stderr, "Error: cannot open the SQL engine: %s\n", err);

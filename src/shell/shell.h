@@ -42,8 +42,13 @@ int shell_run_query(shell *sh, const char *sql);
 int shell_remote_exec(shell *sh, const char *sql, char **errmsg);
 /* --pack NAME (pack.c): 0, or the first failure's code. */
 int shell_run_pack(shell *sh, const char *pack);
-/* Register the config's auto_table_construction tables, if any. */
-void shell_load_atc(void);
+/* Read the config at start, as osqueryi does (when --config_plugin is
+ * not filesystem, or --config_path's file exists): register its
+ * auto_table_construction tables, take its yara and prometheus sections,
+ * and hand its file_paths to the event publishers (with
+ * --disable_events=false). Without a config the event tables still hold
+ * the events since start. */
+void shell_load_config(void);
 /* A meta-command line starting with '.'; returns META_* or, for .all, the
  * SQLite code of the failed query. */
 int shell_meta(shell *sh, const char *line);

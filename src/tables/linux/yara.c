@@ -95,6 +95,7 @@ static __typeof__(yr_compiler_get_rules) *lz_yr_compiler_get_rules;
 static __typeof__(yr_rules_load) *lz_yr_rules_load;
 static __typeof__(yr_rules_destroy) *lz_yr_rules_destroy;
 static __typeof__(yr_rules_scan_fd) *lz_yr_rules_scan_fd;
+static __typeof__(yr_rules_scan_mem) *lz_yr_rules_scan_mem;
 static __typeof__(yr_rules_scan_proc) *lz_yr_rules_scan_proc;
 
 static const osq_lazysym syms[] = {
@@ -103,7 +104,7 @@ static const osq_lazysym syms[] = {
     OSQ_LAZYSYM(yr_compiler_add_file),   OSQ_LAZYSYM(yr_compiler_add_string),
     OSQ_LAZYSYM(yr_compiler_get_rules),  OSQ_LAZYSYM(yr_rules_load),
     OSQ_LAZYSYM(yr_rules_destroy),       OSQ_LAZYSYM(yr_rules_scan_fd),
-    OSQ_LAZYSYM(yr_rules_scan_proc),
+    OSQ_LAZYSYM(yr_rules_scan_proc),     OSQ_LAZYSYM(yr_rules_scan_mem),
 };
 static osq_lazylib libyara = OSQ_LAZYLIB("libyara.so.9", syms);
 
@@ -392,6 +393,19 @@ static void scan_free(scan *s) {
 
 static const size_t source_col[] = {C_SIG_GROUP, C_SIGFILE, C_SIGRULE};
 
+/* A descriptor on the regular file at path, or -1: FIFOs, devices and
+ * directories are never scanned. st gets its stat. */
+static int open_regular(const char *path, struct stat *st) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return -1;
+  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 /* Scan one target (a file path, or a pid when path is NULL) with rules
  * and emit its row. */
 static int scan_target(osq_rows *out, YR_RULES *rules, sig_kind kind,
@@ -399,14 +413,10 @@ static int scan_target(osq_rows *out, YR_RULES *rules, sig_kind kind,
   scan s = {0};
   int r;
   if (path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     struct stat st;
+    int fd = open_regular(path, &st);
     if (fd < 0)
       return OSQ_OK;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      close(fd); /* FIFOs, devices, directories: never scanned */
-      return OSQ_OK;
-    }
     r = lz_yr_rules_scan_fd(rules, fd, SCAN_FLAGS_FAST_MODE, on_scan, &s,
                             SCAN_TIMEOUT_S);
     close(fd);
@@ -488,6 +498,22 @@ static int scan_all(const osq_context *ctx, osq_rows *out, const targets *t,
   return rc;
 }
 
+/* Under yara_mu: libyara loaded and initialised, or false with err. */
+static bool engine_ready(char *err, size_t errlen) {
+  if (!osq_lazylib_load(&libyara)) {
+    snprintf(err, errlen, "%s", osq_lazylib_error(&libyara));
+    return false;
+  }
+  if (!yr_ready) {
+    if (lz_yr_initialize() != ERROR_SUCCESS) {
+      snprintf(err, errlen, "cannot initialise libyara");
+      return false;
+    }
+    yr_ready = true;
+  }
+  return true;
+}
+
 static int prepare(const osq_context *ctx, osq_rows *out, const char *table) {
   for (size_t i = 0; i < osq_context_nconstraints(ctx, C_SIGURL); i++)
     if (osq_context_constraint(ctx, C_SIGURL, i)->op == OSQ_OP_EQ) {
@@ -497,16 +523,10 @@ static int prepare(const osq_context *ctx, osq_rows *out, const char *table) {
                      table);
       return OSQ_ERROR;
     }
-  if (!osq_lazylib_load(&libyara)) {
-    osq_rows_error(out, "%s: %s", table, osq_lazylib_error(&libyara));
+  char err[256];
+  if (!engine_ready(err, sizeof err)) {
+    osq_rows_error(out, "%s: %s", table, err);
     return OSQ_ERROR;
-  }
-  if (!yr_ready) {
-    if (lz_yr_initialize() != ERROR_SUCCESS) {
-      osq_rows_error(out, "%s: cannot initialise libyara", table);
-      return OSQ_ERROR;
-    }
-    yr_ready = true;
   }
   return OSQ_OK;
 }
@@ -557,3 +577,112 @@ const osq_table_plugin osq_table_yara_process = {
     .ncolumns = OSQ_NCOLS(process_columns),
     .generate = gen_process,
 };
+
+/* ---- for yara_events (src/events/yara_events.c) ------------------------ */
+
+static char *cell_take(cellbuf *b) {
+  char *p = b->p ? b->p : strdup("");
+  b->p = NULL;
+  return p;
+}
+
+/* The file's bytes, read now (at most limit): a changed file is scanned
+ * as one consistent copy, and a file truncated while it is scanned cannot
+ * fault a mapping (libyara maps files it scans by descriptor). */
+static unsigned char *read_all(int fd, uint64_t limit, size_t *len) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || (uint64_t)st.st_size > limit)
+    return NULL;
+  size_t cap = (size_t)st.st_size + 1, n = 0;
+  unsigned char *buf = malloc(cap);
+  while (buf) {
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      if (r == 0)
+        break;
+      free(buf);
+      return NULL;
+    }
+    n += (size_t)r;
+    if (n == cap) { /* grew while read */
+      if (cap > limit) {
+        free(buf);
+        return NULL;
+      }
+      unsigned char *b = realloc(buf, cap * 2);
+      if (b == NULL)
+        free(buf);
+      buf = b;
+      cap *= 2;
+    }
+  }
+  *len = n;
+  return buf;
+}
+
+int osq_yara_scan_groups(const char *path, const json_t *groups,
+                         osq_yara_hits *hits, char *err, size_t errlen) {
+  memset(hits, 0, sizeof *hits);
+  err[0] = '\0';
+  struct stat st;
+  int fd = open_regular(path, &st);
+  if (fd < 0) {
+    snprintf(err, errlen, "not a regular file that can be opened");
+    return -1;
+  }
+  size_t len = 0;
+  unsigned char *data = read_all(fd, OSQ_FLAG_UINT(read_max), &len);
+  close(fd);
+  if (data == NULL) {
+    snprintf(err, errlen, "unreadable or larger than --read_max");
+    return -1;
+  }
+  scan s = {0};
+  int rc = 0;
+  pthread_mutex_lock(&yara_mu);
+  if (!engine_ready(err, errlen))
+    rc = -1;
+  size_t i;
+  const json_t *g;
+  json_array_foreach(groups, i, g) {
+    if (rc != 0)
+      break;
+    if (!json_is_string(g))
+      continue;
+    char why[256] = "";
+    bool owned;
+    YR_RULES *rules = rules_for(SIG_GROUP, json_string_value(g), &owned, why);
+    if (rules == NULL) { /* as osquery: a group that fails is skipped */
+      OSQ_VLOG("yara_events: signature group %s: %s", json_string_value(g),
+               why);
+      continue;
+    }
+    int r = lz_yr_rules_scan_mem(rules, data, len, SCAN_FLAGS_FAST_MODE,
+                                 on_scan, &s, SCAN_TIMEOUT_S);
+    if (owned)
+      lz_yr_rules_destroy(rules);
+    if (r != ERROR_SUCCESS) {
+      snprintf(err, errlen, "libyara error %d", r);
+      rc = -1;
+    }
+  }
+  pthread_mutex_unlock(&yara_mu);
+  free(data);
+  if (rc == 0) {
+    hits->matches = cell_take(&s.matches);
+    hits->strings = cell_take(&s.strings);
+    hits->tags = cell_take(&s.tags);
+    hits->count = (long long)s.count;
+  }
+  scan_free(&s);
+  return rc;
+}
+
+void osq_yara_hits_free(osq_yara_hits *h) {
+  free(h->matches);
+  free(h->strings);
+  free(h->tags);
+  memset(h, 0, sizeof *h);
+}
