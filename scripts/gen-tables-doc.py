@@ -277,7 +277,7 @@ def main():
     args = sys.argv[1:]
     osqi = os.path.join(ROOT, "build", "osqi")
     if "--osqi" in args:
-        osqi = args[args.index("--osqi") + 1]
+        osqi = os.path.abspath(args[args.index("--osqi") + 1])
     schema = parse_schema(SCHEMA)
     groups, notes, prose = parse_notes(NOTES)
     live = osqi_tables(osqi)
