@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """The library-backed tables against the tools users would otherwise run,
-on the same data, alternating runs; median wall time and ratio.
+on the same data, alternating runs; median wall time and ratio, and the
+median CPU time (user + system, children included) and its ratio: on a
+shared machine the wall time of a multi-threaded command depends on how
+many threads it competes with, its CPU time much less.
 
   bench/tables_lib_bench.py BUILD_DIR [RUNS]
 
@@ -15,6 +18,7 @@ on the same data, alternating runs; median wall time and ratio.
    also vs yara -f -p 1, the CLI on one thread, for scale)
 """
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,10 +32,16 @@ osqi = os.path.join(build, "osqi")
 null = open(os.devnull, "w")
 
 
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def once(argv, **kw):
+    c = cpu()
     t = time.perf_counter()
     subprocess.run(argv, stdout=null, stderr=null, check=True, **kw)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, cpu() - c
 
 
 def pair(name, a, b, shell_b=False):
@@ -39,9 +49,12 @@ def pair(name, a, b, shell_b=False):
     for _ in range(runs):
         ta.append(once(a))
         tb.append(once(b, shell=shell_b))
-    ma, mb = statistics.median(ta), statistics.median(tb)
-    print("%-34s osqi %8.1f ms   baseline %8.1f ms   ratio %.2fx"
-          % (name, ma * 1e3, mb * 1e3, ma / mb), flush=True)
+    wa, wb = (statistics.median(x[0] for x in t) for t in (ta, tb))
+    ca, cb = (statistics.median(x[1] for x in t) for t in (ta, tb))
+    print("%-30s osqi %7.1f ms  baseline %7.1f ms  ratio %.2fx  |  cpu "
+          "%7.1f / %7.1f ms  ratio %.2fx"
+          % (name, wa * 1e3, wb * 1e3, wa / wb, ca * 1e3, cb * 1e3,
+             ca / cb if cb else float("nan")), flush=True)
 
 
 def rpm_db(d, n=40):
