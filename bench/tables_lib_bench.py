@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """The library-backed tables against the tools users would otherwise run,
-on the same data, alternating runs; median wall time and ratio.
+on the same data, alternating runs; median wall time and ratio, and the
+median CPU time (user + system, children included) and its ratio: on a
+shared machine the wall time of a multi-threaded command depends on how
+many threads it competes with, its CPU time much less.
 
   bench/tables_lib_bench.py BUILD_DIR [RUNS]
 
@@ -11,9 +14,11 @@ on the same data, alternating runs; median wall time and ratio.
 4. magic on 1,000 files (data + mime type) vs file -b + file -b --mime-type
                                                                   goal <= 1.0x
 5. yara over /usr/bin with one rule file vs yara -f -r            goal <= 1.0x
-   (and vs yara -f -p 1: the CLI's own single-thread scan)
+   (the CLI scans with 32 threads by default, osq with min(CPUs, 4);
+   also vs yara -f -p 1, the CLI on one thread, for scale)
 """
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -27,10 +32,16 @@ osqi = os.path.join(build, "osqi")
 null = open(os.devnull, "w")
 
 
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def once(argv, **kw):
+    c = cpu()
     t = time.perf_counter()
     subprocess.run(argv, stdout=null, stderr=null, check=True, **kw)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, cpu() - c
 
 
 def pair(name, a, b, shell_b=False):
@@ -38,9 +49,12 @@ def pair(name, a, b, shell_b=False):
     for _ in range(runs):
         ta.append(once(a))
         tb.append(once(b, shell=shell_b))
-    ma, mb = statistics.median(ta), statistics.median(tb)
-    print("%-34s osqi %8.1f ms   baseline %8.1f ms   ratio %.2fx"
-          % (name, ma * 1e3, mb * 1e3, ma / mb), flush=True)
+    wa, wb = (statistics.median(x[0] for x in t) for t in (ta, tb))
+    ca, cb = (statistics.median(x[1] for x in t) for t in (ta, tb))
+    print("%-30s osqi %7.1f ms  baseline %7.1f ms  ratio %.2fx  |  cpu "
+          "%7.1f / %7.1f ms  ratio %.2fx"
+          % (name, wa * 1e3, wb * 1e3, wa / wb, ca * 1e3, cb * 1e3,
+             ca / cb if cb else float("nan")), flush=True)
 
 
 def rpm_db(d, n=40):
@@ -71,7 +85,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="osq-bench-")
     os.environ["HOME"] = tmp
     try:
-        print("runs per command: %d (median)" % runs)
+        print("runs per command: %d (median); %d CPUs; load average %.1f"
+              % (runs, len(os.sched_getaffinity(0)), os.getloadavg()[0]))
         pair("count(*) deb_packages",
              [osqi, "select count(*) from deb_packages"],
              ["dpkg-query", "-W"])
@@ -107,7 +122,7 @@ def main():
              [osqi, "select count(*) from yara_file where path like "
               "'/usr/bin/%%' and sigfile = '%s'" % rules],
              ["yara", "-f", "-r", rules, "/usr/bin"])
-        # the CLI scans with several threads; osq scans one file at a time
+        # for scale: the CLI on one thread (osq still uses its threads)
         pair("yara over /usr/bin (CLI -p 1)",
              [osqi, "select count(*) from yara_file where path like "
               "'/usr/bin/%%' and sigfile = '%s'" % rules],

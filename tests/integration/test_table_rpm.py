@@ -97,6 +97,11 @@ def test_against_rpm():
     got, _ = osqi_json("select count(*) as n from rpm_packages "
                        "where name = 'absent'", args=flag)
     eq(got, [{"n": "0"}], "unknown name")
+    # no column read: counted from the name index, no header read
+    got, _ = osqi_json("select count(*) as n, (select count(name) from "
+                       "rpm_packages) as m from rpm_packages", args=flag)
+    n = str(len(rpm("-qa", "--dbpath", db).split()))
+    eq(got, [{"n": n, "m": n}], "count(*) as rpm -qa counts, and as names")
 
     want = rows_of(rpm("-qa", "--dbpath", db, "--qf", FILE_QF), FILE_COLS)
     for r in want:

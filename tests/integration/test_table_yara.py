@@ -87,6 +87,33 @@ def test_sigfile_against_cli():
     eq(rows, [], "a FIFO named by = is not opened for a scan")
 
 
+def test_many_files():
+    """Enough files for the scanning threads (on a machine with two or
+    more CPUs), sizes varied so scans finish out of order: every file
+    once, each row as the CLI sees that file; LIMIT stops early."""
+    d = osqtest.workdir()
+    rules, _ = setup(d)
+    many = os.path.join(d, "many")
+    os.mkdir(many)
+    for i in range(60):
+        body = [b"hello " if i % 3 == 0 else b"", b"x" * (i * 17000),
+                b"THE-END" if i % 4 == 0 else b"", b"\n"]
+        with open(os.path.join(many, "f%02d" % i), "wb") as f:
+            f.write(b"".join(body))
+    rows, _ = osqi_json("select path, matches, count, strings, tags from "
+                        "yara_file where path like '%s/%%' and sigfile = '%s'"
+                        % (many, rules))
+    eq(sorted(r["path"] for r in rows),
+       ["%s/f%02d" % (many, i) for i in range(60)], "every file, once")
+    for r in rows:
+        want = yara_cli(rules, r["path"])
+        want.update(path=r["path"])
+        eq(r, want, "yara_file " + r["path"])
+    rows, _ = osqi_json("select path from yara_file where path like '%s/%%' "
+                        "and sigfile = '%s' limit 3" % (many, rules))
+    eq(len(rows), 3, "LIMIT 3")
+
+
 def test_sigrule_and_group():
     d = osqtest.workdir()
     rules, files = setup(d)
@@ -174,5 +201,6 @@ def test_errors():
 
 
 if __name__ == "__main__":
-    osqtest.run_tests([test_sigfile_against_cli, test_sigrule_and_group,
+    osqtest.run_tests([test_sigfile_against_cli, test_many_files,
+                       test_sigrule_and_group,
                        test_process_against_cli, test_errors])

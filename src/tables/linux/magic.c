@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { C_PATH, C_DB_FILES, C_DATA, C_MIME_TYPE, C_MIME_ENCODING, C_COUNT };
@@ -53,7 +54,40 @@ static const osq_lazysym syms[] = {
 };
 static osq_lazylib libmagic = OSQ_LAZYLIB("libmagic.so.1", syms);
 
-/* The ':'-joined database list into buf; false if it does not fit. */
+/* The defaults that exist, ':'-joined, into buf (it fits). */
+static void default_list(char *buf, size_t cap) {
+  size_t used = 0;
+  buf[0] = '\0';
+  dev_t seen_dev = 0;
+  ino_t seen_ino = 0;
+  for (size_t i = 0; i < sizeof default_dbs / sizeof *default_dbs; i++) {
+    struct stat st;
+    if (access(default_dbs[i], R_OK) != 0 || stat(default_dbs[i], &st) != 0)
+      continue;
+    /* Debian links both names to one file: loading it twice doubles
+     * every match's work for nothing */
+    if (used > 0 && st.st_dev == seen_dev && st.st_ino == seen_ino)
+      continue;
+    seen_dev = st.st_dev;
+    seen_ino = st.st_ino;
+    int w = snprintf(buf + used, cap - used, "%s%s", used ? ":" : "",
+                     default_dbs[i]);
+    if (w > 0 && (size_t)w < cap - used)
+      used += (size_t)w;
+  }
+}
+
+/* The default list as last looked up, and when (CLOCK_MONOTONIC s). SQLite
+ * calls generate once per value of `path IN (…)`: looking the defaults up
+ * again for each file would cost four system calls a file. Under
+ * cookie_mu. */
+#define DEFAULTS_TTL_S 1
+static char defaults[128]; /* fits both default_dbs */
+static time_t defaults_at;
+static bool defaults_known;
+
+/* The ':'-joined database list into buf; false if it does not fit. Under
+ * cookie_mu. */
 static bool db_list(const osq_context *ctx, char *buf, size_t cap) {
   size_t used = 0;
   buf[0] = '\0';
@@ -69,25 +103,15 @@ static bool db_list(const osq_context *ctx, char *buf, size_t cap) {
   }
   if (used > 0)
     return true;
-  dev_t seen_dev = 0;
-  ino_t seen_ino = 0;
-  for (size_t i = 0; i < sizeof default_dbs / sizeof *default_dbs; i++) {
-    struct stat st;
-    if (access(default_dbs[i], R_OK) != 0 || stat(default_dbs[i], &st) != 0)
-      continue;
-    /* Debian links both names to one file: loading it twice doubles
-     * every match's work for nothing */
-    if (used > 0 && st.st_dev == seen_dev && st.st_ino == seen_ino)
-      continue;
-    seen_dev = st.st_dev;
-    seen_ino = st.st_ino;
-    int w = snprintf(buf + used, cap - used, "%s%s", used ? ":" : "",
-                     default_dbs[i]);
-    if (w < 0 || (size_t)w >= cap - used)
-      return false;
-    used += (size_t)w;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (!defaults_known || now.tv_sec - defaults_at >= DEFAULTS_TTL_S) {
+    default_list(defaults, sizeof defaults);
+    defaults_at = now.tv_sec;
+    defaults_known = true;
   }
-  return true; /* "" : libmagic's own default */
+  int w = snprintf(buf, cap, "%s", defaults);
+  return w >= 0 && (size_t)w < cap; /* "" : libmagic's own default */
 }
 
 /* A cookie with its database loaded is kept for the next query: SQLite
@@ -139,12 +163,13 @@ static int generate(const osq_context *ctx, osq_rows *out, void *udata) {
     return OSQ_ERROR;
   }
   char dbs[DB_LIST_MAX];
+  pthread_mutex_lock(&cookie_mu);
   if (!db_list(ctx, dbs, sizeof dbs)) {
+    pthread_mutex_unlock(&cookie_mu);
     osq_rows_error(out, "magic: magic_db_files longer than %d bytes",
                    DB_LIST_MAX);
     return OSQ_ERROR;
   }
-  pthread_mutex_lock(&cookie_mu);
   magic_t m = cookie_for(dbs);
   if (m == NULL) {
     pthread_mutex_unlock(&cookie_mu);

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "tables/builtin.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,12 @@ static __typeof__(rpmfiFGroup) *lz_rpmfiFGroup;
 static __typeof__(rpmfiFMode) *lz_rpmfiFMode;
 static __typeof__(rpmfiFSize) *lz_rpmfiFSize;
 static __typeof__(rpmfiFDigestHex) *lz_rpmfiFDigestHex;
+static __typeof__(rpmtsOpenDB) *lz_rpmtsOpenDB;
+static __typeof__(rpmtsGetRdb) *lz_rpmtsGetRdb;
+static __typeof__(rpmdbIndexIteratorInit) *lz_rpmdbIndexIteratorInit;
+static __typeof__(rpmdbIndexIteratorNext) *lz_rpmdbIndexIteratorNext;
+static __typeof__(rpmdbIndexIteratorNumPkgs) *lz_rpmdbIndexIteratorNumPkgs;
+static __typeof__(rpmdbIndexIteratorFree) *lz_rpmdbIndexIteratorFree;
 
 static const osq_lazysym syms[] = {
     OSQ_LAZYSYM(rpmReadConfigFiles), OSQ_LAZYSYM(rpmPushMacro),
@@ -65,7 +72,11 @@ static const osq_lazysym syms[] = {
     OSQ_LAZYSYM(rpmfiNext),          OSQ_LAZYSYM(rpmfiFN),
     OSQ_LAZYSYM(rpmfiFUser),         OSQ_LAZYSYM(rpmfiFGroup),
     OSQ_LAZYSYM(rpmfiFMode),         OSQ_LAZYSYM(rpmfiFSize),
-    OSQ_LAZYSYM(rpmfiFDigestHex),
+    OSQ_LAZYSYM(rpmfiFDigestHex),    OSQ_LAZYSYM(rpmtsOpenDB),
+    OSQ_LAZYSYM(rpmtsGetRdb),        OSQ_LAZYSYM(rpmdbIndexIteratorInit),
+    OSQ_LAZYSYM(rpmdbIndexIteratorNext),
+    OSQ_LAZYSYM(rpmdbIndexIteratorNumPkgs),
+    OSQ_LAZYSYM(rpmdbIndexIteratorFree),
 };
 static osq_lazylib librpm = OSQ_LAZYLIB("librpm.so.9", syms);
 
@@ -99,12 +110,34 @@ static bool rpm_ready(const char *table) {
 }
 
 /* One database pass: every header, or those named by the "=" constraint
- * on name_col. each() emits the rows of one header. */
+ * on name_col. each() emits the rows of one header. With rows_only (the
+ * query reads no column: count(*)) and no constraint, every package of
+ * the name index is an empty row, and no header is read. */
 typedef int (*header_fn)(const osq_context *ctx, osq_rows *out, rpmts ts,
                          Header h);
 
+/* Under rpm_mu: an empty row per package in ts's name index (the index
+ * the full scan walks), without reading or checking any header. False,
+ * with no row, when the database has no such index. */
+static bool count_names(osq_rows *out, rpmts ts, int *rc) {
+  rpmdb db = lz_rpmtsOpenDB(ts, O_RDONLY) == 0 ? lz_rpmtsGetRdb(ts) : NULL;
+  rpmdbIndexIterator ii = db ? lz_rpmdbIndexIteratorInit(db, RPMDBI_NAME)
+                             : NULL;
+  if (ii == NULL)
+    return false;
+  const void *key;
+  size_t len;
+  *rc = OSQ_OK;
+  while (*rc == OSQ_OK && lz_rpmdbIndexIteratorNext(ii, &key, &len) == 0)
+    for (unsigned n = lz_rpmdbIndexIteratorNumPkgs(ii); n > 0 && *rc == OSQ_OK;
+         n--)
+      *rc = osq_rows_end(out);
+  lz_rpmdbIndexIteratorFree(ii);
+  return true;
+}
+
 static int scan_names(const osq_context *ctx, osq_rows *out, size_t name_col,
-                      const char *table, header_fn each) {
+                      const char *table, header_fn each, bool rows_only) {
   pthread_mutex_lock(&rpm_mu);
   if (!rpm_ready(table)) {
     pthread_mutex_unlock(&rpm_mu);
@@ -122,7 +155,8 @@ static int scan_names(const osq_context *ctx, osq_rows *out, size_t name_col,
     if (osq_context_constraint(ctx, name_col, i)->op != OSQ_OP_EQ)
       by_name = false;
   int rc = OSQ_OK;
-  for (size_t i = 0; rc == OSQ_OK && i < (by_name ? n : 1); i++) {
+  bool counted = rows_only && n == 0 && count_names(out, ts, &rc);
+  for (size_t i = 0; !counted && rc == OSQ_OK && i < (by_name ? n : 1); i++) {
     const osq_constraint *c =
         by_name ? osq_context_constraint(ctx, name_col, i) : NULL;
     if (c && (c->len == 0 || strlen(c->expr) != c->len))
@@ -194,7 +228,10 @@ static int package_row(const osq_context *ctx, osq_rows *out, rpmts ts,
 
 static int gen_packages(const osq_context *ctx, osq_rows *out, void *ud) {
   (void)ud;
-  return scan_names(ctx, out, P_NAME, "rpm_packages", package_row);
+  bool rows_only = true;
+  for (size_t c = 0; c < P_COUNT; c++)
+    rows_only = rows_only && !osq_context_column_used(ctx, c);
+  return scan_names(ctx, out, P_NAME, "rpm_packages", package_row, rows_only);
 }
 
 const osq_table_plugin osq_table_rpm_packages = {
@@ -263,7 +300,8 @@ static int file_rows(const osq_context *ctx, osq_rows *out, rpmts ts,
 
 static int gen_files(const osq_context *ctx, osq_rows *out, void *ud) {
   (void)ud;
-  return scan_names(ctx, out, F_PACKAGE, "rpm_package_files", file_rows);
+  return scan_names(ctx, out, F_PACKAGE, "rpm_package_files", file_rows,
+                    false);
 }
 
 const osq_table_plugin osq_table_rpm_package_files = {

@@ -12,11 +12,13 @@
  *
  * Files: `path = …` and `path LIKE …` (osquery's wildcards); only regular
  * files are scanned, through a descriptor opened without following a
- * final symlink into a FIFO or device. Compiled groups and rule files are
- * kept between queries (a file is recompiled when it changes); one query
- * at a time uses libyara here. */
+ * final symlink into a FIFO or device; several files are scanned at once
+ * by a few short-lived threads (as the yara CLI does), rows in the order
+ * the scans finish. Compiled groups and rule files are kept between queries (a file
+ * is recompiled when it changes); one query at a time uses libyara here. */
 #include "tables/yara.h"
 
+#include "core/cancel.h"
 #include "core/flags.h"
 #include "core/lazylib.h"
 #include "core/log.h"
@@ -25,6 +27,8 @@
 #include "tables/util.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -34,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <yara.h>
@@ -351,12 +356,15 @@ static void cell_add(cellbuf *b, const char *sep, const char *fmt, ...) {
 typedef struct scan {
   cellbuf matches, strings, tags;
   int64_t count;
+  const atomic_bool *stop; /* set: the rows are no longer wanted */
 } scan;
 
 static int on_scan(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *ud) {
   if (msg != CALLBACK_MSG_RULE_MATCHING)
     return CALLBACK_CONTINUE;
   scan *s = ud;
+  if (s->stop && atomic_load(s->stop))
+    return CALLBACK_ABORT;
   YR_RULE *rule = data;
   cell_add(&s->matches, ",", "%s", rule->identifier);
   YR_STRING *str;
@@ -406,43 +414,276 @@ static int open_regular(const char *path, struct stat *st) {
   return fd;
 }
 
-/* Scan one target (a file path, or a pid when path is NULL) with rules
- * and emit its row. */
-static int scan_target(osq_rows *out, YR_RULES *rules, sig_kind kind,
-                       const char *source, const char *path, int64_t pid) {
-  scan s = {0};
+/* Scan one target (a file path, or a pid when path is NULL) into s.
+ * False when there is no row: not a regular file, unreadable, or the
+ * scan failed (osquery gives no row then either). Any thread. */
+static bool scan_one(YR_RULES *rules, const char *path, int64_t pid,
+                     scan *s) {
   int r;
   if (path) {
     struct stat st;
     int fd = open_regular(path, &st);
     if (fd < 0)
-      return OSQ_OK;
-    r = lz_yr_rules_scan_fd(rules, fd, SCAN_FLAGS_FAST_MODE, on_scan, &s,
+      return false;
+    r = lz_yr_rules_scan_fd(rules, fd, SCAN_FLAGS_FAST_MODE, on_scan, s,
                             SCAN_TIMEOUT_S);
     close(fd);
   } else {
     r = lz_yr_rules_scan_proc(rules, (int)pid, SCAN_FLAGS_FAST_MODE, on_scan,
-                              &s, SCAN_TIMEOUT_S);
+                              s, SCAN_TIMEOUT_S);
   }
-  if (r != ERROR_SUCCESS) {
-    if (r == ERROR_SCAN_TIMEOUT)
-      OSQ_WARN("yara: scanning %s%s took over %d s: skipped",
-               path ? path : "pid ", path ? "" : "", SCAN_TIMEOUT_S);
-    scan_free(&s);
-    return OSQ_OK; /* osquery: a failed scan gives no row */
-  }
+  if (r == ERROR_SUCCESS)
+    return true;
+  if (r == ERROR_SCAN_TIMEOUT && path)
+    OSQ_WARN("yara: scanning %s took over %d s: skipped", path,
+             SCAN_TIMEOUT_S);
+  else if (r == ERROR_SCAN_TIMEOUT)
+    OSQ_WARN("yara: scanning pid %lld took over %d s: skipped",
+             (long long)pid, SCAN_TIMEOUT_S);
+  return false;
+}
+
+/* The row of one scanned target (path, or pid when path is NULL). */
+static int emit_row(osq_rows *out, sig_kind kind, const char *source,
+                    const char *path, int64_t pid, const scan *s) {
   if (path)
     osq_rows_cstr(out, C_TARGET, path);
   else
     osq_rows_int(out, C_TARGET, pid);
-  osq_rows_text(out, C_MATCHES, s.matches.p ? s.matches.p : "", s.matches.n);
-  osq_rows_int(out, C_COUNT_, s.count);
+  osq_rows_text(out, C_MATCHES, s->matches.p ? s->matches.p : "",
+                s->matches.n);
+  osq_rows_int(out, C_COUNT_, s->count);
   for (int k = 0; k < 3; k++)
     osq_rows_cstr(out, source_col[k], (int)kind == k ? source : "");
-  osq_rows_text(out, C_STRINGS, s.strings.p ? s.strings.p : "", s.strings.n);
-  osq_rows_text(out, C_TAGS, s.tags.p ? s.tags.p : "", s.tags.n);
-  scan_free(&s);
+  osq_rows_text(out, C_STRINGS, s->strings.p ? s->strings.p : "",
+                s->strings.n);
+  osq_rows_text(out, C_TAGS, s->tags.p ? s->tags.p : "", s->tags.n);
   return osq_rows_end(out);
+}
+
+/* Scan one target (a file path, or a pid when path is NULL) with rules
+ * and emit its row. */
+static int scan_target(osq_rows *out, YR_RULES *rules, sig_kind kind,
+                       const char *source, const char *path, int64_t pid) {
+  scan s = {0};
+  int rc = OSQ_OK;
+  if (scan_one(rules, path, pid, &s))
+    rc = emit_row(out, kind, source, path, pid, &s);
+  scan_free(&s);
+  return rc;
+}
+
+/* ---- many files: a small pool of scanning threads ---------------------- */
+
+/* libyara 4 lets threads scan with one YR_RULES at once (each scan has
+ * its own scanner), and the yara CLI scans a directory with several
+ * threads by default: so does yara_file, with up to SCAN_THREADS_MAX
+ * threads. Rows are emitted by the generating thread only (osq_rows is
+ * not shared), in the order scans finish, so one large file does not
+ * hold back the others (osquery promises no order either). A worker
+ * claims a path only while fewer than SCAN_AHEAD per thread are claimed
+ * and not yet emitted, so memory stays bounded: each result held is at
+ * most 3 * CELL_MAX. The largest files are claimed first: started last,
+ * one would leave the other threads idle while it alone is scanned. */
+#define SCAN_THREADS_MAX 4
+#define SCAN_AHEAD 4
+#define WINDOW_MAX (SCAN_THREADS_MAX * SCAN_AHEAD)
+/* How often (ms) the generating thread, waiting for a scan, asks whether
+ * the rows are still wanted. */
+#define CANCEL_POLL_MS 200
+
+typedef struct result {
+  scan s;
+  size_t path; /* index in the path list */
+  bool row;    /* the scan gives a row */
+} result;
+
+typedef struct pool {
+  pthread_mutex_t mu;
+  pthread_cond_t freed; /* a result was emitted, or stop: workers wait */
+  pthread_cond_t done;  /* a scan finished: the generating thread waits */
+  YR_RULES *rules;
+  const osq_pathlist *paths;
+  size_t *order;  /* path indexes, largest file first */
+  size_t window;  /* threads * SCAN_AHEAD */
+  size_t next;    /* the next path to claim; under mu */
+  size_t emitted; /* results taken by the generating thread; under mu */
+  size_t head, nready; /* the finished results, a ring; under mu */
+  atomic_bool stop;
+  result ready[WINDOW_MAX];
+} pool;
+
+static void *scan_worker(void *arg) {
+  pool *p = arg;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (!atomic_load(&p->stop) && p->next < p->paths->n &&
+           p->next - p->emitted >= p->window)
+      pthread_cond_wait(&p->freed, &p->mu);
+    if (atomic_load(&p->stop) || p->next >= p->paths->n)
+      break;
+    size_t i = p->order[p->next++];
+    pthread_mutex_unlock(&p->mu);
+    result r = {.s = {.stop = &p->stop}, .path = i};
+    r.row = scan_one(p->rules, p->paths->items[i], 0, &r.s);
+    pthread_mutex_lock(&p->mu);
+    /* claimed - emitted <= window, so the ring has room */
+    p->ready[(p->head + p->nready++) % p->window] = r;
+    pthread_cond_signal(&p->done);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+/* Threads worth starting for n files: none below two files or CPUs. */
+static size_t scan_threads(size_t n) {
+  cpu_set_t set;
+  long cpus = sched_getaffinity(0, sizeof set, &set) == 0
+                  ? CPU_COUNT(&set)
+                  : sysconf(_SC_NPROCESSORS_ONLN);
+  size_t t = cpus > 0 ? (size_t)cpus : 1;
+  if (t > SCAN_THREADS_MAX)
+    t = SCAN_THREADS_MAX;
+  if (t > n)
+    t = n;
+  return t < 2 ? 0 : t;
+}
+
+typedef struct sized {
+  off_t size;
+  size_t path;
+} sized;
+
+static int larger_first(const void *a, const void *b) {
+  const sized *x = a, *y = b;
+  if (x->size != y->size)
+    return x->size > y->size ? -1 : 1;
+  return x->path < y->path ? -1 : x->path > y->path;
+}
+
+/* The order to scan paths in: the largest files first. NULL if out of
+ * memory. */
+static size_t *largest_first(const osq_pathlist *paths) {
+  size_t *order = malloc(paths->n * sizeof *order);
+  sized *by = malloc(paths->n * sizeof *by);
+  if (order == NULL || by == NULL) {
+    free(order), free(by);
+    return NULL;
+  }
+  for (size_t i = 0; i < paths->n; i++) {
+    struct stat st;
+    by[i].size = stat(paths->items[i], &st) == 0 ? st.st_size : 0;
+    by[i].path = i;
+  }
+  qsort(by, paths->n, sizeof *by, larger_first);
+  for (size_t i = 0; i < paths->n; i++)
+    order[i] = by[i].path;
+  free(by);
+  return order;
+}
+
+/* The next finished result into *got; false if the rows stopped being
+ * wanted while waiting. */
+static bool take(pool *p, result *got) {
+  pthread_mutex_lock(&p->mu);
+  while (p->nready == 0) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += CANCEL_POLL_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    if (pthread_cond_timedwait(&p->done, &p->mu, &until) != ETIMEDOUT)
+      continue;
+    pthread_mutex_unlock(&p->mu);
+    bool cancelled = osq_cancelled();
+    pthread_mutex_lock(&p->mu);
+    if (cancelled) {
+      pthread_mutex_unlock(&p->mu);
+      return false;
+    }
+  }
+  *got = p->ready[p->head];
+  p->head = (p->head + 1) % p->window;
+  p->nready--;
+  p->emitted++;
+  pthread_cond_signal(&p->freed);
+  pthread_mutex_unlock(&p->mu);
+  return true;
+}
+
+/* Stop the workers, wait for them, free what they left. */
+static void pool_end(pool *p, pthread_t *th, size_t nth) {
+  pthread_mutex_lock(&p->mu);
+  atomic_store(&p->stop, true);
+  pthread_cond_broadcast(&p->freed);
+  pthread_mutex_unlock(&p->mu);
+  for (size_t i = 0; i < nth; i++)
+    pthread_join(th[i], NULL);
+  for (; p->nready > 0; p->nready--, p->head = (p->head + 1) % p->window)
+    scan_free(&p->ready[p->head].s);
+  pthread_cond_destroy(&p->done);
+  pthread_cond_destroy(&p->freed);
+  pthread_mutex_destroy(&p->mu);
+  free(p->order);
+}
+
+/* A pool scanning paths with rules, its threads started; NULL when
+ * scanning them one by one is as good (or a thread cannot start). */
+static pool *pool_start(YR_RULES *rules, const osq_pathlist *paths,
+                        pthread_t *th, size_t *nth) {
+  *nth = 0;
+  size_t want = scan_threads(paths->n);
+  pool *p = want ? calloc(1, sizeof *p) : NULL;
+  size_t *order = p ? largest_first(paths) : NULL;
+  if (order == NULL) {
+    free(p);
+    return NULL;
+  }
+  p->order = order;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->freed, NULL);
+  pthread_cond_init(&p->done, NULL);
+  p->rules = rules;
+  p->paths = paths;
+  p->window = want * SCAN_AHEAD;
+  atomic_init(&p->stop, false);
+  while (*nth < want && pthread_create(&th[*nth], NULL, scan_worker, p) == 0)
+    (*nth)++;
+  if (*nth == 0) {
+    pool_end(p, th, 0);
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+/* Scan every path with rules (in parallel when it pays) and emit the
+ * rows. */
+static int scan_paths(osq_rows *out, YR_RULES *rules, sig_kind kind,
+                      const char *source, const osq_pathlist *paths) {
+  pthread_t th[SCAN_THREADS_MAX];
+  size_t nth;
+  pool *p = pool_start(rules, paths, th, &nth);
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < paths->n && rc == OSQ_OK; i++) {
+    if (p == NULL) {
+      rc = scan_target(out, rules, kind, source, paths->items[i], 0);
+      continue;
+    }
+    result got;
+    if (!take(p, &got))
+      break; /* cancelled: the rows are not wanted */
+    if (got.row)
+      rc = emit_row(out, kind, source, paths->items[got.path], 0, &got.s);
+    scan_free(&got.s);
+  }
+  if (p) {
+    pool_end(p, th, nth);
+    free(p);
+  }
+  return rc;
 }
 
 /* ---- generate ---------------------------------------------------------- */
@@ -484,9 +725,7 @@ static int scan_all(const osq_context *ctx, osq_rows *out, const targets *t,
                  err);
         continue;
       }
-      for (size_t j = 0; j < t->paths.n && rc == OSQ_OK; j++)
-        rc = scan_target(out, rules, (sig_kind)k, c->expr, t->paths.items[j],
-                         0);
+      rc = scan_paths(out, rules, (sig_kind)k, c->expr, &t->paths);
       for (size_t j = 0; j < t->npids && rc == OSQ_OK; j++)
         rc = scan_target(out, rules, (sig_kind)k, c->expr, NULL, t->pids[j]);
       if (owned)
