@@ -1016,14 +1016,19 @@ int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
          * before (checked equal, so the checks above hold for it), the
          * value's length is read without waiting for the key's. */
         uint32_t k = j < KEY_LEN_SEEN ? seen[j] : n1;
-        if (__builtin_expect(k == n1, 1))
-          __asm__("" : "+r"(k)); /* k, not n1, in the address below */
-        else if (j < KEY_LEN_SEEN)
-          seen[j] = k = n1;
-        else
-          k = n1;
+        /* k opaque and the load made before k is compared with n1: told
+         * k == n1 first, the compiler addressed the load with n1 */
+        __asm__("" : "+r"(k));
+        if (__builtin_expect((size_t)(end - p) - 8 < k, 0))
+          k = n1; /* the load stays within what is checked */
         const uint8_t *pv = p + 4 + k;
         uint32_t n2 = get32(pv);
+        if (__builtin_expect(k != n1, 0)) {
+          if (j < KEY_LEN_SEEN)
+            seen[j] = n1;
+          pv = p + 4 + n1;
+          n2 = get32(pv);
+        }
         if (n2 > slimit || (size_t)(end - p) - 8 - n1 < n2)
           break;
         rc = fn(u, (const char *)p + 4, n1, (const char *)pv + 4, n2);
