@@ -7,14 +7,19 @@
  *                    registerExtension, deregisterExtension, query,
  *                    getQueryColumns, shutdown
  *   b / 10 bit 0     rows into an osq_plist instead of a counting handler
- *   b / 10 bit 1     a memory stream with a 64-byte buffer and short reads,
- *                    as from a socket (refills, strings longer than the
- *                    buffer, entries split between reads)
+ *   b / 10 bit 1     a memory stream with a 64-byte buffer and reads of
+ *                    1-13 bytes (with bits 0 and 3: 512 bytes, reads of
+ *                    37-481), as from a socket (refills, strings longer
+ *                    than the buffer, entries split between reads)
  *   b / 10 bit 2     thrift_string_size_limit 64
- *   b / 10 bit 3     rows into flat arrays (osq_cells_handler) instead
+ *   b / 10 bit 3     rows into flat arrays (osq_cells_handler) instead;
+ *                    with bit 0, the arrays grow with room to spare and
+ *                    each row's names are expected in the next row (as
+ *                    osq's callers do), so rows reach the bulk loop
  *
  * Each input costs at most one connection: anything but a crash, a leak or
  * an unbounded allocation is a pass. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,40 +115,91 @@ static int count_row(void *u) {
 }
 
 /* osq_tr_cells callbacks: names that sometimes match, arrays that grow in
- * small steps so that room() is exercised */
+ * small steps so that room() is exercised; or (adopt) with room to spare
+ * and the names of each row expected in the next */
 static const char *const kNames[] = {"a", "bb", "pid", "name", "cmdline",
                                      "0123456789abcdef0"};
 static const uint32_t kNameLen[] = {1, 2, 3, 4, 7, 17};
 
+#define ADOPT_COLS 16
+#define ADOPT_KEY 32
+
+typedef struct cells_ctx {
+  size_t sum;
+  bool adopt;
+  bool fits;                     /* every name() of this row was kept */
+  char next[ADOPT_COLS][ADOPT_KEY]; /* the keys name() saw in this row */
+  uint32_t next_len[ADOPT_COLS];
+  bool named[ADOPT_COLS];
+  char keys[ADOPT_COLS][ADOPT_KEY]; /* the names expected */
+  const char *names[ADOPT_COLS];
+  uint32_t name_len[ADOPT_COLS];
+} cells_ctx;
+
 static int cells_name(osq_tr_cells *t, size_t col, const char *k, size_t kl) {
-  size_t *n = t->u;
-  *n += col;
+  cells_ctx *x = t->u;
+  x->sum += col;
   for (size_t i = 0; i < kl; i++)
-    *n += (unsigned char)k[i];
+    x->sum += (unsigned char)k[i];
+  if (col < ADOPT_COLS && kl < ADOPT_KEY) {
+    memcpy(x->next[col], k, kl);
+    x->next_len[col] = (uint32_t)kl;
+    x->named[col] = true;
+  } else {
+    x->fits = false;
+  }
   return OSQ_OK;
 }
 
 static int cells_room(osq_tr_cells *t, size_t vbytes) {
-  char *v = realloc(t->vals, t->vcap + vbytes + 7);
+  cells_ctx *x = t->u;
+  size_t more = x->adopt ? 4096 : 7, emore = x->adopt ? 256 : 3,
+         rmore = x->adopt ? 64 : 2;
+  char *v = realloc(t->vals, t->vcap + vbytes + more);
   if (v == NULL)
     return OSQ_ENOMEM;
   t->vals = v;
-  t->vcap += vbytes + 7;
-  uint32_t *e = realloc(t->ends, (t->ecap + 3) * sizeof *e);
+  t->vcap += vbytes + more;
+  uint32_t *e = realloc(t->ends, (t->ecap + emore) * sizeof *e);
   if (e == NULL)
     return OSQ_ENOMEM;
   t->ends = e;
-  t->ecap += 3;
-  uint32_t *re = realloc(t->row_ends, (t->rcap + 2) * sizeof *re);
+  t->ecap += emore;
+  uint32_t *re = realloc(t->row_ends, (t->rcap + rmore) * sizeof *re);
   if (re == NULL)
     return OSQ_ENOMEM;
   t->row_ends = re;
-  t->rcap += 2;
+  t->rcap += rmore;
   return OSQ_OK;
 }
 
+/* The row just ended's names become the ones expected, when all fit. */
+static void cells_adopt(osq_tr_cells *t, cells_ctx *x, size_t ncells) {
+  bool ok = x->fits && ncells <= ADOPT_COLS;
+  for (size_t c = 0; ok && c < ncells; c++)
+    if (!x->named[c] && (c >= t->nnames || t->name_len[c] >= ADOPT_KEY))
+      ok = false;
+  if (ok) {
+    for (size_t c = 0; c < ncells; c++) {
+      if (x->named[c]) {
+        memcpy(x->keys[c], x->next[c], x->next_len[c]);
+        x->name_len[c] = x->next_len[c];
+      } else if (t->names[c] != x->keys[c]) {
+        memcpy(x->keys[c], t->names[c], t->name_len[c]);
+        x->name_len[c] = t->name_len[c];
+      }
+      x->names[c] = x->keys[c];
+    }
+    t->names = x->names;
+    t->name_len = x->name_len;
+    t->nnames = ncells;
+  }
+  memset(x->named, 0, sizeof x->named);
+  x->fits = true;
+}
+
 static int cells_row_end(osq_tr_cells *t, size_t ncells) {
-  size_t *n = t->u;
+  cells_ctx *x = t->u;
   /* every value of the row, through its offsets */
   size_t first = t->nrows > 1 ? t->row_ends[t->nrows - 2] : 0;
   if (t->nrows == 0 || t->row_ends[t->nrows - 1] - first != ncells)
@@ -151,8 +207,10 @@ static int cells_row_end(osq_tr_cells *t, size_t ncells) {
   for (size_t c = first; c < t->nends; c++) {
     uint32_t start = c ? t->ends[c - 1] : 0;
     for (uint32_t i = start; i < t->ends[c]; i++)
-      *n += (unsigned char)t->vals[i];
+      x->sum += (unsigned char)t->vals[i];
   }
+  if (x->adopt)
+    cells_adopt(t, x, ncells);
   return OSQ_OK;
 }
 
@@ -164,8 +222,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   osq_tw_init(&out);
   osq_tconn *c =
       variant & 2
-          ? osq_tconn_memory_stream(data + 1, size - 1, &out, 64,
-                                    1 + (size_t)data[0] % 13)
+          ? osq_tconn_memory_stream(data + 1, size - 1, &out,
+                                    (variant & 9) == 9 ? 512 : 64,
+                                    ((variant & 9) == 9 ? 37 : 1) *
+                                        (1 + (size_t)data[0] % 13))
           : osq_tconn_memory(data + 1, size - 1, &out);
   if (c == NULL)
     return 0;
@@ -179,13 +239,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   osq_plist l;
   osq_plist_init(&l);
   osq_row_handler plist = osq_plist_handler(&l);
+  static cells_ctx cx; /* reset for each input */
+  memset(&cx, 0, sizeof cx);
+  cx.adopt = (variant & 9) == 9;
+  cx.fits = true;
   osq_tr_cells cells = {.names = kNames,
                         .name_len = kNameLen,
                         .nnames = 6,
                         .name = cells_name,
                         .room = cells_room,
                         .row_end = cells_row_end,
-                        .u = &sum};
+                        .u = &cx};
   osq_row_handler flat = osq_cells_handler(&cells);
   const osq_row_handler *rows =
       variant & 8 ? &flat : variant & 1 ? &plist : &counter;

@@ -705,8 +705,15 @@ static inline const uint8_t *take(osq_treader *r, size_t n) {
 }
 
 static inline uint32_t get32(const uint8_t *p) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint32_t v; /* one load and a bswap, whatever the compiler sees */
+  memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
+#else
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
          p[3];
+#endif
 }
 
 /* Largest run of bytes the reader can present contiguously. */
@@ -1009,14 +1016,19 @@ int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
          * before (checked equal, so the checks above hold for it), the
          * value's length is read without waiting for the key's. */
         uint32_t k = j < KEY_LEN_SEEN ? seen[j] : n1;
-        if (__builtin_expect(k == n1, 1))
-          __asm__("" : "+r"(k)); /* k, not n1, in the address below */
-        else if (j < KEY_LEN_SEEN)
-          seen[j] = k = n1;
-        else
-          k = n1;
+        /* k opaque and the load made before k is compared with n1: told
+         * k == n1 first, the compiler addressed the load with n1 */
+        __asm__("" : "+r"(k));
+        if (__builtin_expect((size_t)(end - p) - 8 < k, 0))
+          k = n1; /* the load stays within what is checked */
         const uint8_t *pv = p + 4 + k;
         uint32_t n2 = get32(pv);
+        if (__builtin_expect(k != n1, 0)) {
+          if (j < KEY_LEN_SEEN)
+            seen[j] = n1;
+          pv = p + 4 + n1;
+          n2 = get32(pv);
+        }
         if (n2 > slimit || (size_t)(end - p) - 8 - n1 < n2)
           break;
         rc = fn(u, (const char *)p + 4, n1, (const char *)pv + 4, n2);
@@ -1141,17 +1153,123 @@ int osq_tr_cells_put(void *u, const char *k, size_t kl, const char *v,
   return OSQ_OK;
 }
 
+/* Values copied in whole blocks of this many bytes while there is this
+ * much input and room left beyond them. */
+#define FAST_COPY 32
+
+/* One row of nnames cells whose keys are t's expected names, decoded from
+ * p (end: the last byte the budget and the buffer allow) into t's arrays
+ * at *vlen / *nends. The next entry's place depends on the value's length
+ * only: the key's length is taken from the name it must equal (k, made
+ * opaque so that the compiler does not use the key's loaded length
+ * instead) and checked after. Every value is copied as FAST_COPY bytes
+ * (or exactly, when longer), so the room past vlen is written over.
+ * Returns the row's end, or NULL where any check fails or fewer than
+ * FAST_COPY + 8 + k bytes of input are left: nothing of the row is then
+ * kept (the caller restores *vlen and *nends). */
+/* t's arrays and names, held in locals: a value's bytes stored through
+ * char * could otherwise alias them and force reloads per cell */
+typedef struct fast_cells {
+  char *vals;
+  uint32_t *ends;
+  const char *const *names;
+  const uint32_t *name_len;
+  size_t vcap, nnames, slimit;
+} fast_cells;
+
+static inline const uint8_t *fast_row(const uint8_t *p, const uint8_t *end,
+                                      const fast_cells *f, size_t *vlenp,
+                                      size_t *nendsp) {
+  size_t vlen = *vlenp, nends = *nendsp;
+  for (size_t j = 0; j < f->nnames; j++) {
+    uint32_t k = f->name_len[j];
+    __asm__("" : "+r"(k));
+    size_t left = (size_t)(end - p);
+    if (left < FAST_COPY + 8 + (size_t)k)
+      return NULL;
+    const uint8_t *v = p + 8 + k;
+    uint32_t n2 = get32(v - 4);
+    if (get32(p) != k || k > f->slimit || n2 > f->slimit ||
+        n2 > left - 8 - k || f->vcap - vlen < (size_t)n2 + FAST_COPY ||
+        !same_bytes(p + 4, f->names[j], k))
+      return NULL;
+    char *d = f->vals + vlen;
+    if (n2 <= 16) {
+      memcpy(d, v, 16); /* distinct buffers */
+    } else if (n2 <= FAST_COPY) {
+      memcpy(d, v, FAST_COPY); /* distinct buffers */
+    } else {
+      copy_bytes(d, v, n2);
+    }
+    vlen += n2;
+    f->ends[nends++] = (uint32_t)vlen;
+    p = v + n2;
+  }
+  *vlenp = vlen;
+  *nendsp = nends;
+  return p;
+}
+
+/* Whole rows shaped exactly as t expects (map header of strings, nnames
+ * cells, every key its expected name), up to maxrows, from p; the read
+ * position stays in a register across rows. Stops before the first row it
+ * cannot take whole, which the careful path then decodes (and checks):
+ * the output of a row given up is discarded. Returns the bytes used and
+ * the rows taken in *rows. */
+static size_t cells_fast_rows(const uint8_t *p, const uint8_t *end,
+                              size_t maxrows, osq_tr_cells *t, size_t slimit,
+                              size_t *rows) {
+  *rows = 0;
+  if (t->nnames == 0 || t->nnames > INT32_MAX)
+    return 0;
+  const fast_cells f = {t->vals,     t->ends,   t->names, t->name_len,
+                        t->vcap,     t->nnames, slimit};
+  const uint8_t *start = p;
+  const uint32_t want = (uint32_t)t->nnames;
+  size_t done = 0, vlen = t->vlen, nends = t->nends, nrows = t->nrows;
+  size_t rcap = t->rcap, ecap = t->ecap;
+  uint32_t *row_ends = t->row_ends;
+  while (done < maxrows && end - p >= 6 && p[0] == OSQ_TT_STRING &&
+         p[1] == OSQ_TT_STRING && get32(p + 2) == want && nrows < rcap &&
+         ecap - nends >= want) {
+    size_t vl = vlen, ne = nends;
+    const uint8_t *q = fast_row(p + 6, end, &f, &vl, &ne);
+    if (q == NULL)
+      break; /* the row is the careful path's */
+    vlen = vl, nends = ne;
+    row_ends[nrows++] = (uint32_t)nends;
+    p = q;
+    done++;
+  }
+  t->vlen = vlen, t->nends = nends, t->nrows = nrows;
+  *rows = done;
+  return (size_t)(p - start);
+}
+
 int osq_tr_strmap_list_cells(osq_treader *r, int32_t count, const char *what,
                              osq_tr_cells *t) {
   if (t->vlen > t->vcap || t->nends > t->ecap || t->nrows > t->rcap ||
       t->vcap > UINT32_MAX)
     return osq_tr_fail(r, OSQ_EINVAL, "%s: bad cell arrays", what);
+  size_t slimit = r->string_limit ? r->string_limit : INT32_MAX;
   for (int32_t i = 0; i < count; i++) {
     if (r->err)
       return r->err;
     int32_t cells;
     const uint8_t *p = r->conn ? r->conn->rbuf + r->conn->rpos : r->mem + r->pos;
     size_t avail = r->conn ? r->conn->rlen - r->conn->rpos : r->memlen - r->pos;
+    {
+      size_t rows, used = cells_fast_rows(p, p + (avail < budget(r) ? avail : budget(r)),
+                                          (size_t)(count - i), t, slimit, &rows);
+      if (rows > 0) {
+        advance(r, used);
+        i += (int32_t)rows;
+        if (i == count)
+          break;
+        p += used;
+        avail -= used;
+      }
+    }
     if (avail >= 6 && budget(r) >= 6 && p[0] == OSQ_TT_STRING &&
         p[1] == OSQ_TT_STRING && (cells = (int32_t)get32(p + 2)) >= 0 &&
         (uint64_t)cells * 8 <= budget(r) - 6) {
@@ -1176,7 +1294,6 @@ int osq_tr_strmap_list_cells(osq_treader *r, int32_t count, const char *what,
       if (avail > budget(r))
         avail = budget(r);
       const uint8_t *start = p, *end = p + avail;
-      size_t slimit = r->string_limit ? r->string_limit : INT32_MAX;
       /* the arrays in registers; written back before any callback */
       char *vals = t->vals;
       size_t vlen = t->vlen, vcap = t->vcap, nends = t->nends, ecap = t->ecap;

@@ -219,7 +219,10 @@ int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
  * (may be NULL) only after a row that had a name() call or a cell count
  * other than nnames, the row being the last of row_ends. col is the
  * current row's cell count so far. A callback's non-OSQ_OK return stops
- * the decode as a handler failure. */
+ * the decode as a handler failure. The decoder may write anywhere in
+ * vals[vlen, vcap) and ends[nends, ecap) (it copies short values as
+ * whole 16- or 32-byte blocks and gives up a row it cannot take whole):
+ * only what vlen, nends and nrows count is kept. */
 typedef struct osq_tr_cells {
   char *vals;
   size_t vlen, vcap;

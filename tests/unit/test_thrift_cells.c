@@ -18,7 +18,7 @@
  * name()). */
 typedef struct sink {
   osq_tr_cells t;
-  char keys[64][16];
+  char keys[64][32];
   const char *names[64];
   uint32_t name_len[64];
   int name_calls, room_calls, row_end_calls;
@@ -29,7 +29,7 @@ typedef struct sink {
 static int sink_name(osq_tr_cells *t, size_t col, const char *k, size_t kl) {
   sink *s = t->u;
   s->name_calls++;
-  assert_true(col < 64 && kl < 16);
+  assert_true(col < 64 && kl < 32);
   memcpy(s->keys[col], k, kl);
   s->keys[col][kl] = '\0';
   return OSQ_OK;
@@ -217,10 +217,198 @@ static void test_cells_checks(void **state) {
   osq_tw_free(&w);
 }
 
+/* ---- the bulk loop for rows shaped like the row before -------------------
+ * A reply of many same-shaped rows, with values of every copy size (empty,
+ * up to 16, up to 32, longer), a row whose key differs, a row with fewer
+ * cells and a run of rows after each, decoded into arrays with plenty of
+ * room (so whole rows go through the bulk loop) and into arrays with no
+ * room to spare, must give exactly what the per-cell calls
+ * (osq_tr_cells_put, osq_tr_cells_row_end) give for the same bytes. */
+
+#define BIG_ROWS 300
+#define BIG_COLS 5
+
+static int big_cells(int i) { return i == 150 ? 3 : BIG_COLS; }
+
+static void big_value(int i, int j, char *v, size_t cap) {
+  static const char pad[] = "0123456789abcdefghijklmnopqrstuvwxyz0123456789"
+                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  int len = (i * 7 + j * 13) % 71; /* 0..70 */
+  snprintf(v, cap, "%d.%d:%.*s", i, j, len, pad);
+  if ((i + j) % 17 == 0)
+    v[0] = '\0';
+}
+
+static void write_big(osq_twriter *w) {
+  static const char *const keys[BIG_COLS] = {"cmdline", "name", "path", "pid",
+                                             "a-key-longer-than-16-bytes"};
+  osq_tw_list_begin(w, OSQ_TT_MAP, BIG_ROWS);
+  for (int i = 0; i < BIG_ROWS; i++) {
+    osq_tw_map_begin(w, OSQ_TT_STRING, OSQ_TT_STRING, big_cells(i));
+    for (int j = 0; j < big_cells(i); j++) {
+      char v[96];
+      big_value(i, j, v, sizeof v);
+      osq_tw_cstr(w, i == 100 && j == 2 ? "path2" : keys[j]);
+      osq_tw_cstr(w, v);
+    }
+  }
+}
+
+/* Decodes through the per-cell calls: the reference. */
+static int decode_per_cell(osq_tconn *c, sink *s) {
+  osq_treader r;
+  osq_tr_init_conn(&r, c);
+  int et;
+  int32_t n;
+  int rc = osq_tr_list_begin(&r, &et, &n);
+  if (rc == OSQ_OK)
+    rc = osq_tr_strmap_list_each(&r, n, "response row", NULL,
+                                 osq_tr_cells_put, osq_tr_cells_row_end,
+                                 &s->t);
+  osq_tr_free(&r);
+  return rc;
+}
+
+static void assert_same_cells(const sink *a, const sink *b) {
+  assert_int_equal(a->t.nrows, b->t.nrows);
+  assert_int_equal(a->t.nends, b->t.nends);
+  assert_int_equal(a->t.vlen, b->t.vlen);
+  assert_memory_equal(a->t.row_ends, b->t.row_ends,
+                      a->t.nrows * sizeof *a->t.row_ends);
+  assert_memory_equal(a->t.ends, b->t.ends, a->t.nends * sizeof *a->t.ends);
+  if (a->t.vlen)
+    assert_memory_equal(a->t.vals, b->t.vals, a->t.vlen);
+  assert_int_equal(a->name_calls, b->name_calls);
+  assert_int_equal(a->row_end_calls, b->row_end_calls);
+  for (int i = 0; i < a->row_end_calls && i < 64; i++)
+    assert_int_equal(a->row_end_rows[i], b->row_end_rows[i]);
+}
+
+/* Arrays of exactly vcap, ecap, rcap (malloc'd to that size, so that the
+ * sanitizer sees any write past them); room() then grows as sink_room. */
+static void sink_sized(sink *s, size_t vcap, size_t ecap, size_t rcap) {
+  sink_init(s);
+  s->t.vals = malloc(vcap ? vcap : 1);
+  s->t.vcap = vcap;
+  s->t.ends = malloc((ecap ? ecap : 1) * sizeof *s->t.ends);
+  s->t.ecap = ecap;
+  s->t.row_ends = malloc((rcap ? rcap : 1) * sizeof *s->t.row_ends);
+  s->t.rcap = rcap;
+  assert_non_null(s->t.vals);
+  assert_non_null(s->t.ends);
+  assert_non_null(s->t.row_ends);
+}
+
+static void test_cells_bulk_rows_match_per_cell(void **state) {
+  (void)state;
+  osq_twriter w;
+  osq_tw_init(&w);
+  write_big(&w);
+  /* the input in a buffer of its exact size */
+  uint8_t *in = malloc(w.len);
+  assert_non_null(in);
+  memcpy(in, w.buf, w.len);
+
+  sink ref;
+  sink_init(&ref);
+  osq_tconn *c = osq_tconn_memory(in, w.len, NULL);
+  assert_int_equal(decode_per_cell(c, &ref), OSQ_OK);
+  osq_tconn_close(c);
+  assert_int_equal(ref.t.nrows, BIG_ROWS);
+  /* row 0 (new names), 100 (a key differs), 101 (after it: names of
+   * row 100 expected, row 101 has "path" again), 150 (fewer cells), 151 */
+  assert_int_equal(ref.row_end_calls, 5);
+
+  /* plenty of room: one big array each; and no room to spare: the exact
+   * sizes the reply needs */
+  const size_t sizes[2][3] = {{1u << 20, 4096, 1024},
+                              {ref.t.vlen, ref.t.nends, ref.t.nrows}};
+  static const size_t bufs[] = {0, 64, 4096, 65536}, reads[] = {7, 65536};
+  for (size_t z = 0; z < 2; z++)
+    for (size_t b = 0; b < 4; b++)
+      for (size_t m = 0; m < (bufs[b] ? 2u : 1u); m++) {
+        c = bufs[b] ? osq_tconn_memory_stream(in, w.len, NULL, bufs[b], reads[m])
+                    : osq_tconn_memory(in, w.len, NULL);
+        sink s;
+        sink_sized(&s, sizes[z][0], sizes[z][1], sizes[z][2]);
+        int32_t n;
+        char msg[256];
+        assert_int_equal(decode(c, &s, &n, msg, sizeof msg), OSQ_OK);
+        osq_tconn_close(c);
+        assert_same_cells(&s, &ref);
+        if (z == 0)
+          assert_int_equal(s.room_calls, 0);
+        sink_free(&s);
+      }
+  sink_free(&ref);
+  free(in);
+  osq_tw_free(&w);
+}
+
+static void test_cells_bulk_rows_checks(void **state) {
+  (void)state;
+  osq_twriter w;
+  osq_tw_init(&w);
+  write_big(&w);
+  char msg[256];
+  int32_t n;
+
+  /* truncated anywhere (input in a buffer of exactly that size): an
+   * error, never a read past it or a row too many; every whole row before
+   * the cut is kept as the per-cell path keeps it */
+  for (size_t k = 0; k < w.len; k += (k < 64 || w.len - k < 256) ? 1 : 97) {
+    uint8_t *in = malloc(k ? k : 1);
+    assert_non_null(in);
+    memcpy(in, w.buf, k);
+    osq_tconn *c = osq_tconn_memory(in, k, NULL);
+    sink s, ref;
+    sink_sized(&s, 1u << 20, 4096, 1024);
+    assert_int_not_equal(decode(c, &s, &n, msg, sizeof msg), OSQ_OK);
+    osq_tconn_close(c);
+    assert_true(s.t.nrows < BIG_ROWS);
+    c = osq_tconn_memory(in, k, NULL);
+    sink_init(&ref);
+    assert_int_not_equal(decode_per_cell(c, &ref), OSQ_OK);
+    osq_tconn_close(c);
+    assert_int_equal(s.t.nrows, ref.t.nrows);
+    assert_memory_equal(s.t.row_ends, ref.t.row_ends,
+                        s.t.nrows * sizeof *s.t.row_ends);
+    sink_free(&s);
+    sink_free(&ref);
+    free(in);
+  }
+
+  /* the string limit holds in the bulk loop: values are up to 76 bytes,
+   * keys up to 26 */
+  static const size_t limits[] = {16, 32, 70};
+  for (size_t l = 0; l < 3; l++) {
+    osq_tconn *c = osq_tconn_memory(w.buf, w.len, NULL);
+    osq_tconn_set_string_limit(c, limits[l]);
+    sink s;
+    sink_sized(&s, 1u << 20, 4096, 1024);
+    assert_int_equal(decode(c, &s, &n, msg, sizeof msg), OSQ_ERANGE);
+    osq_tconn_close(c);
+    sink_free(&s);
+  }
+
+  /* the message budget bounds it too */
+  osq_tconn *c = osq_tconn_memory(w.buf, w.len, NULL);
+  osq_tconn_set_max_message(c, w.len / 2);
+  sink s;
+  sink_sized(&s, 1u << 20, 4096, 1024);
+  assert_int_not_equal(decode(c, &s, &n, msg, sizeof msg), OSQ_OK);
+  assert_true(s.t.nrows < BIG_ROWS);
+  osq_tconn_close(c);
+  sink_free(&s);
+  osq_tw_free(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cells_match_input),
       cmocka_unit_test(test_cells_checks),
+      cmocka_unit_test(test_cells_bulk_rows_match_per_cell),
+      cmocka_unit_test(test_cells_bulk_rows_checks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
