@@ -34,6 +34,9 @@ extern const osq_table_plugin osq_table_syslog_events;
 extern const osq_table_plugin osq_table_hardware_events;
 extern const osq_table_plugin osq_table_user_events;
 extern const osq_table_plugin osq_table_seccomp_events;
+extern const osq_table_plugin osq_table_process_file_events;
+extern const osq_table_plugin osq_table_selinux_events;
+extern const osq_table_plugin osq_table_apparmor_events;
 
 /* A row under construction: one JSON value per table column. */
 json_t *osq_ev_row_new(const osq_table_plugin *table);
