@@ -92,7 +92,6 @@ struct osq_fim_call {
   json_t *row; /* the identity columns, filled from the SYSCALL record */
   char cwd[PATH_CAP];
   char *item[MAX_ITEMS];
-  char nametype[MAX_ITEMS][12];
 };
 
 /* the file_paths patterns, swapped whole by osq_fim_configure */
@@ -149,10 +148,13 @@ void osq_fim_configure(const json_t *cfg) {
   json_object_foreach((json_t *)paths, cat, pats) {
     size_t i;
     json_t *p;
-    json_array_foreach(pats, i, p) if (json_is_string(p))
+    json_array_foreach(pats, i, p) {
+      if (json_is_string(p))
         json_array_append(list, p);
+    }
   }
-  OSQ_VLOG("process_file_events: %zu file_paths patterns", json_array_size(list));
+  OSQ_VLOG("process_file_events: %zu file_paths patterns",
+           json_array_size(list));
   pthread_mutex_lock(&pat_lock);
   json_decref(patterns);
   patterns = list;
@@ -239,6 +241,10 @@ void osq_fim_reset(void) {
     free(procs[i].fds);
     memset(&procs[i], 0, sizeof procs[i]);
   }
+  pthread_mutex_lock(&pat_lock);
+  json_decref(patterns);
+  patterns = NULL;
+  pthread_mutex_unlock(&pat_lock);
 }
 
 /* ---- one event ---------------------------------------------------------- */
@@ -332,9 +338,6 @@ void osq_fim_record(osq_fim_call *c, uint16_t type, const char *f,
       name[0] = '\0'; /* a nameless item (open_by_handle_at) */
     free(c->item[x]);
     c->item[x] = strdup(name);
-    if (!osq_audit_field(f, n, "nametype", false, c->nametype[x],
-                         sizeof c->nametype[x]))
-      c->nametype[x][0] = '\0';
   } else if (type == AUDIT_MMAP) {
     if (field_u64(f, n, "fd", 10, &x))
       c->mmap_fd = (int64_t)x;
@@ -399,16 +402,16 @@ static void on_open(osq_fim_call *c, outcome *o) {
     c->partial = true;
   if (!item_path(c, i, o->path))
     return;
-  uint64_t flags = c->k == K_CREAT ? O_TRUNC
-                   : strcmp(osq_syscall_names_x86_64[c->nr], "open") == 0
-                       ? c->a1
-                       : c->a2;
+  const char *name = osq_syscall_names_x86_64[c->nr];
+  uint64_t flags = strcmp(name, "creat") == 0  ? O_TRUNC
+                   : c->k == K_CREAT           ? 0 /* mknod: no descriptor */
+                   : strcmp(name, "open") == 0 ? c->a1
+                                               : c->a2;
   bool trunc = (flags & O_TRUNC) != 0;
   o->op = trunc ? "open+truncate" : "open";
   o->write = trunc;
   /* only descriptors on watched files are kept: no other can show */
-  bool gives_fd = c->k == K_OPEN ||
-                  strcmp(osq_syscall_names_x86_64[c->nr], "creat") == 0;
+  bool gives_fd = c->k == K_OPEN || strcmp(name, "creat") == 0;
   if (gives_fd && c->exit >= 0 && included(o->path))
     fd_save(c->pid, c->exit, o->path, S_OPEN);
 }
