@@ -81,44 +81,51 @@ class Osqd:
         self.proc.wait(60)
 
 
-def _spawner(t0, rate, seconds, out):
+def _spawner(exe, t0, rate, seconds, out):
     i = 0
-    mine = []
     while True:
         now = time.monotonic()
         if now - t0 >= seconds:
             break
         if i < int((now - t0) * rate):
-            pid = os.posix_spawn("/bin/true", ["/bin/true"], os.environ)
-            mine.append(pid)
+            pid = os.posix_spawn(exe, [exe], os.environ)
             os.waitpid(pid, 0)
             i += 1
         else:
             time.sleep(0.0005)
-    out.put(mine)
+    out.put(i)
 
 
-def spawn_paced(rate, seconds, procs=4):
-    """posix_spawn /bin/true at rate/s for seconds from a few processes
-    (one Python loop tops out near 1,000/s on a loaded 2-core machine):
-    (pids, achieved rate)."""
+def marked_true():
+    """A copy of /bin/true under a unique path: its execs are told apart
+    by path (60 s at 2,000/s wraps a pid_max of 32,768 several times, so
+    pids do not name them)."""
+    d = tempfile.mkdtemp(prefix="osq-evbench-bin-")
+    exe = os.path.join(d, "true-%d" % os.getpid())
+    shutil.copy2("/bin/true", exe)
+    return exe
+
+
+def spawn_paced(exe, rate, seconds, procs=4):
+    """posix_spawn exe at rate/s for seconds from a few processes (one
+    Python loop tops out near 1,000/s on a loaded 2-core machine):
+    (execs, achieved rate)."""
     import multiprocessing
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     t0 = time.monotonic()
-    ps = [ctx.Process(target=_spawner, args=(t0, rate / procs, seconds, out))
+    ps = [ctx.Process(target=_spawner,
+                      args=(exe, t0, rate / procs, seconds, out))
           for _ in range(procs)]
     for p in ps:
         p.start()
-    pids = set()
-    for _ in ps:
-        pids.update(out.get())
+    n = sum(out.get() for _ in ps)
     for p in ps:
         p.join()
-    return pids, len(pids) / (time.monotonic() - t0)
+    return n, n / (time.monotonic() - t0)
 
 
-def auditd_run(rate, seconds):
+def auditd_run(exe, rate, seconds):
     """auditd recording the execve rule osq's audit publisher installs."""
     import subprocess
     auditd = shutil.which("auditd") or "/usr/sbin/auditd"
@@ -147,23 +154,22 @@ def auditd_run(rate, seconds):
                        stdout=subprocess.DEVNULL, check=False)
         subprocess.run([auditctl] + rule, check=True,
                        stdout=subprocess.DEVNULL)
+        def lost():
+            out = subprocess.run([auditctl, "-s"], capture_output=True,
+                                 text=True).stdout
+            for line in out.splitlines():
+                if line.startswith("lost "):
+                    return int(line.split()[1])
+            return 0
+        lost0 = lost()
         c0 = cpu_s(proc.pid)
-        pids, achieved = spawn_paced(rate, seconds)
-
-        want = {" pid=%d " % p for p in pids}
+        n, achieved = spawn_paced(exe, rate, seconds)
+        mark = (' exe="%s" ' % exe).encode()
 
         def logged():
-            """execve SYSCALL records of the spawned pids in auditd's log"""
-            n = 0
-            with open(log, errors="replace") as f:
-                for line in f:
-                    if line.startswith("type=SYSCALL") and \
-                            " syscall=59 " in line:
-                        i = line.find(" pid=")
-                        if i >= 0 and line[i:line.find(" ", i + 1) + 1] \
-                                in want:
-                            n += 1
-            return n
+            """execve SYSCALL records of the marked binary in the log"""
+            with open(log, "rb") as f:
+                return f.read().count(mark)
         last, still = -1, 0
         while still < 3:
             time.sleep(1)
@@ -171,9 +177,10 @@ def auditd_run(rate, seconds):
             still = still + 1 if cur == last else 0
             last = cur
         cpu = cpu_s(proc.pid) - c0
-        return {"source": "auditd", "execs": len(pids), "rate": achieved,
+        return {"source": "auditd", "execs": n, "rate": achieved,
                 "stored": last, "cpu_s": cpu,
-                "hwm_kb": hwm_kb(proc.pid), "overflows": "-"}
+                "hwm_kb": hwm_kb(proc.pid),
+                "overflows": "%d (kernel lost counter)" % (lost() - lost0)}
     finally:
         subprocess.run([auditctl, "-d"] + rule[1:], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -184,7 +191,7 @@ def auditd_run(rate, seconds):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def exec_run(build, source, n, rate=None, seconds=None):
+def exec_run(build, source, n, rate=None, seconds=None, exe=None):
     d = tempfile.mkdtemp(prefix="osq-evbench-")
     args = ["--process_events_source=" + source]
     pub = "proc_connector"
@@ -197,8 +204,7 @@ def exec_run(build, source, n, rate=None, seconds=None):
         c0 = cpu_s(dm.proc.pid)
         t0 = time.monotonic()
         if rate:
-            pids, achieved = spawn_paced(rate, seconds)
-            n = len(pids)
+            n, achieved = spawn_paced(exe, rate, seconds)
         else:
             pids = set()
             for _ in range(n):
@@ -208,6 +214,10 @@ def exec_run(build, source, n, rate=None, seconds=None):
             achieved = n / (time.monotonic() - t0)
 
         def stored():
+            if rate:  # the marked binary's execs (pids wrap in 60 s)
+                return int(dm.query(
+                    "select count(*) as n from process_events where "
+                    "path = '%s'" % exe)[0]["n"])
             got = {int(r["pid"]) for r in
                    dm.query("select pid from process_events")}
             return len(pids & got)
@@ -267,9 +277,13 @@ def files_run(build, m):
 
 
 def paced_main(build, rate, seconds):
-    runs = [exec_run(build, "connector", 0, rate, seconds),
-            exec_run(build, "audit", 0, rate, seconds),
-            auditd_run(rate, seconds)]
+    exe = marked_true()
+    try:
+        runs = [exec_run(build, "connector", 0, rate, seconds, exe),
+                exec_run(build, "audit", 0, rate, seconds, exe),
+                auditd_run(exe, rate, seconds)]
+    finally:
+        shutil.rmtree(os.path.dirname(exe), ignore_errors=True)
     for r in runs:
         if r is None:
             print("auditd not installed (apt-get install auditd): skipped")
