@@ -6,10 +6,16 @@ exec:  N processes spawned as fast as one Python loop can (posix_spawn of
        connector, then by the audit publisher, in the same run: events
        stored for those pids vs processes run, osqd CPU, peak RSS, and the
        connector/audit CPU ratio.
+       With --rate R --seconds S: paced at R execs/s for S seconds, and a
+       third run with Debian's auditd (apt-get install auditd; started
+       here as `auditd -n` with a private config and log, the same execve
+       rule added with auditctl, both removed afterwards): execve records
+       it logged vs execs, its CPU, and osqd(audit)/auditd CPU ratio.
 files: M file writes (create, write, close) under a watched tree:
        file_events rows vs writes, osqd CPU per 10k events.
 
     bench/events_bench.py BUILD_DIR [execs] [writes]
+    bench/events_bench.py BUILD_DIR --rate 2000 --seconds 60
 """
 import os
 import shutil
@@ -75,7 +81,117 @@ class Osqd:
         self.proc.wait(60)
 
 
-def exec_run(build, source, n):
+def _spawner(exe, t0, rate, seconds, out):
+    i = 0
+    while True:
+        now = time.monotonic()
+        if now - t0 >= seconds:
+            break
+        if i < int((now - t0) * rate):
+            pid = os.posix_spawn(exe, [exe], os.environ)
+            os.waitpid(pid, 0)
+            i += 1
+        else:
+            time.sleep(0.0005)
+    out.put(i)
+
+
+def marked_true():
+    """A copy of /bin/true under a unique path: its execs are told apart
+    by path (60 s at 2,000/s wraps a pid_max of 32,768 several times, so
+    pids do not name them)."""
+    d = tempfile.mkdtemp(prefix="osq-evbench-bin-")
+    exe = os.path.join(d, "true-%d" % os.getpid())
+    shutil.copy2("/bin/true", exe)
+    return exe
+
+
+def spawn_paced(exe, rate, seconds, procs=4):
+    """posix_spawn exe at rate/s for seconds from a few processes (one
+    Python loop tops out near 1,000/s on a loaded 2-core machine):
+    (execs, achieved rate)."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    t0 = time.monotonic()
+    ps = [ctx.Process(target=_spawner,
+                      args=(exe, t0, rate / procs, seconds, out))
+          for _ in range(procs)]
+    for p in ps:
+        p.start()
+    n = sum(out.get() for _ in ps)
+    for p in ps:
+        p.join()
+    return n, n / (time.monotonic() - t0)
+
+
+def auditd_run(exe, rate, seconds):
+    """auditd recording the execve rule osq's audit publisher installs."""
+    import subprocess
+    auditd = shutil.which("auditd") or "/usr/sbin/auditd"
+    auditctl = shutil.which("auditctl") or "/usr/sbin/auditctl"
+    if not os.path.exists(auditd):
+        return None
+    d = tempfile.mkdtemp(prefix="osq-auditd-")
+    os.chmod(d, 0o700)
+    log = os.path.join(d, "audit.log")
+    with open(os.path.join(d, "auditd.conf"), "w") as f:
+        f.write("log_file = %s\nlog_format = RAW\nflush = INCREMENTAL_ASYNC\n"
+                "freq = 50\nmax_log_file = 4096\nmax_log_file_action = "
+                "IGNORE\nspace_left = 2\nadmin_space_left = 1\n"
+                "disk_full_action = IGNORE\ndisk_error_action = IGNORE\n"
+                "write_logs = yes\nplugin_dir = %s\n" % (log, d))
+    os.chmod(os.path.join(d, "auditd.conf"), 0o600)
+    proc = subprocess.Popen([auditd, "-n", "-c", d],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    rule = ["-a", "always,exit", "-F", "arch=b64", "-S", "execve",
+            "-S", "execveat"]
+    try:
+        osqtest.wait_until(lambda: os.path.exists(log), 30, "auditd's log",
+                           proc)
+        subprocess.run([auditctl, "-b", "4096", "--backlog_wait_time", "0"],
+                       stdout=subprocess.DEVNULL, check=False)
+        subprocess.run([auditctl] + rule, check=True,
+                       stdout=subprocess.DEVNULL)
+        def lost():
+            out = subprocess.run([auditctl, "-s"], capture_output=True,
+                                 text=True).stdout
+            for line in out.splitlines():
+                if line.startswith("lost "):
+                    return int(line.split()[1])
+            return 0
+        lost0 = lost()
+        c0 = cpu_s(proc.pid)
+        n, achieved = spawn_paced(exe, rate, seconds)
+        mark = (' exe="%s" ' % exe).encode()
+
+        def logged():
+            """execve SYSCALL records of the marked binary in the log"""
+            with open(log, "rb") as f:
+                return f.read().count(mark)
+        last, still = -1, 0
+        while still < 3:
+            time.sleep(1)
+            cur = logged()
+            still = still + 1 if cur == last else 0
+            last = cur
+        cpu = cpu_s(proc.pid) - c0
+        return {"source": "auditd", "execs": n, "rate": achieved,
+                "stored": last, "cpu_s": cpu,
+                "hwm_kb": hwm_kb(proc.pid),
+                "overflows": "%d (kernel lost counter)" % (lost() - lost0)}
+    finally:
+        subprocess.run([auditctl, "-d"] + rule[1:], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc.terminate()
+        proc.wait(60)
+        subprocess.run([auditctl, "-e", "0"], check=False,
+                       stdout=subprocess.DEVNULL)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def exec_run(build, source, n, rate=None, seconds=None, exe=None):
     d = tempfile.mkdtemp(prefix="osq-evbench-")
     args = ["--process_events_source=" + source]
     pub = "proc_connector"
@@ -87,14 +203,21 @@ def exec_run(build, source, n):
         dm.wait_active(pub)
         c0 = cpu_s(dm.proc.pid)
         t0 = time.monotonic()
-        pids = set()
-        for _ in range(n):
-            pid = os.posix_spawn("/bin/true", ["/bin/true"], os.environ)
-            pids.add(pid)
-            os.waitpid(pid, 0)
-        spawn_s = time.monotonic() - t0
+        if rate:
+            n, achieved = spawn_paced(exe, rate, seconds)
+        else:
+            pids = set()
+            for _ in range(n):
+                pid = os.posix_spawn("/bin/true", ["/bin/true"], os.environ)
+                pids.add(pid)
+                os.waitpid(pid, 0)
+            achieved = n / (time.monotonic() - t0)
 
         def stored():
+            if rate:  # the marked binary's execs (pids wrap in 60 s)
+                return int(dm.query(
+                    "select count(*) as n from process_events where "
+                    "path = '%s'" % exe)[0]["n"])
             got = {int(r["pid"]) for r in
                    dm.query("select pid from process_events")}
             return len(pids & got)
@@ -108,7 +231,7 @@ def exec_run(build, source, n):
         cpu = cpu_s(dm.proc.pid) - c0
         loss = dm.query("select overflows, malformed from osq_events_loss "
                         "where name = '%s'" % pub)[0]
-        return {"source": source, "execs": n, "rate": n / spawn_s,
+        return {"source": source, "execs": n, "rate": achieved,
                 "stored": last, "cpu_s": cpu, "hwm_kb": hwm_kb(dm.proc.pid),
                 "overflows": loss["overflows"]}
     finally:
@@ -153,7 +276,41 @@ def files_run(build, m):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def paced_main(build, rate, seconds):
+    exe = marked_true()
+    try:
+        runs = [exec_run(build, "connector", 0, rate, seconds, exe),
+                exec_run(build, "audit", 0, rate, seconds, exe),
+                auditd_run(exe, rate, seconds)]
+    finally:
+        shutil.rmtree(os.path.dirname(exe), ignore_errors=True)
+    for r in runs:
+        if r is None:
+            print("auditd not installed (apt-get install auditd): skipped")
+            continue
+        print("exec %-9s %6d execs in %d s at %5.0f/s: stored %6d (%.1f%%), "
+              "CPU %.2f s (%.0f us/exec), peak RSS %d KiB, overflows %s"
+              % (r["source"], r["execs"], seconds, r["rate"], r["stored"],
+                 100.0 * r["stored"] / max(r["execs"], 1), r["cpu_s"],
+                 1e6 * r["cpu_s"] / max(r["execs"], 1), r["hwm_kb"],
+                 r["overflows"]))
+    conn, aud, ad = runs
+    print("exec connector/audit osqd CPU ratio: %.2f" %
+          (conn["cpu_s"] / aud["cpu_s"] if aud["cpu_s"] else float("nan")))
+    if ad:
+        print("exec osqd(audit)/auditd CPU ratio: %.2f (goal <= 1.5)" %
+              (aud["cpu_s"] / ad["cpu_s"] if ad["cpu_s"] else float("nan")))
+
+
 def main():
+    if "--rate" in sys.argv:
+        a = sys.argv[1:]
+        rate = float(a[a.index("--rate") + 1])
+        seconds = float(a[a.index("--seconds") + 1]) if "--seconds" in a \
+            else 60
+        build = a[0] if not a[0].startswith("--") else "build"
+        paced_main(build, rate, seconds)
+        return
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
     m = int(sys.argv[3]) if len(sys.argv) > 3 else 20000

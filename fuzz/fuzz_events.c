@@ -1,7 +1,8 @@
 /* libFuzzer target: the decoders of what the kernel (and rsyslog) send
  * the event publishers (src/events/parse.c). Byte 0 % 5 picks the
  * decoder (process connector datagram, inotify read, audit netlink
- * records, a syslog CSV line, a kernel uevent); the rest is the buffer,
+ * records with their SELinux labels and process_file_events' path
+ * helpers, a syslog CSV line, a kernel uevent); the rest is the buffer,
  * copied to its own allocation so ASan sees any read past its end. Every
  * decoded field is touched. */
 #include <stdint.h>
@@ -39,6 +40,19 @@ static void on_audit(void *u, uint16_t type, const char *text, size_t len) {
     if (osq_audit_field(text + body, len - body, keys[i], i % 2 == 1, v,
                         sizeof v))
       sink += strlen(v);
+  const char *label = osq_audit_mac_label(type);
+  sink += label ? strlen(label) : 0;
+  /* process_file_events: a PATH name made absolute against a cwd, then
+   * matched against file_paths patterns */
+  char cwd[64], name[128], path[96];
+  if (osq_audit_field(text + body, len - body, "cwd", true, cwd, sizeof cwd) &&
+      osq_audit_field(text + body, len - body, "name", true, name,
+                      sizeof name) &&
+      osq_path_normalize(cwd, name, path, sizeof path)) {
+    static const char *const pats[] = {"/%%", "/tmp/%", "/a/%/b/%%", "/x"};
+    for (size_t i = 0; i < sizeof pats / sizeof *pats; i++)
+      sink += osq_path_pattern_match(pats[i], path);
+  }
 }
 
 static void on_kv(void *u, const char *key, size_t klen, const char *val,

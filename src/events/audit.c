@@ -1,8 +1,11 @@
 /* osquery's audit publisher (netlink NETLINK_AUDIT) for process_events
  * (--process_events_source=audit, the default, with
  * --audit_allow_process_events), socket_events (--audit_allow_sockets)
- * and user_events (--audit_allow_user_events), enabled with
- * --disable_audit=false.
+ * user_events (--audit_allow_user_events), seccomp_events
+ * (--audit_allow_seccomp_events), process_file_events
+ * (--audit_allow_fim_events, src/events/audit_fim.c), selinux_events
+ * (--audit_allow_selinux_events) and apparmor_events
+ * (--audit_allow_apparmor_events), enabled with --disable_audit=false.
  *
  * With --audit_allow_config osq enables auditing and installs its own
  * syscall rules, and removes the rules it added when it stops; without it
@@ -29,6 +32,7 @@
 
 #include "core/flags.h"
 #include "core/log.h"
+#include "events/audit_fim.h"
 #include "events/parse.h"
 #include "events/syscall_names_x86_64.h"
 
@@ -55,12 +59,15 @@ enum { SYS_EXECVE = -1, SYS_EXECVEAT = -1, SYS_CONNECT = -1, SYS_ACCEPT = -1,
 
 static osq_ev_stats stats;
 static const char *const tables[] = {"process_events", "socket_events",
-                                     "user_events", "seccomp_events", NULL};
+                                     "user_events", "seccomp_events",
+                                     "process_file_events", "selinux_events",
+                                     "apparmor_events", NULL};
 static int sock = -1;
 static osq_ev_waker waker = {-1, -1};
 static pthread_t thread;
 static uint32_t seq;
-static bool rule_added[2];
+enum { RULE_PROCESS, RULE_SOCKET, RULE_FILE, NRULES };
+static bool rule_added[NRULES];
 static bool enabled_by_us;
 static struct audit_status before; /* restored on stop if osq configured */
 static bool configured;
@@ -78,6 +85,7 @@ typedef struct pending {
   int64_t exit;
   bool success;
   uint64_t fd;
+  osq_fim_call *fim; /* a file syscall (process_file_events) */
 } pending;
 
 static pending pend[MAX_PENDING];
@@ -87,12 +95,18 @@ static bool want_process(void) {
          OSQ_FLAG_BOOL(audit_allow_process_events);
 }
 
+static bool want_fim(void) {
+  return OSQ_FLAG_BOOL(audit_allow_fim_events) && osq_fim_available();
+}
+
 static bool wanted(const json_t *cfg) {
   (void)cfg;
   return !OSQ_FLAG_BOOL(disable_audit) &&
          (want_process() || OSQ_FLAG_BOOL(audit_allow_sockets) ||
           OSQ_FLAG_BOOL(audit_allow_user_events) ||
-          OSQ_FLAG_BOOL(audit_allow_seccomp_events));
+          OSQ_FLAG_BOOL(audit_allow_seccomp_events) || want_fim() ||
+          OSQ_FLAG_BOOL(audit_allow_selinux_events) ||
+          OSQ_FLAG_BOOL(audit_allow_apparmor_events));
 }
 
 /* ---- requests to the kernel --------------------------------------------- */
@@ -129,7 +143,14 @@ static int request(uint16_t type, const void *data, size_t len) {
   if (rc != 0)
     return rc;
   char buf[8192];
-  for (int tries = 0; tries < 200; tries++) {
+  /* the ack may queue behind many records (file rules): a deadline, not
+   * a count of reads */
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - t0.tv_sec > 20)
+      return -ETIMEDOUT;
     struct pollfd p = {sock, POLLIN, 0};
     if (poll(&p, 1, 1000) <= 0)
       return -ETIMEDOUT;
@@ -145,7 +166,6 @@ static int request(uint16_t type, const void *data, size_t len) {
       return e->error;
     }
   }
-  return -ETIMEDOUT;
 }
 
 static int get_status(struct audit_status *st) {
@@ -184,7 +204,7 @@ static int set_status(uint32_t mask, uint32_t enabled, uint32_t pid) {
   return request(AUDIT_SET, &st, sizeof st);
 }
 
-static void rule_of(struct audit_rule_data *r, bool process) {
+static void rule_of(struct audit_rule_data *r, int which) {
   memset(r, 0, sizeof *r);
   r->flags = AUDIT_FILTER_EXIT;
   r->action = AUDIT_ALWAYS;
@@ -192,6 +212,17 @@ static void rule_of(struct audit_rule_data *r, bool process) {
   r->fields[0] = AUDIT_ARCH;
   r->values[0] = ARCH;
   r->fieldflags[0] = AUDIT_EQUAL;
+  if (which == RULE_FILE) {
+    /* osq's own reads and writes (its event store) are left out in the
+     * kernel: they would feed back into themselves */
+    r->field_count = 2;
+    r->fields[1] = AUDIT_PID;
+    r->values[1] = (uint32_t)getpid();
+    r->fieldflags[1] = AUDIT_NOT_EQUAL;
+    osq_fim_rule_mask(r->mask, AUDIT_BITMASK_SIZE);
+    return;
+  }
+  bool process = which == RULE_PROCESS;
   int sys_exec[] = {SYS_EXECVE, SYS_EXECVEAT};
   int sys_sock[] = {SYS_CONNECT, SYS_BIND, SYS_ACCEPT, SYS_ACCEPT4};
   int *list = process ? sys_exec : sys_sock;
@@ -205,6 +236,7 @@ static void rule_of(struct audit_rule_data *r, bool process) {
 
 static void drop_pending(pending *p) {
   json_decref(p->row);
+  osq_fim_drop(p->fim);
   memset(p, 0, sizeof *p);
 }
 
@@ -248,6 +280,10 @@ static void put_str(json_t *row, const osq_table_plugin *t, const char *col,
     osq_ev_row_str(row, t, col, v);
 }
 
+static pending *new_pending(void);
+static void fill_pending(pending *p, const osq_audit_hdr *h, int sc, bool exec,
+                         const char *f, size_t n);
+
 static void on_syscall(const osq_audit_hdr *h, const char *f, size_t n) {
   bool ok;
   int sc = (int)num(f, n, "syscall", 10, &ok);
@@ -256,9 +292,29 @@ static void on_syscall(const osq_audit_hdr *h, const char *f, size_t n) {
   bool exec = sc == SYS_EXECVE || sc == SYS_EXECVEAT;
   bool net = sc == SYS_CONNECT || sc == SYS_BIND || sc == SYS_ACCEPT ||
              sc == SYS_ACCEPT4;
-  if ((exec && !want_process()) || (net && !OSQ_FLAG_BOOL(audit_allow_sockets)) ||
-      (!exec && !net))
+  osq_fim_call *fim = NULL;
+  if (!exec && !net && want_fim() && osq_fim_syscall(sc)) {
+    if (num(f, n, "pid", 10, &ok) == (int64_t)getpid() && ok)
+      return; /* osq itself (the rule leaves it out; rules of others may not) */
+    fim = osq_fim_begin(sc, f, n);
+    if (fim == NULL)
+      return;
+  } else if ((exec && !want_process()) ||
+             (net && !OSQ_FLAG_BOOL(audit_allow_sockets)) || (!exec && !net))
     return;
+  pending *p = new_pending();
+  p->used = true;
+  p->serial = h->serial;
+  p->sec = h->sec;
+  p->syscall = sc;
+  if (fim) {
+    p->fim = fim;
+    return;
+  }
+  fill_pending(p, h, sc, exec, f, n);
+}
+
+static pending *new_pending(void) {
   pending *p = NULL;
   size_t oldest = 0;
   for (size_t i = 0; i < MAX_PENDING; i++) {
@@ -275,12 +331,15 @@ static void on_syscall(const osq_audit_hdr *h, const char *f, size_t n) {
     drop_pending(&pend[oldest]);
     p = &pend[oldest];
   }
+  return p;
+}
+
+static void fill_pending(pending *p, const osq_audit_hdr *h, int sc, bool exec,
+                         const char *f, size_t n) {
+  (void)h;
+  bool ok;
   const osq_table_plugin *t =
       exec ? &osq_table_process_events : &osq_table_socket_events;
-  p->used = true;
-  p->serial = h->serial;
-  p->sec = h->sec;
-  p->syscall = sc;
   p->exec = exec;
   p->type = t->name;
   p->row = osq_ev_row_new(t);
@@ -515,6 +574,49 @@ static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
   osq_ev_add("seccomp_events", h->sec, row);
 }
 
+/* A record of osquery's SELinux set (AVC, SELINUX_ERR, MAC_*): one row,
+ * kept whole. One that carries an apparmor= field is AppArmor's. */
+static void on_mac(uint16_t type, const char *label, const osq_audit_hdr *h,
+                   const char *text, size_t len, const char *f, size_t n) {
+  char v[FIELD_MAX];
+  bool apparmor = osq_audit_field(f, n, "apparmor", false, v, sizeof v);
+  if (apparmor ? !OSQ_FLAG_BOOL(audit_allow_apparmor_events)
+               : !OSQ_FLAG_BOOL(audit_allow_selinux_events))
+    return;
+  if (apparmor && v[0] == '\0')
+    return; /* osquery drops an empty apparmor= as malformed */
+  const osq_table_plugin *t =
+      apparmor ? &osq_table_apparmor_events : &osq_table_selinux_events;
+  json_t *row = osq_ev_row_new(t);
+  if (row == NULL)
+    return;
+  char num_type[8];
+  snprintf(num_type, sizeof num_type, "%u", type);
+  osq_ev_row_str(row, t, "type",
+                 apparmor ? (type == AUDIT_AVC ? "AA" : num_type) : label);
+  osq_ev_row_strn(row, t, "message", text, len);
+  osq_ev_row_int(row, t, "uptime", uptime_s());
+  if (apparmor) {
+    static const char *const strs[] = {
+        "apparmor",       "operation", "profile", "name",      "comm",
+        "denied_mask",    "capname",   "info",    "error",     "namespace",
+        "requested_mask", "label"};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+      if (!osq_audit_field(f, n, strs[i], false, v, sizeof v))
+        v[0] = '\0'; /* osquery: an absent field is empty */
+      osq_ev_row_str(row, t, strs[i], v);
+    }
+    static const char *const nums[] = {"parent", "pid", "fsuid", "ouid",
+                                       "capability"};
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+      bool ok;
+      int64_t x = num(f, n, nums[i], 10, &ok);
+      osq_ev_row_int(row, t, nums[i], ok ? x : 0);
+    }
+  }
+  osq_ev_add(t->name, h->sec, row);
+}
+
 static void on_record(void *u, uint16_t type, const char *text, size_t len) {
   (void)u;
   if (type == AUDIT_GET) {
@@ -560,6 +662,11 @@ static void on_record(void *u, uint16_t type, const char *text, size_t len) {
       on_seccomp(&h, f, n);
     return;
   }
+  const char *mac = osq_audit_mac_label(type);
+  if (mac) {
+    on_mac(type, mac, &h, text, len, f, n);
+    return;
+  }
   if (type == AUDIT_SYSCALL) {
     on_syscall(&h, f, n);
     return;
@@ -567,6 +674,16 @@ static void on_record(void *u, uint16_t type, const char *text, size_t len) {
   pending *p = find(h.serial);
   if (p == NULL)
     return;
+  if (p->fim) {
+    if (type == AUDIT_EOE) {
+      osq_fim_finish(p->fim, p->sec);
+      p->fim = NULL;
+      drop_pending(p);
+    } else {
+      osq_fim_record(p->fim, type, f, n);
+    }
+    return;
+  }
   switch (type) {
   case AUDIT_EXECVE:
     if (p->exec)
@@ -606,7 +723,9 @@ static void *run(void *arg) {
       continue;
     if (rc < 0 || (p[1].revents & POLLIN))
       break;
-    for (;;) {
+    /* a bounded burst: under a flood (file rules) the commit and the
+     * status request below still get their turn */
+    for (int burst = 0; burst < 4096; burst++) {
       ssize_t n = recv(sock, buf, RECV_BUF, MSG_DONTWAIT);
       if (n < 0 && errno == EINTR)
         continue;
@@ -690,21 +809,26 @@ static int start(const json_t *cfg, char *err, size_t errlen) {
     close_sock();
     return -1;
   }
-  rule_added[0] = rule_added[1] = false;
-  for (int i = 0; config && i < 2; i++) {
-    bool process = i == 0;
-    if (process ? !want_process() : !OSQ_FLAG_BOOL(audit_allow_sockets))
+  osq_fim_configure(cfg);
+  for (int i = 0; i < NRULES; i++)
+    rule_added[i] = false;
+  static const char *const rule_names[] = {"process", "socket", "file"};
+  for (int i = 0; config && i < NRULES; i++) {
+    bool want = i == RULE_PROCESS  ? want_process()
+                : i == RULE_SOCKET ? OSQ_FLAG_BOOL(audit_allow_sockets)
+                                   : want_fim();
+    if (!want)
       continue;
     struct audit_rule_data r;
-    rule_of(&r, process);
+    rule_of(&r, i);
     rc = request(AUDIT_ADD_RULE, &r, sizeof r);
     if (rc == 0)
       rule_added[i] = true;
     else if (rc == -EEXIST)
       rule_added[i] = OSQ_FLAG_BOOL(audit_force_unconfigure);
     else
-      OSQ_WARN("Cannot install the audit %s rule: %s",
-               process ? "process" : "socket", strerror(-rc));
+      OSQ_WARN("Cannot install the audit %s rule: %s", rule_names[i],
+               strerror(-rc));
   }
   lost_known = false;
   if (osq_ev_waker_open(&waker) != 0 ||
@@ -717,7 +841,10 @@ static int start(const json_t *cfg, char *err, size_t errlen) {
   atomic_store(&stats.subscriptions,
                (unsigned)(want_process() + OSQ_FLAG_BOOL(audit_allow_sockets) +
                           OSQ_FLAG_BOOL(audit_allow_user_events) +
-                          OSQ_FLAG_BOOL(audit_allow_seccomp_events)));
+                          OSQ_FLAG_BOOL(audit_allow_seccomp_events) +
+                          want_fim() +
+                          OSQ_FLAG_BOOL(audit_allow_selinux_events) +
+                          OSQ_FLAG_BOOL(audit_allow_apparmor_events)));
   return 0;
 }
 
@@ -725,11 +852,11 @@ static void stop(void) {
   osq_ev_waker_wake(&waker);
   pthread_join(thread, NULL);
   osq_ev_waker_close(&waker);
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < NRULES; i++) {
     if (!rule_added[i])
       continue;
     struct audit_rule_data r;
-    rule_of(&r, i == 0);
+    rule_of(&r, i);
     int rc = request(AUDIT_DEL_RULE, &r, sizeof r);
     if (rc != 0)
       OSQ_WARN("Cannot remove the audit rule osq installed: %s",
@@ -750,8 +877,12 @@ static void stop(void) {
   close_sock();
   for (size_t i = 0; i < MAX_PENDING; i++)
     drop_pending(&pend[i]);
+  osq_fim_reset();
   atomic_store(&stats.subscriptions, 0);
 }
+
+/* A config change: process_file_events takes the new file_paths. */
+static void reconfigure(const json_t *cfg) { osq_fim_configure(cfg); }
 
 const osq_ev_publisher osq_ev_audit = {
     .name = "auditeventpublisher",
@@ -759,6 +890,6 @@ const osq_ev_publisher osq_ev_audit = {
     .stats = &stats,
     .wanted = wanted,
     .start = start,
-    .reconfigure = NULL,
+    .reconfigure = reconfigure,
     .stop = stop,
 };

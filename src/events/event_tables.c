@@ -212,3 +212,87 @@ const osq_table_plugin osq_table_seccomp_events = {
     .generate = osq_ev_generate,
     .udata = (void *)"seccomp_events",
 };
+
+static const osq_column process_file_events_columns[] = {
+    {"operation", OSQ_TYPE_TEXT, 0},
+    {"pid", OSQ_TYPE_BIGINT, 0},
+    {"ppid", OSQ_TYPE_BIGINT, 0},
+    {"time", OSQ_TYPE_BIGINT, A},
+    {"executable", OSQ_TYPE_TEXT, 0},
+    {"partial", OSQ_TYPE_TEXT, 0},
+    {"cwd", OSQ_TYPE_TEXT, 0},
+    {"path", OSQ_TYPE_TEXT, 0},
+    {"dest_path", OSQ_TYPE_TEXT, 0},
+    {"uid", OSQ_TYPE_TEXT, 0},
+    {"gid", OSQ_TYPE_TEXT, 0},
+    {"auid", OSQ_TYPE_TEXT, 0},
+    {"euid", OSQ_TYPE_TEXT, 0},
+    {"egid", OSQ_TYPE_TEXT, 0},
+    {"fsuid", OSQ_TYPE_TEXT, 0},
+    {"fsgid", OSQ_TYPE_TEXT, 0},
+    {"suid", OSQ_TYPE_TEXT, 0},
+    {"sgid", OSQ_TYPE_TEXT, 0},
+    {"uptime", OSQ_TYPE_BIGINT, 0},
+    {"eid", OSQ_TYPE_TEXT, H},
+};
+
+const osq_table_plugin osq_table_process_file_events = {
+    .name = "process_file_events",
+    .columns = process_file_events_columns,
+    .ncolumns = sizeof process_file_events_columns /
+                sizeof *process_file_events_columns,
+    .attributes = OSQ_TABLE_EVENT_BASED,
+    .generate = osq_ev_generate,
+    .udata = (void *)"process_file_events",
+};
+
+static const osq_column selinux_events_columns[] = {
+    {"type", OSQ_TYPE_TEXT, 0},
+    {"message", OSQ_TYPE_TEXT, 0},
+    {"time", OSQ_TYPE_BIGINT, A},
+    {"uptime", OSQ_TYPE_BIGINT, 0},
+    {"eid", OSQ_TYPE_TEXT, H},
+};
+
+const osq_table_plugin osq_table_selinux_events = {
+    .name = "selinux_events",
+    .columns = selinux_events_columns,
+    .ncolumns = sizeof selinux_events_columns / sizeof *selinux_events_columns,
+    .attributes = OSQ_TABLE_EVENT_BASED,
+    .generate = osq_ev_generate,
+    .udata = (void *)"selinux_events",
+};
+
+static const osq_column apparmor_events_columns[] = {
+    {"type", OSQ_TYPE_TEXT, 0},
+    {"message", OSQ_TYPE_TEXT, 0},
+    {"time", OSQ_TYPE_BIGINT, A},
+    {"uptime", OSQ_TYPE_BIGINT, 0},
+    {"eid", OSQ_TYPE_TEXT, H},
+    {"apparmor", OSQ_TYPE_TEXT, 0},
+    {"operation", OSQ_TYPE_TEXT, 0},
+    {"parent", OSQ_TYPE_UNSIGNED_BIGINT, 0},
+    {"profile", OSQ_TYPE_TEXT, 0},
+    {"name", OSQ_TYPE_TEXT, 0},
+    {"pid", OSQ_TYPE_UNSIGNED_BIGINT, 0},
+    {"comm", OSQ_TYPE_TEXT, 0},
+    {"denied_mask", OSQ_TYPE_TEXT, 0},
+    {"capname", OSQ_TYPE_TEXT, 0},
+    {"fsuid", OSQ_TYPE_UNSIGNED_BIGINT, 0},
+    {"ouid", OSQ_TYPE_UNSIGNED_BIGINT, 0},
+    {"capability", OSQ_TYPE_BIGINT, 0},
+    {"requested_mask", OSQ_TYPE_TEXT, 0},
+    {"info", OSQ_TYPE_TEXT, 0},
+    {"error", OSQ_TYPE_TEXT, 0},
+    {"namespace", OSQ_TYPE_TEXT, 0},
+    {"label", OSQ_TYPE_TEXT, 0},
+};
+
+const osq_table_plugin osq_table_apparmor_events = {
+    .name = "apparmor_events",
+    .columns = apparmor_events_columns,
+    .ncolumns = sizeof apparmor_events_columns / sizeof *apparmor_events_columns,
+    .attributes = OSQ_TABLE_EVENT_BASED,
+    .generate = osq_ev_generate,
+    .udata = (void *)"apparmor_events",
+};

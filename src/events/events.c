@@ -40,6 +40,9 @@ static const osq_table_plugin *const event_tables[] = {
     &osq_table_user_events,
     &osq_table_seccomp_events,
     &osq_table_yara_events,
+    &osq_table_process_file_events,
+    &osq_table_selinux_events,
+    &osq_table_apparmor_events,
 };
 enum { NTAB = sizeof event_tables / sizeof *event_tables };
 

@@ -35,6 +35,10 @@ extern const osq_table_plugin osq_table_syslog_events;
 extern const osq_table_plugin osq_table_hardware_events;
 extern const osq_table_plugin osq_table_user_events;
 extern const osq_table_plugin osq_table_seccomp_events;
+extern const osq_table_plugin osq_table_process_file_events;
+extern const osq_table_plugin osq_table_selinux_events;
+extern const osq_table_plugin osq_table_apparmor_events;
+
 extern const osq_table_plugin osq_table_yara_events;
 
 /* yara_events (yara_events.c), a subscriber of the inotify publisher.

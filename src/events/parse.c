@@ -317,3 +317,84 @@ bool osq_uevent_parse(const void *buf, size_t len, osq_uevent_fn fn, void *u) {
   }
   return true;
 }
+
+/* ---- audit: SELinux/AppArmor records and file paths ----------------------- */
+
+const char *osq_audit_mac_label(uint16_t type) {
+  static const char *const mac[] = {
+      "AVC",             "SELINUX_ERR",      "AVC_PATH",
+      "MAC_POLICY_LOAD", "MAC_STATUS",       "MAC_CONFIG_CHANGE",
+      "MAC_UNLBL_ALLOW", "MAC_CIPSOV4_ADD",  "MAC_CIPSOV4_DEL",
+      "MAC_MAP_ADD",     "MAC_MAP_DEL",      "MAC_IPSEC_ADDSA",
+      "MAC_IPSEC_DELSA", "MAC_IPSEC_ADDSPD", "MAC_IPSEC_DELSPD",
+      "MAC_IPSEC_EVENT", "MAC_UNLBL_STCADD", "MAC_UNLBL_STCDEL",
+  };
+  if (type == 1107)
+    return "USER_AVC";
+  if (type >= 1400 && type - 1400u < sizeof mac / sizeof *mac)
+    return mac[type - 1400];
+  return NULL;
+}
+
+bool osq_path_normalize(const char *cwd, const char *path, char *out,
+                        size_t cap) {
+  if (cap < 2)
+    return false;
+  size_t o = 0;
+  out[o++] = '/';
+  const char *parts[2] = {path[0] == '/' ? "" : cwd, path};
+  for (int k = 0; k < 2; k++) {
+    const char *s = parts[k];
+    while (*s) {
+      while (*s == '/')
+        s++;
+      const char *e = s;
+      while (*e && *e != '/')
+        e++;
+      size_t n = (size_t)(e - s);
+      if (n == 2 && s[0] == '.' && s[1] == '.') {
+        while (o > 1 && out[o - 1] != '/')
+          o--; /* the last component */
+        if (o > 1)
+          o--; /* and its slash */
+      } else if (n > 0 && !(n == 1 && s[0] == '.')) {
+        if (o > 1) {
+          if (o + 1 >= cap)
+            return false;
+          out[o++] = '/';
+        }
+        if (o + n >= cap)
+          return false;
+        memcpy(out + o, s, n);
+        o += n;
+      }
+      s = e;
+    }
+  }
+  out[o] = '\0';
+  return true;
+}
+
+bool osq_path_pattern_match(const char *p, const char *s) {
+  for (;;) {
+    if (p[0] == '%' && p[1] == '%' && p[2] == '\0')
+      return true;
+    if (*p == '%') {
+      while (*p == '%')
+        p++; /* a run of '%' mid-pattern is one wildcard */
+      for (;;) {
+        if (osq_path_pattern_match(p, s))
+          return true;
+        if (*s == '\0' || *s == '/')
+          return false;
+        s++;
+      }
+    }
+    if (*p == '\0')
+      return *s == '\0';
+    if (*p != *s)
+      return false;
+    p++;
+    s++;
+  }
+}

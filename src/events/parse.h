@@ -56,8 +56,6 @@ typedef void (*osq_in_fn)(void *u, const osq_in_event *ev);
 void osq_in_parse(const void *buf, size_t len, osq_in_fn fn, void *u,
                   osq_parse_counts *counts);
 
-#endif
-
 /* ---- audit (netlink NETLINK_AUDIT) ---- */
 
 /* The netlink messages of one datagram read from an audit socket:
@@ -104,3 +102,23 @@ int osq_syslog_csv(const char *line, size_t len, char *out, size_t cap,
 typedef void (*osq_uevent_fn)(void *u, const char *key, size_t klen,
                               const char *val, size_t vlen);
 bool osq_uevent_parse(const void *buf, size_t len, osq_uevent_fn fn, void *u);
+
+/* ---- audit: SELinux/AppArmor records and file paths ---- */
+
+/* osquery's name for an audit record type of its SELinux set (AVC,
+ * SELINUX_ERR, the MAC_* records 1400-1417, USER_AVC), NULL for any
+ * other type. */
+const char *osq_audit_mac_label(uint16_t type);
+
+/* path made absolute against cwd (when relative) and normalised without
+ * touching the file system: "." and empty components dropped, ".." takes
+ * one back (never above "/"). Written NUL-terminated into out; false if
+ * it does not fit in cap bytes. */
+bool osq_path_normalize(const char *cwd, const char *path, char *out,
+                        size_t cap);
+
+/* osquery's file_paths pattern match: "%%" at the end matches the rest,
+ * '%' any run within one component; other bytes match themselves. */
+bool osq_path_pattern_match(const char *pattern, const char *path);
+
+#endif
