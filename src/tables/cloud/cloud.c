@@ -154,10 +154,10 @@ static int ec2_text_cell(ec2 *e, const char *path, size_t col,
 }
 
 static const osq_jfield ec2_identity_fields[] = {
-    {0, "instanceId", OSQ_JSTR},        {1, "instanceType", OSQ_JSTR},
-    {2, "architecture", OSQ_JSTR},      {3, "region", OSQ_JSTR},
-    {4, "availabilityZone", OSQ_JSTR},  {6, "privateIp", OSQ_JSTR},
-    {10, "imageId", OSQ_JSTR},          {12, "accountId", OSQ_JSTR},
+    {0, "instanceId", OSQ_JSTR}, {1, "instanceType", OSQ_JSTR},
+    {2, "architecture", OSQ_JSTR}, {3, "region", OSQ_JSTR},
+    {4, "availabilityZone", OSQ_JSTR}, {6, "privateIp", OSQ_JSTR},
+    {10, "imageId", OSQ_JSTR}, {12, "accountId", OSQ_JSTR},
 };
 
 static int ec2_generate(const osq_context *ctx, osq_rows *out, void *u) {
@@ -306,22 +306,13 @@ static const osq_column azure_columns[] = {
     {"zone", OSQ_TYPE_TEXT, 0},
 };
 static const osq_jfield azure_fields[] = {
-    {0, "location", OSQ_JSTR},
-    {1, "name", OSQ_JSTR},
-    {2, "offer", OSQ_JSTR},
-    {3, "publisher", OSQ_JSTR},
-    {4, "sku", OSQ_JSTR},
-    {5, "version", OSQ_JSTR},
-    {6, "osType", OSQ_JSTR},
-    {7, "platformUpdateDomain", OSQ_JSTR},
-    {8, "platformFaultDomain", OSQ_JSTR},
-    {9, "vmId", OSQ_JSTR},
-    {10, "vmSize", OSQ_JSTR},
-    {11, "subscriptionId", OSQ_JSTR},
-    {12, "resourceGroupName", OSQ_JSTR},
-    {13, "placementGroupId", OSQ_JSTR},
-    {14, "vmScaleSetName", OSQ_JSTR},
-    {15, "zone", OSQ_JSTR},
+    {0, "location", OSQ_JSTR}, {1, "name", OSQ_JSTR}, {2, "offer", OSQ_JSTR},
+    {3, "publisher", OSQ_JSTR}, {4, "sku", OSQ_JSTR}, {5, "version", OSQ_JSTR},
+    {6, "osType", OSQ_JSTR}, {7, "platformUpdateDomain", OSQ_JSTR},
+    {8, "platformFaultDomain", OSQ_JSTR}, {9, "vmId", OSQ_JSTR},
+    {10, "vmSize", OSQ_JSTR}, {11, "subscriptionId", OSQ_JSTR},
+    {12, "resourceGroupName", OSQ_JSTR}, {13, "placementGroupId", OSQ_JSTR},
+    {14, "vmScaleSetName", OSQ_JSTR}, {15, "zone", OSQ_JSTR},
 };
 
 static int azure_generate(const osq_context *ctx, osq_rows *out, void *u) {
@@ -417,12 +408,9 @@ static const char *zone_of(const char *z) {
 }
 
 static const osq_jfield ycloud_fields[] = {
-    {0, "id", OSQ_JSTR},
-    {1, "vendor.folderId", OSQ_JPATH},
-    {2, "vendor.cloudId", OSQ_JPATH},
-    {3, "name", OSQ_JSTR},
-    {4, "description", OSQ_JSTR},
-    {5, "hostname", OSQ_JSTR},
+    {0, "id", OSQ_JSTR}, {1, "vendor.folderId", OSQ_JPATH},
+    {2, "vendor.cloudId", OSQ_JPATH}, {3, "name", OSQ_JSTR},
+    {4, "description", OSQ_JSTR}, {5, "hostname", OSQ_JSTR},
     {7, "attributes.ssh-keys", OSQ_JPATH},
     {8, "attributes.serial-port-enable", OSQ_JPATH},
 };

@@ -254,13 +254,11 @@ static bool details_used(const osq_context *ctx) {
 }
 
 static const osq_jfield container_fields[] = {
-    {2, "Image", OSQ_JSTR},   {4, "Command", OSQ_JSTR},
-    {5, "Created", OSQ_JINT}, {6, "State", OSQ_JSTR},
-    {7, "Status", OSQ_JSTR},
+    {2, "Image", OSQ_JSTR}, {4, "Command", OSQ_JSTR}, {5, "Created", OSQ_JINT},
+    {6, "State", OSQ_JSTR}, {7, "Status", OSQ_JSTR},
 };
 static const osq_jfield inspect_fields[] = {
-    {9, "Path", OSQ_JSTR},
-    {11, "State.StartedAt", OSQ_JPATH},
+    {9, "Path", OSQ_JSTR}, {11, "State.StartedAt", OSQ_JPATH},
     {12, "State.FinishedAt", OSQ_JPATH},
     {13, "HostConfig.Privileged", OSQ_JINT},
     {16, "HostConfig.ReadonlyRootfs", OSQ_JINT},
@@ -455,10 +453,9 @@ static const osq_column mounts_columns[] = {
 };
 
 static const osq_jfield mount_fields[] = {
-    {1, "Type", OSQ_JSTR},        {2, "Name", OSQ_JSTR},
-    {3, "Source", OSQ_JSTR},      {4, "Destination", OSQ_JSTR},
-    {5, "Driver", OSQ_JSTR},      {6, "Mode", OSQ_JSTR},
-    {7, "RW", OSQ_JINT},          {8, "Propagation", OSQ_JSTR},
+    {1, "Type", OSQ_JSTR}, {2, "Name", OSQ_JSTR}, {3, "Source", OSQ_JSTR},
+    {4, "Destination", OSQ_JSTR}, {5, "Driver", OSQ_JSTR},
+    {6, "Mode", OSQ_JSTR}, {7, "RW", OSQ_JINT}, {8, "Propagation", OSQ_JSTR},
 };
 
 static const osq_column cnet_columns[] = {
@@ -475,14 +472,10 @@ static const osq_column cnet_columns[] = {
     {"mac_address", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_NOCASE},
 };
 static const osq_jfield cnet_fields[] = {
-    {2, "NetworkID", OSQ_JSTR},
-    {3, "EndpointID", OSQ_JSTR},
-    {4, "Gateway", OSQ_JSTR},
-    {5, "IPAddress", OSQ_JSTR},
-    {6, "IPPrefixLen", OSQ_JINT},
-    {7, "IPv6Gateway", OSQ_JSTR},
-    {8, "GlobalIPv6Address", OSQ_JSTR},
-    {9, "GlobalIPv6PrefixLen", OSQ_JINT},
+    {2, "NetworkID", OSQ_JSTR}, {3, "EndpointID", OSQ_JSTR},
+    {4, "Gateway", OSQ_JSTR}, {5, "IPAddress", OSQ_JSTR},
+    {6, "IPPrefixLen", OSQ_JINT}, {7, "IPv6Gateway", OSQ_JSTR},
+    {8, "GlobalIPv6Address", OSQ_JSTR}, {9, "GlobalIPv6PrefixLen", OSQ_JINT},
     {10, "MacAddress", OSQ_JSTR},
 };
 
@@ -494,9 +487,7 @@ static const osq_column ports_columns[] = {
     {"host_port", OSQ_TYPE_INTEGER, 0},
 };
 static const osq_jfield port_fields[] = {
-    {1, "Type", OSQ_JSTR},
-    {2, "PrivatePort", OSQ_JINT},
-    {3, "IP", OSQ_JSTR},
+    {1, "Type", OSQ_JSTR}, {2, "PrivatePort", OSQ_JINT}, {3, "IP", OSQ_JSTR},
     {4, "PublicPort", OSQ_JINT},
 };
 
@@ -955,8 +946,7 @@ static const osq_column images_columns[] = {
 };
 
 static const osq_jfield image_fields[] = {
-    {1, "Created", OSQ_JINT},
-    {2, "Size", OSQ_JINT},
+    {1, "Created", OSQ_JINT}, {2, "Size", OSQ_JINT},
 };
 
 static int images_generate(const osq_context *ctx, osq_rows *out, void *u) {
@@ -1074,9 +1064,7 @@ static const osq_column history_columns[] = {
 };
 
 static const osq_jfield history_fields[] = {
-    {1, "Created", OSQ_JINT},
-    {2, "Size", OSQ_JINT},
-    {3, "CreatedBy", OSQ_JSTR},
+    {1, "Created", OSQ_JINT}, {2, "Size", OSQ_JINT}, {3, "CreatedBy", OSQ_JSTR},
     {5, "Comment", OSQ_JSTR},
 };
 
@@ -1149,37 +1137,23 @@ static const osq_column info_columns[] = {
 };
 
 static const osq_jfield info_fields[] = {
-    {0, "ID", OSQ_JSTR},
-    {1, "Containers", OSQ_JINT},
-    {2, "ContainersRunning", OSQ_JINT},
-    {3, "ContainersPaused", OSQ_JINT},
-    {4, "ContainersStopped", OSQ_JINT},
-    {5, "Images", OSQ_JINT},
-    {6, "Driver", OSQ_JSTR},
-    {7, "MemoryLimit", OSQ_JNONZERO},
-    {8, "SwapLimit", OSQ_JNONZERO},
-    {9, "KernelMemory", OSQ_JNONZERO},
-    {10, "CpuCfsPeriod", OSQ_JNONZERO},
-    {11, "CpuCfsQuota", OSQ_JNONZERO},
-    {12, "CPUShares", OSQ_JNONZERO},
-    {13, "CPUSet", OSQ_JNONZERO},
+    {0, "ID", OSQ_JSTR}, {1, "Containers", OSQ_JINT},
+    {2, "ContainersRunning", OSQ_JINT}, {3, "ContainersPaused", OSQ_JINT},
+    {4, "ContainersStopped", OSQ_JINT}, {5, "Images", OSQ_JINT},
+    {6, "Driver", OSQ_JSTR}, {7, "MemoryLimit", OSQ_JNONZERO},
+    {8, "SwapLimit", OSQ_JNONZERO}, {9, "KernelMemory", OSQ_JNONZERO},
+    {10, "CpuCfsPeriod", OSQ_JNONZERO}, {11, "CpuCfsQuota", OSQ_JNONZERO},
+    {12, "CPUShares", OSQ_JNONZERO}, {13, "CPUSet", OSQ_JNONZERO},
     {14, "IPv4Forwarding", OSQ_JNONZERO},
     {15, "BridgeNfIptables", OSQ_JNONZERO},
     {16, "BridgeNfIp6tables", OSQ_JNONZERO},
-    {17, "OomKillDisable", OSQ_JNONZERO},
-    {18, "LoggingDriver", OSQ_JSTR},
-    {19, "CgroupDriver", OSQ_JSTR},
-    {20, "KernelVersion", OSQ_JSTR},
-    {21, "OperatingSystem", OSQ_JSTR},
-    {22, "OSType", OSQ_JSTR},
-    {23, "Architecture", OSQ_JSTR},
-    {24, "NCPU", OSQ_JINT},
-    {25, "MemTotal", OSQ_JINT},
-    {26, "HttpProxy", OSQ_JSTR},
-    {27, "HttpsProxy", OSQ_JSTR},
-    {28, "NoProxy", OSQ_JSTR},
-    {29, "Name", OSQ_JSTR},
-    {30, "ServerVersion", OSQ_JSTR},
+    {17, "OomKillDisable", OSQ_JNONZERO}, {18, "LoggingDriver", OSQ_JSTR},
+    {19, "CgroupDriver", OSQ_JSTR}, {20, "KernelVersion", OSQ_JSTR},
+    {21, "OperatingSystem", OSQ_JSTR}, {22, "OSType", OSQ_JSTR},
+    {23, "Architecture", OSQ_JSTR}, {24, "NCPU", OSQ_JINT},
+    {25, "MemTotal", OSQ_JINT}, {26, "HttpProxy", OSQ_JSTR},
+    {27, "HttpsProxy", OSQ_JSTR}, {28, "NoProxy", OSQ_JSTR},
+    {29, "Name", OSQ_JSTR}, {30, "ServerVersion", OSQ_JSTR},
     {31, "DockerRootDir", OSQ_JSTR},
 };
 
@@ -1222,11 +1196,10 @@ static const osq_column version_columns[] = {
     {"build_time", OSQ_TYPE_TEXT, 0},
 };
 static const osq_jfield version_fields[] = {
-    {0, "Version", OSQ_JSTR},   {1, "ApiVersion", OSQ_JSTR},
+    {0, "Version", OSQ_JSTR}, {1, "ApiVersion", OSQ_JSTR},
     {2, "MinAPIVersion", OSQ_JSTR}, {3, "GitCommit", OSQ_JSTR},
-    {4, "GoVersion", OSQ_JSTR}, {5, "Os", OSQ_JSTR},
-    {6, "Arch", OSQ_JSTR},      {7, "KernelVersion", OSQ_JSTR},
-    {8, "BuildTime", OSQ_JSTR},
+    {4, "GoVersion", OSQ_JSTR}, {5, "Os", OSQ_JSTR}, {6, "Arch", OSQ_JSTR},
+    {7, "KernelVersion", OSQ_JSTR}, {8, "BuildTime", OSQ_JSTR},
 };
 
 static int version_generate(const osq_context *ctx, osq_rows *out, void *u) {
@@ -1257,9 +1230,7 @@ static const osq_column networks_columns[] = {
 };
 
 static const osq_jfield network_fields[] = {
-    {1, "Name", OSQ_JSTR},
-    {2, "Driver", OSQ_JSTR},
-    {4, "EnableIPv6", OSQ_JINT},
+    {1, "Name", OSQ_JSTR}, {2, "Driver", OSQ_JSTR}, {4, "EnableIPv6", OSQ_JINT},
 };
 
 static int networks_generate(const osq_context *ctx, osq_rows *out, void *u) {
@@ -1301,9 +1272,7 @@ static const osq_column volumes_columns[] = {
 
 /* Volume names are exact, not prefixes: the name is the API's. */
 static const osq_jfield volume_fields[] = {
-    {0, "Name", OSQ_JSTR},
-    {1, "Driver", OSQ_JSTR},
-    {2, "Mountpoint", OSQ_JSTR},
+    {0, "Name", OSQ_JSTR}, {1, "Driver", OSQ_JSTR}, {2, "Mountpoint", OSQ_JSTR},
     {3, "Options.type", OSQ_JPATH},
 };
 

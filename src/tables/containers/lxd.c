@@ -192,18 +192,15 @@ static const osq_column instances_columns[] = {
 #define CONTAINERS_PREFIX "/1.0/containers/"
 
 static const osq_jfield instance_fields[] = {
-    {0, "name", OSQ_JSTR},      {1, "status", OSQ_JSTR},
-    {2, "stateful", OSQ_JTRUE}, {3, "ephemeral", OSQ_JTRUE},
-    {4, "created_at", OSQ_JSTR},
+    {0, "name", OSQ_JSTR}, {1, "status", OSQ_JSTR}, {2, "stateful", OSQ_JTRUE},
+    {3, "ephemeral", OSQ_JTRUE}, {4, "created_at", OSQ_JSTR},
 };
 static const osq_jfield instance_image_fields[] = {
-    {6, "properties.architecture", OSQ_JPATH},
-    {7, "properties.os", OSQ_JPATH},
+    {6, "properties.architecture", OSQ_JPATH}, {7, "properties.os", OSQ_JPATH},
     {8, "properties.description", OSQ_JPATH},
 };
 static const osq_jfield instance_state_fields[] = {
-    {9, "pid", OSQ_JINT},
-    {10, "processes", OSQ_JINT},
+    {9, "pid", OSQ_JINT}, {10, "processes", OSQ_JINT},
 };
 
 static int instance_row(const char *url, const osq_context *ctx,
@@ -361,19 +358,13 @@ static const osq_column images_columns[] = {
 #define IMAGES_PREFIX "/1.0/images/"
 
 static const osq_jfield image_fields[] = {
-    {1, "architecture", OSQ_JSTR},
-    {2, "properties.os", OSQ_JPATH},
+    {1, "architecture", OSQ_JSTR}, {2, "properties.os", OSQ_JPATH},
     {3, "properties.release", OSQ_JPATH},
-    {4, "properties.description", OSQ_JPATH},
-    {6, "filename", OSQ_JSTR},
-    {7, "size", OSQ_JINT},
-    {8, "auto_update", OSQ_JTRUE},
-    {9, "cached", OSQ_JTRUE},
-    {10, "public", OSQ_JTRUE},
-    {11, "created_at", OSQ_JSTR},
-    {12, "expires_at", OSQ_JSTR},
-    {13, "uploaded_at", OSQ_JSTR},
-    {14, "last_used_at", OSQ_JSTR},
+    {4, "properties.description", OSQ_JPATH}, {6, "filename", OSQ_JSTR},
+    {7, "size", OSQ_JINT}, {8, "auto_update", OSQ_JTRUE},
+    {9, "cached", OSQ_JTRUE}, {10, "public", OSQ_JTRUE},
+    {11, "created_at", OSQ_JSTR}, {12, "expires_at", OSQ_JSTR},
+    {13, "uploaded_at", OSQ_JSTR}, {14, "last_used_at", OSQ_JSTR},
     {15, "update_source.server", OSQ_JPATH},
     {16, "update_source.protocol", OSQ_JPATH},
     {17, "update_source.certificate", OSQ_JPATH},
@@ -451,9 +442,7 @@ static const osq_column certs_columns[] = {
 };
 
 static const osq_jfield cert_fields[] = {
-    {0, "name", OSQ_JSTR},
-    {1, "type", OSQ_JSTR},
-    {2, "fingerprint", OSQ_JSTR},
+    {0, "name", OSQ_JSTR}, {1, "type", OSQ_JSTR}, {2, "fingerprint", OSQ_JSTR},
     {3, "certificate", OSQ_JSTR},
 };
 
@@ -514,18 +503,14 @@ static char *users_of(const json_t *arr) {
 }
 
 static const osq_jfield network_fields[] = {
-    {0, "name", OSQ_JSTR},
-    {1, "type", OSQ_JSTR},
-    {2, "managed", OSQ_JTRUE},
+    {0, "name", OSQ_JSTR}, {1, "type", OSQ_JSTR}, {2, "managed", OSQ_JTRUE},
 };
 static const osq_jfield network_state_fields[] = {
     {6, "counters.bytes_received", OSQ_JINT},
     {7, "counters.bytes_sent", OSQ_JINT},
     {8, "counters.packets_received", OSQ_JINT},
-    {9, "counters.packets_sent", OSQ_JINT},
-    {10, "hwaddr", OSQ_JSTR},
-    {11, "state", OSQ_JSTR},
-    {12, "mtu", OSQ_JINT},
+    {9, "counters.packets_sent", OSQ_JINT}, {10, "hwaddr", OSQ_JSTR},
+    {11, "state", OSQ_JSTR}, {12, "mtu", OSQ_JINT},
 };
 
 static int network_row(const char *url, const osq_context *ctx,
@@ -622,10 +607,8 @@ static const osq_column members_columns[] = {
 };
 
 static const osq_jfield member_fields[] = {
-    {0, "server_name", OSQ_JSTR},
-    {1, "url", OSQ_JSTR},
-    {2, "database", OSQ_JTRUE},
-    {3, "status", OSQ_JSTR},
+    {0, "server_name", OSQ_JSTR}, {1, "url", OSQ_JSTR},
+    {2, "database", OSQ_JTRUE}, {3, "status", OSQ_JSTR},
     {4, "message", OSQ_JSTR},
 };
 
@@ -662,16 +645,12 @@ static const osq_column pools_columns[] = {
 };
 
 static const osq_jfield pool_fields[] = {
-    {0, "name", OSQ_JSTR},
-    {1, "driver", OSQ_JSTR},
-    {2, "config.source", OSQ_JPATH},
-    {3, "config.size", OSQ_JPATH},
+    {0, "name", OSQ_JSTR}, {1, "driver", OSQ_JSTR},
+    {2, "config.source", OSQ_JPATH}, {3, "config.size", OSQ_JPATH},
 };
 static const osq_jfield pool_resource_fields[] = {
-    {4, "space.used", OSQ_JINT},
-    {5, "space.total", OSQ_JINT},
-    {6, "inodes.used", OSQ_JINT},
-    {7, "inodes.total", OSQ_JINT},
+    {4, "space.used", OSQ_JINT}, {5, "space.total", OSQ_JINT},
+    {6, "inodes.used", OSQ_JINT}, {7, "inodes.total", OSQ_JINT},
 };
 
 static int pool_row(const char *url, const osq_context *ctx, osq_rows *out) {
