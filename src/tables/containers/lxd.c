@@ -118,8 +118,23 @@ static int emit_string_or_json(osq_rows *out, size_t col, const json_t *v) {
   return rc;
 }
 
-/* The columns fields name from the "metadata" of GET url/sub, which is
- * asked for only when the query uses one of them. */
+/* The columns fields name, from the "metadata" of GET url; *found is
+ * false when the object is gone (or LXD absent). */
+static int get_fields(const char *url, const osq_jfield *fields, size_t n,
+                      osq_rows *out, bool *found) {
+  int rc;
+  json_t *m;
+  json_t *doc = lx_get(url, true, &m, &rc);
+  *found = doc != NULL;
+  if (doc == NULL)
+    return rc;
+  osq_jfields(out, m, fields, n);
+  json_decref(doc);
+  return OSQ_OK;
+}
+
+/* get_fields of url/sub, asked for only when the query uses one of the
+ * columns. */
 static int sub_fields(const osq_context *ctx, const char *url,
                       const char *sub, const osq_jfield *fields, size_t n,
                       osq_rows *out) {
@@ -130,27 +145,16 @@ static int sub_fields(const osq_context *ctx, const char *url,
     return OSQ_OK;
   char path[600];
   snprintf(path, sizeof path, "%s/%s", url, sub);
-  int rc;
-  json_t *m;
-  json_t *doc = lx_get(path, true, &m, &rc);
-  if (doc == NULL)
-    return rc;
-  osq_jfields(out, m, fields, n);
-  json_decref(doc);
-  return OSQ_OK;
+  bool found;
+  return get_fields(path, fields, n, out, &found);
 }
 
 /* The one row of the object at url whose columns are all fields. */
 static int fields_row(const char *url, const osq_jfield *fields, size_t n,
                       osq_rows *out) {
-  int rc;
-  json_t *m;
-  json_t *doc = lx_get(url, true, &m, &rc);
-  if (doc == NULL)
-    return rc;
-  osq_jfields(out, m, fields, n);
-  json_decref(doc);
-  return osq_rows_end(out);
+  bool found;
+  int rc = get_fields(url, fields, n, out, &found);
+  return rc != OSQ_OK || !found ? rc : osq_rows_end(out);
 }
 
 /* One row per key of obj except skip: the prefix values in the columns
