@@ -48,6 +48,19 @@ static json_t *reply_object(const osq_cloud_reply *r, const char *what,
   return doc;
 }
 
+/* GET base + path as a JSON object (see reply_object); what names the
+ * document in messages. */
+static json_t *get_object(const char *base, const char *path,
+                          const char *const *headers, const char *what,
+                          int *rc) {
+  osq_cloud_reply r;
+  if ((*rc = osq_cloud_get(base, path, headers, &r)) != OSQ_OK)
+    return NULL;
+  json_t *doc = reply_object(&r, what, rc);
+  free(r.body);
+  return doc;
+}
+
 /* ---- EC2 -------------------------------------------------------------- */
 
 #define IMDS_TOKEN_MAX 256
@@ -93,13 +106,8 @@ static int ec2_begin(ec2 *e, bool *go) {
 
 /* The identity document, or NULL (*rc says whether that is an error). */
 static json_t *ec2_identity(ec2 *e, int *rc) {
-  osq_cloud_reply r;
-  *rc = ec2_get(e, "dynamic/instance-identity/document", &r);
-  if (*rc != OSQ_OK)
-    return NULL;
-  json_t *doc = reply_object(&r, "EC2 instance identity document", rc);
-  free(r.body);
-  return doc;
+  return get_object(e->base, "/latest/dynamic/instance-identity/document",
+                    e->headers, "EC2 instance identity document", rc);
 }
 
 static const osq_column ec2_columns[] = {
@@ -145,6 +153,13 @@ static int ec2_text_cell(ec2 *e, const char *path, size_t col,
   return rc;
 }
 
+static const osq_jfield ec2_identity_fields[] = {
+    {0, "instanceId", OSQ_JSTR}, {1, "instanceType", OSQ_JSTR},
+    {2, "architecture", OSQ_JSTR}, {3, "region", OSQ_JSTR},
+    {4, "availabilityZone", OSQ_JSTR}, {6, "privateIp", OSQ_JSTR},
+    {10, "imageId", OSQ_JSTR}, {12, "accountId", OSQ_JSTR},
+};
+
 static int ec2_generate(const osq_context *ctx, osq_rows *out, void *u) {
   (void)ctx;
   (void)u;
@@ -156,15 +171,7 @@ static int ec2_generate(const osq_context *ctx, osq_rows *out, void *u) {
   json_t *id = ec2_identity(&e, &rc);
   if (id == NULL && rc != OSQ_OK)
     return rc;
-  static const struct {
-    size_t col;
-    const char *key;
-  } idmap[] = {{0, "instanceId"},  {1, "instanceType"},
-               {2, "architecture"}, {3, "region"},
-               {4, "availabilityZone"}, {6, "privateIp"},
-               {10, "imageId"},    {12, "accountId"}};
-  for (size_t i = 0; i < OSQ_NCOLS(idmap); i++)
-    osq_rows_cstr(out, idmap[i].col, osq_js(id, idmap[i].key));
+  osq_jfields(out, id, ec2_identity_fields, OSQ_NCOLS(ec2_identity_fields));
   json_decref(id);
 
   osq_cloud_reply r;
@@ -277,12 +284,7 @@ static json_t *azure_compute(int *rc) {
   *rc = cloud_begin(OSQ_CLOUD_AZURE, base, sizeof base, &go);
   if (!go)
     return NULL;
-  osq_cloud_reply r;
-  if ((*rc = osq_cloud_get(base, AZURE_PATH, hdr, &r)) != OSQ_OK)
-    return NULL;
-  json_t *doc = reply_object(&r, "Azure instance metadata", rc);
-  free(r.body);
-  return doc;
+  return get_object(base, AZURE_PATH, hdr, "Azure instance metadata", rc);
 }
 
 static const osq_column azure_columns[] = {
@@ -303,15 +305,14 @@ static const osq_column azure_columns[] = {
     {"vm_scale_set_name", OSQ_TYPE_TEXT, 0},
     {"zone", OSQ_TYPE_TEXT, 0},
 };
-static const char *const azure_keys[] = {
-    "location",        "name",
-    "offer",           "publisher",
-    "sku",             "version",
-    "osType",          "platformUpdateDomain",
-    "platformFaultDomain", "vmId",
-    "vmSize",          "subscriptionId",
-    "resourceGroupName", "placementGroupId",
-    "vmScaleSetName",  "zone",
+static const osq_jfield azure_fields[] = {
+    {0, "location", OSQ_JSTR}, {1, "name", OSQ_JSTR}, {2, "offer", OSQ_JSTR},
+    {3, "publisher", OSQ_JSTR}, {4, "sku", OSQ_JSTR}, {5, "version", OSQ_JSTR},
+    {6, "osType", OSQ_JSTR}, {7, "platformUpdateDomain", OSQ_JSTR},
+    {8, "platformFaultDomain", OSQ_JSTR}, {9, "vmId", OSQ_JSTR},
+    {10, "vmSize", OSQ_JSTR}, {11, "subscriptionId", OSQ_JSTR},
+    {12, "resourceGroupName", OSQ_JSTR}, {13, "placementGroupId", OSQ_JSTR},
+    {14, "vmScaleSetName", OSQ_JSTR}, {15, "zone", OSQ_JSTR},
 };
 
 static int azure_generate(const osq_context *ctx, osq_rows *out, void *u) {
@@ -321,8 +322,7 @@ static int azure_generate(const osq_context *ctx, osq_rows *out, void *u) {
   json_t *doc = azure_compute(&rc);
   if (doc == NULL)
     return rc;
-  for (size_t i = 0; i < OSQ_NCOLS(azure_keys); i++)
-    osq_rows_cstr(out, i, osq_js(doc, azure_keys[i]));
+  osq_jfields(out, doc, azure_fields, OSQ_NCOLS(azure_fields));
   json_decref(doc);
   return osq_rows_end(out);
 }
@@ -407,27 +407,23 @@ static const char *zone_of(const char *z) {
   return strchr(p, '/') ? "" : p;
 }
 
+static const osq_jfield ycloud_fields[] = {
+    {0, "id", OSQ_JSTR}, {1, "vendor.folderId", OSQ_JPATH},
+    {2, "vendor.cloudId", OSQ_JPATH}, {3, "name", OSQ_JSTR},
+    {4, "description", OSQ_JSTR}, {5, "hostname", OSQ_JSTR},
+    {7, "attributes.ssh-keys", OSQ_JPATH},
+    {8, "attributes.serial-port-enable", OSQ_JPATH},
+};
+
 static int ycloud_one(const char *endpoint, osq_rows *out) {
   static const char *const hdr[] = {"Metadata-Flavor: Google", NULL};
-  osq_cloud_reply r;
-  int rc = osq_cloud_get(endpoint, YCLOUD_PATH, hdr, &r);
-  if (rc != OSQ_OK)
-    return rc;
-  json_t *doc = reply_object(&r, "Yandex Cloud instance metadata", &rc);
-  free(r.body);
+  int rc;
+  json_t *doc = get_object(endpoint, YCLOUD_PATH, hdr,
+                           "Yandex Cloud instance metadata", &rc);
   if (doc == NULL)
     return rc;
-  json_t *vendor = json_object_get(doc, "vendor");
-  json_t *attrs = json_object_get(doc, "attributes");
-  osq_rows_cstr(out, 0, osq_js(doc, "id"));
-  osq_rows_cstr(out, 1, osq_js(vendor, "folderId"));
-  osq_rows_cstr(out, 2, osq_js(vendor, "cloudId"));
-  osq_rows_cstr(out, 3, osq_js(doc, "name"));
-  osq_rows_cstr(out, 4, osq_js(doc, "description"));
-  osq_rows_cstr(out, 5, osq_js(doc, "hostname"));
+  osq_jfields(out, doc, ycloud_fields, OSQ_NCOLS(ycloud_fields));
   osq_rows_cstr(out, 6, zone_of(osq_js(doc, "zone")));
-  osq_rows_cstr(out, 7, osq_js(attrs, "ssh-keys"));
-  osq_rows_cstr(out, 8, osq_js(attrs, "serial-port-enable"));
   osq_rows_cstr(out, Y_ENDPOINT, endpoint);
   json_decref(doc);
   return osq_rows_end(out);

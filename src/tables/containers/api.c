@@ -127,6 +127,30 @@ char *osq_jjoin(const json_t *arr, const char *sep) {
   return out;
 }
 
+void osq_jfields(osq_rows *out, const json_t *obj, const osq_jfield *fields,
+                 size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const osq_jfield *f = &fields[i];
+    switch (f->kind) {
+    case OSQ_JSTR:
+      osq_rows_cstr(out, f->col, osq_js(obj, f->key));
+      break;
+    case OSQ_JPATH:
+      osq_rows_cstr(out, f->col, osq_jstr(obj, f->key));
+      break;
+    case OSQ_JINT:
+      osq_rows_int(out, f->col, osq_jint(obj, f->key));
+      break;
+    case OSQ_JNONZERO:
+      osq_rows_int(out, f->col, osq_jint(obj, f->key) != 0);
+      break;
+    case OSQ_JTRUE:
+      osq_rows_int(out, f->col, json_is_true(json_object_get(obj, f->key)));
+      break;
+    }
+  }
+}
+
 int64_t osq_rfc3339(const char *s, int64_t *nanos) {
   if (nanos)
     *nanos = 0;

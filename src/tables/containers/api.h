@@ -37,6 +37,25 @@ const char *osq_jstr(const json_t *obj, const char *path);
  * a missing array; non-strings skipped); NULL only when memory runs out. */
 char *osq_jjoin(const json_t *arr, const char *sep);
 
+/* How one column's value is read from a JSON object. */
+typedef enum osq_jkind {
+  OSQ_JSTR,     /* obj[key] as a string (a key may hold dots, as LXD's) */
+  OSQ_JPATH,    /* the string at a dotted path */
+  OSQ_JINT,     /* the number or boolean at a dotted path */
+  OSQ_JNONZERO, /* 1 when the number at a dotted path is not 0 */
+  OSQ_JTRUE,    /* 1 when obj[key] is JSON true */
+} osq_jkind;
+
+typedef struct osq_jfield {
+  size_t col;
+  const char *key;
+  osq_jkind kind;
+} osq_jfield;
+
+/* Set the n columns that fields name in the current row, from obj. */
+void osq_jfields(osq_rows *out, const json_t *obj, const osq_jfield *fields,
+                 size_t n);
+
 /* Seconds since the epoch of an RFC 3339 time ("2017-05-01T16:08:43.66Z",
  * with Z or an offset); *nanos (if non-NULL) gets its fraction. 0 if it
  * does not parse. */

@@ -163,16 +163,21 @@ static json_t *list_filtered(const osq_context *ctx, size_t col,
   return dk_get(url, rc);
 }
 
-static json_t *containers(const osq_context *ctx, keys *k, int *rc) {
-  json_t *doc = list_filtered(ctx, 0, is_hex_id, "id", "/containers/json",
-                              true, k, rc);
+/* list_filtered by id, and the reply must be a JSON array. */
+static json_t *id_list(const osq_context *ctx, const char *path, bool all,
+                       keys *k, int *rc) {
+  json_t *doc = list_filtered(ctx, 0, is_hex_id, "id", path, all, k, rc);
   if (doc != NULL && !json_is_array(doc)) {
-    osq_error("docker API /containers/json: expected a JSON array");
+    osq_error("docker API %s: expected a JSON array", path);
     json_decref(doc);
     *rc = OSQ_EPROTO;
     return NULL;
   }
   return doc;
+}
+
+static json_t *containers(const osq_context *ctx, keys *k, int *rc) {
+  return id_list(ctx, "/containers/json", true, k, rc);
 }
 
 /* ---- docker_containers ------------------------------------------------ */
@@ -248,6 +253,17 @@ static bool details_used(const osq_context *ctx) {
   return false;
 }
 
+static const osq_jfield container_fields[] = {
+    {2, "Image", OSQ_JSTR}, {4, "Command", OSQ_JSTR}, {5, "Created", OSQ_JINT},
+    {6, "State", OSQ_JSTR}, {7, "Status", OSQ_JSTR},
+};
+static const osq_jfield inspect_fields[] = {
+    {9, "Path", OSQ_JSTR}, {11, "State.StartedAt", OSQ_JPATH},
+    {12, "State.FinishedAt", OSQ_JPATH},
+    {13, "HostConfig.Privileged", OSQ_JINT},
+    {16, "HostConfig.ReadonlyRootfs", OSQ_JINT},
+};
+
 static int containers_generate(const osq_context *ctx, osq_rows *out,
                                void *udata) {
   (void)udata;
@@ -267,12 +283,8 @@ static int containers_generate(const osq_context *ctx, osq_rows *out,
     json_t *names = json_object_get(c, "Names");
     if (json_is_string(json_array_get(names, 0)))
       osq_rows_cstr(out, 1, json_string_value(json_array_get(names, 0)));
-    osq_rows_cstr(out, 2, osq_js(c, "Image"));
     osq_rows_cstr(out, 3, strip_sha(osq_js(c, "ImageID")));
-    osq_rows_cstr(out, 4, osq_js(c, "Command"));
-    osq_rows_int(out, 5, osq_jint(c, "Created"));
-    osq_rows_cstr(out, 6, osq_js(c, "State"));
-    osq_rows_cstr(out, 7, osq_js(c, "Status"));
+    osq_jfields(out, c, container_fields, OSQ_NCOLS(container_fields));
     if (details && is_hex_id(id)) {
       json_t *d = inspect(id, &rc);
       if (d == NULL && rc != OSQ_OK)
@@ -282,17 +294,13 @@ static int containers_generate(const osq_context *ctx, osq_rows *out,
                           ? osq_jint(d, "State.Pid")
                           : -1;
         osq_rows_int(out, 8, pid);
-        osq_rows_cstr(out, 9, osq_js(d, "Path"));
+        osq_jfields(out, d, inspect_fields, OSQ_NCOLS(inspect_fields));
         rc = emit_joined(out, 10, osq_jpath(d, "Config.Entrypoint"), ", ");
-        osq_rows_cstr(out, 11, osq_jstr(d, "State.StartedAt"));
-        osq_rows_cstr(out, 12, osq_jstr(d, "State.FinishedAt"));
-        osq_rows_int(out, 13, osq_jint(d, "HostConfig.Privileged"));
         if (rc == OSQ_OK)
           rc = emit_joined(out, 14, osq_jpath(d, "HostConfig.SecurityOpt"),
                            ", ");
         if (rc == OSQ_OK)
           rc = emit_joined(out, 15, osq_jpath(d, "Config.Env"), ", ");
-        osq_rows_int(out, 16, osq_jint(d, "HostConfig.ReadonlyRootfs"));
         if (pid > 0)
           emit_namespaces(out, pid);
         json_decref(d);
@@ -444,14 +452,11 @@ static const osq_column mounts_columns[] = {
     {"propagation", OSQ_TYPE_TEXT, 0},
 };
 
-static void mount_row(const json_t *m, osq_rows *out) {
-  static const char *const keys_[] = {"Type",   "Name", "Source",
-                                      "Destination", "Driver", "Mode"};
-  for (size_t i = 0; i < OSQ_NCOLS(keys_); i++)
-    osq_rows_cstr(out, 1 + i, osq_js(m, keys_[i]));
-  osq_rows_int(out, 7, osq_jint(m, "RW"));
-  osq_rows_cstr(out, 8, osq_js(m, "Propagation"));
-}
+static const osq_jfield mount_fields[] = {
+    {1, "Type", OSQ_JSTR}, {2, "Name", OSQ_JSTR}, {3, "Source", OSQ_JSTR},
+    {4, "Destination", OSQ_JSTR}, {5, "Driver", OSQ_JSTR},
+    {6, "Mode", OSQ_JSTR}, {7, "RW", OSQ_JINT}, {8, "Propagation", OSQ_JSTR},
+};
 
 static const osq_column cnet_columns[] = {
     {"id", OSQ_TYPE_TEXT, OSQ_COL_INDEX | OSQ_COL_COLLATE_NOCASE},
@@ -466,6 +471,13 @@ static const osq_column cnet_columns[] = {
     {"ipv6_prefix_len", OSQ_TYPE_INTEGER, 0},
     {"mac_address", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_NOCASE},
 };
+static const osq_jfield cnet_fields[] = {
+    {2, "NetworkID", OSQ_JSTR}, {3, "EndpointID", OSQ_JSTR},
+    {4, "Gateway", OSQ_JSTR}, {5, "IPAddress", OSQ_JSTR},
+    {6, "IPPrefixLen", OSQ_JINT}, {7, "IPv6Gateway", OSQ_JSTR},
+    {8, "GlobalIPv6Address", OSQ_JSTR}, {9, "GlobalIPv6PrefixLen", OSQ_JINT},
+    {10, "MacAddress", OSQ_JSTR},
+};
 
 static const osq_column ports_columns[] = {
     {"id", OSQ_TYPE_TEXT, OSQ_COL_ADDITIONAL | OSQ_COL_COLLATE_NOCASE},
@@ -473,6 +485,10 @@ static const osq_column ports_columns[] = {
     {"port", OSQ_TYPE_INTEGER, 0},
     {"host_ip", OSQ_TYPE_TEXT, 0},
     {"host_port", OSQ_TYPE_INTEGER, 0},
+};
+static const osq_jfield port_fields[] = {
+    {1, "Type", OSQ_JSTR}, {2, "PrivatePort", OSQ_JINT}, {3, "IP", OSQ_JSTR},
+    {4, "PublicPort", OSQ_JINT},
 };
 
 enum sub_kind { SUB_MOUNTS, SUB_NETWORKS, SUB_PORTS };
@@ -495,33 +511,22 @@ static int per_container(const osq_context *ctx, osq_rows *out,
       json_object_foreach(osq_jpath(c, "NetworkSettings.Networks"), name, n) {
         osq_rows_cstr(out, 0, id);
         osq_rows_cstr(out, 1, name);
-        osq_rows_cstr(out, 2, osq_js(n, "NetworkID"));
-        osq_rows_cstr(out, 3, osq_js(n, "EndpointID"));
-        osq_rows_cstr(out, 4, osq_js(n, "Gateway"));
-        osq_rows_cstr(out, 5, osq_js(n, "IPAddress"));
-        osq_rows_int(out, 6, osq_jint(n, "IPPrefixLen"));
-        osq_rows_cstr(out, 7, osq_js(n, "IPv6Gateway"));
-        osq_rows_cstr(out, 8, osq_js(n, "GlobalIPv6Address"));
-        osq_rows_int(out, 9, osq_jint(n, "GlobalIPv6PrefixLen"));
-        osq_rows_cstr(out, 10, osq_js(n, "MacAddress"));
+        osq_jfields(out, n, cnet_fields, OSQ_NCOLS(cnet_fields));
         if ((rc = osq_rows_end(out)) != OSQ_OK)
           goto done;
       }
       continue;
     }
-    json_t *arr = json_object_get(c, kind == SUB_MOUNTS ? "Mounts" : "Ports");
+    bool mounts = kind == SUB_MOUNTS;
+    json_t *arr = json_object_get(c, mounts ? "Mounts" : "Ports");
     size_t j;
     json_t *e;
     json_array_foreach(arr, j, e) {
       osq_rows_cstr(out, 0, id);
-      if (kind == SUB_MOUNTS) {
-        mount_row(e, out);
-      } else {
-        osq_rows_cstr(out, 1, osq_js(e, "Type"));
-        osq_rows_int(out, 2, osq_jint(e, "PrivatePort"));
-        osq_rows_cstr(out, 3, osq_js(e, "IP"));
-        osq_rows_int(out, 4, osq_jint(e, "PublicPort"));
-      }
+      if (mounts)
+        osq_jfields(out, e, mount_fields, OSQ_NCOLS(mount_fields));
+      else
+        osq_jfields(out, e, port_fields, OSQ_NCOLS(port_fields));
       if ((rc = osq_rows_end(out)) != OSQ_OK)
         goto done;
     }
@@ -621,11 +626,14 @@ const osq_table_plugin osq_table_docker_container_envs = {
 
 /* ---- tables that need an id: processes, stats, fs_changes ------------- */
 
-/* For each valid "=" id of column 0, GET fmt (with the id) and call fn. */
+/* For each valid "=" id of column 0, GET fmt (with the id) and call fn.
+ * A JSON null reply has no rows when null_ok (a container without fs
+ * changes answers null, not []). */
 typedef int (*per_id_fn)(const char *id, json_t *doc, osq_rows *out);
 
 static int for_each_id(const osq_context *ctx, const char *fmt,
-                       json_type type, per_id_fn fn, osq_rows *out) {
+                       json_type type, bool null_ok, per_id_fn fn,
+                       osq_rows *out) {
   keys k;
   get_keys(ctx, 0, is_hex_id, &k);
   int rc = OSQ_OK;
@@ -636,11 +644,12 @@ static int for_each_id(const osq_context *ctx, const char *fmt,
     json_t *doc = dk_get_object(path, &rc);
     if (doc == NULL)
       continue;
-    if (json_typeof(doc) != type) {
-      osq_error("docker API %s: unexpected JSON type", path);
-      rc = OSQ_EPROTO;
-    } else {
+    if (json_typeof(doc) == type) {
       rc = fn(k.v[i], doc, out);
+    } else if (!(null_ok && json_is_null(doc))) {
+      osq_error("docker API %s: expected a JSON %s", path,
+                type == JSON_ARRAY ? "array" : "object");
+      rc = OSQ_EPROTO;
     }
     json_decref(doc);
   }
@@ -761,7 +770,7 @@ static int procs_one(const char *id, json_t *doc, osq_rows *out) {
 static int procs_generate(const osq_context *ctx, osq_rows *out, void *u) {
   (void)u;
   return for_each_id(ctx, "/containers/%s/top?ps_args=axwwo%%20" PS_FIELDS,
-                     JSON_OBJECT, procs_one, out);
+                     JSON_OBJECT, false, procs_one, out);
 }
 
 const osq_table_plugin osq_table_docker_container_processes = {
@@ -880,7 +889,7 @@ static int stats_one(const char *id, json_t *doc, osq_rows *out) {
 static int stats_generate(const osq_context *ctx, osq_rows *out, void *u) {
   (void)u;
   return for_each_id(ctx, "/containers/%s/stats?stream=false", JSON_OBJECT,
-                     stats_one, out);
+                     false, stats_one, out);
 }
 
 const osq_table_plugin osq_table_docker_container_stats = {
@@ -916,25 +925,8 @@ static int changes_one(const char *id, json_t *doc, osq_rows *out) {
 
 static int changes_generate(const osq_context *ctx, osq_rows *out, void *u) {
   (void)u;
-  /* A container without changes answers null, not []. */
-  keys k;
-  get_keys(ctx, 0, is_hex_id, &k);
-  int rc = OSQ_OK;
-  for (size_t i = 0; i < k.n && rc == OSQ_OK; i++) {
-    char path[160];
-    snprintf(path, sizeof path, "/containers/%s/changes", k.v[i]);
-    json_t *doc = dk_get_object(path, &rc);
-    if (doc == NULL)
-      continue;
-    if (json_is_array(doc)) {
-      rc = changes_one(k.v[i], doc, out);
-    } else if (!json_is_null(doc)) {
-      osq_error("docker API %s: expected a JSON array", path);
-      rc = OSQ_EPROTO;
-    }
-    json_decref(doc);
-  }
-  return rc;
+  return for_each_id(ctx, "/containers/%s/changes", JSON_ARRAY, true,
+                     changes_one, out);
 }
 
 const osq_table_plugin osq_table_docker_container_fs_changes = {
@@ -953,6 +945,10 @@ static const osq_column images_columns[] = {
     {"tags", OSQ_TYPE_TEXT, 0},
 };
 
+static const osq_jfield image_fields[] = {
+    {1, "Created", OSQ_JINT}, {2, "Size", OSQ_JINT},
+};
+
 static int images_generate(const osq_context *ctx, osq_rows *out, void *u) {
   (void)ctx;
   (void)u;
@@ -964,8 +960,7 @@ static int images_generate(const osq_context *ctx, osq_rows *out, void *u) {
   json_t *im;
   json_array_foreach(list, i, im) {
     osq_rows_cstr(out, 0, strip_sha(osq_js(im, "Id")));
-    osq_rows_int(out, 1, osq_jint(im, "Created"));
-    osq_rows_int(out, 2, osq_jint(im, "Size"));
+    osq_jfields(out, im, image_fields, OSQ_NCOLS(image_fields));
     if ((rc = emit_joined(out, 3, json_object_get(im, "RepoTags"), ",")) !=
             OSQ_OK ||
         (rc = osq_rows_end(out)) != OSQ_OK)
@@ -1068,6 +1063,11 @@ static const osq_column history_columns[] = {
     {"comment", OSQ_TYPE_TEXT, 0},
 };
 
+static const osq_jfield history_fields[] = {
+    {1, "Created", OSQ_JINT}, {2, "Size", OSQ_JINT}, {3, "CreatedBy", OSQ_JSTR},
+    {5, "Comment", OSQ_JSTR},
+};
+
 static int history_one(const char *id, const char *api_id, osq_rows *out) {
   int rc;
   json_t *doc = image_get(api_id, "history", JSON_ARRAY, &rc);
@@ -1077,12 +1077,9 @@ static int history_one(const char *id, const char *api_id, osq_rows *out) {
   json_t *h;
   json_array_foreach(doc, i, h) {
     osq_rows_cstr(out, 0, id);
-    osq_rows_int(out, 1, osq_jint(h, "Created"));
-    osq_rows_int(out, 2, osq_jint(h, "Size"));
-    osq_rows_cstr(out, 3, osq_js(h, "CreatedBy"));
+    osq_jfields(out, h, history_fields, OSQ_NCOLS(history_fields));
     if ((rc = emit_joined(out, 4, json_object_get(h, "Tags"), ",")) != OSQ_OK)
       break;
-    osq_rows_cstr(out, 5, osq_js(h, "Comment"));
     if ((rc = osq_rows_end(out)) != OSQ_OK)
       break;
   }
@@ -1139,45 +1136,44 @@ static const osq_column info_columns[] = {
     {"root_dir", OSQ_TYPE_TEXT, 0},
 };
 
-/* The /info key of each column; '#' marks a number, '?' a flag. */
-static const char *const info_keys[] = {
-    "ID",           "#Containers",     "#ContainersRunning",
-    "#ContainersPaused", "#ContainersStopped", "#Images",
-    "Driver",       "?MemoryLimit",    "?SwapLimit",
-    "?KernelMemory", "?CpuCfsPeriod",  "?CpuCfsQuota",
-    "?CPUShares",   "?CPUSet",         "?IPv4Forwarding",
-    "?BridgeNfIptables", "?BridgeNfIp6tables", "?OomKillDisable",
-    "LoggingDriver", "CgroupDriver",   "KernelVersion",
-    "OperatingSystem", "OSType",       "Architecture",
-    "#NCPU",        "#MemTotal",       "HttpProxy",
-    "HttpsProxy",   "NoProxy",         "Name",
-    "ServerVersion", "DockerRootDir",
+static const osq_jfield info_fields[] = {
+    {0, "ID", OSQ_JSTR}, {1, "Containers", OSQ_JINT},
+    {2, "ContainersRunning", OSQ_JINT}, {3, "ContainersPaused", OSQ_JINT},
+    {4, "ContainersStopped", OSQ_JINT}, {5, "Images", OSQ_JINT},
+    {6, "Driver", OSQ_JSTR}, {7, "MemoryLimit", OSQ_JNONZERO},
+    {8, "SwapLimit", OSQ_JNONZERO}, {9, "KernelMemory", OSQ_JNONZERO},
+    {10, "CpuCfsPeriod", OSQ_JNONZERO}, {11, "CpuCfsQuota", OSQ_JNONZERO},
+    {12, "CPUShares", OSQ_JNONZERO}, {13, "CPUSet", OSQ_JNONZERO},
+    {14, "IPv4Forwarding", OSQ_JNONZERO},
+    {15, "BridgeNfIptables", OSQ_JNONZERO},
+    {16, "BridgeNfIp6tables", OSQ_JNONZERO},
+    {17, "OomKillDisable", OSQ_JNONZERO}, {18, "LoggingDriver", OSQ_JSTR},
+    {19, "CgroupDriver", OSQ_JSTR}, {20, "KernelVersion", OSQ_JSTR},
+    {21, "OperatingSystem", OSQ_JSTR}, {22, "OSType", OSQ_JSTR},
+    {23, "Architecture", OSQ_JSTR}, {24, "NCPU", OSQ_JINT},
+    {25, "MemTotal", OSQ_JINT}, {26, "HttpProxy", OSQ_JSTR},
+    {27, "HttpsProxy", OSQ_JSTR}, {28, "NoProxy", OSQ_JSTR},
+    {29, "Name", OSQ_JSTR}, {30, "ServerVersion", OSQ_JSTR},
+    {31, "DockerRootDir", OSQ_JSTR},
 };
 
-static int emit_keyed(const json_t *doc, const char *const *ks, size_t n,
+/* The one row of an endpoint whose reply is a single object. */
+static int object_row(const char *path, const osq_jfield *fields, size_t n,
                       osq_rows *out) {
-  for (size_t i = 0; i < n; i++) {
-    const char *k = ks[i];
-    if (*k == '#')
-      osq_rows_int(out, i, osq_jint(doc, k + 1));
-    else if (*k == '?')
-      osq_rows_int(out, i, osq_jint(doc, k + 1) != 0);
-    else
-      osq_rows_cstr(out, i, osq_js(doc, k));
-  }
-  return osq_rows_end(out);
+  int rc;
+  json_t *doc = dk_get_type(path, JSON_OBJECT, &rc);
+  if (doc == NULL)
+    return rc;
+  osq_jfields(out, doc, fields, n);
+  rc = osq_rows_end(out);
+  json_decref(doc);
+  return rc;
 }
 
 static int info_generate(const osq_context *ctx, osq_rows *out, void *u) {
   (void)ctx;
   (void)u;
-  int rc;
-  json_t *doc = dk_get_type("/info", JSON_OBJECT, &rc);
-  if (doc == NULL)
-    return rc;
-  rc = emit_keyed(doc, info_keys, OSQ_NCOLS(info_keys), out);
-  json_decref(doc);
-  return rc;
+  return object_row("/info", info_fields, OSQ_NCOLS(info_fields), out);
 }
 
 const osq_table_plugin osq_table_docker_info = {
@@ -1199,21 +1195,18 @@ static const osq_column version_columns[] = {
     {"kernel_version", OSQ_TYPE_TEXT, OSQ_COL_COLLATE_VERSION},
     {"build_time", OSQ_TYPE_TEXT, 0},
 };
-static const char *const version_keys[] = {
-    "Version", "ApiVersion", "MinAPIVersion", "GitCommit", "GoVersion",
-    "Os",      "Arch",       "KernelVersion", "BuildTime",
+static const osq_jfield version_fields[] = {
+    {0, "Version", OSQ_JSTR}, {1, "ApiVersion", OSQ_JSTR},
+    {2, "MinAPIVersion", OSQ_JSTR}, {3, "GitCommit", OSQ_JSTR},
+    {4, "GoVersion", OSQ_JSTR}, {5, "Os", OSQ_JSTR}, {6, "Arch", OSQ_JSTR},
+    {7, "KernelVersion", OSQ_JSTR}, {8, "BuildTime", OSQ_JSTR},
 };
 
 static int version_generate(const osq_context *ctx, osq_rows *out, void *u) {
   (void)ctx;
   (void)u;
-  int rc;
-  json_t *doc = dk_get_type("/version", JSON_OBJECT, &rc);
-  if (doc == NULL)
-    return rc;
-  rc = emit_keyed(doc, version_keys, OSQ_NCOLS(version_keys), out);
-  json_decref(doc);
-  return rc;
+  return object_row("/version", version_fields, OSQ_NCOLS(version_fields),
+                    out);
 }
 
 const osq_table_plugin osq_table_docker_version = {
@@ -1236,27 +1229,23 @@ static const osq_column networks_columns[] = {
     {"gateway", OSQ_TYPE_TEXT, 0},
 };
 
+static const osq_jfield network_fields[] = {
+    {1, "Name", OSQ_JSTR}, {2, "Driver", OSQ_JSTR}, {4, "EnableIPv6", OSQ_JINT},
+};
+
 static int networks_generate(const osq_context *ctx, osq_rows *out, void *u) {
   (void)u;
   keys k;
   int rc;
-  json_t *list =
-      list_filtered(ctx, 0, is_hex_id, "id", "/networks", false, &k, &rc);
+  json_t *list = id_list(ctx, "/networks", false, &k, &rc);
   if (list == NULL)
     return rc;
-  if (!json_is_array(list)) {
-    json_decref(list);
-    osq_error("docker API /networks: expected a JSON array");
-    return OSQ_EPROTO;
-  }
   size_t i;
   json_t *n;
   json_array_foreach(list, i, n) {
     osq_rows_cstr(out, 0, row_key(osq_js(n, "Id"), &k));
-    osq_rows_cstr(out, 1, osq_js(n, "Name"));
-    osq_rows_cstr(out, 2, osq_js(n, "Driver"));
+    osq_jfields(out, n, network_fields, OSQ_NCOLS(network_fields));
     osq_rows_int(out, 3, osq_rfc3339(osq_js(n, "Created"), NULL));
-    osq_rows_int(out, 4, osq_jint(n, "EnableIPv6"));
     json_t *cfg = json_array_get(osq_jpath(n, "IPAM.Config"), 0);
     osq_rows_cstr(out, 5, osq_js(cfg, "Subnet"));
     osq_rows_cstr(out, 6, osq_js(cfg, "Gateway"));
@@ -1281,6 +1270,12 @@ static const osq_column volumes_columns[] = {
     {"type", OSQ_TYPE_TEXT, 0},
 };
 
+/* Volume names are exact, not prefixes: the name is the API's. */
+static const osq_jfield volume_fields[] = {
+    {0, "Name", OSQ_JSTR}, {1, "Driver", OSQ_JSTR}, {2, "Mountpoint", OSQ_JSTR},
+    {3, "Options.type", OSQ_JPATH},
+};
+
 static int volumes_generate(const osq_context *ctx, osq_rows *out, void *u) {
   (void)u;
   keys k;
@@ -1293,11 +1288,7 @@ static int volumes_generate(const osq_context *ctx, osq_rows *out, void *u) {
   size_t i;
   json_t *v;
   json_array_foreach(arr, i, v) {
-    /* Volume names are exact, not prefixes. */
-    osq_rows_cstr(out, 0, osq_js(v, "Name"));
-    osq_rows_cstr(out, 1, osq_js(v, "Driver"));
-    osq_rows_cstr(out, 2, osq_js(v, "Mountpoint"));
-    osq_rows_cstr(out, 3, osq_jstr(v, "Options.type"));
+    osq_jfields(out, v, volume_fields, OSQ_NCOLS(volume_fields));
     if ((rc = osq_rows_end(out)) != OSQ_OK)
       break;
   }

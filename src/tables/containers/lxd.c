@@ -118,6 +118,65 @@ static int emit_string_or_json(osq_rows *out, size_t col, const json_t *v) {
   return rc;
 }
 
+/* The columns fields name, from the "metadata" of GET url; *found is
+ * false when the object is gone (or LXD absent). */
+static int get_fields(const char *url, const osq_jfield *fields, size_t n,
+                      osq_rows *out, bool *found) {
+  int rc;
+  json_t *m;
+  json_t *doc = lx_get(url, true, &m, &rc);
+  *found = doc != NULL;
+  if (doc == NULL)
+    return rc;
+  osq_jfields(out, m, fields, n);
+  json_decref(doc);
+  return OSQ_OK;
+}
+
+/* get_fields of url/sub, asked for only when the query uses one of the
+ * columns. */
+static int sub_fields(const osq_context *ctx, const char *url,
+                      const char *sub, const osq_jfield *fields, size_t n,
+                      osq_rows *out) {
+  bool used = false;
+  for (size_t i = 0; i < n && !used; i++)
+    used = osq_tbl_used(ctx, fields[i].col);
+  if (!used)
+    return OSQ_OK;
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s", url, sub);
+  bool found;
+  return get_fields(path, fields, n, out, &found);
+}
+
+/* The one row of the object at url whose columns are all fields. */
+static int fields_row(const char *url, const osq_jfield *fields, size_t n,
+                      osq_rows *out) {
+  bool found;
+  int rc = get_fields(url, fields, n, out, &found);
+  return rc != OSQ_OK || !found ? rc : osq_rows_end(out);
+}
+
+/* One row per key of obj except skip: the prefix values in the columns
+ * before, then the key and its value. */
+static int pair_rows(osq_rows *out, const char *const *prefix, size_t n,
+                     const json_t *obj, const char *skip) {
+  const char *k;
+  json_t *v;
+  int rc = OSQ_OK;
+  json_object_foreach((json_t *)obj, k, v) {
+    if (skip != NULL && strcmp(k, skip) == 0)
+      continue;
+    for (size_t i = 0; i < n; i++)
+      osq_rows_cstr(out, i, prefix[i]);
+    osq_rows_cstr(out, n, k);
+    if ((rc = emit_string_or_json(out, n + 1, v)) != OSQ_OK ||
+        (rc = osq_rows_end(out)) != OSQ_OK)
+      break;
+  }
+  return rc;
+}
+
 /* ---- lxd_instances ---------------------------------------------------- */
 
 static const osq_column instances_columns[] = {
@@ -136,6 +195,18 @@ static const osq_column instances_columns[] = {
 
 #define CONTAINERS_PREFIX "/1.0/containers/"
 
+static const osq_jfield instance_fields[] = {
+    {0, "name", OSQ_JSTR}, {1, "status", OSQ_JSTR}, {2, "stateful", OSQ_JTRUE},
+    {3, "ephemeral", OSQ_JTRUE}, {4, "created_at", OSQ_JSTR},
+};
+static const osq_jfield instance_image_fields[] = {
+    {6, "properties.architecture", OSQ_JPATH}, {7, "properties.os", OSQ_JPATH},
+    {8, "properties.description", OSQ_JPATH},
+};
+static const osq_jfield instance_state_fields[] = {
+    {9, "pid", OSQ_JINT}, {10, "processes", OSQ_JINT},
+};
+
 static int instance_row(const char *url, const osq_context *ctx,
                         osq_rows *out) {
   int rc;
@@ -143,37 +214,15 @@ static int instance_row(const char *url, const osq_context *ctx,
   json_t *doc = lx_get(url, true, &m, &rc);
   if (doc == NULL)
     return rc;
-  osq_rows_cstr(out, 0, osq_js(m, "name"));
-  osq_rows_cstr(out, 1, osq_js(m, "status"));
-  osq_rows_int(out, 2, json_is_true(json_object_get(m, "stateful")));
-  osq_rows_int(out, 3, json_is_true(json_object_get(m, "ephemeral")));
-  osq_rows_cstr(out, 4, osq_js(m, "created_at"));
+  osq_jfields(out, m, instance_fields, OSQ_NCOLS(instance_fields));
   osq_rows_cstr(out, 5,
                 osq_js(json_object_get(m, "config"), "volatile.base_image"));
   json_decref(doc);
-  char sub[600];
-  if (osq_tbl_used(ctx, 6) || osq_tbl_used(ctx, 7) || osq_tbl_used(ctx, 8)) {
-    snprintf(sub, sizeof sub, "%s/metadata", url);
-    if ((doc = lx_get(sub, true, &m, &rc)) != NULL) {
-      json_t *p = osq_jpath(m, "properties");
-      osq_rows_cstr(out, 6, osq_js(p, "architecture"));
-      osq_rows_cstr(out, 7, osq_js(p, "os"));
-      osq_rows_cstr(out, 8, osq_js(p, "description"));
-      json_decref(doc);
-    } else if (rc != OSQ_OK) {
-      return rc;
-    }
-  }
-  if (osq_tbl_used(ctx, 9) || osq_tbl_used(ctx, 10)) {
-    snprintf(sub, sizeof sub, "%s/state", url);
-    if ((doc = lx_get(sub, true, &m, &rc)) != NULL) {
-      osq_rows_int(out, 9, osq_jint(m, "pid"));
-      osq_rows_int(out, 10, osq_jint(m, "processes"));
-      json_decref(doc);
-    } else if (rc != OSQ_OK) {
-      return rc;
-    }
-  }
+  if ((rc = sub_fields(ctx, url, "metadata", instance_image_fields,
+                       OSQ_NCOLS(instance_image_fields), out)) != OSQ_OK ||
+      (rc = sub_fields(ctx, url, "state", instance_state_fields,
+                       OSQ_NCOLS(instance_state_fields), out)) != OSQ_OK)
+    return rc;
   return osq_rows_end(out);
 }
 
@@ -229,15 +278,7 @@ static int config_rows(const char *url, const osq_context *ctx,
   if (doc == NULL)
     return rc;
   const char *name = osq_js(m, "name");
-  const char *k;
-  json_t *v;
-  json_object_foreach(json_object_get(m, "config"), k, v) {
-    osq_rows_cstr(out, 0, name);
-    osq_rows_cstr(out, 1, k);
-    if ((rc = emit_string_or_json(out, 2, v)) != OSQ_OK ||
-        (rc = osq_rows_end(out)) != OSQ_OK)
-      break;
-  }
+  rc = pair_rows(out, &name, 1, json_object_get(m, "config"), NULL);
   json_decref(doc);
   return rc;
 }
@@ -270,25 +311,14 @@ static int device_rows(const char *url, const osq_context *ctx,
   json_t *doc = lx_get(url, true, &m, &rc);
   if (doc == NULL)
     return rc;
-  const char *name = osq_js(m, "name");
   const char *dev;
   json_t *d;
+  rc = OSQ_OK;
   json_object_foreach(json_object_get(m, "expanded_devices"), dev, d) {
-    const char *k;
-    json_t *v;
-    json_object_foreach(d, k, v) {
-      if (strcmp(k, "type") == 0)
-        continue;
-      osq_rows_cstr(out, 0, name);
-      osq_rows_cstr(out, 1, dev);
-      osq_rows_cstr(out, 2, osq_js(d, "type"));
-      osq_rows_cstr(out, 3, k);
-      if ((rc = emit_string_or_json(out, 4, v)) != OSQ_OK ||
-          (rc = osq_rows_end(out)) != OSQ_OK)
-        goto done;
-    }
+    const char *prefix[] = {osq_js(m, "name"), dev, osq_js(d, "type")};
+    if ((rc = pair_rows(out, prefix, 3, d, "type")) != OSQ_OK)
+      break;
   }
-done:
   json_decref(doc);
   return rc;
 }
@@ -331,6 +361,20 @@ static const osq_column images_columns[] = {
 
 #define IMAGES_PREFIX "/1.0/images/"
 
+static const osq_jfield image_fields[] = {
+    {1, "architecture", OSQ_JSTR}, {2, "properties.os", OSQ_JPATH},
+    {3, "properties.release", OSQ_JPATH},
+    {4, "properties.description", OSQ_JPATH}, {6, "filename", OSQ_JSTR},
+    {7, "size", OSQ_JINT}, {8, "auto_update", OSQ_JTRUE},
+    {9, "cached", OSQ_JTRUE}, {10, "public", OSQ_JTRUE},
+    {11, "created_at", OSQ_JSTR}, {12, "expires_at", OSQ_JSTR},
+    {13, "uploaded_at", OSQ_JSTR}, {14, "last_used_at", OSQ_JSTR},
+    {15, "update_source.server", OSQ_JPATH},
+    {16, "update_source.protocol", OSQ_JPATH},
+    {17, "update_source.certificate", OSQ_JPATH},
+    {18, "update_source.alias", OSQ_JPATH},
+};
+
 /* The row's id: the query's (a fingerprint prefix works in LXD) or the
  * image's fingerprint. */
 static int image_row_as(const char *url, const char *id, osq_rows *out) {
@@ -339,13 +383,8 @@ static int image_row_as(const char *url, const char *id, osq_rows *out) {
   json_t *doc = lx_get(url, true, &m, &rc);
   if (doc == NULL)
     return rc;
-  json_t *props = json_object_get(m, "properties");
-  json_t *src = json_object_get(m, "update_source");
   osq_rows_cstr(out, 0, id ? id : osq_js(m, "fingerprint"));
-  osq_rows_cstr(out, 1, osq_js(m, "architecture"));
-  osq_rows_cstr(out, 2, osq_js(props, "os"));
-  osq_rows_cstr(out, 3, osq_js(props, "release"));
-  osq_rows_cstr(out, 4, osq_js(props, "description"));
+  osq_jfields(out, m, image_fields, OSQ_NCOLS(image_fields));
   /* aliases: [{"name": ..., "description": ...}] -> "a,b" */
   json_t *names = json_array();
   size_t i;
@@ -361,19 +400,6 @@ static int image_row_as(const char *url, const char *id, osq_rows *out) {
   }
   osq_rows_cstr(out, 5, joined);
   free(joined);
-  osq_rows_cstr(out, 6, osq_js(m, "filename"));
-  osq_rows_int(out, 7, osq_jint(m, "size"));
-  osq_rows_int(out, 8, json_is_true(json_object_get(m, "auto_update")));
-  osq_rows_int(out, 9, json_is_true(json_object_get(m, "cached")));
-  osq_rows_int(out, 10, json_is_true(json_object_get(m, "public")));
-  osq_rows_cstr(out, 11, osq_js(m, "created_at"));
-  osq_rows_cstr(out, 12, osq_js(m, "expires_at"));
-  osq_rows_cstr(out, 13, osq_js(m, "uploaded_at"));
-  osq_rows_cstr(out, 14, osq_js(m, "last_used_at"));
-  osq_rows_cstr(out, 15, osq_js(src, "server"));
-  osq_rows_cstr(out, 16, osq_js(src, "protocol"));
-  osq_rows_cstr(out, 17, osq_js(src, "certificate"));
-  osq_rows_cstr(out, 18, osq_js(src, "alias"));
   json_decref(doc);
   return osq_rows_end(out);
 }
@@ -419,19 +445,14 @@ static const osq_column certs_columns[] = {
     {"certificate", OSQ_TYPE_TEXT, 0},
 };
 
+static const osq_jfield cert_fields[] = {
+    {0, "name", OSQ_JSTR}, {1, "type", OSQ_JSTR}, {2, "fingerprint", OSQ_JSTR},
+    {3, "certificate", OSQ_JSTR},
+};
+
 static int cert_row(const char *url, const osq_context *ctx, osq_rows *out) {
   (void)ctx;
-  int rc;
-  json_t *m;
-  json_t *doc = lx_get(url, true, &m, &rc);
-  if (doc == NULL)
-    return rc;
-  static const char *const keys[] = {"name", "type", "fingerprint",
-                                     "certificate"};
-  for (size_t i = 0; i < OSQ_NCOLS(keys); i++)
-    osq_rows_cstr(out, i, osq_js(m, keys[i]));
-  json_decref(doc);
-  return osq_rows_end(out);
+  return fields_row(url, cert_fields, OSQ_NCOLS(cert_fields), out);
 }
 
 static int certs_generate(const osq_context *ctx, osq_rows *out, void *u) {
@@ -485,6 +506,17 @@ static char *users_of(const json_t *arr) {
   return joined;
 }
 
+static const osq_jfield network_fields[] = {
+    {0, "name", OSQ_JSTR}, {1, "type", OSQ_JSTR}, {2, "managed", OSQ_JTRUE},
+};
+static const osq_jfield network_state_fields[] = {
+    {6, "counters.bytes_received", OSQ_JINT},
+    {7, "counters.bytes_sent", OSQ_JINT},
+    {8, "counters.packets_received", OSQ_JINT},
+    {9, "counters.packets_sent", OSQ_JINT}, {10, "hwaddr", OSQ_JSTR},
+    {11, "state", OSQ_JSTR}, {12, "mtu", OSQ_JINT},
+};
+
 static int network_row(const char *url, const osq_context *ctx,
                        osq_rows *out) {
   int rc;
@@ -493,9 +525,8 @@ static int network_row(const char *url, const osq_context *ctx,
   if (doc == NULL)
     return rc;
   json_t *cfg = json_object_get(m, "config");
-  osq_rows_cstr(out, 0, osq_js(m, "name"));
-  osq_rows_cstr(out, 1, osq_js(m, "type"));
-  osq_rows_int(out, 2, json_is_true(json_object_get(m, "managed")));
+  osq_jfields(out, m, network_fields, OSQ_NCOLS(network_fields));
+  /* these config keys hold dots: not paths */
   osq_rows_cstr(out, 3, osq_js(cfg, "ipv4.address"));
   osq_rows_cstr(out, 4, osq_js(cfg, "ipv6.address"));
   char *users = users_of(json_object_get(m, "used_by"));
@@ -504,26 +535,9 @@ static int network_row(const char *url, const osq_context *ctx,
     return OSQ_ENOMEM;
   osq_rows_cstr(out, 5, users);
   free(users);
-  bool state = false;
-  for (size_t c = 6; c <= 12; c++)
-    state = state || osq_tbl_used(ctx, c);
-  if (state) {
-    char sub[600];
-    snprintf(sub, sizeof sub, "%s/state", url);
-    if ((doc = lx_get(sub, true, &m, &rc)) != NULL) {
-      osq_rows_int(out, 6, osq_jint(m, "counters.bytes_received"));
-      osq_rows_int(out, 7, osq_jint(m, "counters.bytes_sent"));
-      osq_rows_int(out, 8, osq_jint(m, "counters.packets_received"));
-      osq_rows_int(out, 9, osq_jint(m, "counters.packets_sent"));
-      osq_rows_cstr(out, 10, osq_js(m, "hwaddr"));
-      osq_rows_cstr(out, 11, osq_js(m, "state"));
-      osq_rows_int(out, 12, osq_jint(m, "mtu"));
-      json_decref(doc);
-    } else if (rc != OSQ_OK) {
-      return rc;
-    }
-  }
-  return osq_rows_end(out);
+  rc = sub_fields(ctx, url, "state", network_state_fields,
+                  OSQ_NCOLS(network_state_fields), out);
+  return rc != OSQ_OK ? rc : osq_rows_end(out);
 }
 
 static int networks_generate(const osq_context *ctx, osq_rows *out,
@@ -596,21 +610,16 @@ static const osq_column members_columns[] = {
     {"message", OSQ_TYPE_TEXT, 0},
 };
 
+static const osq_jfield member_fields[] = {
+    {0, "server_name", OSQ_JSTR}, {1, "url", OSQ_JSTR},
+    {2, "database", OSQ_JTRUE}, {3, "status", OSQ_JSTR},
+    {4, "message", OSQ_JSTR},
+};
+
 static int member_row(const char *url, const osq_context *ctx,
                       osq_rows *out) {
   (void)ctx;
-  int rc;
-  json_t *m;
-  json_t *doc = lx_get(url, true, &m, &rc);
-  if (doc == NULL)
-    return rc;
-  osq_rows_cstr(out, 0, osq_js(m, "server_name"));
-  osq_rows_cstr(out, 1, osq_js(m, "url"));
-  osq_rows_int(out, 2, json_is_true(json_object_get(m, "database")));
-  osq_rows_cstr(out, 3, osq_js(m, "status"));
-  osq_rows_cstr(out, 4, osq_js(m, "message"));
-  json_decref(doc);
-  return osq_rows_end(out);
+  return fields_row(url, member_fields, OSQ_NCOLS(member_fields), out);
 }
 
 static int members_generate(const osq_context *ctx, osq_rows *out, void *u) {
@@ -639,35 +648,26 @@ static const osq_column pools_columns[] = {
     {"inodes_total", OSQ_TYPE_BIGINT, 0},
 };
 
+static const osq_jfield pool_fields[] = {
+    {0, "name", OSQ_JSTR}, {1, "driver", OSQ_JSTR},
+    {2, "config.source", OSQ_JPATH}, {3, "config.size", OSQ_JPATH},
+};
+static const osq_jfield pool_resource_fields[] = {
+    {4, "space.used", OSQ_JINT}, {5, "space.total", OSQ_JINT},
+    {6, "inodes.used", OSQ_JINT}, {7, "inodes.total", OSQ_JINT},
+};
+
 static int pool_row(const char *url, const osq_context *ctx, osq_rows *out) {
   int rc;
   json_t *m;
   json_t *doc = lx_get(url, true, &m, &rc);
   if (doc == NULL)
     return rc;
-  json_t *cfg = json_object_get(m, "config");
-  osq_rows_cstr(out, 0, osq_js(m, "name"));
-  osq_rows_cstr(out, 1, osq_js(m, "driver"));
-  osq_rows_cstr(out, 2, osq_js(cfg, "source"));
-  osq_rows_cstr(out, 3, osq_js(cfg, "size"));
+  osq_jfields(out, m, pool_fields, OSQ_NCOLS(pool_fields));
   json_decref(doc);
-  bool res = false;
-  for (size_t c = 4; c <= 7; c++)
-    res = res || osq_tbl_used(ctx, c);
-  if (res) {
-    char sub[600];
-    snprintf(sub, sizeof sub, "%s/resources", url);
-    if ((doc = lx_get(sub, true, &m, &rc)) != NULL) {
-      osq_rows_int(out, 4, osq_jint(m, "space.used"));
-      osq_rows_int(out, 5, osq_jint(m, "space.total"));
-      osq_rows_int(out, 6, osq_jint(m, "inodes.used"));
-      osq_rows_int(out, 7, osq_jint(m, "inodes.total"));
-      json_decref(doc);
-    } else if (rc != OSQ_OK) {
-      return rc;
-    }
-  }
-  return osq_rows_end(out);
+  rc = sub_fields(ctx, url, "resources", pool_resource_fields,
+                  OSQ_NCOLS(pool_resource_fields), out);
+  return rc != OSQ_OK ? rc : osq_rows_end(out);
 }
 
 static int pools_generate(const osq_context *ctx, osq_rows *out, void *u) {

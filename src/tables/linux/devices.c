@@ -72,15 +72,12 @@ static const osq_tsk_api *load(osq_rows *out) {
   return t;
 }
 
-/* ---- device_partitions ------------------------------------------------ */
+/* fn for each of devs that opens as a device; arg is fn's. */
+typedef int (*device_fn)(const device *d, const char *dev, const void *arg,
+                         osq_rows *out);
 
-static int parts_generate(const osq_context *ctx, osq_rows *out,
-                          void *udata) {
-  (void)udata;
-  const char *devs[VALUES_MAX];
-  size_t nd = eq_values(ctx, 0, devs, VALUES_MAX);
-  if (nd == 0)
-    return OSQ_OK;
+static int for_each_device(const char *const *devs, size_t nd, device_fn fn,
+                           const void *arg, osq_rows *out) {
   const osq_tsk_api *t = load(out);
   if (t == NULL)
     return OSQ_ERROR;
@@ -89,40 +86,61 @@ static int parts_generate(const osq_context *ctx, osq_rows *out,
     device d;
     if (!dev_open(&d, t, devs[k]))
       continue;
-    for (TSK_PNUM_T i = 0; i < d.vs->part_count && rc == OSQ_OK; i++) {
-      const TSK_VS_PART_INFO *p = t->vs_part_get(d.vs, i);
-      if (p == NULL)
-        continue;
-      osq_rows_cstr(out, 0, devs[k]);
-      osq_rows_int(out, 1, p->addr);
-      if (p->desc != NULL)
-        osq_rows_cstr(out, 2, p->desc);
-      TSK_FS_INFO *fs = t->fs_open_vol(p, TSK_FS_TYPE_DETECT);
-      if (fs == NULL) {
-        osq_rows_cstr(out, 3,
-                      p->flags & TSK_VS_PART_FLAG_META      ? "meta"
-                      : p->flags & TSK_VS_PART_FLAG_UNALLOC ? "unallocated"
-                                                            : "normal");
-        osq_rows_int(out, 4, (int64_t)(p->start * d.vs->block_size));
-        osq_rows_int(out, 5, d.vs->block_size);
-        osq_rows_int(out, 6, (int64_t)p->len);
-        osq_rows_int(out, 7, -1);
-        osq_rows_int(out, 8, p->flags);
-      } else {
-        /* a filesystem names the partition's type */
-        osq_rows_cstr(out, 3, t->fs_type_toname(fs->ftype));
-        osq_rows_int(out, 4, (int64_t)fs->offset);
-        osq_rows_int(out, 5, fs->block_size);
-        osq_rows_int(out, 6, (int64_t)fs->block_count);
-        osq_rows_int(out, 7, (int64_t)fs->inum_count);
-        osq_rows_int(out, 8, fs->flags);
-        t->fs_close(fs);
-      }
-      rc = osq_rows_end(out);
-    }
+    rc = fn(&d, devs[k], arg, out);
     dev_close(&d);
   }
   return rc;
+}
+
+/* ---- device_partitions ------------------------------------------------ */
+
+static int partition_rows(const device *d, const char *dev, const void *arg,
+                          osq_rows *out) {
+  (void)arg;
+  const osq_tsk_api *t = d->t;
+  int rc = OSQ_OK;
+  for (TSK_PNUM_T i = 0; i < d->vs->part_count && rc == OSQ_OK; i++) {
+    const TSK_VS_PART_INFO *p = t->vs_part_get(d->vs, i);
+    if (p == NULL)
+      continue;
+    osq_rows_cstr(out, 0, dev);
+    osq_rows_int(out, 1, p->addr);
+    if (p->desc != NULL)
+      osq_rows_cstr(out, 2, p->desc);
+    TSK_FS_INFO *fs = t->fs_open_vol(p, TSK_FS_TYPE_DETECT);
+    if (fs == NULL) {
+      osq_rows_cstr(out, 3,
+                    p->flags & TSK_VS_PART_FLAG_META      ? "meta"
+                    : p->flags & TSK_VS_PART_FLAG_UNALLOC ? "unallocated"
+                                                          : "normal");
+      osq_rows_int(out, 4, (int64_t)(p->start * d->vs->block_size));
+      osq_rows_int(out, 5, d->vs->block_size);
+      osq_rows_int(out, 6, (int64_t)p->len);
+      osq_rows_int(out, 7, -1);
+      osq_rows_int(out, 8, p->flags);
+    } else {
+      /* a filesystem names the partition's type */
+      osq_rows_cstr(out, 3, t->fs_type_toname(fs->ftype));
+      osq_rows_int(out, 4, (int64_t)fs->offset);
+      osq_rows_int(out, 5, fs->block_size);
+      osq_rows_int(out, 6, (int64_t)fs->block_count);
+      osq_rows_int(out, 7, (int64_t)fs->inum_count);
+      osq_rows_int(out, 8, fs->flags);
+      t->fs_close(fs);
+    }
+    rc = osq_rows_end(out);
+  }
+  return rc;
+}
+
+static int parts_generate(const osq_context *ctx, osq_rows *out,
+                          void *udata) {
+  (void)udata;
+  const char *devs[VALUES_MAX];
+  size_t nd = eq_values(ctx, 0, devs, VALUES_MAX);
+  if (nd == 0)
+    return OSQ_OK;
+  return for_each_device(devs, nd, partition_rows, NULL, out);
 }
 
 /* ---- device_file ------------------------------------------------------ */
@@ -258,12 +276,62 @@ static const char *meta_name(const TSK_FS_META *m) {
   return m->name2 != NULL ? m->name2->name : "";
 }
 
-static bool parse_inum(const char *s, TSK_INUM_T *out) {
+/* The file whose inode number is the text s; NULL if none. */
+static TSK_FS_FILE *open_inode(const osq_tsk_api *t, TSK_FS_INFO *fs,
+                               const char *s, TSK_INUM_T *inum) {
   uint64_t v;
   if (!osq_tbl_parse_u64(s, &v))
-    return false;
-  *out = (TSK_INUM_T)v;
-  return true;
+    return NULL;
+  *inum = (TSK_INUM_T)v;
+  return t->file_open_meta(fs, NULL, *inum);
+}
+
+/* What device_file and device_hash were asked for on each device: one
+ * partition, and the files by path or by inode. */
+typedef struct fs_query {
+  const char *part;
+  const char *const *paths, *const *inodes;
+  size_t npath, ni;
+  int (*rows)(const struct fs_query *q, const osq_tsk_api *t,
+              TSK_FS_INFO *fs, const char *dev, osq_rows *out);
+} fs_query;
+
+static int fs_query_rows(const device *d, const char *dev, const void *arg,
+                         osq_rows *out) {
+  const fs_query *q = arg;
+  TSK_FS_INFO *fs = open_partition(d, q->part);
+  if (fs == NULL)
+    return OSQ_OK;
+  int rc = q->rows(q, d->t, fs, dev, out);
+  d->t->fs_close(fs);
+  return rc;
+}
+
+static int file_rows(const fs_query *q, const osq_tsk_api *t,
+                     TSK_FS_INFO *fs, const char *dev, osq_rows *out) {
+  int rc = OSQ_OK;
+  if (q->npath == 0 && q->ni == 0) {
+    walk w = {t, fs, out, dev, q->part, 0, 0};
+    rc = walk_dir(&w, fs->root_inum, "/");
+  }
+  for (size_t i = 0; i < q->npath && rc == OSQ_OK; i++) {
+    TSK_FS_FILE *f = t->file_open(fs, NULL, q->paths[i]);
+    if (f == NULL)
+      continue;
+    if (f->meta != NULL)
+      rc = file_row(out, dev, q->part, fs, f->meta, q->paths[i]);
+    t->file_close(f);
+  }
+  for (size_t i = 0; i < q->ni && rc == OSQ_OK; i++) {
+    TSK_INUM_T inum;
+    TSK_FS_FILE *f = open_inode(t, fs, q->inodes[i], &inum);
+    if (f == NULL)
+      continue;
+    if (f->meta != NULL)
+      rc = file_row(out, dev, q->part, fs, f->meta, meta_name(f->meta));
+    t->file_close(f);
+  }
+  return rc;
 }
 
 static int file_generate(const osq_context *ctx, osq_rows *out,
@@ -273,50 +341,14 @@ static int file_generate(const osq_context *ctx, osq_rows *out,
       *inodes[VALUES_MAX];
   size_t nd = eq_values(ctx, F_DEVICE, devs, VALUES_MAX);
   size_t np = eq_values(ctx, F_PARTITION, parts, VALUES_MAX);
-  size_t npath = eq_values(ctx, F_PATH, paths, VALUES_MAX);
-  size_t ni = eq_values(ctx, F_INODE, inodes, VALUES_MAX);
   /* as osquery: one partition, at least one device */
   if (nd == 0 || np != 1)
     return OSQ_OK;
-  const osq_tsk_api *t = load(out);
-  if (t == NULL)
-    return OSQ_ERROR;
-  int rc = OSQ_OK;
-  for (size_t k = 0; k < nd && rc == OSQ_OK; k++) {
-    device d;
-    if (!dev_open(&d, t, devs[k]))
-      continue;
-    TSK_FS_INFO *fs = open_partition(&d, parts[0]);
-    if (fs != NULL) {
-      if (npath == 0 && ni == 0) {
-        walk w = {t, fs, out, devs[k], parts[0], 0, 0};
-        rc = walk_dir(&w, fs->root_inum, "/");
-      }
-      for (size_t i = 0; i < npath && rc == OSQ_OK; i++) {
-        TSK_FS_FILE *f = t->file_open(fs, NULL, paths[i]);
-        if (f == NULL)
-          continue;
-        if (f->meta != NULL)
-          rc = file_row(out, devs[k], parts[0], fs, f->meta, paths[i]);
-        t->file_close(f);
-      }
-      for (size_t i = 0; i < ni && rc == OSQ_OK; i++) {
-        TSK_INUM_T inum;
-        if (!parse_inum(inodes[i], &inum))
-          continue;
-        TSK_FS_FILE *f = t->file_open_meta(fs, NULL, inum);
-        if (f == NULL)
-          continue;
-        if (f->meta != NULL)
-          rc = file_row(out, devs[k], parts[0], fs, f->meta,
-                        meta_name(f->meta));
-        t->file_close(f);
-      }
-      t->fs_close(fs);
-    }
-    dev_close(&d);
-  }
-  return rc;
+  fs_query q = {.part = parts[0], .paths = paths, .inodes = inodes,
+                .rows = file_rows};
+  q.npath = eq_values(ctx, F_PATH, paths, VALUES_MAX);
+  q.ni = eq_values(ctx, F_INODE, inodes, VALUES_MAX);
+  return for_each_device(devs, nd, fs_query_rows, &q, out);
 }
 
 /* ---- device_hash ------------------------------------------------------ */
@@ -362,6 +394,28 @@ static void hash_file(const osq_tsk_api *t, TSK_FS_FILE *f, char *md5,
     md5[0] = sha1[0] = sha256[0] = '\0';
 }
 
+static int hash_rows(const fs_query *q, const osq_tsk_api *t,
+                     TSK_FS_INFO *fs, const char *dev, osq_rows *out) {
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < q->ni && rc == OSQ_OK; i++) {
+    TSK_INUM_T inum;
+    TSK_FS_FILE *f = open_inode(t, fs, q->inodes[i], &inum);
+    if (f == NULL)
+      continue;
+    char md5[33], sha1[41], sha256[65];
+    hash_file(t, f, md5, sha1, sha256);
+    t->file_close(f);
+    osq_rows_cstr(out, 0, dev);
+    osq_rows_cstr(out, 1, q->part);
+    osq_rows_int(out, 2, (int64_t)inum);
+    osq_rows_cstr(out, 3, md5);
+    osq_rows_cstr(out, 4, sha1);
+    osq_rows_cstr(out, 5, sha256);
+    rc = osq_rows_end(out);
+  }
+  return rc;
+}
+
 static int hash_generate(const osq_context *ctx, osq_rows *out,
                          void *udata) {
   (void)udata;
@@ -371,38 +425,9 @@ static int hash_generate(const osq_context *ctx, osq_rows *out,
   size_t ni = eq_values(ctx, 2, inodes, VALUES_MAX);
   if (nd == 0 || np == 0 || ni == 0)
     return OSQ_OK;
-  const osq_tsk_api *t = load(out);
-  if (t == NULL)
-    return OSQ_ERROR;
-  int rc = OSQ_OK;
-  for (size_t k = 0; k < nd && rc == OSQ_OK; k++) {
-    device d;
-    if (!dev_open(&d, t, devs[k]))
-      continue;
-    TSK_FS_INFO *fs = open_partition(&d, parts[0]);
-    for (size_t i = 0; fs != NULL && i < ni && rc == OSQ_OK; i++) {
-      TSK_INUM_T inum;
-      if (!parse_inum(inodes[i], &inum))
-        continue;
-      TSK_FS_FILE *f = t->file_open_meta(fs, NULL, inum);
-      if (f == NULL)
-        continue;
-      char md5[33], sha1[41], sha256[65];
-      hash_file(t, f, md5, sha1, sha256);
-      t->file_close(f);
-      osq_rows_cstr(out, 0, devs[k]);
-      osq_rows_cstr(out, 1, parts[0]);
-      osq_rows_int(out, 2, (int64_t)inum);
-      osq_rows_cstr(out, 3, md5);
-      osq_rows_cstr(out, 4, sha1);
-      osq_rows_cstr(out, 5, sha256);
-      rc = osq_rows_end(out);
-    }
-    if (fs != NULL)
-      t->fs_close(fs);
-    dev_close(&d);
-  }
-  return rc;
+  fs_query q = {.part = parts[0], .inodes = inodes, .ni = ni,
+                .rows = hash_rows};
+  return for_each_device(devs, nd, fs_query_rows, &q, out);
 }
 
 #else /* no libtsk headers at build time */

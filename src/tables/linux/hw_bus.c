@@ -122,6 +122,49 @@ static void cell_name(osq_rows *out, size_t col, const char *s) {
   osq_rows_cstr(out, col, s ? s : "");
 }
 
+/* The devices of a sysfs bus, sorted by name, each with an id-lookup
+ * slot (q) and a table's own record (recs). */
+typedef struct bus_scan {
+  char dir[512];
+  char **names;
+  size_t n;
+  osq_hwid *q;
+  void *recs;
+} bus_scan;
+
+/* false when there is nothing to scan: *rc is OSQ_OK (no devices) or
+ * OSQ_ENOMEM. */
+static bool bus_open(bus_scan *b, const char *bus, size_t rec_size,
+                     int *rc) {
+  snprintf(b->dir, sizeof b->dir, "%s/bus/%s/devices", osq_tables_sysfs_root,
+           bus);
+  *rc = OSQ_OK;
+  b->names = list_dir(b->dir, &b->n);
+  if (b->n == 0) {
+    free(b->names);
+    return false;
+  }
+  qsort(b->names, b->n, sizeof *b->names, cmp_names);
+  b->q = calloc(b->n, sizeof *b->q);
+  b->recs = calloc(b->n, rec_size);
+  if (b->q == NULL || b->recs == NULL) {
+    free(b->q);
+    free(b->recs);
+    free_list(b->names, b->n);
+    *rc = OSQ_ENOMEM;
+    return false;
+  }
+  return true;
+}
+
+/* nlooked: how many of q went through osq_hwids_lookup. */
+static void bus_close(bus_scan *b, size_t nlooked) {
+  osq_hwids_free(b->q, nlooked);
+  free(b->q);
+  free(b->recs);
+  free_list(b->names, b->n);
+}
+
 /* ---- pci_devices ------------------------------------------------------ */
 
 static const osq_column pci_columns[] = {
@@ -170,26 +213,16 @@ static bool parse_class(const char *s, int *cls, int *sub) {
 static int pci_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)ctx;
   (void)udata;
-  char dir[512];
-  snprintf(dir, sizeof dir, "%s/bus/pci/devices", osq_tables_sysfs_root);
-  size_t n;
-  char **names = list_dir(dir, &n);
-  if (n == 0) {
-    free(names);
-    return OSQ_OK;
-  }
-  qsort(names, n, sizeof *names, cmp_names);
-  osq_hwid *q = calloc(n, sizeof *q);
-  pci_dev *d = calloc(n, sizeof *d);
-  if (q == NULL || d == NULL) {
-    free(q);
-    free(d);
-    free_list(names, n);
-    return OSQ_ENOMEM;
-  }
+  bus_scan b;
+  int rc;
+  if (!bus_open(&b, "pci", sizeof(pci_dev), &rc))
+    return rc;
+  size_t n = b.n;
+  osq_hwid *q = b.q;
+  pci_dev *d = b.recs;
   for (size_t i = 0; i < n; i++) {
     char path[768], uevent[4096], v[64];
-    snprintf(path, sizeof path, "%s/%s/uevent", dir, names[i]);
+    snprintf(path, sizeof path, "%s/%s/uevent", b.dir, b.names[i]);
     q[i].cls = q[i].subcls = -1;
     if (osq_tbl_read(path, uevent, sizeof uevent, NULL) < 0)
       uevent[0] = '\0';
@@ -210,7 +243,6 @@ static int pci_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   osq_hwids_lookup(osq_tables_pci_ids ? osq_tables_pci_ids
                                       : osq_hwids_path(pci_ids_paths),
                    q, n);
-  int rc = OSQ_OK;
   for (size_t i = 0; i < n && rc == OSQ_OK; i++) {
     char id[16];
     osq_rows_cstr(out, PCI_SLOT, d[i].slot);
@@ -245,10 +277,7 @@ static int pci_generate(const osq_context *ctx, osq_rows *out, void *udata) {
     }
     rc = osq_rows_end(out);
   }
-  osq_hwids_free(q, n);
-  free(q);
-  free(d);
-  free_list(names, n);
+  bus_close(&b, n);
   return rc;
 }
 
@@ -306,27 +335,16 @@ static void udev_safe(char *s) {
 static int usb_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   (void)ctx;
   (void)udata;
-  char dir[512];
-  snprintf(dir, sizeof dir, "%s/bus/usb/devices", osq_tables_sysfs_root);
-  size_t n;
-  char **names = list_dir(dir, &n);
-  if (n == 0) {
-    free(names);
-    return OSQ_OK;
-  }
-  qsort(names, n, sizeof *names, cmp_names);
-  osq_hwid *q = calloc(n, sizeof *q);
-  usb_dev *d = calloc(n, sizeof *d);
-  if (q == NULL || d == NULL) {
-    free(q);
-    free(d);
-    free_list(names, n);
-    return OSQ_ENOMEM;
-  }
+  bus_scan b;
+  int rc;
+  if (!bus_open(&b, "usb", sizeof(usb_dev), &rc))
+    return rc;
+  osq_hwid *q = b.q;
+  usb_dev *d = b.recs;
   size_t m = 0; /* devices (interfaces have no BUSNUM/DEVNUM) */
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < b.n; i++) {
     char dev[768], uevent[4096], v[64];
-    snprintf(dev, sizeof dev, "%s/%s", dir, names[i]);
+    snprintf(dev, sizeof dev, "%s/%s", b.dir, b.names[i]);
     char path[800];
     snprintf(path, sizeof path, "%s/uevent", dev);
     if (osq_tbl_read(path, uevent, sizeof uevent, NULL) < 0)
@@ -360,7 +378,6 @@ static int usb_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   osq_hwids_lookup(osq_tables_usb_ids ? osq_tables_usb_ids
                                       : osq_hwids_path(usb_ids_paths),
                    q, m);
-  int rc = OSQ_OK;
   for (size_t i = 0; i < m && rc == OSQ_OK; i++) {
     usb_dev *u = &d[i];
     osq_rows_int(out, USB_ADDRESS, u->bus);
@@ -383,10 +400,7 @@ static int usb_generate(const osq_context *ctx, osq_rows *out, void *udata) {
                  strcmp(u->removable, "unknown") == 0 ? -1 : 1);
     rc = osq_rows_end(out);
   }
-  osq_hwids_free(q, m);
-  free(q);
-  free(d);
-  free_list(names, n);
+  bus_close(&b, m);
   return rc;
 }
 

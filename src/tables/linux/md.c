@@ -358,6 +358,18 @@ static const osq_column mddev_columns[] = {
     {"other", OSQ_TYPE_TEXT, 0},
 };
 
+/* The rows fn makes from /proc/mdstat, which is read for each query. */
+typedef int (*mdstat_rows_fn)(const md_stat *m, osq_rows *out);
+
+static int with_mdstat(mdstat_rows_fn fn, osq_rows *out) {
+  md_stat m;
+  if (!md_stat_read(&m))
+    return OSQ_ENOMEM;
+  int rc = fn(&m, out);
+  md_stat_free(&m);
+  return rc;
+}
+
 static void action_cells(osq_rows *out, size_t col, const md_action *a) {
   if (a->progress[0] == '\0')
     return;
@@ -366,16 +378,10 @@ static void action_cells(osq_rows *out, size_t col, const md_action *a) {
   osq_rows_cstr(out, col + 2, a->speed);
 }
 
-static int mddev_generate(const osq_context *ctx, osq_rows *out,
-                          void *udata) {
-  (void)ctx;
-  (void)udata;
-  md_stat m;
-  if (!md_stat_read(&m))
-    return OSQ_ENOMEM;
+static int mddev_rows(const md_stat *m, osq_rows *out) {
   int rc = OSQ_OK;
-  for (size_t i = 0; i < m.ndev && rc == OSQ_OK; i++) {
-    md_device *d = &m.dev[i];
+  for (size_t i = 0; i < m->ndev && rc == OSQ_OK; i++) {
+    const md_device *d = &m->dev[i];
     osq_md_array a;
     /* the driver does not know the array (stopped, or a stale mdstat):
      * no row, as osquery */
@@ -407,12 +413,18 @@ static int mddev_generate(const osq_context *ctx, osq_rows *out,
     action_cells(out, 20, &d->resync);
     action_cells(out, 23, &d->reshape);
     action_cells(out, 26, &d->check);
-    osq_rows_cstr(out, 29, m.unused);
+    osq_rows_cstr(out, 29, m->unused);
     osq_rows_cstr(out, 30, d->other);
     rc = osq_rows_end(out);
   }
-  md_stat_free(&m);
   return rc;
+}
+
+static int mddev_generate(const osq_context *ctx, osq_rows *out,
+                          void *udata) {
+  (void)ctx;
+  (void)udata;
+  return with_mdstat(mddev_rows, out);
 }
 
 const osq_table_plugin osq_table_md_devices = {
@@ -435,6 +447,17 @@ typedef struct drive_row {
   char name[128], state[MD_FIELD];
   int slot; /* -1: not yet known */
 } drive_row;
+
+/* One md_drives row; a slot below 0 is not known. */
+static int drive_cells(osq_rows *out, const char *md, const char *drive,
+                       int slot, const char *state) {
+  osq_rows_cstr(out, 0, md);
+  osq_rows_cstr(out, 1, drive);
+  if (slot >= 0)
+    osq_rows_int(out, 2, slot);
+  osq_rows_cstr(out, 3, state);
+  return osq_rows_end(out);
+}
 
 /* osquery's slot rules: a disk in a raid slot has it; a disk out of one
  * whose number is below raid_disks keeps that number as its slot; the
@@ -481,24 +504,19 @@ static int drives_of(const char *name, osq_rows *out) {
       held[s] = true;
     }
   }
-  for (size_t i = 0; i < n && rc == OSQ_OK; i++) {
-    osq_rows_cstr(out, 0, name);
-    osq_rows_cstr(out, 1, rows[i].name);
-    if (rows[i].slot >= 0)
-      osq_rows_int(out, 2, rows[i].slot);
-    osq_rows_cstr(out, 3, rows[i].state);
-    rc = osq_rows_end(out);
-  }
-  for (int s = 0; s < raid_disks && rc == OSQ_OK; s++) {
-    if (held[s])
-      continue;
-    osq_rows_cstr(out, 0, name);
-    osq_rows_cstr(out, 1, "unknown");
-    osq_rows_int(out, 2, s);
-    osq_rows_cstr(out, 3, "removed");
-    rc = osq_rows_end(out);
-  }
+  for (size_t i = 0; i < n && rc == OSQ_OK; i++)
+    rc = drive_cells(out, name, rows[i].name, rows[i].slot, rows[i].state);
+  for (int s = 0; s < raid_disks && rc == OSQ_OK; s++)
+    if (!held[s])
+      rc = drive_cells(out, name, "unknown", s, "removed");
   free(held);
+  return rc;
+}
+
+static int mddrive_rows(const md_stat *m, osq_rows *out) {
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < m->ndev && rc == OSQ_OK; i++)
+    rc = drives_of(m->dev[i].name, out);
   return rc;
 }
 
@@ -506,14 +524,7 @@ static int mddrive_generate(const osq_context *ctx, osq_rows *out,
                             void *udata) {
   (void)ctx;
   (void)udata;
-  md_stat m;
-  if (!md_stat_read(&m))
-    return OSQ_ENOMEM;
-  int rc = OSQ_OK;
-  for (size_t i = 0; i < m.ndev && rc == OSQ_OK; i++)
-    rc = drives_of(m.dev[i].name, out);
-  md_stat_free(&m);
-  return rc;
+  return with_mdstat(mddrive_rows, out);
 }
 
 const osq_table_plugin osq_table_md_drives = {
@@ -529,20 +540,20 @@ static const osq_column mdpers_columns[] = {
     {"name", OSQ_TYPE_TEXT, 0},
 };
 
+static int mdpers_rows(const md_stat *m, osq_rows *out) {
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < m->npers && rc == OSQ_OK; i++) {
+    osq_rows_cstr(out, 0, m->personalities[i]);
+    rc = osq_rows_end(out);
+  }
+  return rc;
+}
+
 static int mdpers_generate(const osq_context *ctx, osq_rows *out,
                            void *udata) {
   (void)ctx;
   (void)udata;
-  md_stat m;
-  if (!md_stat_read(&m))
-    return OSQ_ENOMEM;
-  int rc = OSQ_OK;
-  for (size_t i = 0; i < m.npers && rc == OSQ_OK; i++) {
-    osq_rows_cstr(out, 0, m.personalities[i]);
-    rc = osq_rows_end(out);
-  }
-  md_stat_free(&m);
-  return rc;
+  return with_mdstat(mdpers_rows, out);
 }
 
 const osq_table_plugin osq_table_md_personalities = {

@@ -70,6 +70,113 @@ static int dmi_walk(osq_rows *out, dmi_row_fn fn, void *u) {
   return rc;
 }
 
+/* How one column is read from a structure's formatted area. */
+typedef enum dmi_kind {
+  DMI_STRING,      /* the string numbered by the byte at offset */
+  DMI_HANDLE,      /* a word shown as a handle: "0x%04x" */
+  DMI_BYTE,        /* a byte as an integer */
+  DMI_WORD,        /* a word as an integer */
+  DMI_WORD_UNLESS, /* a word as an integer, NULL when it is .unknown */
+  DMI_WORD_KNOWN,  /* a word as an integer, NULL when 0 or .unknown */
+  DMI_DWORD_HEX,   /* a dword as 8 hex digits, NULL when it is .unknown */
+  DMI_NAME,        /* .names[byte - 1]: SMBIOS enumerations start at 1 */
+} dmi_kind;
+
+typedef struct dmi_field {
+  uint8_t col;
+  uint8_t offset;
+  dmi_kind kind;
+  uint32_t unknown;
+  const char *const *names;
+  size_t nnames;
+} dmi_field;
+
+#define FIELD(c, o, k) {.col = c, .offset = o, .kind = k}
+#define FIELD_UNLESS(c, o, k, u)                                              \
+  {.col = c, .offset = o, .kind = k, .unknown = u}
+#define FIELD_NAME(c, o, tbl)                                                 \
+  {.col = c, .offset = o, .kind = DMI_NAME, .names = tbl,                     \
+   .nnames = sizeof tbl / sizeof *tbl}
+/* Every structure's own handle is the header's word at 0x02. */
+#define OWN_HANDLE(c) FIELD(c, 0x02, DMI_HANDLE)
+
+static void dmi_field_cell(const osq_dmi_struct *s, const dmi_field *f,
+                           osq_rows *out) {
+  char v[256];
+  uint16_t w = osq_dmi_u16(s, f->offset);
+  uint32_t d;
+  switch (f->kind) {
+  case DMI_STRING:
+    osq_rows_cstr(out, f->col,
+                  osq_dmi_string(s, osq_dmi_u8(s, f->offset), v, sizeof v));
+    break;
+  case DMI_HANDLE:
+    hex16(v, w);
+    osq_rows_cstr(out, f->col, v);
+    break;
+  case DMI_BYTE:
+    osq_rows_int(out, f->col, osq_dmi_u8(s, f->offset));
+    break;
+  case DMI_WORD:
+    osq_rows_int(out, f->col, w);
+    break;
+  case DMI_WORD_UNLESS:
+    if (w != f->unknown)
+      osq_rows_int(out, f->col, w);
+    break;
+  case DMI_WORD_KNOWN:
+    if (w != 0 && w != f->unknown)
+      osq_rows_int(out, f->col, w);
+    break;
+  case DMI_DWORD_HEX:
+    d = osq_dmi_u32(s, f->offset);
+    if (d != f->unknown) {
+      snprintf(v, sizeof v, "0x%08" PRIx32, d);
+      osq_rows_cstr(out, f->col, v);
+    }
+    break;
+  case DMI_NAME:
+    osq_rows_cstr(out, f->col,
+                  lookup(f->names, f->nnames, 1, osq_dmi_u8(s, f->offset)));
+    break;
+  }
+}
+
+static void dmi_fields(const osq_dmi_struct *s, const dmi_field *fields,
+                       size_t n, osq_rows *out) {
+  for (size_t i = 0; i < n; i++)
+    dmi_field_cell(s, &fields[i], out);
+}
+
+/* A table with a row per structure of one type: the columns fields name,
+ * and those only code can compute (more, may be NULL). */
+typedef struct dmi_table {
+  uint8_t type;
+  uint8_t min_length;
+  const dmi_field *fields;
+  size_t nfields;
+  void (*more)(const osq_dmi_struct *s, osq_rows *out);
+} dmi_table;
+
+static int table_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
+                     void *u) {
+  (void)index;
+  const dmi_table *t = u;
+  if (s->type != t->type || s->length < t->min_length)
+    return OSQ_OK;
+  dmi_fields(s, t->fields, t->nfields, out);
+  if (t->more != NULL)
+    t->more(s, out);
+  return osq_rows_end(out);
+}
+
+/* The plugin's udata is its dmi_table, only ever read. */
+static int table_generate(const osq_context *ctx, osq_rows *out,
+                          void *udata) {
+  (void)ctx;
+  return dmi_walk(out, table_row, udata);
+}
+
 /* ---- smbios_tables ---------------------------------------------------- */
 
 static const osq_column smbios_columns[] = {
@@ -131,16 +238,14 @@ static const osq_column platform_columns[] = {
     {"volume_size", OSQ_TYPE_INTEGER, 0},
 };
 
-static int platform_row(const osq_dmi_struct *s, size_t index,
-                        osq_rows *out, void *u) {
-  (void)index;
-  (void)u;
-  if (s->type != 0 || s->length < 0x16)
-    return OSQ_OK;
-  char str[256], v[32];
-  osq_rows_cstr(out, 0, osq_dmi_string(s, osq_dmi_u8(s, 0x04), str, sizeof str));
-  osq_rows_cstr(out, 1, osq_dmi_string(s, osq_dmi_u8(s, 0x05), str, sizeof str));
-  osq_rows_cstr(out, 2, osq_dmi_string(s, osq_dmi_u8(s, 0x08), str, sizeof str));
+static const dmi_field platform_fields[] = {
+    FIELD(0, 0x04, DMI_STRING),
+    FIELD(1, 0x05, DMI_STRING),
+    FIELD(2, 0x08, DMI_STRING),
+};
+
+static void platform_more(const osq_dmi_struct *s, osq_rows *out) {
+  char v[32];
   snprintf(v, sizeof v, "%u.%u", osq_dmi_u8(s, 0x14), osq_dmi_u8(s, 0x15));
   osq_rows_cstr(out, 3, v);
   osq_rows_cstr(out, 4, "");
@@ -150,21 +255,17 @@ static int platform_row(const osq_dmi_struct *s, size_t index,
   snprintf(v, sizeof v, "%u", ((unsigned)osq_dmi_u8(s, 0x09) + 1) * 65536u);
   osq_rows_cstr(out, 7, v);
   osq_rows_int(out, 8, 0);
-  return osq_rows_end(out);
 }
 
-static int platform_generate(const osq_context *ctx, osq_rows *out,
-                             void *udata) {
-  (void)ctx;
-  (void)udata;
-  return dmi_walk(out, platform_row, NULL);
-}
+static const dmi_table platform_table = {
+    0, 0x16, platform_fields, OSQ_NCOLS(platform_fields), platform_more};
 
 const osq_table_plugin osq_table_platform_info = {
     .name = "platform_info",
     .columns = platform_columns,
     .ncolumns = OSQ_NCOLS(platform_columns),
-    .generate = platform_generate,
+    .generate = table_generate,
+    .udata = (void *)&platform_table,
 };
 
 /* ---- cpu_info (type 4, processor) ------------------------------------- */
@@ -187,13 +288,20 @@ static const osq_column cpu_columns[] = {
     {"number_of_performance_cores", OSQ_TYPE_INTEGER, OSQ_COL_HIDDEN},
 };
 
+static const dmi_field cpu_fields[] = {
+    FIELD(1, 0x10, DMI_STRING),  FIELD(2, 0x07, DMI_STRING),
+    FIELD(4, 0x18, DMI_BYTE),    FIELD(6, 0x25, DMI_BYTE),
+    FIELD(8, 0x16, DMI_WORD),    FIELD(9, 0x14, DMI_WORD),
+    FIELD(10, 0x04, DMI_STRING),
+};
+
 static int cpu_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
                    void *u) {
   (void)index;
   unsigned *device = u;
   if (s->type != 4 || s->length < 0x28)
     return OSQ_OK;
-  char str[256], v[32];
+  char v[32];
   uint8_t ptype = osq_dmi_u8(s, 0x05);
   /* processor types 3-6 (central, math, DSP, video) are numbered in
    * order of appearance, as osquery's device_id */
@@ -202,20 +310,13 @@ static int cpu_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
     snprintf(v, sizeof v, "%s%u", kinds[ptype - 3], (*device)++ & 0xff);
     osq_rows_cstr(out, 0, v);
   }
-  osq_rows_cstr(out, 1, osq_dmi_string(s, osq_dmi_u8(s, 0x10), str, sizeof str));
-  osq_rows_cstr(out, 2, osq_dmi_string(s, osq_dmi_u8(s, 0x07), str, sizeof str));
+  dmi_fields(s, cpu_fields, OSQ_NCOLS(cpu_fields), out);
   snprintf(v, sizeof v, "%u", ptype);
   osq_rows_cstr(out, 3, v);
-  osq_rows_int(out, 4, osq_dmi_u8(s, 0x18));
   snprintf(v, sizeof v, "%u", osq_dmi_u8(s, 0x23));
   osq_rows_cstr(out, 5, v);
-  osq_rows_int(out, 6, osq_dmi_u8(s, 0x25));
   /* processor characteristics bit 2: 64-bit capable */
   osq_rows_cstr(out, 7, (osq_dmi_u16(s, 0x26) & 4) ? "64" : "32");
-  osq_rows_int(out, 8, osq_dmi_u16(s, 0x16));
-  osq_rows_int(out, 9, osq_dmi_u16(s, 0x14));
-  osq_rows_cstr(out, 10,
-                osq_dmi_string(s, osq_dmi_u8(s, 0x04), str, sizeof str));
   return osq_rows_end(out);
 }
 
@@ -299,20 +400,17 @@ static const char *const array_ecc[] = {
     "Other", "Unknown", "none", "Parity", "Single-bit ECC", "Multi-bit ECC",
     "CRC"};
 
-static int marray_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
-                      void *u) {
-  (void)index;
-  (void)u;
-  if (s->type != 16 || s->length < 0x17)
-    return OSQ_OK;
-  char h[8];
-  hex16(h, s->handle);
-  osq_rows_cstr(out, 0, h);
+static const dmi_field marray_fields[] = {
+    OWN_HANDLE(0),
+    FIELD_NAME(2, 0x05, array_uses),
+    FIELD_NAME(3, 0x06, array_ecc),
+    FIELD(6, 0x0D, DMI_WORD),
+};
+
+static void marray_more(const osq_dmi_struct *s, osq_rows *out) {
   uint8_t loc = osq_dmi_u8(s, 0x04);
   const char *name = LOOKUP(array_locations, 1, loc);
   osq_rows_cstr(out, 1, name ? name : LOOKUP(array_locations_pc98, 0xA0, loc));
-  osq_rows_cstr(out, 2, LOOKUP(array_uses, 1, osq_dmi_u8(s, 0x05)));
-  osq_rows_cstr(out, 3, LOOKUP(array_ecc, 1, osq_dmi_u8(s, 0x06)));
   /* KiB, or 0x80000000 and the extended size in bytes; shown in GiB */
   uint32_t cap = osq_dmi_u32(s, 0x07);
   osq_rows_int(out, 4,
@@ -321,25 +419,21 @@ static int marray_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
                    : (int64_t)(cap / 1048576u));
   uint16_t err = osq_dmi_u16(s, 0x0B);
   if (err != 0xFFFE && err != 0xFFFF) {
+    char h[8];
     hex16(h, err);
     osq_rows_cstr(out, 5, h);
   }
-  osq_rows_int(out, 6, osq_dmi_u16(s, 0x0D));
-  return osq_rows_end(out);
 }
 
-static int marray_generate(const osq_context *ctx, osq_rows *out,
-                           void *udata) {
-  (void)ctx;
-  (void)udata;
-  return dmi_walk(out, marray_row, NULL);
-}
+static const dmi_table marray_table = {
+    16, 0x17, marray_fields, OSQ_NCOLS(marray_fields), marray_more};
 
 const osq_table_plugin osq_table_memory_arrays = {
     .name = "memory_arrays",
     .columns = marray_columns,
     .ncolumns = OSQ_NCOLS(marray_columns),
-    .generate = marray_generate,
+    .generate = table_generate,
+    .udata = (void *)&marray_table,
 };
 
 /* ---- memory_devices (type 17) ----------------------------------------- */
@@ -383,30 +477,28 @@ static const char *const type_details[16] = {
     "Cache DRAM", "Non-volatile", "Registered (Buffered)",
     "Unbuffered (Unregistered)", "LRDIMM"};
 
-/* A width, speed or voltage where 0 (and for some 0xFFFF) is unknown. */
-static void known16(osq_rows *out, size_t col, uint16_t v, bool ffff_unknown) {
-  if (v != 0 && !(ffff_unknown && v == 0xFFFF))
-    osq_rows_int(out, col, v);
-}
+/* Widths, speeds and voltages of 0 (and some of 0xFFFF) are unknown. */
+static const dmi_field mdev_fields[] = {
+    OWN_HANDLE(0),
+    FIELD(1, 0x04, DMI_HANDLE),
+    FIELD_NAME(2, 0x0E, form_factors),
+    FIELD_UNLESS(3, 0x08, DMI_WORD_UNLESS, 0xFFFF),
+    FIELD_UNLESS(4, 0x0A, DMI_WORD_UNLESS, 0xFFFF),
+    FIELD(7, 0x10, DMI_STRING),
+    FIELD(8, 0x11, DMI_STRING),
+    FIELD_NAME(9, 0x12, memory_types),
+    FIELD_UNLESS(11, 0x15, DMI_WORD_KNOWN, 0xFFFF),
+    FIELD_UNLESS(12, 0x20, DMI_WORD_KNOWN, 0xFFFF),
+    FIELD(13, 0x17, DMI_STRING),
+    FIELD(14, 0x18, DMI_STRING),
+    FIELD(15, 0x19, DMI_STRING),
+    FIELD(16, 0x1A, DMI_STRING),
+    FIELD(17, 0x22, DMI_WORD_KNOWN),
+    FIELD(18, 0x24, DMI_WORD_KNOWN),
+    FIELD(19, 0x26, DMI_WORD_KNOWN),
+};
 
-static int mdev_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
-                    void *u) {
-  (void)index;
-  (void)u;
-  if (s->type != 17 || s->length < 0x28)
-    return OSQ_OK;
-  char h[8], str[256];
-  hex16(h, s->handle);
-  osq_rows_cstr(out, 0, h);
-  hex16(h, osq_dmi_u16(s, 0x04));
-  osq_rows_cstr(out, 1, h);
-  osq_rows_cstr(out, 2, LOOKUP(form_factors, 1, osq_dmi_u8(s, 0x0E)));
-  uint16_t w = osq_dmi_u16(s, 0x08);
-  if (w != 0xFFFF)
-    osq_rows_int(out, 3, w);
-  w = osq_dmi_u16(s, 0x0A);
-  if (w != 0xFFFF)
-    osq_rows_int(out, 4, w);
+static void mdev_more(const osq_dmi_struct *s, osq_rows *out) {
   /* MiB; 0x7FFF says the size is the extended dword at 0x1C */
   uint16_t size = osq_dmi_u16(s, 0x0C);
   if (size != 0xFFFF)
@@ -414,9 +506,6 @@ static int mdev_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
   uint8_t set = osq_dmi_u8(s, 0x0F);
   if (set != 0xFF)
     osq_rows_int(out, 6, set);
-  osq_rows_cstr(out, 7, osq_dmi_string(s, osq_dmi_u8(s, 0x10), str, sizeof str));
-  osq_rows_cstr(out, 8, osq_dmi_string(s, osq_dmi_u8(s, 0x11), str, sizeof str));
-  osq_rows_cstr(out, 9, LOOKUP(memory_types, 1, osq_dmi_u8(s, 0x12)));
   uint16_t bits = osq_dmi_u16(s, 0x13);
   char details[256] = "";
   for (int b = 0; b < 16; b++) {
@@ -427,30 +516,17 @@ static int mdev_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
     strcat(details, type_details[b]);
   }
   osq_rows_cstr(out, 10, details);
-  known16(out, 11, osq_dmi_u16(s, 0x15), true);
-  known16(out, 12, osq_dmi_u16(s, 0x20), true);
-  osq_rows_cstr(out, 13, osq_dmi_string(s, osq_dmi_u8(s, 0x17), str, sizeof str));
-  osq_rows_cstr(out, 14, osq_dmi_string(s, osq_dmi_u8(s, 0x18), str, sizeof str));
-  osq_rows_cstr(out, 15, osq_dmi_string(s, osq_dmi_u8(s, 0x19), str, sizeof str));
-  osq_rows_cstr(out, 16, osq_dmi_string(s, osq_dmi_u8(s, 0x1A), str, sizeof str));
-  known16(out, 17, osq_dmi_u16(s, 0x22), false);
-  known16(out, 18, osq_dmi_u16(s, 0x24), false);
-  known16(out, 19, osq_dmi_u16(s, 0x26), false);
-  return osq_rows_end(out);
 }
 
-static int mdev_generate(const osq_context *ctx, osq_rows *out,
-                         void *udata) {
-  (void)ctx;
-  (void)udata;
-  return dmi_walk(out, mdev_row, NULL);
-}
+static const dmi_table mdev_table = {
+    17, 0x28, mdev_fields, OSQ_NCOLS(mdev_fields), mdev_more};
 
 const osq_table_plugin osq_table_memory_devices = {
     .name = "memory_devices",
     .columns = mdev_columns,
     .ncolumns = OSQ_NCOLS(mdev_columns),
-    .generate = mdev_generate,
+    .generate = table_generate,
+    .udata = (void *)&mdev_table,
 };
 
 /* ---- memory_array_mapped_addresses (19), memory_device_mapped_addresses
@@ -483,34 +559,25 @@ static const osq_column amap_columns[] = {
     {"partition_width", OSQ_TYPE_INTEGER, 0},
 };
 
-static int amap_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
-                    void *u) {
-  (void)index;
-  (void)u;
-  if (s->type != 19 || s->length < 0x1F)
-    return OSQ_OK;
-  char h[8];
-  hex16(h, s->handle);
-  osq_rows_cstr(out, 0, h);
-  hex16(h, osq_dmi_u16(s, 0x0C));
-  osq_rows_cstr(out, 1, h);
+static const dmi_field amap_fields[] = {
+    OWN_HANDLE(0),
+    FIELD(1, 0x0C, DMI_HANDLE),
+    FIELD(4, 0x0E, DMI_BYTE),
+};
+
+static void amap_more(const osq_dmi_struct *s, osq_rows *out) {
   mapped_range(s, 0x0F, out, 2, 3);
-  osq_rows_int(out, 4, osq_dmi_u8(s, 0x0E));
-  return osq_rows_end(out);
 }
 
-static int amap_generate(const osq_context *ctx, osq_rows *out,
-                         void *udata) {
-  (void)ctx;
-  (void)udata;
-  return dmi_walk(out, amap_row, NULL);
-}
+static const dmi_table amap_table = {
+    19, 0x1F, amap_fields, OSQ_NCOLS(amap_fields), amap_more};
 
 const osq_table_plugin osq_table_memory_array_mapped_addresses = {
     .name = "memory_array_mapped_addresses",
     .columns = amap_columns,
     .ncolumns = OSQ_NCOLS(amap_columns),
-    .generate = amap_generate,
+    .generate = table_generate,
+    .udata = (void *)&amap_table,
 };
 
 static const osq_column dmap_columns[] = {
@@ -524,38 +591,28 @@ static const osq_column dmap_columns[] = {
     {"interleave_data_depth", OSQ_TYPE_INTEGER, 0},
 };
 
-static int dmap_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
-                    void *u) {
-  (void)index;
-  (void)u;
-  if (s->type != 20 || s->length < 0x23)
-    return OSQ_OK;
-  char h[8];
-  hex16(h, s->handle);
-  osq_rows_cstr(out, 0, h);
-  hex16(h, osq_dmi_u16(s, 0x0C));
-  osq_rows_cstr(out, 1, h);
-  hex16(h, osq_dmi_u16(s, 0x0E));
-  osq_rows_cstr(out, 2, h);
+static const dmi_field dmap_fields[] = {
+    OWN_HANDLE(0),
+    FIELD(1, 0x0C, DMI_HANDLE),
+    FIELD(2, 0x0E, DMI_HANDLE),
+    FIELD(5, 0x10, DMI_BYTE),
+    FIELD(6, 0x11, DMI_BYTE),
+    FIELD(7, 0x12, DMI_BYTE),
+};
+
+static void dmap_more(const osq_dmi_struct *s, osq_rows *out) {
   mapped_range(s, 0x13, out, 3, 4);
-  osq_rows_int(out, 5, osq_dmi_u8(s, 0x10));
-  osq_rows_int(out, 6, osq_dmi_u8(s, 0x11));
-  osq_rows_int(out, 7, osq_dmi_u8(s, 0x12));
-  return osq_rows_end(out);
 }
 
-static int dmap_generate(const osq_context *ctx, osq_rows *out,
-                         void *udata) {
-  (void)ctx;
-  (void)udata;
-  return dmi_walk(out, dmap_row, NULL);
-}
+static const dmi_table dmap_table = {
+    20, 0x23, dmap_fields, OSQ_NCOLS(dmap_fields), dmap_more};
 
 const osq_table_plugin osq_table_memory_device_mapped_addresses = {
     .name = "memory_device_mapped_addresses",
     .columns = dmap_columns,
     .ncolumns = OSQ_NCOLS(dmap_columns),
-    .generate = dmap_generate,
+    .generate = table_generate,
+    .udata = (void *)&dmap_table,
 };
 
 /* ---- memory_error_info (type 18) -------------------------------------- */
@@ -581,45 +638,25 @@ static const char *const error_granularity[] = {
 static const char *const error_operations[] = {
     "Other", "Unknown", "Read", "Write", "Partial write"};
 
-/* A dword shown as 8 hex digits unless it is the field's "unknown". */
-static void dword_unless(osq_rows *out, size_t col, uint32_t v,
-                         uint32_t unknown) {
-  if (v == unknown)
-    return;
-  char s[16];
-  snprintf(s, sizeof s, "0x%08" PRIx32, v);
-  osq_rows_cstr(out, col, s);
-}
+/* A syndrome of 0, an address of 0x80000000: unknown. */
+static const dmi_field merr_fields[] = {
+    OWN_HANDLE(0),
+    FIELD_NAME(1, 0x04, error_types),
+    FIELD_NAME(2, 0x05, error_granularity),
+    FIELD_NAME(3, 0x06, error_operations),
+    FIELD_UNLESS(4, 0x07, DMI_DWORD_HEX, 0),
+    FIELD_UNLESS(5, 0x0B, DMI_DWORD_HEX, 0x80000000u),
+    FIELD_UNLESS(6, 0x0F, DMI_DWORD_HEX, 0x80000000u),
+    FIELD_UNLESS(7, 0x13, DMI_DWORD_HEX, 0x80000000u),
+};
 
-static int merr_row(const osq_dmi_struct *s, size_t index, osq_rows *out,
-                    void *u) {
-  (void)index;
-  (void)u;
-  if (s->type != 18 || s->length < 0x17)
-    return OSQ_OK;
-  char h[8];
-  hex16(h, s->handle);
-  osq_rows_cstr(out, 0, h);
-  osq_rows_cstr(out, 1, LOOKUP(error_types, 1, osq_dmi_u8(s, 0x04)));
-  osq_rows_cstr(out, 2, LOOKUP(error_granularity, 1, osq_dmi_u8(s, 0x05)));
-  osq_rows_cstr(out, 3, LOOKUP(error_operations, 1, osq_dmi_u8(s, 0x06)));
-  dword_unless(out, 4, osq_dmi_u32(s, 0x07), 0);
-  dword_unless(out, 5, osq_dmi_u32(s, 0x0B), 0x80000000u);
-  dword_unless(out, 6, osq_dmi_u32(s, 0x0F), 0x80000000u);
-  dword_unless(out, 7, osq_dmi_u32(s, 0x13), 0x80000000u);
-  return osq_rows_end(out);
-}
-
-static int merr_generate(const osq_context *ctx, osq_rows *out,
-                         void *udata) {
-  (void)ctx;
-  (void)udata;
-  return dmi_walk(out, merr_row, NULL);
-}
+static const dmi_table merr_table = {18, 0x17, merr_fields,
+                                     OSQ_NCOLS(merr_fields), NULL};
 
 const osq_table_plugin osq_table_memory_error_info = {
     .name = "memory_error_info",
     .columns = merr_columns,
     .ncolumns = OSQ_NCOLS(merr_columns),
-    .generate = merr_generate,
+    .generate = table_generate,
+    .udata = (void *)&merr_table,
 };
