@@ -16,8 +16,9 @@
  * by a few short-lived threads (as the yara CLI does), rows in the order
  * the scans finish. A file truncated by another process while it is
  * scanned reads as zeros past its new end, never a fatal SIGBUS (see "a
- * mapped file another process may truncate"). Compiled groups and rule files are kept between queries (a file
- * is recompiled when it changes); one query at a time uses libyara here. */
+ * mapped file another process may truncate"). Compiled groups and rule
+ * files are kept between queries (a file is recompiled when it changes);
+ * one query at a time uses libyara here. */
 #include "tables/yara.h"
 
 #include "core/cancel.h"
