@@ -3,7 +3,9 @@
 rules, fast-scan mode as osquery uses) on files and a process the test
 makes: sigfile, sigrule (strings kept private), a sig_group from the
 config's yara section, compiled rules, LIKE paths, the required path, a
-FIFO that must not block, and sigurl's clear refusal."""
+FIFO that must not block, and sigurl's clear refusal; and files (and a
+process's mapped file) truncated over and over while they are scanned:
+osqi survives, the untouched files' rows as the CLI's."""
 import json
 import os
 import subprocess
@@ -175,6 +177,136 @@ def test_process_against_cli():
         proc.wait()
 
 
+# filesize, an integer read at an offset and a string near the end: the
+# conditions a scan of anything but the whole file would change
+SIZE_RULES = r"""
+rule size_rule { condition: filesize == 3000000 and uint32(0) == 0x464c457f }
+rule tail_rule : misc { strings: $t = "THE-END" condition: $t }
+rule at_rule { strings: $h = "hello" condition: $h at 2999000 }
+"""
+
+# Truncates each file named on the command line to nothing and back to
+# its size, over and over (bounded), until stdin closes; "ready" once
+# each has been truncated once.
+TRUNCATOR = r"""
+import os, sys, threading
+fds = [(os.open(p, os.O_RDWR), os.path.getsize(p)) for p in sys.argv[1:]]
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()),
+                 daemon=True).start()
+for i in range(2000000):
+    for fd, size in fds:
+        os.ftruncate(fd, 0)
+        os.ftruncate(fd, size)
+    if i == 0:
+        print("ready", flush=True)
+    if stop.is_set():
+        break
+"""
+
+
+def truncating(paths):
+    """A process truncating paths over and over, running (see TRUNCATOR)."""
+    p = subprocess.Popen([sys.executable, "-c", TRUNCATOR] + paths,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    eq(p.stdout.readline().strip(), "ready", "truncator started")
+    return p
+
+
+def stop(p):
+    p.stdin.close()
+    eq(p.wait(timeout=osqtest.WAIT), 0, "truncator ran to the end")
+
+
+def test_truncated_while_scanned():
+    """libyara scans a mapping of the file: a truncation meanwhile must
+    not kill osqi (SIGBUS); files nobody touches give the CLI's rows,
+    through the scanning threads and without them."""
+    d = osqtest.workdir()
+    rules = os.path.join(d, "size.yar")
+    with open(rules, "w") as f:
+        f.write(SIZE_RULES)
+    calm = os.path.join(d, "calm")
+    os.mkdir(calm)
+    for i in range(6):
+        data = bytearray(b"\x7fELF" + bytes(3000000 - 4))
+        data[2999000:2999005] = b"hello"
+        if i % 2:
+            data[-7:] = b"THE-END"
+        with open(os.path.join(calm, "f%d" % i), "wb") as f:
+            f.write(data[:len(data) - i * 1000])
+    want = {}
+    for name in sorted(os.listdir(calm)):
+        path = os.path.join(calm, name)
+        want[path] = yara_cli(rules, path)
+        want[path].update(path=path)
+    victims = []
+    for i in range(3):
+        victims.append(os.path.join(d, "victim%d" % i))
+        with open(victims[-1], "wb") as f:
+            f.write(b"\x7fELF")
+            f.truncate(48 << 20)
+    t = truncating(victims)
+    try:
+        for i in range(15):
+            # the victims and the calm files on the threads; one victim alone
+            rows, _ = osqi_json("select path, matches, count, strings, tags "
+                                "from yara_file where (path like '%s/%%' or "
+                                "path like '%s/victim%%') and sigfile = '%s'"
+                                % (calm, d, rules))
+            got = {r["path"]: r for r in rows if r["path"] in want}
+            eq(got, want, "untouched files as the CLI sees them, run %d" % i)
+            osqi_json("select count(*) from yara_file where path = '%s' and "
+                      "sigfile = '%s'" % (victims[i % 3], rules))
+    finally:
+        stop(t)
+
+
+def test_process_with_truncated_file():
+    """libyara 4 maps the files behind a process's mappings to read them:
+    truncating such a file during yara_process must not kill osqi."""
+    d = osqtest.workdir()
+    rules = os.path.join(d, "proc.yar")
+    with open(rules, "w") as f:
+        f.write('rule marker_rule { strings: $m = "OSQ-YARA-MARKER-9"'
+                ' condition: $m }\n')
+    victim = os.path.join(d, "mapped")
+    with open(victim, "wb") as f:
+        f.truncate(32 << 20)
+    proc = subprocess.Popen(
+        ["/usr/bin/python3", "-c",
+         "import mmap, sys, time\nm = 'OSQ-YARA-MARKER-' + str(9)\n"
+         "f = open(sys.argv[1], 'rb')\n"
+         "mm = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE,\n"
+         "               prot=mmap.PROT_READ)\n"
+         "print('ready', flush=True)\ntime.sleep(600)\n", victim],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        eq(proc.stdout.readline().strip(), "ready", "target started")
+        t = truncating([victim])
+        try:
+            for i in range(10):
+                rows, _ = osqi_json("select pid, matches from yara_process "
+                                    "where pid = %d and sigfile = '%s'"
+                                    % (proc.pid, rules))
+                # a region whose file shrank as libyara read it can fail
+                # the scan: no row then, as in osquery
+                check(rows in ([], [{"pid": str(proc.pid),
+                                     "matches": "marker_rule"}]),
+                      "the process scanned or skipped, run %d: %r"
+                      % (i, rows))
+        finally:
+            stop(t)
+        rows, _ = osqi_json("select pid, matches from yara_process where "
+                            "pid = %d and sigfile = '%s'" % (proc.pid, rules))
+        eq(rows, [{"pid": str(proc.pid), "matches": "marker_rule"}],
+           "the file left alone: the process scanned")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_errors():
     d = osqtest.workdir()
     rules, files = setup(d)
@@ -203,4 +335,5 @@ def test_errors():
 if __name__ == "__main__":
     osqtest.run_tests([test_sigfile_against_cli, test_many_files,
                        test_sigrule_and_group,
-                       test_process_against_cli, test_errors])
+                       test_process_against_cli, test_truncated_while_scanned,
+                       test_process_with_truncated_file, test_errors])

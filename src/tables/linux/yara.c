@@ -14,8 +14,11 @@
  * files are scanned, through a descriptor opened without following a
  * final symlink into a FIFO or device; several files are scanned at once
  * by a few short-lived threads (as the yara CLI does), rows in the order
- * the scans finish. Compiled groups and rule files are kept between queries (a file
- * is recompiled when it changes); one query at a time uses libyara here. */
+ * the scans finish. A file truncated by another process while it is
+ * scanned reads as zeros past its new end, never a fatal SIGBUS (see "a
+ * mapped file another process may truncate"). Compiled groups and rule
+ * files are kept between queries (a file is recompiled when it changes);
+ * one query at a time uses libyara here. */
 #include "tables/yara.h"
 
 #include "core/cancel.h"
@@ -37,6 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -414,6 +420,110 @@ static int open_regular(const char *path, struct stat *st) {
   return fd;
 }
 
+/* ---- a mapped file another process may truncate ----------------------- */
+
+/* libyara scans a file by mapping it (yr_rules_scan_fd, osquery's and the
+ * CLI's way). When another process truncates the file meanwhile, the next
+ * touch of a page past the new end raises SIGBUS. libyara 4.2 catches it
+ * only around its string search (sigsetjmp, the handler installed and
+ * restored around each block with sigaction): not in condition code
+ * (uint32(0) …), and, with several threads scanning, their save/restore
+ * pairs interleave, leaving the wrong handler (the default, which kills
+ * osqi or osqd's worker, or libyara's, which jumps through a NULL buffer on
+ * a thread outside a scan). So yara_file scans with SCAN_FLAGS_NO_TRYCATCH
+ * and one handler of its own, installed once: it maps the file itself, as
+ * libyara would (PROT_READ, MAP_PRIVATE, MADV_SEQUENTIAL), scans the
+ * mapping with yr_rules_scan_mem, and when a SIGBUS hits the mapping its
+ * own thread is scanning, puts zero pages over the rest of it (mmap
+ * MAP_FIXED, a plain system call) and returns: the read is retried, sees
+ * zeros, and the scan goes on. Nothing jumps out of libyara, so its
+ * scanner state, locks and allocations stay as they were. An unchanged
+ * file is scanned exactly as before and at the same speed; a file
+ * truncated meanwhile is scanned as its old length with the part cut off
+ * read as zeros. A SIGBUS elsewhere goes to the previous handler, or kills
+ * the process as it would have.
+ * Not chosen: reading the file into a buffer (yara_events does, bounded by
+ * --read_max) costs a copy: ~+25% CPU over /usr/bin here, and a file of
+ * any size would need a bound or a temporary copy on disk; libyara's block
+ * iterator fed by read() chunks misses strings across a chunk boundary and
+ * re-reads blocks for uint32(x)-style conditions; MAP_POPULATE does not
+ * help (truncation unmaps even private copied pages); siglongjmp out of
+ * the handler abandons libyara mid-scan (its own catch gives no row). */
+
+typedef struct span {
+  uintptr_t lo, hi;
+  bool proc; /* a process scan: libyara's own mappings, anywhere */
+} span;
+
+/* The mapping this thread is scanning ({0, 0}: none). Read by the SIGBUS
+ * handler, which runs on the faulting thread. */
+static _Thread_local volatile span scanning;
+static struct sigaction bus_prev;
+static uintptr_t page_size;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc) {
+  uintptr_t a = (uintptr_t)si->si_addr, lo = scanning.lo, hi = scanning.hi;
+  if (si->si_code == BUS_ADRERR && a >= lo && a < hi) {
+    uintptr_t page = a & ~(page_size - 1);
+    /* a process scan's mapping is libyara's (read-write, its extent
+     * unknown here): one page at a time */
+    bool proc = scanning.proc;
+    if (mmap((void *)page, proc ? page_size : hi - page,
+             proc ? PROT_READ | PROT_WRITE : PROT_READ,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED)
+      return; /* the faulting access is retried on a zero page */
+  }
+  if ((bus_prev.sa_flags & SA_SIGINFO) && bus_prev.sa_sigaction) {
+    bus_prev.sa_sigaction(sig, si, uc);
+    return;
+  }
+  if (!(bus_prev.sa_flags & SA_SIGINFO) && bus_prev.sa_handler != SIG_DFL &&
+      bus_prev.sa_handler != SIG_IGN) {
+    bus_prev.sa_handler(sig);
+    return;
+  }
+  /* not a scan's: the fault repeats with the default action */
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigaction(SIGBUS, &dfl, NULL);
+}
+
+static void bus_install(void) {
+  page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+  struct sigaction sa = {.sa_sigaction = on_sigbus,
+                         .sa_flags = SA_SIGINFO | SA_RESTART};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, &bus_prev);
+}
+
+/* libyara's own SIGBUS catching off: see above */
+#define SCAN_FLAGS (SCAN_FLAGS_FAST_MODE | SCAN_FLAGS_NO_TRYCATCH)
+
+/* Scan the regular file open as fd (st its fstat) into s. */
+static int scan_file(YR_RULES *rules, int fd, const struct stat *st,
+                     scan *s) {
+  if (st->st_size == 0) /* nothing to map: libyara scans no bytes */
+    return lz_yr_rules_scan_mem(rules, NULL, 0, SCAN_FLAGS, on_scan, s,
+                                SCAN_TIMEOUT_S);
+  if (st->st_size < 0 || (uint64_t)st->st_size > SIZE_MAX)
+    return ERROR_COULD_NOT_MAP_FILE;
+  size_t len = (size_t)st->st_size;
+  void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED)
+    return ERROR_COULD_NOT_MAP_FILE;
+  madvise(map, len, MADV_SEQUENTIAL);
+  uintptr_t lo = (uintptr_t)map;
+  scanning.hi = 0; /* the handler never sees a half-set span */
+  scanning.proc = false;
+  scanning.lo = lo;
+  scanning.hi = (lo + len + page_size - 1) & ~(page_size - 1);
+  int r = lz_yr_rules_scan_mem(rules, map, len, SCAN_FLAGS, on_scan, s,
+                               SCAN_TIMEOUT_S);
+  scanning.hi = 0;
+  scanning.lo = 0;
+  munmap(map, len);
+  return r;
+}
+
 /* Scan one target (a file path, or a pid when path is NULL) into s.
  * False when there is no row: not a regular file, unreadable, or the
  * scan failed (osquery gives no row then either). Any thread. */
@@ -425,12 +535,20 @@ static bool scan_one(YR_RULES *rules, const char *path, int64_t pid,
     int fd = open_regular(path, &st);
     if (fd < 0)
       return false;
-    r = lz_yr_rules_scan_fd(rules, fd, SCAN_FLAGS_FAST_MODE, on_scan, s,
-                            SCAN_TIMEOUT_S);
+    r = scan_file(rules, fd, &st, s);
     close(fd);
   } else {
-    r = lz_yr_rules_scan_proc(rules, (int)pid, SCAN_FLAGS_FAST_MODE, on_scan,
-                              s, SCAN_TIMEOUT_S);
+    /* libyara 4.2 reads a process's file-backed regions by mapping the
+     * backing files (then patching the pages the process changed from
+     * /proc/<pid>/mem): a truncated backing file faults as above, in a
+     * mapping of libyara's, so the whole address space is covered */
+    scanning.hi = 0;
+    scanning.proc = true;
+    scanning.lo = 0;
+    scanning.hi = UINTPTR_MAX;
+    r = lz_yr_rules_scan_proc(rules, (int)pid, SCAN_FLAGS, on_scan, s,
+                              SCAN_TIMEOUT_S);
+    scanning.hi = 0;
   }
   if (r == ERROR_SUCCESS)
     return true;
@@ -748,6 +866,7 @@ static bool engine_ready(char *err, size_t errlen) {
       snprintf(err, errlen, "cannot initialise libyara");
       return false;
     }
+    bus_install(); /* before any scan: scans run under yara_mu too */
     yr_ready = true;
   }
   return true;
@@ -898,8 +1017,9 @@ int osq_yara_scan_groups(const char *path, const json_t *groups,
                why);
       continue;
     }
-    int r = lz_yr_rules_scan_mem(rules, data, len, SCAN_FLAGS_FAST_MODE,
-                                 on_scan, &s, SCAN_TIMEOUT_S);
+    /* a private copy cannot fault: libyara need not juggle handlers */
+    int r = lz_yr_rules_scan_mem(rules, data, len, SCAN_FLAGS, on_scan, &s,
+                                 SCAN_TIMEOUT_S);
     if (owned)
       lz_yr_rules_destroy(rules);
     if (r != ERROR_SUCCESS) {
