@@ -112,18 +112,6 @@ static size_t home_len(const char *home) {
   return n;
 }
 
-/* A unit property as a cell, read only when the query uses the column; ""
- * when the unit lacks it, as osquery reports it. */
-static void unit_property(const osq_context *ctx, osq_rows *out, size_t col,
-                          sd_bus *bus, const char *path, const char *iface,
-                          const char *member) {
-  if (!osq_context_column_used(ctx, col))
-    return;
-  char *v = osq_sd_unit_property(bus, path, iface, member);
-  osq_rows_cstr(out, col, v != NULL ? v : "");
-  free(v);
-}
-
 typedef struct unit_gen {
   const osq_context *ctx;
   osq_rows *out;
@@ -135,11 +123,11 @@ static int unit_row(sd_bus *bus, const osq_sd_unit *u, void *udata) {
   osq_rows_cstr(g->out, SI_NAME, u->id);
   osq_rows_cstr(g->out, SI_TYPE, "systemd unit");
   osq_rows_cstr(g->out, SI_STATUS, u->active_state);
-  unit_property(g->ctx, g->out, SI_PATH, bus, path, OSQ_SD_UNIT_IFACE,
+  osq_sd_property_cell(g->ctx, g->out, SI_PATH, bus, path, OSQ_SD_UNIT_IFACE,
                 "FragmentPath");
-  unit_property(g->ctx, g->out, SI_SOURCE, bus, path, OSQ_SD_UNIT_IFACE,
+  osq_sd_property_cell(g->ctx, g->out, SI_SOURCE, bus, path, OSQ_SD_UNIT_IFACE,
                 "SourcePath");
-  unit_property(g->ctx, g->out, SI_USERNAME, bus, path, OSQ_SD_SERVICE_IFACE,
+  osq_sd_property_cell(g->ctx, g->out, SI_USERNAME, bus, path, OSQ_SD_SERVICE_IFACE,
                 "User");
   return osq_rows_end(g->out);
 }

@@ -111,3 +111,13 @@ char *osq_sd_unit_property(sd_bus *bus, const char *object_path,
   lz_sd_bus_error_free(&err);
   return v;
 }
+
+void osq_sd_property_cell(const osq_context *ctx, osq_rows *out, size_t col,
+                          sd_bus *bus, const char *object_path,
+                          const char *iface, const char *member) {
+  if (!osq_context_column_used(ctx, col))
+    return;
+  char *v = osq_sd_unit_property(bus, object_path, iface, member);
+  osq_rows_cstr(out, col, v != NULL ? v : "");
+  free(v);
+}

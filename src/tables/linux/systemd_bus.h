@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "osq/plugin.h"
+
 #define OSQ_SD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
 #define OSQ_SD_SERVICE_IFACE "org.freedesktop.systemd1.Service"
 
@@ -36,5 +38,12 @@ int osq_sd_each_unit(const char *table, bool quiet, osq_sd_unit_fn fn,
  * NULL when the unit has no such property (User of a socket unit). */
 char *osq_sd_unit_property(sd_bus *bus, const char *object_path,
                            const char *iface, const char *member);
+
+/* The property as cell col of the row being built, read only when the
+ * query uses the column; "" when the unit lacks it, as osquery reports
+ * it. */
+void osq_sd_property_cell(const osq_context *ctx, osq_rows *out, size_t col,
+                          sd_bus *bus, const char *object_path,
+                          const char *iface, const char *member);
 
 #endif

@@ -35,18 +35,6 @@ static const osq_column columns[] = {
 };
 _Static_assert(sizeof columns / sizeof *columns == C_COUNT, "cols");
 
-/* One string property as a cell; "" when the unit lacks it (User on a
- * socket unit), as osquery does. */
-static void emit_property(const osq_context *ctx, osq_rows *out, size_t col,
-                          sd_bus *bus, const char *path, const char *iface,
-                          const char *member) {
-  if (!osq_context_column_used(ctx, col))
-    return;
-  char *v = osq_sd_unit_property(bus, path, iface, member);
-  osq_rows_cstr(out, col, v != NULL ? v : "");
-  free(v);
-}
-
 typedef struct gen {
   const osq_context *ctx;
   osq_rows *out;
@@ -66,13 +54,13 @@ static int unit_row(sd_bus *bus, const osq_sd_unit *u, void *udata) {
   osq_rows_cstr(out, C_JOB_TYPE, u->job_type);
   osq_rows_cstr(out, C_JOB_PATH, u->job_path);
   const char *path = u->object_path;
-  emit_property(g->ctx, out, C_UNIT_FILE_STATE, bus, path, OSQ_SD_UNIT_IFACE,
+  osq_sd_property_cell(g->ctx, out, C_UNIT_FILE_STATE, bus, path, OSQ_SD_UNIT_IFACE,
                 "UnitFileState");
-  emit_property(g->ctx, out, C_FRAGMENT_PATH, bus, path, OSQ_SD_UNIT_IFACE,
+  osq_sd_property_cell(g->ctx, out, C_FRAGMENT_PATH, bus, path, OSQ_SD_UNIT_IFACE,
                 "FragmentPath");
-  emit_property(g->ctx, out, C_SOURCE_PATH, bus, path, OSQ_SD_UNIT_IFACE,
+  osq_sd_property_cell(g->ctx, out, C_SOURCE_PATH, bus, path, OSQ_SD_UNIT_IFACE,
                 "SourcePath");
-  emit_property(g->ctx, out, C_USER, bus, path, OSQ_SD_SERVICE_IFACE, "User");
+  osq_sd_property_cell(g->ctx, out, C_USER, bus, path, OSQ_SD_SERVICE_IFACE, "User");
   return osq_rows_end(out);
 }
 
