@@ -81,7 +81,7 @@ typedef struct pending {
   int syscall;
   bool exec;
   const char *type; /* process_events or socket_events */
-  json_t *row;
+  osq_ev_row *row;
   int64_t exit;
   bool success;
   uint64_t fd;
@@ -235,7 +235,7 @@ static void rule_of(struct audit_rule_data *r, int which) {
 /* ---- assembling events -------------------------------------------------- */
 
 static void drop_pending(pending *p) {
-  json_decref(p->row);
+  osq_ev_row_free(p->row);
   osq_fim_drop(p->fim);
   memset(p, 0, sizeof *p);
 }
@@ -265,7 +265,7 @@ static int64_t num(const char *text, size_t len, const char *key, int base,
   return x;
 }
 
-static void put_num(json_t *row, const osq_table_plugin *t, const char *col,
+static void put_num(osq_ev_row *row, const osq_table_plugin *t, const char *col,
                     const char *text, size_t len, const char *key) {
   bool ok;
   int64_t v = num(text, len, key, 10, &ok);
@@ -273,7 +273,7 @@ static void put_num(json_t *row, const osq_table_plugin *t, const char *col,
     osq_ev_row_int(row, t, col, v);
 }
 
-static void put_str(json_t *row, const osq_table_plugin *t, const char *col,
+static void put_str(osq_ev_row *row, const osq_table_plugin *t, const char *col,
                     const char *text, size_t len, const char *key) {
   char v[FIELD_MAX];
   if (osq_audit_field(text, len, key, true, v, sizeof v))
@@ -348,7 +348,7 @@ static void fill_pending(pending *p, const osq_audit_hdr *h, int sc, bool exec,
                strcmp(v, "yes") == 0;
   p->exit = num(f, n, "exit", 10, &ok);
   p->fd = (uint64_t)num(f, n, "a0", 16, &ok);
-  json_t *row = p->row;
+  osq_ev_row *row = p->row;
   put_num(row, t, "pid", f, n, "pid");
   put_num(row, t, "auid", f, n, "auid");
   osq_ev_row_int(row, t, "uptime", uptime_s());
@@ -495,7 +495,7 @@ static bool user_type(uint16_t type) {
 static void on_user(uint16_t type, const osq_audit_hdr *h, const char *f,
                     size_t n) {
   const osq_table_plugin *t = &osq_table_user_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row == NULL)
     return;
   put_num(row, t, "pid", f, n, "pid");
@@ -520,7 +520,7 @@ static void on_user(uint16_t type, const osq_audit_hdr *h, const char *f,
  * stay as the kernel wrote them. */
 static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
   const osq_table_plugin *t = &osq_table_seccomp_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row == NULL)
     return;
   osq_ev_row_int(row, t, "uptime", uptime_s());
@@ -587,7 +587,7 @@ static void on_mac(uint16_t type, const char *label, const osq_audit_hdr *h,
     return; /* osquery drops an empty apparmor= as malformed */
   const osq_table_plugin *t =
       apparmor ? &osq_table_apparmor_events : &osq_table_selinux_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row == NULL)
     return;
   char num_type[8];

@@ -101,7 +101,7 @@ static bool status_ids(const char *status, const char *key, int64_t v[4]) {
   return true;
 }
 
-static void fill_from_proc(json_t *row, int64_t pid) {
+static void fill_from_proc(osq_ev_row *row, int64_t pid) {
   const osq_table_plugin *t = &osq_table_process_events;
   char path[64], link[4096];
   char *buf = malloc(CMDLINE_MAX + ENV_MAX + 2);
@@ -181,7 +181,7 @@ static void fill_from_proc(json_t *row, int64_t pid) {
 static void publish(int64_t pid, int64_t parent, uint64_t ts_ns,
                     const char *syscall) {
   const osq_table_plugin *t = &osq_table_process_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row == NULL)
     return;
   osq_ev_row_int(row, t, "pid", pid);
