@@ -56,6 +56,7 @@ enum { SYS_EXECVE = -1, SYS_EXECVEAT = -1, SYS_CONNECT = -1, SYS_ACCEPT = -1,
 #define FIELD_MAX 4096
 #define RECV_BUF 65536
 #define STATUS_EVERY_MS 5000
+#define GATHER_MS 2
 
 static osq_ev_stats stats;
 static const char *const tables[] = {"process_events", "socket_events",
@@ -392,13 +393,8 @@ static void on_execve(pending *p, const char *f, size_t n) {
     return;
   if (argc > MAX_ARGS)
     argc = MAX_ARGS;
-  char *cmd = malloc(CMDLINE_MAX + 1);
-  char *arg = malloc(CMDLINE_MAX + 1);
-  if (cmd == NULL || arg == NULL) {
-    free(cmd);
-    free(arg);
-    return;
-  }
+  /* only the publisher thread gets here */
+  static char cmd[CMDLINE_MAX + 1], arg[CMDLINE_MAX + 1];
   size_t used = 0;
   cmd[0] = '\0';
   for (int64_t i = 0; i < argc && used < CMDLINE_MAX; i++) {
@@ -416,8 +412,6 @@ static void on_execve(pending *p, const char *f, size_t n) {
   osq_ev_row_str(p->row, &osq_table_process_events, "cmdline", cmd);
   osq_ev_row_int(p->row, &osq_table_process_events, "cmdline_size",
                  (int64_t)used);
-  free(cmd);
-  free(arg);
 }
 
 static void on_path(pending *p, const char *f, size_t n) {
@@ -716,7 +710,17 @@ static void *run(void *arg) {
   clock_gettime(CLOCK_MONOTONIC, &last);
   send_msg(AUDIT_GET, 0, NULL, 0, NULL);
   int wait = STATUS_EVERY_MS;
+  bool busy = false;
   while (buf) {
+    /* The kernel sends each record as it is written: under load, reading
+     * as soon as one arrives means a wakeup per record (an exec is some
+     * six). A short pause after a burst lets them gather, so one wakeup
+     * reads many; the socket buffer holds far more than a pause brings. */
+    if (busy) {
+      struct pollfd w = {waker.rd, POLLIN, 0};
+      if (poll(&w, 1, GATHER_MS) > 0)
+        break;
+    }
     struct pollfd p[2] = {{sock, POLLIN, 0}, {waker.rd, POLLIN, 0}};
     int rc = poll(p, 2, wait);
     if (rc < 0 && errno == EINTR)
@@ -725,6 +729,7 @@ static void *run(void *arg) {
       break;
     /* a bounded burst: under a flood (file rules) the commit and the
      * status request below still get their turn */
+    int got = 0;
     for (int burst = 0; burst < 4096; burst++) {
       ssize_t n = recv(sock, buf, RECV_BUF, MSG_DONTWAIT);
       if (n < 0 && errno == EINTR)
@@ -736,11 +741,13 @@ static void *run(void *arg) {
       }
       if (n <= 0)
         break;
+      got++;
       osq_parse_counts c = {0};
       osq_audit_parse_nl(buf, (size_t)n, on_record, NULL, &c);
       atomic_fetch_add(&stats.events, c.records);
       atomic_fetch_add(&stats.errors, c.malformed);
     }
+    busy = got > 0;
     int due = osq_ev_commit_due();
     wait = due >= 0 ? due : STATUS_EVERY_MS;
     struct timespec now;
