@@ -254,10 +254,22 @@ static int64_t uptime_s(void) {
   return ts.tv_sec;
 }
 
+/* The record being handled, its fields found on the first look-up (one
+ * pass, not one per field asked for); on_record forgets it before each
+ * record, since records share the receive buffer. */
+static osq_audit_fields cur;
+
+static bool field(const char *text, size_t len, const char *key, bool hex,
+                  char *out, size_t cap) {
+  if (cur.text != text || cur.len != len)
+    osq_audit_fields_index(&cur, text, len);
+  return osq_audit_fields_get(&cur, key, hex, out, cap);
+}
+
 static int64_t num(const char *text, size_t len, const char *key, int base,
                    bool *ok) {
   char v[64];
-  *ok = osq_audit_field(text, len, key, false, v, sizeof v);
+  *ok = field(text, len, key, false, v, sizeof v);
   if (!*ok)
     return 0;
   char *end;
@@ -277,7 +289,7 @@ static void put_num(osq_ev_row *row, const osq_table_plugin *t, const char *col,
 static void put_str(osq_ev_row *row, const osq_table_plugin *t, const char *col,
                     const char *text, size_t len, const char *key) {
   char v[FIELD_MAX];
-  if (osq_audit_field(text, len, key, true, v, sizeof v))
+  if (field(text, len, key, true, v, sizeof v))
     osq_ev_row_str(row, t, col, v);
 }
 
@@ -345,7 +357,7 @@ static void fill_pending(pending *p, const osq_audit_hdr *h, int sc, bool exec,
   p->type = t->name;
   p->row = osq_ev_row_new(t);
   char v[16];
-  p->success = osq_audit_field(f, n, "success", false, v, sizeof v) &&
+  p->success = field(f, n, "success", false, v, sizeof v) &&
                strcmp(v, "yes") == 0;
   p->exit = num(f, n, "exit", 10, &ok);
   p->fd = (uint64_t)num(f, n, "a0", 16, &ok);
@@ -400,7 +412,7 @@ static void on_execve(pending *p, const char *f, size_t n) {
   for (int64_t i = 0; i < argc && used < CMDLINE_MAX; i++) {
     char key[24];
     snprintf(key, sizeof key, "a%" PRId64, i);
-    if (!osq_audit_field(f, n, key, true, arg, CMDLINE_MAX + 1))
+    if (!field(f, n, key, true, arg, CMDLINE_MAX + 1))
       continue; /* a long argument split over records: left out */
     int w = snprintf(cmd + used, CMDLINE_MAX + 1 - used, "%s%s",
                      used ? " " : "", arg);
@@ -420,7 +432,7 @@ static void on_path(pending *p, const char *f, size_t n) {
     return;
   const osq_table_plugin *t = &osq_table_process_events;
   char v[64];
-  if (osq_audit_field(f, n, "mode", false, v, sizeof v))
+  if (field(f, n, "mode", false, v, sizeof v))
     osq_ev_row_str(p->row, t, "mode", v);
   put_num(p->row, t, "owner_uid", f, n, "ouid");
   put_num(p->row, t, "owner_gid", f, n, "ogid");
@@ -428,7 +440,7 @@ static void on_path(pending *p, const char *f, size_t n) {
 
 static void on_sockaddr(pending *p, const char *f, size_t n) {
   char hex[512];
-  if (!osq_audit_field(f, n, "saddr", false, hex, sizeof hex))
+  if (!field(f, n, "saddr", false, hex, sizeof hex))
     return;
   unsigned char b[256];
   size_t len = 0;
@@ -498,7 +510,7 @@ static void on_user(uint16_t type, const osq_audit_hdr *h, const char *f,
   osq_ev_row_int(row, t, "type", type);
   osq_ev_row_int(row, t, "uptime", uptime_s());
   char *msg = malloc(FIELD_MAX);
-  if (msg && osq_audit_field(f, n, "msg", false, msg, FIELD_MAX)) {
+  if (msg && field(f, n, "msg", false, msg, FIELD_MAX)) {
     osq_ev_row_str(row, t, "message", msg);
     size_t mlen = strlen(msg);
     put_str(row, t, "path", msg, mlen, "exe");
@@ -526,7 +538,7 @@ static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
   put_str(row, t, "exe", f, n, "exe");
   char arch[32], sc[32], ip[32], code[32];
   bool x86_64 = false;
-  if (osq_audit_field(f, n, "arch", false, arch, sizeof arch)) {
+  if (field(f, n, "arch", false, arch, sizeof arch)) {
     unsigned long a = strtoul(arch, NULL, 16);
     const char *name = a == AUDIT_ARCH_X86_64    ? "x86_64"
                        : a == AUDIT_ARCH_I386    ? "i386"
@@ -536,7 +548,7 @@ static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
     x86_64 = a == AUDIT_ARCH_X86_64;
     osq_ev_row_str(row, t, "arch", name ? name : arch);
   }
-  if (osq_audit_field(f, n, "syscall", false, sc, sizeof sc)) {
+  if (field(f, n, "syscall", false, sc, sizeof sc)) {
     char *end;
     unsigned long nr = strtoul(sc, &end, 10);
     size_t known = sizeof osq_syscall_names_x86_64 /
@@ -546,9 +558,9 @@ static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
                            : NULL;
     osq_ev_row_str(row, t, "syscall", name ? name : sc);
   }
-  if (osq_audit_field(f, n, "ip", false, ip, sizeof ip))
+  if (field(f, n, "ip", false, ip, sizeof ip))
     osq_ev_row_str(row, t, "ip", ip);
-  if (osq_audit_field(f, n, "code", false, code, sizeof code)) {
+  if (field(f, n, "code", false, code, sizeof code)) {
     static const struct {
       unsigned long code;
       const char *name;
@@ -573,7 +585,7 @@ static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
 static void on_mac(uint16_t type, const char *label, const osq_audit_hdr *h,
                    const char *text, size_t len, const char *f, size_t n) {
   char v[FIELD_MAX];
-  bool apparmor = osq_audit_field(f, n, "apparmor", false, v, sizeof v);
+  bool apparmor = field(f, n, "apparmor", false, v, sizeof v);
   if (apparmor ? !OSQ_FLAG_BOOL(audit_allow_apparmor_events)
                : !OSQ_FLAG_BOOL(audit_allow_selinux_events))
     return;
@@ -596,7 +608,7 @@ static void on_mac(uint16_t type, const char *label, const osq_audit_hdr *h,
         "denied_mask",    "capname",   "info",    "error",     "namespace",
         "requested_mask", "label"};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
-      if (!osq_audit_field(f, n, strs[i], false, v, sizeof v))
+      if (!field(f, n, strs[i], false, v, sizeof v))
         v[0] = '\0'; /* osquery: an absent field is empty */
       osq_ev_row_str(row, t, strs[i], v);
     }
@@ -613,6 +625,7 @@ static void on_mac(uint16_t type, const char *label, const osq_audit_hdr *h,
 
 static void on_record(void *u, uint16_t type, const char *text, size_t len) {
   (void)u;
+  cur.text = NULL;
   if (type == AUDIT_GET) {
     /* a status reply asked for by the loop: lost counter and owner */
     size_t need = offsetof(struct audit_status, backlog);
