@@ -716,15 +716,19 @@ static size_t unescape(cursor *c, char *o) {
 /* A string at c->i (past the opening quote) as *p, *n. */
 static bool read_string(cursor *c, const char **p, size_t *n) {
   size_t start = c->i;
-  while (c->i < c->len && c->s[c->i] != '"' && c->s[c->i] != '\\')
-    c->i++;
-  if (c->i >= c->len)
+  /* most strings have no escape: two memchr, not a loop per byte */
+  const char *q = memchr(c->s + start, '"', c->len - start);
+  if (q == NULL)
     return false;
-  if (c->s[c->i] == '"') {
+  size_t end = (size_t)(q - c->s);
+  const char *bs = memchr(c->s + start, '\\', end - start);
+  if (bs == NULL) {
     *p = c->s + start;
-    *n = c->i++ - start;
+    *n = end - start;
+    c->i = end + 1;
     return true;
   }
+  c->i = (size_t)(bs - c->s);
   char *o = c->scratch + c->used;
   size_t k = c->i - start;
   memcpy(o, c->s + start, k);
