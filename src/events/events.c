@@ -104,7 +104,7 @@ struct osq_ev_row {
 
 /* Column lookups by name: a per-thread cache keyed by the name's address
  * (callers pass literals), checked by comparing the name once. */
-#define COL_CACHE 256
+#define COL_CACHE 128
 typedef struct col_hit {
   const osq_table_plugin *t;
   const char *col;
