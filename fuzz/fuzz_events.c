@@ -36,10 +36,19 @@ static void on_audit(void *u, uint16_t type, const char *text, size_t len) {
   static const char *const keys[] = {"syscall", "exe", "a0", "a1", "saddr",
                                      "argc", "cwd", "mode"};
   char v[64];
-  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-    if (osq_audit_field(text + body, len - body, keys[i], i % 2 == 1, v,
-                        sizeof v))
+  /* the index answers as the scan does */
+  static osq_audit_fields fs;
+  osq_audit_fields_index(&fs, text + body, len - body);
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+    char w[64];
+    bool a = osq_audit_field(text + body, len - body, keys[i], i % 2 == 1, v,
+                             sizeof v);
+    bool b = osq_audit_fields_get(&fs, keys[i], i % 2 == 1, w, sizeof w);
+    if (a != b || (a && strcmp(v, w) != 0))
+      __builtin_trap();
+    if (a)
       sink += strlen(v);
+  }
   const char *label = osq_audit_mac_label(type);
   sink += label ? strlen(label) : 0;
   /* process_file_events: a PATH name made absolute against a cwd, then

@@ -56,6 +56,7 @@ enum { SYS_EXECVE = -1, SYS_EXECVEAT = -1, SYS_CONNECT = -1, SYS_ACCEPT = -1,
 #define FIELD_MAX 4096
 #define RECV_BUF 65536
 #define STATUS_EVERY_MS 5000
+#define GATHER_MS 2
 
 static osq_ev_stats stats;
 static const char *const tables[] = {"process_events", "socket_events",
@@ -81,7 +82,7 @@ typedef struct pending {
   int syscall;
   bool exec;
   const char *type; /* process_events or socket_events */
-  json_t *row;
+  osq_ev_row *row;
   int64_t exit;
   bool success;
   uint64_t fd;
@@ -235,7 +236,7 @@ static void rule_of(struct audit_rule_data *r, int which) {
 /* ---- assembling events -------------------------------------------------- */
 
 static void drop_pending(pending *p) {
-  json_decref(p->row);
+  osq_ev_row_free(p->row);
   osq_fim_drop(p->fim);
   memset(p, 0, sizeof *p);
 }
@@ -253,10 +254,22 @@ static int64_t uptime_s(void) {
   return ts.tv_sec;
 }
 
+/* The record being handled, its fields found on the first look-up (one
+ * pass, not one per field asked for); on_record forgets it before each
+ * record, since records share the receive buffer. */
+static osq_audit_fields cur;
+
+static bool field(const char *text, size_t len, const char *key, bool hex,
+                  char *out, size_t cap) {
+  if (cur.text != text || cur.len != len)
+    osq_audit_fields_index(&cur, text, len);
+  return osq_audit_fields_get(&cur, key, hex, out, cap);
+}
+
 static int64_t num(const char *text, size_t len, const char *key, int base,
                    bool *ok) {
   char v[64];
-  *ok = osq_audit_field(text, len, key, false, v, sizeof v);
+  *ok = field(text, len, key, false, v, sizeof v);
   if (!*ok)
     return 0;
   char *end;
@@ -265,7 +278,7 @@ static int64_t num(const char *text, size_t len, const char *key, int base,
   return x;
 }
 
-static void put_num(json_t *row, const osq_table_plugin *t, const char *col,
+static void put_num(osq_ev_row *row, const osq_table_plugin *t, const char *col,
                     const char *text, size_t len, const char *key) {
   bool ok;
   int64_t v = num(text, len, key, 10, &ok);
@@ -273,10 +286,10 @@ static void put_num(json_t *row, const osq_table_plugin *t, const char *col,
     osq_ev_row_int(row, t, col, v);
 }
 
-static void put_str(json_t *row, const osq_table_plugin *t, const char *col,
+static void put_str(osq_ev_row *row, const osq_table_plugin *t, const char *col,
                     const char *text, size_t len, const char *key) {
   char v[FIELD_MAX];
-  if (osq_audit_field(text, len, key, true, v, sizeof v))
+  if (field(text, len, key, true, v, sizeof v))
     osq_ev_row_str(row, t, col, v);
 }
 
@@ -344,11 +357,11 @@ static void fill_pending(pending *p, const osq_audit_hdr *h, int sc, bool exec,
   p->type = t->name;
   p->row = osq_ev_row_new(t);
   char v[16];
-  p->success = osq_audit_field(f, n, "success", false, v, sizeof v) &&
+  p->success = field(f, n, "success", false, v, sizeof v) &&
                strcmp(v, "yes") == 0;
   p->exit = num(f, n, "exit", 10, &ok);
   p->fd = (uint64_t)num(f, n, "a0", 16, &ok);
-  json_t *row = p->row;
+  osq_ev_row *row = p->row;
   put_num(row, t, "pid", f, n, "pid");
   put_num(row, t, "auid", f, n, "auid");
   osq_ev_row_int(row, t, "uptime", uptime_s());
@@ -392,19 +405,14 @@ static void on_execve(pending *p, const char *f, size_t n) {
     return;
   if (argc > MAX_ARGS)
     argc = MAX_ARGS;
-  char *cmd = malloc(CMDLINE_MAX + 1);
-  char *arg = malloc(CMDLINE_MAX + 1);
-  if (cmd == NULL || arg == NULL) {
-    free(cmd);
-    free(arg);
-    return;
-  }
+  /* only the publisher thread gets here */
+  static char cmd[CMDLINE_MAX + 1], arg[CMDLINE_MAX + 1];
   size_t used = 0;
   cmd[0] = '\0';
   for (int64_t i = 0; i < argc && used < CMDLINE_MAX; i++) {
     char key[24];
     snprintf(key, sizeof key, "a%" PRId64, i);
-    if (!osq_audit_field(f, n, key, true, arg, CMDLINE_MAX + 1))
+    if (!field(f, n, key, true, arg, CMDLINE_MAX + 1))
       continue; /* a long argument split over records: left out */
     int w = snprintf(cmd + used, CMDLINE_MAX + 1 - used, "%s%s",
                      used ? " " : "", arg);
@@ -416,8 +424,6 @@ static void on_execve(pending *p, const char *f, size_t n) {
   osq_ev_row_str(p->row, &osq_table_process_events, "cmdline", cmd);
   osq_ev_row_int(p->row, &osq_table_process_events, "cmdline_size",
                  (int64_t)used);
-  free(cmd);
-  free(arg);
 }
 
 static void on_path(pending *p, const char *f, size_t n) {
@@ -426,7 +432,7 @@ static void on_path(pending *p, const char *f, size_t n) {
     return;
   const osq_table_plugin *t = &osq_table_process_events;
   char v[64];
-  if (osq_audit_field(f, n, "mode", false, v, sizeof v))
+  if (field(f, n, "mode", false, v, sizeof v))
     osq_ev_row_str(p->row, t, "mode", v);
   put_num(p->row, t, "owner_uid", f, n, "ouid");
   put_num(p->row, t, "owner_gid", f, n, "ogid");
@@ -434,7 +440,7 @@ static void on_path(pending *p, const char *f, size_t n) {
 
 static void on_sockaddr(pending *p, const char *f, size_t n) {
   char hex[512];
-  if (!osq_audit_field(f, n, "saddr", false, hex, sizeof hex))
+  if (!field(f, n, "saddr", false, hex, sizeof hex))
     return;
   unsigned char b[256];
   size_t len = 0;
@@ -495,7 +501,7 @@ static bool user_type(uint16_t type) {
 static void on_user(uint16_t type, const osq_audit_hdr *h, const char *f,
                     size_t n) {
   const osq_table_plugin *t = &osq_table_user_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row == NULL)
     return;
   put_num(row, t, "pid", f, n, "pid");
@@ -504,7 +510,7 @@ static void on_user(uint16_t type, const osq_audit_hdr *h, const char *f,
   osq_ev_row_int(row, t, "type", type);
   osq_ev_row_int(row, t, "uptime", uptime_s());
   char *msg = malloc(FIELD_MAX);
-  if (msg && osq_audit_field(f, n, "msg", false, msg, FIELD_MAX)) {
+  if (msg && field(f, n, "msg", false, msg, FIELD_MAX)) {
     osq_ev_row_str(row, t, "message", msg);
     size_t mlen = strlen(msg);
     put_str(row, t, "path", msg, mlen, "exe");
@@ -520,7 +526,7 @@ static void on_user(uint16_t type, const osq_audit_hdr *h, const char *f,
  * stay as the kernel wrote them. */
 static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
   const osq_table_plugin *t = &osq_table_seccomp_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row == NULL)
     return;
   osq_ev_row_int(row, t, "uptime", uptime_s());
@@ -532,7 +538,7 @@ static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
   put_str(row, t, "exe", f, n, "exe");
   char arch[32], sc[32], ip[32], code[32];
   bool x86_64 = false;
-  if (osq_audit_field(f, n, "arch", false, arch, sizeof arch)) {
+  if (field(f, n, "arch", false, arch, sizeof arch)) {
     unsigned long a = strtoul(arch, NULL, 16);
     const char *name = a == AUDIT_ARCH_X86_64    ? "x86_64"
                        : a == AUDIT_ARCH_I386    ? "i386"
@@ -542,7 +548,7 @@ static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
     x86_64 = a == AUDIT_ARCH_X86_64;
     osq_ev_row_str(row, t, "arch", name ? name : arch);
   }
-  if (osq_audit_field(f, n, "syscall", false, sc, sizeof sc)) {
+  if (field(f, n, "syscall", false, sc, sizeof sc)) {
     char *end;
     unsigned long nr = strtoul(sc, &end, 10);
     size_t known = sizeof osq_syscall_names_x86_64 /
@@ -552,9 +558,9 @@ static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
                            : NULL;
     osq_ev_row_str(row, t, "syscall", name ? name : sc);
   }
-  if (osq_audit_field(f, n, "ip", false, ip, sizeof ip))
+  if (field(f, n, "ip", false, ip, sizeof ip))
     osq_ev_row_str(row, t, "ip", ip);
-  if (osq_audit_field(f, n, "code", false, code, sizeof code)) {
+  if (field(f, n, "code", false, code, sizeof code)) {
     static const struct {
       unsigned long code;
       const char *name;
@@ -579,7 +585,7 @@ static void on_seccomp(const osq_audit_hdr *h, const char *f, size_t n) {
 static void on_mac(uint16_t type, const char *label, const osq_audit_hdr *h,
                    const char *text, size_t len, const char *f, size_t n) {
   char v[FIELD_MAX];
-  bool apparmor = osq_audit_field(f, n, "apparmor", false, v, sizeof v);
+  bool apparmor = field(f, n, "apparmor", false, v, sizeof v);
   if (apparmor ? !OSQ_FLAG_BOOL(audit_allow_apparmor_events)
                : !OSQ_FLAG_BOOL(audit_allow_selinux_events))
     return;
@@ -587,7 +593,7 @@ static void on_mac(uint16_t type, const char *label, const osq_audit_hdr *h,
     return; /* osquery drops an empty apparmor= as malformed */
   const osq_table_plugin *t =
       apparmor ? &osq_table_apparmor_events : &osq_table_selinux_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row == NULL)
     return;
   char num_type[8];
@@ -602,7 +608,7 @@ static void on_mac(uint16_t type, const char *label, const osq_audit_hdr *h,
         "denied_mask",    "capname",   "info",    "error",     "namespace",
         "requested_mask", "label"};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
-      if (!osq_audit_field(f, n, strs[i], false, v, sizeof v))
+      if (!field(f, n, strs[i], false, v, sizeof v))
         v[0] = '\0'; /* osquery: an absent field is empty */
       osq_ev_row_str(row, t, strs[i], v);
     }
@@ -619,6 +625,7 @@ static void on_mac(uint16_t type, const char *label, const osq_audit_hdr *h,
 
 static void on_record(void *u, uint16_t type, const char *text, size_t len) {
   (void)u;
+  cur.text = NULL;
   if (type == AUDIT_GET) {
     /* a status reply asked for by the loop: lost counter and owner */
     size_t need = offsetof(struct audit_status, backlog);
@@ -716,7 +723,17 @@ static void *run(void *arg) {
   clock_gettime(CLOCK_MONOTONIC, &last);
   send_msg(AUDIT_GET, 0, NULL, 0, NULL);
   int wait = STATUS_EVERY_MS;
+  bool busy = false;
   while (buf) {
+    /* The kernel sends each record as it is written: under load, reading
+     * as soon as one arrives means a wakeup per record (an exec is some
+     * six). A short pause after a burst lets them gather, so one wakeup
+     * reads many; the socket buffer holds far more than a pause brings. */
+    if (busy) {
+      struct pollfd w = {waker.rd, POLLIN, 0};
+      if (poll(&w, 1, GATHER_MS) > 0)
+        break;
+    }
     struct pollfd p[2] = {{sock, POLLIN, 0}, {waker.rd, POLLIN, 0}};
     int rc = poll(p, 2, wait);
     if (rc < 0 && errno == EINTR)
@@ -725,6 +742,7 @@ static void *run(void *arg) {
       break;
     /* a bounded burst: under a flood (file rules) the commit and the
      * status request below still get their turn */
+    int got = 0;
     for (int burst = 0; burst < 4096; burst++) {
       ssize_t n = recv(sock, buf, RECV_BUF, MSG_DONTWAIT);
       if (n < 0 && errno == EINTR)
@@ -736,11 +754,13 @@ static void *run(void *arg) {
       }
       if (n <= 0)
         break;
+      got++;
       osq_parse_counts c = {0};
       osq_audit_parse_nl(buf, (size_t)n, on_record, NULL, &c);
       atomic_fetch_add(&stats.events, c.records);
       atomic_fetch_add(&stats.errors, c.malformed);
     }
+    busy = got > 0;
     int due = osq_ev_commit_due();
     wait = due >= 0 ? due : STATUS_EVERY_MS;
     struct timespec now;

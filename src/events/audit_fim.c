@@ -89,7 +89,7 @@ struct osq_fim_call {
   int64_t pid, exit;
   uint64_t a0, a1, a2, a3;
   int64_t mmap_fd;
-  json_t *row; /* the identity columns, filled from the SYSCALL record */
+  osq_ev_row *row; /* the identity columns, filled from the SYSCALL record */
   char cwd[PATH_CAP];
   char *item[MAX_ITEMS];
 };
@@ -349,7 +349,7 @@ void osq_fim_drop(osq_fim_call *c) {
     return;
   for (size_t i = 0; i < MAX_ITEMS; i++)
     free(c->item[i]);
-  json_decref(c->row);
+  osq_ev_row_free(c->row);
   free(c);
 }
 

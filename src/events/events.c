@@ -84,53 +84,233 @@ bool osq_events_sql_is_evented(const char *sql) {
   return false;
 }
 
-/* ---- rows ------------------------------------------------------------- */
+/* ---- rows --------------------------------------------------------------- */
+
+/* A row is built as the JSON text the store keeps (an array, one value per
+ * column): each set cell's encoding goes into one buffer and the array is
+ * written out once, in osq_ev_add. No JSON object per value: a process
+ * event sets some 25 columns, and building them as jansson values cost
+ * more than parsing the audit records. */
+typedef struct cell {
+  uint32_t off, len; /* the value's JSON text in row->text; len 0: null */
+} cell;
+
+struct osq_ev_row {
+  const osq_table_plugin *t;
+  char *text;
+  size_t used, cap;
+  cell cells[];
+};
+
+/* Column lookups by name: a per-thread cache keyed by the name's address
+ * (callers pass literals), checked by comparing the name once. */
+#define COL_CACHE 128
+typedef struct col_hit {
+  const osq_table_plugin *t;
+  const char *col;
+  int index;
+} col_hit;
+static _Thread_local col_hit col_cache[COL_CACHE];
 
 static int column_of(const osq_table_plugin *t, const char *col) {
+  uintptr_t h = ((uintptr_t)col >> 3) ^ ((uintptr_t)t >> 4);
+  col_hit *c = &col_cache[h % COL_CACHE];
+  if (c->t == t && c->col == col &&
+      strcmp(t->columns[c->index].name, col) == 0)
+    return c->index;
   for (size_t i = 0; i < t->ncolumns; i++)
-    if (strcmp(t->columns[i].name, col) == 0)
+    if (strcmp(t->columns[i].name, col) == 0) {
+      *c = (col_hit){.t = t, .col = col, .index = (int)i};
       return (int)i;
+    }
   return -1;
 }
 
-json_t *osq_ev_row_new(const osq_table_plugin *t) {
-  json_t *row = json_array();
-  for (size_t i = 0; row && i < t->ncolumns; i++)
-    json_array_append_new(row, json_null());
+osq_ev_row *osq_ev_row_new(const osq_table_plugin *t) {
+  osq_ev_row *row = calloc(1, sizeof *row + t->ncolumns * sizeof(cell));
+  if (row == NULL)
+    return NULL;
+  row->t = t;
+  row->cap = 1024;
+  row->text = malloc(row->cap);
+  if (row->text == NULL) {
+    free(row);
+    return NULL;
+  }
   return row;
 }
 
-void osq_ev_row_int(json_t *row, const osq_table_plugin *t, const char *col,
-                    int64_t v) {
-  int i = column_of(t, col);
-  if (i >= 0)
-    json_array_set_new(row, (size_t)i, json_integer(v));
-}
-
-void osq_ev_row_strn(json_t *row, const osq_table_plugin *t, const char *col,
-                     const char *s, size_t len) {
-  int i = column_of(t, col);
-  if (i < 0 || s == NULL)
-    return;
-  /* kernel-supplied text may be any bytes: keep valid UTF-8 only */
-  json_t *v = json_stringn(s, len);
-  if (v == NULL) {
-    char *clean = malloc(len + 1);
-    if (clean == NULL)
-      return;
-    for (size_t k = 0; k < len; k++)
-      clean[k] = (unsigned char)s[k] < 0x80 && s[k] != '\0' ? s[k] : '?';
-    v = json_stringn(clean, len);
-    free(clean);
+void osq_ev_row_free(osq_ev_row *row) {
+  if (row) {
+    free(row->text);
+    free(row);
   }
-  if (v)
-    json_array_set_new(row, (size_t)i, v);
 }
 
-void osq_ev_row_str(json_t *row, const osq_table_plugin *t, const char *col,
-                    const char *s) {
+/* Room for need more bytes of text; false when out of memory or past
+ * what a cell offset can address. */
+static bool reserve(osq_ev_row *row, size_t need) {
+  if (need > UINT32_MAX - row->used)
+    return false;
+  if (row->used + need <= row->cap)
+    return true;
+  size_t cap = row->cap;
+  while (cap < row->used + need)
+    cap *= 2;
+  char *p = realloc(row->text, cap);
+  if (p == NULL)
+    return false;
+  row->text = p;
+  row->cap = cap;
+  return true;
+}
+
+static void set_cell(osq_ev_row *row, int i, size_t start) {
+  row->cells[i].off = (uint32_t)start;
+  row->cells[i].len = (uint32_t)(row->used - start);
+}
+
+void osq_ev_row_int(osq_ev_row *row, const osq_table_plugin *t,
+                    const char *col, int64_t v) {
+  int i = column_of(t, col);
+  if (i < 0 || row == NULL || !reserve(row, 24))
+    return;
+  char digits[24];
+  size_t n = 0;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do
+    digits[n++] = (char)('0' + u % 10);
+  while ((u /= 10) != 0);
+  size_t start = row->used;
+  if (v < 0)
+    row->text[row->used++] = '-';
+  while (n > 0)
+    row->text[row->used++] = digits[--n];
+  set_cell(row, i, start);
+}
+
+/* The length of the valid UTF-8 sequence at s (what JSON text may hold:
+ * no overlong forms, surrogates or code points past U+10FFFF), 0 if
+ * invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t left) {
+  unsigned c = s[0];
+  size_t n;
+  uint32_t cp;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (n > left)
+    return 0;
+  for (size_t k = 1; k < n; k++) {
+    if ((s[k] & 0xc0) != 0x80)
+      return 0;
+    cp = cp << 6 | (s[k] & 0x3f);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+      (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+static bool valid_utf8(const char *s, size_t len) {
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < len;) {
+    size_t n = utf8_seq(u + i, len - i);
+    if (n == 0)
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+/* s as a JSON string. Kernel-supplied text may be any bytes: text that is
+ * not valid UTF-8 keeps its ASCII and has every other byte (and NUL) as
+ * '?'. */
+void osq_ev_row_strn(osq_ev_row *row, const osq_table_plugin *t,
+                     const char *col, const char *s, size_t len) {
+  int i = column_of(t, col);
+  /* worst case \u00XX per byte, and the quotes */
+  if (i < 0 || s == NULL || row == NULL || len > (UINT32_MAX - 2) / 6 ||
+      !reserve(row, 6 * len + 2))
+    return;
+  bool clean = valid_utf8(s, len);
+  static const char hex[] = "0123456789abcdef";
+  size_t start = row->used;
+  char *o = row->text + row->used;
+  *o++ = '"';
+  for (size_t k = 0; k < len; k++) {
+    unsigned char c = (unsigned char)s[k];
+    if (!clean && (c >= 0x80 || c == '\0'))
+      c = '?';
+    if (c == '"' || c == '\\') {
+      *o++ = '\\';
+      *o++ = (char)c;
+    } else if (c < 0x20) {
+      *o++ = '\\';
+      switch (c) {
+      case '\n': *o++ = 'n'; break;
+      case '\t': *o++ = 't'; break;
+      case '\r': *o++ = 'r'; break;
+      case '\b': *o++ = 'b'; break;
+      case '\f': *o++ = 'f'; break;
+      default:
+        memcpy(o, "u00", 3);
+        o += 3;
+        *o++ = hex[c >> 4];
+        *o++ = hex[c & 15];
+      }
+    } else {
+      *o++ = (char)c;
+    }
+  }
+  *o++ = '"';
+  row->used = (size_t)(o - row->text);
+  set_cell(row, i, start);
+}
+
+void osq_ev_row_str(osq_ev_row *row, const osq_table_plugin *t,
+                    const char *col, const char *s) {
   if (s)
     osq_ev_row_strn(row, t, col, s, strlen(s));
+}
+
+/* The row as one JSON array, written after the cells' text; its start, or
+ * NULL when out of memory. */
+static const char *row_json(osq_ev_row *row, size_t *len) {
+  size_t need = 2;
+  for (size_t i = 0; i < row->t->ncolumns; i++)
+    need += (row->cells[i].len ? row->cells[i].len : 4) + 1;
+  if (!reserve(row, need + 1))
+    return NULL;
+  char *start = row->text + row->used, *o = start;
+  *o++ = '[';
+  for (size_t i = 0; i < row->t->ncolumns; i++) {
+    if (i)
+      *o++ = ',';
+    const cell *c = &row->cells[i];
+    if (c->len) {
+      memcpy(o, row->text + c->off, c->len);
+      o += c->len;
+    } else {
+      memcpy(o, "null", 4);
+      o += 4;
+    }
+  }
+  *o++ = ']';
+  *o = '\0';
+  *len = (size_t)(o - start);
+  return start;
 }
 
 /* ---- adding and committing --------------------------------------------- */
@@ -142,11 +322,11 @@ static int table_index(const char *type) {
   return -1;
 }
 
-int osq_ev_add(const char *type, int64_t t, json_t *row) {
-  char *text = row ? json_dumps(row, JSON_COMPACT) : NULL;
-  json_decref(row);
-  int rc = text ? osq_evstore_add(type, t, text, strlen(text)) : -1;
-  free(text);
+int osq_ev_add(const char *type, int64_t t, osq_ev_row *row) {
+  size_t len = 0;
+  const char *text = row ? row_json(row, &len) : NULL;
+  int rc = text ? osq_evstore_add(type, t, text, len) : -1;
+  osq_ev_row_free(row);
   return rc;
 }
 
@@ -447,45 +627,264 @@ static void narrow(const osq_context *ctx, int col, bool is_eid, int64_t *lo,
   }
 }
 
+/* The stored rows are JSON arrays of null, integers and strings (what
+ * osq_ev_row writes). They are read here without building JSON values:
+ * strings without escapes are passed straight from the store's text, the
+ * others decoded into scratch (never longer than the text). Anything else
+ * (a real, true/false, a damaged row) returns false and the row takes the
+ * jansson path. */
+typedef struct cursor {
+  const char *s;
+  size_t len, i;
+  char *scratch;
+  size_t used;
+} cursor;
+
+static int hexdig(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+static bool hex4(cursor *c, uint32_t *v) {
+  if (c->len - c->i < 4)
+    return false;
+  *v = 0;
+  for (int k = 0; k < 4; k++) {
+    int d = hexdig(c->s[c->i++]);
+    if (d < 0)
+      return false;
+    *v = *v << 4 | (uint32_t)d;
+  }
+  return true;
+}
+
+static size_t put_utf8(char *o, uint32_t cp) {
+  if (cp < 0x80) {
+    o[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    o[0] = (char)(0xc0 | cp >> 6);
+    o[1] = (char)(0x80 | (cp & 0x3f));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    o[0] = (char)(0xe0 | cp >> 12);
+    o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    o[2] = (char)(0x80 | (cp & 0x3f));
+    return 3;
+  }
+  o[0] = (char)(0xf0 | cp >> 18);
+  o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+  o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+  o[3] = (char)(0x80 | (cp & 0x3f));
+  return 4;
+}
+
+/* One \-escape at c->i (past the backslash) into o; its length or 0. */
+static size_t unescape(cursor *c, char *o) {
+  if (c->i >= c->len)
+    return 0;
+  char e = c->s[c->i++];
+  static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+  const char *p = e ? strchr(from, e) : NULL;
+  if (p) {
+    *o = to[p - from];
+    return 1;
+  }
+  uint32_t cp, lo;
+  if (e != 'u' || !hex4(c, &cp))
+    return 0;
+  if (cp >= 0xd800 && cp <= 0xdbff) {
+    if (c->len - c->i < 2 || c->s[c->i] != '\\' || c->s[c->i + 1] != 'u')
+      return 0;
+    c->i += 2;
+    if (!hex4(c, &lo) || lo < 0xdc00 || lo > 0xdfff)
+      return 0;
+    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+  } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+    return 0;
+  }
+  return put_utf8(o, cp);
+}
+
+/* A string at c->i (past the opening quote) as *p, *n. */
+static bool read_string(cursor *c, const char **p, size_t *n) {
+  size_t start = c->i;
+  /* most strings have no escape: two memchr, not a loop per byte */
+  const char *q = memchr(c->s + start, '"', c->len - start);
+  if (q == NULL)
+    return false;
+  size_t end = (size_t)(q - c->s);
+  const char *bs = memchr(c->s + start, '\\', end - start);
+  if (bs == NULL) {
+    *p = c->s + start;
+    *n = end - start;
+    c->i = end + 1;
+    return true;
+  }
+  c->i = (size_t)(bs - c->s);
+  char *o = c->scratch + c->used;
+  size_t k = c->i - start;
+  memcpy(o, c->s + start, k);
+  while (c->i < c->len && c->s[c->i] != '"') {
+    if (c->s[c->i] == '\\') {
+      c->i++;
+      size_t w = unescape(c, o + k);
+      if (w == 0)
+        return false;
+      k += w;
+    } else {
+      o[k++] = c->s[c->i++];
+    }
+  }
+  if (c->i >= c->len)
+    return false;
+  c->i++;
+  *p = o;
+  *n = k;
+  c->used += k;
+  return true;
+}
+
+static bool read_int(cursor *c, int64_t *v) {
+  bool neg = c->i < c->len && c->s[c->i] == '-';
+  if (neg)
+    c->i++;
+  size_t start = c->i;
+  uint64_t u = 0;
+  while (c->i < c->len && c->s[c->i] >= '0' && c->s[c->i] <= '9') {
+    if (u > (UINT64_MAX - 9) / 10)
+      return false;
+    u = u * 10 + (uint64_t)(c->s[c->i++] - '0');
+  }
+  if (c->i == start || (neg ? u > (uint64_t)INT64_MAX + 1 : u > INT64_MAX))
+    return false;
+  *v = neg ? (int64_t)(0 - u) : (int64_t)u;
+  return true;
+}
+
 typedef struct emit_state {
   const osq_context *ctx;
   const osq_table_plugin *table;
   osq_rows *out;
   int time_col, eid_col;
   int rc;
+  char *scratch;
+  size_t scratch_cap;
 } emit_state;
+
+static void emit_fixed(emit_state *e, size_t i, uint64_t eid, int64_t t) {
+  if ((int)i == e->time_col) {
+    osq_rows_int(e->out, i, t);
+  } else {
+    char b[24];
+    snprintf(b, sizeof b, "%010" PRIu64, eid);
+    osq_rows_cstr(e->out, i, b);
+  }
+}
+
+/* The fast path: false (nothing emitted) when the text is not one. */
+static bool emit_plain(emit_state *e, uint64_t eid, int64_t t,
+                       const char *text, size_t len) {
+  if (len > e->scratch_cap) {
+    char *s = realloc(e->scratch, len);
+    if (s == NULL)
+      return false;
+    e->scratch = s;
+    e->scratch_cap = len;
+  }
+  cursor c = {.s = text, .len = len, .scratch = e->scratch};
+  typedef struct val {
+    char kind; /* n(ull) i(nt) s(tring) */
+    int64_t v;
+    const char *p;
+    size_t n;
+  } val;
+  enum { MAXCOL = 128 };
+  val vals[MAXCOL];
+  size_t nc = e->table->ncolumns, got = 0;
+  if (nc > MAXCOL || len < 2 || text[0] != '[')
+    return false;
+  c.i = 1;
+  bool more = text[1] != ']';
+  c.i += more ? 0 : 1;
+  while (more) {
+    val v = {.kind = 'n'};
+    if (c.i < c.len && c.s[c.i] == '"') {
+      c.i++;
+      v.kind = 's';
+      if (!read_string(&c, &v.p, &v.n))
+        return false;
+    } else if (c.len - c.i >= 4 && memcmp(c.s + c.i, "null", 4) == 0) {
+      c.i += 4;
+    } else {
+      v.kind = 'i';
+      if (!read_int(&c, &v.v))
+        return false;
+    }
+    if (got < nc)
+      vals[got] = v;
+    got++;
+    if (c.i >= c.len)
+      return false;
+    char sep = c.s[c.i++];
+    if (sep == ']')
+      more = false;
+    else if (sep != ',')
+      return false;
+  }
+  if (c.i != c.len)
+    return false;
+  for (size_t i = 0; i < nc; i++) {
+    if (!osq_context_column_used(e->ctx, i))
+      continue;
+    if ((int)i == e->time_col || (int)i == e->eid_col) {
+      emit_fixed(e, i, eid, t);
+      continue;
+    }
+    if (i >= got)
+      continue;
+    if (vals[i].kind == 'i')
+      osq_rows_int(e->out, i, vals[i].v);
+    else if (vals[i].kind == 's')
+      osq_rows_text(e->out, i, vals[i].p, vals[i].n);
+  }
+  return true;
+}
 
 static int emit(void *u, uint64_t eid, int64_t t, const char *text,
                 size_t len) {
   emit_state *e = u;
-  json_error_t jerr;
-  json_t *row = json_loadb(text, len, 0, &jerr);
-  if (!json_is_array(row)) {
+  if (!emit_plain(e, eid, t, text, len)) {
+    json_error_t jerr;
+    json_t *row = json_loadb(text, len, 0, &jerr);
+    if (!json_is_array(row)) {
+      json_decref(row);
+      return 0; /* a damaged stored row is skipped, not fatal */
+    }
+    for (size_t i = 0; i < e->table->ncolumns; i++) {
+      if (!osq_context_column_used(e->ctx, i))
+        continue;
+      if ((int)i == e->time_col || (int)i == e->eid_col) {
+        emit_fixed(e, i, eid, t);
+        continue;
+      }
+      json_t *v = json_array_get(row, i);
+      if (json_is_integer(v))
+        osq_rows_int(e->out, i, (int64_t)json_integer_value(v));
+      else if (json_is_string(v))
+        osq_rows_text(e->out, i, json_string_value(v), json_string_length(v));
+      else if (json_is_real(v))
+        osq_rows_double(e->out, i, json_real_value(v));
+    }
     json_decref(row);
-    return 0; /* a damaged stored row is skipped, not fatal */
   }
-  for (size_t i = 0; i < e->table->ncolumns; i++) {
-    if (!osq_context_column_used(e->ctx, i))
-      continue;
-    if ((int)i == e->time_col) {
-      osq_rows_int(e->out, i, t);
-      continue;
-    }
-    if ((int)i == e->eid_col) {
-      char b[24];
-      snprintf(b, sizeof b, "%010" PRIu64, eid);
-      osq_rows_cstr(e->out, i, b);
-      continue;
-    }
-    json_t *v = json_array_get(row, i);
-    if (json_is_integer(v))
-      osq_rows_int(e->out, i, (int64_t)json_integer_value(v));
-    else if (json_is_string(v))
-      osq_rows_text(e->out, i, json_string_value(v), json_string_length(v));
-    else if (json_is_real(v))
-      osq_rows_double(e->out, i, json_real_value(v));
-  }
-  json_decref(row);
   if (osq_rows_end(e->out) != OSQ_OK) {
     e->rc = OSQ_ERROR;
     return 1;
@@ -531,9 +930,11 @@ int osq_ev_generate(const osq_context *ctx, osq_rows *out, void *udata) {
   uint64_t last = 0;
   if (elo <= ehi && tlo <= thi &&
       osq_evstore_scan(type, &r, emit, &e, &last) != 0) {
+    free(e.scratch);
     osq_rows_error(out, "cannot read the event store for %s", type);
     return OSQ_ERROR;
   }
+  free(e.scratch);
   if (optimize && last > 0 && e.rc == OSQ_OK)
     osq_evstore_set_seen(q, type, last);
   return e.rc;

@@ -65,11 +65,14 @@ typedef struct osq_ev_stats {
 void osq_ev_note_loss(const char *publisher, osq_ev_stats *st, uint64_t n,
                       const char *what);
 
-/* Store one event for table `type`: row is a JSON array with one value per
- * column of the table in declared order (time/eid entries are ignored);
- * the reference is stolen. Becomes visible to queries after
- * osq_ev_commit(). Returns 0, or -1 when the store dropped it (counted). */
-int osq_ev_add(const char *type, int64_t time, json_t *row);
+/* A row under construction (events_internal.h): one value per column of
+ * the table in declared order (time/eid are ignored). */
+typedef struct osq_ev_row osq_ev_row;
+
+/* Store one event for table `type`; takes (and frees) row. Becomes visible
+ * to queries after osq_ev_commit(). Returns 0, or -1 when the store
+ * dropped it (counted). */
+int osq_ev_add(const char *type, int64_t time, osq_ev_row *row);
 /* Commit what was added now. */
 void osq_ev_commit(void);
 

@@ -51,13 +51,17 @@ void osq_ev_yara_file(const char *path, const char *category,
                       const char *action);
 void osq_ev_yara_shutdown(void);
 
-/* A row under construction: one JSON value per table column. */
-json_t *osq_ev_row_new(const osq_table_plugin *table);
-void osq_ev_row_int(json_t *row, const osq_table_plugin *table,
+/* A row under construction: the stored JSON array's values, written as
+ * they are set (a column set twice keeps the last). new: NULL when out of
+ * memory; the setters then do nothing, and osq_ev_add(NULL) drops. free:
+ * a row not handed to osq_ev_add. Columns the table lacks are ignored. */
+osq_ev_row *osq_ev_row_new(const osq_table_plugin *table);
+void osq_ev_row_free(osq_ev_row *row);
+void osq_ev_row_int(osq_ev_row *row, const osq_table_plugin *table,
                     const char *col, int64_t v);
-void osq_ev_row_str(json_t *row, const osq_table_plugin *table,
+void osq_ev_row_str(osq_ev_row *row, const osq_table_plugin *table,
                     const char *col, const char *s);
-void osq_ev_row_strn(json_t *row, const osq_table_plugin *table,
+void osq_ev_row_strn(osq_ev_row *row, const osq_table_plugin *table,
                      const char *col, const char *s, size_t len);
 
 /* After a read burst: commit if the last commit is COMMIT_EVERY_MS old

@@ -300,7 +300,7 @@ static const char *action_of(uint32_t mask) {
 static void publish(const char *path, const char *category, const char *action,
                     uint32_t cookie) {
   const osq_table_plugin *t = &osq_table_file_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row == NULL)
     return;
   osq_ev_row_str(row, t, "target_path", path);

@@ -195,60 +195,104 @@ static int hexval(char c) {
   return -1;
 }
 
-bool osq_audit_field(const char *text, size_t len, const char *key, bool hex,
-                     char *out, size_t cap) {
-  size_t klen = strlen(key);
-  size_t i = 0;
-  if (cap == 0)
-    return false;
-  while (i < len) {
-    while (i < len && text[i] == ' ')
-      i++;
-    size_t ks = i;
-    while (i < len && text[i] != '=' && text[i] != ' ')
-      i++;
-    if (i >= len || text[i] != '=') {
+/* The next key=value word at *i: false when none is left. Words without
+ * a value are passed over. */
+static bool next_field(const char *text, size_t len, size_t *i,
+                       osq_audit_span *f) {
+  while (*i < len) {
+    while (*i < len && text[*i] == ' ')
+      (*i)++;
+    size_t ks = *i;
+    while (*i < len && text[*i] != '=' && text[*i] != ' ')
+      (*i)++;
+    if (*i >= len || text[*i] != '=')
       continue; /* a word without a value */
-    }
-    bool match = i - ks == klen && memcmp(text + ks, key, klen) == 0;
-    i++; /* '=' */
-    size_t vs, ve;
+    f->ks = (uint32_t)ks;
+    f->kl = (uint32_t)(*i - ks);
+    (*i)++; /* '=' */
     /* user-space messages quote their msg='...' in single quotes */
-    char q = i < len && (text[i] == '"' || text[i] == '\'') ? text[i] : 0;
-    bool quoted = q != 0;
-    if (quoted) {
-      vs = ++i;
-      while (i < len && text[i] != q)
-        i++;
-      ve = i;
-      if (i < len)
-        i++;
+    char q = *i < len && (text[*i] == '"' || text[*i] == '\'') ? text[*i] : 0;
+    f->quoted = q != 0;
+    if (q) {
+      f->vs = (uint32_t)++(*i);
+      while (*i < len && text[*i] != q)
+        (*i)++;
+      f->ve = (uint32_t)*i;
+      if (*i < len)
+        (*i)++;
     } else {
-      vs = i;
-      while (i < len && text[i] != ' ')
-        i++;
-      ve = i;
+      f->vs = (uint32_t)*i;
+      while (*i < len && text[*i] != ' ')
+        (*i)++;
+      f->ve = (uint32_t)*i;
     }
-    if (!match)
-      continue;
-    size_t n = ve - vs, o = 0;
-    bool is_hex = hex && !quoted && n % 2 == 0 && n > 0;
-    for (size_t k = vs; is_hex && k < ve; k++)
-      if (hexval(text[k]) < 0)
-        is_hex = false;
-    if (is_hex) {
-      for (size_t k = vs; k + 1 < ve && o + 1 < cap; k += 2) {
-        char c = (char)(hexval(text[k]) << 4 | hexval(text[k + 1]));
-        out[o++] = c == '\0' ? ' ' : c;
-      }
-    } else {
-      for (size_t k = vs; k < ve && o + 1 < cap; k++)
-        out[o++] = text[k];
-    }
-    out[o] = '\0';
     return true;
   }
   return false;
+}
+
+static void field_value(const char *text, const osq_audit_span *f, bool hex,
+                        char *out, size_t cap) {
+  size_t vs = f->vs, ve = f->ve, n = ve - vs, o = 0;
+  bool is_hex = hex && !f->quoted && n % 2 == 0 && n > 0;
+  for (size_t k = vs; is_hex && k < ve; k++)
+    if (hexval(text[k]) < 0)
+      is_hex = false;
+  if (is_hex) {
+    for (size_t k = vs; k + 1 < ve && o + 1 < cap; k += 2) {
+      char c = (char)(hexval(text[k]) << 4 | hexval(text[k + 1]));
+      out[o++] = c == '\0' ? ' ' : c;
+    }
+  } else {
+    for (size_t k = vs; k < ve && o + 1 < cap; k++)
+      out[o++] = text[k];
+  }
+  out[o] = '\0';
+}
+
+bool osq_audit_field(const char *text, size_t len, const char *key, bool hex,
+                     char *out, size_t cap) {
+  size_t klen = strlen(key), i = 0;
+  osq_audit_span f;
+  if (cap == 0 || len > UINT32_MAX)
+    return false;
+  while (next_field(text, len, &i, &f))
+    if (f.kl == klen && memcmp(text + f.ks, key, klen) == 0) {
+      field_value(text, &f, hex, out, cap);
+      return true;
+    }
+  return false;
+}
+
+void osq_audit_fields_index(osq_audit_fields *fs, const char *text,
+                            size_t len) {
+  size_t i = 0;
+  fs->text = text;
+  fs->len = len;
+  fs->n = 0;
+  fs->complete = len <= UINT32_MAX;
+  while (fs->complete && next_field(text, len, &i, &fs->f[fs->n]))
+    if (++fs->n == OSQ_AUDIT_MAX_FIELDS) {
+      osq_audit_span rest;
+      fs->complete = !next_field(text, len, &i, &rest);
+    }
+}
+
+bool osq_audit_fields_get(const osq_audit_fields *fs, const char *key,
+                          bool hex, char *out, size_t cap) {
+  size_t klen = strlen(key);
+  if (cap == 0)
+    return false;
+  for (size_t k = 0; k < fs->n; k++) {
+    const osq_audit_span *f = &fs->f[k];
+    if (f->kl == klen && memcmp(fs->text + f->ks, key, klen) == 0) {
+      field_value(fs->text, f, hex, out, cap);
+      return true;
+    }
+  }
+  /* more fields than the index holds: the rest by a scan */
+  return !fs->complete &&
+         osq_audit_field(fs->text, fs->len, key, hex, out, cap);
 }
 
 /* ---- syslog ---------------------------------------------------------------- */

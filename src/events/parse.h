@@ -84,6 +84,26 @@ bool osq_audit_header(const char *text, size_t len, osq_audit_hdr *h,
 bool osq_audit_field(const char *text, size_t len, const char *key, bool hex,
                      char *out, size_t cap);
 
+/* A record's fields found once, for records asked for many of them: the
+ * first OSQ_AUDIT_MAX_FIELDS key=value words (offsets into text, which
+ * must outlive the index). get answers as osq_audit_field on the same
+ * text would. */
+#define OSQ_AUDIT_MAX_FIELDS 64
+typedef struct osq_audit_span {
+  uint32_t ks, kl, vs, ve; /* key start and length, value start and end */
+  bool quoted;
+} osq_audit_span;
+typedef struct osq_audit_fields {
+  const char *text;
+  size_t len, n;
+  bool complete; /* false: more fields follow the indexed ones */
+  osq_audit_span f[OSQ_AUDIT_MAX_FIELDS];
+} osq_audit_fields;
+void osq_audit_fields_index(osq_audit_fields *fs, const char *text,
+                            size_t len);
+bool osq_audit_fields_get(const osq_audit_fields *fs, const char *key,
+                          bool hex, char *out, size_t cap);
+
 /* ---- syslog (rsyslog's CSV template through a named pipe) ---- */
 
 /* Split one line (without its newline) into at most nmax CSV fields as

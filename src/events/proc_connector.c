@@ -44,26 +44,32 @@ static bool wanted(const json_t *cfg) {
   return strcmp(OSQ_FLAG_STR(process_events_source), "connector") == 0;
 }
 
-/* Read at most cap bytes of a /proc file; -1 if it cannot be read. */
-static ssize_t read_bounded(const char *path, char *buf, size_t cap) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+/* Read at most cap bytes of a file under the process's /proc directory;
+ * -1 if it cannot be read. These files (cmdline, environ, status,
+ * loginuid) hand over all they hold up to the size asked for, so a short
+ * read is the end: no second read to see 0. */
+static ssize_t read_bounded(int dir, const char *name, char *buf, size_t cap) {
+  int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -1;
   size_t got = 0;
   while (got < cap) {
-    ssize_t n = read(fd, buf + got, cap - got);
+    size_t want = cap - got;
+    ssize_t n = read(fd, buf + got, want);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       break;
     got += (size_t)n;
+    if ((size_t)n < want)
+      break;
   }
   close(fd);
   return (ssize_t)got;
 }
 
-static bool read_link(const char *path, char *buf, size_t cap) {
-  ssize_t n = readlink(path, buf, cap - 1);
+static bool read_link(int dir, const char *name, char *buf, size_t cap) {
+  ssize_t n = readlinkat(dir, name, buf, cap - 1);
   if (n < 0)
     return false;
   buf[n] = '\0';
@@ -101,44 +107,72 @@ static bool status_ids(const char *status, const char *key, int64_t v[4]) {
   return true;
 }
 
-static void fill_from_proc(json_t *row, int64_t pid) {
+static void fill_exe(osq_ev_row *row, int dir, char *link, size_t cap) {
   const osq_table_plugin *t = &osq_table_process_events;
-  char path[64], link[4096];
-  char *buf = malloc(CMDLINE_MAX + ENV_MAX + 2);
-  if (buf == NULL)
+  if (!read_link(dir, "exe", link, cap))
     return;
-  snprintf(path, sizeof path, "/proc/%" PRId64 "/exe", pid);
-  if (read_link(path, link, sizeof link)) {
-    osq_ev_row_str(row, t, "path", link);
-    struct stat st;
-    if (stat(link, &st) == 0) {
-      char mode[16];
-      snprintf(mode, sizeof mode, "0%o", (unsigned)st.st_mode);
-      osq_ev_row_str(row, t, "mode", mode);
-      osq_ev_row_int(row, t, "owner_uid", st.st_uid);
-      osq_ev_row_int(row, t, "owner_gid", st.st_gid);
-      osq_ev_row_int(row, t, "atime", st.st_atime);
-      osq_ev_row_int(row, t, "access_time", st.st_atime);
-      osq_ev_row_int(row, t, "mtime", st.st_mtime);
-      osq_ev_row_int(row, t, "modify_time", st.st_mtime);
-      osq_ev_row_int(row, t, "ctime", st.st_ctime);
-      osq_ev_row_int(row, t, "change_time", st.st_ctime);
-      osq_ev_row_int(row, t, "btime", 0);
-      osq_ev_row_int(row, t, "create_time", 0);
-    }
+  osq_ev_row_str(row, t, "path", link);
+  struct stat st;
+  if (stat(link, &st) != 0)
+    return;
+  char mode[16];
+  snprintf(mode, sizeof mode, "0%o", (unsigned)st.st_mode);
+  osq_ev_row_str(row, t, "mode", mode);
+  osq_ev_row_int(row, t, "owner_uid", st.st_uid);
+  osq_ev_row_int(row, t, "owner_gid", st.st_gid);
+  osq_ev_row_int(row, t, "atime", st.st_atime);
+  osq_ev_row_int(row, t, "access_time", st.st_atime);
+  osq_ev_row_int(row, t, "mtime", st.st_mtime);
+  osq_ev_row_int(row, t, "modify_time", st.st_mtime);
+  osq_ev_row_int(row, t, "ctime", st.st_ctime);
+  osq_ev_row_int(row, t, "change_time", st.st_ctime);
+  osq_ev_row_int(row, t, "btime", 0);
+  osq_ev_row_int(row, t, "create_time", 0);
+}
+
+static void fill_status(osq_ev_row *row, char *buf, ssize_t n) {
+  const osq_table_plugin *t = &osq_table_process_events;
+  buf[n] = '\0';
+  int64_t u[4], g[4];
+  if (status_ids(buf, "\nUid:", u)) {
+    osq_ev_row_int(row, t, "uid", u[0]);
+    osq_ev_row_int(row, t, "euid", u[1]);
+    osq_ev_row_int(row, t, "suid", u[2]);
+    osq_ev_row_int(row, t, "fsuid", u[3]);
   }
-  snprintf(path, sizeof path, "/proc/%" PRId64 "/cwd", pid);
-  if (read_link(path, link, sizeof link))
+  if (status_ids(buf, "\nGid:", g)) {
+    osq_ev_row_int(row, t, "gid", g[0]);
+    osq_ev_row_int(row, t, "egid", g[1]);
+    osq_ev_row_int(row, t, "sgid", g[2]);
+    osq_ev_row_int(row, t, "fsgid", g[3]);
+  }
+  const char *pp = strstr(buf, "\nPPid:");
+  if (pp)
+    osq_ev_row_int(row, t, "parent", strtoll(pp + 6, NULL, 10));
+}
+
+/* The rest of the row from /proc/<pid>, opened once: the files are read
+ * relative to it (no path walk per file), the executable first, since a
+ * short-lived process may be gone before the last. */
+static void fill_from_proc(osq_ev_row *row, int64_t pid) {
+  const osq_table_plugin *t = &osq_table_process_events;
+  /* only the publisher thread gets here */
+  static char buf[CMDLINE_MAX + ENV_MAX + 2], link[4096];
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%" PRId64, pid);
+  int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return;
+  fill_exe(row, dir, link, sizeof link);
+  if (read_link(dir, "cwd", link, sizeof link))
     osq_ev_row_str(row, t, "cwd", link);
-  snprintf(path, sizeof path, "/proc/%" PRId64 "/cmdline", pid);
-  ssize_t n = read_bounded(path, buf, CMDLINE_MAX);
+  ssize_t n = read_bounded(dir, "cmdline", buf, CMDLINE_MAX);
   if (n >= 0) {
     osq_ev_row_int(row, t, "cmdline_size", n);
     join_words(buf, (size_t)n);
     osq_ev_row_str(row, t, "cmdline", buf);
   }
-  snprintf(path, sizeof path, "/proc/%" PRId64 "/environ", pid);
-  n = read_bounded(path, buf, ENV_MAX);
+  n = read_bounded(dir, "environ", buf, ENV_MAX);
   if (n >= 0) {
     size_t count = join_words(buf, (size_t)n);
     osq_ev_row_str(row, t, "env", buf);
@@ -148,40 +182,21 @@ static void fill_from_proc(json_t *row, int64_t pid) {
     osq_ev_row_int(row, t, "env_size", n);
     osq_ev_row_int(row, t, "environment_size", n);
   }
-  snprintf(path, sizeof path, "/proc/%" PRId64 "/status", pid);
-  n = read_bounded(path, buf, 8191);
-  if (n > 0) {
-    buf[n] = '\0';
-    int64_t u[4], g[4];
-    if (status_ids(buf, "\nUid:", u)) {
-      osq_ev_row_int(row, t, "uid", u[0]);
-      osq_ev_row_int(row, t, "euid", u[1]);
-      osq_ev_row_int(row, t, "suid", u[2]);
-      osq_ev_row_int(row, t, "fsuid", u[3]);
-    }
-    if (status_ids(buf, "\nGid:", g)) {
-      osq_ev_row_int(row, t, "gid", g[0]);
-      osq_ev_row_int(row, t, "egid", g[1]);
-      osq_ev_row_int(row, t, "sgid", g[2]);
-      osq_ev_row_int(row, t, "fsgid", g[3]);
-    }
-    const char *pp = strstr(buf, "\nPPid:");
-    if (pp)
-      osq_ev_row_int(row, t, "parent", strtoll(pp + 6, NULL, 10));
-  }
-  snprintf(path, sizeof path, "/proc/%" PRId64 "/loginuid", pid);
-  n = read_bounded(path, buf, 32);
+  n = read_bounded(dir, "status", buf, 8191);
+  if (n > 0)
+    fill_status(row, buf, n);
+  n = read_bounded(dir, "loginuid", buf, 32);
   if (n > 0) {
     buf[n] = '\0';
     osq_ev_row_int(row, t, "auid", strtoll(buf, NULL, 10));
   }
-  free(buf);
+  close(dir);
 }
 
 static void publish(int64_t pid, int64_t parent, uint64_t ts_ns,
                     const char *syscall) {
   const osq_table_plugin *t = &osq_table_process_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row == NULL)
     return;
   osq_ev_row_int(row, t, "pid", pid);

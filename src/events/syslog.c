@@ -48,7 +48,7 @@ static void publish(const char *line, size_t len) {
     return;
   }
   const osq_table_plugin *t = &osq_table_syslog_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row) {
     char *end;
     long sev = strtol(f[2], &end, 10);

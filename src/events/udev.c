@@ -111,7 +111,7 @@ static void handle(const char *buf, size_t len) {
       snprintf(e.revision, sizeof e.revision, "%04x", r & 0xffff);
   }
   const osq_table_plugin *t = &osq_table_hardware_events;
-  json_t *row = osq_ev_row_new(t);
+  osq_ev_row *row = osq_ev_row_new(t);
   if (row == NULL)
     return;
   char path[VAL_MAX + 8] = "";

@@ -87,7 +87,7 @@ void osq_ev_yara_file(const char *path, const char *category,
   }
   if (h.count > 0 && h.matches && h.matches[0]) {
     const osq_table_plugin *t = &osq_table_yara_events;
-    json_t *row = osq_ev_row_new(t);
+    osq_ev_row *row = osq_ev_row_new(t);
     if (row) {
       osq_ev_row_str(row, t, "target_path", path);
       osq_ev_row_str(row, t, "category", category);

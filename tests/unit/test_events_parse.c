@@ -376,6 +376,46 @@ static void test_uevent(void **state) {
   assert_false(osq_uevent_parse("", 0, on_kv, &s));
 }
 
+/* The field index answers as osq_audit_field does: first match wins,
+ * words without a value are passed over, hex and quotes alike, and past
+ * OSQ_AUDIT_MAX_FIELDS fields it falls back to a scan. */
+static void test_audit_fields_index(void **state) {
+  (void)state;
+  char rec[4096];
+  int o = snprintf(rec, sizeof rec,
+                   "argc=3 lone a0=\"ls\" a1=2D6C a0=dup msg='op=x id=5' ");
+  for (int i = 0; i < 80; i++)
+    o += snprintf(rec + o, sizeof rec - (size_t)o, "k%d=%d ", i, i * 7);
+  snprintf(rec + o, sizeof rec - (size_t)o, "last=4142");
+  osq_audit_fields fs;
+  osq_audit_fields_index(&fs, rec, strlen(rec));
+  assert_false(fs.complete);
+  static const char *const keys[] = {"argc", "lone", "a0", "a1", "msg",
+                                     "k0", "k57", "k79", "last", "none", ""};
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    for (int hex = 0; hex < 2; hex++) {
+      char a[64], b[64];
+      bool x = osq_audit_field(rec, strlen(rec), keys[i], hex, a, sizeof a);
+      bool y = osq_audit_fields_get(&fs, keys[i], hex, b, sizeof b);
+      assert_int_equal(x, y);
+      if (x)
+        assert_string_equal(a, b);
+    }
+  char v[16];
+  assert_true(osq_audit_fields_get(&fs, "a0", false, v, sizeof v));
+  assert_string_equal(v, "ls");
+  assert_true(osq_audit_fields_get(&fs, "a1", true, v, sizeof v));
+  assert_string_equal(v, "-l");
+  assert_true(osq_audit_fields_get(&fs, "k79", false, v, sizeof v));
+  assert_string_equal(v, "553");
+  assert_true(osq_audit_fields_get(&fs, "last", true, v, sizeof v));
+  assert_string_equal(v, "AB");
+  assert_false(osq_audit_fields_get(&fs, "lone", false, v, sizeof v));
+  osq_audit_fields_index(&fs, "a=1 b=2", 7);
+  assert_true(fs.complete);
+  assert_int_equal(fs.n, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connector_records),
@@ -384,6 +424,7 @@ int main(void) {
       cmocka_unit_test(test_store),
       cmocka_unit_test(test_audit_header_and_fields),
       cmocka_unit_test(test_audit_netlink),
+      cmocka_unit_test(test_audit_fields_index),
       cmocka_unit_test(test_syslog_csv),
       cmocka_unit_test(test_uevent),
   };
