@@ -95,37 +95,12 @@ static void state_free(state *s) {
   free(s);
 }
 
-/* osquery's pattern match: "%%" at the end matches the rest, '%' matches
- * within one component; other bytes match themselves. */
-static bool pattern_match(const char *p, const char *s) {
-  for (;;) {
-    if (p[0] == '%' && p[1] == '%' && p[2] == '\0')
-      return true;
-    if (*p == '%') {
-      p++;
-      for (;;) {
-        if (pattern_match(p, s))
-          return true;
-        if (*s == '\0' || *s == '/')
-          return false;
-        s++;
-      }
-    }
-    if (*p == '\0')
-      return *s == '\0';
-    if (*p != *s)
-      return false;
-    p++;
-    s++;
-  }
-}
-
 static bool excluded(const state *s, const char *category, const char *path) {
   const json_t *list = json_object_get(s->excludes, category);
   size_t i;
   json_t *p;
   json_array_foreach(list, i, p) {
-    if (pattern_match(json_string_value(p), path))
+    if (osq_path_pattern_match(json_string_value(p), path))
       return true;
   }
   return false;
