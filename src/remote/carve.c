@@ -372,6 +372,13 @@ static void *carve_thread(void *arg) {
   return NULL;
 }
 
+void osq_carve_wait(void) {
+  pthread_mutex_lock(&run_lock);
+  while (atomic_load(&running) > 0)
+    pthread_cond_wait(&run_done, &run_lock);
+  pthread_mutex_unlock(&run_lock);
+}
+
 void osq_carve_shutdown(void) {
   atomic_store(&stopping, true);
   pthread_mutex_lock(&run_lock);
