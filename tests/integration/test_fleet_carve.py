@@ -191,6 +191,8 @@ def test_osqi_carves_one_shot():
         rows = json.loads(p.stdout)
         eq(len(rows), 1, "rows of the carve query: %r" % rows)
         eq(rows[0]["path"], target, "carve path")
+        check(rows[0]["status"] in ("PENDING", "SUCCESS"),
+              "status when started: %r" % rows[0]["status"])
         guid = rows[0]["carve_guid"]
         # osqi returned: the upload already ended, no waiting here
         archive = srv.carve(guid)
