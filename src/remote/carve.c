@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -361,15 +362,38 @@ static void run_job(carve_job *j) {
   free(buf);
 }
 
+/* Free the calling thread's OpenSSL state (its random generators, made by
+ * libcurl's TLS) now rather than in a key destructor after the thread's
+ * waiters were woken: osqi exits right after osq_carve_wait. libcrypto is
+ * only looked up if already loaded (it is dlopen'ed, sql/crypto_lazy.c);
+ * if it is not, this thread has no such state. */
+static void free_thread_crypto(void) {
+  void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_NOLOAD);
+  if (lib == NULL)
+    return;
+  void (*stop)(void) = (void (*)(void))dlsym(lib, "OPENSSL_thread_stop");
+  if (stop)
+    stop();
+  dlclose(lib);
+}
+
 static void *carve_thread(void *arg) {
   carve_job *j = arg;
   run_job(j);
   job_free(j);
+  free_thread_crypto();
   pthread_mutex_lock(&run_lock);
   atomic_fetch_sub(&running, 1);
   pthread_cond_broadcast(&run_done);
   pthread_mutex_unlock(&run_lock);
   return NULL;
+}
+
+void osq_carve_wait(void) {
+  pthread_mutex_lock(&run_lock);
+  while (atomic_load(&running) > 0)
+    pthread_cond_wait(&run_done, &run_lock);
+  pthread_mutex_unlock(&run_lock);
 }
 
 void osq_carve_shutdown(void) {

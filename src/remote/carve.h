@@ -33,6 +33,9 @@ void osq_carve_set_request_id(const char *id);
 /* Wait for running carves to end (they are told to stop). */
 void osq_carve_shutdown(void);
 
+/* Wait for running carves to end on their own (uploaded or failed). */
+void osq_carve_wait(void);
+
 /* A ustar archive of the files in paths (entry names without the leading
  * '/'), appended to *buf (malloc'd, *len bytes). 0, or -1 with err. */
 int osq_carve_tar(const char *const *paths, size_t n, unsigned char **buf,

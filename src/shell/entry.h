@@ -8,4 +8,9 @@
  * beside the built-in ones (osquery_schedule, ...); 0 or an error. */
 int osq_shell_main(int argc, char **argv, int (*register_tables)(void));
 
+/* The same; before_exit (may be NULL) runs after the shell's last query,
+ * while the flags are still readable (osqi waits for its carves there). */
+int osq_shell_main_with(int argc, char **argv, int (*register_tables)(void),
+                        void (*before_exit)(void));
+
 #endif

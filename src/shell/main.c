@@ -212,6 +212,11 @@ static int run(shell *sh, int argc, char **argv) {
 }
 
 int osq_shell_main(int argc, char **argv, int (*register_tables)(void)) {
+  return osq_shell_main_with(argc, argv, register_tables, NULL);
+}
+
+int osq_shell_main_with(int argc, char **argv, int (*register_tables)(void),
+                        void (*before_exit)(void)) {
   signal(SIGPIPE, SIG_IGN);
   osq_flags_init(OSQ_PERSONALITY_SHELL);
   osq_identity_init(argv[0]);
@@ -322,6 +327,8 @@ done_flags:
       unlink(sh.history);
     rmdir(home);
   }
+  if (before_exit)
+    before_exit();
   osq_flags_shutdown();
   return rc;
 }

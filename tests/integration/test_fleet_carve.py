@@ -5,9 +5,12 @@ in blocks to the carve begin/block endpoints; the reassembled archive
 holds the file byte-identical, and the carves table then reports the
 carve's status, size and sha256. Once more with --carver_compression
 (zstd) when the zstd CLI is there to decompress it, and through the
-carve() SQL function (refused unless --carver_disable_function=false)."""
+carve() SQL function (refused unless --carver_disable_function=false).
+A one-shot osqi with the carver flags carves as osqueryi does and exits
+only after the upload; without them it has no carves table."""
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -150,8 +153,84 @@ def test_carve_compressed():
     carve_once(True)
 
 
+def osqi_flags(d, srv):
+    """The flags an osqueryi command line names to carve: enrollment and
+    the carver endpoints, no config, logger or distributed plugin."""
+    secret = os.path.join(d, "secret.txt")
+    with open(secret, "w") as f:
+        f.write("s3cret\n")
+    return ["--tls_hostname=" + srv.hostname,
+            "--tls_server_certs=" + certs()["ca"],
+            "--enroll_secret_path=" + secret,
+            "--enroll_tls_endpoint=/api/osquery/enroll",
+            "--disable_carver=false",
+            "--carver_start_endpoint=/api/v1/osquery/carve/begin",
+            "--carver_continue_endpoint=/api/v1/osquery/carve/block",
+            "--carver_block_size=%d" % BLOCK]
+
+
+def run_osqi(d, args):
+    env = dict(os.environ, HOME=d)
+    return subprocess.run([osqtest.binary("osqi")] + args, env=env,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=2 * WAIT)
+
+
+def test_osqi_carves_one_shot():
+    d = osqtest.workdir("fleet-carve-osqi-")
+    srv = fleetserver.FleetServer(d, certs()).start()
+    try:
+        target = os.path.join(d, "evidence.bin")
+        data = os.urandom(3 * BLOCK + 45)
+        with open(target, "wb") as f:
+            f.write(data)
+        p = run_osqi(d, osqi_flags(d, srv) + [
+            "--json", "SELECT carve_guid, path, status FROM carves "
+            "WHERE carve = 1 AND path = '%s'" % target])
+        eq(p.returncode, 0, "osqi's exit code (stderr %r)" % p.stderr)
+        rows = json.loads(p.stdout)
+        eq(len(rows), 1, "rows of the carve query: %r" % rows)
+        eq(rows[0]["path"], target, "carve path")
+        check(rows[0]["status"] in ("PENDING", "SUCCESS"),
+              "status when started: %r" % rows[0]["status"])
+        guid = rows[0]["carve_guid"]
+        # osqi returned: the upload already ended, no waiting here
+        archive = srv.carve(guid)
+        check(archive is not None, "every block arrived before osqi exited")
+        begin = [r["body"] for r in srv.requests("carve_begin")][-1]
+        eq(begin["carve_size"], len(archive), "carve_size")
+        eq(begin["request_id"], "", "no distributed query: no request_id")
+        check(begin["node_key"].startswith(fleetserver.NODE_KEY_PREFIX),
+              "osqi enrolled and sent its node_key")
+        with tarfile.open(fileobj=io.BytesIO(archive)) as t:
+            names = t.getnames()
+            eq(names, [target.lstrip("/")], "archive members")
+            eq(t.extractfile(names[0]).read(), data, "carved bytes")
+    finally:
+        srv.kill()
+
+
+def test_osqi_without_carver_flags_has_no_carves():
+    d = osqtest.workdir("fleet-carve-osqi-")
+    srv = fleetserver.FleetServer(d, certs()).start()
+    try:
+        flags = [f for f in osqi_flags(d, srv)
+                 if not f.startswith("--disable_carver=")]
+        for args in (["SELECT * FROM carves"],
+                     flags + ["SELECT * FROM carves"]):
+            p = run_osqi(d, args)
+            check(p.returncode != 0, "carves is no table: %r" % p.stdout)
+            check(b"no such table: carves" in p.stderr,
+                  "the error names the table: %r" % p.stderr)
+        eq(srv.requests("enroll"), [], "osqi without the carver never enrolls")
+    finally:
+        srv.kill()
+
+
 if __name__ == "__main__":
     osqtest.run_tests([test_carve_arrives_byte_identical,
                        test_carve_function,
                        test_carve_function_disabled_by_default,
-                       test_carve_compressed])
+                       test_carve_compressed,
+                       test_osqi_carves_one_shot,
+                       test_osqi_without_carver_flags_has_no_carves])
