@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 static atomic_int verbose;
+static atomic_int min_level = OSQ_SEV_INFO;
 static atomic_int stderr_min = OSQ_SEV_WARNING;
 static osq_log_sink sink;
 static void *sink_udata;
@@ -17,6 +18,11 @@ static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void osq_log_apply(const osq_log_settings *settings) {
   atomic_store(&verbose, settings->verbose ? 1 : 0);
+  int min = settings->min_level;
+  if (min > OSQ_SEV_FATAL)
+    min = OSQ_SEV_FATAL; /* a fatal line is never dropped */
+  atomic_store(&min_level, settings->verbose || min < 0 ? (int)OSQ_SEV_INFO
+                                                        : min);
   atomic_store(&stderr_min,
                settings->verbose ? (int)OSQ_SEV_INFO : settings->stderr_min);
 }
@@ -32,6 +38,8 @@ void osq_log_set_sink(osq_log_sink s, void *udata) {
 
 void osq_log_at(osq_severity sev, const char *file, int line, const char *fmt,
                 ...) {
+  if ((int)sev < atomic_load(&min_level))
+    return;
   char msg[2048];
   va_list ap;
   va_start(ap, fmt);

@@ -27,15 +27,18 @@ typedef struct osq_status_line {
 typedef void (*osq_log_sink)(const osq_status_line *st, void *udata);
 
 typedef struct osq_log_settings {
-  bool verbose;   /* VLOG lines on, and every severity on stderr */
+  bool verbose;   /* VLOG lines on, and every kept severity on stderr */
+  int min_level;  /* lower severities are dropped everywhere (glog's
+                     minloglevel); FATAL + 1 drops all but FATAL */
   int stderr_min; /* lowest severity written to stderr (FATAL + 1: none) */
 } osq_log_settings;
 
 /* Set what the status log writes; callable at any time. */
 void osq_log_apply(const osq_log_settings *settings);
 /* osq_log_apply with the settings the flags give (--verbose,
- * --logger_stderr, --logger_min_stderr and the personality: the shell
- * shows WARNING and above unless verbose). Defined in log_flags.c. */
+ * --logger_min_status, --logger_stderr, --logger_min_stderr,
+ * --alsologtostderr and the personality: the shell keeps WARNING and
+ * above unless verbose). Defined in log_flags.c. */
 void osq_log_configure(void);
 void osq_log_set_sink(osq_log_sink sink, void *udata);
 void osq_log_at(osq_severity sev, const char *file, int line, const char *fmt,

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "daemon/diff.h"
 #include "daemon/hostid.h"
+#include "daemon/memtrim.h"
 #include "daemon/outbox.h"
 #include "daemon/sched_internal.h"
 #include "events/events.h"
@@ -539,6 +540,7 @@ static int run_query(osq_sched *s, size_t idx) {
         (x->average_memory * (x->executions - 1) + (m1 - m0)) / x->executions;
   x->output_size += rows ? out_size : 0;
   pthread_mutex_unlock(&s->lock);
+  osq_release_retained_memory(m1);
   int rc = 0;
   if (rows == NULL) {
     OSQ_ERR("Error executing scheduled query %s: %s", q->name,

@@ -3,6 +3,7 @@
  * its CPU and memory, stops it over the limits, respawns it with
  * back-off. */
 #include "daemon/daemon.h"
+#include "daemon/memtrim.h"
 
 #include "core/flags.h"
 #include "core/identity.h"
@@ -40,18 +41,17 @@ typedef struct limits {
 
 static void worker_limits(limits *l) {
   int64_t level = OSQ_FLAG_INT(watchdog_level);
-  uint64_t mem = 200, util = 10, lat = 12;
+  uint64_t util = 10, lat = 12;
   l->respawn_limit = 4;
   l->respawn_delay_s = 5;
   if (level == 1) {
-    mem = 100, util = 5, lat = 6;
+    util = 5, lat = 6;
   } else if (level == -1) {
-    mem = 10000, util = 100, lat = 1000;
+    util = 100, lat = 1000;
     l->respawn_limit = 1000;
     l->respawn_delay_s = 1;
   }
-  if (OSQ_FLAG_UINT(watchdog_memory_limit) > 0)
-    mem = OSQ_FLAG_UINT(watchdog_memory_limit);
+  uint64_t mem = osq_watchdog_memory_mb();
   if (OSQ_FLAG_UINT(watchdog_utilization_limit) > 0)
     util = OSQ_FLAG_UINT(watchdog_utilization_limit);
   if (util > 100)
