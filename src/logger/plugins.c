@@ -5,6 +5,7 @@
 #include "core/identity.h"
 #include "core/log.h"
 #include "logger/format.h"
+#include "logger/zfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -145,22 +146,40 @@ static void status_file_for(int sev, char *out, size_t cap) {
   pthread_mutex_unlock(&fs_lock);
 }
 
-/* X -> X.1 -> X.2 ... keeping logger_rotate_max_files. osquery compresses
- * the older files with zstd; osq keeps them plain. */
+/* osquery's rotation: X -> X.1 (kept plain) -> X.2.zst -> X.3.zst ...,
+ * keeping logger_rotate_max_files rotated files. Caller holds fs_lock. */
 static void rotate(const char *path) {
   uint64_t max = OSQ_FLAG_UINT(logger_rotate_max_files);
   if (max < 1)
     max = 1;
   char from[4200], to[4200];
-  snprintf(from, sizeof from, "%s.%llu", path, (unsigned long long)max);
-  unlink(from);
-  for (uint64_t k = max - 1; k >= 1; k--) {
-    snprintf(from, sizeof from, "%s.%llu", path, (unsigned long long)k);
-    snprintf(to, sizeof to, "%s.%llu", path, (unsigned long long)k + 1);
+  /* the oldest goes, with any left from a run with a larger max */
+  for (uint64_t k = max; k < max + 1000; k++) {
+    snprintf(from, sizeof from, k == 1 ? "%s.%llu" : "%s.%llu.zst", path,
+             (unsigned long long)k);
+    if (unlink(from) != 0 && errno == ENOENT && k > max)
+      break;
+  }
+  for (uint64_t k = max - 1; k >= 2; k--) {
+    snprintf(from, sizeof from, "%s.%llu.zst", path, (unsigned long long)k);
+    snprintf(to, sizeof to, "%s.%llu.zst", path, (unsigned long long)k + 1);
     rename(from, to);
   }
-  snprintf(to, sizeof to, "%s.1", path);
-  rename(path, to);
+  snprintf(from, sizeof from, "%s.1", path);
+  if (max >= 2 && access(from, F_OK) == 0) {
+    char err[512];
+    snprintf(to, sizeof to, "%s.2.zst", path);
+    if (osq_zfile_compress(from, to, err, sizeof err) == 0) {
+      chmod(to, log_mode());
+      unlink(from);
+    } else {
+      /* the lines stay, plain, rather than being lost */
+      OSQ_WARN("Cannot compress %s: %s", from, err);
+      snprintf(to, sizeof to, "%s.2", path);
+      rename(from, to);
+    }
+  }
+  rename(path, from);
 }
 
 /* Whether the last result or snapshot write failed: its error is logged

@@ -4,7 +4,9 @@ every status line, osqueryd.WARNING.* and osqueryd.ERROR.* the lines of that
 severity and above, each begun on its first line, with a link osqueryd.<SEV>
 to the newest. A file that has reached the size cap (glog's max_log_size,
 10 MB in osquery; lowered here by the hidden --osq_status_max_size) is left
-for a new one, between whole lines."""
+for a new one, between whole lines. With --logger_rotate, the result file
+rotates as osquery's does: X.1 plain, X.2.zst, X.3.zst ... zstd frames
+(read back with the zstd tool)."""
 import json
 import os
 import re
@@ -27,14 +29,17 @@ def status_files(logs, sev):
                   if n.startswith("osqueryd." + sev + "."))
 
 
-def run_daemon(name, enough, *flags):
-    """Starts osqd with a query that fails every second (an ERROR line),
-    waits until enough(logs) and returns (logs dir, osqd's pid)."""
+BAD = {"bad": {"query": "select * from no_such", "interval": 1}}
+
+
+def run_daemon(name, enough, *flags, schedule=BAD):
+    """Starts osqd with a schedule (default: a query that fails every
+    second, an ERROR line), waits until enough(logs) and returns (logs dir,
+    osqd's pid)."""
     d = osqtest.workdir("osqd-logfiles-" + name + "-")
     conf = os.path.join(d, "osq.conf")
     with open(conf, "w") as f:
-        json.dump({"schedule": {"bad": {"query": "select * from no_such",
-                                        "interval": 1}}}, f)
+        json.dump({"schedule": schedule}, f)
     logs = os.path.join(d, "log")
     cmd = [osqtest.binary("osqd"), "--config_path=" + conf,
            "--database_path=" + os.path.join(d, "db", "osq.db"),
@@ -123,5 +128,46 @@ def test_size_cap_starts_new_files():
           "the first INFO file has the start line")
 
 
+def test_rotated_results_are_zstd():
+    """A 1-byte rotate size: every result write rotates the file before;
+    with max_files 3 the fourth rotation drops the oldest."""
+    results = "osqueryd.results.log"
+    logs, _ = run_daemon(
+        "rotate", lambda logs: os.path.exists(
+            os.path.join(logs, results + ".3.zst")) and os.path.exists(
+                os.path.join(logs, results + ".1")),
+        "--logger_rotate", "--logger_rotate_size=1",
+        "--logger_rotate_max_files=3",
+        schedule={"clock": {"query": "select unix_time from time",
+                            "interval": 1}})
+    names = sorted(n for n in os.listdir(logs) if n.startswith(results))
+    eq(names, [results, results + ".1", results + ".2.zst",
+               results + ".3.zst"], "osquery's rotated names")
+    texts = []
+    for n in reversed(names):  # oldest first
+        path = os.path.join(logs, n)
+        eq(os.stat(path).st_mode & 0o777, 0o640, "mode of " + n)
+        if n.endswith(".zst"):
+            with open(path, "rb") as f:
+                eq(f.read(4), b"\x28\xb5\x2f\xfd", n + " is a zstd frame")
+            text = subprocess.run(["zstd", "-dc", path], check=True,
+                                  capture_output=True).stdout.decode()
+        else:
+            with open(path) as f:
+                text = f.read()
+        texts.append(text)
+    times = []
+    for n, text in zip(reversed(names), texts):
+        check(text.endswith("\n"), n + " holds whole lines: %r" % text)
+        lines = text.splitlines()
+        # a write that finds the file non-empty rotates it first
+        eq(len(lines), 1, "one line in " + n)
+        row = json.loads(lines[0])
+        eq(row["name"], "clock", "the query's line in " + n)
+        times.append(row["unixTime"])
+    eq(times, sorted(times), "oldest in .3.zst, newest in the live file")
+
+
 if __name__ == "__main__":
-    osqtest.run_tests([test_severity_files, test_size_cap_starts_new_files])
+    osqtest.run_tests([test_severity_files, test_size_cap_starts_new_files,
+                       test_rotated_results_are_zstd])
