@@ -5,6 +5,7 @@
 #include "core/identity.h"
 #include "core/log.h"
 #include "logger/format.h"
+#include "logger/zfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +22,14 @@
 /* ---- filesystem ---------------------------------------------------------- */
 
 static pthread_mutex_t fs_lock = PTHREAD_MUTEX_INITIALIZER;
-static char status_path[4096];
+
+/* glog's per-severity status files: osqueryd.INFO.* holds every line,
+ * osqueryd.WARNING.* WARNING and above, and so on; each is begun on the
+ * first line it gets. Under fs_lock; "" until begun. */
+#define GLOG_SEVERITIES 4
+static const char *const glog_names[GLOG_SEVERITIES] = {
+    "osqueryd.INFO", "osqueryd.WARNING", "osqueryd.ERROR", "osqueryd.FATAL"};
+static char status_path[GLOG_SEVERITIES][4096];
 
 static mode_t log_mode(void) {
   const char *m = OSQ_FLAG_STR(logger_mode);
@@ -102,22 +110,76 @@ static void path_of(char *out, size_t cap, const char *name) {
   snprintf(out, cap, "%s%s%s", dir, (l && dir[l - 1] == '/') ? "" : "/", name);
 }
 
-/* X -> X.1 -> X.2 ... keeping logger_rotate_max_files. osquery compresses
- * the older files with zstd; osq keeps them plain. */
+/* Begin a status file as glog names it, <name>.<YYYYMMDD-HHMMSS>.<pid>,
+ * and point the link <name> at it. A file begun in the same second has
+ * the same name: glog would then lose lines; osq appends to it. Caller
+ * holds fs_lock. */
+static void start_status_file(int sev) {
+  time_t now = time(NULL);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  char name[128];
+  snprintf(name, sizeof name, "%s.%04d%02d%02d-%02d%02d%02d.%d",
+           glog_names[sev], tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+           tm.tm_hour, tm.tm_min, tm.tm_sec, (int)getpid());
+  path_of(status_path[sev], sizeof status_path[sev], name);
+  char link[4200];
+  path_of(link, sizeof link, glog_names[sev]);
+  unlink(link);
+  if (symlink(name, link) != 0)
+    OSQ_VLOG("cannot link %s: %s", link, strerror(errno));
+}
+
+/* The status file for sev, begun anew once the current one has reached
+ * glog's max_log_size (osquery fixes it at 10 MB; a hidden flag lowers it
+ * for tests). The size is checked before a line, so lines stay whole. */
+static void status_file_for(int sev, char *out, size_t cap) {
+  pthread_mutex_lock(&fs_lock);
+  struct stat st;
+  if (status_path[sev][0] == '\0' ||
+      (stat(status_path[sev], &st) == 0 &&
+       (uint64_t)st.st_size >= OSQ_FLAG_UINT(osq_status_max_size)))
+    start_status_file(sev);
+  size_t n = strnlen(status_path[sev], cap - 1);
+  memcpy(out, status_path[sev], n);
+  out[n] = '\0';
+  pthread_mutex_unlock(&fs_lock);
+}
+
+/* osquery's rotation: X -> X.1 (kept plain) -> X.2.zst -> X.3.zst ...,
+ * keeping logger_rotate_max_files rotated files. Caller holds fs_lock. */
 static void rotate(const char *path) {
   uint64_t max = OSQ_FLAG_UINT(logger_rotate_max_files);
   if (max < 1)
     max = 1;
   char from[4200], to[4200];
-  snprintf(from, sizeof from, "%s.%llu", path, (unsigned long long)max);
-  unlink(from);
-  for (uint64_t k = max - 1; k >= 1; k--) {
-    snprintf(from, sizeof from, "%s.%llu", path, (unsigned long long)k);
-    snprintf(to, sizeof to, "%s.%llu", path, (unsigned long long)k + 1);
+  /* the oldest goes, with any left from a run with a larger max */
+  for (uint64_t k = max; k < max + 1000; k++) {
+    snprintf(from, sizeof from, k == 1 ? "%s.%llu" : "%s.%llu.zst", path,
+             (unsigned long long)k);
+    if (unlink(from) != 0 && errno == ENOENT && k > max)
+      break;
+  }
+  for (uint64_t k = max - 1; k >= 2; k--) {
+    snprintf(from, sizeof from, "%s.%llu.zst", path, (unsigned long long)k);
+    snprintf(to, sizeof to, "%s.%llu.zst", path, (unsigned long long)k + 1);
     rename(from, to);
   }
-  snprintf(to, sizeof to, "%s.1", path);
-  rename(path, to);
+  snprintf(from, sizeof from, "%s.1", path);
+  if (max >= 2 && access(from, F_OK) == 0) {
+    char err[512];
+    snprintf(to, sizeof to, "%s.2.zst", path);
+    if (osq_zfile_compress(from, to, err, sizeof err) == 0) {
+      chmod(to, log_mode());
+      unlink(from);
+    } else {
+      /* the lines stay, plain, rather than being lost */
+      OSQ_WARN("Cannot compress %s: %s", from, err);
+      snprintf(to, sizeof to, "%s.2", path);
+      rename(from, to);
+    }
+  }
+  rename(path, from);
 }
 
 /* Whether the last result or snapshot write failed: its error is logged
@@ -185,23 +247,12 @@ int osq_fslog_setup(char *err, size_t errlen) {
   }
   fchmod(fd, log_mode());
   close(fd);
-  /* glog's naming: osqueryd.INFO.<YYYYMMDD-HHMMSS>.<pid>, and a symlink
-   * osqueryd.INFO to the newest */
-  time_t now = time(NULL);
-  struct tm tm;
-  localtime_r(&now, &tm);
-  char name[128];
-  snprintf(name, sizeof name, "%s.%04d%02d%02d-%02d%02d%02d.%d",
-           OSQ_STATUS_LOG, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-           tm.tm_hour, tm.tm_min, tm.tm_sec, (int)getpid());
   pthread_mutex_lock(&fs_lock);
-  path_of(status_path, sizeof status_path, name);
+  for (int sev = 0; sev < GLOG_SEVERITIES; sev++)
+    status_path[sev][0] = '\0';
+  /* the INFO file exists from the start, so the link is there to tail */
+  start_status_file(OSQ_SEV_INFO);
   pthread_mutex_unlock(&fs_lock);
-  char link[4200];
-  path_of(link, sizeof link, OSQ_STATUS_LOG);
-  unlink(link);
-  if (symlink(name, link) != 0)
-    OSQ_VLOG("cannot link %s: %s", link, strerror(errno));
   return 0;
 }
 
@@ -214,12 +265,6 @@ static int fs_status(const char *text, size_t len) {
     json_decref(arr);
     return -1;
   }
-  char path[4096];
-  pthread_mutex_lock(&fs_lock);
-  snprintf(path, sizeof path, "%s", status_path);
-  pthread_mutex_unlock(&fs_lock);
-  if (path[0] == '\0')
-    path_of(path, sizeof path, OSQ_STATUS_LOG);
   size_t i;
   json_t *r;
   int rc = 0;
@@ -235,7 +280,12 @@ static int fs_status(const char *text, size_t len) {
       st.usec = 0;
     char line[2400];
     osq_log_status_text(&st, st.usec, (long)getpid(), line, sizeof line);
-    rc |= append_line(path, line, strlen(line), false);
+    /* glog writes a line to its own severity's file and every lower one */
+    for (int sev = 0; sev <= (int)st.severity; sev++) {
+      char path[4096];
+      status_file_for(sev, path, sizeof path);
+      rc |= append_line(path, line, strlen(line), false);
+    }
   }
   json_decref(arr);
   return rc;
