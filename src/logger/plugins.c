@@ -146,8 +146,18 @@ static void status_file_for(int sev, char *out, size_t cap) {
   pthread_mutex_unlock(&fs_lock);
 }
 
+/* Rotated copy k of path: "X.k.zst", or with plain set "X.k" (the first
+ * copy, and any copy libzstd could not compress). */
+static void rotated_name(char *out, size_t cap, const char *path, uint64_t k,
+                         bool plain) {
+  snprintf(out, cap, plain ? "%s.%llu" : "%s.%llu.zst", path,
+           (unsigned long long)k);
+}
+
 /* osquery's rotation: X -> X.1 (kept plain) -> X.2.zst -> X.3.zst ...,
- * keeping logger_rotate_max_files rotated files. Caller holds fs_lock. */
+ * keeping logger_rotate_max_files rotated files. A copy that stayed plain
+ * because it could not be compressed moves along with the others. Caller
+ * holds fs_lock. */
 static void rotate(const char *path) {
   uint64_t max = OSQ_FLAG_UINT(logger_rotate_max_files);
   if (max < 1)
@@ -155,27 +165,33 @@ static void rotate(const char *path) {
   char from[4200], to[4200];
   /* the oldest goes, with any left from a run with a larger max */
   for (uint64_t k = max; k < max + 1000; k++) {
-    snprintf(from, sizeof from, k == 1 ? "%s.%llu" : "%s.%llu.zst", path,
-             (unsigned long long)k);
-    if (unlink(from) != 0 && errno == ENOENT && k > max)
+    bool gone = true;
+    for (int plain = 0; plain < 2; plain++) {
+      rotated_name(from, sizeof from, path, k, plain);
+      if (unlink(from) == 0 || errno != ENOENT)
+        gone = false;
+    }
+    if (gone && k > max)
       break;
   }
   for (uint64_t k = max - 1; k >= 2; k--) {
-    snprintf(from, sizeof from, "%s.%llu.zst", path, (unsigned long long)k);
-    snprintf(to, sizeof to, "%s.%llu.zst", path, (unsigned long long)k + 1);
-    rename(from, to);
+    for (int plain = 0; plain < 2; plain++) {
+      rotated_name(from, sizeof from, path, k, plain);
+      rotated_name(to, sizeof to, path, k + 1, plain);
+      rename(from, to);
+    }
   }
-  snprintf(from, sizeof from, "%s.1", path);
+  rotated_name(from, sizeof from, path, 1, true);
   if (max >= 2 && access(from, F_OK) == 0) {
     char err[512];
-    snprintf(to, sizeof to, "%s.2.zst", path);
+    rotated_name(to, sizeof to, path, 2, false);
     if (osq_zfile_compress(from, to, err, sizeof err) == 0) {
       chmod(to, log_mode());
       unlink(from);
     } else {
       /* the lines stay, plain, rather than being lost */
       OSQ_WARN("Cannot compress %s: %s", from, err);
-      snprintf(to, sizeof to, "%s.2", path);
+      rotated_name(to, sizeof to, path, 2, true);
       rename(from, to);
     }
   }

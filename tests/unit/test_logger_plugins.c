@@ -120,6 +120,44 @@ static void test_rotation(void **state) {
   OSQ_FLAG_SET(logger_rotate, "false", err, sizeof err);
 }
 
+/* A rotated copy that stayed plain (libzstd could not compress it) moves
+ * along with the compressed ones instead of being overwritten. */
+static void test_rotation_moves_plain_copies(void **state) {
+  (void)state;
+  char err[256];
+  const char *old[] = {OSQ_SNAPSHOTS_LOG ".1", OSQ_SNAPSHOTS_LOG ".2",
+                       OSQ_SNAPSHOTS_LOG ".2.zst", OSQ_SNAPSHOTS_LOG ".3",
+                       OSQ_SNAPSHOTS_LOG ".3.zst"};
+  char p[256];
+  for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, old[i]);
+    unlink(p);
+  }
+  snprintf(p, sizeof p, "%s/%s", dir, OSQ_SNAPSHOTS_LOG ".2");
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs("plain\n", f);
+  fclose(f);
+  const osq_logger_plugin *fs = &osq_logger_filesystem;
+  /* the current file holds a line, so the next one rotates exactly once */
+  OSQ_FLAG_SET(logger_rotate, "false", err, sizeof err);
+  assert_int_equal(fs->log(OSQ_LOG_SNAPSHOT, "{\"n\":0}", 7, NULL), OSQ_OK);
+  OSQ_FLAG_SET(logger_rotate, "true", err, sizeof err);
+  OSQ_FLAG_SET(logger_rotate_size, "8", err, sizeof err);
+  OSQ_FLAG_SET(logger_rotate_max_files, "3", err, sizeof err);
+  assert_int_equal(fs->log(OSQ_LOG_SNAPSHOT, "{\"n\":1}", 7, NULL), OSQ_OK);
+  OSQ_FLAG_SET(logger_rotate, "false", err, sizeof err);
+  char *cur = slurp(OSQ_SNAPSHOTS_LOG);
+  char *three = slurp(OSQ_SNAPSHOTS_LOG ".3");
+  char *two = slurp(OSQ_SNAPSHOTS_LOG ".2");
+  assert_string_equal(cur, "{\"n\":1}\n");
+  assert_non_null(three);
+  assert_string_equal(three, "plain\n");
+  assert_null(two);
+  free(cur);
+  free(three);
+}
+
 /* A logger that records what it gets. */
 static char got[4096];
 static int calls;
@@ -236,6 +274,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filesystem_files),
       cmocka_unit_test(test_rotation),
+      cmocka_unit_test(test_rotation_moves_plain_copies),
       cmocka_unit_test(test_dispatch),
       cmocka_unit_test(test_torn_tail_cut),
       cmocka_unit_test(test_status_microseconds),
