@@ -966,6 +966,40 @@ int osq_tr_strmap_each(osq_treader *r, int32_t count, const char *what,
 /* Columns whose key length the row loop remembers. */
 #define KEY_LEN_SEEN 32
 
+/* The reader's buffered bytes, straight from its buffer: the start, and in
+ * *avail how many there are (not yet capped by the budget). */
+static inline const uint8_t *buffered(const osq_treader *r, size_t *avail) {
+  if (r->conn) {
+    *avail = r->conn->rlen - r->conn->rpos;
+    return r->conn->rbuf + r->conn->rpos;
+  }
+  *avail = r->memlen - r->pos;
+  return r->mem + r->pos;
+}
+
+/* Row i's map<string,string> header into *cells: taken from the buffer at
+ * p when all 6 bytes are there and plausible, else through the checked
+ * osq_tr_map_begin. OSQ_OK, or the reader's error. */
+static inline int row_map_begin(osq_treader *r, const uint8_t *p,
+                                size_t avail, const char *what, int32_t i,
+                                int32_t *cells) {
+  if (avail >= 6 && budget(r) >= 6 && p[0] == OSQ_TT_STRING &&
+      p[1] == OSQ_TT_STRING && (*cells = (int32_t)get32(p + 2)) >= 0 &&
+      (uint64_t)*cells * 8 <= budget(r) - 6) {
+    advance(r, 6);
+    return OSQ_OK;
+  }
+  int kt, vt;
+  if (osq_tr_map_begin(r, &kt, &vt, cells) != OSQ_OK)
+    return r->err;
+  if (*cells > 0 && (kt != OSQ_TT_STRING || vt != OSQ_TT_STRING))
+    return osq_tr_fail(r, OSQ_EPROTO,
+                       "%s %d: expected map<string,string>, got key type "
+                       "%d and value type %d",
+                       what, i, kt, vt);
+  return OSQ_OK;
+}
+
 int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
                             int (*row_begin)(void *u),
                             int (*fn)(void *u, const char *k, size_t klen,
@@ -977,22 +1011,10 @@ int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
       return r->err;
     int32_t cells;
     /* the map header straight from the buffer when it is there */
-    const uint8_t *p = r->conn ? r->conn->rbuf + r->conn->rpos : r->mem + r->pos;
-    size_t avail = r->conn ? r->conn->rlen - r->conn->rpos : r->memlen - r->pos;
-    if (avail >= 6 && budget(r) >= 6 && p[0] == OSQ_TT_STRING &&
-        p[1] == OSQ_TT_STRING && (cells = (int32_t)get32(p + 2)) >= 0 &&
-        (uint64_t)cells * 8 <= budget(r) - 6) {
-      advance(r, 6);
-    } else {
-      int kt, vt;
-      if (osq_tr_map_begin(r, &kt, &vt, &cells) != OSQ_OK)
-        return r->err;
-      if (cells > 0 && (kt != OSQ_TT_STRING || vt != OSQ_TT_STRING))
-        return osq_tr_fail(r, OSQ_EPROTO,
-                           "%s %d: expected map<string,string>, got key type "
-                           "%d and value type %d",
-                           what, i, kt, vt);
-    }
+    size_t avail;
+    const uint8_t *p = buffered(r, &avail);
+    if (row_map_begin(r, p, avail, what, i, &cells) != OSQ_OK)
+      return r->err;
     int rc = row_begin ? row_begin(u) : OSQ_OK;
     if (rc != OSQ_OK)
       return osq_tr_fail(r, rc, "%s %d: handler failed", what, i);
@@ -1000,8 +1022,7 @@ int osq_tr_strmap_list_each(osq_treader *r, int32_t count, const char *what,
      * strmap_each takes over at the buffer's end (it rechecks all). */
     int32_t j = 0;
     if (cells > 0) {
-      p = r->conn ? r->conn->rbuf + r->conn->rpos : r->mem + r->pos;
-      avail = r->conn ? r->conn->rlen - r->conn->rpos : r->memlen - r->pos;
+      p = buffered(r, &avail);
       if (avail > budget(r))
         avail = budget(r);
       const uint8_t *start = p, *end = p + avail;
@@ -1256,8 +1277,8 @@ int osq_tr_strmap_list_cells(osq_treader *r, int32_t count, const char *what,
     if (r->err)
       return r->err;
     int32_t cells;
-    const uint8_t *p = r->conn ? r->conn->rbuf + r->conn->rpos : r->mem + r->pos;
-    size_t avail = r->conn ? r->conn->rlen - r->conn->rpos : r->memlen - r->pos;
+    size_t avail;
+    const uint8_t *p = buffered(r, &avail);
     {
       size_t rows, used = cells_fast_rows(p, p + (avail < budget(r) ? avail : budget(r)),
                                           (size_t)(count - i), t, slimit, &rows);
@@ -1270,27 +1291,14 @@ int osq_tr_strmap_list_cells(osq_treader *r, int32_t count, const char *what,
         avail -= used;
       }
     }
-    if (avail >= 6 && budget(r) >= 6 && p[0] == OSQ_TT_STRING &&
-        p[1] == OSQ_TT_STRING && (cells = (int32_t)get32(p + 2)) >= 0 &&
-        (uint64_t)cells * 8 <= budget(r) - 6) {
-      advance(r, 6);
-    } else {
-      int kt, vt;
-      if (osq_tr_map_begin(r, &kt, &vt, &cells) != OSQ_OK)
-        return r->err;
-      if (cells > 0 && (kt != OSQ_TT_STRING || vt != OSQ_TT_STRING))
-        return osq_tr_fail(r, OSQ_EPROTO,
-                           "%s %d: expected map<string,string>, got key type "
-                           "%d and value type %d",
-                           what, i, kt, vt);
-    }
+    if (row_map_begin(r, p, avail, what, i, &cells) != OSQ_OK)
+      return r->err;
     t->col = 0;
     t->named = false;
     int32_t j = 0;
     int rc = OSQ_OK;
     if (cells > 0) {
-      p = r->conn ? r->conn->rbuf + r->conn->rpos : r->mem + r->pos;
-      avail = r->conn ? r->conn->rlen - r->conn->rpos : r->memlen - r->pos;
+      p = buffered(r, &avail);
       if (avail > budget(r))
         avail = budget(r);
       const uint8_t *start = p, *end = p + avail;
