@@ -5,10 +5,12 @@
 #include "core/lazylib.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zstd.h>
 
 static __typeof__(ZSTD_createCCtx) *lz_ZSTD_createCCtx;
@@ -85,8 +87,12 @@ int osq_zfile_compress(const char *src, const char *dst, char *err,
     snprintf(err, errlen, "cannot open %s: %s", src, strerror(errno));
     return -1;
   }
-  FILE *out = fopen(tmp, "wbe");
+  /* owner-only until the caller sets the log mode: the lines are results */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
   if (out == NULL) {
+    if (fd >= 0)
+      close(fd);
     snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
     fclose(in);
     return -1;
