@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "core/flags.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "events/evstore.h"
 #include "registry/registry.h"
 
@@ -189,51 +190,6 @@ void osq_ev_row_int(osq_ev_row *row, const osq_table_plugin *t,
   set_cell(row, i, start);
 }
 
-/* The length of the valid UTF-8 sequence at s (what JSON text may hold:
- * no overlong forms, surrogates or code points past U+10FFFF), 0 if
- * invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t left) {
-  unsigned c = s[0];
-  size_t n;
-  uint32_t cp;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-    cp = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    cp = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n > left)
-    return 0;
-  for (size_t k = 1; k < n; k++) {
-    if ((s[k] & 0xc0) != 0x80)
-      return 0;
-    cp = cp << 6 | (s[k] & 0x3f);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-      (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return n;
-}
-
-static bool valid_utf8(const char *s, size_t len) {
-  const unsigned char *u = (const unsigned char *)s;
-  for (size_t i = 0; i < len;) {
-    size_t n = utf8_seq(u + i, len - i);
-    if (n == 0)
-      return false;
-    i += n;
-  }
-  return true;
-}
-
 /* s as a JSON string. Kernel-supplied text may be any bytes: text that is
  * not valid UTF-8 keeps its ASCII and has every other byte (and NUL) as
  * '?'. */
@@ -244,7 +200,7 @@ void osq_ev_row_strn(osq_ev_row *row, const osq_table_plugin *t,
   if (i < 0 || s == NULL || row == NULL || len > (UINT32_MAX - 2) / 6 ||
       !reserve(row, 6 * len + 2))
     return;
-  bool clean = valid_utf8(s, len);
+  bool clean = osq_utf8_valid(s, len);
   static const char hex[] = "0123456789abcdef";
   size_t start = row->used;
   char *o = row->text + row->used;

@@ -1,5 +1,7 @@
 #include "logger/format.h"
 
+#include "core/utf8.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,37 +23,6 @@ void osq_calendar_time(int64_t t, char out[64]) {
   memcpy(out + n, " UTC", 5);
 }
 
-/* Length of the valid UTF-8 sequence starting at p, or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t left) {
-  unsigned char c = p[0];
-  size_t n;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (left < n)
-    return 0;
-  for (size_t i = 1; i < n; i++) {
-    if ((p[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (p[i] & 0x3F);
-  }
-  /* overlong, surrogates, beyond U+10FFFF */
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return n;
-}
-
 static char *escape(const char *s, size_t len, size_t *outlen, bool controls) {
   char *out = malloc(len * 4 + 1);
   if (out == NULL)
@@ -67,7 +38,7 @@ static char *escape(const char *s, size_t len, size_t *outlen, bool controls) {
       out[o++] = (char)c;
       i++;
     } else {
-      size_t n = utf8_seq(p + i, len - i);
+      size_t n = osq_utf8_seq(p + i, len - i);
       if (n == 0) {
         o += (size_t)sprintf(out + o, "\\x%02X", c);
         i++;

@@ -15,6 +15,7 @@
 #include "core/grow.h"
 #include "core/parse.h"
 #include "core/proc.h"
+#include "core/utf8.h"
 
 static int parse(const char *s, int base, bool whole, int64_t *v) {
   return osq_parse_i64(s, strlen(s), base, whole, v);
@@ -106,6 +107,30 @@ static void test_proc_walk_finds_this_process(void **state) {
   assert_int_equal(osq_proc_walk_open(&w, -1), OSQ_EIO);
 }
 
+static void test_utf8_sequences(void **state) {
+  (void)state;
+  const unsigned char nul[] = {0}, e_acute[] = {0xC3, 0xA9},
+                      euro[] = {0xE2, 0x82, 0xAC},
+                      g_clef[] = {0xF0, 0x9D, 0x84, 0x9E},
+                      overlong[] = {0xC0, 0xAF},
+                      surrogate[] = {0xED, 0xA0, 0x80},
+                      past_max[] = {0xF4, 0x90, 0x80, 0x80},
+                      lone_cont[] = {0x80};
+  assert_int_equal(osq_utf8_seq((const unsigned char *)"a", 1), 1);
+  assert_int_equal(osq_utf8_seq(nul, 1), 1);
+  assert_int_equal(osq_utf8_seq(e_acute, 2), 2);
+  assert_int_equal(osq_utf8_seq(euro, 3), 3);
+  assert_int_equal(osq_utf8_seq(g_clef, 4), 4);
+  assert_int_equal(osq_utf8_seq(euro, 2), 0); /* cut short */
+  assert_int_equal(osq_utf8_seq(overlong, 2), 0);
+  assert_int_equal(osq_utf8_seq(surrogate, 3), 0);
+  assert_int_equal(osq_utf8_seq(past_max, 4), 0);
+  assert_int_equal(osq_utf8_seq(lone_cont, 1), 0);
+  assert_true(osq_utf8_valid("caf\xC3\xA9", 5));
+  assert_false(osq_utf8_valid("caf\xC3", 4));
+  assert_true(osq_utf8_valid("", 0));
+}
+
 static void test_clock_is_monotonic(void **state) {
   (void)state;
   int64_t a = osq_now_ms();
@@ -120,6 +145,7 @@ int main(void) {
       cmocka_unit_test(test_grow_doubles_within_bound),
       cmocka_unit_test(test_proc_walk_finds_this_process),
       cmocka_unit_test(test_clock_is_monotonic),
+      cmocka_unit_test(test_utf8_sequences),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
