@@ -259,11 +259,15 @@ static int64_t uptime_s(void) {
  * record, since records share the receive buffer. */
 static osq_audit_fields cur;
 
-static bool field(const char *text, size_t len, const char *key, bool hex,
-                  char *out, size_t cap) {
+static const osq_audit_fields *record(const char *text, size_t len) {
   if (cur.text != text || cur.len != len)
     osq_audit_fields_index(&cur, text, len);
-  return osq_audit_fields_get(&cur, key, hex, out, cap);
+  return &cur;
+}
+
+static bool field(const char *text, size_t len, const char *key, bool hex,
+                  char *out, size_t cap) {
+  return osq_audit_fields_get(record(text, len), key, hex, out, cap);
 }
 
 static int64_t num(const char *text, size_t len, const char *key, int base,
@@ -309,7 +313,7 @@ static void on_syscall(const osq_audit_hdr *h, const char *f, size_t n) {
   if (!exec && !net && want_fim() && osq_fim_syscall(sc)) {
     if (num(f, n, "pid", 10, &ok) == (int64_t)getpid() && ok)
       return; /* osq itself (the rule leaves it out; rules of others may not) */
-    fim = osq_fim_begin(sc, f, n);
+    fim = osq_fim_begin(sc, record(f, n));
     if (fim == NULL)
       return;
   } else if ((exec && !want_process()) ||
@@ -687,7 +691,7 @@ static void on_record(void *u, uint16_t type, const char *text, size_t len) {
       p->fim = NULL;
       drop_pending(p);
     } else {
-      osq_fim_record(p->fim, type, f, n);
+      osq_fim_record(p->fim, type, record(f, n));
     }
     return;
   }

@@ -249,10 +249,10 @@ void osq_fim_reset(void) {
 
 /* ---- one event ---------------------------------------------------------- */
 
-static bool field_u64(const char *f, size_t n, const char *key, int base,
+static bool field_u64(const osq_audit_fields *r, const char *key, int base,
                       uint64_t *out) {
   char v[32];
-  if (!osq_audit_field(f, n, key, false, v, sizeof v))
+  if (!osq_audit_fields_get(r, key, false, v, sizeof v))
     return false;
   char *end;
   *out = strtoull(v, &end, base);
@@ -260,27 +260,27 @@ static bool field_u64(const char *f, size_t n, const char *key, int base,
 }
 
 /* Calls on descriptors (most of what the file rule brings) of a process
- * with no descriptor on a watched file show nothing: rejected before the
- * rest of the record is read. */
-static bool untracked(kind k, const char *f, size_t n) {
+ * with no descriptor on a watched file show nothing: rejected before a
+ * call or a row is built. */
+static bool untracked(kind k, const osq_audit_fields *r) {
   if (k != K_READ && k != K_WRITE && k != K_CLOSE && k != K_DUP &&
       k != K_MMAP && k != K_CLONE)
     return false;
   uint64_t pid, fd;
-  if (!field_u64(f, n, "pid", 10, &pid))
+  if (!field_u64(r, "pid", 10, &pid))
     return true;
   proc *p = proc_find((int64_t)pid, false);
   if (p == NULL || p->nfds == 0)
     return true;
   return k != K_MMAP && k != K_CLONE &&
-         (!field_u64(f, n, "a0", 16, &fd) || fd_find(p, (int64_t)fd) == NULL);
+         (!field_u64(r, "a0", 16, &fd) || fd_find(p, (int64_t)fd) == NULL);
 }
 
-osq_fim_call *osq_fim_begin(int nr, const char *f, size_t n) {
+osq_fim_call *osq_fim_begin(int nr, const osq_audit_fields *r) {
   kind k = classify(nr);
   char v[16];
-  if (k == K_NONE || untracked(k, f, n) ||
-      !osq_audit_field(f, n, "success", false, v, sizeof v) ||
+  if (k == K_NONE || untracked(k, r) ||
+      !osq_audit_fields_get(r, "success", false, v, sizeof v) ||
       strcmp(v, "yes") != 0)
     return NULL;
   osq_fim_call *c = calloc(1, sizeof *c);
@@ -290,15 +290,15 @@ osq_fim_call *osq_fim_begin(int nr, const char *f, size_t n) {
   c->k = k;
   c->mmap_fd = -1;
   uint64_t x;
-  c->pid = field_u64(f, n, "pid", 10, &x) ? (int64_t)x : -1;
+  c->pid = field_u64(r, "pid", 10, &x) ? (int64_t)x : -1;
   char ex[32];
-  c->exit = osq_audit_field(f, n, "exit", false, ex, sizeof ex)
+  c->exit = osq_audit_fields_get(r, "exit", false, ex, sizeof ex)
                 ? strtoll(ex, NULL, 10)
                 : -1;
-  field_u64(f, n, "a0", 16, &c->a0);
-  field_u64(f, n, "a1", 16, &c->a1);
-  field_u64(f, n, "a2", 16, &c->a2);
-  field_u64(f, n, "a3", 16, &c->a3);
+  field_u64(r, "a0", 16, &c->a0);
+  field_u64(r, "a1", 16, &c->a1);
+  field_u64(r, "a2", 16, &c->a2);
+  field_u64(r, "a3", 16, &c->a3);
   const osq_table_plugin *t = &osq_table_process_file_events;
   c->row = osq_ev_row_new(t);
   static const struct {
@@ -309,7 +309,7 @@ osq_fim_call *osq_fim_begin(int nr, const char *f, size_t n) {
              {"suid", "suid"},   {"sgid", "sgid"}};
   for (size_t i = 0; c->row && i < sizeof ids / sizeof *ids; i++) {
     char val[32];
-    if (!osq_audit_field(f, n, ids[i].key, false, val, sizeof val))
+    if (!osq_audit_fields_get(r, ids[i].key, false, val, sizeof val))
       continue;
     if (strcmp(ids[i].col, "pid") == 0 || strcmp(ids[i].col, "ppid") == 0)
       osq_ev_row_int(c->row, t, ids[i].col, strtoll(val, NULL, 10));
@@ -317,29 +317,29 @@ osq_fim_call *osq_fim_begin(int nr, const char *f, size_t n) {
       osq_ev_row_str(c->row, t, ids[i].col, val);
   }
   char exe[PATH_CAP];
-  if (c->row && osq_audit_field(f, n, "exe", true, exe, sizeof exe))
+  if (c->row && osq_audit_fields_get(r, "exe", true, exe, sizeof exe))
     osq_ev_row_str(c->row, t, "executable", exe);
   return c;
 }
 
-void osq_fim_record(osq_fim_call *c, uint16_t type, const char *f,
-                    size_t n) {
+void osq_fim_record(osq_fim_call *c, uint16_t type,
+                    const osq_audit_fields *r) {
   uint64_t x;
   if (type == AUDIT_CWD) {
-    if (!osq_audit_field(f, n, "cwd", true, c->cwd, sizeof c->cwd))
+    if (!osq_audit_fields_get(r, "cwd", true, c->cwd, sizeof c->cwd))
       c->partial = true;
   } else if (type == AUDIT_PATH) {
     char name[PATH_CAP];
-    if (!field_u64(f, n, "item", 10, &x) || x >= MAX_ITEMS) {
+    if (!field_u64(r, "item", 10, &x) || x >= MAX_ITEMS) {
       c->partial = true;
       return;
     }
-    if (!osq_audit_field(f, n, "name", true, name, sizeof name))
+    if (!osq_audit_fields_get(r, "name", true, name, sizeof name))
       name[0] = '\0'; /* a nameless item (open_by_handle_at) */
     free(c->item[x]);
     c->item[x] = strdup(name);
   } else if (type == AUDIT_MMAP) {
-    if (field_u64(f, n, "fd", 10, &x))
+    if (field_u64(r, "fd", 10, &x))
       c->mmap_fd = (int64_t)x;
   }
 }

@@ -30,11 +30,12 @@ void osq_fim_rule_mask(uint32_t *mask, size_t words);
 /* Take the config's file_paths patterns (every category). */
 void osq_fim_configure(const json_t *cfg);
 
-/* A SYSCALL record (fields f, n) of syscall nr; NULL when the event
- * shows nothing (a failed call). */
-osq_fim_call *osq_fim_begin(int nr, const char *f, size_t n);
+/* A SYSCALL record (its fields, indexed once by the publisher) of syscall
+ * nr; NULL when the event shows nothing (a failed call). */
+osq_fim_call *osq_fim_begin(int nr, const osq_audit_fields *r);
 /* A CWD, PATH or MMAP record of that event. */
-void osq_fim_record(osq_fim_call *c, uint16_t type, const char *f, size_t n);
+void osq_fim_record(osq_fim_call *c, uint16_t type,
+                    const osq_audit_fields *r);
 /* The end of the event: update the descriptor state, store the row if
  * it shows one, free c. */
 void osq_fim_finish(osq_fim_call *c, int64_t sec);

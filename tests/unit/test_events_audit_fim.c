@@ -124,18 +124,22 @@ static void event(int nr, int pid, const char *args, long exit_code,
            "fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=1 "
            "comm=\"t\" exe=\"/usr/bin/t\" key=(null)",
            nr, exit_code, args, pid);
-  osq_fim_call *c = osq_fim_begin(nr, sc, strlen(sc));
+  osq_audit_fields r;
+  osq_audit_fields_index(&r, sc, strlen(sc));
+  osq_fim_call *c = osq_fim_begin(nr, &r);
   if (c == NULL)
     return;
   const char *cwd = "cwd=\"/w\"";
-  osq_fim_record(c, AUDIT_CWD, cwd, strlen(cwd));
+  osq_audit_fields_index(&r, cwd, strlen(cwd));
+  osq_fim_record(c, AUDIT_CWD, &r);
   for (int i = 0; names && names[i]; i++) {
     char p[256];
     snprintf(p, sizeof p,
              "item=%d name=%s inode=%d dev=08:01 mode=0100644 ouid=0 ogid=0 "
              "rdev=00:00 nametype=NORMAL",
              i, names[i], 1000 + i);
-    osq_fim_record(c, AUDIT_PATH, p, strlen(p));
+    osq_audit_fields_index(&r, p, strlen(p));
+    osq_fim_record(c, AUDIT_PATH, &r);
   }
   osq_fim_finish(c, 1700000000 + serial++);
 }
