@@ -18,6 +18,7 @@
 #include "core/flags.h"
 #include "core/log.h"
 #include "logger/logger.h"
+#include "logger/zfile.h"
 #include "registry/registry.h"
 
 static char dir[64];
@@ -158,6 +159,20 @@ static void test_rotation_moves_plain_copies(void **state) {
   free(three);
 }
 
+/* A source that cannot be read is an error naming it; no copy is left. */
+static void test_compress_missing_source(void **state) {
+  (void)state;
+  char src[256], dst[256], err[512] = "";
+  snprintf(src, sizeof src, "%s/no-such-log", dir);
+  snprintf(dst, sizeof dst, "%s/no-such-log.2.zst", dir);
+  assert_int_equal(osq_zfile_compress(src, dst, err, sizeof err), -1);
+  char want[600];
+  snprintf(want, sizeof want, "cannot open %s: No such file or directory",
+           src);
+  assert_string_equal(err, want);
+  assert_int_equal(access(dst, F_OK), -1);
+}
+
 /* A logger that records what it gets. */
 static char got[4096];
 static int calls;
@@ -275,6 +290,7 @@ int main(void) {
       cmocka_unit_test(test_filesystem_files),
       cmocka_unit_test(test_rotation),
       cmocka_unit_test(test_rotation_moves_plain_copies),
+      cmocka_unit_test(test_compress_missing_source),
       cmocka_unit_test(test_dispatch),
       cmocka_unit_test(test_torn_tail_cut),
       cmocka_unit_test(test_status_microseconds),

@@ -214,6 +214,32 @@ static void test_cells_checks(void **state) {
   assert_string_equal(msg, "response row 0: handler failed");
   osq_tconn_close(c);
   sink_free(&s);
+
+  /* arrays that claim more than they hold are refused before a byte */
+  c = osq_tconn_memory(w.buf, w.len, NULL);
+  sink_init(&s);
+  s.t.vlen = s.t.vcap + 1;
+  assert_int_equal(decode(c, &s, &n, msg, sizeof msg), OSQ_EINVAL);
+  assert_string_equal(msg, "response row: bad cell arrays");
+  osq_tconn_close(c);
+  sink_free(&s);
+
+  /* a row that is not map<string,string> is named, after a good row */
+  osq_tw_reset(&w);
+  osq_tw_list_begin(&w, OSQ_TT_MAP, 2);
+  osq_tw_map_begin(&w, OSQ_TT_STRING, OSQ_TT_STRING, 1);
+  osq_tw_cstr(&w, "k0");
+  osq_tw_cstr(&w, "v");
+  osq_tw_map_begin(&w, OSQ_TT_I32, OSQ_TT_STRING, 1);
+  osq_tw_i32(&w, 7);
+  osq_tw_cstr(&w, "v");
+  c = osq_tconn_memory(w.buf, w.len, NULL);
+  sink_init(&s);
+  assert_int_equal(decode(c, &s, &n, msg, sizeof msg), OSQ_EPROTO);
+  assert_string_equal(msg, "response row 1: expected map<string,string>, "
+                           "got key type 8 and value type 11");
+  osq_tconn_close(c);
+  sink_free(&s);
   osq_tw_free(&w);
 }
 
